@@ -1,0 +1,20 @@
+"""One exception handler: application errors and Django validation errors become 4xx bodies."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from engagement.errors import ApplicationError
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Map :class:`ApplicationError` and Django's ``ValidationError`` onto DRF responses."""
+    if isinstance(exc, ApplicationError):
+        return Response(exc.detail, status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        exc = exceptions.ValidationError(detail)
+    return drf_exception_handler(exc, context)

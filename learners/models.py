@@ -1,0 +1,122 @@
+"""Cohorts, learners and their activity events: the data every other feature reads."""
+
+from django.db import models
+from django.db.models import Q
+
+from engagement.ids import uuid7
+from engagement.models import BaseModel
+
+
+class Cohort(BaseModel):
+    """A group of learners taking a course together; ``ends_on`` is empty for self-paced cohorts."""
+
+    name = models.CharField(max_length=200, unique=True)
+    course_code = models.CharField(max_length=64, blank=True)
+    starts_on = models.DateField()
+    ends_on = models.DateField(null=True, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
+                name="cohort_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LearnerStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    COMPLETED = "completed", "Completed"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class RiskBand(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class Learner(BaseModel):
+    """A person enrolled in a cohort, identified by ``external_id`` within its source system."""
+
+    source = models.CharField(max_length=64)
+    external_id = models.CharField(max_length=128)
+    cohort = models.ForeignKey(Cohort, on_delete=models.PROTECT, related_name="learners")
+    name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
+    status = models.CharField(max_length=16, choices=LearnerStatus.choices, default=LearnerStatus.ACTIVE)
+    enrolled_at = models.DateTimeField()
+    progress = models.FloatField(default=0.0)
+    last_active_at = models.DateTimeField(null=True, blank=True)
+    nudge_opt_out = models.BooleanField(default=False)
+    locale = models.CharField(max_length=16, default="en")
+    timezone = models.CharField(max_length=64, default="UTC")
+    risk_score = models.FloatField(null=True, blank=True)
+    risk_band = models.CharField(max_length=8, choices=RiskBand.choices, blank=True)
+    risk_scored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="learner_unique_external_id"),
+            models.CheckConstraint(condition=Q(progress__gte=0) & Q(progress__lte=1), name="learner_progress_0_1"),
+            models.CheckConstraint(
+                condition=Q(risk_score__isnull=True) | (Q(risk_score__gte=0) & Q(risk_score__lte=1)),
+                name="learner_risk_score_0_1",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["cohort", "status"], name="learner_cohort_status"),
+            models.Index(fields=["risk_score"], name="learner_risk_score"),
+            models.Index(fields=["last_active_at"], name="learner_last_active"),
+            models.Index(fields=["email"], name="learner_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.external_id} ({self.source})"
+
+
+class EventKind(models.TextChoices):
+    LOGIN = "login", "Login"
+    CONTENT_VIEW = "content_view", "Content viewed"
+    VIDEO_WATCHED = "video_watched", "Video watched"
+    LESSON_COMPLETED = "lesson_completed", "Lesson completed"
+    ASSESSMENT_STARTED = "assessment_started", "Assessment started"
+    ASSESSMENT_SUBMITTED = "assessment_submitted", "Assessment submitted"
+    ASSESSMENT_PASSED = "assessment_passed", "Assessment passed"
+    ASSESSMENT_FAILED = "assessment_failed", "Assessment failed"
+    FORUM_POST = "forum_post", "Forum post"
+
+
+class ActivityEvent(models.Model):
+    """One thing a learner did; ``(source, source_event_id)`` makes ingestion idempotent."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=32, choices=EventKind.choices)
+    occurred_at = models.DateTimeField()
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    source = models.CharField(max_length=64)
+    source_event_id = models.CharField(max_length=128)
+    metadata = models.JSONField(default=dict, blank=True)
+    ingested_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "source_event_id"], name="event_unique_source_id"),
+            models.CheckConstraint(
+                condition=Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=1)), name="event_score_0_1"
+            ),
+        ]
+        indexes = [models.Index(fields=["learner", "occurred_at"], name="event_learner_time")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,57 @@
+"""Shared fixtures and the rules for service-backed tests.
+
+Tests marked ``postgres`` or ``redis`` skip, with the reason, when that service is not the
+configured backend; with ``REQUIRE_SERVICES=1`` (set by ``.ci/run``) they fail instead.
+"""
+
+import os
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
+
+
+def _missing_service(marker: str) -> str | None:
+    if marker == "postgres" and connection.vendor != "postgresql":
+        return "needs PostgreSQL: set DATABASE_URL=postgres://..."
+    if marker == "redis" and "redis" not in django_settings.CACHES["default"]["BACKEND"].lower():
+        return "needs Redis: set REDIS_URL=redis://..."
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _service_markers(request: pytest.FixtureRequest) -> None:
+    for marker in ("postgres", "redis"):
+        if request.node.get_closest_marker(marker) is None:
+            continue
+        reason = _missing_service(marker)
+        if reason and REQUIRE_SERVICES:
+            pytest.fail(f"required service missing (REQUIRE_SERVICES=1): {reason}")
+        if reason:
+            pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _fast_and_isolated(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cache.clear()
+
+
+@pytest.fixture
+def user(django_user_model):  # type: ignore[no-untyped-def]
+    return django_user_model.objects.create_user(username="coach", password="a-Strong-pass-123")
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def auth_client(api_client: APIClient, user) -> APIClient:  # type: ignore[no-untyped-def]
+    api_client.force_authenticate(user)
+    return api_client

@@ -23,10 +23,14 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
 if DEBUG:
-    SECRET_KEY = SECRET_KEY or "django-insecure-development-only-key"  # noqa: S105
+    SECRET_KEY = SECRET_KEY or "django-insecure-development-only-key"
     ALLOWED_HOSTS = ALLOWED_HOSTS or ["localhost", "127.0.0.1", "[::1]", "testserver"]
 else:
-    missing = [name for name, value in (("SECRET_KEY", SECRET_KEY), ("ALLOWED_HOSTS", ALLOWED_HOSTS)) if not value]
+    missing = [
+        name
+        for name, value in (("SECRET_KEY", SECRET_KEY), ("ALLOWED_HOSTS", ALLOWED_HOSTS))
+        if not value
+    ]
     if missing:
         raise ImproperlyConfigured(
             f"{' and '.join(missing)} must be set when DEBUG is off "
@@ -81,13 +85,19 @@ TEMPLATES = [
 
 def _database() -> dict[str, Any]:
     """SQLite in WAL mode by default; PostgreSQL through Django's psycopg 3 pool when configured."""
-    database: dict[str, Any] = env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+    database: dict[str, Any] = env.db(
+        "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    )
     if database["ENGINE"] == "django.db.backends.sqlite3":
         database["OPTIONS"] = {
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;"
+            ),
             "transaction_mode": "IMMEDIATE",
         }
-    elif database["ENGINE"] == "django.db.backends.postgresql" and env.bool("DATABASE_POOL", default=True):
+    elif database["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+        "DATABASE_POOL", default=True
+    ):
         database["CONN_MAX_AGE"] = 0
         database["OPTIONS"] = {
             "pool": {
@@ -134,7 +144,9 @@ WHITENOISE_MANIFEST_STRICT = False
 # Celery: eager (in-process) unless a broker is configured.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://")
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://")
+CELERY_TASK_ALWAYS_EAGER = env.bool(
+    "CELERY_TASK_ALWAYS_EAGER", default=CELERY_BROKER_URL == "memory://"
+)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

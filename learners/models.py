@@ -50,7 +50,9 @@ class Learner(BaseModel):
     cohort = models.ForeignKey(Cohort, on_delete=models.PROTECT, related_name="learners")
     name = models.CharField(max_length=200, blank=True)
     email = models.EmailField(blank=True)
-    status = models.CharField(max_length=16, choices=LearnerStatus.choices, default=LearnerStatus.ACTIVE)
+    status = models.CharField(
+        max_length=16, choices=LearnerStatus.choices, default=LearnerStatus.ACTIVE
+    )
     enrolled_at = models.DateTimeField()
     progress = models.FloatField(default=0.0)
     last_active_at = models.DateTimeField(null=True, blank=True)
@@ -64,10 +66,15 @@ class Learner(BaseModel):
     class Meta:
         ordering = ["name", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "external_id"], name="learner_unique_external_id"),
-            models.CheckConstraint(condition=Q(progress__gte=0) & Q(progress__lte=1), name="learner_progress_0_1"),
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="learner_unique_external_id"
+            ),
             models.CheckConstraint(
-                condition=Q(risk_score__isnull=True) | (Q(risk_score__gte=0) & Q(risk_score__lte=1)),
+                condition=Q(progress__gte=0) & Q(progress__lte=1), name="learner_progress_0_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(risk_score__isnull=True)
+                | (Q(risk_score__gte=0) & Q(risk_score__lte=1)),
                 name="learner_risk_score_0_1",
             ),
         ]
@@ -111,9 +118,12 @@ class ActivityEvent(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["source", "source_event_id"], name="event_unique_source_id"),
+            models.UniqueConstraint(
+                fields=["source", "source_event_id"], name="event_unique_source_id"
+            ),
             models.CheckConstraint(
-                condition=Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=1)), name="event_score_0_1"
+                condition=Q(score__isnull=True) | (Q(score__gte=0) & Q(score__lte=1)),
+                name="event_score_0_1",
             ),
         ]
         indexes = [models.Index(fields=["learner", "occurred_at"], name="event_learner_time")]

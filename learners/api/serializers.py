@@ -1,0 +1,161 @@
+"""Input serializers validate requests; output serializers shape responses. Never both."""
+
+import zoneinfo
+
+from rest_framework import serializers
+
+from learners.models import ActivityEvent, Cohort, EventKind, Learner, LearnerStatus
+
+
+def _validate_timezone(value: str) -> str:
+    if value not in zoneinfo.available_timezones():
+        raise serializers.ValidationError(
+            f"'{value}' is not an IANA time zone such as 'Europe/Paris'."
+        )
+    return value
+
+
+class CohortInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    course_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField(
+        required=False, allow_null=True, help_text="Empty for self-paced cohorts."
+    )
+    timezone = serializers.CharField(max_length=64, required=False, validators=[_validate_timezone])
+
+    def validate(self, attrs: dict) -> dict:
+        starts_on = attrs.get("starts_on", getattr(self.instance, "starts_on", None))
+        ends_on = attrs.get("ends_on", getattr(self.instance, "ends_on", None))
+        if starts_on and ends_on and ends_on < starts_on:
+            raise serializers.ValidationError({"ends_on": ["Must not be before starts_on."]})
+        return attrs
+
+
+class CohortOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Cohort
+        fields = [
+            "id",
+            "name",
+            "course_code",
+            "starts_on",
+            "ends_on",
+            "timezone",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class _LearnerFieldsSerializer(serializers.Serializer):
+    cohort = serializers.PrimaryKeyRelatedField(queryset=Cohort.objects.all())
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=LearnerStatus.choices, required=False)
+    enrolled_at = serializers.DateTimeField()
+    progress = serializers.FloatField(min_value=0, max_value=1, required=False)
+    nudge_opt_out = serializers.BooleanField(required=False)
+    locale = serializers.CharField(max_length=16, required=False)
+    timezone = serializers.CharField(max_length=64, required=False, validators=[_validate_timezone])
+
+    def validate_email(self, value: str) -> str:
+        return value.strip().lower()
+
+
+class LearnerCreateSerializer(_LearnerFieldsSerializer):
+    source = serializers.CharField(
+        max_length=64, help_text="The system this learner comes from, e.g. 'moodle'."
+    )
+    external_id = serializers.CharField(
+        max_length=128, help_text="The learner's id in that system."
+    )
+
+
+class LearnerUpdateSerializer(_LearnerFieldsSerializer):
+    """Partial updates: every field optional; identity (source, external id) is fixed."""
+
+    cohort = serializers.PrimaryKeyRelatedField(queryset=Cohort.objects.all(), required=False)
+    enrolled_at = serializers.DateTimeField(required=False)
+
+
+class LearnerOutputSerializer(serializers.ModelSerializer):
+    cohort_name = serializers.CharField(source="cohort.name", read_only=True)
+
+    class Meta:
+        model = Learner
+        fields = [
+            "id",
+            "source",
+            "external_id",
+            "cohort",
+            "cohort_name",
+            "name",
+            "email",
+            "status",
+            "enrolled_at",
+            "progress",
+            "last_active_at",
+            "nudge_opt_out",
+            "locale",
+            "timezone",
+            "risk_score",
+            "risk_band",
+            "risk_scored_at",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ActivityEventOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ActivityEvent
+        fields = [
+            "id",
+            "kind",
+            "occurred_at",
+            "duration_seconds",
+            "score",
+            "source",
+            "source_event_id",
+            "metadata",
+            "ingested_at",
+        ]
+        read_only_fields = fields
+
+
+class EventInputSerializer(serializers.Serializer):
+    """Documents one item of an ingestion batch (validated by the ingestion service, not here)."""
+
+    learner_id = serializers.UUIDField(
+        required=False, help_text="The learner's id, or use learner_external_id."
+    )
+    learner_external_id = serializers.CharField(
+        required=False, help_text="The learner's id in its source system."
+    )
+    learner_source = serializers.CharField(
+        required=False, help_text="The learner's source, if not the event's."
+    )
+    source = serializers.CharField(max_length=64)
+    source_event_id = serializers.CharField(
+        max_length=128, help_text="Unique per source: the idempotency key."
+    )
+    kind = serializers.ChoiceField(choices=EventKind.choices)
+    occurred_at = serializers.DateTimeField(help_text="ISO 8601; taken as UTC without an offset.")
+    duration_seconds = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    score = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True)
+    metadata = serializers.DictField(required=False)
+
+
+class RejectedItemSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="Position of the item in the request (0-based).")
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class IngestReportSerializer(serializers.Serializer):
+    accepted = serializers.IntegerField(help_text="New events stored.")
+    duplicates = serializers.IntegerField(
+        help_text="Events already stored (or repeated in the batch)."
+    )
+    rejected = RejectedItemSerializer(many=True)

@@ -1,0 +1,207 @@
+"""Cohort, learner and activity endpoints. They dispatch to selectors and services only."""
+
+import uuid
+
+from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from engagement.api.pagination import TimeCursorPagination
+from engagement.api.permissions import DEFAULT_PERMISSIONS
+from engagement.errors import ValidationFailed
+from learners import selectors, services
+from learners.api.serializers import (
+    ActivityEventOutputSerializer,
+    CohortInputSerializer,
+    CohortOutputSerializer,
+    EventInputSerializer,
+    IngestReportSerializer,
+    LearnerCreateSerializer,
+    LearnerOutputSerializer,
+    LearnerUpdateSerializer,
+)
+from learners.filters import LearnerFilter
+from learners.models import Cohort, Learner
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: {field: [reasons]}."),
+    401: OpenApiResponse(description="Not authenticated."),
+    404: OpenApiResponse(description="No such object."),
+}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List cohorts", responses={200: CohortOutputSerializer(many=True), **ERRORS}
+    ),
+    retrieve=extend_schema(
+        summary="Get a cohort", responses={200: CohortOutputSerializer, **ERRORS}
+    ),
+    create=extend_schema(
+        summary="Create a cohort",
+        request=CohortInputSerializer,
+        responses={201: CohortOutputSerializer, **ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Update a cohort",
+        request=CohortInputSerializer,
+        responses={200: CohortOutputSerializer, **ERRORS},
+    ),
+    destroy=extend_schema(
+        summary="Delete a cohort that has no learners",
+        responses={
+            204: None,
+            409: OpenApiResponse(description="The cohort still has learners."),
+            **ERRORS,
+        },
+    ),
+)
+class CohortViewSet(viewsets.GenericViewSet):
+    """Cohorts: groups of learners following a course together."""
+
+    permission_classes = DEFAULT_PERMISSIONS
+    lookup_value_converter = "uuid"
+    serializer_class = CohortOutputSerializer
+
+    def get_queryset(self) -> QuerySet[Cohort]:
+        return selectors.cohort_list()
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(CohortOutputSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: uuid.UUID) -> Response:
+        return Response(CohortOutputSerializer(selectors.cohort_get(cohort_id=pk)).data)
+
+    def create(self, request: Request) -> Response:
+        serializer = CohortInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        cohort = services.cohort_create(**serializer.validated_data)
+        return Response(CohortOutputSerializer(cohort).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: uuid.UUID) -> Response:
+        cohort = selectors.cohort_get(cohort_id=pk)
+        serializer = CohortInputSerializer(cohort, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        cohort = services.cohort_update(cohort=cohort, data=serializer.validated_data)
+        return Response(CohortOutputSerializer(cohort).data)
+
+    def destroy(self, request: Request, pk: uuid.UUID) -> Response:
+        services.cohort_delete(cohort=selectors.cohort_get(cohort_id=pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List learners", responses={200: LearnerOutputSerializer(many=True), **ERRORS}
+    ),
+    retrieve=extend_schema(
+        summary="Get a learner (cached until the learner changes)",
+        responses={200: LearnerOutputSerializer, **ERRORS},
+    ),
+    create=extend_schema(
+        summary="Create a learner",
+        request=LearnerCreateSerializer,
+        responses={201: LearnerOutputSerializer, **ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Update a learner",
+        request=LearnerUpdateSerializer,
+        responses={200: LearnerOutputSerializer, **ERRORS},
+    ),
+    destroy=extend_schema(
+        summary="Delete a learner and their activity", responses={204: None, **ERRORS}
+    ),
+    events=extend_schema(
+        summary="A learner's activity, newest first",
+        responses={200: ActivityEventOutputSerializer(many=True), **ERRORS},
+    ),
+)
+class LearnerViewSet(viewsets.GenericViewSet):
+    """Learners, filterable by cohort, status, risk and inactivity."""
+
+    permission_classes = DEFAULT_PERMISSIONS
+    lookup_value_converter = "uuid"
+    serializer_class = LearnerOutputSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = LearnerFilter
+
+    def get_queryset(self) -> QuerySet[Learner]:
+        return selectors.learner_list()
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.learner_list(filters=request.query_params))
+        return self.get_paginated_response(LearnerOutputSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: uuid.UUID) -> Response:
+        detail = selectors.learner_detail_cached(
+            learner_id=pk, render=lambda learner: dict(LearnerOutputSerializer(learner).data)
+        )
+        return Response(detail)
+
+    def create(self, request: Request) -> Response:
+        serializer = LearnerCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        learner = services.learner_create(**serializer.validated_data)
+        return Response(LearnerOutputSerializer(learner).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, pk: uuid.UUID) -> Response:
+        learner = selectors.learner_get(learner_id=pk)
+        serializer = LearnerUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        learner = services.learner_update(learner=learner, data=serializer.validated_data)
+        return Response(LearnerOutputSerializer(learner).data)
+
+    def destroy(self, request: Request, pk: uuid.UUID) -> Response:
+        services.learner_delete(learner=selectors.learner_get(learner_id=pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["get"], pagination_class=TimeCursorPagination, filter_backends=[])
+    def events(self, request: Request, pk: uuid.UUID) -> Response:
+        learner = selectors.learner_get(learner_id=pk)
+        page = self.paginate_queryset(selectors.learner_events(learner=learner))
+        return self.get_paginated_response(ActivityEventOutputSerializer(page, many=True).data)
+
+
+class EventIngestView(APIView):
+    """Batch ingestion of activity events from a learning platform."""
+
+    permission_classes = DEFAULT_PERMISSIONS
+
+    @extend_schema(
+        summary="Ingest a batch of activity events",
+        description=(
+            "A JSON array of up to INGEST_MAX_EVENTS (5,000) events. Valid items are stored, items already "
+            "seen (same source and source_event_id) count as duplicates, and each refused item is reported "
+            "with its index and reasons. Re-sending a batch changes nothing. Answers 400 when no item is valid."
+        ),
+        request=EventInputSerializer(many=True),
+        responses={200: IngestReportSerializer, 400: IngestReportSerializer, 401: ERRORS[401]},
+    )
+    def post(self, request: Request) -> Response:
+        items = request.data
+        limit = services.ingest_limit()
+        if not isinstance(items, list) or not items:
+            raise ValidationFailed(
+                detail={"non_field_errors": ["Expected a non-empty JSON array of events."]}
+            )
+        if len(items) > limit:
+            raise ValidationFailed(
+                detail={
+                    "non_field_errors": [
+                        f"At most {limit} events per request; this one has {len(items)}."
+                    ]
+                }
+            )
+        report = services.events_ingest(items=items)
+        code = (
+            status.HTTP_400_BAD_REQUEST
+            if report.rejected and not (report.accepted or report.duplicates)
+            else 200
+        )
+        return Response(IngestReportSerializer(report).data, status=code)

@@ -1,0 +1,66 @@
+"""FilterSets behind the learner list; the selectors apply them."""
+
+from datetime import timedelta
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from learners.models import Learner, LearnerStatus, RiskBand
+
+
+class LearnerFilter(django_filters.FilterSet):
+    cohort = django_filters.UUIDFilter(field_name="cohort_id", help_text="Cohort id.")
+    status = django_filters.MultipleChoiceFilter(
+        choices=LearnerStatus.choices, help_text="One or more statuses."
+    )
+    risk_band = django_filters.MultipleChoiceFilter(
+        choices=RiskBand.choices, help_text="One or more risk bands."
+    )
+    risk_min = django_filters.NumberFilter(
+        field_name="risk_score", lookup_expr="gte", help_text="Risk score ≥."
+    )
+    risk_max = django_filters.NumberFilter(
+        field_name="risk_score", lookup_expr="lte", help_text="Risk score ≤."
+    )
+    inactive_days = django_filters.NumberFilter(
+        method="filter_inactive_days",
+        min_value=0,
+        help_text="No activity for at least this many days (or never).",
+    )
+    search = django_filters.CharFilter(
+        method="filter_search", help_text="Part of the name, or the exact external id."
+    )
+    email = django_filters.CharFilter(
+        method="filter_email", help_text="Exact email address (case-insensitive)."
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("risk_score", "risk"),
+            ("last_active_at", "last_active"),
+            ("name", "name"),
+            ("enrolled_at", "enrolled"),
+        ),
+        help_text="risk, last_active, name or enrolled; prefix with - for descending.",
+    )
+
+    class Meta:
+        model = Learner
+        fields: list[str] = []
+
+    def filter_inactive_days(
+        self, queryset: QuerySet[Learner], name: str, value: float
+    ) -> QuerySet[Learner]:
+        cutoff = timezone.now() - timedelta(days=float(value))
+        return queryset.filter(Q(last_active_at__lt=cutoff) | Q(last_active_at__isnull=True))
+
+    def filter_search(
+        self, queryset: QuerySet[Learner], name: str, value: str
+    ) -> QuerySet[Learner]:
+        value = value.strip()
+        return (
+            queryset.filter(Q(name__icontains=value) | Q(external_id=value)) if value else queryset
+        )
+
+    def filter_email(self, queryset: QuerySet[Learner], name: str, value: str) -> QuerySet[Learner]:
+        return queryset.filter(email=value.strip().lower())

@@ -1,0 +1,355 @@
+"""Every write to cohorts, learners and activity: the API, admin and commands all call these."""
+
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from itertools import islice
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, OuterRef, Subquery
+from django.utils import timezone
+
+from engagement.errors import Conflict, ValidationFailed
+from engagement.ids import uuid7
+from engagement.services import model_update
+from learners.cache import learner_detail_forget
+from learners.ingestion import Errors, EventRecord, LearnerRef, parse_event, parse_timestamp
+from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus
+
+COHORT_FIELDS = ("name", "course_code", "starts_on", "ends_on", "timezone")
+LEARNER_FIELDS = (
+    "cohort",
+    "source",
+    "external_id",
+    "name",
+    "email",
+    "status",
+    "enrolled_at",
+    "progress",
+    "nudge_opt_out",
+    "locale",
+    "timezone",
+)
+IMPORT_CHUNK_SIZE = 5000
+
+
+@dataclass
+class IngestReport:
+    """What happened to a batch: counts plus, for each refused item, its position and reasons."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def merge(self, other: "IngestReport") -> None:
+        self.accepted += other.accepted
+        self.duplicates += other.duplicates
+        self.rejected.extend(other.rejected)
+
+
+# Cohorts ---------------------------------------------------------------------------------------
+
+
+def cohort_create(
+    *,
+    name: str,
+    starts_on: date,
+    course_code: str = "",
+    ends_on: date | None = None,
+    timezone: str = "UTC",
+) -> Cohort:
+    cohort = Cohort(
+        name=name, course_code=course_code, starts_on=starts_on, ends_on=ends_on, timezone=timezone
+    )
+    cohort.full_clean()
+    cohort.save()
+    return cohort
+
+
+def cohort_update(*, cohort: Cohort, data: Mapping[str, Any]) -> Cohort:
+    cohort, _ = model_update(instance=cohort, fields=COHORT_FIELDS, data=data)
+    return cohort
+
+
+def cohort_delete(*, cohort: Cohort) -> None:
+    """Refuse to delete a cohort that still has learners: their history would be orphaned."""
+    if cohort.learners.exists():
+        raise Conflict("This cohort still has learners; move or delete them first.")
+    cohort.delete()
+
+
+# Learners --------------------------------------------------------------------------------------
+
+
+def learner_create(
+    *, cohort: Cohort, source: str, external_id: str, enrolled_at: datetime, **extra: Any
+) -> Learner:
+    unknown = set(extra) - set(LEARNER_FIELDS)
+    if unknown:
+        raise ValidationFailed(detail={name: ["Unknown field."] for name in sorted(unknown)})
+    learner = Learner(
+        cohort=cohort, source=source, external_id=external_id, enrolled_at=enrolled_at, **extra
+    )
+    learner.full_clean()
+    learner.save()
+    return learner
+
+
+def learner_update(*, learner: Learner, data: Mapping[str, Any]) -> Learner:
+    learner, changed = model_update(instance=learner, fields=LEARNER_FIELDS, data=data)
+    if changed:
+        learner_detail_forget([learner.id])
+    return learner
+
+
+def learner_delete(*, learner: Learner) -> None:
+    learner_id = learner.id
+    learner.delete()
+    learner_detail_forget([learner_id])
+
+
+# Activity ingestion ----------------------------------------------------------------------------
+
+
+def _resolve_learners(refs: Iterable[LearnerRef]) -> dict[LearnerRef, uuid.UUID]:
+    """Look every reference up in at most two queries (by id, by source + external id)."""
+    by_id = {ref.learner_id for ref in refs if ref.learner_id}
+    by_external = {(ref.source, ref.external_id) for ref in refs if not ref.learner_id}
+    found: dict[LearnerRef, uuid.UUID] = {}
+    if by_id:
+        for learner_id in Learner.objects.filter(id__in=by_id).values_list("id", flat=True):
+            found[LearnerRef(learner_id=learner_id)] = learner_id
+    if by_external:
+        rows = Learner.objects.filter(
+            source__in={source for source, _ in by_external},
+            external_id__in={external_id for _, external_id in by_external},
+        ).values_list("id", "source", "external_id")
+        for learner_id, source, external_id in rows:
+            if (source, external_id) in by_external:
+                found[LearnerRef(source=source, external_id=external_id)] = learner_id
+    return found
+
+
+def _unknown_learner(ref: LearnerRef) -> Errors:
+    if ref.learner_id:
+        return {"learner_id": [f"No learner with id '{ref.learner_id}'."]}
+    return {
+        "learner_external_id": [
+            f"No learner with source '{ref.source}' and external id '{ref.external_id}'."
+        ]
+    }
+
+
+def events_store(
+    *, records: Sequence[tuple[int, EventRecord]], report: IngestReport | None = None
+) -> IngestReport:
+    """Store already-validated events idempotently: a few statements whatever the batch size.
+
+    New ``(source, source_event_id)`` pairs are inserted, pairs already stored (or repeated
+    within the batch) count as duplicates, and each touched learner's ``last_active_at`` is
+    recomputed in one UPDATE. Safe against concurrent batches that overlap.
+    """
+    report = report or IngestReport()
+    learners = _resolve_learners({record.learner for _, record in records})
+    rows: list[ActivityEvent] = []
+    seen: set[tuple[str, str]] = set()
+    for index, record in records:
+        learner_id = learners.get(record.learner)
+        if learner_id is None:
+            report.rejected.append({"index": index, "errors": _unknown_learner(record.learner)})
+            continue
+        key = (record.source, record.source_event_id)
+        if key in seen:
+            report.duplicates += 1
+            continue
+        seen.add(key)
+        rows.append(_event_row(record, learner_id))
+    if rows:
+        inserted = _insert_new_events(rows)
+        report.accepted += inserted
+        report.duplicates += len(rows) - inserted
+    return report
+
+
+def _event_row(record: EventRecord, learner_id: uuid.UUID) -> ActivityEvent:
+    return ActivityEvent(
+        id=uuid7(),
+        learner_id=learner_id,
+        kind=record.kind,
+        occurred_at=record.occurred_at,
+        duration_seconds=record.duration_seconds,
+        score=record.score,
+        source=record.source,
+        source_event_id=record.source_event_id,
+        metadata=record.metadata,
+    )
+
+
+def _insert_new_events(rows: list[ActivityEvent]) -> int:
+    """Insert, skipping conflicts; count what landed by looking for the ids we generated."""
+    with transaction.atomic():
+        ActivityEvent.objects.bulk_create(rows, ignore_conflicts=True)
+        landed = ActivityEvent.objects.filter(id__in=[row.id for row in rows]).values_list(
+            "learner_id", flat=True
+        )
+        touched = set(landed)
+        if touched:
+            learners_touch_activity(learner_ids=touched)
+    return len(landed)
+
+
+def learners_touch_activity(*, learner_ids: Iterable[uuid.UUID]) -> None:
+    """Recompute ``last_active_at`` from stored events for these learners, in one statement."""
+    ids = list(learner_ids)
+    latest = ActivityEvent.objects.filter(learner_id=OuterRef("pk")).order_by().values("learner_id")
+    latest = latest.annotate(latest=Max("occurred_at")).values("latest")
+    Learner.objects.filter(id__in=ids).update(
+        last_active_at=Subquery(latest), updated_at=timezone.now()
+    )
+    learner_detail_forget(ids)
+
+
+def events_ingest(*, items: Sequence[Any], now: datetime | None = None) -> IngestReport:
+    """Validate a batch item by item and store the valid ones; re-sending it changes nothing."""
+    now = now or timezone.now()
+    report = IngestReport()
+    valid: list[tuple[int, EventRecord]] = []
+    for index, item in enumerate(items):
+        record, errors = parse_event(item, now=now)
+        if record is None:
+            report.rejected.append({"index": index, "errors": errors})
+        else:
+            valid.append((index, record))
+    events_store(records=valid, report=report)
+    report.rejected.sort(key=lambda row: row["index"])
+    return report
+
+
+# CSV imports -----------------------------------------------------------------------------------
+
+
+def _chunks(
+    rows: Iterable[tuple[int, Mapping[str, str]]], size: int
+) -> Iterator[list[tuple[int, Mapping[str, str]]]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def events_import(
+    *, rows: Iterable[tuple[int, Mapping[str, str]]], chunk_size: int = IMPORT_CHUNK_SIZE
+) -> Iterator[IngestReport]:
+    """Import activity rows ``(line_number, row)`` chunk by chunk; yields one report per chunk.
+
+    Rejected entries carry the line number as ``index``. Columns follow the public CSV format
+    (``learner_external_id, source, kind, occurred_at, duration_seconds, score, source_event_id``).
+    """
+    now = timezone.now()
+    for chunk in _chunks(rows, chunk_size):
+        items = [{**row, "learner_source": row.get("source")} for _, row in chunk]
+        report = events_ingest(items=items, now=now)
+        for rejected in report.rejected:
+            rejected["index"] = chunk[rejected["index"]][0]
+        yield report
+
+
+def _learner_row(row: Mapping[str, str], *, now: datetime) -> tuple[dict[str, Any] | None, Errors]:
+    errors: Errors = {}
+    values: dict[str, Any] = {}
+    for name, limit in (("external_id", 128), ("source", 64), ("cohort", 200)):
+        text = (row.get(name) or "").strip()
+        if not text or len(text) > limit:
+            errors[name] = [f"Required, at most {limit} characters."]
+        values[name] = text
+    values["name"] = (row.get("name") or "").strip()[:200]
+    values["email"] = (row.get("email") or "").strip().lower()
+    if values["email"] and ("@" not in values["email"] or len(values["email"]) > 254):
+        errors["email"] = [f"'{values['email']}' is not a valid email address."]
+    status = (row.get("status") or LearnerStatus.ACTIVE).strip()
+    if status not in LearnerStatus.values:
+        errors["status"] = [f"'{status}' is not one of: {', '.join(LearnerStatus.values)}."]
+    values["status"] = status
+    try:
+        values["enrolled_at"] = parse_timestamp(row.get("enrolled_at"), now=now)
+    except ValueError as exc:
+        errors["enrolled_at"] = [str(exc)]
+    return (None, errors) if errors else (values, {})
+
+
+def _cohorts_for(names: set[str], first_dates: dict[str, date]) -> dict[str, Cohort]:
+    """Existing cohorts by name; missing ones are created (starting on their first enrolment)."""
+    cohorts = {cohort.name: cohort for cohort in Cohort.objects.filter(name__in=names)}
+    missing = [
+        Cohort(id=uuid7(), name=name, starts_on=first_dates[name])
+        for name in names - cohorts.keys()
+    ]
+    if missing:
+        Cohort.objects.bulk_create(missing, ignore_conflicts=True)
+        cohorts.update(
+            {
+                cohort.name: cohort
+                for cohort in Cohort.objects.filter(name__in=names - cohorts.keys())
+            }
+        )
+    return cohorts
+
+
+def _upsert_learners(values: list[dict[str, Any]], cohorts: dict[str, Cohort]) -> list[uuid.UUID]:
+    """Insert or update by ``(source, external_id)``; returns the stored ids (new or existing)."""
+    now = timezone.now()
+    learners = [
+        Learner(
+            id=uuid7(), cohort=cohorts[row.pop("cohort")], created_at=now, updated_at=now, **row
+        )
+        for row in values
+    ]
+    Learner.objects.bulk_create(
+        learners,
+        update_conflicts=True,
+        unique_fields=["source", "external_id"],
+        update_fields=["cohort", "name", "email", "enrolled_at", "status", "updated_at"],
+    )
+    return [learner.id for learner in learners]
+
+
+def learners_import(
+    *, rows: Iterable[tuple[int, Mapping[str, str]]], chunk_size: int = IMPORT_CHUNK_SIZE
+) -> Iterator[IngestReport]:
+    """Upsert learners by ``(source, external_id)`` chunk by chunk; yields one report per chunk.
+
+    ``accepted`` counts rows written (created or updated); later rows for the same learner in a
+    chunk win. Cohorts named in the file are created when missing.
+    """
+    now = timezone.now()
+    for chunk in _chunks(rows, chunk_size):
+        report = IngestReport()
+        latest: dict[tuple[str, str], dict[str, Any]] = {}
+        for line, row in chunk:
+            values, errors = _learner_row(row, now=now)
+            if values is None:
+                report.rejected.append({"index": line, "errors": errors})
+                continue
+            key = (values["source"], values["external_id"])
+            report.duplicates += key in latest
+            latest[key] = values
+        if latest:
+            first_dates: dict[str, date] = {}
+            for values in latest.values():
+                first_dates[values["cohort"]] = min(
+                    first_dates.get(values["cohort"], date.max), values["enrolled_at"].date()
+                )
+            with transaction.atomic():
+                learner_ids = _upsert_learners(
+                    list(latest.values()), _cohorts_for(set(first_dates), first_dates)
+                )
+            learner_detail_forget(learner_ids)
+        report.accepted = len(latest)
+        yield report
+
+
+def ingest_limit() -> int:
+    """Largest batch one ingestion request may carry (``INGEST_MAX_EVENTS``)."""
+    return int(settings.INGEST_MAX_EVENTS)

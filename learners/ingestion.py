@@ -125,11 +125,11 @@ def parse_event(item: Any, *, now: datetime) -> tuple[EventRecord | None, Errors
     errors: Errors = {}
     values: dict[str, Any] = {}
 
-    def check(name: str, parse: Any, *args: Any, **kwargs: Any) -> None:
+    def check(field_name: str, parse: Any, *args: Any, **kwargs: Any) -> None:
         try:
-            values[name] = parse(*args, **kwargs)
+            values[field_name] = parse(*args, **kwargs)
         except ValueError as exc:
-            errors.setdefault(name, []).append(str(exc))
+            errors.setdefault(field_name, []).append(str(exc))
 
     check("source", _parse_identifier, item.get("source"), name="source")
     check("source_event_id", _parse_identifier, item.get("source_event_id"), name="source_event_id")
@@ -137,7 +137,7 @@ def parse_event(item: Any, *, now: datetime) -> tuple[EventRecord | None, Errors
     check("occurred_at", parse_timestamp, item.get("occurred_at"), now=now)
     check("duration_seconds", _parse_duration, item.get("duration_seconds"))
     check("score", _parse_score, item.get("score"))
-    kind = item.get("kind")
+    kind = str(item.get("kind"))
     if kind not in EVENT_KINDS:
         errors["kind"] = [f"'{kind}' is not one of: {', '.join(sorted(EVENT_KINDS))}."]
     metadata = item.get("metadata")

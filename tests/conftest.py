@@ -5,6 +5,7 @@ configured backend; with ``REQUIRE_SERVICES=1`` (set by ``.ci/run``) they fail i
 """
 
 import os
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -36,13 +37,13 @@ def _service_markers(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_isolated(settings) -> None:  # type: ignore[no-untyped-def]
+def _fast_and_isolated(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
 
 
 @pytest.fixture
-def user(django_user_model):  # type: ignore[no-untyped-def]
+def user(django_user_model: Any) -> Any:
     return django_user_model.objects.create_user(username="coach", password="a-Strong-pass-123")
 
 
@@ -52,6 +53,6 @@ def api_client() -> APIClient:
 
 
 @pytest.fixture
-def auth_client(api_client: APIClient, user) -> APIClient:  # type: ignore[no-untyped-def]
+def auth_client(api_client: APIClient, user: Any) -> APIClient:
     api_client.force_authenticate(user)
     return api_client

@@ -85,9 +85,8 @@ TEMPLATES = [
 
 def _database() -> dict[str, Any]:
     """SQLite in WAL mode by default; PostgreSQL through Django's psycopg 3 pool when configured."""
-    database: dict[str, Any] = env.db(
-        "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-    )
+    url = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    database: dict[str, Any] = env.db_url_config(url)
     if database["ENGINE"] == "django.db.backends.sqlite3":
         database["OPTIONS"] = {
             "init_command": (
@@ -113,7 +112,8 @@ DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
-CACHES = {"default": env.cache("CACHE_URL", default=REDIS_URL or "locmemcache://engagement")}
+CACHE_URL = env.str("CACHE_URL", default="") or REDIS_URL or "locmemcache://engagement"
+CACHES = {"default": env.cache_url_config(CACHE_URL)}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -154,9 +154,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 
 REST_FRAMEWORK = {
+    # JWT first, so that unauthenticated calls get 401 with a WWW-Authenticate challenge.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["engagement.api.permissions.IsStaffUser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from engagement.errors import NotFound, ValidationFailed
@@ -21,7 +22,7 @@ def cohort_list() -> QuerySet[Cohort]:
 def cohort_get(*, cohort_id: uuid.UUID | str) -> Cohort:
     try:
         return Cohort.objects.get(id=cohort_id)
-    except (Cohort.DoesNotExist, ValueError) as exc:
+    except (Cohort.DoesNotExist, ValueError, ValidationError) as exc:
         raise NotFound("No cohort with this id.") from exc
 
 
@@ -37,7 +38,7 @@ def learner_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Learne
 def learner_get(*, learner_id: uuid.UUID | str) -> Learner:
     try:
         return Learner.objects.select_related("cohort").get(id=learner_id)
-    except (Learner.DoesNotExist, ValueError) as exc:
+    except (Learner.DoesNotExist, ValueError, ValidationError) as exc:
         raise NotFound("No learner with this id.") from exc
 
 
@@ -45,7 +46,10 @@ def learner_detail_cached(
     *, learner_id: uuid.UUID | str, render: Callable[[Learner], dict[str, Any]]
 ) -> dict[str, Any]:
     """A learner's rendered detail, cached until the learner changes (services clear the key)."""
-    key = learner_detail_key(learner_id)
+    try:
+        key = learner_detail_key(uuid.UUID(str(learner_id)))
+    except ValueError as exc:
+        raise NotFound("No learner with this id.") from exc
     detail = cache.get(key)
     if detail is None:
         detail = render(learner_get(learner_id=learner_id))

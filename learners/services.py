@@ -189,15 +189,22 @@ def _event_row(record: EventRecord, learner_id: uuid.UUID) -> ActivityEvent:
 
 
 def _insert_new_events(rows: list[ActivityEvent]) -> int:
-    """Insert, skipping conflicts; count what landed by looking for the ids we generated."""
+    """Insert, skipping conflicts; count what landed by looking for the ids we generated.
+
+    Rows go in sorted by their unique key so that concurrent overlapping batches take row
+    locks in the same order and cannot deadlock. ``last_active_at`` is recomputed after the
+    insert has committed, in its own short statement.
+    """
+    rows.sort(key=lambda row: (row.source, row.source_event_id))
     with transaction.atomic():
         ActivityEvent.objects.bulk_create(rows, ignore_conflicts=True)
-        landed = ActivityEvent.objects.filter(id__in=[row.id for row in rows]).values_list(
+    landed = list(
+        ActivityEvent.objects.filter(id__in=[row.id for row in rows]).values_list(
             "learner_id", flat=True
         )
-        touched = set(landed)
-        if touched:
-            learners_touch_activity(learner_ids=touched)
+    )
+    if landed:
+        learners_touch_activity(learner_ids=set(landed))
     return len(landed)
 
 

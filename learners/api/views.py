@@ -1,7 +1,5 @@
 """Cohort, learner and activity endpoints. They dispatch to selectors and services only."""
 
-import uuid
-
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -65,7 +63,6 @@ class CohortViewSet(viewsets.GenericViewSet):
     """Cohorts: groups of learners following a course together."""
 
     permission_classes = DEFAULT_PERMISSIONS
-    lookup_value_converter = "uuid"
     serializer_class = CohortOutputSerializer
 
     def get_queryset(self) -> QuerySet[Cohort]:
@@ -75,7 +72,7 @@ class CohortViewSet(viewsets.GenericViewSet):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(CohortOutputSerializer(page, many=True).data)
 
-    def retrieve(self, request: Request, pk: uuid.UUID) -> Response:
+    def retrieve(self, request: Request, pk: str) -> Response:
         return Response(CohortOutputSerializer(selectors.cohort_get(cohort_id=pk)).data)
 
     def create(self, request: Request) -> Response:
@@ -84,14 +81,14 @@ class CohortViewSet(viewsets.GenericViewSet):
         cohort = services.cohort_create(**serializer.validated_data)
         return Response(CohortOutputSerializer(cohort).data, status=status.HTTP_201_CREATED)
 
-    def partial_update(self, request: Request, pk: uuid.UUID) -> Response:
+    def partial_update(self, request: Request, pk: str) -> Response:
         cohort = selectors.cohort_get(cohort_id=pk)
         serializer = CohortInputSerializer(cohort, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         cohort = services.cohort_update(cohort=cohort, data=serializer.validated_data)
         return Response(CohortOutputSerializer(cohort).data)
 
-    def destroy(self, request: Request, pk: uuid.UUID) -> Response:
+    def destroy(self, request: Request, pk: str) -> Response:
         services.cohort_delete(cohort=selectors.cohort_get(cohort_id=pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -126,7 +123,6 @@ class LearnerViewSet(viewsets.GenericViewSet):
     """Learners, filterable by cohort, status, risk and inactivity."""
 
     permission_classes = DEFAULT_PERMISSIONS
-    lookup_value_converter = "uuid"
     serializer_class = LearnerOutputSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = LearnerFilter
@@ -138,7 +134,7 @@ class LearnerViewSet(viewsets.GenericViewSet):
         page = self.paginate_queryset(selectors.learner_list(filters=request.query_params))
         return self.get_paginated_response(LearnerOutputSerializer(page, many=True).data)
 
-    def retrieve(self, request: Request, pk: uuid.UUID) -> Response:
+    def retrieve(self, request: Request, pk: str) -> Response:
         detail = selectors.learner_detail_cached(
             learner_id=pk, render=lambda learner: dict(LearnerOutputSerializer(learner).data)
         )
@@ -150,19 +146,19 @@ class LearnerViewSet(viewsets.GenericViewSet):
         learner = services.learner_create(**serializer.validated_data)
         return Response(LearnerOutputSerializer(learner).data, status=status.HTTP_201_CREATED)
 
-    def partial_update(self, request: Request, pk: uuid.UUID) -> Response:
+    def partial_update(self, request: Request, pk: str) -> Response:
         learner = selectors.learner_get(learner_id=pk)
         serializer = LearnerUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         learner = services.learner_update(learner=learner, data=serializer.validated_data)
         return Response(LearnerOutputSerializer(learner).data)
 
-    def destroy(self, request: Request, pk: uuid.UUID) -> Response:
+    def destroy(self, request: Request, pk: str) -> Response:
         services.learner_delete(learner=selectors.learner_get(learner_id=pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @action(detail=True, methods=["get"], pagination_class=TimeCursorPagination, filter_backends=[])
-    def events(self, request: Request, pk: uuid.UUID) -> Response:
+    def events(self, request: Request, pk: str) -> Response:
         learner = selectors.learner_get(learner_id=pk)
         page = self.paginate_queryset(selectors.learner_events(learner=learner))
         return self.get_paginated_response(ActivityEventOutputSerializer(page, many=True).data)

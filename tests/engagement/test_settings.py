@@ -1,0 +1,72 @@
+"""Settings come from the environment; production refuses to start half-configured."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import environ
+import pytest
+
+from engagement import settings as project_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"}
+    }
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import engagement.settings as s; print(s.DATABASES['default']['ENGINE'])",
+        ],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_production_without_secret_key_or_hosts_stops_with_a_clear_message() -> None:
+    result = load_settings(DEBUG="false")
+    assert result.returncode != 0
+    assert "SECRET_KEY and ALLOWED_HOSTS must be set when DEBUG is off" in result.stderr
+
+
+def test_production_with_secret_and_hosts_starts() -> None:
+    result = load_settings(
+        DEBUG="false", SECRET_KEY="x" * 50, ALLOWED_HOSTS="example.org", DATABASE_URL=""
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_debug_defaults_need_nothing() -> None:
+    result = load_settings(DEBUG="true", DATABASE_URL="sqlite:////tmp/lep-settings-test.sqlite3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.db.backends.sqlite3"
+
+
+def test_sqlite_runs_in_wal_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/x.sqlite3")
+    database = project_settings._database()
+    assert "journal_mode=WAL" in database["OPTIONS"]["init_command"]
+
+
+def test_postgres_url_switches_to_the_connection_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgres://app@db.internal:5432/engagement")
+    monkeypatch.setenv("DATABASE_POOL_MAX_SIZE", "20")
+    database = project_settings._database()
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert database["OPTIONS"]["pool"]["max_size"] == 20
+    assert database["CONN_MAX_AGE"] == 0
+
+
+def test_redis_url_selects_django_redis() -> None:
+    cache = environ.Env().cache_url_config("redis://127.0.0.1:6379/0")
+    assert cache["BACKEND"] == "django_redis.cache.RedisCache"

@@ -1,0 +1,57 @@
+"""factory-boy factories for every model."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import factory
+from django.contrib.auth.models import User
+
+from learners.models import ActivityEvent, Cohort, EventKind, Learner, LearnerStatus
+
+
+class UserFactory(factory.django.DjangoModelFactory[User]):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
+    password = factory.django.Password("a-Strong-pass-123")
+
+
+class CohortFactory(factory.django.DjangoModelFactory[Cohort]):
+    class Meta:
+        model = Cohort
+
+    name = factory.Sequence(lambda n: f"Cohort {n}")
+    course_code = factory.Sequence(lambda n: f"C{n:03d}")
+    starts_on = date(2026, 9, 1)
+    ends_on = date(2026, 12, 15)
+    timezone = "Europe/London"
+
+
+class LearnerFactory(factory.django.DjangoModelFactory[Learner]):
+    class Meta:
+        model = Learner
+
+    source = "lms"
+    external_id = factory.Sequence(lambda n: f"L{n:05d}")
+    cohort = factory.SubFactory(CohortFactory)
+    name = factory.Faker("name")
+    email = factory.LazyAttribute(lambda learner: f"{learner.external_id.lower()}@example.org")
+    status = LearnerStatus.ACTIVE
+    enrolled_at = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+    progress = 0.25
+
+
+class ActivityEventFactory(factory.django.DjangoModelFactory[ActivityEvent]):
+    class Meta:
+        model = ActivityEvent
+
+    learner = factory.SubFactory(LearnerFactory)
+    kind = EventKind.CONTENT_VIEW
+    occurred_at = factory.Sequence(
+        lambda n: datetime(2026, 10, 1, tzinfo=UTC) + timedelta(minutes=n)
+    )
+    duration_seconds = 120
+    source = "lms"
+    source_event_id = factory.Sequence(lambda n: f"evt-{n}")

@@ -1,0 +1,107 @@
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from learners.csv_import import csv_rows
+from learners.models import ActivityEvent, Cohort, Learner
+from learners.services import events_import
+
+pytestmark = pytest.mark.django_db
+
+LEARNERS_CSV = """external_id,source,cohort,name,email,enrolled_at,status
+u1,moodle,Spring 2026,Ada Lovelace,ADA@example.org,2026-03-02T09:00:00Z,active
+u2,moodle,Spring 2026,Alan Turing,alan@example.org,2026-03-01,completed
+u3,moodle,,No Cohort,n@example.org,2026-03-01T09:00:00Z,active
+u4,moodle,Spring 2026,Bad Status,b@example.org,2026-03-01T09:00:00Z,sleeping
+u5,moodle,Autumn 2026,Grace Hopper,not-an-email,2026-09-01T09:00:00Z,
+"""
+
+ACTIVITY_CSV = """learner_external_id,source,kind,occurred_at,duration_seconds,score,source_event_id
+u1,moodle,login,2026-03-03T10:00:00Z,,,a1
+u1,moodle,assessment_submitted,2026-03-04T10:00:00Z,600,0.75,a2
+u2,moodle,dancing,2026-03-04T10:00:00Z,,,a3
+ghost,moodle,login,2026-03-04T10:00:00Z,,,a4
+u2,moodle,lesson_completed,2026-03-05T10:00:00Z,abc,,a5
+u2,moodle,lesson_completed,2026-03-06T10:00:00Z,60,,a6
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def run(command: str, path: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command(command, path, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_import_learners_reports_bad_lines_and_creates_cohorts(tmp_path: Path) -> None:
+    out, err = run("import_learners", write(tmp_path, "learners.csv", LEARNERS_CSV))
+    assert "2 written" in out
+    assert "3 rejected" in out
+    assert "line 4: cohort" in err
+    assert "line 5: status" in err
+    assert "line 6: email" in err
+    ada = Learner.objects.get(external_id="u1")
+    assert ada.email == "ada@example.org"
+    assert ada.cohort.name == "Spring 2026"
+    assert Cohort.objects.get(name="Spring 2026").starts_on.isoformat() == "2026-03-01"
+    assert Learner.objects.get(external_id="u2").status == "completed"
+
+
+def test_reimport_updates_instead_of_duplicating(tmp_path: Path) -> None:
+    run("import_learners", write(tmp_path, "a.csv", LEARNERS_CSV))
+    changed = LEARNERS_CSV.replace("Ada Lovelace", "Ada King").replace(
+        "Spring 2026,Ada", "Summer 2026,Ada"
+    )
+    run("import_learners", write(tmp_path, "b.csv", changed))
+    assert Learner.objects.count() == 2
+    ada = Learner.objects.get(external_id="u1")
+    assert ada.name == "Ada King"
+    assert ada.cohort.name == "Summer 2026"
+
+
+def test_import_activity_is_idempotent(tmp_path: Path) -> None:
+    run("import_learners", write(tmp_path, "learners.csv", LEARNERS_CSV))
+    path = write(tmp_path, "activity.csv", ACTIVITY_CSV)
+    out, err = run("import_activity", path)
+    assert "3 new" in out
+    assert "3 rejected" in out
+    assert "line 4: kind" in err
+    assert "line 5: learner_external_id" in err
+    assert "line 6: duration_seconds" in err
+    again, _ = run("import_activity", path)
+    assert "0 new, 3 already stored" in again
+    assert ActivityEvent.objects.count() == 3
+    assert (
+        Learner.objects.get(external_id="u1").last_active_at.isoformat()
+        == "2026-03-04T10:00:00+00:00"
+    )
+
+
+def test_small_chunks_keep_line_numbers(tmp_path: Path) -> None:
+    run("import_learners", write(tmp_path, "learners.csv", LEARNERS_CSV))
+    with open(write(tmp_path, "activity.csv", ACTIVITY_CSV), newline="") as handle:
+        rows = csv_rows(handle, required=["kind"])
+        reports = list(events_import(rows=rows, chunk_size=2))
+    assert len(reports) == 3
+    assert [[row["index"] for row in report.rejected] for report in reports] == [[], [4, 5], [6]]
+    assert sum(report.accepted for report in reports) == 3
+
+
+def test_missing_columns_and_files_are_command_errors(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="lacks the column"):
+        run("import_activity", write(tmp_path, "x.csv", "learner_external_id,source\nu1,lms\n"))
+    with pytest.raises(CommandError, match="No such file"):
+        run("import_learners", str(tmp_path / "missing.csv"))
+
+
+def test_a_file_with_only_bad_rows_fails(tmp_path: Path) -> None:
+    header = LEARNERS_CSV.splitlines()[0]
+    with pytest.raises(CommandError, match="No row"):
+        run("import_learners", write(tmp_path, "bad.csv", f"{header}\nu9,,,,,,\n"))

@@ -115,6 +115,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CACHE_URL = env.str("CACHE_URL", default="") or REDIS_URL or "locmemcache://engagement"
 CACHES = {"default": env.cache_url_config(CACHE_URL)}
 
+AUTH_USER_MODEL = "engagement.User"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -3,8 +3,8 @@
 from datetime import UTC, date, datetime, timedelta
 
 import factory
-from django.contrib.auth.models import User
 
+from engagement.models import User
 from learners.models import ActivityEvent, Cohort, EventKind, Learner, LearnerStatus
 
 

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class EngagementConfig(AppConfig):
     name = "engagement"
     verbose_name = "Engagement platform"
+
+    def ready(self) -> None:
+        from engagement import receivers  # noqa: F401 - connects the login signal receivers

@@ -1,4 +1,4 @@
-"""Abstract model bases shared by every app."""
+"""Users and roles, API keys, the audit log, and the abstract bases every app shares."""
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -30,3 +30,69 @@ class User(AbstractUser):
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.COACH)
+
+    @property
+    def effective_role(self) -> str:
+        """Superusers act as programme admins whatever their stored role."""
+        return Role.ADMIN if self.is_superuser else self.role
+
+
+class ApiKeyScope(models.TextChoices):
+    EVENTS_WRITE = "events:write", "Write activity events"
+    XAPI_WRITE = "xapi:write", "Write xAPI statements"
+    INBOX_READ = "inbox:read", "Read the in-app inbox"
+    LEARNERS_READ = "learners:read", "Read learners"
+
+
+class ApiKey(BaseModel):
+    """A machine credential: only ``prefix`` and a SHA-256 of the secret are stored."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    secret_hash = models.CharField(max_length=64)
+    scopes = models.JSONField(default=list)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        "engagement.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+
+class AuditEvent(models.Model):
+    """One sensitive act, append-only: who did what to which object, when and from where.
+
+    ``changes`` names changed fields and, for non-personal fields only, their new values.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    occurred_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor_type = models.CharField(max_length=16)
+    actor_id = models.CharField(max_length=64, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor_label or self.actor_type}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        if not self._state.adding:
+            raise PermissionError("Audit events are append-only.")
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
+        raise PermissionError("Audit events are append-only.")

@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
+    "guardian",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -56,6 +58,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "engagement.request_context.RequestContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -116,6 +119,13 @@ CACHE_URL = env.str("CACHE_URL", default="") or REDIS_URL or "locmemcache://enga
 CACHES = {"default": env.cache_url_config(CACHE_URL)}
 
 AUTH_USER_MODEL = "engagement.User"
+AUTHENTICATION_BACKENDS = [
+    "engagement.login_guard.LockoutModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+ANONYMOUS_USER_NAME = None  # django-guardian: no anonymous user row, anonymous callers get nothing
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -158,9 +168,22 @@ CELERY_TIMEZONE = "UTC"
 REST_FRAMEWORK = {
     # JWT first, so that unauthenticated calls get 401 with a WWW-Authenticate challenge.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "engagement.api.authentication.RevocableJWTAuthentication",
+        "engagement.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "engagement.api.throttling.PrincipalRateThrottle",
+        "engagement.api.throttling.AnonymousRateThrottle",
+        "rest_framework.throttling.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "principal": env.str("THROTTLE_PRINCIPAL", default="1200/min"),
+        "anonymous": env.str("THROTTLE_ANONYMOUS", default="60/min"),
+        "login": env.str("THROTTLE_LOGIN", default="20/min"),
+        "ingest": env.str("THROTTLE_INGEST", default="600/min"),
+        "generation": env.str("THROTTLE_GENERATION", default="30/min"),
+    },
     "DEFAULT_PERMISSION_CLASSES": ["engagement.api.permissions.IsStaffUser"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "engagement.api.pagination.PageNumberPagination",
@@ -171,9 +194,13 @@ REST_FRAMEWORK = {
 }
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=1)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(hours=env.int("JWT_REFRESH_HOURS", default=24)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": True,
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
+    "ALGORITHM": "HS256",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -186,6 +213,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
 }
+
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="engagement@localhost")
 
 # Domain limits.
 INGEST_MAX_EVENTS = env.int("INGEST_MAX_EVENTS", default=5000)

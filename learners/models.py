@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from guardian.models import UserObjectPermissionBase
 
 from engagement.ids import uuid7
 from engagement.models import BaseModel
@@ -18,6 +19,7 @@ class Cohort(BaseModel):
 
     class Meta:
         ordering = ["-starts_on", "name"]
+        permissions = [("work_with_cohort", "Work with the learners of this cohort")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
@@ -27,6 +29,15 @@ class Cohort(BaseModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class CohortCoachPermission(UserObjectPermissionBase):
+    """django-guardian object permission with a real foreign key, so scoping is one join."""
+
+    content_object = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="coach_permissions")
+
+    class Meta(UserObjectPermissionBase.Meta):
+        indexes = [models.Index(fields=["user", "permission"], name="cohort_coach_user_perm")]
 
 
 class LearnerStatus(models.TextChoices):

@@ -1,15 +1,86 @@
-"""Every API permission lives here, so that roles and scopes change in one place."""
+"""Who may call what: every view declares an :class:`Access` rule, checked by :class:`RoleAccess`.
 
+This module is the one place where roles meet endpoints; queryset scoping (a coach sees only the
+cohorts assigned to them) lives beside it in :mod:`engagement.scoping`. A view without a rule is
+refused to everyone, and the authorization matrix test fails for it.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from rest_framework.permissions import BasePermission
+from rest_framework.exceptions import NotAuthenticated
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
+
+from engagement.api.authentication import INTEGRATION_ROLE, ApiKeyUser
+from engagement.models import Role, User
+
+ADMIN = frozenset({Role.ADMIN.value})
+ADMIN_COACH = frozenset({Role.ADMIN.value, Role.COACH.value})
+STAFF = frozenset({Role.ADMIN.value, Role.COACH.value, Role.ANALYST.value})
+NOBODY: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Access:
+    """Roles allowed to read (safe methods) and write, per-action overrides, and API key scopes."""
+
+    read: frozenset[str] = NOBODY
+    write: frozenset[str] = NOBODY
+    actions: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    read_scope: str | None = None
+    write_scope: str | None = None
+
+    def allows_key(self, *, safe: bool, scopes: list[str]) -> bool:
+        scope = self.read_scope if safe else self.write_scope
+        return scope is not None and scope in scopes
+
+    def allows_role(self, *, role: str, safe: bool, action: str | None) -> bool:
+        if action is not None and action in self.actions:
+            return role in self.actions[action]
+        return role in (self.read if safe else self.write)
+
+
+class RoleAccess(BasePermission):
+    """Checks the caller's role or API key scopes against the view's ``access`` rule."""
+
+    message = "Your role does not allow this."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        access: Access | None = getattr(view, "access", None)
+        principal = request.user
+        if access is None or not (principal and principal.is_authenticated and principal.is_active):
+            return False
+        safe = request.method in SAFE_METHODS
+        if isinstance(principal, ApiKeyUser):
+            return access.allows_key(safe=safe, scopes=principal.api_key.scopes)
+        role = getattr(principal, "effective_role", None)
+        return role is not None and access.allows_role(
+            role=role, safe=safe, action=getattr(view, "action", None)
+        )
+
+
+def staff_user(request: Request) -> User:
+    """The staff user behind a request that :class:`RoleAccess` let through for a staff role."""
+    if not isinstance(request.user, User):
+        raise NotAuthenticated()
+    return request.user
+
+
+def role_of(principal: Any) -> str | None:
+    """The caller's role (``integration`` for API keys), or ``None`` for anonymous callers."""
+    if isinstance(principal, ApiKeyUser):
+        return INTEGRATION_ROLE
+    return (
+        getattr(principal, "effective_role", None)
+        if principal and principal.is_authenticated
+        else None
+    )
 
 
 class IsStaffUser(BasePermission):
-    """Any authenticated, active user. Role and cohort scoping arrive with the security work."""
-
-    message = "Authentication credentials were not provided or are not valid."
+    """Transitional: any authenticated, active caller (replaced by RoleAccess on every view)."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user

@@ -1,11 +1,20 @@
-"""The ``/api/v1/`` namespace: authentication plus each app's routes."""
+"""The ``/api/v1/`` namespace: authentication, accounts, keys, audit, plus each app's routes."""
 
 from django.urls import include, path
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
+from rest_framework.routers import SimpleRouter
+
+from engagement.api import views
+
+router = SimpleRouter()
+router.register("users", views.UserViewSet, basename="user")
+router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
+router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
 
 urlpatterns = [
-    path("auth/token/", TokenObtainPairView.as_view(), name="token-obtain"),
-    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
-    path("auth/token/verify/", TokenVerifyView.as_view(), name="token-verify"),
+    path("auth/token/", views.TokenObtainView.as_view(), name="token-obtain"),
+    path("auth/token/refresh/", views.TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/token/verify/", views.TokenVerifyView.as_view(), name="token-verify"),
+    path("auth/logout/", views.LogoutView.as_view(), name="logout"),
+    *router.urls,
     path("", include("learners.api.urls")),
 ]

@@ -1,0 +1,140 @@
+"""Staff accounts: create or invite, change role and cohorts, deactivate. Admin-only doors call these."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from guardian.shortcuts import assign_perm, remove_perm
+
+from engagement.audit import audit_record
+from engagement.errors import NotFound, ValidationFailed
+from engagement.models import Role, User
+
+COHORT_PERMISSION = "learners.work_with_cohort"
+
+
+def _cohort_model() -> Any:
+    return apps.get_model("learners", "Cohort")
+
+
+def _check_password(password: str, user: User) -> None:
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationFailed(detail={"password": list(exc.messages)}) from exc
+
+
+def _invite(user: User) -> str:
+    """Mail a one-time link to choose a password; returns the link's path."""
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    path = f"/accounts/reset/{uid}/{default_token_generator.make_token(user)}/"
+    send_mail(
+        subject="Your Learner Engagement Platform account",
+        message=f"An account was created for you. Choose a password here: {settings.SITE_URL}{path}",
+        from_email=None,
+        recipient_list=[user.email],
+    )
+    return path
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor: User | None,
+    username: str,
+    email: str,
+    role: str,
+    password: str | None = None,
+    cohort_ids: Iterable[Any] = (),
+) -> User:
+    """Create a staff user; without a password they are invited by email to choose one."""
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationFailed(detail={"username": ["A user with this username already exists."]})
+    if password is None and not email:
+        raise ValidationFailed(detail={"email": ["An invited user needs an email address."]})
+    user = User(username=username, email=email, role=role, is_staff=role == Role.ADMIN)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        _check_password(password, user)
+        user.set_password(password)
+    user.save()
+    user_set_cohorts(user=user, cohort_ids=cohort_ids, actor=None)
+    audit_record(
+        actor=actor,
+        action="user.create",
+        target=user,
+        changes={"role": role, "invited": password is None},
+    )
+    if password is None:
+        _invite(user)
+    return user
+
+
+@transaction.atomic
+def user_update(*, actor: User | None, user: User, data: dict[str, Any]) -> User:
+    """Change role, email, active flag and, when given, the assigned cohorts."""
+    changes: dict[str, Any] = {}
+    for name in ("email", "role", "is_active"):
+        if name in data and getattr(user, name) != data[name]:
+            setattr(user, name, data[name])
+            changes[name] = "(changed)" if name == "email" else data[name]
+    if changes:
+        user.is_staff = user.role == Role.ADMIN
+        user.save()
+    if "cohort_ids" in data:
+        user_set_cohorts(user=user, cohort_ids=data["cohort_ids"], actor=None)
+        changes["cohorts"] = sorted(str(cohort_id) for cohort_id in data["cohort_ids"])
+    if changes:
+        audit_record(actor=actor, action="user.update", target=user, changes=changes)
+    return user
+
+
+def user_deactivate(*, actor: User | None, user: User) -> User:
+    return user_update(actor=actor, user=user, data={"is_active": False})
+
+
+def user_set_cohorts(*, user: User, cohort_ids: Iterable[Any], actor: User | None) -> None:
+    """Make ``cohort_ids`` exactly the cohorts this coach works with (guardian object permissions)."""
+    wanted = {str(cohort_id) for cohort_id in cohort_ids}
+    cohorts = list(_cohort_model().objects.filter(pk__in=wanted))
+    if len(cohorts) != len(wanted):
+        raise ValidationFailed(detail={"cohort_ids": ["One or more cohorts do not exist."]})
+    current = {str(pk) for pk in user_cohort_ids(user=user)}
+    for cohort in cohorts:
+        if str(cohort.pk) not in current:
+            assign_perm(COHORT_PERMISSION, user, cohort)
+    for cohort in _cohort_model().objects.filter(pk__in=current - wanted):
+        remove_perm(COHORT_PERMISSION, user, cohort)
+    if actor is not None:
+        audit_record(
+            actor=actor, action="user.cohorts", target=user, changes={"cohorts": sorted(wanted)}
+        )
+
+
+def user_cohort_ids(*, user: User) -> QuerySet:
+    """Ids of the cohorts assigned to ``user`` (a subquery-friendly queryset)."""
+    permissions = apps.get_model("learners", "CohortCoachPermission")
+    return permissions.objects.filter(
+        user=user, permission__codename=COHORT_PERMISSION.split(".")[1]
+    ).values("content_object_id")
+
+
+def user_list() -> QuerySet[User]:
+    return User.objects.order_by("username")
+
+
+def user_get(*, user_id: Any) -> User:
+    try:
+        return User.objects.get(pk=user_id)
+    except (User.DoesNotExist, ValueError, ValidationError) as exc:
+        raise NotFound("No user with this id.") from exc

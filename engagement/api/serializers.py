@@ -1,0 +1,84 @@
+"""Serializers for accounts, API keys and the audit log."""
+
+from rest_framework import serializers
+
+from engagement.models import ApiKey, ApiKeyScope, AuditEvent, Role, User
+
+
+class LogoutSerializer(serializers.Serializer):
+    refresh = serializers.CharField(help_text="The refresh token to revoke.")
+
+
+class UserCreateSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    role = serializers.ChoiceField(choices=Role.choices)
+    password = serializers.CharField(
+        required=False, write_only=True, help_text="Leave out to invite the user by email instead."
+    )
+    cohort_ids = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
+
+
+class UserUpdateSerializer(serializers.Serializer):
+    email = serializers.EmailField(required=False, allow_blank=True)
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    is_active = serializers.BooleanField(required=False)
+    cohort_ids = serializers.ListField(child=serializers.UUIDField(), required=False)
+
+
+class UserOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "role", "is_active", "last_login", "date_joined"]
+        read_only_fields = fields
+
+
+class ApiKeyCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ApiKeyScope.choices), min_length=1
+    )
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ApiKeyOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiKey
+        fields = [
+            "id",
+            "name",
+            "prefix",
+            "scopes",
+            "expires_at",
+            "revoked_at",
+            "last_used_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ApiKeyIssuedSerializer(ApiKeyOutputSerializer):
+    key = serializers.CharField(help_text="The full key. Shown this once only: store it now.")
+
+    class Meta(ApiKeyOutputSerializer.Meta):
+        fields = [*ApiKeyOutputSerializer.Meta.fields, "key"]
+        read_only_fields = fields
+
+
+class AuditEventOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "occurred_at",
+            "actor_type",
+            "actor_id",
+            "actor_label",
+            "action",
+            "target_type",
+            "target_id",
+            "ip",
+            "request_id",
+            "changes",
+        ]
+        read_only_fields = fields

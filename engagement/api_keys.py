@@ -1,0 +1,101 @@
+"""API keys for machines: create (secret shown once), authenticate, revoke.
+
+A key reads ``lep_<prefix>_<secret>``. The prefix finds the row; only a SHA-256 of the secret is
+stored (the secret has 256 bits of entropy, so a slow password hash would add nothing).
+"""
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from engagement.audit import audit_record
+from engagement.errors import NotFound, ValidationFailed
+from engagement.models import ApiKey, ApiKeyScope, User
+
+KEY_PREFIX = "lep"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    api_key: ApiKey
+    secret: str
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_key_create(
+    *, name: str, scopes: Iterable[str], created_by: User | None, expires_at: datetime | None = None
+) -> IssuedKey:
+    """Issue a key; the returned secret is never retrievable again."""
+    scope_list = sorted(set(scopes))
+    unknown = [scope for scope in scope_list if scope not in ApiKeyScope.values]
+    if unknown or not scope_list:
+        raise ValidationFailed(
+            detail={"scopes": [f"Choose one or more of: {', '.join(ApiKeyScope.values)}."]}
+        )
+    if expires_at is not None and expires_at <= timezone.now():
+        raise ValidationFailed(detail={"expires_at": ["Must lie in the future."]})
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(
+        name=name,
+        prefix=prefix,
+        secret_hash=_hash(secret),
+        scopes=scope_list,
+        expires_at=expires_at,
+        created_by=created_by,
+    )
+    audit_record(
+        actor=created_by,
+        action="api_key.create",
+        target=api_key,
+        changes={"name": name, "scopes": ",".join(scope_list)},
+    )
+    return IssuedKey(api_key=api_key, secret=f"{KEY_PREFIX}_{prefix}_{secret}")
+
+
+def api_key_revoke(*, api_key: ApiKey, actor: User | None) -> ApiKey:
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at", "updated_at"])
+        audit_record(actor=actor, action="api_key.revoke", target=api_key)
+    return api_key
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
+    """The active key matching ``raw_key``, or ``None``; refreshes ``last_used_at`` (coarsely)."""
+    parts = raw_key.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    api_key = ApiKey.objects.filter(prefix=parts[1]).first()
+    if api_key is None or not hmac.compare_digest(api_key.secret_hash, _hash(parts[2])):
+        return None
+    now = timezone.now()
+    if api_key.revoked_at is not None or (
+        api_key.expires_at is not None and api_key.expires_at <= now
+    ):
+        return None
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
+
+
+def api_key_list() -> QuerySet[ApiKey]:
+    return ApiKey.objects.select_related("created_by").order_by("-created_at")
+
+
+def api_key_get(*, key_id: str) -> ApiKey:
+    try:
+        return api_key_list().get(pk=key_id)
+    except (ApiKey.DoesNotExist, ValueError) as exc:
+        raise NotFound("No API key with this id.") from exc

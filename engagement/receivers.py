@@ -1,0 +1,29 @@
+"""Receivers for Django's login signals: they only call the audit and lockout services."""
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.dispatch import receiver
+
+from engagement.audit import audit_record
+from engagement.login_guard import login_failure_register, login_failures_clear
+
+
+@receiver(user_logged_in)
+def _audit_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    login_failures_clear(username=user.get_username())
+    audit_record(actor=user, action="auth.login", target=user)
+
+
+@receiver(user_login_failed)
+def _audit_failed_login(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
+    username = str(credentials.get("username", ""))
+    attempts = login_failure_register(username=username) if username else 0
+    audit_record(
+        actor=None,
+        action="auth.login_failed",
+        target_type="username",
+        changes={"attempts": attempts},
+    )

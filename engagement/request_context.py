@@ -1,0 +1,51 @@
+"""Per-request context (request id, client IP, actor) for the audit log and logs.
+
+A context variable rather than a thread-local, so it is right under ASGI too. Services read it
+through :func:`current`; nothing outside a request sees one (``None``).
+"""
+
+import re
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    ip: str | None
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("request_context", default=None)
+
+
+def current() -> RequestContext | None:
+    return _current.get()
+
+
+def _client_ip(request: HttpRequest) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class RequestContextMiddleware:
+    """Give every request an id (the caller's ``X-Request-ID`` if sane) and echo it back."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        offered = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = offered if _VALID_REQUEST_ID.match(offered) else uuid.uuid4().hex
+        token = _current.set(RequestContext(request_id=request_id, ip=_client_ip(request)))
+        try:
+            response = self.get_response(request)
+        finally:
+            _current.reset(token)
+        response[REQUEST_ID_HEADER] = request_id
+        return response

@@ -184,7 +184,7 @@ REST_FRAMEWORK = {
         "ingest": env.str("THROTTLE_INGEST", default="600/min"),
         "generation": env.str("THROTTLE_GENERATION", default="30/min"),
     },
-    "DEFAULT_PERMISSION_CLASSES": ["engagement.api.permissions.IsStaffUser"],
+    "DEFAULT_PERMISSION_CLASSES": ["engagement.api.permissions.RoleAccess"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "engagement.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

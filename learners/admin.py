@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from engagement.api.permissions import audit_actor
 from learners import selectors, services
 from learners.models import ActivityEvent, Cohort, Learner
 
@@ -26,13 +27,16 @@ class CohortAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Cohort, form: Any, change: bool) -> None:
         if change:
-            stored = selectors.cohort_get(cohort_id=obj.pk)
+            stored = selectors.cohort_get(actor=request.user, cohort_id=obj.pk)
             services.cohort_update(
-                cohort=stored, data={name: getattr(obj, name) for name in form.changed_data}
+                actor=audit_actor(request),
+                cohort=stored,
+                data={name: getattr(obj, name) for name in form.changed_data},
             )
         else:
             obj.pk = services.cohort_create(
-                **{name: getattr(obj, name) for name in services.COHORT_FIELDS}
+                actor=audit_actor(request),
+                **{name: getattr(obj, name) for name in services.COHORT_FIELDS},
             ).pk
 
 
@@ -64,16 +68,18 @@ class LearnerAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Learner, form: Any, change: bool) -> None:
         if change:
-            stored = selectors.learner_get(learner_id=obj.pk)
+            stored = selectors.learner_get(actor=request.user, learner_id=obj.pk)
             services.learner_update(
-                learner=stored, data={name: getattr(obj, name) for name in form.changed_data}
+                actor=audit_actor(request),
+                learner=stored,
+                data={name: getattr(obj, name) for name in form.changed_data},
             )
         else:
             fields = {name: getattr(obj, name) for name in services.LEARNER_FIELDS}
-            obj.pk = services.learner_create(**fields).pk
+            obj.pk = services.learner_create(actor=audit_actor(request), **fields).pk
 
     def delete_model(self, request: HttpRequest, obj: Learner) -> None:
-        services.learner_delete(learner=obj)
+        services.learner_delete(actor=audit_actor(request), learner=obj)
 
 
 @admin.register(ActivityEvent)

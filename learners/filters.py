@@ -8,6 +8,8 @@ from django.utils import timezone
 
 from learners.models import Learner, LearnerStatus, RiskBand
 
+PERSONAL_FILTERS = frozenset({"search", "email"})
+
 
 class LearnerFilter(django_filters.FilterSet):
     cohort = django_filters.UUIDFilter(field_name="cohort_id", help_text="Cohort id.")

@@ -34,7 +34,9 @@ class Cohort(BaseModel):
 class CohortCoachPermission(UserObjectPermissionBase):
     """django-guardian object permission with a real foreign key, so scoping is one join."""
 
-    content_object = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="coach_permissions")
+    content_object = models.ForeignKey(
+        Cohort, on_delete=models.CASCADE, related_name="coach_permissions"
+    )
 
     class Meta(UserObjectPermissionBase.Meta):
         indexes = [models.Index(fields=["user", "permission"], name="cohort_coach_user_perm")]

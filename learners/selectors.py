@@ -1,4 +1,7 @@
-"""Reads of cohorts, learners and activity: querysets for lists, single objects for details."""
+"""Reads of cohorts, learners and activity, always scoped to the caller (``actor``).
+
+Objects outside the caller's scope are reported as not found, never as forbidden.
+"""
 
 import uuid
 from collections.abc import Callable, Mapping
@@ -10,50 +13,74 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from engagement.errors import NotFound, ValidationFailed
+from engagement.scoping import cohort_is_visible, scope_to_cohorts, sees_personal_data
 from learners.cache import learner_detail_key
-from learners.filters import LearnerFilter
+from learners.filters import PERSONAL_FILTERS, LearnerFilter
 from learners.models import ActivityEvent, Cohort, Learner
 
 
-def cohort_list() -> QuerySet[Cohort]:
-    return Cohort.objects.order_by("-starts_on", "name")
+def cohort_list(*, actor: Any) -> QuerySet[Cohort]:
+    return scope_to_cohorts(
+        Cohort.objects.order_by("-starts_on", "name"), actor=actor, cohort_field="pk"
+    )
 
 
-def cohort_get(*, cohort_id: uuid.UUID | str) -> Cohort:
+def cohort_get(*, actor: Any, cohort_id: uuid.UUID | str) -> Cohort:
     try:
-        return Cohort.objects.get(id=cohort_id)
+        return cohort_list(actor=actor).get(id=cohort_id)
     except (Cohort.DoesNotExist, ValueError, ValidationError) as exc:
         raise NotFound("No cohort with this id.") from exc
 
 
-def learner_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[Learner]:
-    """Learners matching the list filters (see :class:`LearnerFilter`), cohort joined in."""
+def learner_queryset(*, actor: Any) -> QuerySet[Learner]:
+    """Every learner the caller may see, cohort joined in."""
     queryset = Learner.objects.select_related("cohort").order_by("name", "id")
-    filterset = LearnerFilter(data=filters or {}, queryset=queryset)
+    return scope_to_cohorts(queryset, actor=actor, cohort_field="cohort_id")
+
+
+def learner_list(*, actor: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[Learner]:
+    """The caller's learners matching the list filters (see :class:`LearnerFilter`).
+
+    Analysts may not filter on personal data: that would re-identify pseudonymised rows.
+    """
+    filters = filters or {}
+    if not sees_personal_data(actor):
+        refused = sorted(name for name in PERSONAL_FILTERS if name in filters)
+        if refused:
+            raise ValidationFailed(
+                detail={name: ["Not available on pseudonymised data."] for name in refused}
+            )
+    filterset = LearnerFilter(data=filters, queryset=learner_queryset(actor=actor))
     if not filterset.is_valid():
         raise ValidationFailed(detail=filterset.errors)
     return filterset.qs
 
 
-def learner_get(*, learner_id: uuid.UUID | str) -> Learner:
+def learner_get(*, actor: Any, learner_id: uuid.UUID | str) -> Learner:
     try:
-        return Learner.objects.select_related("cohort").get(id=learner_id)
+        return learner_queryset(actor=actor).get(id=learner_id)
     except (Learner.DoesNotExist, ValueError, ValidationError) as exc:
         raise NotFound("No learner with this id.") from exc
 
 
 def learner_detail_cached(
-    *, learner_id: uuid.UUID | str, render: Callable[[Learner], dict[str, Any]]
+    *, actor: Any, learner_id: uuid.UUID | str, render: Callable[[Learner], dict[str, Any]]
 ) -> dict[str, Any]:
-    """A learner's rendered detail, cached until the learner changes (services clear the key)."""
+    """A learner's rendered detail, cached until the learner changes (services clear the key).
+
+    The cache is shared by all callers, so scope is checked on every read, cached or not.
+    """
     try:
-        key = learner_detail_key(uuid.UUID(str(learner_id)))
+        canonical = uuid.UUID(str(learner_id))
     except ValueError as exc:
         raise NotFound("No learner with this id.") from exc
+    key = learner_detail_key(canonical)
     detail = cache.get(key)
     if detail is None:
-        detail = render(learner_get(learner_id=learner_id))
+        detail = render(learner_get(actor=actor, learner_id=canonical))
         cache.set(key, detail, timeout=settings.LEARNER_DETAIL_CACHE_SECONDS)
+    elif not cohort_is_visible(actor=actor, cohort_id=detail["cohort"]):
+        raise NotFound("No learner with this id.")
     return detail
 
 

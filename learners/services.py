@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Max, OuterRef, Subquery
 from django.utils import timezone
 
+from engagement.audit import Actor, audit_changes, audit_record
 from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import uuid7
 from engagement.services import model_update
@@ -33,6 +34,7 @@ LEARNER_FIELDS = (
     "locale",
     "timezone",
 )
+PERSONAL_FIELDS = ("name", "email")
 IMPORT_CHUNK_SIZE = 5000
 
 
@@ -55,6 +57,7 @@ class IngestReport:
 
 def cohort_create(
     *,
+    actor: Actor,
     name: str,
     starts_on: date,
     course_code: str = "",
@@ -66,18 +69,27 @@ def cohort_create(
     )
     cohort.full_clean()
     cohort.save()
+    audit_record(actor=actor, action="cohort.create", target=cohort, changes={"name": name})
     return cohort
 
 
-def cohort_update(*, cohort: Cohort, data: Mapping[str, Any]) -> Cohort:
-    cohort, _ = model_update(instance=cohort, fields=COHORT_FIELDS, data=data)
+def cohort_update(*, actor: Actor, cohort: Cohort, data: Mapping[str, Any]) -> Cohort:
+    cohort, changed = model_update(instance=cohort, fields=COHORT_FIELDS, data=data)
+    if changed:
+        audit_record(
+            actor=actor,
+            action="cohort.update",
+            target=cohort,
+            changes=audit_changes({f: data[f] for f in changed}),
+        )
     return cohort
 
 
-def cohort_delete(*, cohort: Cohort) -> None:
+def cohort_delete(*, actor: Actor, cohort: Cohort) -> None:
     """Refuse to delete a cohort that still has learners: their history would be orphaned."""
     if cohort.learners.exists():
         raise Conflict("This cohort still has learners; move or delete them first.")
+    audit_record(actor=actor, action="cohort.delete", target=cohort)
     cohort.delete()
 
 
@@ -85,7 +97,13 @@ def cohort_delete(*, cohort: Cohort) -> None:
 
 
 def learner_create(
-    *, cohort: Cohort, source: str, external_id: str, enrolled_at: datetime, **extra: Any
+    *,
+    actor: Actor,
+    cohort: Cohort,
+    source: str,
+    external_id: str,
+    enrolled_at: datetime,
+    **extra: Any,
 ) -> Learner:
     unknown = set(extra) - set(LEARNER_FIELDS)
     if unknown:
@@ -95,18 +113,24 @@ def learner_create(
     )
     learner.full_clean()
     learner.save()
+    audit_record(
+        actor=actor, action="learner.create", target=learner, changes={"cohort": str(cohort.pk)}
+    )
     return learner
 
 
-def learner_update(*, learner: Learner, data: Mapping[str, Any]) -> Learner:
+def learner_update(*, actor: Actor, learner: Learner, data: Mapping[str, Any]) -> Learner:
     learner, changed = model_update(instance=learner, fields=LEARNER_FIELDS, data=data)
     if changed:
         learner_detail_forget([learner.id])
+        changes = audit_changes({name: data[name] for name in changed}, personal=PERSONAL_FIELDS)
+        audit_record(actor=actor, action="learner.update", target=learner, changes=changes)
     return learner
 
 
-def learner_delete(*, learner: Learner) -> None:
+def learner_delete(*, actor: Actor, learner: Learner) -> None:
     learner_id = learner.id
+    audit_record(actor=actor, action="learner.delete", target=learner)
     learner.delete()
     learner_detail_forget([learner_id])
 

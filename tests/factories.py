@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import factory
 
-from engagement.models import User
+from engagement.models import Role, User
 from learners.models import ActivityEvent, Cohort, EventKind, Learner, LearnerStatus
 
 
@@ -16,6 +16,7 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
     password = factory.django.Password("a-Strong-pass-123")
+    role = Role.ADMIN
 
 
 class CohortFactory(factory.django.DjangoModelFactory[Cohort]):

@@ -9,12 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.http import HttpRequest
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from engagement.api.authentication import INTEGRATION_ROLE, ApiKeyUser
-from engagement.models import Role, User
+from engagement.models import ApiKey, Role, User
 
 ADMIN = frozenset({Role.ADMIN.value})
 ADMIN_COACH = frozenset({Role.ADMIN.value, Role.COACH.value})
@@ -66,6 +67,13 @@ def staff_user(request: Request) -> User:
     if not isinstance(request.user, User):
         raise NotAuthenticated()
     return request.user
+
+
+def audit_actor(request: Request | HttpRequest) -> User | ApiKey | None:
+    """Who to name in the audit log for this request (API or admin): the user, or the API key."""
+    if isinstance(request.user, ApiKeyUser):
+        return request.user.api_key
+    return request.user if isinstance(request.user, User) else None
 
 
 def role_of(principal: Any) -> str | None:

@@ -1,7 +1,9 @@
 """Input serializers validate requests; output serializers shape responses. Never both."""
 
 import zoneinfo
+from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework import serializers
 
 from learners.models import ActivityEvent, Cohort, EventKind, Learner, LearnerStatus
@@ -47,8 +49,15 @@ class CohortOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ScopedCohortField(serializers.PrimaryKeyRelatedField):
+    """A cohort id, valid only among the cohorts the caller may see (``context["cohorts"]``)."""
+
+    def get_queryset(self) -> QuerySet[Cohort]:
+        return self.context.get("cohorts", Cohort.objects.none())
+
+
 class _LearnerFieldsSerializer(serializers.Serializer):
-    cohort = serializers.PrimaryKeyRelatedField(queryset=Cohort.objects.all())
+    cohort = ScopedCohortField()
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=LearnerStatus.choices, required=False)
@@ -75,7 +84,7 @@ class LearnerCreateSerializer(_LearnerFieldsSerializer):
 class LearnerUpdateSerializer(_LearnerFieldsSerializer):
     """Partial updates: every field optional; identity (source, external id) is fixed."""
 
-    cohort = serializers.PrimaryKeyRelatedField(queryset=Cohort.objects.all(), required=False)
+    cohort = ScopedCohortField(required=False)
     enrolled_at = serializers.DateTimeField(required=False)
 
 
@@ -108,6 +117,26 @@ class LearnerOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+PERSONAL_OUTPUT_FIELDS = ("source", "external_id", "name", "email")
+
+
+class LearnerPseudonymousSerializer(LearnerOutputSerializer):
+    """What analysts see: the learner's platform id stands in for the person; no identifiers."""
+
+    class Meta(LearnerOutputSerializer.Meta):
+        fields = [
+            name
+            for name in LearnerOutputSerializer.Meta.fields
+            if name not in PERSONAL_OUTPUT_FIELDS
+        ]
+        read_only_fields = fields
+
+
+def pseudonymise(detail: dict[str, Any]) -> dict[str, Any]:
+    """Drop identifying fields from a rendered learner detail."""
+    return {name: value for name, value in detail.items() if name not in PERSONAL_OUTPUT_FIELDS}
+
+
 class ActivityEventOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = ActivityEvent
@@ -122,6 +151,14 @@ class ActivityEventOutputSerializer(serializers.ModelSerializer):
             "metadata",
             "ingested_at",
         ]
+        read_only_fields = fields
+
+
+class ActivityEventPseudonymousSerializer(ActivityEventOutputSerializer):
+    """Events without free-form metadata, which may carry identifying details."""
+
+    class Meta(ActivityEventOutputSerializer.Meta):
+        fields = [name for name in ActivityEventOutputSerializer.Meta.fields if name != "metadata"]
         read_only_fields = fields
 
 

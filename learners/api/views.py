@@ -1,5 +1,7 @@
 """Cohort, learner and activity endpoints. They dispatch to selectors and services only."""
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -10,18 +12,23 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engagement.api.pagination import TimeCursorPagination
-from engagement.api.permissions import DEFAULT_PERMISSIONS
+from engagement.api.permissions import ADMIN, ADMIN_COACH, STAFF, Access, audit_actor
 from engagement.errors import ValidationFailed
+from engagement.models import ApiKeyScope
+from engagement.scoping import sees_personal_data
 from learners import selectors, services
 from learners.api.serializers import (
     ActivityEventOutputSerializer,
+    ActivityEventPseudonymousSerializer,
     CohortInputSerializer,
     CohortOutputSerializer,
     EventInputSerializer,
     IngestReportSerializer,
     LearnerCreateSerializer,
     LearnerOutputSerializer,
+    LearnerPseudonymousSerializer,
     LearnerUpdateSerializer,
+    pseudonymise,
 )
 from learners.filters import LearnerFilter
 from learners.models import Cohort, Learner
@@ -62,34 +69,41 @@ ERRORS = {
 class CohortViewSet(viewsets.GenericViewSet):
     """Cohorts: groups of learners following a course together."""
 
-    permission_classes = DEFAULT_PERMISSIONS
+    access = Access(read=STAFF, write=ADMIN, read_scope=ApiKeyScope.LEARNERS_READ)
     serializer_class = CohortOutputSerializer
 
     def get_queryset(self) -> QuerySet[Cohort]:
-        return selectors.cohort_list()
+        return selectors.cohort_list(actor=self.request.user)
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(CohortOutputSerializer(page, many=True).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(CohortOutputSerializer(selectors.cohort_get(cohort_id=pk)).data)
+        return Response(
+            CohortOutputSerializer(selectors.cohort_get(actor=request.user, cohort_id=pk)).data
+        )
 
     def create(self, request: Request) -> Response:
         serializer = CohortInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        cohort = services.cohort_create(**serializer.validated_data)
+        cohort = services.cohort_create(actor=audit_actor(request), **serializer.validated_data)
         return Response(CohortOutputSerializer(cohort).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, pk: str) -> Response:
-        cohort = selectors.cohort_get(cohort_id=pk)
+        cohort = selectors.cohort_get(actor=request.user, cohort_id=pk)
         serializer = CohortInputSerializer(cohort, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        cohort = services.cohort_update(cohort=cohort, data=serializer.validated_data)
+        cohort = services.cohort_update(
+            actor=audit_actor(request), cohort=cohort, data=serializer.validated_data
+        )
         return Response(CohortOutputSerializer(cohort).data)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        services.cohort_delete(cohort=selectors.cohort_get(cohort_id=pk))
+        services.cohort_delete(
+            actor=audit_actor(request),
+            cohort=selectors.cohort_get(actor=request.user, cohort_id=pk),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -120,54 +134,76 @@ class CohortViewSet(viewsets.GenericViewSet):
     ),
 )
 class LearnerViewSet(viewsets.GenericViewSet):
-    """Learners, filterable by cohort, status, risk and inactivity."""
+    """Learners, filterable by cohort, status, risk and inactivity; analysts get pseudonymised rows."""
 
-    permission_classes = DEFAULT_PERMISSIONS
+    access = Access(read=STAFF, write=ADMIN_COACH, read_scope=ApiKeyScope.LEARNERS_READ)
     serializer_class = LearnerOutputSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = LearnerFilter
 
     def get_queryset(self) -> QuerySet[Learner]:
-        return selectors.learner_list()
+        return selectors.learner_queryset(actor=self.request.user)
+
+    def _output(self) -> type[LearnerOutputSerializer]:
+        personal = sees_personal_data(self.request.user)
+        return LearnerOutputSerializer if personal else LearnerPseudonymousSerializer
+
+    def _cohorts(self) -> dict[str, Any]:
+        return {"cohorts": selectors.cohort_list(actor=self.request.user)}
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.learner_list(filters=request.query_params))
-        return self.get_paginated_response(LearnerOutputSerializer(page, many=True).data)
+        page = self.paginate_queryset(
+            selectors.learner_list(actor=request.user, filters=request.query_params)
+        )
+        return self.get_paginated_response(self._output()(page, many=True).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
         detail = selectors.learner_detail_cached(
-            learner_id=pk, render=lambda learner: dict(LearnerOutputSerializer(learner).data)
+            actor=request.user,
+            learner_id=pk,
+            render=lambda learner: dict(LearnerOutputSerializer(learner).data),
         )
-        return Response(detail)
+        return Response(detail if sees_personal_data(request.user) else pseudonymise(detail))
 
     def create(self, request: Request) -> Response:
-        serializer = LearnerCreateSerializer(data=request.data)
+        serializer = LearnerCreateSerializer(data=request.data, context=self._cohorts())
         serializer.is_valid(raise_exception=True)
-        learner = services.learner_create(**serializer.validated_data)
+        learner = services.learner_create(actor=audit_actor(request), **serializer.validated_data)
         return Response(LearnerOutputSerializer(learner).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, pk: str) -> Response:
-        learner = selectors.learner_get(learner_id=pk)
-        serializer = LearnerUpdateSerializer(data=request.data, partial=True)
+        learner = selectors.learner_get(actor=request.user, learner_id=pk)
+        serializer = LearnerUpdateSerializer(
+            data=request.data, partial=True, context=self._cohorts()
+        )
         serializer.is_valid(raise_exception=True)
-        learner = services.learner_update(learner=learner, data=serializer.validated_data)
+        learner = services.learner_update(
+            actor=audit_actor(request), learner=learner, data=serializer.validated_data
+        )
         return Response(LearnerOutputSerializer(learner).data)
 
     def destroy(self, request: Request, pk: str) -> Response:
-        services.learner_delete(learner=selectors.learner_get(learner_id=pk))
+        learner = selectors.learner_get(actor=request.user, learner_id=pk)
+        services.learner_delete(actor=audit_actor(request), learner=learner)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @action(detail=True, methods=["get"], pagination_class=TimeCursorPagination, filter_backends=[])
     def events(self, request: Request, pk: str) -> Response:
-        learner = selectors.learner_get(learner_id=pk)
+        learner = selectors.learner_get(actor=request.user, learner_id=pk)
         page = self.paginate_queryset(selectors.learner_events(learner=learner))
-        return self.get_paginated_response(ActivityEventOutputSerializer(page, many=True).data)
+        output = (
+            ActivityEventOutputSerializer
+            if sees_personal_data(request.user)
+            else ActivityEventPseudonymousSerializer
+        )
+        return self.get_paginated_response(output(page, many=True).data)
 
 
 class EventIngestView(APIView):
     """Batch ingestion of activity events from a learning platform."""
 
-    permission_classes = DEFAULT_PERMISSIONS
+    access = Access(write=ADMIN, write_scope=ApiKeyScope.EVENTS_WRITE)
+    throttle_scope = "ingest"
 
     @extend_schema(
         summary="Ingest a batch of activity events",

@@ -7,3 +7,4 @@ class EngagementConfig(AppConfig):
 
     def ready(self) -> None:
         from engagement import receivers  # noqa: F401 - connects the login signal receivers
+        from engagement.api import schema  # noqa: F401 - registers the OpenAPI auth extensions

@@ -4,6 +4,8 @@ import zoneinfo
 from typing import Any
 
 from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from learners.models import ActivityEvent, Cohort, EventKind, Learner, LearnerStatus
@@ -49,6 +51,7 @@ class CohortOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field(OpenApiTypes.UUID)
 class ScopedCohortField(serializers.PrimaryKeyRelatedField):
     """A cohort id, valid only among the cohorts the caller may see (``context["cohorts"]``)."""
 

@@ -17,7 +17,8 @@ def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
     clean = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG"}
+        if key
+        not in {"SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "FIELD_ENCRYPTION_KEYS", "FIELD_HASH_KEY"}
     }
     return subprocess.run(
         [
@@ -36,12 +37,20 @@ def load_settings(**env: str) -> subprocess.CompletedProcess[str]:
 def test_production_without_secret_key_or_hosts_stops_with_a_clear_message() -> None:
     result = load_settings(DEBUG="false")
     assert result.returncode != 0
-    assert "SECRET_KEY and ALLOWED_HOSTS must be set when DEBUG is off" in result.stderr
+    assert (
+        "SECRET_KEY, ALLOWED_HOSTS, FIELD_ENCRYPTION_KEYS, FIELD_HASH_KEY must be set when DEBUG is off"
+        in result.stderr
+    )
 
 
-def test_production_with_secret_and_hosts_starts() -> None:
+def test_production_with_every_secret_starts() -> None:
     result = load_settings(
-        DEBUG="false", SECRET_KEY="x" * 50, ALLOWED_HOSTS="example.org", DATABASE_URL=""
+        DEBUG="false",
+        SECRET_KEY="x" * 50,
+        ALLOWED_HOSTS="example.org",
+        FIELD_ENCRYPTION_KEYS="M9OjwKiOvUHwsfsFcCg44kXmVrsaO8JwWhe-K5wBI-I=",
+        FIELD_HASH_KEY="k" * 32,
+        DATABASE_URL="",
     )
     assert result.returncode == 0, result.stderr
 

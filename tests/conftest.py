@@ -50,7 +50,9 @@ def _fast_and_isolated(settings: Any) -> None:
 @pytest.fixture
 def user(django_user_model: Any) -> Any:
     """A programme admin: sees everything (role-specific fixtures live beside the role tests)."""
-    return django_user_model.objects.create_user(username="admin1", password="a-Strong-pass-123", role="admin")
+    return django_user_model.objects.create_user(
+        username="admin1", password="a-Strong-pass-123", role="admin"
+    )
 
 
 @pytest.fixture

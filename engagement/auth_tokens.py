@@ -6,6 +6,9 @@ there, so its ``jti`` is kept in the shared cache until the token would have exp
 
 from datetime import UTC, datetime
 
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken, Token
@@ -27,6 +30,11 @@ def _revoke_access(token: Token) -> None:
     remaining = int(token["exp"]) - int(datetime.now(tz=UTC).timestamp())
     if remaining > 0:
         cache.set(_revoked_key(str(token["jti"])), 1, timeout=remaining)
+
+
+def user_token_login(*, request: Any, user: User) -> None:
+    """A password exchanged for tokens is a login: same signal (audit, last_login) as a session."""
+    user_logged_in.send(sender=user.__class__, request=request, user=user)
 
 
 def user_logout(*, user: User, refresh: str, access: Token | None) -> None:

@@ -1,5 +1,7 @@
 """Accounts, API keys, audit log and token endpoints. Views only dispatch to services and selectors."""
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -38,6 +40,12 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
     """Exchange a username and password for an access and a refresh token (throttled per IP)."""
 
     throttle_scope = "login"
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        auth_tokens.user_token_login(request=request, user=serializer.user)
+        return Response(serializer.validated_data, status=status.HTTP_200_OK)
 
 
 class TokenRefreshView(jwt_views.TokenRefreshView):

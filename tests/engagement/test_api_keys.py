@@ -1,0 +1,97 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from engagement.api_keys import api_key_authenticate, api_key_create
+from engagement.models import ApiKey, AuditEvent
+from tests.factories import LearnerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _event(learner_id: str) -> dict:
+    return {
+        "learner_id": learner_id,
+        "source": "lms",
+        "source_event_id": "k-1",
+        "kind": "login",
+        "occurred_at": "2026-10-01T10:00:00Z",
+    }
+
+
+def test_lifecycle_through_the_api(auth_client: APIClient) -> None:
+    created = auth_client.post(
+        "/api/v1/api-keys/", {"name": "Moodle feed", "scopes": ["events:write"]}, format="json"
+    )
+    assert created.status_code == 201, created.data
+    secret = created.data["key"]
+    assert secret.startswith(f"lep_{created.data['prefix']}_")
+    stored = ApiKey.objects.get(pk=created.data["id"])
+    assert secret.split("_", 2)[2] not in stored.secret_hash
+    listed = auth_client.get("/api/v1/api-keys/").data["results"][0]
+    assert "key" not in listed
+
+    learner = LearnerFactory()
+    api_client = APIClient()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Api-Key {secret}")
+    assert (
+        api_client.post("/api/v1/events/", [_event(str(learner.id))], format="json").status_code
+        == 200
+    )
+    assert ApiKey.objects.get(pk=stored.pk).last_used_at is not None
+    assert api_client.get("/api/v1/learners/").status_code == 403
+
+    assert auth_client.post(f"/api/v1/api-keys/{stored.pk}/revoke/").status_code == 200
+    refused = api_client.post("/api/v1/events/", [_event(str(learner.id))], format="json")
+    assert refused.status_code == 401
+    actions = set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"api_key.create", "api_key.revoke"} <= actions
+
+
+def test_expired_and_malformed_keys_are_refused(user) -> None:  # type: ignore[no-untyped-def]
+    issued = api_key_create(name="old", scopes=["learners:read"], created_by=user)
+    assert api_key_authenticate(raw_key=issued.secret) == issued.api_key
+    ApiKey.objects.filter(pk=issued.api_key.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert api_key_authenticate(raw_key=issued.secret) is None
+    assert api_key_authenticate(raw_key="lep_nope_nope") is None
+    assert api_key_authenticate(raw_key="garbage") is None
+    wrong_secret = issued.secret[:-2] + ("AA" if not issued.secret.endswith("AA") else "BB")
+    assert api_key_authenticate(raw_key=wrong_secret) is None
+
+
+def test_invalid_creation_is_400(auth_client: APIClient) -> None:
+    assert (
+        auth_client.post(
+            "/api/v1/api-keys/", {"name": "x", "scopes": []}, format="json"
+        ).status_code
+        == 400
+    )
+    assert (
+        auth_client.post(
+            "/api/v1/api-keys/", {"name": "x", "scopes": ["root"]}, format="json"
+        ).status_code
+        == 400
+    )
+    past = (timezone.now() - timedelta(days=1)).isoformat()
+    response = auth_client.post(
+        "/api/v1/api-keys/",
+        {"name": "x", "scopes": ["inbox:read"], "expires_at": past},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "expires_at" in response.data
+
+
+def test_empty_api_key_header_is_401(api_client: APIClient) -> None:
+    api_client.credentials(HTTP_AUTHORIZATION="Api-Key ")
+    assert api_client.get("/api/v1/learners/").status_code == 401
+
+
+def test_unknown_key_id_is_404(auth_client: APIClient) -> None:
+    assert (
+        auth_client.get("/api/v1/api-keys/0190a5f2-0000-7000-8000-000000000000/").status_code == 404
+    )

@@ -5,7 +5,6 @@ there, so its ``jti`` is kept in the shared cache until the token would have exp
 """
 
 from datetime import UTC, datetime
-
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in

@@ -1,6 +1,6 @@
 """Accounts, API keys, audit log and token endpoints. Views only dispatch to services and selectors."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.tokens import Token
 
 from engagement import accounts, api_keys, audit, auth_tokens
@@ -42,9 +43,10 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
     throttle_scope = "login"
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
+        serializer = TokenObtainPairSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        auth_tokens.user_token_login(request=request, user=serializer.user)
+        # A valid serializer has authenticated its user.
+        auth_tokens.user_token_login(request=request, user=cast(User, serializer.user))
         return Response(serializer.validated_data, status=status.HTTP_200_OK)
 
 

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -50,7 +51,7 @@ def test_lifecycle_through_the_api(auth_client: APIClient) -> None:
     assert {"api_key.create", "api_key.revoke"} <= actions
 
 
-def test_expired_and_malformed_keys_are_refused(user) -> None:  # type: ignore[no-untyped-def]
+def test_expired_and_malformed_keys_are_refused(user: Any) -> None:
     issued = api_key_create(name="old", scopes=["learners:read"], created_by=user)
     assert api_key_authenticate(raw_key=issued.secret) == issued.api_key
     ApiKey.objects.filter(pk=issued.api_key.pk).update(

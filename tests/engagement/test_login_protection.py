@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 def test_repeated_failures_lock_the_username_even_for_the_right_password(
     api_client: APIClient, settings
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     settings.LOGIN_FAILURE_LIMIT = 3
     UserFactory(username="target")
     for _ in range(3):
@@ -27,7 +27,7 @@ def test_repeated_failures_lock_the_username_even_for_the_right_password(
     assert not Client().login(username="target", password="a-Strong-pass-123")
 
 
-def test_a_success_clears_earlier_failures(api_client: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_success_clears_earlier_failures(api_client: APIClient, settings) -> None:
     settings.LOGIN_FAILURE_LIMIT = 3
     UserFactory(username="target")
     for _ in range(2):

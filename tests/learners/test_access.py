@@ -1,0 +1,126 @@
+"""Role and scope rules on the learners API: coaches see their cohorts only, analysts no names."""
+
+from typing import Any
+
+import pytest
+from guardian.shortcuts import assign_perm
+from rest_framework.test import APIClient
+
+from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world() -> dict[str, Any]:
+    mine, theirs = CohortFactory(name="Mine"), CohortFactory(name="Theirs")
+    coach = UserFactory(username="coach-a", role="coach")
+    assign_perm("learners.work_with_cohort", coach, mine)
+    return {
+        "coach": coach,
+        "analyst": UserFactory(username="analyst-a", role="analyst"),
+        "mine": mine,
+        "theirs": theirs,
+        "my_learner": LearnerFactory(cohort=mine, name="Ada Mine"),
+        "their_learner": LearnerFactory(cohort=theirs, name="Bob Theirs"),
+    }
+
+
+def client_for(user: Any) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_coach_lists_only_their_cohorts_and_learners(world: dict[str, Any]) -> None:
+    coach = client_for(world["coach"])
+    assert [row["name"] for row in coach.get("/api/v1/cohorts/").data["results"]] == ["Mine"]
+    assert [row["name"] for row in coach.get("/api/v1/learners/").data["results"]] == ["Ada Mine"]
+
+
+@pytest.mark.parametrize("suffix", ["", "events/"])
+def test_coach_gets_404_outside_their_cohorts(world: dict[str, Any], suffix: str) -> None:
+    coach = client_for(world["coach"])
+    assert coach.get(f"/api/v1/learners/{world['my_learner'].id}/{suffix}").status_code == 200
+    assert coach.get(f"/api/v1/learners/{world['their_learner'].id}/{suffix}").status_code == 404
+    assert coach.get(f"/api/v1/cohorts/{world['theirs'].id}/").status_code == 404
+
+
+def test_coach_cannot_read_a_cached_detail_outside_scope(
+    world: dict[str, Any], auth_client: APIClient
+) -> None:
+    assert auth_client.get(f"/api/v1/learners/{world['their_learner'].id}/").status_code == 200
+    coach = client_for(world["coach"])
+    assert coach.get(f"/api/v1/learners/{world['their_learner'].id}/").status_code == 404
+
+
+def test_coach_cannot_modify_or_move_learners_outside_scope(world: dict[str, Any]) -> None:
+    coach = client_for(world["coach"])
+    theirs = world["their_learner"]
+    assert (
+        coach.patch(f"/api/v1/learners/{theirs.id}/", {"name": "x"}, format="json").status_code
+        == 404
+    )
+    assert coach.delete(f"/api/v1/learners/{theirs.id}/").status_code == 404
+    moved = coach.patch(
+        f"/api/v1/learners/{world['my_learner'].id}/",
+        {"cohort": str(world["theirs"].id)},
+        format="json",
+    )
+    assert moved.status_code == 400
+    assert "cohort" in moved.data
+    body = {
+        "cohort": str(world["theirs"].id),
+        "source": "lms",
+        "external_id": "new",
+        "enrolled_at": "2026-09-01T00:00:00Z",
+    }
+    assert coach.post("/api/v1/learners/", body, format="json").status_code == 400
+    body["cohort"] = str(world["mine"].id)
+    assert coach.post("/api/v1/learners/", body, format="json").status_code == 201
+
+
+def test_coach_cannot_manage_cohorts_users_keys_or_audit(world: dict[str, Any]) -> None:
+    coach = client_for(world["coach"])
+    assert (
+        coach.post(
+            "/api/v1/cohorts/", {"name": "X", "starts_on": "2026-01-01"}, format="json"
+        ).status_code
+        == 403
+    )
+    assert coach.get("/api/v1/users/").status_code == 403
+    assert coach.get("/api/v1/api-keys/").status_code == 403
+    assert coach.get("/api/v1/audit-events/").status_code == 403
+
+
+def test_analyst_sees_pseudonymised_rows_only(world: dict[str, Any]) -> None:
+    ActivityEventFactory(learner=world["my_learner"], metadata={"note": "contains a name"})
+    analyst = client_for(world["analyst"])
+    rows = analyst.get("/api/v1/learners/").data["results"]
+    assert len(rows) == 2
+    assert all(not {"name", "email", "external_id", "source"} & set(row) for row in rows)
+    detail = analyst.get(f"/api/v1/learners/{world['my_learner'].id}/").data
+    assert "name" not in detail and "email" not in detail
+    events = analyst.get(f"/api/v1/learners/{world['my_learner'].id}/events/").data["results"]
+    assert "metadata" not in events[0]
+    refused = analyst.get("/api/v1/learners/", {"search": "Ada", "email": "x@example.org"})
+    assert refused.status_code == 400
+    assert set(refused.data) == {"search", "email"}
+
+
+def test_analyst_cannot_write(world: dict[str, Any]) -> None:
+    analyst = client_for(world["analyst"])
+    learner = world["my_learner"]
+    assert (
+        analyst.patch(
+            f"/api/v1/learners/{learner.id}/", {"status": "paused"}, format="json"
+        ).status_code
+        == 403
+    )
+    assert analyst.post("/api/v1/events/", [], format="json").status_code == 403
+
+
+def test_user_without_role_rules_sees_nothing(world: dict[str, Any]) -> None:
+    nobody = client_for(UserFactory(role="coach"))
+    assert nobody.get("/api/v1/learners/").data["count"] == 0
+    assert nobody.get(f"/api/v1/learners/{world['my_learner'].id}/").status_code == 404

@@ -86,13 +86,3 @@ def role_of(principal: Any) -> str | None:
         else None
     )
 
-
-class IsStaffUser(BasePermission):
-    """Transitional: any authenticated, active caller (replaced by RoleAccess on every view)."""
-
-    def has_permission(self, request: Request, view: Any) -> bool:
-        user = request.user
-        return bool(user and user.is_authenticated and user.is_active)
-
-
-DEFAULT_PERMISSIONS = [IsStaffUser]

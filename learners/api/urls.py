@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from learners.api.views import CohortViewSet, EventIngestView, LearnerViewSet
+from learners.api.xapi_views import XapiAboutView, XapiStatementsView
 
 router = SimpleRouter()
 router.register("cohorts", CohortViewSet, basename="cohort")
@@ -11,5 +12,8 @@ router.register("learners", LearnerViewSet, basename="learner")
 
 urlpatterns = [
     path("events/", EventIngestView.as_view(), name="events-ingest"),
+    # No trailing slash: xAPI clients append the resource name to the endpoint.
+    path("xapi/statements", XapiStatementsView.as_view(), name="xapi-statements"),
+    path("xapi/about", XapiAboutView.as_view(), name="xapi-about"),
     *router.urls,
 ]

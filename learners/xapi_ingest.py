@@ -1,0 +1,198 @@
+"""Storing xAPI statements: resolve each actor to a learner, then store the batch all or nothing.
+
+The xAPI door differs from ``events_ingest`` in two ways the protocol demands: a batch with any
+bad statement is refused whole (each bad statement reported by its index), and a statement id may
+only ever stand for one statement, so a re-send must be identical or it is a conflict.
+"""
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from engagement.errors import Conflict, ValidationFailed
+from learners.ingestion import Errors
+from learners.models import ActivityEvent, Learner
+from learners.services import events_store, ingest_limit
+from learners.xapi import XAPI_SOURCE, Actor, XapiStatement, parse_statement, parse_statement_id
+
+Parsed = list[tuple[int, XapiStatement]]
+
+
+def xapi_statements_ingest(
+    *, statements: Sequence[Any], statement_id: str | None = None, now: datetime | None = None
+) -> list[str]:
+    """Validate and store statements as activity events; returns their ids, in order.
+
+    ``statement_id`` is the ``statementId`` of a PUT, which carries exactly one statement. Raises
+    ``ValidationFailed`` (nothing stored) when any statement is invalid or names an unknown
+    learner, and ``Conflict`` when an id is already stored for a different statement. Sending a
+    stored statement again changes nothing.
+    """
+    now = now or timezone.now()
+    canonical_id = _check_request(statements, statement_id)
+    parsed, rejected = _parse_batch(statements, statement_id=canonical_id, now=now)
+    _reject_reused_ids(parsed, rejected)
+    learner_ids = _resolve_actors(parsed, rejected)
+    if rejected:
+        rows = [{"index": index, "errors": rejected[index]} for index in sorted(rejected)]
+        raise ValidationFailed(detail={"rejected": rows})
+    records = [(index, statement.for_learner(learner_ids[index])) for index, statement in parsed]
+    with transaction.atomic():
+        report = events_store(records=records)
+        # Checked after the insert, in the same transaction, so that a concurrent writer (of the
+        # same id, or deleting a learner) cannot slip in between; raising rolls it all back.
+        if report.rejected:
+            raise ValidationFailed(detail={"rejected": report.rejected})
+        _refuse_conflicts(parsed)
+    return [statement.id for _, statement in parsed]
+
+
+def _check_request(statements: Sequence[Any], statement_id: str | None) -> str | None:
+    """Refuse empty or oversized batches and a bad ``statementId``; returns it canonical."""
+    limit = ingest_limit()
+    if not statements:
+        raise ValidationFailed(detail={"non_field_errors": ["Send at least one statement."]})
+    if len(statements) > limit:
+        raise ValidationFailed(
+            detail={
+                "non_field_errors": [
+                    f"At most {limit} statements per request; this one has {len(statements)}."
+                ]
+            }
+        )
+    if statement_id is None:
+        return None
+    if len(statements) != 1:
+        raise ValidationFailed(detail={"non_field_errors": ["PUT stores exactly one statement."]})
+    if not statement_id.strip():
+        raise ValidationFailed(detail={"statementId": ["Required: the statement's UUID."]})
+    try:
+        return parse_statement_id(statement_id)
+    except ValueError as exc:
+        raise ValidationFailed(detail={"statementId": [str(exc)]}) from exc
+
+
+def _parse_batch(
+    statements: Sequence[Any], *, statement_id: str | None, now: datetime
+) -> tuple[Parsed, dict[int, Errors]]:
+    parsed: Parsed = []
+    rejected: dict[int, Errors] = {}
+    for index, item in enumerate(statements):
+        statement, errors = parse_statement(item, now=now, statement_id=statement_id)
+        if statement is None:
+            rejected[index] = errors
+        else:
+            parsed.append((index, statement))
+    return parsed, rejected
+
+
+def _add_error(rejected: dict[int, Errors], index: int, field: str, message: str) -> None:
+    rejected.setdefault(index, {}).setdefault(field, []).append(message)
+
+
+def _reject_reused_ids(parsed: Parsed, rejected: dict[int, Errors]) -> None:
+    """In one batch, an id repeated with other content is an error (an exact repeat is not)."""
+    first: dict[str, tuple[int, str]] = {}
+    for index, statement in parsed:
+        earlier = first.setdefault(statement.id, (index, statement.digest))
+        if earlier[1] != statement.digest:
+            _add_error(
+                rejected,
+                index,
+                "id",
+                f"Statement {earlier[0]} of this batch has the same id and different content.",
+            )
+
+
+def _resolve_actors(parsed: Parsed, rejected: dict[int, Errors]) -> dict[int, uuid.UUID]:
+    """Each statement's learner id, in at most two queries; unresolved actors go to ``rejected``."""
+    actors = [statement.actor for _, statement in parsed]
+    by_account = _learners_by_account([actor for actor in actors if actor.account_name])
+    by_email = _learners_by_email({actor.email for actor in actors if actor.email})
+    found: dict[int, uuid.UUID] = {}
+    for index, statement in parsed:
+        actor = statement.actor
+        if actor.account_name:
+            learner_id, problem = _account_learner(actor, by_account)
+        else:
+            learner_id, problem = _email_learner(actor, by_email)
+        if learner_id is None:
+            _add_error(rejected, index, "actor", problem)
+        else:
+            found[index] = learner_id
+    return found
+
+
+def _account_learner(
+    actor: Actor, by_account: dict[tuple[str, str], uuid.UUID]
+) -> tuple[uuid.UUID | None, str]:
+    """The learner under the account's home page as source, failing that under its host."""
+    for source in actor.sources:
+        learner_id = by_account.get((source, actor.account_name))
+        if learner_id is not None:
+            return learner_id, ""
+    sources = " or ".join(f"'{source}'" for source in actor.sources)
+    return None, f"No learner with external id '{actor.account_name}' and source {sources}."
+
+
+def _email_learner(
+    actor: Actor, by_email: dict[str, list[uuid.UUID]]
+) -> tuple[uuid.UUID | None, str]:
+    """The one learner with this address; none, or several, cannot be told apart."""
+    matches = by_email.get(actor.email, [])
+    if len(matches) == 1:
+        return matches[0], ""
+    # The address is personal data: the caller knows it, so the message need not repeat it.
+    if not matches:
+        return None, "No learner has the mbox's email address."
+    return None, f"{len(matches)} learners share the mbox's email address; use an account."
+
+
+def _learners_by_account(actors: Iterable[Actor]) -> dict[tuple[str, str], uuid.UUID]:
+    """Learners keyed by ``(source, external_id)`` for every source an account may live under."""
+    accounts = list(actors)
+    if not accounts:
+        return {}
+    rows = Learner.objects.filter(
+        external_id__in={actor.account_name for actor in accounts},
+        source__in={source for actor in accounts for source in actor.sources},
+    ).values_list("source", "external_id", "id")
+    return {(source, external_id): learner_id for source, external_id, learner_id in rows}
+
+
+def _learners_by_email(emails: set[str]) -> dict[str, list[uuid.UUID]]:
+    """Learner ids per lower-cased email address; more than one id means the address is shared."""
+    if not emails:
+        return {}
+    found: dict[str, list[uuid.UUID]] = {}
+    rows = (
+        Learner.objects.annotate(email_key=Lower("email"))
+        .filter(email_key__in=emails)
+        .values_list("email_key", "id")
+    )
+    for email, learner_id in rows:
+        found.setdefault(email, []).append(learner_id)
+    return found
+
+
+def _refuse_conflicts(parsed: Parsed) -> None:
+    """Raise ``Conflict`` if any of these ids is stored with a different statement hash."""
+    digests = {statement.id: statement.digest for _, statement in parsed}
+    stored = ActivityEvent.objects.filter(
+        source=XAPI_SOURCE, source_event_id__in=digests
+    ).values_list("source_event_id", "metadata__xapi__hash")
+    clashes = sorted(
+        event_id for event_id, stored_digest in stored if stored_digest != digests[event_id]
+    )
+    if clashes:
+        raise Conflict(
+            detail={
+                "detail": "These statement ids are already stored for different statements.",
+                "ids": clashes,
+            }
+        )

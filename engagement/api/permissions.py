@@ -85,4 +85,3 @@ def role_of(principal: Any) -> str | None:
         if principal and principal.is_authenticated
         else None
     )
-

@@ -33,6 +33,11 @@ def _check_password(password: str, user: User) -> None:
         raise ValidationFailed(detail={"password": list(exc.messages)}) from exc
 
 
+def _grant_admin_site(user: User) -> None:
+    """Programme admins do everything, Django admin included; no other role reaches it."""
+    user.is_staff = user.is_superuser = user.role == Role.ADMIN
+
+
 def _invite(user: User) -> str:
     """Mail a one-time link to choose a password; returns the link's path."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
@@ -61,7 +66,8 @@ def user_create(
         raise ValidationFailed(detail={"username": ["A user with this username already exists."]})
     if password is None and not email:
         raise ValidationFailed(detail={"email": ["An invited user needs an email address."]})
-    user = User(username=username, email=email, role=role, is_staff=role == Role.ADMIN)
+    user = User(username=username, email=email, role=role)
+    _grant_admin_site(user)
     if password is None:
         user.set_unusable_password()
     else:
@@ -89,7 +95,7 @@ def user_update(*, actor: User | None, user: User, data: dict[str, Any]) -> User
             setattr(user, name, data[name])
             changes[name] = "(changed)" if name == "email" else data[name]
     if changes:
-        user.is_staff = user.role == Role.ADMIN
+        _grant_admin_site(user)
         user.save()
     if "cohort_ids" in data:
         user_set_cohorts(user=user, cohort_ids=data["cohort_ids"], actor=None)

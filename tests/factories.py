@@ -17,6 +17,8 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
     email = factory.LazyAttribute(lambda user: f"{user.username}@example.org")
     password = factory.django.Password("a-Strong-pass-123")
     role = Role.ADMIN
+    is_staff = factory.LazyAttribute(lambda user: user.role == Role.ADMIN)
+    is_superuser = factory.LazyAttribute(lambda user: user.role == Role.ADMIN)
 
 
 class CohortFactory(factory.django.DjangoModelFactory[Cohort]):

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from engagement.api.permissions import audit_actor
 from learners import selectors, services
+from learners.filters import LearnerFilter
 from learners.models import ActivityEvent, Cohort, Learner
 
 
@@ -54,7 +55,8 @@ class LearnerAdmin(admin.ModelAdmin):
     )
     list_select_related = ("cohort",)
     list_filter = ("status", "risk_band", "cohort", "nudge_opt_out")
-    search_fields = ("name", "external_id", "=email")
+    search_fields = ("=external_id",)
+    search_help_text = "Exact external id, exact email, or whole words of the name."
     raw_id_fields = ("cohort",)
     readonly_fields = (
         "last_active_at",
@@ -64,7 +66,16 @@ class LearnerAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    ordering = ("name",)
+    ordering = ("external_id",)
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Learner], search_term: str
+    ) -> tuple[QuerySet[Learner], bool]:
+        """Names and emails are encrypted: search their keyed hashes through the list filters."""
+        if not search_term.strip():
+            return queryset, False
+        key = "email" if "@" in search_term else "search"
+        return LearnerFilter(data={key: search_term}, queryset=queryset).qs, False
 
     def save_model(self, request: HttpRequest, obj: Learner, form: Any, change: bool) -> None:
         if change:

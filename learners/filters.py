@@ -6,6 +6,7 @@ import django_filters
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from engagement.crypto import keyed_hash, word_tokens
 from learners.models import Learner, LearnerStatus, RiskBand
 
 PERSONAL_FILTERS = frozenset({"search", "email"})
@@ -31,7 +32,7 @@ class LearnerFilter(django_filters.FilterSet):
         help_text="No activity for at least this many days (or never).",
     )
     search = django_filters.CharFilter(
-        method="filter_search", help_text="Part of the name, or the exact external id."
+        method="filter_search", help_text="Whole words of the name, or the exact external id."
     )
     email = django_filters.CharFilter(
         method="filter_email", help_text="Exact email address (case-insensitive)."
@@ -40,10 +41,9 @@ class LearnerFilter(django_filters.FilterSet):
         fields=(
             ("risk_score", "risk"),
             ("last_active_at", "last_active"),
-            ("name", "name"),
             ("enrolled_at", "enrolled"),
         ),
-        help_text="risk, last_active, name or enrolled; prefix with - for descending.",
+        help_text="risk, last_active or enrolled; prefix with - for descending.",
     )
 
     class Meta:
@@ -59,10 +59,14 @@ class LearnerFilter(django_filters.FilterSet):
     def filter_search(
         self, queryset: QuerySet[Learner], name: str, value: str
     ) -> QuerySet[Learner]:
+        """Exact external id, or every word of the query among the words of the (encrypted) name."""
         value = value.strip()
-        return (
-            queryset.filter(Q(name__icontains=value) | Q(external_id=value)) if value else queryset
-        )
+        if not value:
+            return queryset
+        by_name = Q()
+        for token in word_tokens(value):
+            by_name &= Q(name_tokens__contains=token)
+        return queryset.filter(Q(external_id=value) | by_name)
 
     def filter_email(self, queryset: QuerySet[Learner], name: str, value: str) -> QuerySet[Learner]:
-        return queryset.filter(email=value.strip().lower())
+        return queryset.filter(email_hash=keyed_hash(value))

@@ -1,9 +1,12 @@
 """Cohorts, learners and their activity events: the data every other feature reads."""
 
+from typing import Any
+
 from django.db import models
 from django.db.models import Q
 from guardian.models import UserObjectPermissionBase
 
+from engagement.crypto import EncryptedTextField, keyed_hash, word_tokens
 from engagement.ids import uuid7
 from engagement.models import BaseModel
 
@@ -61,8 +64,12 @@ class Learner(BaseModel):
     source = models.CharField(max_length=64)
     external_id = models.CharField(max_length=128)
     cohort = models.ForeignKey(Cohort, on_delete=models.PROTECT, related_name="learners")
-    name = models.CharField(max_length=200, blank=True)
-    email = models.EmailField(blank=True)
+    # Personal data: encrypted at rest; found through keyed hashes (see engagement.crypto).
+    name = EncryptedTextField(blank=True)
+    email = EncryptedTextField(blank=True)
+    email_hash = models.CharField(max_length=64, blank=True, editable=False)
+    name_tokens = models.TextField(blank=True, editable=False)
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     status = models.CharField(
         max_length=16, choices=LearnerStatus.choices, default=LearnerStatus.ACTIVE
     )
@@ -77,7 +84,7 @@ class Learner(BaseModel):
     risk_scored_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["name", "id"]
+        ordering = ["external_id", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["source", "external_id"], name="learner_unique_external_id"
@@ -95,11 +102,24 @@ class Learner(BaseModel):
             models.Index(fields=["cohort", "status"], name="learner_cohort_status"),
             models.Index(fields=["risk_score"], name="learner_risk_score"),
             models.Index(fields=["last_active_at"], name="learner_last_active"),
-            models.Index(fields=["email"], name="learner_email"),
+            models.Index(fields=["email_hash"], name="learner_email_hash"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.name or self.external_id} ({self.source})"
+        return f"{self.external_id} ({self.source})"
+
+    def refresh_lookup_keys(self) -> None:
+        """Derive the keyed hashes from the clear values; call before any bulk write."""
+        self.email = (self.email or "").strip().lower()
+        self.email_hash = keyed_hash(self.email)
+        self.name_tokens = " ".join(word_tokens(self.name or ""))
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.refresh_lookup_keys()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"name", "email"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "email_hash", "name_tokens"}
+        super().save(*args, **kwargs)
 
 
 class EventKind(models.TextChoices):

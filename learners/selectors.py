@@ -34,7 +34,7 @@ def cohort_get(*, actor: Any, cohort_id: uuid.UUID | str) -> Cohort:
 
 def learner_queryset(*, actor: Any) -> QuerySet[Learner]:
     """Every learner the caller may see, cohort joined in."""
-    queryset = Learner.objects.select_related("cohort").order_by("name", "id")
+    queryset = Learner.objects.select_related("cohort").order_by("external_id", "id")
     return scope_to_cohorts(queryset, actor=actor, cohort_field="cohort_id")
 
 

@@ -339,11 +339,22 @@ def _upsert_learners(values: list[dict[str, Any]], cohorts: dict[str, Cohort]) -
         )
         for row in values
     ]
+    for learner in learners:
+        learner.refresh_lookup_keys()
     Learner.objects.bulk_create(
         learners,
         update_conflicts=True,
         unique_fields=["source", "external_id"],
-        update_fields=["cohort", "name", "email", "enrolled_at", "status", "updated_at"],
+        update_fields=[
+            "cohort",
+            "name",
+            "email",
+            "email_hash",
+            "name_tokens",
+            "enrolled_at",
+            "status",
+            "updated_at",
+        ],
     )
     return [learner.id for learner in learners]
 

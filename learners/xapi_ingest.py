@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
+from engagement.crypto import keyed_hash
 from engagement.errors import Conflict, ValidationFailed
 from learners.ingestion import Errors
 from learners.models import ActivityEvent, Learner
@@ -169,14 +169,11 @@ def _learners_by_email(emails: set[str]) -> dict[str, list[uuid.UUID]]:
     """Learner ids per lower-cased email address; more than one id means the address is shared."""
     if not emails:
         return {}
+    by_hash = {keyed_hash(email): email for email in emails}
     found: dict[str, list[uuid.UUID]] = {}
-    rows = (
-        Learner.objects.annotate(email_key=Lower("email"))
-        .filter(email_key__in=emails)
-        .values_list("email_key", "id")
-    )
-    for email, learner_id in rows:
-        found.setdefault(email, []).append(learner_id)
+    rows = Learner.objects.filter(email_hash__in=by_hash).values_list("email_hash", "id")
+    for email_hash, learner_id in rows:
+        found.setdefault(by_hash[email_hash], []).append(learner_id)
     return found
 
 

@@ -135,6 +135,18 @@ def user_cohort_ids(*, user: User) -> QuerySet:
     ).values("content_object_id")
 
 
+def users_anonymise() -> int:
+    """Strip staff identities for a development copy: neutral usernames, no emails, no passwords."""
+    users = list(User.objects.all())
+    for user in users:
+        user.username = f"user-{str(user.pk)[-8:]}"
+        user.email = ""
+        user.first_name = user.last_name = ""
+        user.set_unusable_password()
+    User.objects.bulk_update(users, ["username", "email", "first_name", "last_name", "password"])
+    return len(users)
+
+
 def user_list() -> QuerySet[User]:
     return User.objects.order_by("username")
 

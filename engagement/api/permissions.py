@@ -33,7 +33,10 @@ class Access:
     read_scope: str | None = None
     write_scope: str | None = None
 
-    def allows_key(self, *, safe: bool, scopes: list[str]) -> bool:
+    def allows_key(self, *, safe: bool, scopes: list[str], action: str | None) -> bool:
+        """Keys get the read or write scope's routes; per-action overrides are for people only."""
+        if action is not None and action in self.actions:
+            return False
         scope = self.read_scope if safe else self.write_scope
         return scope is not None and scope in scopes
 
@@ -55,7 +58,9 @@ class RoleAccess(BasePermission):
             return False
         safe = request.method in SAFE_METHODS
         if isinstance(principal, ApiKeyUser):
-            return access.allows_key(safe=safe, scopes=principal.api_key.scopes)
+            return access.allows_key(
+                safe=safe, scopes=principal.api_key.scopes, action=getattr(view, "action", None)
+            )
         role = getattr(principal, "effective_role", None)
         return role is not None and access.allows_role(
             role=role, safe=safe, action=getattr(view, "action", None)

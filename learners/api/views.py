@@ -16,7 +16,7 @@ from engagement.api.permissions import ADMIN, ADMIN_COACH, STAFF, Access, audit_
 from engagement.errors import ValidationFailed
 from engagement.models import ApiKeyScope
 from engagement.scoping import sees_personal_data
-from learners import selectors, services
+from learners import privacy, selectors, services
 from learners.api.serializers import (
     ActivityEventOutputSerializer,
     ActivityEventPseudonymousSerializer,
@@ -128,6 +128,18 @@ class CohortViewSet(viewsets.GenericViewSet):
     destroy=extend_schema(
         summary="Delete a learner and their activity", responses={204: None, **ERRORS}
     ),
+    export=extend_schema(
+        summary="Export everything held on a learner (GDPR access request; admins only)",
+        responses={
+            200: OpenApiResponse(description="Learner, cohort, activity and audit trail as JSON."),
+            **ERRORS,
+        },
+    ),
+    erase=extend_schema(
+        summary="Erase a learner's personal data, keeping anonymised activity (admins only)",
+        request=None,
+        responses={200: LearnerOutputSerializer, **ERRORS},
+    ),
     events=extend_schema(
         summary="A learner's activity, newest first",
         responses={200: ActivityEventOutputSerializer(many=True), **ERRORS},
@@ -136,7 +148,12 @@ class CohortViewSet(viewsets.GenericViewSet):
 class LearnerViewSet(viewsets.GenericViewSet):
     """Learners, filterable by cohort, status, risk and inactivity; analysts get pseudonymised rows."""
 
-    access = Access(read=STAFF, write=ADMIN_COACH, read_scope=ApiKeyScope.LEARNERS_READ)
+    access = Access(
+        read=STAFF,
+        write=ADMIN_COACH,
+        actions={"export": ADMIN, "erase": ADMIN},
+        read_scope=ApiKeyScope.LEARNERS_READ,
+    )
     serializer_class = LearnerOutputSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = LearnerFilter
@@ -197,6 +214,17 @@ class LearnerViewSet(viewsets.GenericViewSet):
             else ActivityEventPseudonymousSerializer
         )
         return self.get_paginated_response(output(page, many=True).data)
+
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def export(self, request: Request, pk: str) -> Response:
+        learner = selectors.learner_get(actor=request.user, learner_id=pk)
+        return Response(privacy.learner_export(actor=audit_actor(request), learner=learner))
+
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def erase(self, request: Request, pk: str) -> Response:
+        learner = selectors.learner_get(actor=request.user, learner_id=pk)
+        learner = privacy.learner_erase(actor=audit_actor(request), learner=learner)
+        return Response(LearnerOutputSerializer(learner).data)
 
 
 class EventIngestView(APIView):

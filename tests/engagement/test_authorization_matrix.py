@@ -88,6 +88,8 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("learner-detail", "patch"): COACH_WRITE_OBJECT,
     ("learner-detail", "delete"): COACH_WRITE_OBJECT,
     ("learner-events", "get"): STAFF_READ_OBJECT,
+    ("learner-export", "get"): ADMIN_OBJECT,
+    ("learner-erase", "post"): ADMIN_OBJECT,
     ("schema", "get"): OPEN,
     ("swagger-ui", "get"): OPEN,
     ("healthz", "get"): OPEN,

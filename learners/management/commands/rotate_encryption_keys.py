@@ -1,0 +1,18 @@
+"""``manage.py rotate_encryption_keys``: re-encrypt personal data under the first configured key."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from learners.privacy import learners_reencrypt
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-encrypt every learner's name and email with the first key of FIELD_ENCRYPTION_KEYS. "
+        "Prepend the new key, run this, then remove the old key."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        rows = learners_reencrypt()
+        self.stdout.write(f"Re-encrypted {rows} learners under the primary key.")

@@ -1,0 +1,176 @@
+"""Personal data: encrypted at rest, findable by keyed hash, exportable, erasable, rotatable."""
+
+import logging
+from io import StringIO
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from rest_framework.test import APIClient
+
+from engagement.models import AuditEvent
+from learners.models import ActivityEvent, Learner
+from learners.services import events_ingest
+from tests.factories import ActivityEventFactory, LearnerFactory
+
+OLD_KEY = Fernet.generate_key().decode()
+NEW_KEY = Fernet.generate_key().decode()
+
+
+def raw_row(learner_id: Any) -> tuple[str, str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, email, email_hash FROM learners_learner WHERE id = %s",
+            [learner_id.hex if connection.vendor == "sqlite" else learner_id],
+        )
+        return cursor.fetchone()
+
+
+@pytest.mark.django_db
+def test_names_and_emails_are_encrypted_at_rest() -> None:
+    learner = LearnerFactory(name="Ada Lovelace", email="Ada@Example.org")
+    name, email, email_hash = raw_row(learner.id)
+    assert "Ada" not in name and "example" not in email.lower()
+    assert name.startswith("gAAAAA")
+    assert len(email_hash) == 64
+    fresh = Learner.objects.get(pk=learner.pk)
+    assert (fresh.name, fresh.email) == ("Ada Lovelace", "ada@example.org")
+
+
+@pytest.mark.django_db
+def test_lookup_by_email_and_name_words(auth_client: APIClient) -> None:
+    learner = LearnerFactory(name="Grace Brewster Hopper", email="grace@example.org")
+    LearnerFactory(name="Someone Else")
+    assert [
+        r["id"]
+        for r in auth_client.get("/api/v1/learners/", {"email": " GRACE@example.org"}).data[
+            "results"
+        ]
+    ] == [str(learner.id)]
+    assert auth_client.get("/api/v1/learners/", {"search": "hopper grace"}).data["count"] == 1
+    assert auth_client.get("/api/v1/learners/", {"search": "hop"}).data["count"] == 0
+
+
+@pytest.mark.django_db
+def test_key_rotation(settings: Any) -> None:
+    settings.FIELD_ENCRYPTION_KEYS = [OLD_KEY]
+    learner = LearnerFactory(name="Rotating Person")
+    old_token = raw_row(learner.id)[0]
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
+    out = StringIO()
+    call_command("rotate_encryption_keys", stdout=out)
+    assert "Re-encrypted 1 learners" in out.getvalue()
+    assert raw_row(learner.id)[0] != old_token
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
+    assert Learner.objects.get(pk=learner.pk).name == "Rotating Person"
+    settings.FIELD_ENCRYPTION_KEYS = [OLD_KEY]
+    with pytest.raises(ValueError, match="cannot be decrypted"):
+        Learner.objects.get(pk=learner.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_encrypts_existing_rows() -> None:
+    executor = MigrationExecutor(connection)
+    executor.migrate([("learners", "0002_coach_cohort_permissions")])
+    old_apps = executor.loader.project_state([("learners", "0002_coach_cohort_permissions")]).apps
+    cohort = old_apps.get_model("learners", "Cohort").objects.create(
+        name="Old", starts_on="2026-01-01"
+    )
+    old_learner = old_apps.get_model("learners", "Learner").objects.create(
+        cohort=cohort,
+        source="lms",
+        external_id="old-1",
+        name="Plain Text",
+        email="plain@example.org",
+        enrolled_at="2026-01-01T00:00:00Z",
+    )
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    name, email, email_hash = raw_row(old_learner.pk)
+    assert name.startswith("gAAAAA") and email.startswith("gAAAAA") and email_hash
+    migrated = Learner.objects.get(pk=old_learner.pk)
+    assert (migrated.name, migrated.email) == ("Plain Text", "plain@example.org")
+    assert Learner.objects.filter(email_hash=migrated.email_hash).count() == 1
+
+
+@pytest.mark.django_db
+def test_export_holds_everything_and_is_audited(auth_client: APIClient) -> None:
+    learner = LearnerFactory(name="Export Me", email="export@example.org")
+    ActivityEventFactory.create_batch(3, learner=learner)
+    auth_client.patch(f"/api/v1/learners/{learner.id}/", {"status": "paused"}, format="json")
+    document = auth_client.get(f"/api/v1/learners/{learner.id}/export/").json()
+    assert document["learner"]["name"] == "Export Me"
+    assert document["learner"]["email"] == "export@example.org"
+    assert document["cohort"]["id"] == str(learner.cohort_id)
+    assert len(document["activity"]) == 3
+    assert [row["action"] for row in document["audit_trail"]] == ["learner.update"]
+    assert AuditEvent.objects.filter(action="learner.export", target_id=str(learner.id)).exists()
+
+
+@pytest.mark.django_db
+def test_erase_removes_personal_data_and_keeps_aggregates(auth_client: APIClient) -> None:
+    learner = LearnerFactory(
+        name="Erase Me", email="erase@example.org", external_id="ext-9", progress=0.5
+    )
+    ActivityEventFactory.create_batch(4, learner=learner, metadata={"ip": "10.1.2.3"}, score=0.5)
+    before = sorted(
+        ActivityEvent.objects.filter(learner=learner).values_list("kind", "occurred_at", "score")
+    )
+    response = auth_client.post(f"/api/v1/learners/{learner.id}/erase/")
+    assert response.status_code == 200
+    assert response.data["name"] == "" and response.data["email"] == ""
+    erased = Learner.objects.get(pk=learner.pk)
+    assert erased.external_id == f"erased-{learner.pk}"
+    assert erased.email_hash == "" and erased.name_tokens == "" and erased.erased_at is not None
+    assert erased.nudge_opt_out and erased.progress == 0.5
+    events = ActivityEvent.objects.filter(learner=learner)
+    assert sorted(events.values_list("kind", "occurred_at", "score")) == before
+    assert all(
+        event.metadata == {} and event.source_event_id.startswith("erased-") for event in events
+    )
+    assert auth_client.get("/api/v1/learners/", {"email": "erase@example.org"}).data["count"] == 0
+    late = events_ingest(
+        items=[
+            {
+                "learner_external_id": "ext-9",
+                "source": "lms",
+                "source_event_id": "new",
+                "kind": "login",
+                "occurred_at": "2026-10-01T00:00:00Z",
+            }
+        ]
+    )
+    assert late.accepted == 0 and late.rejected
+    assert AuditEvent.objects.filter(action="learner.erase", target_id=str(learner.id)).exists()
+
+
+@pytest.mark.django_db
+def test_personal_data_never_reaches_the_logs(
+    auth_client: APIClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    learner = LearnerFactory(name="Zebedee Quartermaine", email="zq@example.org")
+    auth_client.patch(f"/api/v1/learners/{learner.id}/", {"name": "Zebedee Renamed"}, format="json")
+    auth_client.get(f"/api/v1/learners/{learner.id}/export/")
+    auth_client.post(f"/api/v1/learners/{learner.id}/erase/")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Zebedee" not in logged and "zq@example.org" not in logged
+
+
+@pytest.mark.django_db
+def test_anonymize_database_refuses_production_without_the_flag(settings: Any) -> None:
+    learner = LearnerFactory(name="Real Person", email="real@example.org")
+    ActivityEventFactory(learner=learner, metadata={"note": "x"})
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="Refusing"):
+        call_command("anonymize_database")
+    out = StringIO()
+    call_command("anonymize_database", "--allow-production", stdout=out)
+    assert "Anonymised 1 learners" in out.getvalue()
+    fresh = Learner.objects.get(pk=learner.pk)
+    assert "Real" not in fresh.name and fresh.email.endswith("@example.invalid")
+    assert ActivityEvent.objects.get(learner=learner).metadata == {}

@@ -1,5 +1,6 @@
 """Staff accounts: create or invite, change role and cohorts, deactivate. Admin-only doors call these."""
 
+import secrets
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,7 +34,7 @@ def _check_password(password: str, user: User) -> None:
         raise ValidationFailed(detail={"password": list(exc.messages)}) from exc
 
 
-def _grant_admin_site(user: User) -> None:
+def user_grant_admin_site(user: User) -> None:
     """Programme admins do everything, Django admin included; no other role reaches it."""
     user.is_staff = user.is_superuser = user.role == Role.ADMIN
 
@@ -67,7 +68,7 @@ def user_create(
     if password is None and not email:
         raise ValidationFailed(detail={"email": ["An invited user needs an email address."]})
     user = User(username=username, email=email, role=role)
-    _grant_admin_site(user)
+    user_grant_admin_site(user)
     if password is None:
         user.set_unusable_password()
     else:
@@ -95,7 +96,7 @@ def user_update(*, actor: User | None, user: User, data: dict[str, Any]) -> User
             setattr(user, name, data[name])
             changes[name] = "(changed)" if name == "email" else data[name]
     if changes:
-        _grant_admin_site(user)
+        user_grant_admin_site(user)
         user.save()
     if "cohort_ids" in data:
         user_set_cohorts(user=user, cohort_ids=data["cohort_ids"], actor=None)
@@ -115,7 +116,9 @@ def user_set_cohorts(*, user: User, cohort_ids: Iterable[Any], actor: User | Non
     cohorts = list(_cohort_model().objects.filter(pk__in=wanted))
     if len(cohorts) != len(wanted):
         raise ValidationFailed(detail={"cohort_ids": ["One or more cohorts do not exist."]})
-    current = {str(pk) for pk in user_cohort_ids(user=user)}
+    current = {
+        str(pk) for pk in user_cohort_ids(user=user).values_list("content_object_id", flat=True)
+    }
     for cohort in cohorts:
         if str(cohort.pk) not in current:
             assign_perm(COHORT_PERMISSION, user, cohort)
@@ -156,3 +159,37 @@ def user_get(*, user_id: Any) -> User:
         return User.objects.get(pk=user_id)
     except (User.DoesNotExist, ValueError, ValidationError) as exc:
         raise NotFound("No user with this id.") from exc
+
+
+DEMO_ROLES = (
+    ("demo-admin", Role.ADMIN),
+    ("demo-coach", Role.COACH),
+    ("demo-analyst", Role.ANALYST),
+)
+
+
+def demo_accounts_ensure(*, coach_cohorts: int = 2) -> list[tuple[str, str, str]]:
+    """Create or reset one demo user per role with fresh random passwords, for local trials.
+
+    The coach is assigned the most recent ``coach_cohorts`` cohorts. Returns
+    ``(username, role, password)`` rows to print.
+    """
+    recent = list(
+        _cohort_model().objects.order_by("-starts_on").values_list("pk", flat=True)[:coach_cohorts]
+    )
+    rows = []
+    for username, role in DEMO_ROLES:
+        password = secrets.token_urlsafe(12)
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = user_create(
+                actor=None, username=username, email="", role=role, password=password
+            )
+        else:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+            user_update(actor=None, user=user, data={"role": role, "is_active": True})
+        if role == Role.COACH:
+            user_set_cohorts(user=user, cohort_ids=recent, actor=None)
+        rows.append((username, str(role), password))
+    return rows

@@ -1,14 +1,123 @@
-"""Admin for staff users, with their role."""
+"""Admin for staff users (role and cohorts), API keys and the read-only audit log."""
 
-from django.contrib import admin
+from typing import Any
+
+from django import forms
+from django.apps import apps
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from engagement.models import User
+from engagement import accounts, api_keys
+from engagement.audit import audit_record
+from engagement.models import ApiKey, AuditEvent, User
+
+
+class _CohortsField(forms.Form):
+    cohorts = forms.ModelMultipleChoiceField(
+        queryset=apps.get_model("learners", "Cohort").objects.order_by("name"),
+        required=False,
+        help_text="Coaches see only the learners of these cohorts.",
+    )
+
+
+class UserChangeForm(DjangoUserChangeForm, _CohortsField):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        assigned = accounts.user_cohort_ids(user=self.instance).values_list(
+            "content_object_id", flat=True
+        )
+        self.fields["cohorts"].initial = list(assigned)
+
+
+class UserCreationForm(AdminUserCreationForm, _CohortsField):
+    pass
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
-    list_display = ("username", "email", "role", "is_active", "is_staff", "last_login")
-    list_filter = ("role", "is_active", "is_staff")
-    fieldsets = (*DjangoUserAdmin.fieldsets, ("Role", {"fields": ("role",)}))  # type: ignore[misc]
-    add_fieldsets = (*DjangoUserAdmin.add_fieldsets, ("Role", {"fields": ("role",)}))
+    form = UserChangeForm
+    add_form = UserCreationForm
+    list_display = ("username", "email", "role", "is_active", "last_login")
+    list_filter = ("role", "is_active")
+    readonly_fields = ("is_staff", "is_superuser", "last_login", "date_joined")
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        ("Person", {"fields": ("first_name", "last_name", "email")}),
+        ("Access", {"fields": ("role", "cohorts", "is_active", "is_staff", "is_superuser")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"fields": ("username", "email", "role", "cohorts", "password1", "password2")}),
+    )
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        """Django saves the user (passwords included); role rules, cohorts and the audit follow."""
+        accounts.user_grant_admin_site(obj)
+        super().save_model(request, obj, form, change)
+        actor = request.user if isinstance(request.user, User) else None
+        accounts.user_set_cohorts(
+            user=obj, cohort_ids=[c.pk for c in form.cleaned_data.get("cohorts", [])], actor=actor
+        )
+        changed = {name: "(changed)" for name in form.changed_data if name not in ("cohorts",)}
+        audit_record(
+            actor=actor,
+            action="user.update" if change else "user.create",
+            target=obj,
+            changes=changed,
+        )
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "prefix",
+        "scopes",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+        "created_by",
+    )
+    list_select_related = ("created_by",)
+    readonly_fields = ("prefix", "revoked_at", "last_used_at", "created_by", "created_at")
+    fields = ("name", "scopes", "expires_at", *readonly_fields)
+    actions = ["revoke"]
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        """New keys go through the service; the secret is shown once, in a message."""
+        actor = request.user if isinstance(request.user, User) else None
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        issued = api_keys.api_key_create(
+            name=obj.name, scopes=obj.scopes, created_by=actor, expires_at=obj.expires_at
+        )
+        obj.pk = issued.api_key.pk
+        messages.warning(request, f"Copy the key now, it will not be shown again: {issued.secret}")
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        actor = request.user if isinstance(request.user, User) else None
+        for api_key in queryset:
+            api_keys.api_key_revoke(api_key=api_key, actor=actor)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ("occurred_at", "action", "actor_label", "target_type", "target_id", "ip")
+    list_filter = ("action", "actor_type", "target_type")
+    search_fields = ("=target_id", "=actor_id", "=request_id")
+    date_hierarchy = "occurred_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -95,3 +95,15 @@ def test_change_role_cohorts_and_deactivate(auth_client: APIClient) -> None:
 def test_unknown_user_is_404(auth_client: APIClient) -> None:
     assert auth_client.get(f"{URL}0190a5f2-0000-7000-8000-000000000000/").status_code == 404
     assert auth_client.get(f"{URL}nope/").status_code == 404
+
+
+def test_reassigning_cohorts_replaces_the_old_ones(auth_client: APIClient) -> None:
+    coach = UserFactory(role="coach")
+    first, second = CohortFactory(), CohortFactory()
+    LearnerFactory(cohort=first)
+    LearnerFactory(cohort=second)
+    auth_client.patch(f"{URL}{coach.id}/", {"cohort_ids": [str(first.id)]}, format="json")
+    auth_client.patch(f"{URL}{coach.id}/", {"cohort_ids": [str(second.id)]}, format="json")
+    coach_client = APIClient()
+    coach_client.force_authenticate(coach)
+    assert [row["cohort"] for row in coach_client.get("/api/v1/learners/").data["results"]] == [second.id]

@@ -11,7 +11,7 @@ DEMO_DAYS ?= 240
 # Local runs default to DEBUG on (embedded SQLite, local-memory cache, eager tasks).
 RUN_ENV := DEBUG=$${DEBUG:-true}
 
-.PHONY: setup run test lint format migrate clean
+.PHONY: setup run test lint security format migrate clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ lint: setup
 	$(BIN)/ruff format --check .
 	DEBUG=true $(BIN)/mypy .
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+# bandit fails on medium or high findings; pip-audit checks the pinned dependencies.
+security: setup
+	$(BIN)/bandit -q -r engagement learners -x '*/migrations/*' --severity-level medium
+	.ci/pip-audit
 
 format: setup
 	$(BIN)/ruff format .

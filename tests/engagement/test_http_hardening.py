@@ -3,6 +3,7 @@ import secrets
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -44,7 +45,7 @@ def test_responses_carry_a_strict_content_security_policy(client: Client) -> Non
 
 
 @pytest.mark.django_db
-def test_cors_is_closed_unless_configured(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+def test_cors_is_closed_unless_configured(client: Client, settings: Any) -> None:
     preflight = {"HTTP_ORIGIN": "https://evil.example", "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "GET"}
     assert "Access-Control-Allow-Origin" not in client.options("/api/v1/learners/", **preflight)
     settings.CORS_ALLOWED_ORIGINS = ["https://dashboard.example.org"]

@@ -106,4 +106,6 @@ def test_reassigning_cohorts_replaces_the_old_ones(auth_client: APIClient) -> No
     auth_client.patch(f"{URL}{coach.id}/", {"cohort_ids": [str(second.id)]}, format="json")
     coach_client = APIClient()
     coach_client.force_authenticate(coach)
-    assert [row["cohort"] for row in coach_client.get("/api/v1/learners/").data["results"]] == [second.id]
+    assert [row["cohort"] for row in coach_client.get("/api/v1/learners/").data["results"]] == [
+        second.id
+    ]

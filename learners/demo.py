@@ -1,0 +1,716 @@
+"""Demo population: cohorts, learners who follow behaviour archetypes, and their activity.
+
+Generation is pure and deterministic: one ``random.Random(seed)`` is drawn from in a fixed
+order, ids included (``uuid7_from``), so a seed and a ``today`` always give the same rows.
+Outcomes follow from behaviour (learners who will withdraw are less active early and fade
+before they stop), which is what gives the risk model a real, noisy signal to learn.
+The writer streams the population in chunks: COPY on PostgreSQL, ``bulk_create`` elsewhere.
+Learners pass through their model, so names and emails are encrypted and hashed like any other
+write; events, millions of them, go as plain tuples.
+"""
+
+# Demo data, not security: a seeded, reproducible pseudo-random generator is the point here.
+# ruff: noqa: S311
+
+import functools
+import random
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from itertools import accumulate, islice, pairwise
+from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from engagement.errors import Conflict, ValidationFailed
+from engagement.ids import uuid7_from
+from learners.models import ActivityEvent, Cohort, EventKind, Learner, LearnerStatus
+
+DEMO_SOURCE = "demo"
+CHUNK_SIZE = 2000
+BULK_BATCH_SIZE = 1000
+
+COURSE_DAYS = 84
+LESSONS = 12
+# Course days (0-based) on which the fortnightly assessments are due.
+ASSESSMENT_DUE_DAYS = (13, 27, 41, 55, 69, 83)
+ASSESSMENT_OPENS_DAYS_BEFORE = 4
+EARLY_ATTEMPT_RATE = 0.45
+MAX_ATTEMPTS = 3
+PASS_MARK = 0.6
+VIDEO_RATE = 0.3
+AHEAD_RATE = 0.25
+# Monday first: people study less at the end of the week.
+WEEKDAY_FACTOR = (1.0, 1.0, 0.95, 0.95, 0.8, 0.6, 0.7)
+# How strongly a learner's own engagement moves their completion probability.
+COMPLETION_PER_ENGAGEMENT = 1.0
+# Engaged learners also score a little better.
+SCORE_PER_ENGAGEMENT = 0.08
+# Learners who will withdraw fade out over this many days before they stop.
+FADE_DAYS = 14
+# Share of learners who take a week or so off in the middle of the course.
+BREAK_RATE = 0.15
+# Completers finish a few days before the end, so even a late-evening session in a timezone
+# behind UTC is over before the course's last UTC day.
+LAST_FINAL_DAY = COURSE_DAYS - 2
+PAUSED_SHARE_OF_SILENT = 0.35
+SILENT_DAYS_BEFORE_PAUSE = 14
+
+LOGIN = EventKind.LOGIN.value
+CONTENT_VIEW = EventKind.CONTENT_VIEW.value
+VIDEO_WATCHED = EventKind.VIDEO_WATCHED.value
+LESSON_COMPLETED = EventKind.LESSON_COMPLETED.value
+ASSESSMENT_STARTED = EventKind.ASSESSMENT_STARTED.value
+ASSESSMENT_SUBMITTED = EventKind.ASSESSMENT_SUBMITTED.value
+ASSESSMENT_PASSED = EventKind.ASSESSMENT_PASSED.value
+ASSESSMENT_FAILED = EventKind.ASSESSMENT_FAILED.value
+FORUM_POST = EventKind.FORUM_POST.value
+
+COURSES = (
+    ("DS101", "Data Science Foundations"),
+    ("PY201", "Python for Analysts"),
+    ("UX110", "User Research Essentials"),
+    ("ML300", "Applied Machine Learning"),
+    ("PM150", "Product Management"),
+    ("WD120", "Web Development Bootcamp"),
+)
+TIMEZONES = (
+    "Europe/London",
+    "America/New_York",
+    "Europe/Berlin",
+    "Asia/Singapore",
+    "America/Sao_Paulo",
+    "Australia/Sydney",
+)
+FIRST_NAMES = (
+    "Amara", "Bram", "Chiara", "Dmitri", "Elif", "Farah", "Gustavo", "Hana", "Idris", "Jonas",
+    "Kavya", "Lars", "Mei", "Nadia", "Oren", "Priya", "Quentin", "Rosa", "Sanjay", "Tomasz", "Uma",
+    "Vikram", "Wren", "Ximena", "Yusuf", "Zofia", "Aiko", "Bilal", "Carmen", "Diego", "Esther",
+    "Felix", "Grace", "Hugo", "Ingrid", "Jamal", "Kemal", "Leila", "Mateo", "Noor", "Olga",
+    "Pablo", "Rania", "Stefan", "Tariq", "Ursula", "Valentina", "Wei",
+)  # fmt: skip
+LAST_NAMES = (
+    "Okafor", "Lindqvist", "Rossi", "Ivanov", "Yilmaz", "Haddad", "Pereira", "Tanaka", "Mensah",
+    "Becker", "Iyer", "Nilsen", "Chen", "Kowalski", "Levi", "Sharma", "Dubois", "Alvarez", "Gupta",
+    "Nowak", "Osei", "Reddy", "Walsh", "Castillo", "Demir", "Novak", "Sato", "Khan", "Moreno",
+    "Silva", "Friedman", "Schmidt", "Adeyemi", "Laurent", "Berg", "Abdi", "Aydin", "Mansour",
+    "Ortega", "Rahman", "Petrova", "Ruiz", "Nasser", "Horvat", "Aziz", "Keller", "Romano", "Zhang",
+)  # fmt: skip
+# Local hours people tend to study at, with how often each is someone's habit.
+STUDY_HOURS = (7, 8, 12, 13, 17, 18, 19, 20, 21, 22)
+STUDY_HOUR_WEIGHTS = tuple(accumulate((3, 4, 5, 4, 4, 6, 8, 9, 7, 4)))
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Archetype:
+    """A kind of learner: how active over course time, how well they score, whether they finish.
+
+    ``curve`` is piecewise linear: ``(course fraction, daily activity probability)`` knots.
+    ``dropout_window`` is the range of course days (from a learner's first day) at which those
+    who will not complete stop.
+    """
+
+    name: str
+    weight: float
+    curve: tuple[tuple[float, float], ...]
+    score_mean: float
+    score_sd: float
+    completion: float
+    dropout_window: tuple[int, int]
+    forum_rate: float
+    cram_boost: float = 0.0
+
+    @functools.cached_property
+    def daily(self) -> tuple[float, ...]:
+        """Activity probability for each course day, with the pre-assessment cram added."""
+        return tuple(
+            _interpolate(self.curve, day / (COURSE_DAYS - 1)) + self._cram(day)
+            for day in range(COURSE_DAYS)
+        )
+
+    def _cram(self, day: int) -> float:
+        due_soon = any(0 <= due - day <= 2 for due in ASSESSMENT_DUE_DAYS)
+        return self.cram_boost if due_soon else 0.0
+
+
+ARCHETYPES = (
+    Archetype(
+        name="steady",
+        weight=0.32,
+        curve=((0.0, 0.34), (1.0, 0.3)),
+        score_mean=0.78,
+        score_sd=0.1,
+        completion=0.9,
+        dropout_window=(28, 65),
+        forum_rate=0.12,
+    ),
+    Archetype(
+        name="fading",
+        weight=0.17,
+        curve=((0.0, 0.32), (0.3, 0.18), (0.6, 0.1), (1.0, 0.06)),
+        score_mean=0.68,
+        score_sd=0.12,
+        completion=0.22,
+        dropout_window=(14, 50),
+        forum_rate=0.06,
+    ),
+    Archetype(
+        name="late_starter",
+        weight=0.08,
+        curve=((0.0, 0.1), (0.2, 0.14), (0.35, 0.32), (1.0, 0.34)),
+        score_mean=0.72,
+        score_sd=0.11,
+        completion=0.6,
+        dropout_window=(10, 40),
+        forum_rate=0.08,
+    ),
+    Archetype(
+        name="crammer",
+        weight=0.10,
+        curve=((0.0, 0.16), (0.6, 0.16), (0.85, 0.36), (1.0, 0.48)),
+        score_mean=0.7,
+        score_sd=0.13,
+        completion=0.55,
+        dropout_window=(28, 65),
+        forum_rate=0.04,
+        cram_boost=0.35,
+    ),
+    Archetype(
+        name="early_dropout",
+        weight=0.16,
+        curve=((0.0, 0.26), (0.15, 0.13), (0.3, 0.05), (1.0, 0.03)),
+        score_mean=0.6,
+        score_sd=0.14,
+        completion=0.05,
+        dropout_window=(4, 24),
+        forum_rate=0.03,
+    ),
+    Archetype(
+        name="struggler",
+        weight=0.17,
+        curve=((0.0, 0.34), (1.0, 0.29)),
+        score_mean=0.52,
+        score_sd=0.12,
+        completion=0.5,
+        dropout_window=(21, 60),
+        forum_rate=0.15,
+    ),
+)
+_ARCHETYPE_CUM_WEIGHTS = tuple(accumulate(archetype.weight for archetype in ARCHETYPES))
+
+
+class LearnerRow(NamedTuple):
+    """The generated columns of one learner, named after ``Learner`` attributes."""
+
+    id: uuid.UUID
+    cohort_id: uuid.UUID
+    external_id: str
+    name: str
+    email: str
+    status: str
+    enrolled_at: datetime
+    progress: float
+    last_active_at: datetime | None
+    timezone: str
+
+
+class EventRow(NamedTuple):
+    """The generated columns of one activity event, named after ``ActivityEvent`` attributes."""
+
+    id: uuid.UUID
+    learner_id: uuid.UUID
+    kind: str
+    occurred_at: datetime
+    duration_seconds: int | None
+    score: float | None
+    source_event_id: str
+
+
+class DemoLearner(NamedTuple):
+    """One generated learner with the archetype it was drawn from and its events, oldest first."""
+
+    row: LearnerRow
+    archetype: str
+    events: list[EventRow]
+
+
+@dataclass(frozen=True)
+class DemoPopulation:
+    """Unsaved cohorts plus a lazy stream of learners, so memory stays bounded by the caller."""
+
+    cohorts: list[Cohort]
+    learners: Iterator[DemoLearner]
+
+
+@dataclass
+class SeedSummary:
+    """What a seeding run stored; ``skipped`` when ``if_empty`` found learners already there."""
+
+    cohorts: int = 0
+    learners: int = 0
+    events: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything decided about a learner before their days are played out."""
+
+    index: int
+    archetype: Archetype
+    engagement: float
+    score_mean: float
+    completes: bool
+    course_start: date
+    timezone: str
+    enrolled_ms: int
+    first_day: int
+    last_day: int
+    dropout_day: int | None
+    final_day: int | None
+    break_days: range
+    hour: int
+
+
+# Generation ------------------------------------------------------------------------------------
+
+
+def demo_population_generate(
+    *, cohorts: int, learners: int, days: int, seed: int, today: date
+) -> DemoPopulation:
+    """Build the population without touching the database; the same arguments give the same rows.
+
+    Cohorts start staggered across the ``days`` before ``today``; no activity is dated on or
+    after ``today`` (00:00 UTC), so the history never runs into the future.
+    """
+    _validate(cohorts=cohorts, learners=learners, days=days)
+    rng = random.Random(seed)
+    cohort_list = _cohorts_build(rng, count=cohorts, days=days, today=today)
+    counts = _learner_counts(rng, total=learners, cohorts=len(cohort_list))
+    return DemoPopulation(
+        cohorts=cohort_list,
+        learners=_learners_generate(rng, cohorts=cohort_list, counts=counts, today=today),
+    )
+
+
+def _validate(*, cohorts: int, learners: int, days: int) -> None:
+    errors = {
+        name: ["Must be at least 1."]
+        for name, value in (("cohorts", cohorts), ("learners", learners), ("days", days))
+        if value < 1
+    }
+    if errors:
+        raise ValidationFailed("Invalid demo population size.", detail=errors)
+
+
+def _cohorts_build(rng: random.Random, *, count: int, days: int, today: date) -> list[Cohort]:
+    """Start dates spread so the oldest cohorts have finished and the newest is a few weeks in.
+
+    With three or more cohorts the second one is self-paced (no end date): its learners enrol
+    throughout the window and each runs the course on their own clock.
+    """
+    window_start = today - timedelta(days=days)
+    span = max(days - 21, 0)
+    self_paced = 1 if count >= 3 else None
+    cohorts = []
+    for position in range(count):
+        starts_on = window_start + timedelta(days=round(position * span / max(count - 1, 1)))
+        code, title = COURSES[position % len(COURSES)]
+        paced = position != self_paced
+        cohorts.append(
+            Cohort(
+                id=uuid7_from(_date_ms(starts_on), rng.getrandbits(74)),
+                name=f"{title} {starts_on:%b %Y}{'' if paced else ' (self-paced)'} #{position + 1}",
+                course_code=code,
+                starts_on=starts_on,
+                ends_on=starts_on + timedelta(days=COURSE_DAYS - 1) if paced else None,
+                timezone=TIMEZONES[position % len(TIMEZONES)],
+            )
+        )
+    return cohorts
+
+
+def _learner_counts(rng: random.Random, *, total: int, cohorts: int) -> list[int]:
+    """Uneven but deterministic cohort sizes that add up to ``total``."""
+    weights = [rng.uniform(0.7, 1.3) for _ in range(cohorts)]
+    scale = total / sum(weights)
+    counts = [int(weight * scale) for weight in weights]
+    for position in range(total - sum(counts)):
+        counts[position % cohorts] += 1
+    return counts
+
+
+def _learners_generate(
+    rng: random.Random, *, cohorts: Sequence[Cohort], counts: Sequence[int], today: date
+) -> Iterator[DemoLearner]:
+    cutoff_ms = _date_ms(today)
+    index = 0
+    for cohort, count in zip(cohorts, counts, strict=True):
+        for _ in range(count):
+            index += 1
+            yield _learner_generate(
+                rng, index=index, cohort=cohort, today=today, cutoff_ms=cutoff_ms
+            )
+
+
+def _learner_generate(
+    rng: random.Random, *, index: int, cohort: Cohort, today: date, cutoff_ms: int
+) -> DemoLearner:
+    plan = _plan(rng, index=index, cohort=cohort, today=today)
+    learner_id = uuid7_from(plan.enrolled_ms, rng.getrandbits(74))
+    timeline = _Timeline(rng, plan=plan, learner_id=learner_id, cutoff_ms=cutoff_ms)
+    for day in _active_days(rng, plan):
+        timeline.session(day, final=day == plan.final_day)
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    row = LearnerRow(
+        id=learner_id,
+        cohort_id=cohort.id,
+        external_id=f"D{index:06d}",
+        name=f"{first} {last}",
+        email=f"{first}.{last}.{index}@example.org".lower(),
+        status=_status(rng, plan=plan, today=today),
+        enrolled_at=_ms_datetime(plan.enrolled_ms),
+        progress=round(timeline.lessons / LESSONS, 4),
+        last_active_at=timeline.events[-1].occurred_at if timeline.events else None,
+        timezone=plan.timezone,
+    )
+    return DemoLearner(row=row, archetype=plan.archetype.name, events=timeline.events)
+
+
+def _plan(rng: random.Random, *, index: int, cohort: Cohort, today: date) -> _Plan:
+    course_start, enrolled_ms, first_day = _enrolment(rng, cohort=cohort, today=today)
+    archetype = rng.choices(ARCHETYPES, cum_weights=_ARCHETYPE_CUM_WEIGHTS)[0]
+    engagement = min(max(rng.lognormvariate(0.0, 0.4), 0.4), 1.8)
+    completion = archetype.completion + COMPLETION_PER_ENGAGEMENT * (engagement - 1.0)
+    completes = rng.random() < min(max(completion, 0.02), 0.98)
+    dropout_day = None if completes else _dropout_day(rng, archetype, first_day)
+    final_day = LAST_FINAL_DAY - rng.randrange(4) if completes else None
+    yesterday = (today - course_start).days - 1
+    last_day = min(COURSE_DAYS - 1, yesterday, (dropout_day or COURSE_DAYS) - 1)
+    break_start = rng.randrange(COURSE_DAYS)
+    break_length = rng.randint(5, 10) if rng.random() < BREAK_RATE else 0
+    score_shift = SCORE_PER_ENGAGEMENT * (engagement - 1.0) + rng.gauss(0.0, 0.06)
+    return _Plan(
+        index=index,
+        archetype=archetype,
+        engagement=engagement,
+        score_mean=archetype.score_mean + score_shift,
+        completes=completes,
+        course_start=course_start,
+        timezone=cohort.timezone,
+        enrolled_ms=enrolled_ms,
+        first_day=first_day,
+        last_day=last_day,
+        dropout_day=dropout_day,
+        final_day=final_day,
+        break_days=range(break_start, break_start + break_length),
+        hour=rng.choices(STUDY_HOURS, cum_weights=STUDY_HOUR_WEIGHTS)[0],
+    )
+
+
+def _enrolment(rng: random.Random, *, cohort: Cohort, today: date) -> tuple[date, int, int]:
+    """``(course start, enrolled_at in ms, first course day)``: most enrol in the fortnight
+    before the start, some join late; self-paced learners start on the day they enrol."""
+    latest = today - timedelta(days=1)
+    if cohort.ends_on is None:
+        course_start = cohort.starts_on + timedelta(
+            days=rng.randrange(max((latest - cohort.starts_on).days, 1))
+        )
+        enrol_offset = 0
+    else:
+        course_start = cohort.starts_on
+        late = rng.random() < 0.12
+        enrol_offset = rng.randint(1, 21) if late else -rng.randint(1, 14)
+        enrol_offset = min(enrol_offset, (latest - course_start).days)
+    enrolled_on = course_start + timedelta(days=enrol_offset)
+    enrolled_ms = _date_ms(enrolled_on) + rng.randrange(8 * 3600, 20 * 3600) * 1000
+    return course_start, enrolled_ms, max(enrol_offset, 0)
+
+
+def _dropout_day(rng: random.Random, archetype: Archetype, first_day: int) -> int:
+    low, high = archetype.dropout_window
+    return min(first_day + rng.randint(low, high), COURSE_DAYS - FADE_DAYS)
+
+
+def _active_days(rng: random.Random, plan: _Plan) -> Iterator[int]:
+    """The course days with a study session, drawn from the archetype's curve and the plan."""
+    weekday = plan.course_start.weekday()
+    daily = plan.archetype.daily
+    for day in range(plan.first_day, plan.last_day + 1):
+        if day == plan.final_day:
+            yield day
+            return
+        chance = daily[day] * plan.engagement * WEEKDAY_FACTOR[(weekday + day) % 7]
+        if day in plan.break_days:
+            chance *= 0.1
+        if plan.dropout_day is not None:
+            chance *= min(1.0, max(0.2, (plan.dropout_day - day) / FADE_DAYS))
+        if rng.random() < chance:
+            yield day
+
+
+def _status(rng: random.Random, *, plan: _Plan, today: date) -> str:
+    """Finished courses end completed or withdrawn; running ones are active, a few paused."""
+    today_day = (today - plan.course_start).days
+    if today_day >= COURSE_DAYS:
+        return LearnerStatus.COMPLETED.value if plan.completes else LearnerStatus.WITHDRAWN.value
+    gone_quiet = (
+        plan.dropout_day is not None
+        and today_day - plan.dropout_day >= SILENT_DAYS_BEFORE_PAUSE
+        and rng.random() < PAUSED_SHARE_OF_SILENT
+    )
+    return LearnerStatus.PAUSED.value if gone_quiet else LearnerStatus.ACTIVE.value
+
+
+class _Timeline:
+    """One learner's events, built session by session in time order and cut off at today."""
+
+    def __init__(
+        self, rng: random.Random, *, plan: _Plan, learner_id: uuid.UUID, cutoff_ms: int
+    ) -> None:
+        self.rng = rng
+        self.plan = plan
+        self.learner_id = learner_id
+        self.cutoff_ms = cutoff_ms
+        self.events: list[EventRow] = []
+        self.lessons = 0
+        self.assessment = 0
+        self.attempts = 0
+        self.cursor_ms = 0
+
+    def session(self, day: int, *, final: bool) -> None:
+        """A login, some reading and watching, then lessons, an assessment, maybe a post."""
+        rng = self.rng
+        self.cursor_ms = max(self._session_start_ms(day), self.plan.enrolled_ms + 60_000)
+        self._emit(LOGIN)
+        for _ in range(rng.randint(1, 2)):
+            self._emit(CONTENT_VIEW, rng.randint(60, 900))
+        if rng.random() < VIDEO_RATE:
+            self._emit(VIDEO_WATCHED, rng.randint(180, 1500))
+        self._lessons(day, final=final)
+        self._assessment(day)
+        if rng.random() < self.plan.archetype.forum_rate:
+            self._emit(FORUM_POST, rng.randint(60, 600))
+
+    def _session_start_ms(self, day: int) -> int:
+        plan = self.plan
+        hour = min(max(plan.hour + self.rng.choice((-1, 0, 0, 1)), 6), 22)
+        midnight = _local_midnight_ms(plan.timezone, plan.course_start.toordinal() + day)
+        return midnight + hour * 3_600_000 + self.rng.randrange(3_600_000)
+
+    def _lessons(self, day: int, *, final: bool) -> None:
+        """Keep up with the schedule, catching up when behind and at most one lesson ahead (so
+        only completers, who finish everything in their final session, reach full progress)."""
+        rng = self.rng
+        on_schedule = -(-(day + 1) * LESSONS // COURSE_DAYS)
+        if final:
+            count = LESSONS
+        elif self.lessons < on_schedule:
+            count = min(on_schedule - self.lessons, rng.randint(1, 3))
+        else:
+            count = int(self.lessons == on_schedule and rng.random() < AHEAD_RATE)
+        for _ in range(min(count, LESSONS - self.lessons)):
+            if self._emit(LESSON_COMPLETED, rng.randint(600, 2400)):
+                self.lessons += 1
+
+    def _assessment(self, day: int) -> None:
+        """Attempt the next open assessment: always once it is due, sometimes a little early."""
+        if self.assessment >= len(ASSESSMENT_DUE_DAYS):
+            return
+        due = ASSESSMENT_DUE_DAYS[self.assessment]
+        rng = self.rng
+        if day < due - ASSESSMENT_OPENS_DAYS_BEFORE or (
+            day < due and rng.random() >= EARLY_ATTEMPT_RATE
+        ):
+            return
+        score = round(
+            min(max(rng.gauss(self.plan.score_mean, self.plan.archetype.score_sd), 0.0), 1.0), 3
+        )
+        taken = rng.randint(600, 2700)
+        self._emit(ASSESSMENT_STARTED, spend=taken)
+        self._emit(ASSESSMENT_SUBMITTED, taken, score, spend=0)
+        passed = score >= PASS_MARK
+        self._emit(ASSESSMENT_PASSED if passed else ASSESSMENT_FAILED, score=score)
+        self.attempts += 1
+        if passed or self.attempts >= MAX_ATTEMPTS:
+            self.assessment += 1
+            self.attempts = 0
+
+    def _emit(
+        self,
+        kind: str,
+        duration: int | None = None,
+        score: float | None = None,
+        *,
+        spend: int | None = None,
+    ) -> bool:
+        """Record an event at the cursor, unless that is already today; then move the cursor on
+        by the time spent (``spend`` when it differs from the event's duration)."""
+        at = self.cursor_ms
+        if at >= self.cutoff_ms:
+            return False
+        self.events.append(
+            EventRow(
+                id=uuid7_from(at, self.rng.getrandbits(74)),
+                learner_id=self.learner_id,
+                kind=kind,
+                occurred_at=_ms_datetime(at),
+                duration_seconds=duration,
+                score=score,
+                source_event_id=f"demo-{self.plan.index}-{len(self.events) + 1}",
+            )
+        )
+        seconds = (duration or 0) if spend is None else spend
+        self.cursor_ms = at + (seconds + self.rng.randint(5, 90)) * 1000
+        return True
+
+
+def _date_ms(day: date) -> int:
+    return (day.toordinal() - _EPOCH.toordinal()) * 86_400_000
+
+
+def _ms_datetime(ms: int) -> datetime:
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+@functools.lru_cache(maxsize=16384)
+def _local_midnight_ms(tz_name: str, ordinal: int) -> int:
+    day = date.fromordinal(ordinal)
+    local = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz_name))
+    return int(local.timestamp()) * 1000
+
+
+def _interpolate(knots: Sequence[tuple[float, float]], x: float) -> float:
+    for (x0, y0), (x1, y1) in pairwise(knots):
+        if x <= x1:
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    return knots[-1][1]
+
+
+# Writing ---------------------------------------------------------------------------------------
+
+
+def demo_population_seed(
+    *,
+    cohorts: int,
+    learners: int,
+    days: int,
+    seed: int,
+    today: date,
+    if_empty: bool = False,
+    chunk_size: int = CHUNK_SIZE,
+    on_progress: Callable[[int], None] | None = None,
+) -> SeedSummary:
+    """Generate and store a demo population, ``chunk_size`` learners per transaction.
+
+    With ``if_empty`` nothing happens when any learner exists (safe to run on every start).
+    Otherwise existing demo data is a conflict: seed into a database without it. A failure
+    part-way leaves the chunks already committed; clear the demo rows and run again.
+    ``on_progress`` is called with the number of learners written after each chunk.
+    """
+    if if_empty and Learner.objects.exists():
+        return SeedSummary(skipped=True)
+    population = demo_population_generate(
+        cohorts=cohorts, learners=learners, days=days, seed=seed, today=today
+    )
+    _ensure_no_demo_data(population.cohorts)
+    written_at = timezone.now()
+    with transaction.atomic():
+        Cohort.objects.bulk_create(population.cohorts)
+    summary = SeedSummary(cohorts=len(population.cohorts))
+    for chunk in _chunks(population.learners, chunk_size):
+        _chunk_write(chunk, written_at=written_at)
+        summary.learners += len(chunk)
+        summary.events += sum(len(learner.events) for learner in chunk)
+        summary.statuses.update(learner.row.status for learner in chunk)
+        if on_progress is not None:
+            on_progress(len(chunk))
+    return summary
+
+
+def _ensure_no_demo_data(cohorts: Sequence[Cohort]) -> None:
+    names = [cohort.name for cohort in cohorts]
+    if (
+        Learner.objects.filter(source=DEMO_SOURCE).exists()
+        or Cohort.objects.filter(name__in=names).exists()
+    ):
+        raise Conflict("Demo data is already stored; seed into a database without it.")
+
+
+def _chunks(learners: Iterator[DemoLearner], size: int) -> Iterator[list[DemoLearner]]:
+    while chunk := list(islice(learners, size)):
+        yield chunk
+
+
+def _chunk_write(chunk: Sequence[DemoLearner], *, written_at: datetime) -> None:
+    """Store one chunk's learners and then their events in a single transaction."""
+    learners = [_learner_build(learner.row, written_at=written_at) for learner in chunk]
+    events = (event for learner in chunk for event in learner.events)
+    event_constants = {"source": DEMO_SOURCE, "metadata": {}, "ingested_at": written_at}
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            _copy_objects(Learner, learners)
+            _copy_rows(ActivityEvent, events, EventRow._fields, event_constants)
+        else:
+            Learner.objects.bulk_create(learners, batch_size=BULK_BATCH_SIZE)
+            ActivityEvent.objects.bulk_create(
+                (ActivityEvent(**event._asdict(), **event_constants) for event in events),
+                batch_size=BULK_BATCH_SIZE,
+            )
+
+
+def _learner_build(row: LearnerRow, *, written_at: datetime) -> Learner:
+    """An unsaved learner with its lookup hashes derived, as every bulk write needs."""
+    learner = Learner(
+        **row._asdict(), source=DEMO_SOURCE, created_at=written_at, updated_at=written_at
+    )
+    learner.refresh_lookup_keys()
+    return learner
+
+
+def _copy_objects(model: type[models.Model], objects: Iterable[models.Model]) -> None:
+    """COPY whole model instances, each value prepared by its field (encryption included)."""
+    fields = model._meta.concrete_fields
+    statement = _copy_statement(model, [field.column for field in fields])
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for instance in objects:
+            copy.write_row(
+                [
+                    field.get_db_prep_save(getattr(instance, field.attname), connection)
+                    for field in fields
+                ]
+            )
+
+
+def _copy_rows(
+    model: type[models.Model],
+    rows: Iterable[tuple[Any, ...]],
+    names: Sequence[str],
+    constants: Mapping[str, Any],
+) -> None:
+    """COPY plain tuples, for millions of rows where building model instances would dominate.
+
+    Only for columns whose values need no field preparation; ``constants`` fill the rest.
+    """
+    column_of = {field.attname: field.column for field in model._meta.concrete_fields}
+    statement = _copy_statement(model, [column_of[name] for name in (*names, *constants)])
+    tail = tuple(Jsonb(value) if isinstance(value, dict) else value for value in constants.values())
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row((*row, *tail))
+
+
+def _copy_statement(model: type[models.Model], columns: Sequence[str]) -> sql.Composed:
+    return sql.SQL("COPY {table} ({columns}) FROM STDIN").format(
+        table=sql.Identifier(model._meta.db_table),
+        columns=sql.SQL(", ").join(sql.Identifier(column) for column in columns),
+    )

@@ -1,11 +1,13 @@
 """Streaming CSV reading and terminal reporting shared by the two import commands."""
 
 import csv
+import sys
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from django.core.management.base import CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from learners.services import IngestReport
@@ -47,3 +49,31 @@ def run_csv_import(
             total.merge(report)
             bar.update(report.accepted + report.duplicates + len(report.rejected))
     return total
+
+
+class CsvImportCommand(BaseCommand):
+    """Shared shape of the import commands: one FILE argument, streamed import, a summary line."""
+
+    columns: tuple[str, ...] = ()
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="Path of the CSV file (UTF-8, header row first).")
+
+    def import_rows(self, **kwargs: Any) -> Iterator[IngestReport]:
+        raise NotImplementedError
+
+    def summary(self, report: IngestReport, seconds: float) -> str:
+        raise NotImplementedError
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        started = time.monotonic()
+        report = run_csv_import(
+            path=options["file"],
+            required=self.columns,
+            importer=self.import_rows,
+            write=self.stderr.write,
+            progress=sys.stderr.isatty(),
+        )
+        self.stdout.write(self.summary(report, time.monotonic() - started))
+        if report.rejected and not (report.accepted or report.duplicates):
+            raise CommandError("No row could be imported.")

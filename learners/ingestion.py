@@ -73,30 +73,31 @@ def _parse_identifier(value: Any, *, name: str) -> str:
     return text
 
 
-def _parse_duration(value: Any) -> int | None:
+def _finite_number(value: Any, message: str) -> float | None:
+    """A JSON number or numeric CSV text as a float; blank is ``None``; anything else refused."""
     if _blank(value):
         return None
     try:
         number = float(value) if isinstance(value, str) else value
     except ValueError as exc:
-        raise ValueError("Must be a whole number of seconds.") from exc
+        raise ValueError(message) from exc
     if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number):
-        raise ValueError("Must be a whole number of seconds.")
-    if number < 0 or number != int(number):
+        raise ValueError(message)
+    return float(number)
+
+
+def _parse_duration(value: Any) -> int | None:
+    number = _finite_number(value, "Must be a whole number of seconds.")
+    if number is not None and (number < 0 or number != int(number)):
         raise ValueError("Must be a whole, non-negative number of seconds.")
-    return int(number)
+    return None if number is None else int(number)
 
 
 def _parse_score(value: Any) -> float | None:
-    if _blank(value):
-        return None
-    try:
-        number = float(value) if isinstance(value, str) else value
-    except ValueError as exc:
-        raise ValueError("Must be a number between 0 and 1.") from exc
-    if isinstance(number, bool) or not isinstance(number, int | float) or not 0 <= number <= 1:
+    number = _finite_number(value, "Must be a number between 0 and 1.")
+    if number is not None and not 0 <= number <= 1:
         raise ValueError("Must be a number between 0 and 1.")
-    return float(number)
+    return number
 
 
 def _parse_learner(item: Mapping[str, Any], source: str | None) -> LearnerRef:

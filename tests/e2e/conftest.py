@@ -1,6 +1,7 @@
 """Browser tests: Playwright driving Debian's Chromium (never a downloaded browser)."""
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", "/tmp/lep-screenshots"))
+SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(tempfile.gettempdir()) / "lep-screenshots"))
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",

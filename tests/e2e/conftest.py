@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", Path(tempfile.gettempdir()) / "lep-screenshots"))
+SCREENSHOTS = Path(
+    os.environ.get("SCREENSHOT_DIR", Path(tempfile.gettempdir()) / "lep-screenshots")
+)
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -23,8 +23,13 @@ ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A fresh headless Chromium per test; its event loop ends with the test.
+
+    Playwright's sync API keeps an event loop on this thread while the browser lives; the
+    test's own ORM calls are still synchronous, so Django's async guard is lifted meanwhile.
+    """
     from tests.conftest import REQUIRE_SERVICES
 
     if not CHROMIUM.exists():
@@ -32,8 +37,9 @@ def browser() -> Iterator[Any]:
         if REQUIRE_SERVICES:
             pytest.fail(f"required service missing (REQUIRE_SERVICES=1): {message}")
         pytest.skip(message)
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(

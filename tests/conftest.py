@@ -5,12 +5,13 @@ configured backend; with ``REQUIRE_SERVICES=1`` (set by ``.ci/run``) they fail i
 """
 
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 from rest_framework.test import APIClient
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
@@ -34,6 +35,42 @@ def _service_markers(request: pytest.FixtureRequest) -> None:
             pytest.fail(f"required service missing (REQUIRE_SERVICES=1): {reason}")
         if reason:
             pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_connection_pools(django_db_setup: Any) -> Iterator[None]:
+    """Release every PostgreSQL connection before the test database is dropped.
+
+    Pools keep connections open by design, and the live server's worker threads may still hold
+    one; without this, dropping the test database fails with "being accessed by other users".
+    """
+    yield
+    for wrapper in connections.all():
+        close_pool = getattr(wrapper, "close_pool", None)
+        if close_pool is not None:
+            close_pool()
+    if connection.vendor == "postgresql":
+        _terminate_other_sessions(connection.settings_dict)
+
+
+def _terminate_other_sessions(database: dict[str, Any]) -> None:
+    import psycopg
+
+    conninfo = {
+        key: database[name]
+        for key, name in (
+            ("host", "HOST"),
+            ("port", "PORT"),
+            ("user", "USER"),
+            ("password", "PASSWORD"),
+        )
+        if database.get(name)
+    }
+    with psycopg.connect(dbname="postgres", autocommit=True, **conninfo) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [database["NAME"]],
+        )
 
 
 @pytest.fixture(autouse=True)

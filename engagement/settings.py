@@ -261,6 +261,7 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="engagement@localhost
 # Domain limits.
 INGEST_MAX_EVENTS = env.int("INGEST_MAX_EVENTS", default=5000)
 LEARNER_DETAIL_CACHE_SECONDS = env.int("LEARNER_DETAIL_CACHE_SECONDS", default=30 * 60)
+RISK_SELF_PACED_DAYS = env.int("RISK_SELF_PACED_DAYS", default=84)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

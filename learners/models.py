@@ -163,3 +163,60 @@ class ActivityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class RiskModelKind(models.TextChoices):
+    RULES = "rules", "Rules (documented default weights)"
+    LOGISTIC = "logistic", "Logistic regression (trained)"
+
+
+class RiskModel(BaseModel):
+    """A versioned scoring model; exactly one is active. Rollback = activate an older version."""
+
+    version = models.PositiveIntegerField(unique=True)
+    kind = models.CharField(max_length=16, choices=RiskModelKind.choices)
+    parameters = models.JSONField()
+    metrics = models.JSONField(default=dict, blank=True)
+    trained_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=False)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="risk_model_one_active"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version} ({self.kind}{', active' if self.is_active else ''})"
+
+
+class RiskAssessment(models.Model):
+    """One scoring of one learner by one model version as of a time; history is kept."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="risk_assessments")
+    model = models.ForeignKey(RiskModel, on_delete=models.PROTECT, related_name="assessments")
+    as_of = models.DateTimeField()
+    score = models.FloatField()
+    band = models.CharField(max_length=8, choices=RiskBand.choices)
+    factors = models.JSONField()
+    features = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-as_of", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["learner", "model", "as_of"], name="risk_assessment_once_per_run"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__gte=0) & Q(score__lte=1), name="risk_assessment_score_0_1"
+            ),
+        ]
+        indexes = [models.Index(fields=["learner", "-as_of"], name="risk_assessment_learner_time")]
+
+    def __str__(self) -> str:
+        return f"{self.score:.2f} ({self.band}) as of {self.as_of:%Y-%m-%d}"

@@ -1,0 +1,303 @@
+"""Point-in-time risk features, computed set-based in SQL from events strictly before ``as_of``.
+
+One code path serves live scoring (``as_of`` = now), training without leakage (``as_of`` = a
+fixed number of days after each learner's enrolment), backtests and simulation. Per chunk of
+learners it runs two aggregate statements (one over the chunk's events, one for the learners'
+enrolment and cohort schedule); cohort peer norms come from one more statement per run.
+"""
+
+import math
+import statistics
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Max, Q, Sum, Value
+from django.db.models.functions import TruncDate
+
+from learners.models import ActivityEvent, EventKind, Learner
+
+ASSESSMENT_KINDS = (
+    EventKind.ASSESSMENT_SUBMITTED,
+    EventKind.ASSESSMENT_PASSED,
+    EventKind.ASSESSMENT_FAILED,
+)
+INACTIVITY_CAP_DAYS = 60.0
+NEW_LEARNER_DAYS = 7.0
+NEW_LEARNER_EVENTS = 3
+DAY = 86_400.0
+
+# The model inputs, in a fixed order: what each means is explained in ``learners.risk.model``.
+FEATURE_NAMES = (
+    "days_inactive",
+    "active_days_ratio",
+    "activity_trend",
+    "assessment_mean",
+    "assessment_count",
+    "time_trend",
+    "social",
+    "progress_gap",
+    "new_learner",
+)
+
+
+@dataclass(frozen=True)
+class CohortNorms:
+    """What is typical in a cohort at ``as_of``: the yardstick for peer-relative features."""
+
+    median_days_inactive: float
+    median_active_days_14: float
+    mean_assessment: float | None
+    course_lessons: int
+
+
+@dataclass(frozen=True)
+class LearnerFeatures:
+    """Model inputs (``values``, keyed by ``FEATURE_NAMES``) plus the raw facts behind them."""
+
+    learner_id: uuid.UUID
+    cohort_id: uuid.UUID
+    as_of: datetime
+    values: Mapping[str, float]
+    raw: Mapping[str, Any]
+    little_data: bool
+
+
+@dataclass(frozen=True)
+class _Raw:
+    cohort_id: uuid.UUID
+    as_of: datetime
+    days_inactive: float
+    active_days_14: int
+    events_7: int
+    events_prev_21: int
+    seconds_7: int
+    seconds_prev_21: int
+    assessment_mean_30: float | None
+    assessment_count_30: int
+    forum_posts_30: int
+    lessons: int
+    events_total: int
+    tenure_days: float
+    expected_progress: float
+
+
+def _log_ratio(recent: float, earlier: float) -> float:
+    """Smoothed log of the recent daily rate against the earlier one (0 = unchanged)."""
+    return math.log((recent / 7 + 0.1) / (earlier / 21 + 0.1))
+
+
+def _expected_progress(
+    *, as_of: datetime, enrolled_at: datetime, starts_on: Any, ends_on: Any
+) -> float:
+    """Share of the course that should be done by ``as_of``: by the cohort schedule when it has
+    one, otherwise (self-paced) by time since enrolment against ``RISK_SELF_PACED_DAYS``."""
+    if ends_on is not None:
+        length = (ends_on - starts_on).days + 1
+        elapsed = (as_of.date() - max(starts_on, enrolled_at.date())).days
+    else:
+        length = settings.RISK_SELF_PACED_DAYS
+        elapsed = (as_of - enrolled_at).total_seconds() / DAY
+    return min(max(elapsed / max(length, 1), 0.0), 1.0)
+
+
+Anchor = datetime | Any  # a fixed time, or an SQL expression per learner (enrolment + cutoff)
+
+
+def _since(anchor: Anchor, days: int) -> Any:
+    if isinstance(anchor, datetime):
+        return anchor - timedelta(days=days)
+    return ExpressionWrapper(anchor - Value(timedelta(days=days)), output_field=DateTimeField())
+
+
+def _event_aggregates(
+    learner_ids: Sequence[uuid.UUID], anchor: Anchor
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """One GROUP BY over the chunk's events before each learner's ``anchor`` time."""
+    assessed = Q(
+        kind__in=ASSESSMENT_KINDS, score__isnull=False, occurred_at__gte=_since(anchor, 30)
+    )
+    last_week = Q(occurred_at__gte=_since(anchor, 7))
+    three_weeks_before = Q(occurred_at__gte=_since(anchor, 28), occurred_at__lt=_since(anchor, 7))
+    events = ActivityEvent.objects.filter(
+        learner_id__in=learner_ids, occurred_at__lt=anchor
+    ).order_by()
+    rows = events.values("learner_id").annotate(
+        last_at=Max("occurred_at"),
+        events_total=Count("id"),
+        events_7=Count("id", filter=last_week),
+        events_prev_21=Count("id", filter=three_weeks_before),
+        active_days_14=Count(
+            TruncDate("occurred_at"), distinct=True, filter=Q(occurred_at__gte=_since(anchor, 14))
+        ),
+        seconds_7=Sum("duration_seconds", filter=last_week),
+        seconds_prev_21=Sum("duration_seconds", filter=three_weeks_before),
+        assessment_sum_30=Sum("score", filter=assessed),
+        assessment_count_30=Count("id", filter=assessed),
+        forum_posts_30=Count(
+            "id", filter=Q(kind=EventKind.FORUM_POST, occurred_at__gte=_since(anchor, 30))
+        ),
+        lessons=Count("id", filter=Q(kind=EventKind.LESSON_COMPLETED)),
+    )
+    return {row.pop("learner_id"): row for row in rows}
+
+
+def _learner_facts(learner_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    rows = Learner.objects.filter(id__in=learner_ids).values(
+        "id", "cohort_id", "enrolled_at", "cohort__starts_on", "cohort__ends_on"
+    )
+    return {row["id"]: dict(row) for row in rows}
+
+
+def _raw(facts: Mapping[str, Any], events: Mapping[str, Any] | None, as_of: datetime) -> _Raw:
+    events = events or {}
+    last_at = events.get("last_at") or facts["enrolled_at"]
+    count = events.get("assessment_count_30") or 0
+    return _Raw(
+        cohort_id=facts["cohort_id"],
+        as_of=as_of,
+        days_inactive=max((as_of - last_at).total_seconds() / DAY, 0.0),
+        active_days_14=events.get("active_days_14") or 0,
+        events_7=events.get("events_7") or 0,
+        events_prev_21=events.get("events_prev_21") or 0,
+        seconds_7=events.get("seconds_7") or 0,
+        seconds_prev_21=events.get("seconds_prev_21") or 0,
+        assessment_mean_30=(events["assessment_sum_30"] / count) if count else None,
+        assessment_count_30=count,
+        forum_posts_30=events.get("forum_posts_30") or 0,
+        lessons=events.get("lessons") or 0,
+        events_total=events.get("events_total") or 0,
+        tenure_days=max((as_of - facts["enrolled_at"]).total_seconds() / DAY, 0.0),
+        expected_progress=_expected_progress(
+            as_of=as_of,
+            enrolled_at=facts["enrolled_at"],
+            starts_on=facts["cohort__starts_on"],
+            ends_on=facts["cohort__ends_on"],
+        ),
+    )
+
+
+def cohort_norms(
+    raws: Iterable[_Raw], course_lessons: Mapping[uuid.UUID, int]
+) -> dict[uuid.UUID, CohortNorms]:
+    """Peer yardsticks per cohort from the learners scored together (medians resist outliers)."""
+    by_cohort: dict[uuid.UUID, list[_Raw]] = {}
+    for raw in raws:
+        by_cohort.setdefault(raw.cohort_id, []).append(raw)
+    norms = {}
+    for cohort_id, members in by_cohort.items():
+        scores = [m.assessment_mean_30 for m in members if m.assessment_mean_30 is not None]
+        norms[cohort_id] = CohortNorms(
+            median_days_inactive=statistics.median(
+                min(m.days_inactive, INACTIVITY_CAP_DAYS) for m in members
+            ),
+            median_active_days_14=statistics.median(m.active_days_14 for m in members),
+            mean_assessment=statistics.fmean(scores) if scores else None,
+            course_lessons=course_lessons.get(cohort_id, 0),
+        )
+    return norms
+
+
+def course_lessons(cohort_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Lessons in each cohort's course, estimated as the most any of its learners completed."""
+    per_learner = (
+        ActivityEvent.objects.filter(
+            learner__cohort_id__in=set(cohort_ids), kind=EventKind.LESSON_COMPLETED
+        )
+        .order_by()
+        .values("learner_id", "learner__cohort_id")
+        .annotate(lessons=Count("id"))
+    )
+    totals: dict[uuid.UUID, int] = {}
+    for row in per_learner:
+        cohort_id = row["learner__cohort_id"]
+        totals[cohort_id] = max(totals.get(cohort_id, 0), row["lessons"])
+    return totals
+
+
+def raw_features(
+    *,
+    learner_ids: Sequence[uuid.UUID],
+    as_of: datetime | None = None,
+    cutoff_days: int | None = None,
+) -> dict[uuid.UUID, _Raw]:
+    """Raw facts for a chunk, as of one time or ``cutoff_days`` after each learner's enrolment."""
+    facts = _learner_facts(learner_ids)
+    if as_of is not None:
+        events = _event_aggregates(learner_ids, as_of)
+        return {lid: _raw(fact, events.get(lid), as_of) for lid, fact in facts.items()}
+    if cutoff_days is None:
+        raise ValueError("Give as_of or cutoff_days.")
+    cutoff = timedelta(days=cutoff_days)
+    anchor = ExpressionWrapper(
+        F("learner__enrolled_at") + Value(cutoff), output_field=DateTimeField()
+    )
+    events = _event_aggregates(learner_ids, anchor)
+    return {
+        lid: _raw(fact, events.get(lid), fact["enrolled_at"] + cutoff)
+        for lid, fact in facts.items()
+    }
+
+
+def model_inputs(raw: _Raw, norms: CohortNorms, learner_id: uuid.UUID) -> LearnerFeatures:
+    """Turn raw facts into the model's inputs, peer-normalised where raw counts differ by course."""
+    actual_progress = min(raw.lessons / norms.course_lessons, 1.0) if norms.course_lessons else 0.0
+    little_data = raw.tenure_days < NEW_LEARNER_DAYS or raw.events_total < NEW_LEARNER_EVENTS
+    assessment = (
+        raw.assessment_mean_30 if raw.assessment_mean_30 is not None else norms.mean_assessment
+    )
+    values = {
+        "days_inactive": min(raw.days_inactive, INACTIVITY_CAP_DAYS),
+        "active_days_ratio": min(raw.active_days_14 / max(norms.median_active_days_14, 1.0), 3.0),
+        "activity_trend": max(min(_log_ratio(raw.events_7, raw.events_prev_21), 3.0), -3.0),
+        "assessment_mean": assessment if assessment is not None else 0.7,
+        "assessment_count": float(min(raw.assessment_count_30, 10)),
+        "time_trend": max(
+            min(_log_ratio(raw.seconds_7 / 3600, raw.seconds_prev_21 / 3600), 3.0), -3.0
+        ),
+        "social": math.log1p(raw.forum_posts_30),
+        "progress_gap": raw.expected_progress - actual_progress,
+        "new_learner": 1.0 if little_data else 0.0,
+    }
+    facts = {
+        "days_inactive": round(raw.days_inactive, 1),
+        "typical_days_inactive": round(norms.median_days_inactive, 1),
+        "active_days_14": raw.active_days_14,
+        "typical_active_days_14": norms.median_active_days_14,
+        "events_7": raw.events_7,
+        "events_prev_21": raw.events_prev_21,
+        "assessment_mean_30": None
+        if raw.assessment_mean_30 is None
+        else round(raw.assessment_mean_30, 3),
+        "typical_assessment": None
+        if norms.mean_assessment is None
+        else round(norms.mean_assessment, 3),
+        "assessment_count_30": raw.assessment_count_30,
+        "forum_posts_30": raw.forum_posts_30,
+        "expected_progress": round(raw.expected_progress, 3),
+        "actual_progress": round(actual_progress, 3),
+        "tenure_days": round(raw.tenure_days, 1),
+    }
+    return LearnerFeatures(
+        learner_id=learner_id,
+        cohort_id=raw.cohort_id,
+        as_of=raw.as_of,
+        values=values,
+        raw=facts,
+        little_data=little_data,
+    )
+
+
+def features_for(
+    *,
+    learner_ids: Sequence[uuid.UUID],
+    as_of: datetime | None = None,
+    cutoff_days: int | None = None,
+) -> dict[uuid.UUID, LearnerFeatures]:
+    """Model-ready features for a set of learners, normed against the learners scored with them."""
+    raws = raw_features(learner_ids=learner_ids, as_of=as_of, cutoff_days=cutoff_days)
+    norms = cohort_norms(raws.values(), course_lessons(raw.cohort_id for raw in raws.values()))
+    return {lid: model_inputs(raw, norms[raw.cohort_id], lid) for lid, raw in raws.items()}

@@ -1,0 +1,184 @@
+"""Scoring: a pure function from features to a probability, a band and factor contributions.
+
+Both kinds are logistic in form, ``logit = intercept + sum(contribution)``, so every score is
+explained exactly by its factors:
+
+- ``rules``: documented default weights on centred features (``contribution = weight * (value -
+  centre)``); works from the first day, with no training data.
+- ``logistic``: trained coefficients on standardised features (``contribution = coefficient *
+  (value - mean) / std``).
+
+Band thresholds belong to the model version (``parameters["thresholds"]``).
+"""
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from learners.risk.features import FEATURE_NAMES, LearnerFeatures
+
+RULES_PARAMETERS: dict[str, Any] = {
+    # Centres are "a typical healthy learner"; weights are log-odds per unit away from it.
+    "intercept": -1.6,
+    "centres": {
+        "days_inactive": 2.0,
+        "active_days_ratio": 1.0,
+        "activity_trend": 0.0,
+        "assessment_mean": 0.7,
+        "assessment_count": 2.0,
+        "time_trend": 0.0,
+        "social": 0.0,
+        "progress_gap": 0.0,
+        "new_learner": 0.0,
+    },
+    "weights": {
+        "days_inactive": 0.12,  # each idle day adds risk, capped at 60 days by the features
+        "active_days_ratio": -0.9,  # fewer active days than the cohort's median
+        "activity_trend": -0.45,  # activity falling against the learner's own previous weeks
+        "assessment_mean": -2.5,  # weak recent assessment scores
+        "assessment_count": -0.08,  # few assessments attempted
+        "time_trend": -0.2,  # time on task falling
+        "social": -0.3,  # no forum participation
+        "progress_gap": 2.2,  # behind the expected progress for this point of the course
+        "new_learner": -0.4,  # little data yet: hold back from flagging
+    },
+    "thresholds": {"medium": 0.35, "high": 0.6},
+}
+
+
+@dataclass(frozen=True)
+class Factor:
+    factor: str
+    value: float
+    contribution: float
+    explanation: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "factor": self.factor,
+            "value": round(self.value, 4),
+            "contribution": round(self.contribution, 4),
+            "explanation": self.explanation,
+        }
+
+
+@dataclass(frozen=True)
+class Score:
+    score: float
+    logit: float
+    intercept: float
+    band: str
+    factors: tuple[Factor, ...]
+
+
+def sigmoid(logit: float) -> float:
+    if logit >= 0:
+        return 1.0 / (1.0 + math.exp(-logit))
+    exp = math.exp(logit)
+    return exp / (1.0 + exp)
+
+
+def band_for(score: float, thresholds: Mapping[str, float]) -> str:
+    if score >= thresholds["high"]:
+        return "high"
+    return "medium" if score >= thresholds["medium"] else "low"
+
+
+def _pct(value: Any) -> str:
+    return "n/a" if value is None else f"{float(value):.0%}"
+
+
+def explain(name: str, raw: Mapping[str, Any]) -> str:
+    """Plain language a coach can act on, with the cohort's typical value for comparison."""
+    texts = {
+        "days_inactive": (
+            f"No activity for {raw['days_inactive']:.0f} days — typical for this cohort is "
+            f"{raw['typical_days_inactive']:.0f}"
+        ),
+        "active_days_ratio": (
+            f"Active on {raw['active_days_14']} of the last 14 days — typical for this cohort is "
+            f"{raw['typical_active_days_14']:.0f}"
+        ),
+        "activity_trend": (
+            f"{raw['events_7']} actions in the last 7 days against {raw['events_prev_21']} in the 21 before"
+        ),
+        "assessment_mean": (
+            f"Average assessment score {_pct(raw['assessment_mean_30'])} over 30 days — cohort average "
+            f"{_pct(raw['typical_assessment'])}"
+        ),
+        "assessment_count": f"{raw['assessment_count_30']} assessments in the last 30 days",
+        "time_trend": "Time spent learning this week compared with the three weeks before",
+        "social": f"{raw['forum_posts_30']} forum posts in the last 30 days",
+        "progress_gap": (
+            f"Progress {_pct(raw['actual_progress'])} where {_pct(raw['expected_progress'])} is expected by now"
+        ),
+        "new_learner": f"Enrolled {raw['tenure_days']:.0f} days ago: little data yet, so this score is tentative",
+    }
+    return texts[name]
+
+
+def _contributions(
+    kind: str, parameters: Mapping[str, Any], values: Mapping[str, float]
+) -> dict[str, float]:
+    if kind == "rules":
+        centres, weights = parameters["centres"], parameters["weights"]
+        return {name: weights[name] * (values[name] - centres[name]) for name in FEATURE_NAMES}
+    means, stds, coefficients = parameters["means"], parameters["stds"], parameters["coefficients"]
+    return {
+        name: coefficients[name] * (values[name] - means[name]) / stds[name]
+        for name in FEATURE_NAMES
+    }
+
+
+def score_values(
+    *, kind: str, parameters: Mapping[str, Any], values: Mapping[str, float], raw: Mapping[str, Any]
+) -> Score:
+    """The score, band and factors (largest push towards risk first) for one feature vector."""
+    contributions = _contributions(kind, parameters, values)
+    intercept = float(parameters["intercept"])
+    logit = intercept + sum(contributions.values())
+    probability = sigmoid(logit)
+    factors = tuple(
+        Factor(name, values[name], contribution, explain(name, raw))
+        for name, contribution in sorted(contributions.items(), key=lambda item: -item[1])
+    )
+    return Score(
+        probability, logit, intercept, band_for(probability, parameters["thresholds"]), factors
+    )
+
+
+def score(features: LearnerFeatures, *, kind: str, parameters: Mapping[str, Any]) -> Score:
+    return score_values(kind=kind, parameters=parameters, values=features.values, raw=features.raw)
+
+
+# Realistic improvements a coach can aim for within a couple of weeks, per factor.
+LEVERS: dict[str, Any] = {
+    "days_inactive": lambda value: 1.0,
+    "active_days_ratio": lambda value: max(value, 1.0),
+    "activity_trend": lambda value: max(value, 0.0),
+    "assessment_mean": lambda value: max(value, min(value + 0.15, 1.0)),
+    "assessment_count": lambda value: value + 1.0,
+    "social": lambda value: max(value, math.log1p(2)),
+    "progress_gap": lambda value: min(value, max(value - 0.15, 0.0)),
+}
+
+
+def best_lever(
+    *, kind: str, parameters: Mapping[str, Any], features: LearnerFeatures
+) -> dict[str, Any] | None:
+    """The factor whose realistic improvement lowers the score most, and the score it would give."""
+    current = score(features, kind=kind, parameters=parameters).score
+    best: dict[str, Any] | None = None
+    for name, improve in LEVERS.items():
+        changed = {**features.values, name: improve(features.values[name])}
+        improved = score_values(
+            kind=kind, parameters=parameters, values=changed, raw=features.raw
+        ).score
+        if improved < current - 1e-9 and (best is None or improved < best["score_after"]):
+            best = {
+                "factor": name,
+                "score_after": round(improved, 4),
+                "reduction": round(current - improved, 4),
+            }
+    return best

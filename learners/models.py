@@ -82,6 +82,8 @@ class Learner(BaseModel):
     risk_score = models.FloatField(null=True, blank=True)
     risk_band = models.CharField(max_length=8, choices=RiskBand.choices, blank=True)
     risk_scored_at = models.DateTimeField(null=True, blank=True)
+    # Set when new activity arrives; the frequent incremental rescore picks these learners up.
+    risk_stale = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["external_id", "id"]
@@ -220,3 +222,57 @@ class RiskAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.score:.2f} ({self.band}) as of {self.as_of:%Y-%m-%d}"
+
+
+class RiskAlert(models.Model):
+    """A learner who entered the high band, waiting for their coaches' daily digest."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="risk_alerts")
+    score = models.FloatField()
+    as_of = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    digested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-as_of"]
+        constraints = [
+            models.UniqueConstraint(fields=["learner", "as_of"], name="risk_alert_once_per_run")
+        ]
+        indexes = [models.Index(fields=["digested_at"], name="risk_alert_pending")]
+
+    def __str__(self) -> str:
+        return f"high risk {self.score:.2f} as of {self.as_of:%Y-%m-%d}"
+
+
+class RiskFeedbackKind(models.TextChoices):
+    ACKNOWLEDGED = "acknowledged", "Acknowledged: the coach is on it"
+    NOT_APPLICABLE = "not_applicable", "Not applicable (e.g. known absence)"
+    INCORRECT = "incorrect", "Incorrectly flagged"
+
+
+class RiskFeedback(models.Model):
+    """A coach's verdict on an assessment; kept, exported with training data, and used to quiet
+    digests for a while unless the risk rises further."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="risk_feedback")
+    assessment = models.ForeignKey(
+        RiskAssessment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=RiskFeedbackKind.choices)
+    score_at_feedback = models.FloatField()
+    note = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        "engagement.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["learner", "-created_at"], name="risk_feedback_learner_time")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} at {self.created_at:%Y-%m-%d}"

@@ -233,14 +233,14 @@ def _insert_new_events(rows: list[ActivityEvent]) -> int:
 
 
 def learners_touch_activity(*, learner_ids: Iterable[uuid.UUID]) -> None:
-    """Recompute ``last_active_at`` from stored events for these learners, in one statement."""
+    """Recompute ``last_active_at`` from stored events and mark the learners for rescoring."""
     ids = list(learner_ids)
     per_learner = (
         ActivityEvent.objects.filter(learner_id=OuterRef("pk")).order_by().values("learner_id")
     )
     latest = per_learner.annotate(latest=Max("occurred_at")).values("latest")
     Learner.objects.filter(id__in=ids).update(
-        last_active_at=Subquery(latest), updated_at=timezone.now()
+        last_active_at=Subquery(latest), risk_stale=True, updated_at=timezone.now()
     )
     learner_detail_forget(ids)
 

@@ -1,4 +1,4 @@
-"""Admin for staff users (role and cohorts), API keys and the read-only audit log."""
+"""Admin for staff users (role and cohorts), API keys, background jobs and the read-only audit log."""
 
 from typing import Any
 
@@ -11,9 +11,10 @@ from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from engagement import accounts, api_keys
+from engagement import accounts, api_keys, jobs
 from engagement.audit import audit_record
-from engagement.models import ApiKey, AuditEvent, User
+from engagement.errors import Conflict
+from engagement.models import JOB_ACTIVE_STATUSES, ApiKey, AuditEvent, Job, User
 
 
 class _CohortsField(forms.Form):
@@ -121,3 +122,36 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Job)
+class JobAdmin(admin.ModelAdmin):
+    """Jobs are written by their tasks only; here they are read, and cancelled through the service."""
+
+    list_display = ("kind", "status", "progress", "requested_by", "created_at")
+    list_filter = ("kind", "status")
+    list_select_related = ("requested_by",)
+    search_fields = ("=id", "=idempotency_key")
+    date_hierarchy = "created_at"
+    actions = ["cancel"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Cancel the selected queued or running jobs")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
+        actor = request.user if isinstance(request.user, User) else None
+        cancelled = 0
+        for job in queryset.filter(status__in=JOB_ACTIVE_STATUSES):
+            try:
+                jobs.job_cancel(job=job, actor=actor)
+            except Conflict:  # it finished meanwhile
+                continue
+            cancelled += 1
+        messages.info(request, f"Cancelled {cancelled} job(s).")

@@ -1,8 +1,8 @@
-"""FilterSets for the admin-only audit log API."""
+"""FilterSets for the audit log and job lists; the selectors and viewsets apply them."""
 
 import django_filters
 
-from engagement.models import AuditEvent
+from engagement.models import AuditEvent, Job, JobStatus
 
 
 class AuditEventFilter(django_filters.FilterSet):
@@ -18,4 +18,15 @@ class AuditEventFilter(django_filters.FilterSet):
 
     class Meta:
         model = AuditEvent
+        fields: list[str] = []
+
+
+class JobFilter(django_filters.FilterSet):
+    kind = django_filters.CharFilter(help_text="Exact kind, e.g. learners.rescore.")
+    status = django_filters.MultipleChoiceFilter(
+        choices=JobStatus.choices, help_text="One or more statuses."
+    )
+
+    class Meta:
+        model = Job
         fields: list[str] = []

@@ -1,7 +1,8 @@
-"""Users and roles, API keys, the audit log, and the abstract bases every app shares."""
+"""Users and roles, API keys, the audit log, background jobs, and the abstract bases every app shares."""
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models import Q
 
 from engagement.ids import uuid7
 
@@ -96,3 +97,60 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise PermissionError("Audit events are append-only.")
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+JOB_ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class Job(BaseModel):
+    """One long operation run by a Celery task, and how far it got (see :mod:`engagement.jobs`).
+
+    ``params`` and ``result`` are shown to the requester in the API and the admin, so they hold
+    ids and counts, never personal data. Transitions are made by :mod:`engagement.jobs` only:
+    queued -> running -> succeeded | failed | cancelled, and a finished job is never reopened.
+    """
+
+    kind = models.CharField(max_length=64, help_text="What runs, e.g. learners.rescore.")
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.FloatField(default=0.0, help_text="0 to 1.")
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        "engagement.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    idempotency_key = models.CharField(
+        max_length=128,
+        blank=True,
+        help_text="A repeated request with this key (per kind) gets this job, not a new one.",
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__gte=0) & Q(progress__lte=1), name="job_progress_0_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=JobStatus.values), name="job_status_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="job_unique_idempotency_key",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="job_status_created")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.status})"

@@ -224,6 +224,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a "status" field; name each choice set so the components stay stable.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "engagement.models.JobStatus",
+        "LearnerStatusEnum": "learners.models.LearnerStatus",
+        "EventKindEnum": "learners.models.EventKind",
+        "RiskBandEnum": "learners.models.RiskBand",
+        "RiskFeedbackKindEnum": "learners.models.RiskFeedbackKind",
+    },
 }
 
 # HTTP hardening: strict by default whenever DEBUG is off; TLS is expected to end at a proxy.
@@ -262,6 +270,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="engagement@localhost
 INGEST_MAX_EVENTS = env.int("INGEST_MAX_EVENTS", default=5000)
 LEARNER_DETAIL_CACHE_SECONDS = env.int("LEARNER_DETAIL_CACHE_SECONDS", default=30 * 60)
 RISK_SELF_PACED_DAYS = env.int("RISK_SELF_PACED_DAYS", default=84)
+RISK_DETAIL_CACHE_SECONDS = env.int("RISK_DETAIL_CACHE_SECONDS", default=3600)
+RISK_FEEDBACK_QUIET_DAYS = env.int("RISK_FEEDBACK_QUIET_DAYS", default=14)
+RISK_FEEDBACK_RISE = env.float("RISK_FEEDBACK_RISE", default=0.1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

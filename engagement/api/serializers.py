@@ -1,8 +1,8 @@
-"""Serializers for accounts, API keys and the audit log."""
+"""Serializers for accounts, API keys, the audit log and background jobs."""
 
 from rest_framework import serializers
 
-from engagement.models import ApiKey, ApiKeyScope, AuditEvent, Role, User
+from engagement.models import ApiKey, ApiKeyScope, AuditEvent, Job, Role, User
 
 
 class LogoutSerializer(serializers.Serializer):
@@ -80,5 +80,29 @@ class AuditEventOutputSerializer(serializers.ModelSerializer):
             "ip",
             "request_id",
             "changes",
+        ]
+        read_only_fields = fields
+
+
+class JobOutputSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(
+        view_name="job-detail", help_text="Poll this until the status is final."
+    )
+
+    class Meta:
+        model = Job
+        fields = [
+            "id",
+            "kind",
+            "status",
+            "progress",
+            "params",
+            "result",
+            "error",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "url",
         ]
         read_only_fields = fields

@@ -1,4 +1,4 @@
-"""The ``/api/v1/`` namespace: authentication, accounts, keys, audit, plus each app's routes."""
+"""The ``/api/v1/`` namespace: authentication, accounts, keys, audit, jobs, plus each app's routes."""
 
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
@@ -9,6 +9,7 @@ router = SimpleRouter()
 router.register("users", views.UserViewSet, basename="user")
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
 router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
+router.register("jobs", views.JobViewSet, basename="job")
 
 urlpatterns = [
     path("auth/token/", views.TokenObtainView.as_view(), name="token-obtain"),

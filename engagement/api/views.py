@@ -1,4 +1,4 @@
-"""Accounts, API keys, audit log and token endpoints. Views only dispatch to services and selectors."""
+"""Accounts, API keys, audit log, jobs and token endpoints. Views only dispatch to services and selectors."""
 
 from typing import Any, cast
 
@@ -14,20 +14,21 @@ from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.tokens import Token
 
-from engagement import accounts, api_keys, audit, auth_tokens
+from engagement import accounts, api_keys, audit, auth_tokens, jobs
 from engagement.api.permissions import ADMIN, STAFF, Access, staff_user
 from engagement.api.serializers import (
     ApiKeyCreateSerializer,
     ApiKeyIssuedSerializer,
     ApiKeyOutputSerializer,
     AuditEventOutputSerializer,
+    JobOutputSerializer,
     LogoutSerializer,
     UserCreateSerializer,
     UserOutputSerializer,
     UserUpdateSerializer,
 )
-from engagement.filters import AuditEventFilter
-from engagement.models import ApiKey, AuditEvent, User
+from engagement.filters import AuditEventFilter, JobFilter
+from engagement.models import ApiKey, AuditEvent, Job, User
 
 ERRORS = {
     400: OpenApiResponse(description="Invalid input: {field: [reasons]}."),
@@ -209,3 +210,49 @@ class AuditEventViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
         return audit.audit_list()
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List background jobs (your own; admins see all)",
+        responses={200: JobOutputSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="Get a background job and its progress",
+        responses={200: JobOutputSerializer, **ERRORS},
+    ),
+    cancel=extend_schema(
+        summary="Cancel a queued or running job",
+        request=None,
+        responses={
+            200: JobOutputSerializer,
+            409: OpenApiResponse(description="The job has already finished."),
+            **ERRORS,
+        },
+    ),
+)
+class JobViewSet(viewsets.GenericViewSet):
+    """Long operations (rescoring, training, imports, campaigns, simulations) and their progress."""
+
+    access = Access(read=STAFF, write=STAFF)
+    serializer_class = JobOutputSerializer
+    filterset_class = JobFilter
+
+    def get_queryset(self) -> QuerySet[Job]:
+        return jobs.job_list(actor=self.request.user)
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(
+            jobs.job_list(actor=request.user, filters=request.query_params)
+        )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(self.get_serializer(jobs.job_get(actor=request.user, job_id=pk)).data)
+
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        job = jobs.job_cancel(
+            job=jobs.job_get(actor=request.user, job_id=pk), actor=staff_user(request)
+        )
+        return Response(self.get_serializer(job).data)

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from engagement.api_keys import api_key_create
 from engagement.audit import audit_record
-from engagement.models import ApiKeyScope
+from engagement.models import ApiKeyScope, Job
 from tests.factories import CohortFactory, LearnerFactory, UserFactory
 
 OK = "ok"
@@ -54,6 +54,10 @@ MACHINE_WRITE = rule(
 STAFF_ONLY = rule(
     anonymous=401, admin=OK, coach_in=OK, coach_out=OK, analyst=OK, key_with=403, key_without=403
 )
+# Jobs are visible to admins and to whoever requested them; the world's job is the admin's.
+OWN_JOB = rule(
+    anonymous=401, admin=OK, coach_in=404, coach_out=404, analyst=404, key_with=403, key_without=403
+)
 STAFF_OR_KEY_READ = STAFF_READ_LIST
 OPEN = dict.fromkeys(PRINCIPALS, PUBLIC)
 
@@ -73,6 +77,9 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("api-key-revoke", "post"): ADMIN_ONLY,
     ("audit-event-list", "get"): ADMIN_ONLY,
     ("audit-event-detail", "get"): ADMIN_ONLY,
+    ("job-list", "get"): STAFF_ONLY,
+    ("job-detail", "get"): OWN_JOB,
+    ("job-cancel", "post"): OWN_JOB,
     ("events-ingest", "post"): MACHINE_WRITE,
     ("xapi-statements", "post"): MACHINE_WRITE,
     ("xapi-statements", "put"): MACHINE_WRITE,
@@ -89,6 +96,9 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("learner-detail", "delete"): COACH_WRITE_OBJECT,
     ("learner-events", "get"): STAFF_READ_OBJECT,
     ("learner-export", "get"): ADMIN_OBJECT,
+    ("learner-risk", "get"): STAFF_READ_OBJECT,
+    ("learner-risk-history", "get"): STAFF_READ_OBJECT,
+    ("learner-risk-feedback", "post"): COACH_WRITE_OBJECT,
     ("learner-erase", "post"): ADMIN_OBJECT,
     ("schema", "get"): OPEN,
     ("swagger-ui", "get"): OPEN,
@@ -152,6 +162,7 @@ def world(db: Any) -> dict[str, Any]:
         "user": UserFactory(role="analyst"),
         "audit": audit_record(actor=None, action="matrix.probe"),
         "api_key": key_without.api_key,
+        "job": Job.objects.create(kind="matrix.probe", requested_by=admin),
         "principals": {
             "admin": admin,
             "coach_in": coach_in,
@@ -167,15 +178,15 @@ OBJECT_FOR_ROUTE = {
     "user": "user",
     "api-key": "api_key",
     "audit-event": "audit",
+    "job": "job",
     "cohort": "cohort",
     "learner": "learner",
 }
 
 
 def _url(name: str, world: dict[str, Any]) -> str:
-    prefix = name.rsplit("-", 1)[0]
     for basename, key in OBJECT_FOR_ROUTE.items():
-        if prefix == basename and not name.endswith("-list"):
+        if name.startswith(f"{basename}-") and not name.endswith("-list"):
             return reverse(name, kwargs={"pk": world[key].pk})
     return reverse(name)
 

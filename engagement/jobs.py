@@ -1,0 +1,311 @@
+"""Background jobs: every long operation runs as a Celery task that reports through a :class:`Job`.
+
+The request that starts the work creates the job and answers ``202`` with its URL
+(:func:`engagement.api.responses.accepted_response`); the task finds the job by id, runs the work
+through :func:`job_run` and leaves the outcome on the job, which the API and dashboard poll.
+
+A view (or command, or admin action) starts a job::
+
+    job = job_enqueue(
+        kind="learners.rescore",
+        params={"cohort_id": str(cohort.pk)},
+        requested_by=staff_user(request),
+        task=learners_rescore_task,
+        idempotency_key=request.headers.get("Idempotency-Key", ""),
+    )
+    return accepted_response(job, request)
+
+and the app's ``tasks.py`` holds a thin task that calls one service through the runner::
+
+    @app.task(
+        name="learners.rescore",
+        bind=True,
+        acks_late=True,
+        reject_on_worker_lost=True,
+        max_retries=3,
+        soft_time_limit=15 * 60,
+        time_limit=16 * 60,
+    )
+    def learners_rescore_task(self: Task, job_id: str) -> None:
+        def work(job: Job, report_progress: ProgressReporter) -> dict[str, Any]:
+            try:
+                return services.learners_rescore(
+                    cohort_id=job.params["cohort_id"], on_progress=report_progress
+                )
+            except OperationalError as exc:  # transient: the job goes back to queued
+                raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
+
+        job_run(job_id, work)
+
+Rules the runner relies on:
+
+- The task takes the job id only (JSON); everything else is in ``job.params`` (ids and flags,
+  never personal data: params, result and error are shown in the API and the admin).
+- The work is idempotent: with ``acks_late`` a task killed mid-way is delivered again and the
+  job, still ``running``, is run again from the start. A finished job is never run again, so a
+  repeated delivery after success, failure or cancellation changes nothing.
+- Long loops call ``report_progress(fraction)`` now and then (one UPDATE each); it raises
+  :class:`JobCancelled` once the job was cancelled, which stops the work cooperatively.
+- Raising ``self.retry(...)`` puts the job back to ``queued`` for the retry; any other exception
+  marks it ``failed`` with a short, client-safe reason and is re-raised for Celery to record.
+- Do not call :func:`job_run` inside ``transaction.atomic``: progress and cancellation must be
+  visible to other connections while the work runs.
+"""
+
+import logging
+import math
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from celery.exceptions import Retry, SoftTimeLimitExceeded
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from engagement.api.permissions import role_of
+from engagement.audit import audit_record
+from engagement.errors import ApplicationError, Conflict, NotFound, ValidationFailed
+from engagement.filters import JobFilter
+from engagement.models import JOB_ACTIVE_STATUSES, Job, JobStatus, Role, User
+
+logger = logging.getLogger(__name__)
+
+ERROR_MAX_LENGTH = 500
+OWN_JOBS_ROLES = frozenset({Role.COACH.value, Role.ANALYST.value})
+
+JobId = uuid.UUID | str
+ProgressReporter = Callable[[float], None]
+JobWork = Callable[[Job, ProgressReporter], Mapping[str, Any] | None]
+
+
+class EnqueueableTask(Protocol):
+    """What :func:`job_enqueue` needs of a Celery task: ``delay(job_id)``."""
+
+    def delay(self, *args: Any, **kwargs: Any) -> Any: ...
+
+
+class JobCancelled(Exception):
+    """The job is no longer running (cancelled meanwhile): the work must stop.
+
+    Raised by :func:`job_progress`; :func:`job_run` catches it and leaves the job as it is.
+    """
+
+    def __init__(self, job_id: JobId) -> None:
+        self.job_id = job_id
+        super().__init__(f"Job {job_id} is no longer running.")
+
+
+def _dispatch(task: EnqueueableTask, job_id: str) -> None:
+    """Send the task; a failure is recorded on the job rather than leaving it queued forever.
+
+    With a broker, ``delay`` only sends, so an error means the broker refused the message. In
+    eager mode (no broker) the work runs right here: its failure is already recorded, so
+    ``job_fail`` changes nothing, and a retry cannot be scheduled, so it ends the job.
+    """
+    try:
+        task.delay(job_id)
+    except Retry:
+        job_fail(job_id=job_id, error="The job hit a temporary error; try again later.")
+        raise
+    except Exception:
+        job_fail(job_id=job_id, error="The job could not be queued; try again later.")
+        raise
+
+
+def job_enqueue(
+    *,
+    kind: str,
+    params: Mapping[str, Any],
+    requested_by: User | None,
+    task: EnqueueableTask,
+    idempotency_key: str = "",
+) -> Job:
+    """Create a queued job and send ``task`` its id once the current transaction commits.
+
+    A repeated ``idempotency_key`` for the same ``kind`` returns the existing job (whatever its
+    status, and whoever asked) and sends nothing; reusing a key with other params is a conflict.
+    A failure to send is logged and recorded on the job, so the caller still answers ``202``.
+    """
+    params = dict(params)
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(
+                kind=kind, params=params, requested_by=requested_by, idempotency_key=idempotency_key
+            )
+    except IntegrityError:
+        existing = (
+            Job.objects.filter(kind=kind, idempotency_key=idempotency_key).first()
+            if idempotency_key
+            else None
+        )
+        if existing is None:
+            raise
+        if existing.params != params:
+            raise Conflict(
+                detail={"idempotency_key": ["Already used for a request with other parameters."]}
+            ) from None
+        return existing
+    job_id = str(job.pk)
+    transaction.on_commit(lambda: _dispatch(task, job_id), robust=True)
+    return job
+
+
+def job_start(*, job_id: JobId) -> bool:
+    """Mark the job running; ``False`` if it is finished (or gone) and must not run.
+
+    A job already running is started again: that is a task redelivered after its worker died.
+    """
+    now = timezone.now()
+    return bool(
+        Job.objects.filter(pk=job_id, status__in=JOB_ACTIVE_STATUSES).update(
+            status=JobStatus.RUNNING,
+            started_at=Coalesce("started_at", Value(now)),
+            updated_at=now,
+        )
+    )
+
+
+def job_progress(*, job_id: JobId, progress: float) -> None:
+    """Record how far a running job got (0 to 1, clamped) in one UPDATE.
+
+    Raises :class:`JobCancelled` when the job is no longer running (cancelled meanwhile), so
+    that the loop reporting progress stops.
+    """
+    if not math.isfinite(progress):
+        raise ValueError("progress must be a finite number")
+    now = timezone.now()
+    updated = Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
+        progress=min(max(progress, 0.0), 1.0), updated_at=now
+    )
+    if not updated:
+        raise JobCancelled(job_id)
+
+
+def job_succeed(*, job_id: JobId, result: Mapping[str, Any]) -> bool:
+    """Finish a running job with its result; ``False`` if it was no longer running (cancelled)."""
+    now = timezone.now()
+    return bool(
+        Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
+            status=JobStatus.SUCCEEDED,
+            progress=1.0,
+            result=dict(result),
+            error="",
+            finished_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def job_fail(*, job_id: JobId, error: str) -> bool:
+    """Finish a queued or running job as failed; ``error`` is shown to the requester.
+
+    Keep ``error`` short and free of personal data. ``False`` if the job was already finished.
+    """
+    now = timezone.now()
+    return bool(
+        Job.objects.filter(pk=job_id, status__in=JOB_ACTIVE_STATUSES).update(
+            status=JobStatus.FAILED,
+            error=error[:ERROR_MAX_LENGTH],
+            finished_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def _job_requeue(*, job_id: JobId) -> None:
+    """A running job whose task will be retried waits as queued again."""
+    Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
+        status=JobStatus.QUEUED, updated_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def job_cancel(*, job: Job, actor: User | None) -> Job:
+    """Cancel a queued or running job (a running one stops at its next progress report).
+
+    Raises :class:`Conflict` for a finished job.
+    """
+    now = timezone.now()
+    cancelled = Job.objects.filter(pk=job.pk, status__in=JOB_ACTIVE_STATUSES).update(
+        status=JobStatus.CANCELLED, finished_at=now, updated_at=now
+    )
+    if not cancelled:
+        raise Conflict("Only a queued or running job can be cancelled.")
+    audit_record(
+        actor=actor,
+        action="job.cancel",
+        target=job,
+        changes={"kind": job.kind, "status": "cancelled"},
+    )
+    job.refresh_from_db()
+    return job
+
+
+def _error_text(exc: BaseException) -> str:
+    """A short reason fit for the API: application errors carry one; other messages may hold
+    personal data, so those are named by type only (the worker log has the traceback)."""
+    if isinstance(exc, ApplicationError):
+        return exc.message
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return "The job ran out of time."
+    return f"The job failed unexpectedly ({type(exc).__name__})."
+
+
+def job_run(job_id: JobId, work: JobWork) -> Job | None:
+    """Run ``work(job, report_progress)`` for a Celery task and record the outcome on the job.
+
+    Returns the job as it ends up, or ``None`` if it does not exist. A finished job is left
+    untouched and ``work`` is not called. See the module docstring for the task pattern.
+    """
+    if not job_start(job_id=job_id):
+        job = Job.objects.filter(pk=job_id).first()
+        logger.info("job %s not run: %s", job_id, job.status if job else "missing")
+        return job
+    job = Job.objects.get(pk=job_id)
+
+    def report_progress(progress: float) -> None:
+        job_progress(job_id=job.pk, progress=progress)
+
+    try:
+        result = work(job, report_progress)
+        job_succeed(job_id=job.pk, result=result or {})
+    except JobCancelled:
+        logger.info("job %s (%s) stopped: cancelled", job.pk, job.kind)
+    except Retry:
+        _job_requeue(job_id=job.pk)
+        raise
+    except Exception as exc:
+        job_fail(job_id=job.pk, error=_error_text(exc))
+        logger.warning("job %s (%s) failed: %s", job.pk, job.kind, type(exc).__name__)
+        raise
+    job.refresh_from_db()
+    return job
+
+
+def job_list(*, actor: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[Job]:
+    """Jobs the caller may see, newest first: admins all, other staff their own, others none.
+
+    ``filters`` (see :class:`JobFilter`) narrow by kind and status.
+    """
+    role = role_of(actor)
+    queryset = Job.objects.order_by("-created_at", "-id")
+    if role in OWN_JOBS_ROLES:
+        queryset = queryset.filter(requested_by=actor)
+    elif role != Role.ADMIN:
+        queryset = queryset.none()
+    if not filters:
+        return queryset
+    filterset = JobFilter(data=filters, queryset=queryset)
+    if not filterset.is_valid():
+        raise ValidationFailed(detail=filterset.errors)
+    return filterset.qs
+
+
+def job_get(*, actor: Any, job_id: JobId) -> Job:
+    try:
+        return job_list(actor=actor).get(pk=job_id)
+    except (Job.DoesNotExist, ValueError, ValidationError) as exc:
+        raise NotFound("No job with this id.") from exc

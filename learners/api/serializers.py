@@ -8,7 +8,17 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from learners.models import ActivityEvent, Cohort, EventKind, Learner, LearnerStatus
+from learners.models import (
+    ActivityEvent,
+    Cohort,
+    EventKind,
+    Learner,
+    LearnerStatus,
+    RiskAssessment,
+    RiskBand,
+    RiskFeedback,
+    RiskFeedbackKind,
+)
 
 
 def _validate_timezone(value: str) -> None:
@@ -199,3 +209,66 @@ class IngestReportSerializer(serializers.Serializer):
         help_text="Events already stored (or repeated in the batch)."
     )
     rejected = RejectedItemSerializer(many=True)
+
+
+class RiskFactorSerializer(serializers.Serializer):
+    factor = serializers.CharField()
+    value = serializers.FloatField()
+    contribution = serializers.FloatField(
+        help_text="Log-odds this factor adds; factors + intercept = logit."
+    )
+    explanation = serializers.CharField()
+
+
+class RiskAssessmentOutputSerializer(serializers.ModelSerializer):
+    model_version = serializers.IntegerField(source="model.version", read_only=True)
+    factors = RiskFactorSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = RiskAssessment
+        fields = ["id", "as_of", "score", "band", "model_version", "factors", "computed_at"]
+        read_only_fields = fields
+
+
+class RiskChangeSerializer(serializers.Serializer):
+    factor = serializers.CharField()
+    previous_value = serializers.FloatField()
+    value = serializers.FloatField()
+    contribution_change = serializers.FloatField()
+
+
+class RiskLeverSerializer(serializers.Serializer):
+    factor = serializers.CharField()
+    score_after = serializers.FloatField(
+        help_text="The score if this factor improved realistically."
+    )
+    reduction = serializers.FloatField()
+
+
+class RiskDetailSerializer(serializers.Serializer):
+    """Documents the risk detail response (built by the risk selectors)."""
+
+    learner = serializers.UUIDField()
+    score = serializers.FloatField()
+    band = serializers.ChoiceField(choices=RiskBand.choices)
+    model_version = serializers.IntegerField()
+    model_kind = serializers.CharField()
+    as_of = serializers.DateTimeField()
+    little_data = serializers.BooleanField(help_text="Too little history for a confident score.")
+    factors = RiskFactorSerializer(many=True)
+    previous = serializers.DictField(allow_null=True)
+    changes = RiskChangeSerializer(many=True)
+    best_lever = RiskLeverSerializer(allow_null=True)
+    feedback = serializers.DictField(allow_null=True)
+
+
+class RiskFeedbackInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=RiskFeedbackKind.choices)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class RiskFeedbackOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RiskFeedback
+        fields = ["id", "kind", "note", "score_at_feedback", "assessment", "created_at"]
+        read_only_fields = fields

@@ -28,10 +28,16 @@ from learners.api.serializers import (
     LearnerOutputSerializer,
     LearnerPseudonymousSerializer,
     LearnerUpdateSerializer,
+    RiskAssessmentOutputSerializer,
+    RiskDetailSerializer,
+    RiskFeedbackInputSerializer,
+    RiskFeedbackOutputSerializer,
     pseudonymise,
 )
 from learners.filters import LearnerFilter
 from learners.models import Cohort, Learner
+from learners.risk import selectors as risk_selectors
+from learners.risk.feedback import risk_feedback_create
 
 ERRORS = {
     400: OpenApiResponse(description="Invalid input: {field: [reasons]}."),
@@ -135,6 +141,19 @@ class CohortViewSet(viewsets.GenericViewSet):
             **ERRORS,
         },
     ),
+    risk=extend_schema(
+        summary="A learner's current risk: score, band, factors, changes and the best lever",
+        responses={200: RiskDetailSerializer, **ERRORS},
+    ),
+    risk_history=extend_schema(
+        summary="A learner's past risk assessments, newest first",
+        responses={200: RiskAssessmentOutputSerializer(many=True), **ERRORS},
+    ),
+    risk_feedback=extend_schema(
+        summary="Mark the latest assessment: acknowledged, not applicable or incorrectly flagged",
+        request=RiskFeedbackInputSerializer,
+        responses={201: RiskFeedbackOutputSerializer, **ERRORS},
+    ),
     erase=extend_schema(
         summary="Erase a learner's personal data, keeping anonymised activity (admins only)",
         request=None,
@@ -225,6 +244,27 @@ class LearnerViewSet(viewsets.GenericViewSet):
         learner = selectors.learner_get(actor=request.user, learner_id=pk)
         learner = privacy.learner_erase(actor=audit_actor(request), learner=learner)
         return Response(LearnerOutputSerializer(learner).data)
+
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def risk(self, request: Request, pk: str) -> Response:
+        learner = selectors.learner_get(actor=request.user, learner_id=pk)
+        return Response(risk_selectors.learner_risk(learner=learner))
+
+    @action(detail=True, methods=["get"], url_path="risk/history", filter_backends=[])
+    def risk_history(self, request: Request, pk: str) -> Response:
+        learner = selectors.learner_get(actor=request.user, learner_id=pk)
+        page = self.paginate_queryset(risk_selectors.learner_risk_history(learner=learner))
+        return self.get_paginated_response(RiskAssessmentOutputSerializer(page, many=True).data)
+
+    @action(detail=True, methods=["post"], url_path="risk/feedback", filter_backends=[])
+    def risk_feedback(self, request: Request, pk: str) -> Response:
+        learner = selectors.learner_get(actor=request.user, learner_id=pk)
+        serializer = RiskFeedbackInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        feedback = risk_feedback_create(
+            actor=audit_actor(request), learner=learner, **serializer.validated_data
+        )
+        return Response(RiskFeedbackOutputSerializer(feedback).data, status=status.HTTP_201_CREATED)
 
 
 class EventIngestView(APIView):

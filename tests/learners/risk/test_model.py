@@ -1,0 +1,149 @@
+"""Pure scoring: exact explanations, monotonic inactivity, bands, best lever."""
+
+import math
+import uuid
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from learners.risk.features import FEATURE_NAMES, LearnerFeatures
+from learners.risk.model import RULES_PARAMETERS, band_for, best_lever, score, score_values, sigmoid
+
+RAW = {
+    "days_inactive": 12,
+    "typical_days_inactive": 2,
+    "active_days_14": 1,
+    "typical_active_days_14": 6,
+    "events_7": 0,
+    "events_prev_21": 14,
+    "assessment_mean_30": 0.5,
+    "typical_assessment": 0.75,
+    "assessment_count_30": 1,
+    "forum_posts_30": 0,
+    "expected_progress": 0.6,
+    "actual_progress": 0.3,
+    "tenure_days": 40,
+}
+
+values_strategy = st.fixed_dictionaries(
+    {
+        "days_inactive": st.floats(0, 60),
+        "active_days_ratio": st.floats(0, 3),
+        "activity_trend": st.floats(-3, 3),
+        "assessment_mean": st.floats(0, 1),
+        "assessment_count": st.floats(0, 10),
+        "time_trend": st.floats(-3, 3),
+        "social": st.floats(0, 4),
+        "progress_gap": st.floats(-1, 1),
+        "new_learner": st.sampled_from([0.0, 1.0]),
+    }
+)
+LOGISTIC = {
+    "intercept": -0.4,
+    "means": dict.fromkeys(FEATURE_NAMES, 0.5),
+    "stds": dict.fromkeys(FEATURE_NAMES, 2.0),
+    "coefficients": {name: (index - 4) / 3 for index, name in enumerate(FEATURE_NAMES)},
+    "thresholds": {"medium": 0.3, "high": 0.6},
+}
+
+
+@given(values_strategy)
+def test_rules_contributions_sum_to_the_logit(values: dict) -> None:
+    result = score_values(kind="rules", parameters=RULES_PARAMETERS, values=values, raw=RAW)
+    assert math.isclose(
+        result.intercept + sum(f.contribution for f in result.factors), result.logit, abs_tol=1e-9
+    )
+    assert math.isclose(result.score, sigmoid(result.logit), rel_tol=1e-12)
+
+
+@given(values_strategy)
+def test_logistic_contributions_sum_to_the_logit(values: dict) -> None:
+    result = score_values(kind="logistic", parameters=LOGISTIC, values=values, raw=RAW)
+    assert math.isclose(
+        result.intercept + sum(f.contribution for f in result.factors), result.logit, abs_tol=1e-9
+    )
+
+
+@given(values_strategy, st.floats(0, 60), st.floats(0, 60))
+def test_more_inactivity_never_lowers_the_rules_score(
+    values: dict, first: float, second: float
+) -> None:
+    low, high = sorted((first, second))
+    quieter = score_values(
+        kind="rules", parameters=RULES_PARAMETERS, values={**values, "days_inactive": high}, raw=RAW
+    )
+    busier = score_values(
+        kind="rules", parameters=RULES_PARAMETERS, values={**values, "days_inactive": low}, raw=RAW
+    )
+    assert quieter.score >= busier.score
+
+
+def test_factors_are_ordered_and_explained() -> None:
+    values = {
+        **dict.fromkeys(FEATURE_NAMES, 0.0),
+        "days_inactive": 12.0,
+        "active_days_ratio": 0.2,
+        "assessment_mean": 0.7,
+        "assessment_count": 2.0,
+    }
+    result = score_values(kind="rules", parameters=RULES_PARAMETERS, values=values, raw=RAW)
+    contributions = [f.contribution for f in result.factors]
+    assert contributions == sorted(contributions, reverse=True)
+    assert result.factors[0].factor == "days_inactive"
+    assert result.factors[0].explanation == "No activity for 12 days — typical for this cohort is 2"
+    assert {f.factor for f in result.factors} == set(FEATURE_NAMES)
+
+
+def test_bands_follow_the_model_thresholds() -> None:
+    thresholds = {"medium": 0.3, "high": 0.6}
+    assert [band_for(s, thresholds) for s in (0.1, 0.3, 0.59, 0.6, 0.99)] == [
+        "low",
+        "medium",
+        "medium",
+        "high",
+        "high",
+    ]
+
+
+def test_best_lever_names_the_biggest_realistic_improvement() -> None:
+    values = {
+        **dict.fromkeys(FEATURE_NAMES, 0.0),
+        "days_inactive": 30.0,
+        "active_days_ratio": 1.0,
+        "assessment_mean": 0.7,
+    }
+    features = LearnerFeatures(
+        uuid.uuid4(), uuid.uuid4(), datetime(2026, 1, 1, tzinfo=UTC), values, RAW, False
+    )
+    lever = best_lever(kind="rules", parameters=RULES_PARAMETERS, features=features)
+    assert lever is not None and lever["factor"] == "days_inactive"
+    current = score(features, kind="rules", parameters=RULES_PARAMETERS).score
+    assert math.isclose(lever["reduction"], round(current - lever["score_after"], 4), abs_tol=1e-4)
+
+
+def test_no_lever_when_nothing_can_improve() -> None:
+    values = {
+        "days_inactive": 1.0,
+        "active_days_ratio": 2.0,
+        "activity_trend": 1.0,
+        "assessment_mean": 1.0,
+        "assessment_count": 10.0,
+        "time_trend": 0.0,
+        "social": 2.0,
+        "progress_gap": -0.5,
+        "new_learner": 0.0,
+    }
+    features = LearnerFeatures(
+        uuid.uuid4(), uuid.uuid4(), datetime(2026, 1, 1, tzinfo=UTC), values, RAW, False
+    )
+    parameters = {
+        **RULES_PARAMETERS,
+        "weights": {**RULES_PARAMETERS["weights"], "assessment_count": 0.0},
+    }
+    assert best_lever(kind="rules", parameters=parameters, features=features) is None
+
+
+def test_sigmoid_is_stable_at_the_extremes() -> None:
+    assert sigmoid(-1000) == 0.0
+    assert sigmoid(1000) == 1.0

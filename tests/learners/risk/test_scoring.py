@@ -1,0 +1,218 @@
+"""Batch rescoring, staleness, digests and the learner risk API."""
+
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from guardian.shortcuts import assign_perm
+from rest_framework.test import APIClient
+
+from learners.models import Learner, RiskAlert, RiskAssessment, RiskModel
+from learners.risk.feedback import risk_digest_send, risk_feedback_create
+from learners.risk.scoring import learners_rescore
+from learners.services import events_ingest
+from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def population(size: int, cohort: Any = None) -> list[Any]:
+    cohort = cohort or CohortFactory()
+    learners = LearnerFactory.create_batch(
+        size, cohort=cohort, enrolled_at=timezone.now() - timedelta(days=40)
+    )
+    for index, learner in enumerate(learners):
+        ActivityEventFactory(
+            learner=learner, occurred_at=timezone.now() - timedelta(days=1 + index % 25)
+        )
+    return learners
+
+
+def test_rescore_stores_assessments_and_current_risk_idempotently() -> None:
+    learners = population(6)
+    as_of = timezone.now()
+    first = learners_rescore(as_of=as_of)
+    assert first.learners == 6 and first.assessments_created == 6
+    again = learners_rescore(as_of=as_of)
+    assert again.assessments_created == 0
+    assert RiskAssessment.objects.count() == 6
+    stored = Learner.objects.get(pk=learners[0].pk)
+    assert stored.risk_score is not None and stored.risk_band and stored.risk_scored_at == as_of
+    assessment = RiskAssessment.objects.get(learner=stored)
+    assert assessment.score == stored.risk_score
+    assert assessment.factors[0]["explanation"]
+
+
+def test_rescore_queries_do_not_grow_with_learners_per_chunk() -> None:
+    def drifting(size: int) -> None:
+        cohort = CohortFactory()
+        for learner in LearnerFactory.create_batch(
+            size, cohort=cohort, enrolled_at=timezone.now() - timedelta(days=60)
+        ):
+            ActivityEventFactory(learner=learner, occurred_at=timezone.now() - timedelta(days=30))
+
+    drifting(4)
+    with CaptureQueriesContext(connection) as few:
+        small = learners_rescore(as_of=timezone.now())
+    Learner.objects.update(risk_band="")
+    drifting(40)
+    with CaptureQueriesContext(connection) as many:
+        large = learners_rescore(as_of=timezone.now())
+    assert small.entered_high == 4 and large.entered_high == 44
+    assert len(many) == len(few)
+
+
+def test_completed_and_withdrawn_learners_are_not_rescored() -> None:
+    active = population(2)
+    done = LearnerFactory(status="completed")
+    summary = learners_rescore()
+    assert summary.learners == 2
+    assert Learner.objects.get(pk=done.pk).risk_score is None
+    assert {a.learner_id for a in RiskAssessment.objects.all()} == {
+        learner.pk for learner in active
+    }
+
+
+def test_new_events_mark_learners_stale_for_the_incremental_run() -> None:
+    learners = population(3)
+    learners_rescore()
+    assert not Learner.objects.filter(risk_stale=True).exists()
+    event = {
+        "learner_id": str(learners[0].pk),
+        "source": "lms",
+        "source_event_id": "fresh",
+        "kind": "login",
+        "occurred_at": timezone.now().isoformat(),
+    }
+    events_ingest(items=[event])
+    assert list(Learner.objects.filter(risk_stale=True).values_list("pk", flat=True)) == [
+        learners[0].pk
+    ]
+    summary = learners_rescore(stale_only=True)
+    assert summary.learners == 1
+    assert not Learner.objects.filter(risk_stale=True).exists()
+
+
+def test_entering_the_high_band_queues_one_alert_and_the_digest_mails_the_coach() -> None:
+    cohort = CohortFactory()
+    quiet = LearnerFactory(
+        cohort=cohort, enrolled_at=timezone.now() - timedelta(days=60), progress=0.0
+    )
+    ActivityEventFactory(learner=quiet, occurred_at=timezone.now() - timedelta(days=45))
+    coach = UserFactory(role="coach", email="coach@example.org")
+    assign_perm("learners.work_with_cohort", coach, cohort)
+    learners_rescore()
+    learners_rescore()
+    assert Learner.objects.get(pk=quiet.pk).risk_band == "high"
+    assert RiskAlert.objects.count() == 1
+    result = risk_digest_send()
+    assert result == {"alerts": 1, "quieted": 0, "emails": 1}
+    assert mail.outbox[0].to == ["coach@example.org"]
+    assert quiet.name in mail.outbox[0].body
+    assert risk_digest_send() == {"alerts": 0, "quieted": 0, "emails": 0}
+
+
+def test_feedback_quiets_the_digest_unless_risk_rises(settings: Any) -> None:
+    cohort = CohortFactory()
+    learner = LearnerFactory(cohort=cohort)
+    coach = UserFactory(role="coach", email="c@example.org")
+    assign_perm("learners.work_with_cohort", coach, cohort)
+    now = timezone.now()
+    RiskAlert.objects.create(learner=learner, score=0.7, as_of=now - timedelta(days=1))
+    risk_feedback_create(actor=coach, learner=learner, kind="acknowledged")
+    learner.risk_feedback.update(score_at_feedback=0.7)
+    assert risk_digest_send()["quieted"] == 1
+    RiskAlert.objects.create(learner=learner, score=0.95, as_of=now)
+    assert risk_digest_send() == {"alerts": 1, "quieted": 0, "emails": 1}
+
+
+# The learner risk API ----------------------------------------------------------------------------
+
+
+def test_risk_detail_history_and_feedback(auth_client: APIClient) -> None:
+    learner = population(3)[2]
+    url = f"/api/v1/learners/{learner.pk}/risk/"
+    detail = auth_client.get(url)
+    assert detail.status_code == 200, detail.content
+    assert detail.data["model_version"] == 1 and detail.data["band"] in {"low", "medium", "high"}
+    assert detail.data["factors"][0]["explanation"]
+    assert detail.data["previous"] is None
+    learners_rescore()
+    Learner.objects.filter(pk=learner.pk).update(last_active_at=timezone.now())
+    second = auth_client.get(url).data
+    assert second["previous"] is not None
+    assert second["changes"] and "contribution_change" in second["changes"][0]
+    history = auth_client.get(f"{url}history/")
+    assert history.data["count"] == 2
+    feedback = auth_client.post(
+        f"{url}feedback/", {"kind": "acknowledged", "note": "called them"}, format="json"
+    )
+    assert feedback.status_code == 201
+    assert auth_client.post(f"{url}feedback/", {"kind": "meh"}, format="json").status_code == 400
+
+
+def test_risk_detail_is_cached_and_refreshed_by_new_events_and_models(
+    auth_client: APIClient,
+) -> None:
+    learner = population(2)[0]
+    url = f"/api/v1/learners/{learner.pk}/risk/"
+    first = auth_client.get(url).data
+    with CaptureQueriesContext(connection) as queries:
+        assert auth_client.get(url).data == first
+    assert len(queries) <= 3
+    event = {
+        "learner_id": str(learner.pk),
+        "source": "lms",
+        "source_event_id": "new-1",
+        "kind": "lesson_completed",
+        "occurred_at": timezone.now().isoformat(),
+    }
+    events_ingest(items=[event])
+    refreshed = auth_client.get(url).data
+    assert refreshed["as_of"] != first["as_of"]
+    rules = RiskModel.objects.get(is_active=True)
+    RiskModel.objects.filter(pk=rules.pk).update(is_active=False)
+    RiskModel.objects.create(version=2, kind="rules", parameters=rules.parameters, is_active=True)
+    assert auth_client.get(url).data["model_version"] == 2
+
+
+def test_risk_of_unknown_or_out_of_scope_learner_is_404(auth_client: APIClient) -> None:
+    assert (
+        auth_client.get("/api/v1/learners/0190a5f2-0000-7000-8000-000000000000/risk/").status_code
+        == 404
+    )
+    coach = UserFactory(role="coach")
+    other = LearnerFactory()
+    client = APIClient()
+    client.force_authenticate(coach)
+    assert client.get(f"/api/v1/learners/{other.pk}/risk/").status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/learners/{other.pk}/risk/feedback/", {"kind": "incorrect"}, format="json"
+        ).status_code
+        == 404
+    )
+
+
+def test_as_of_in_the_past_is_a_backfill() -> None:
+    learner = population(1)[0]
+    past = datetime(2026, 1, 1, tzinfo=UTC)
+    learners_rescore(learner_ids=[learner.pk], as_of=past)
+    assert Learner.objects.get(pk=learner.pk).risk_scored_at == past
+
+
+def test_rescore_command() -> None:
+    learner = population(2)[0]
+    out = StringIO()
+    call_command("rescore", "--as-of", "2026-06-01T00:00:00Z", stdout=out)
+    assert "Scored 2 learners with model v1 as of 2026-06-01T00:00:00+00:00" in out.getvalue()
+    assert Learner.objects.get(pk=learner.pk).risk_scored_at == datetime(2026, 6, 1, tzinfo=UTC)
+    call_command("rescore", "--cohort", str(learner.cohort_id), stdout=out)
+    with pytest.raises(CommandError, match="--as-of"):
+        call_command("rescore", "--as-of", "yesterday")

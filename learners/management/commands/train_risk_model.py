@@ -1,0 +1,83 @@
+"""``manage.py train_risk_model [--cutoff-day N] [--activate [--force]] [--json]``."""
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from engagement.errors import ApplicationError
+from learners.management.commands.evaluate_risk_model import comparison_lines
+from learners.models import RiskModel
+from learners.risk.training import DEFAULT_CUTOFF_DAYS, risk_model_train
+
+
+def summary(model: RiskModel) -> dict[str, Any]:
+    """The ``--json`` object (documented in docs/risk.md)."""
+    return {
+        "version": model.version,
+        "kind": model.kind,
+        "is_active": model.is_active,
+        "trained_at": model.trained_at.isoformat() if model.trained_at else None,
+        "cutoff_days": model.parameters["cutoff_days"],
+        "thresholds": model.parameters["thresholds"],
+        "metrics": model.metrics,
+    }
+
+
+class Command(BaseCommand):
+    help = (
+        "Train a logistic risk model on earlier cohorts, evaluate it and the active model on "
+        "later ones, and store it as a new version (inactive unless --activate)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--cutoff-day",
+            dest="cutoff_days",
+            type=int,
+            default=DEFAULT_CUTOFF_DAYS,
+            help="Take features this many days after each learner's enrolment.",
+        )
+        parser.add_argument(
+            "--activate",
+            action="store_true",
+            help="Activate the new version if it is at least as good as the active one.",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="With --activate: activate even if it is worse than the active one.",
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="Print one JSON object (see docs/risk.md)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["force"] and not options["activate"]:
+            raise CommandError("--force only applies together with --activate.")
+        try:
+            model = risk_model_train(
+                cutoff_days=options["cutoff_days"],
+                activate=options["activate"],
+                force=options["force"],
+            )
+        except ApplicationError as error:
+            raise CommandError(error.message) from error
+        if options["json"]:
+            self.stdout.write(json.dumps(summary(model), allow_nan=False))
+            return
+        metrics = model.metrics
+        active = metrics["active_on_same_test"]
+        self.stdout.write(
+            f"Stored risk model v{model.version} ({'active' if model.is_active else 'inactive'}"
+            f"), features as of day {metrics['cutoff_days']}: trained on {metrics['n_train']} "
+            f"learners in {len(metrics['train_cohorts'])} cohort(s), tested on "
+            f"{metrics['test']['n']} learners in {len(metrics['test_cohorts'])} later cohort(s)."
+        )
+        for line in comparison_lines(
+            {
+                f"new v{model.version}": metrics["test"],
+                f"v{active['version']} {active['kind']}": active,
+            }
+        ):
+            self.stdout.write(line)

@@ -1,0 +1,183 @@
+"""``train_risk_model`` and ``evaluate_risk_model``: thin doors onto the training services whose
+``--json`` output is a public interface (docs/risk.md)."""
+
+import json
+from collections.abc import Iterator
+from datetime import date, timedelta
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from learners.demo import DEMO_SOURCE, demo_population_seed
+from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus, RiskModel
+from learners.risk import training
+from tests.factories import CohortFactory, LearnerFactory
+
+EVALUATION_KEYS = {
+    "version",
+    "kind",
+    "cutoff_days",
+    "n_test",
+    "base_rate",
+    "roc_auc",
+    "pr_auc",
+    "brier",
+    "calibration",
+    "high_band",
+    "top_decile_lift",
+    "by_cohort",
+    "by_locale",
+    "test_cohorts",
+    "active_model",
+}
+GROUP_KEYS = {"n", "base_rate", "roc_auc", "brier", "high_band"}
+
+
+def _run(*args: Any) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def _json(*args: Any) -> dict[str, Any]:
+    """The command's whole stdout must be exactly one JSON object."""
+    document = json.loads(_run(*args, "--json"))
+    assert isinstance(document, dict)
+    return document
+
+
+@pytest.fixture(scope="class")
+def demo_history(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
+    """A small seeded history (three cohorts with outcomes), shared by a class of tests."""
+    with django_db_blocker.unblock():
+        existing = list(Cohort.objects.values_list("id", flat=True))
+        demo_population_seed(cohorts=4, learners=240, days=300, seed=7, today=date(2026, 6, 1))
+    yield
+    with django_db_blocker.unblock():
+        ActivityEvent.objects.filter(learner__source=DEMO_SOURCE).delete()
+        Learner.objects.filter(source=DEMO_SOURCE).delete()
+        Cohort.objects.exclude(id__in=existing).delete()
+
+
+@pytest.mark.django_db
+def test_not_enough_history_is_a_clear_command_error() -> None:
+    cohort = CohortFactory()
+    long_ago = timezone.now() - timedelta(days=200)
+    for status in (LearnerStatus.COMPLETED, LearnerStatus.WITHDRAWN):
+        LearnerFactory(cohort=cohort, status=status, enrolled_at=long_ago)
+    with pytest.raises(CommandError, match="not enough history: need learners with known"):
+        _run("train_risk_model")
+    with pytest.raises(CommandError, match="not enough history"):
+        _run("evaluate_risk_model", "1")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("train_risk_model", "--force"), "--force only applies together with --activate"),
+        (("train_risk_model", "--cutoff-day", "0"), "Invalid cutoff"),
+        (("evaluate_risk_model", "99"), "There is no risk model v99"),
+    ],
+)
+def test_bad_arguments_are_refused(args: tuple[str, ...], message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        _run(*args)
+    assert RiskModel.objects.count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("demo_history")
+class TestOnDemoHistory:
+    def test_train_json_is_one_object_describing_the_stored_version(self) -> None:
+        document = _json("train_risk_model", "--cutoff-day", "21")
+
+        assert set(document) == {
+            "version",
+            "kind",
+            "is_active",
+            "trained_at",
+            "cutoff_days",
+            "thresholds",
+            "metrics",
+        }
+        assert (document["version"], document["kind"], document["is_active"]) == (
+            2,
+            "logistic",
+            False,
+        )
+        assert document["cutoff_days"] == 21
+        assert set(document["thresholds"]) == {"medium", "high"}
+        metrics = document["metrics"]
+        assert metrics["active_on_same_test"]["version"] == 1
+        assert metrics["test"]["n"] == metrics["active_on_same_test"]["n"]
+        assert RiskModel.objects.get(version=2).parameters["cutoff_days"] == 21
+
+    def test_train_prints_a_readable_comparison(self) -> None:
+        output = _run("train_risk_model", "--activate", "--force")
+        assert "Stored risk model v2 (active), features as of day 28" in output
+        assert "ROC AUC" in output
+        assert "v1 rules" in output
+        assert RiskModel.objects.get(is_active=True).version == 2
+
+    def test_train_refuses_to_activate_a_worse_model(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        real = training.train_logistic
+
+        def backwards(train: training.TrainingSet, **kwargs: Any) -> dict[str, Any]:
+            parameters = real(train, **kwargs)
+            flipped = {name: -value for name, value in parameters["coefficients"].items()}
+            return {**parameters, "coefficients": flipped}
+
+        monkeypatch.setattr(training, "train_logistic", backwards)
+
+        with pytest.raises(CommandError, match="v2 is not activated: its test ROC AUC"):
+            _run("train_risk_model", "--activate")
+
+        assert RiskModel.objects.get(is_active=True).version == 1
+        assert RiskModel.objects.filter(version=2, is_active=False).exists()
+
+    def test_evaluate_json_has_the_documented_keys(self) -> None:
+        _run("train_risk_model")
+
+        document = _json("evaluate_risk_model", "2")
+
+        assert set(document) == EVALUATION_KEYS
+        assert (document["version"], document["kind"], document["cutoff_days"]) == (
+            2,
+            "logistic",
+            28,
+        )
+        assert len(document["calibration"]) == 10
+        assert sum(row["count"] for row in document["calibration"]) == document["n_test"]
+        assert set(document["calibration"][0]) == {
+            "lower",
+            "upper",
+            "count",
+            "mean_predicted",
+            "observed_rate",
+        }
+        assert set(document["high_band"]) == {"precision", "recall"}
+        assert set(document["by_cohort"]) == set(document["test_cohorts"])
+        for group in (*document["by_cohort"].values(), *document["by_locale"].values()):
+            assert set(group) == GROUP_KEYS
+        assert document["active_model"]["version"] == 1
+        assert set(document["active_model"]) == {
+            "version",
+            "kind",
+            "roc_auc",
+            "pr_auc",
+            "brier",
+            "high_band",
+            "top_decile_lift",
+        }
+        stored = RiskModel.objects.get(version=2).metrics["test"]
+        assert document["roc_auc"] == stored["roc_auc"]  # same data, same split, same figures
+
+    def test_evaluate_prints_a_readable_report_of_the_active_rules(self) -> None:
+        output = _run("evaluate_risk_model", "1")
+        assert output.startswith("Risk model v1 (rules, features as of day 28)")
+        for heading in ("ROC AUC", "Calibration", "By cohort:", "By locale:", "active v1"):
+            assert heading in output

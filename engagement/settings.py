@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
     "guardian",
+    "django_celery_beat",
     "django_filters",
     "corsheaders",
     "drf_spectacular",
@@ -177,6 +178,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# Periodic tasks are declared in engagement/schedules.py and kept in the database by beat.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 REST_FRAMEWORK = {
     # JWT first, so that unauthenticated calls get 401 with a WWW-Authenticate challenge.

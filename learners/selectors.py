@@ -16,7 +16,7 @@ from engagement.errors import NotFound, ValidationFailed
 from engagement.scoping import cohort_is_visible, scope_to_cohorts, sees_personal_data
 from learners.cache import learner_detail_key
 from learners.filters import PERSONAL_FILTERS, LearnerFilter
-from learners.models import ActivityEvent, Cohort, Learner
+from learners.models import ActivityEvent, Cohort, Learner, RiskModel
 
 
 def cohort_list(*, actor: Any) -> QuerySet[Cohort]:
@@ -86,3 +86,7 @@ def learner_detail_cached(
 
 def learner_events(*, learner: Learner) -> QuerySet[ActivityEvent]:
     return ActivityEvent.objects.filter(learner=learner).order_by("-occurred_at", "-id")
+
+
+def risk_model_list() -> QuerySet[RiskModel]:
+    return RiskModel.objects.order_by("-version")

@@ -18,6 +18,7 @@ from learners.models import (
     RiskBand,
     RiskFeedback,
     RiskFeedbackKind,
+    RiskModel,
 )
 
 
@@ -272,3 +273,56 @@ class RiskFeedbackOutputSerializer(serializers.ModelSerializer):
         model = RiskFeedback
         fields = ["id", "kind", "note", "score_at_feedback", "assessment", "created_at"]
         read_only_fields = fields
+
+
+class RiskModelOutputSerializer(serializers.ModelSerializer):
+    thresholds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RiskModel
+        fields = [
+            "id",
+            "version",
+            "kind",
+            "is_active",
+            "trained_at",
+            "thresholds",
+            "metrics",
+            "notes",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_thresholds(self, model: RiskModel) -> dict[str, float]:
+        return dict(model.parameters.get("thresholds", {}))
+
+
+class RiskModelTrainSerializer(serializers.Serializer):
+    cutoff_days = serializers.IntegerField(
+        min_value=7,
+        max_value=180,
+        default=28,
+        help_text="Features as of this many days after enrolment.",
+    )
+    activate = serializers.BooleanField(
+        default=False, help_text="Activate if at least as good as the active model."
+    )
+    force = serializers.BooleanField(default=False, help_text="With activate: even if worse.")
+
+
+class RiskModelActivateSerializer(serializers.Serializer):
+    force = serializers.BooleanField(
+        default=False, help_text="Activate even if worse than the active model."
+    )
+
+
+class RescoreInputSerializer(serializers.Serializer):
+    cohort_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Only this cohort."
+    )
+    as_of = serializers.DateTimeField(
+        required=False, allow_null=True, help_text="Score as of this time (backfill)."
+    )
+    stale_only = serializers.BooleanField(
+        default=False, help_text="Only learners with new activity."
+    )

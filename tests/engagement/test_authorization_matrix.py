@@ -96,6 +96,11 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("learner-detail", "delete"): COACH_WRITE_OBJECT,
     ("learner-events", "get"): STAFF_READ_OBJECT,
     ("learner-export", "get"): ADMIN_OBJECT,
+    ("risk-model-list", "get"): STAFF_ONLY,
+    ("risk-model-detail", "get"): STAFF_ONLY,
+    ("risk-model-train", "post"): ADMIN_ONLY,
+    ("risk-model-activate", "post"): ADMIN_ONLY,
+    ("risk-rescore", "post"): ADMIN_ONLY,
     ("learner-risk", "get"): STAFF_READ_OBJECT,
     ("learner-risk-history", "get"): STAFF_READ_OBJECT,
     ("learner-risk-feedback", "post"): COACH_WRITE_OBJECT,
@@ -185,6 +190,8 @@ OBJECT_FOR_ROUTE = {
 
 
 def _url(name: str, world: dict[str, Any]) -> str:
+    if name in ("risk-model-detail", "risk-model-activate"):
+        return reverse(name, kwargs={"version": 1})
     for basename, key in OBJECT_FOR_ROUTE.items():
         if name.startswith(f"{basename}-") and not name.endswith("-list"):
             return reverse(name, kwargs={"pk": world[key].pk})

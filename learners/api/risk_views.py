@@ -1,0 +1,127 @@
+"""Risk model versions (list, metrics, train, activate) and on-demand rescoring."""
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from engagement.api.permissions import ADMIN, STAFF, Access, audit_actor, staff_user
+from engagement.api.responses import accepted_response
+from engagement.api.serializers import JobOutputSerializer
+from engagement.jobs import job_enqueue
+from learners import selectors
+from learners.api.serializers import (
+    RescoreInputSerializer,
+    RiskModelActivateSerializer,
+    RiskModelOutputSerializer,
+    RiskModelTrainSerializer,
+)
+from learners.models import RiskModel
+from learners.risk.training import risk_model_activate, risk_model_get
+from learners.tasks import learners_rescore_task, risk_model_train_task
+
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: {field: [reasons]}."),
+    401: OpenApiResponse(description="Not authenticated."),
+    403: OpenApiResponse(description="Your role does not allow this."),
+    404: OpenApiResponse(description="No such model version."),
+}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List risk model versions",
+        responses={200: RiskModelOutputSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="A model version with its evaluation metrics and calibration",
+        responses={200: RiskModelOutputSerializer, **ERRORS},
+    ),
+    train=extend_schema(
+        summary="Train a new logistic version on the platform's history (background job)",
+        request=RiskModelTrainSerializer,
+        responses={202: JobOutputSerializer, **ERRORS},
+    ),
+    activate=extend_schema(
+        summary="Activate this version (rollback = activate an older one)",
+        request=RiskModelActivateSerializer,
+        responses={
+            200: RiskModelOutputSerializer,
+            409: OpenApiResponse(description="Worse than the active model."),
+            **ERRORS,
+        },
+    ),
+)
+class RiskModelViewSet(viewsets.GenericViewSet):
+    """Versioned risk models: exactly one is active."""
+
+    access = Access(read=STAFF, write=ADMIN)
+    serializer_class = RiskModelOutputSerializer
+    lookup_field = "version"
+    lookup_value_regex = r"[0-9]+"
+
+    def get_queryset(self) -> QuerySet[RiskModel]:
+        return selectors.risk_model_list()
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(RiskModelOutputSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, version: str) -> Response:
+        return Response(RiskModelOutputSerializer(risk_model_get(version=int(version))).data)
+
+    @action(detail=False, methods=["post"])
+    def train(self, request: Request) -> Response:
+        serializer = RiskModelTrainSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        job = job_enqueue(
+            kind="learners.train_risk_model",
+            params=serializer.validated_data,
+            requested_by=staff_user(request),
+            task=risk_model_train_task,
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+        )
+        return accepted_response(job, request)
+
+    @action(detail=True, methods=["post"])
+    def activate(self, request: Request, version: str) -> Response:
+        serializer = RiskModelActivateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        model = risk_model_activate(
+            model=risk_model_get(version=int(version)),
+            actor=audit_actor(request),
+            **serializer.validated_data,
+        )
+        return Response(RiskModelOutputSerializer(model).data)
+
+
+class RescoreView(APIView):
+    """Rescore learners now (all, one cohort, or only those with new activity) as a background job."""
+
+    access = Access(write=ADMIN)
+
+    @extend_schema(
+        summary="Rescore learners (background job)",
+        request=RescoreInputSerializer,
+        responses={202: JobOutputSerializer, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = RescoreInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        params = {
+            "cohort_id": str(data["cohort_id"]) if data.get("cohort_id") else None,
+            "as_of": data["as_of"].isoformat() if data.get("as_of") else None,
+            "stale_only": data.get("stale_only", False),
+        }
+        job = job_enqueue(
+            kind="learners.rescore",
+            params=params,
+            requested_by=staff_user(request),
+            task=learners_rescore_task,
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+        )
+        return accepted_response(job, request)

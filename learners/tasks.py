@@ -1,0 +1,114 @@
+"""Thin Celery tasks: each finds its job, calls one service through the job runner.
+
+Schedules live in ``engagement/schedules.py``. Every task is idempotent (assessments are unique
+per learner, model version and ``as_of``; a finished job is never run again), so ``acks_late``
+with redelivery after a crash is safe.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from celery import Task
+from django.db import OperationalError
+from django.utils import timezone
+
+from engagement.celery import app
+from engagement.jobs import Job, ProgressReporter, job_enqueue, job_run
+from learners.risk.feedback import risk_digest_send
+from learners.risk.scoring import learners_rescore
+from learners.risk.training import risk_model_train
+
+RETRY_BASE_SECONDS = 30
+
+
+def _retry(task: Task, exc: Exception) -> Exception:
+    """Transient database trouble: back off and run the job again (it goes back to queued)."""
+    return task.retry(exc=exc, countdown=RETRY_BASE_SECONDS * 2**task.request.retries)
+
+
+@app.task(
+    name="learners.rescore",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=3,
+    soft_time_limit=30 * 60,
+    time_limit=31 * 60,
+)
+def learners_rescore_task(self: Task, job_id: str) -> None:
+    def work(job: Job, report_progress: ProgressReporter) -> dict[str, Any]:
+        as_of = job.params.get("as_of")
+        try:
+            return learners_rescore(
+                cohort_id=job.params.get("cohort_id"),
+                stale_only=bool(job.params.get("stale_only")),
+                as_of=datetime.fromisoformat(as_of) if as_of else None,
+                on_progress=report_progress,
+            ).as_dict()
+        except OperationalError as exc:
+            raise _retry(self, exc) from exc
+
+    job_run(job_id, work)
+
+
+@app.task(
+    name="learners.train_risk_model",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=2,
+    soft_time_limit=60 * 60,
+    time_limit=61 * 60,
+)
+def risk_model_train_task(self: Task, job_id: str) -> None:
+    def work(job: Job, report_progress: ProgressReporter) -> dict[str, Any]:
+        try:
+            model = risk_model_train(
+                cutoff_days=int(job.params.get("cutoff_days", 28)),
+                activate=bool(job.params.get("activate")),
+                force=bool(job.params.get("force")),
+                actor=job.requested_by,
+                on_progress=report_progress,
+            )
+        except OperationalError as exc:
+            raise _retry(self, exc) from exc
+        return {
+            "version": model.version,
+            "active": model.is_active,
+            "test": model.metrics.get("test", {}),
+        }
+
+    job_run(job_id, work)
+
+
+@app.task(name="learners.rescore_daily")
+def rescore_daily() -> str:
+    """Risk grows without events (inactivity), so everyone is rescored once a day."""
+    day = timezone.now().date().isoformat()
+    job = job_enqueue(
+        kind="learners.rescore",
+        params={},
+        requested_by=None,
+        task=learners_rescore_task,
+        idempotency_key=f"daily-{day}",
+    )
+    return str(job.pk)
+
+
+@app.task(name="learners.rescore_stale")
+def rescore_stale() -> str:
+    """Learners with new activity since their last score, every few minutes."""
+    slot = int(timezone.now().timestamp() // 600)
+    job = job_enqueue(
+        kind="learners.rescore",
+        params={"stale_only": True},
+        requested_by=None,
+        task=learners_rescore_task,
+        idempotency_key=f"stale-{slot}",
+    )
+    return str(job.pk)
+
+
+@app.task(name="learners.risk_digest", acks_late=True)
+def risk_digest() -> dict[str, int]:
+    return risk_digest_send()

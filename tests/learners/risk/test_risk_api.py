@@ -1,0 +1,96 @@
+"""Risk model versions, training and rescoring through the API and the Celery tasks."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from engagement.models import AuditEvent, Job
+from learners.models import Learner, RiskAssessment, RiskModel
+from learners.tasks import learners_rescore_task, rescore_daily, rescore_stale, risk_digest
+from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def drifting(size: int) -> list[Any]:
+    cohort = CohortFactory()
+    learners = LearnerFactory.create_batch(
+        size, cohort=cohort, enrolled_at=timezone.now() - timedelta(days=50)
+    )
+    for learner in learners:
+        ActivityEventFactory(learner=learner, occurred_at=timezone.now() - timedelta(days=20))
+    return learners
+
+
+def test_models_list_and_detail(auth_client: APIClient) -> None:
+    listed = auth_client.get("/api/v1/risk/models/")
+    assert listed.status_code == 200
+    assert [row["version"] for row in listed.data["results"]] == [1]
+    detail = auth_client.get("/api/v1/risk/models/1/")
+    assert detail.data["kind"] == "rules" and detail.data["is_active"]
+    assert detail.data["thresholds"] == {"medium": 0.35, "high": 0.6}
+    assert auth_client.get("/api/v1/risk/models/99/").status_code == 404
+
+
+def test_activate_older_version_rolls_back_and_is_audited(auth_client: APIClient) -> None:
+    rules = RiskModel.objects.get(version=1)
+    RiskModel.objects.filter(pk=rules.pk).update(is_active=False)
+    RiskModel.objects.create(version=2, kind="rules", parameters=rules.parameters, is_active=True)
+    response = auth_client.post("/api/v1/risk/models/1/activate/", {}, format="json")
+    assert response.status_code == 200, response.data
+    assert RiskModel.objects.get(is_active=True).version == 1
+    assert AuditEvent.objects.filter(action="risk_model.activate").exists()
+
+
+def test_train_and_rescore_answer_202_with_a_job(auth_client: APIClient) -> None:
+    train = auth_client.post("/api/v1/risk/models/train/", {"cutoff_days": 21}, format="json")
+    assert train.status_code == 202
+    assert train["Location"].endswith(f"/api/v1/jobs/{train.data['id']}/")
+    assert Job.objects.get(pk=train.data["id"]).params == {
+        "cutoff_days": 21,
+        "activate": False,
+        "force": False,
+    }
+    assert (
+        auth_client.post(
+            "/api/v1/risk/models/train/", {"cutoff_days": 2}, format="json"
+        ).status_code
+        == 400
+    )
+    rescore = auth_client.post("/api/v1/risk/rescore/", {"stale_only": True}, format="json")
+    assert rescore.status_code == 202
+    assert Job.objects.get(pk=rescore.data["id"]).kind == "learners.rescore"
+    assert (
+        auth_client.post("/api/v1/risk/rescore/", {"cohort_id": "nope"}, format="json").status_code
+        == 400
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rescore_job_runs_end_to_end_and_twice_changes_nothing(auth_client: APIClient) -> None:
+    drifting(5)
+    response = auth_client.post("/api/v1/risk/rescore/", {}, format="json")
+    job = Job.objects.get(pk=response.data["id"])
+    assert job.status == "succeeded", job.error
+    assert job.result is not None and job.result["learners"] == 5 and job.progress == 1.0
+    assessments = RiskAssessment.objects.count()
+    learners_rescore_task.delay(str(job.pk))
+    assert RiskAssessment.objects.count() == assessments
+    assert auth_client.get(f"/api/v1/jobs/{job.pk}/").data["status"] == "succeeded"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scheduled_tasks_enqueue_one_job_per_slot() -> None:
+    drifting(3)
+    first = rescore_daily.delay().get()
+    second = rescore_daily.delay().get()
+    assert first == second
+    assert Job.objects.get(pk=first).status == "succeeded"
+    assert Learner.objects.filter(risk_score__isnull=False).count() == 3
+    stale = rescore_stale.delay().get()
+    stale_job = Job.objects.get(pk=stale)
+    assert stale_job.result is not None and stale_job.result["learners"] == 0
+    assert risk_digest.delay().get()["alerts"] == Learner.objects.filter(risk_band="high").count()

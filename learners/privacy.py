@@ -28,12 +28,24 @@ CHUNK = 2000
 def learner_export(*, actor: Actor, learner: Learner) -> dict[str, Any]:
     """Everything the platform holds about one learner, as one JSON-ready document."""
     events = ActivityEvent.objects.filter(learner=learner).order_by("occurred_at", "id")
-    history = audit_list().filter(target_type="learners.learner", target_id=str(learner.pk))
+    history = (
+        audit_list()
+        .filter(target_type="learners.learner", target_id=str(learner.pk))
+        .order_by("occurred_at", "id")
+    )
     document = {
         "exported_at": timezone.now().isoformat(),
         "learner": dict(LearnerOutputSerializer(learner).data),
         "cohort": dict(CohortOutputSerializer(learner.cohort).data),
         "activity": ActivityEventOutputSerializer(events, many=True).data,
+        "risk_assessments": list(
+            learner.risk_assessments.order_by("as_of").values(
+                "as_of", "score", "band", "factors", "model__version"
+            )
+        ),
+        "risk_feedback": list(
+            learner.risk_feedback.order_by("created_at").values("created_at", "kind", "note")
+        ),
         "audit_trail": list(history.values("occurred_at", "action", "actor_type", "changes")),
     }
     audit_record(actor=actor, action="learner.export", target=learner)
@@ -63,6 +75,7 @@ def learner_erase(*, actor: Actor, learner: Learner) -> Learner:
             event.source_event_id = _anonymous_event_id(event.source_event_id)
             event.metadata = {}
         ActivityEvent.objects.bulk_update(chunk, ["source_event_id", "metadata"])
+    learner.risk_feedback.update(note="")
     learner_detail_forget([learner.pk])
     audit_record(actor=actor, action="learner.erase", target=learner)
     return learner

@@ -201,11 +201,14 @@ def cohort_norms(
     return norms
 
 
-def course_lessons(cohort_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Lessons in each cohort's course, estimated as the most any of its learners completed."""
+def course_lessons(cohort_ids: Iterable[uuid.UUID], anchor: Anchor) -> dict[uuid.UUID, int]:
+    """Lessons in each cohort's course as known at ``anchor``: the most any of its learners had
+    completed by then (the same yardstick in training, on finished cohorts, and live)."""
     per_learner = (
         ActivityEvent.objects.filter(
-            learner__cohort_id__in=set(cohort_ids), kind=EventKind.LESSON_COMPLETED
+            learner__cohort_id__in=set(cohort_ids),
+            kind=EventKind.LESSON_COMPLETED,
+            occurred_at__lt=anchor,
         )
         .order_by()
         .values("learner_id", "learner__cohort_id")
@@ -218,6 +221,16 @@ def course_lessons(cohort_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
     return totals
 
 
+def _anchor(as_of: datetime | None, cutoff_days: int | None) -> Anchor:
+    if as_of is not None:
+        return as_of
+    if cutoff_days is None:
+        raise ValueError("Give as_of or cutoff_days.")
+    return ExpressionWrapper(
+        F("learner__enrolled_at") + Value(timedelta(days=cutoff_days)), output_field=DateTimeField()
+    )
+
+
 def raw_features(
     *,
     learner_ids: Sequence[uuid.UUID],
@@ -226,18 +239,11 @@ def raw_features(
 ) -> dict[uuid.UUID, _Raw]:
     """Raw facts for a chunk, as of one time or ``cutoff_days`` after each learner's enrolment."""
     facts = _learner_facts(learner_ids)
-    if as_of is not None:
-        events = _event_aggregates(learner_ids, as_of)
-        return {lid: _raw(fact, events.get(lid), as_of) for lid, fact in facts.items()}
-    if cutoff_days is None:
-        raise ValueError("Give as_of or cutoff_days.")
-    cutoff = timedelta(days=cutoff_days)
-    anchor = ExpressionWrapper(
-        F("learner__enrolled_at") + Value(cutoff), output_field=DateTimeField()
-    )
-    events = _event_aggregates(learner_ids, anchor)
+    events = _event_aggregates(learner_ids, _anchor(as_of, cutoff_days))
     return {
-        lid: _raw(fact, events.get(lid), fact["enrolled_at"] + cutoff)
+        lid: _raw(
+            fact, events.get(lid), as_of or fact["enrolled_at"] + timedelta(days=cutoff_days or 0)
+        )
         for lid, fact in facts.items()
     }
 
@@ -299,5 +305,6 @@ def features_for(
 ) -> dict[uuid.UUID, LearnerFeatures]:
     """Model-ready features for a set of learners, normed against the learners scored with them."""
     raws = raw_features(learner_ids=learner_ids, as_of=as_of, cutoff_days=cutoff_days)
-    norms = cohort_norms(raws.values(), course_lessons(raw.cohort_id for raw in raws.values()))
+    lessons = course_lessons({raw.cohort_id for raw in raws.values()}, _anchor(as_of, cutoff_days))
+    norms = cohort_norms(raws.values(), lessons)
     return {lid: model_inputs(raw, norms[raw.cohort_id], lid) for lid, raw in raws.items()}

@@ -99,7 +99,7 @@ def _norms(
     cached for the day), otherwise taken from the cache or computed over the cohorts' learners."""
     cohort_ids = {raw.cohort_id for raw in raws.values()}
     if whole_cohorts:
-        norms = cohort_norms(raws.values(), course_lessons(cohort_ids))
+        norms = cohort_norms(raws.values(), course_lessons(cohort_ids, as_of))
     else:
         cached = cache.get_many([_norms_key(cohort_id, as_of) for cohort_id in cohort_ids])
         norms = {
@@ -114,7 +114,7 @@ def _norms(
             )
             peer_raws = _raws(peers, as_of, size) if peers else {}
             norms.update(
-                cohort_norms([*peer_raws.values(), *raws.values()], course_lessons(missing))
+                cohort_norms([*peer_raws.values(), *raws.values()], course_lessons(missing, as_of))
             )
     cache.set_many(
         {_norms_key(cohort_id, as_of): norm for cohort_id, norm in norms.items()},

@@ -13,6 +13,8 @@ from rest_framework.test import APIClient
 
 from engagement.models import AuditEvent
 from learners.models import ActivityEvent, Learner
+from learners.risk.feedback import risk_feedback_create
+from learners.risk.scoring import learners_rescore
 from learners.services import events_ingest
 from tests.factories import ActivityEventFactory, LearnerFactory
 
@@ -102,12 +104,18 @@ def test_export_holds_everything_and_is_audited(auth_client: APIClient) -> None:
     learner = LearnerFactory(name="Export Me", email="export@example.org")
     ActivityEventFactory.create_batch(3, learner=learner)
     auth_client.patch(f"/api/v1/learners/{learner.id}/", {"status": "paused"}, format="json")
+    learners_rescore(learner_ids=[learner.pk])
+    risk_feedback_create(
+        actor=None, learner=learner, kind="acknowledged", note="spoke on the phone"
+    )
     document = auth_client.get(f"/api/v1/learners/{learner.id}/export/").json()
     assert document["learner"]["name"] == "Export Me"
     assert document["learner"]["email"] == "export@example.org"
     assert document["cohort"]["id"] == str(learner.cohort_id)
     assert len(document["activity"]) == 3
-    assert [row["action"] for row in document["audit_trail"]] == ["learner.update"]
+    assert len(document["risk_assessments"]) == 1 and document["risk_assessments"][0]["factors"]
+    assert document["risk_feedback"][0]["note"] == "spoke on the phone"
+    assert [row["action"] for row in document["audit_trail"]] == ["learner.update", "risk.feedback"]
     assert AuditEvent.objects.filter(action="learner.export", target_id=str(learner.id)).exists()
 
 

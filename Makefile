@@ -26,6 +26,7 @@ migrate: setup
 
 run: migrate
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo --if-empty --cohorts $(DEMO_COHORTS) --learners $(DEMO_LEARNERS) --days $(DEMO_DAYS) --seed 42
+	$(RUN_ENV) $(BIN)/python manage.py rescore
 	$(RUN_ENV) $(BIN)/python manage.py demo_accounts
 	@echo "Serving on http://$(HOST):$(PORT)/  (API: /api/v1/, docs: /api/docs/, admin: /admin/)"
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)

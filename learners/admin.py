@@ -2,14 +2,25 @@
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html_join
 
 from engagement.api.permissions import audit_actor
+from engagement.errors import ApplicationError
 from learners import selectors, services
 from learners.filters import LearnerFilter
-from learners.models import ActivityEvent, Cohort, Learner
+from learners.models import (
+    ActivityEvent,
+    Cohort,
+    Learner,
+    RiskAlert,
+    RiskAssessment,
+    RiskFeedback,
+    RiskModel,
+)
+from learners.risk.training import risk_model_activate
 
 
 @admin.register(Cohort)
@@ -63,6 +74,7 @@ class LearnerAdmin(admin.ModelAdmin):
         "risk_score",
         "risk_band",
         "risk_scored_at",
+        "risk_factors",
         "created_at",
         "updated_at",
     )
@@ -76,6 +88,17 @@ class LearnerAdmin(admin.ModelAdmin):
             return queryset, False
         key = "email" if "@" in search_term else "search"
         return LearnerFilter(data={key: search_term}, queryset=queryset).qs, False
+
+    @admin.display(description="Why (latest assessment)")
+    def risk_factors(self, learner: Learner) -> str:
+        latest = learner.risk_assessments.order_by("-as_of").first()
+        if latest is None:
+            return "Not scored yet."
+        return format_html_join(
+            "",
+            "<p>{} <small>({})</small></p>",
+            ((f["explanation"], f"{f['contribution']:+.2f}") for f in latest.factors[:5]),
+        )
 
     def save_model(self, request: HttpRequest, obj: Learner, form: Any, change: bool) -> None:
         if change:
@@ -111,3 +134,69 @@ class ActivityEventAdmin(admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     show_full_result_count = False
     readonly_fields = ("ingested_at",)
+
+
+@admin.register(RiskModel)
+class RiskModelAdmin(admin.ModelAdmin):
+    list_display = ("version", "kind", "is_active", "trained_at", "test_roc_auc")
+    readonly_fields = (
+        "version",
+        "kind",
+        "is_active",
+        "trained_at",
+        "parameters",
+        "metrics",
+        "created_at",
+    )
+    fields = ("notes", *readonly_fields)
+    actions = ["activate"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description="Test ROC AUC")
+    def test_roc_auc(self, model: RiskModel) -> Any:
+        return model.metrics.get("test", {}).get("roc_auc")
+
+    @admin.action(description="Activate the selected version (rollback = an older one)")
+    def activate(self, request: HttpRequest, queryset: QuerySet[RiskModel]) -> None:
+        if queryset.count() != 1:
+            messages.error(request, "Select exactly one version to activate.")
+            return
+        try:
+            risk_model_activate(model=queryset.get(), actor=audit_actor(request))
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(RiskAssessment)
+class RiskAssessmentAdmin(_ReadOnlyAdmin):
+    list_display = ("as_of", "learner", "score", "band", "model")
+    list_select_related = ("learner", "model")
+    list_filter = ("band", "model")
+    search_fields = ("=learner__external_id",)
+    raw_id_fields = ("learner",)
+    date_hierarchy = "as_of"
+    show_full_result_count = False
+
+
+@admin.register(RiskFeedback)
+class RiskFeedbackAdmin(_ReadOnlyAdmin):
+    list_display = ("created_at", "learner", "kind", "score_at_feedback", "created_by")
+    list_select_related = ("learner", "created_by")
+    list_filter = ("kind",)
+
+
+@admin.register(RiskAlert)
+class RiskAlertAdmin(_ReadOnlyAdmin):
+    list_display = ("as_of", "learner", "score", "digested_at")
+    list_select_related = ("learner",)
+    list_filter = ("digested_at",)

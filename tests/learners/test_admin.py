@@ -3,7 +3,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from learners.models import Cohort, Learner
+from learners.models import Cohort, Learner, RiskModel
+from learners.risk.scoring import learners_rescore
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -99,3 +100,29 @@ def test_cohort_admin_create_and_change(admin_client_logged_in: Client) -> None:
     )
     cohort.refresh_from_db()
     assert cohort.course_code == "AC2"
+
+
+@pytest.mark.parametrize("model", ["riskmodel", "riskassessment", "riskfeedback", "riskalert"])
+def test_risk_admin_pages_load(admin_client_logged_in: Client, model: str) -> None:
+    LearnerFactory.create_batch(2)
+    learners_rescore()
+    assert admin_client_logged_in.get(f"/admin/learners/{model}/").status_code == 200
+
+
+def test_learner_page_explains_the_latest_risk(admin_client_logged_in: Client) -> None:
+    learner = LearnerFactory()
+    learners_rescore()
+    page = admin_client_logged_in.get(
+        f"/admin/learners/learner/{learner.pk}/change/"
+    ).content.decode()
+    assert "No activity for" in page
+
+
+def test_risk_model_activation_from_admin(admin_client_logged_in: Client) -> None:
+    rules = RiskModel.objects.get(version=1)
+    RiskModel.objects.filter(pk=rules.pk).update(is_active=False)
+    RiskModel.objects.create(version=2, kind="rules", parameters=rules.parameters, is_active=True)
+    admin_client_logged_in.post(
+        "/admin/learners/riskmodel/", {"action": "activate", "_selected_action": [str(rules.pk)]}
+    )
+    assert RiskModel.objects.get(is_active=True).version == 1

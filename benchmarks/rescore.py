@@ -1,0 +1,122 @@
+"""Full rescore on PostgreSQL: 100,000 learners and about 5.8 million events, against a floor.
+
+The floor is one bare aggregate over the same events (count and latest time per learner), the
+least any scoring that reads every event must do. The script seeds a scratch database with
+``seed_demo`` (kept with ``--keep-db`` for repeated runs), marks every learner active so that
+all of them are scored, then times ``manage.py rescore`` end to end (features, scoring, the
+assessment inserts and current-risk updates) and the floor query. Only 127.0.0.1 is used, and
+only the scratch database is created and dropped.
+
+    .venv/bin/python benchmarks/rescore.py --learners 100000 --days 365 [--keep-db] [--reuse-db]
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER = "postgres://postgres@127.0.0.1:5432"
+DATABASE = "lep_rescore_bench"
+
+
+def _env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": f"{SERVER}/{DATABASE}",
+        "DEBUG": "true",
+        "SECURE_SSL_REDIRECT": "false",
+    }
+
+
+def _manage(*args: str) -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=_env(), check=True)
+    return time.perf_counter() - started
+
+
+def _admin(sql: str) -> None:
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as connection:
+        connection.execute(sql)
+
+
+def _prepare(learners: int, days: int) -> float:
+    _admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+    _admin(f"CREATE DATABASE {DATABASE}")
+    _manage("migrate", "-v0")
+    seconds = _manage(
+        "seed_demo",
+        "--cohorts",
+        "12",
+        "--learners",
+        str(learners),
+        "--days",
+        str(days),
+        "--seed",
+        "1",
+        "--today",
+        datetime.now(UTC).date().isoformat(),
+    )
+    with psycopg.connect(f"{SERVER}/{DATABASE}", autocommit=True) as connection:
+        connection.execute("UPDATE learners_learner SET status = 'active'")
+        connection.execute("VACUUM ANALYZE")
+    return seconds
+
+
+def _floor() -> tuple[float, int]:
+    with psycopg.connect(f"{SERVER}/{DATABASE}") as connection:
+        started = time.perf_counter()
+        rows = connection.execute(
+            "SELECT learner_id, count(*), max(occurred_at) FROM learners_activityevent GROUP BY learner_id"
+        ).fetchall()
+        return time.perf_counter() - started, len(rows)
+
+
+def _counts() -> dict[str, int]:
+    with psycopg.connect(f"{SERVER}/{DATABASE}") as connection:
+        learners = connection.execute("SELECT count(*) FROM learners_learner").fetchone()
+        events = connection.execute("SELECT count(*) FROM learners_activityevent").fetchone()
+        scored = connection.execute(
+            "SELECT count(*) FROM learners_learner WHERE risk_score IS NOT NULL"
+        ).fetchone()
+        return {"learners": learners[0], "events": events[0], "scored": scored[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument(
+        "--keep-db", action="store_true", help="Leave the scratch database for another run."
+    )
+    parser.add_argument(
+        "--reuse-db", action="store_true", help="Use the database a --keep-db run left."
+    )
+    options = parser.parse_args()
+    seeding = None if options.reuse_db else _prepare(options.learners, options.days)
+    floor_seconds, floor_rows = _floor()
+    rescore_seconds = _manage("rescore")
+    results = {
+        "date": datetime.now(UTC).date().isoformat(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        **_counts(),
+        "seed_seconds": None if seeding is None else round(seeding, 1),
+        "floor_seconds": round(floor_seconds, 2),
+        "floor_rows": floor_rows,
+        "rescore_seconds": round(rescore_seconds, 2),
+        "ratio_to_floor": round(rescore_seconds / floor_seconds, 2),
+    }
+    print(json.dumps(results, indent=2))
+    if not options.keep_db:
+        _admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+
+
+if __name__ == "__main__":
+    main()

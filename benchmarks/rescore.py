@@ -80,13 +80,13 @@ def _floor() -> tuple[float, int]:
 
 
 def _counts() -> dict[str, int]:
+    queries = {
+        "learners": "SELECT count(*) FROM learners_learner",
+        "events": "SELECT count(*) FROM learners_activityevent",
+        "scored": "SELECT count(*) FROM learners_learner WHERE risk_score IS NOT NULL",
+    }
     with psycopg.connect(f"{SERVER}/{DATABASE}") as connection:
-        learners = connection.execute("SELECT count(*) FROM learners_learner").fetchone()
-        events = connection.execute("SELECT count(*) FROM learners_activityevent").fetchone()
-        scored = connection.execute(
-            "SELECT count(*) FROM learners_learner WHERE risk_score IS NOT NULL"
-        ).fetchone()
-        return {"learners": learners[0], "events": events[0], "scored": scored[0]}
+        return {name: connection.execute(sql).fetchall()[0][0] for name, sql in queries.items()}
 
 
 def main() -> None:

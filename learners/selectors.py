@@ -90,3 +90,11 @@ def learner_events(*, learner: Learner) -> QuerySet[ActivityEvent]:
 
 def risk_model_list() -> QuerySet[RiskModel]:
     return RiskModel.objects.order_by("-version")
+
+
+def risk_model_active() -> RiskModel:
+    """The one active risk model version."""
+    try:
+        return RiskModel.objects.get(is_active=True)
+    except RiskModel.DoesNotExist as error:
+        raise NotFound("No risk model is active; activate one first.") from error

@@ -30,6 +30,7 @@ from learners.risk.features import (
     raw_features,
 )
 from learners.risk.model import Score, score
+from learners.selectors import risk_model_active
 
 CHUNK_SIZE = 2000
 NORMS_SECONDS = 36 * 3600
@@ -54,10 +55,6 @@ class RescoreSummary:
             "entered_high": self.entered_high,
             "bands": self.bands,
         }
-
-
-def active_model() -> RiskModel:
-    return RiskModel.objects.get(is_active=True)
 
 
 def learners_to_score(
@@ -208,7 +205,7 @@ def learners_rescore(
     Idempotent for the same ``as_of`` and model version: assessments are unique on
     (learner, model, as_of), so a re-run (or a task retried after a crash) adds nothing twice.
     """
-    model = active_model()
+    model = risk_model_active()
     as_of = as_of or timezone.now()
     summary = RescoreSummary(model_version=model.version, as_of=as_of)
     ids = list(

@@ -9,7 +9,8 @@ from django.db.models import QuerySet
 from learners.models import Learner, RiskAssessment, RiskFeedback
 from learners.risk.features import LearnerFeatures
 from learners.risk.model import best_lever
-from learners.risk.scoring import active_model, learners_rescore
+from learners.risk.scoring import learners_rescore
+from learners.selectors import risk_model_active
 
 
 def _key(learner: Learner, model_version: int) -> str:
@@ -83,7 +84,7 @@ def learner_risk(*, learner: Learner) -> dict[str, Any]:
     A learner with new activity, or never scored by the active model, is rescored first, so
     the answer is never older than the learner's last event.
     """
-    model = active_model()
+    model = risk_model_active()
     key = _key(learner, model.version)
     detail = cache.get(key)
     if detail is not None:

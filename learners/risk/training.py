@@ -25,6 +25,7 @@ from engagement.errors import Conflict, NotFound, ValidationFailed
 from learners.models import Learner, LearnerStatus, RiskModel, RiskModelKind
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
 from learners.risk.model import score
+from learners.selectors import risk_model_active
 
 DEFAULT_CUTOFF_DAYS = 28
 FEATURE_CHUNK_SIZE = 2000
@@ -356,13 +357,6 @@ def evaluate(parameters: Mapping[str, Any], kind: str, test: TrainingSet) -> dic
 
 
 # Services --------------------------------------------------------------------------------------
-
-
-def risk_model_active() -> RiskModel:
-    try:
-        return RiskModel.objects.get(is_active=True)
-    except RiskModel.DoesNotExist as error:
-        raise NotFound("No risk model is active; activate one first.") from error
 
 
 def risk_model_get(*, version: int) -> RiskModel:

@@ -1,12 +1,21 @@
 """Responses shared by the apps' endpoints."""
 
 from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from engagement.api.serializers import JobOutputSerializer
 from engagement.models import Job
+
+# The error answers every endpoint may give, for the OpenAPI descriptions.
+ERRORS = {
+    400: OpenApiResponse(description="Invalid input: {field: [reasons]}."),
+    401: OpenApiResponse(description="Not authenticated."),
+    403: OpenApiResponse(description="Your role does not allow this."),
+    404: OpenApiResponse(description="No such object (or not within your scope)."),
+}
 
 
 def accepted_response(job: Job, request: Request) -> Response:

@@ -16,6 +16,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from engagement import accounts, api_keys, audit, auth_tokens, jobs
 from engagement.api.permissions import ADMIN, STAFF, Access, staff_user
+from engagement.api.responses import ERRORS
 from engagement.api.serializers import (
     ApiKeyCreateSerializer,
     ApiKeyIssuedSerializer,
@@ -29,13 +30,6 @@ from engagement.api.serializers import (
 )
 from engagement.filters import AuditEventFilter, JobFilter
 from engagement.models import ApiKey, AuditEvent, Job, User
-
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input: {field: [reasons]}."),
-    401: OpenApiResponse(description="Not authenticated."),
-    403: OpenApiResponse(description="Your role does not allow this."),
-    404: OpenApiResponse(description="No such object."),
-}
 
 
 class TokenObtainView(jwt_views.TokenObtainPairView):

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engagement.api.permissions import ADMIN, STAFF, Access, audit_actor, staff_user
-from engagement.api.responses import accepted_response
+from engagement.api.responses import ERRORS, accepted_response
 from engagement.api.serializers import JobOutputSerializer
 from engagement.jobs import job_enqueue
 from learners import selectors
@@ -22,13 +22,6 @@ from learners.api.serializers import (
 from learners.models import RiskModel
 from learners.risk.training import risk_model_activate, risk_model_get
 from learners.tasks import learners_rescore_task, risk_model_train_task
-
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input: {field: [reasons]}."),
-    401: OpenApiResponse(description="Not authenticated."),
-    403: OpenApiResponse(description="Your role does not allow this."),
-    404: OpenApiResponse(description="No such model version."),
-}
 
 
 @extend_schema_view(

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from engagement.api.pagination import TimeCursorPagination
 from engagement.api.permissions import ADMIN, ADMIN_COACH, STAFF, Access, audit_actor
+from engagement.api.responses import ERRORS
 from engagement.errors import ValidationFailed
 from engagement.models import ApiKeyScope
 from engagement.scoping import sees_personal_data
@@ -38,12 +39,6 @@ from learners.filters import LearnerFilter
 from learners.models import Cohort, Learner
 from learners.risk import selectors as risk_selectors
 from learners.risk.feedback import risk_feedback_create
-
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input: {field: [reasons]}."),
-    401: OpenApiResponse(description="Not authenticated."),
-    404: OpenApiResponse(description="No such object."),
-}
 
 
 @extend_schema_view(

@@ -16,18 +16,17 @@ import functools
 import random
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate, islice, pairwise
-from typing import Any, NamedTuple
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
-from psycopg import sql
-from psycopg.types.json import Jsonb
 
+from engagement.bulk import copy_objects, copy_rows
 from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import uuid7_from
 from learners.models import ActivityEvent, Cohort, EventKind, Learner, LearnerStatus
@@ -658,8 +657,8 @@ def _chunk_write(chunk: Sequence[DemoLearner], *, written_at: datetime) -> None:
     event_constants = {"source": DEMO_SOURCE, "metadata": {}, "ingested_at": written_at}
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            _copy_objects(Learner, learners)
-            _copy_rows(ActivityEvent, events, EventRow._fields, event_constants)
+            copy_objects(Learner, learners)
+            copy_rows(ActivityEvent, events, EventRow._fields, event_constants)
         else:
             Learner.objects.bulk_create(learners, batch_size=BULK_BATCH_SIZE)
             ActivityEvent.objects.bulk_create(
@@ -675,42 +674,3 @@ def _learner_build(row: LearnerRow, *, written_at: datetime) -> Learner:
     )
     learner.refresh_lookup_keys()
     return learner
-
-
-def _copy_objects(model: type[models.Model], objects: Iterable[models.Model]) -> None:
-    """COPY whole model instances, each value prepared by its field (encryption included)."""
-    fields = model._meta.concrete_fields
-    statement = _copy_statement(model, [field.column for field in fields])
-    with connection.cursor() as cursor, cursor.copy(statement) as copy:
-        for instance in objects:
-            copy.write_row(
-                [
-                    field.get_db_prep_save(getattr(instance, field.attname), connection)
-                    for field in fields
-                ]
-            )
-
-
-def _copy_rows(
-    model: type[models.Model],
-    rows: Iterable[tuple[Any, ...]],
-    names: Sequence[str],
-    constants: Mapping[str, Any],
-) -> None:
-    """COPY plain tuples, for millions of rows where building model instances would dominate.
-
-    Only for columns whose values need no field preparation; ``constants`` fill the rest.
-    """
-    column_of = {field.attname: field.column for field in model._meta.concrete_fields}
-    statement = _copy_statement(model, [column_of[name] for name in (*names, *constants)])
-    tail = tuple(Jsonb(value) if isinstance(value, dict) else value for value in constants.values())
-    with connection.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row((*row, *tail))
-
-
-def _copy_statement(model: type[models.Model], columns: Sequence[str]) -> sql.Composed:
-    return sql.SQL("COPY {table} ({columns}) FROM STDIN").format(
-        table=sql.Identifier(model._meta.db_table),
-        columns=sql.SQL(", ").join(sql.Identifier(column) for column in columns),
-    )

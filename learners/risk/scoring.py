@@ -14,10 +14,12 @@ from itertools import islice
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from psycopg.errors import UniqueViolation
 
+from engagement.bulk import copy_objects
 from engagement.ids import uuid7
 from learners.cache import learner_detail_forget
 from learners.models import Learner, LearnerStatus, RiskAlert, RiskAssessment, RiskModel
@@ -157,8 +159,7 @@ def _write_chunk(
         for features, result in [scored[lid]]
     ]
     with transaction.atomic():
-        RiskAssessment.objects.bulk_create(assessments, ignore_conflicts=True, batch_size=1000)
-        created = RiskAssessment.objects.filter(id__in=[row.id for row in assessments]).count()
+        created = _insert_assessments(assessments)
         previous = dict(Learner.objects.filter(id__in=chunk).values_list("id", "risk_band"))
         _update_current_risk([(lid, scored[lid][1]) for lid in chunk], as_of=as_of)
         entered = [
@@ -171,6 +172,23 @@ def _write_chunk(
     learner_detail_forget(chunk)
     summary.entered_high += len(entered)
     summary.assessments_created += created
+
+
+def _insert_assessments(assessments: list[RiskAssessment]) -> int:
+    """Insert, skipping ones already stored (a re-run for the same as_of); returns how many landed.
+
+    On PostgreSQL a first COPY attempt takes the common case (a new ``as_of``) fast; if any row
+    exists already, the savepoint is rolled back and a conflict-skipping INSERT does the work.
+    """
+    if connection.vendor == "postgresql":
+        try:
+            with transaction.atomic():
+                copy_objects(RiskAssessment, assessments)
+            return len(assessments)
+        except (IntegrityError, UniqueViolation):
+            pass
+    RiskAssessment.objects.bulk_create(assessments, ignore_conflicts=True, batch_size=1000)
+    return RiskAssessment.objects.filter(id__in=[row.id for row in assessments]).count()
 
 
 def _update_current_risk(rows: Sequence[tuple[uuid.UUID, Score]], *, as_of: datetime) -> None:

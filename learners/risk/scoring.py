@@ -200,8 +200,10 @@ def _update_current_risk(rows: Sequence[tuple[uuid.UUID, Score]], *, as_of: date
     for learner_id, result in rows:
         params += [pk.get_db_prep_value(learner_id, connection), result.score, result.band]
     cast = "::uuid" if connection.vendor == "postgresql" else ""
+    # Only the model's own quoted table name and fixed placeholders are interpolated; every
+    # value is a bound parameter.
     sql = (
-        f"WITH v(id, score, band) AS (VALUES {placeholders}) "  # noqa: S608 - table name from the model, values bound
+        f"WITH v(id, score, band) AS (VALUES {placeholders}) "  # noqa: S608  # nosec B608
         f"UPDATE {table} SET risk_score = v.score, risk_band = v.band, risk_scored_at = %s, risk_stale = %s "
         f"FROM v WHERE {table}.id = v.id{cast}"
     )

@@ -140,7 +140,10 @@ class ActivityEvent(models.Model):
     """One thing a learner did; ``(source, source_event_id)`` makes ingestion idempotent."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="events")
+    # No index of its own: event_learner_time (learner, occurred_at) leads with it.
+    learner = models.ForeignKey(
+        Learner, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     kind = models.CharField(max_length=32, choices=EventKind.choices)
     occurred_at = models.DateTimeField()
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from engagement.audit import Actor, audit_changes, audit_record
@@ -233,15 +233,24 @@ def _insert_new_events(rows: list[ActivityEvent]) -> int:
 
 
 def learners_touch_activity(*, learner_ids: Iterable[uuid.UUID]) -> None:
-    """Recompute ``last_active_at`` from stored events and mark the learners for rescoring."""
-    ids = list(learner_ids)
-    per_learner = (
-        ActivityEvent.objects.filter(learner_id=OuterRef("pk")).order_by().values("learner_id")
+    """Recompute ``last_active_at`` from stored events and mark the learners for rescoring.
+
+    The rows are locked in id order first, so concurrent batches that share learners queue
+    instead of deadlocking; the newest event comes from the ``(learner, occurred_at)`` index
+    (ORDER BY ... LIMIT 1) rather than from aggregating each learner's whole history.
+    """
+    ids = sorted(set(learner_ids))
+    latest = (
+        ActivityEvent.objects.filter(learner_id=OuterRef("pk"))
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
     )
-    latest = per_learner.annotate(latest=Max("occurred_at")).values("latest")
-    Learner.objects.filter(id__in=ids).update(
-        last_active_at=Subquery(latest), risk_stale=True, updated_at=timezone.now()
-    )
+    with transaction.atomic():
+        locked = Learner.objects.filter(id__in=ids).order_by("id").select_for_update(no_key=True)
+        list(locked.values_list("id", flat=True))
+        Learner.objects.filter(id__in=ids).update(
+            last_active_at=Subquery(latest), risk_stale=True, updated_at=timezone.now()
+        )
     learner_detail_forget(ids)
 
 

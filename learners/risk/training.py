@@ -22,7 +22,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from engagement.audit import Actor, audit_record
 from engagement.errors import Conflict, NotFound, ValidationFailed
-from learners.models import Learner, LearnerStatus, RiskModel, RiskModelKind
+from learners.models import Learner, LearnerStatus, RiskFeedback, RiskModel, RiskModelKind
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
 from learners.risk.model import score
 from learners.selectors import risk_model_active
@@ -523,3 +523,49 @@ def risk_model_evaluate(*, model: RiskModel) -> dict[str, Any]:
             **{key: active_measured[key] for key in summary_keys},
         },
     }
+
+
+# Exporting the training data -------------------------------------------------------------------
+
+EXPORT_COLUMNS = (
+    "learner_id",
+    "cohort_id",
+    "cohort_starts_on",
+    "enrolled_at",
+    "locale",
+    "outcome",
+    *FEATURE_NAMES,
+    "feedback_marks",
+    "latest_feedback",
+    "latest_feedback_at",
+)
+
+
+def training_data_export(*, cutoff_days: int = DEFAULT_CUTOFF_DAYS) -> Iterator[dict[str, Any]]:
+    """The training set as flat rows, with each learner's coach feedback marks alongside.
+
+    Pseudonymous by construction: platform ids, no names, emails or notes, so the file can go
+    to analysts and into model reviews. One feedback query for the whole set.
+    """
+    data = training_set(cutoff_days=cutoff_days)
+    marks: dict[uuid.UUID, list[tuple[str, datetime]]] = {}
+    feedback = RiskFeedback.objects.filter(learner_id__in=[row.learner_id for row in data.rows])
+    for learner_id, kind, created_at in feedback.order_by("created_at").values_list(
+        "learner_id", "kind", "created_at"
+    ):
+        marks.setdefault(learner_id, []).append((kind, created_at))
+    for row in data.rows:
+        learner_marks = marks.get(row.learner_id, [])
+        latest = learner_marks[-1] if learner_marks else None
+        yield {
+            "learner_id": str(row.learner_id),
+            "cohort_id": str(row.cohort_id),
+            "cohort_starts_on": row.cohort_starts_on.isoformat(),
+            "enrolled_at": row.enrolled_at.isoformat(),
+            "locale": row.locale,
+            "outcome": row.outcome,
+            **{name: round(row.features.values[name], 6) for name in FEATURE_NAMES},
+            "feedback_marks": len(learner_marks),
+            "latest_feedback": latest[0] if latest else "",
+            "latest_feedback_at": latest[1].isoformat() if latest else "",
+        }

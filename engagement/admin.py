@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from engagement import accounts, api_keys, jobs
+from engagement.api.permissions import acting_user
 from engagement.audit import audit_record
 from engagement.errors import Conflict
 from engagement.models import JOB_ACTIVE_STATUSES, ApiKey, AuditEvent, Job, User
@@ -59,7 +60,7 @@ class UserAdmin(DjangoUserAdmin):
         """Django saves the user (passwords included); role rules, cohorts and the audit follow."""
         accounts.user_grant_admin_site(obj)
         super().save_model(request, obj, form, change)
-        actor = request.user if isinstance(request.user, User) else None
+        actor = acting_user(request)
         accounts.user_set_cohorts(
             user=obj, cohort_ids=[c.pk for c in form.cleaned_data.get("cohorts", [])], actor=actor
         )
@@ -90,7 +91,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         """New keys go through the service; the secret is shown once, in a message."""
-        actor = request.user if isinstance(request.user, User) else None
+        actor = acting_user(request)
         if change:
             super().save_model(request, obj, form, change)
             return
@@ -102,7 +103,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke the selected keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        actor = request.user if isinstance(request.user, User) else None
+        actor = acting_user(request)
         for api_key in queryset:
             api_keys.api_key_revoke(api_key=api_key, actor=actor)
 
@@ -146,7 +147,7 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel the selected queued or running jobs")
     def cancel(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
-        actor = request.user if isinstance(request.user, User) else None
+        actor = acting_user(request)
         cancelled = 0
         for job in queryset.filter(status__in=JOB_ACTIVE_STATUSES):
             try:

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from itertools import accumulate, islice, pairwise
+from itertools import accumulate, pairwise
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from django.utils import timezone
 from engagement.bulk import copy_objects, copy_rows
 from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import uuid7_from
+from engagement.iterables import chunked
 from learners.models import ActivityEvent, Cohort, EventKind, Learner, LearnerStatus
 
 DEMO_SOURCE = "demo"
@@ -626,7 +627,7 @@ def demo_population_seed(
     with transaction.atomic():
         Cohort.objects.bulk_create(population.cohorts)
     summary = SeedSummary(cohorts=len(population.cohorts))
-    for chunk in _chunks(population.learners, chunk_size):
+    for chunk in chunked(population.learners, chunk_size):
         _chunk_write(chunk, written_at=written_at)
         summary.learners += len(chunk)
         summary.events += sum(len(learner.events) for learner in chunk)
@@ -643,11 +644,6 @@ def _ensure_no_demo_data(cohorts: Sequence[Cohort]) -> None:
         or Cohort.objects.filter(name__in=names).exists()
     ):
         raise Conflict("Demo data is already stored; seed into a database without it.")
-
-
-def _chunks(learners: Iterator[DemoLearner], size: int) -> Iterator[list[DemoLearner]]:
-    while chunk := list(islice(learners, size)):
-        yield chunk
 
 
 def _chunk_write(chunk: Sequence[DemoLearner], *, written_at: datetime) -> None:

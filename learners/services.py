@@ -4,7 +4,6 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import islice
 from typing import Any
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from django.utils import timezone
 from engagement.audit import Actor, audit_changes, audit_record
 from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import uuid7
+from engagement.iterables import chunked
 from engagement.services import model_update
 from learners.cache import learner_detail_forget
 from learners.ingestion import Errors, EventRecord, LearnerRef, parse_event, parse_timestamp
@@ -273,14 +273,6 @@ def events_ingest(*, items: Sequence[Any], now: datetime | None = None) -> Inges
 # CSV imports -----------------------------------------------------------------------------------
 
 
-def _chunks(
-    rows: Iterable[tuple[int, Mapping[str, str]]], size: int
-) -> Iterator[list[tuple[int, Mapping[str, str]]]]:
-    iterator = iter(rows)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
 def events_import(
     *, rows: Iterable[tuple[int, Mapping[str, str]]], chunk_size: int = IMPORT_CHUNK_SIZE
 ) -> Iterator[IngestReport]:
@@ -290,7 +282,7 @@ def events_import(
     (``learner_external_id, source, kind, occurred_at, duration_seconds, score, source_event_id``).
     """
     now = timezone.now()
-    for chunk in _chunks(rows, chunk_size):
+    for chunk in chunked(rows, chunk_size):
         items = [{**row, "learner_source": row.get("source")} for _, row in chunk]
         report = events_ingest(items=items, now=now)
         for rejected in report.rejected:
@@ -377,7 +369,7 @@ def learners_import(
     chunk win. Cohorts named in the file are created when missing.
     """
     now = timezone.now()
-    for chunk in _chunks(rows, chunk_size):
+    for chunk in chunked(rows, chunk_size):
         report = IngestReport()
         latest: dict[tuple[str, str], dict[str, Any]] = {}
         for line, row in chunk:

@@ -74,11 +74,16 @@ def staff_user(request: Request) -> User:
     return request.user
 
 
+def acting_user(request: Request | HttpRequest) -> User | None:
+    """The staff user behind a request (API or admin), or ``None`` for keys and anonymous callers."""
+    return request.user if isinstance(request.user, User) else None
+
+
 def audit_actor(request: Request | HttpRequest) -> User | ApiKey | None:
     """Who to name in the audit log for this request (API or admin): the user, or the API key."""
     if isinstance(request.user, ApiKeyUser):
         return request.user.api_key
-    return request.user if isinstance(request.user, User) else None
+    return acting_user(request)
 
 
 def role_of(principal: Any) -> str | None:

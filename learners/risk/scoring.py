@@ -7,10 +7,9 @@ high band are queued for the coaches' daily digest.
 """
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from django.core.cache import cache
@@ -21,6 +20,7 @@ from psycopg.errors import UniqueViolation
 
 from engagement.bulk import copy_objects
 from engagement.ids import uuid7
+from engagement.iterables import chunked
 from learners.cache import learner_detail_forget
 from learners.models import Learner, LearnerStatus, RiskAlert, RiskAssessment, RiskModel
 from learners.risk.features import (
@@ -74,19 +74,13 @@ def learners_to_score(
     return queryset
 
 
-def _chunks(ids: Sequence[uuid.UUID], size: int) -> Iterator[Sequence[uuid.UUID]]:
-    iterator = iter(ids)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-
-
 def _norms_key(cohort_id: uuid.UUID, as_of: datetime) -> str:
     return f"risk:norms:v1:{cohort_id}:{as_of.date().isoformat()}"
 
 
 def _raws(ids: Sequence[uuid.UUID], as_of: datetime, size: int) -> dict[uuid.UUID, Any]:
     raws = {}
-    for chunk in _chunks(ids, size):
+    for chunk in chunked(ids, size):
         raws.update(raw_features(learner_ids=chunk, as_of=as_of))
     return raws
 
@@ -236,7 +230,7 @@ def learners_rescore(
     whole_cohorts = learner_ids is None and not stale_only
     features = _features(ids, as_of, whole_cohorts=whole_cohorts, size=chunk_size)
     done = 0
-    for chunk in _chunks(ids, chunk_size):
+    for chunk in chunked(ids, chunk_size):
         scored = {
             lid: (features[lid], score(features[lid], kind=model.kind, parameters=model.parameters))
             for lid in chunk

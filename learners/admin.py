@@ -97,7 +97,7 @@ class LearnerAdmin(admin.ModelAdmin):
         return format_html_join(
             "",
             "<p>{} <small>({})</small></p>",
-            ((f["explanation"], f"{f['contribution']:+.2f}") for f in latest.factors[:5]),
+            ((f["explanation"], f"{f['contribution']:+.2f}") for f in latest.explained_factors[:5]),
         )
 
     def save_model(self, request: HttpRequest, obj: Learner, form: Any, change: bool) -> None:

@@ -9,6 +9,7 @@ from guardian.models import UserObjectPermissionBase
 from engagement.crypto import EncryptedTextField, keyed_hash, word_tokens
 from engagement.ids import uuid7
 from engagement.models import BaseModel
+from learners.risk.explanations import explained_factors
 
 
 class Cohort(BaseModel):
@@ -225,6 +226,10 @@ class RiskAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.score:.2f} ({self.band}) as of {self.as_of:%Y-%m-%d}"
+
+    @property
+    def explained_factors(self) -> list[dict[str, Any]]:
+        return explained_factors(self.factors, self.features["raw"])
 
 
 class RiskAlert(models.Model):

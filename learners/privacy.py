@@ -18,6 +18,7 @@ from learners.api.serializers import (
     ActivityEventOutputSerializer,
     CohortOutputSerializer,
     LearnerOutputSerializer,
+    RiskAssessmentOutputSerializer,
 )
 from learners.cache import learner_detail_forget
 from learners.models import ActivityEvent, Learner
@@ -38,11 +39,9 @@ def learner_export(*, actor: Actor, learner: Learner) -> dict[str, Any]:
         "learner": dict(LearnerOutputSerializer(learner).data),
         "cohort": dict(CohortOutputSerializer(learner.cohort).data),
         "activity": ActivityEventOutputSerializer(events, many=True).data,
-        "risk_assessments": list(
-            learner.risk_assessments.order_by("as_of").values(
-                "as_of", "score", "band", "factors", "model__version"
-            )
-        ),
+        "risk_assessments": RiskAssessmentOutputSerializer(
+            learner.risk_assessments.select_related("model").order_by("as_of"), many=True
+        ).data,
         "risk_feedback": list(
             learner.risk_feedback.order_by("created_at").values("created_at", "kind", "note")
         ),

@@ -223,7 +223,7 @@ class RiskFactorSerializer(serializers.Serializer):
 
 class RiskAssessmentOutputSerializer(serializers.ModelSerializer):
     model_version = serializers.IntegerField(source="model.version", read_only=True)
-    factors = RiskFactorSerializer(many=True, read_only=True)
+    factors = RiskFactorSerializer(source="explained_factors", many=True, read_only=True)
 
     class Meta:
         model = RiskAssessment

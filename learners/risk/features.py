@@ -1,9 +1,10 @@
 """Point-in-time risk features, computed set-based in SQL from events strictly before ``as_of``.
 
 One code path serves live scoring (``as_of`` = now), training without leakage (``as_of`` = a
-fixed number of days after each learner's enrolment), backtests and simulation. Per chunk of
-learners it runs two aggregate statements (one over the chunk's events, one for the learners'
-enrolment and cohort schedule); cohort peer norms come from one more statement per run.
+fixed number of days after each learner's enrolment), backtests and simulation. Learners come
+as a queryset (a scope), so a whole rescore is two statements however many learners it covers:
+one aggregate over their events (a parallel scan on PostgreSQL) and one read of their enrolment
+and cohort schedule. Cohort peer norms come from one more statement per run.
 """
 
 import math
@@ -12,12 +13,25 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db.models import Count, DateTimeField, ExpressionWrapper, F, Max, Q, Sum, Value
-from django.db.models.functions import TruncDate
+from django.db.models import (
+    Aggregate,
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.sql.compiler import SQLCompiler
 
+from engagement.large_queries import large_aggregate
 from learners.models import ActivityEvent, EventKind, Learner
 
 ASSESSMENT_KINDS = (
@@ -66,8 +80,9 @@ class LearnerFeatures:
     little_data: bool
 
 
-@dataclass(frozen=True)
-class _Raw:
+class _Raw(NamedTuple):
+    """One learner's raw facts (a tuple: a rescore builds one per learner)."""
+
     cohort_id: uuid.UUID
     as_of: datetime
     days_inactive: float
@@ -113,26 +128,54 @@ def _since(anchor: Anchor, days: int) -> Any:
     return ExpressionWrapper(anchor - Value(timedelta(days=days)), output_field=DateTimeField())
 
 
+class ActiveDaysMask(Aggregate):
+    """Bit ``n`` set when the learner was active in the ``n``-th 24-hour period before ``anchor``.
+
+    The same integer on both databases: PostgreSQL ORs the bits (a plain aggregate, so the scan
+    stays parallel, unlike ``COUNT(DISTINCT day)``); SQLite sums the distinct powers of two.
+    Periods are counted back from ``anchor``, so "active days" do not depend on a timezone.
+    """
+
+    output_field = IntegerField()
+
+    def __init__(self, anchor: Anchor, days: int) -> None:
+        if isinstance(anchor, datetime):
+            anchor = Value(anchor, output_field=DateTimeField())
+        super().__init__(anchor, F("occurred_at"), filter=Q(occurred_at__gte=_since(anchor, days)))
+
+    def as_sql(self, compiler: SQLCompiler, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        anchor, occurred = (
+            compiler.compile(source) for source in self.get_source_expressions()[:2]
+        )
+        if connection.vendor == "postgresql":
+            seconds = f"EXTRACT(EPOCH FROM ({anchor[0]}) - ({occurred[0]}))"
+            body = f"BIT_OR(1::bigint << FLOOR({seconds} / 86400)::int)"
+        else:
+            seconds = f"(strftime('%%s', {anchor[0]}) - strftime('%%s', {occurred[0]}))"
+            body = f"SUM(DISTINCT 1 << ({seconds} / 86400))"
+        condition, condition_params = compiler.compile(self.filter)
+        params = (*anchor[1], *occurred[1], *condition_params)
+        return f"{body} FILTER (WHERE {condition})", params
+
+
 def _event_aggregates(
-    learner_ids: Sequence[uuid.UUID], anchor: Anchor
+    learners: QuerySet[Learner], anchor: Anchor
 ) -> dict[uuid.UUID, dict[str, Any]]:
-    """One GROUP BY over the chunk's events before each learner's ``anchor`` time."""
+    """One GROUP BY over the scope's events before each learner's ``anchor`` time."""
     assessed = Q(
         kind__in=ASSESSMENT_KINDS, score__isnull=False, occurred_at__gte=_since(anchor, 30)
     )
     last_week = Q(occurred_at__gte=_since(anchor, 7))
     three_weeks_before = Q(occurred_at__gte=_since(anchor, 28), occurred_at__lt=_since(anchor, 7))
     events = ActivityEvent.objects.filter(
-        learner_id__in=learner_ids, occurred_at__lt=anchor
+        learner_id__in=learners.order_by().values("id"), occurred_at__lt=anchor
     ).order_by()
     rows = events.values("learner_id").annotate(
         last_at=Max("occurred_at"),
         events_total=Count("id"),
         events_7=Count("id", filter=last_week),
         events_prev_21=Count("id", filter=three_weeks_before),
-        active_days_14=Count(
-            TruncDate("occurred_at"), distinct=True, filter=Q(occurred_at__gte=_since(anchor, 14))
-        ),
+        active_days_14=ActiveDaysMask(anchor, 14),
         seconds_7=Sum("duration_seconds", filter=last_week),
         seconds_prev_21=Sum("duration_seconds", filter=three_weeks_before),
         assessment_sum_30=Sum("score", filter=assessed),
@@ -142,11 +185,12 @@ def _event_aggregates(
         ),
         lessons=Count("id", filter=Q(kind=EventKind.LESSON_COMPLETED)),
     )
-    return {row.pop("learner_id"): row for row in rows}
+    with large_aggregate():
+        return {row.pop("learner_id"): row for row in rows}
 
 
-def _learner_facts(learner_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
-    rows = Learner.objects.filter(id__in=learner_ids).values(
+def _learner_facts(learners: QuerySet[Learner]) -> dict[uuid.UUID, dict[str, Any]]:
+    rows = learners.order_by().values(
         "id", "cohort_id", "enrolled_at", "cohort__starts_on", "cohort__ends_on"
     )
     return {row["id"]: dict(row) for row in rows}
@@ -160,7 +204,7 @@ def _raw(facts: Mapping[str, Any], events: Mapping[str, Any] | None, as_of: date
         cohort_id=facts["cohort_id"],
         as_of=as_of,
         days_inactive=max((as_of - last_at).total_seconds() / DAY, 0.0),
-        active_days_14=events.get("active_days_14") or 0,
+        active_days_14=(events.get("active_days_14") or 0).bit_count(),
         events_7=events.get("events_7") or 0,
         events_prev_21=events.get("events_prev_21") or 0,
         seconds_7=events.get("seconds_7") or 0,
@@ -233,13 +277,13 @@ def _anchor(as_of: datetime | None, cutoff_days: int | None) -> Anchor:
 
 def raw_features(
     *,
-    learner_ids: Sequence[uuid.UUID],
+    learners: QuerySet[Learner],
     as_of: datetime | None = None,
     cutoff_days: int | None = None,
 ) -> dict[uuid.UUID, _Raw]:
-    """Raw facts for a chunk, as of one time or ``cutoff_days`` after each learner's enrolment."""
-    facts = _learner_facts(learner_ids)
-    events = _event_aggregates(learner_ids, _anchor(as_of, cutoff_days))
+    """Raw facts for a scope, as of one time or ``cutoff_days`` after each learner's enrolment."""
+    facts = _learner_facts(learners)
+    events = _event_aggregates(learners, _anchor(as_of, cutoff_days))
     return {
         lid: _raw(
             fact, events.get(lid), as_of or fact["enrolled_at"] + timedelta(days=cutoff_days or 0)
@@ -304,7 +348,9 @@ def features_for(
     cutoff_days: int | None = None,
 ) -> dict[uuid.UUID, LearnerFeatures]:
     """Model-ready features for a set of learners, normed against the learners scored with them."""
-    raws = raw_features(learner_ids=learner_ids, as_of=as_of, cutoff_days=cutoff_days)
+    raws = raw_features(
+        learners=Learner.objects.filter(id__in=learner_ids), as_of=as_of, cutoff_days=cutoff_days
+    )
     lessons = course_lessons({raw.cohort_id for raw in raws.values()}, _anchor(as_of, cutoff_days))
     norms = cohort_norms(raws.values(), lessons)
     return {lid: model_inputs(raw, norms[raw.cohort_id], lid) for lid, raw in raws.items()}

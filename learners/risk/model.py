@@ -8,13 +8,14 @@ explained exactly by its factors:
 - ``logistic``: trained coefficients on standardised features (``contribution = coefficient *
   (value - mean) / std``).
 
-Band thresholds belong to the model version (``parameters["thresholds"]``).
+Band thresholds belong to the model version (``parameters["thresholds"]``). Factors carry
+numbers only: ``learners.risk.explanations`` words them when they are read.
 """
 
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures
 
@@ -47,19 +48,18 @@ RULES_PARAMETERS: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class Factor:
+class Factor(NamedTuple):
+    """One factor's push on the logit (a tuple: a rescore builds nine per learner)."""
+
     factor: str
     value: float
     contribution: float
-    explanation: str
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "factor": self.factor,
             "value": round(self.value, 4),
             "contribution": round(self.contribution, 4),
-            "explanation": self.explanation,
         }
 
 
@@ -85,43 +85,6 @@ def band_for(score: float, thresholds: Mapping[str, float]) -> str:
     return "medium" if score >= thresholds["medium"] else "low"
 
 
-def _pct(value: Any) -> str:
-    return "n/a" if value is None else f"{float(value):.0%}"
-
-
-EXPLANATIONS: dict[str, Any] = {
-    "days_inactive": lambda raw: (
-        f"No activity for {raw['days_inactive']:.0f} days — typical for this cohort is "
-        f"{raw['typical_days_inactive']:.0f}"
-    ),
-    "active_days_ratio": lambda raw: (
-        f"Active on {raw['active_days_14']} of the last 14 days — typical for this cohort is "
-        f"{raw['typical_active_days_14']:.0f}"
-    ),
-    "activity_trend": lambda raw: (
-        f"{raw['events_7']} actions in the last 7 days against {raw['events_prev_21']} in the 21 before"
-    ),
-    "assessment_mean": lambda raw: (
-        f"Average assessment score {_pct(raw['assessment_mean_30'])} over 30 days — cohort average "
-        f"{_pct(raw['typical_assessment'])}"
-    ),
-    "assessment_count": lambda raw: f"{raw['assessment_count_30']} assessments in the last 30 days",
-    "time_trend": lambda raw: "Time spent learning this week compared with the three weeks before",
-    "social": lambda raw: f"{raw['forum_posts_30']} forum posts in the last 30 days",
-    "progress_gap": lambda raw: (
-        f"Progress {_pct(raw['actual_progress'])} where {_pct(raw['expected_progress'])} is expected by now"
-    ),
-    "new_learner": lambda raw: (
-        f"Enrolled {raw['tenure_days']:.0f} days ago: little data yet, so this score is tentative"
-    ),
-}
-
-
-def explain(name: str, raw: Mapping[str, Any]) -> str:
-    """Plain language a coach can act on, with the cohort's typical value for comparison."""
-    return str(EXPLANATIONS[name](raw))
-
-
 def _contributions(
     kind: str, parameters: Mapping[str, Any], values: Mapping[str, float]
 ) -> dict[str, float]:
@@ -135,16 +98,14 @@ def _contributions(
     }
 
 
-def score_values(
-    *, kind: str, parameters: Mapping[str, Any], values: Mapping[str, float], raw: Mapping[str, Any]
-) -> Score:
+def score_values(*, kind: str, parameters: Mapping[str, Any], values: Mapping[str, float]) -> Score:
     """The score, band and factors (largest push towards risk first) for one feature vector."""
     contributions = _contributions(kind, parameters, values)
     intercept = float(parameters["intercept"])
     logit = intercept + sum(contributions.values())
     probability = sigmoid(logit)
     factors = tuple(
-        Factor(name, values[name], contribution, explain(name, raw))
+        Factor(name, values[name], contribution)
         for name, contribution in sorted(contributions.items(), key=lambda item: -item[1])
     )
     return Score(
@@ -153,7 +114,7 @@ def score_values(
 
 
 def score(features: LearnerFeatures, *, kind: str, parameters: Mapping[str, Any]) -> Score:
-    return score_values(kind=kind, parameters=parameters, values=features.values, raw=features.raw)
+    return score_values(kind=kind, parameters=parameters, values=features.values)
 
 
 # Realistic improvements a coach can aim for within a couple of weeks, per factor.
@@ -176,9 +137,7 @@ def best_lever(
     best: dict[str, Any] | None = None
     for name, improve in LEVERS.items():
         changed = {**features.values, name: improve(features.values[name])}
-        improved = score_values(
-            kind=kind, parameters=parameters, values=changed, raw=features.raw
-        ).score
+        improved = score_values(kind=kind, parameters=parameters, values=changed).score
         if improved < current - 1e-9 and (best is None or improved < best["score_after"]):
             best = {
                 "factor": name,

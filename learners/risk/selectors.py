@@ -64,7 +64,7 @@ def _render(
         "model_kind": model.kind,
         "as_of": current.as_of.isoformat(),
         "little_data": stored["little_data"],
-        "factors": current.factors,
+        "factors": current.explained_factors,
         "previous": None
         if previous is None
         else {

@@ -7,8 +7,16 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
+from learners.risk.explanations import explained_factors
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures
-from learners.risk.model import RULES_PARAMETERS, band_for, best_lever, score, score_values, sigmoid
+from learners.risk.model import (
+    RULES_PARAMETERS,
+    band_for,
+    best_lever,
+    score,
+    score_values,
+    sigmoid,
+)
 
 RAW = {
     "days_inactive": 12,
@@ -50,7 +58,7 @@ LOGISTIC = {
 
 @given(values_strategy)
 def test_rules_contributions_sum_to_the_logit(values: dict) -> None:
-    result = score_values(kind="rules", parameters=RULES_PARAMETERS, values=values, raw=RAW)
+    result = score_values(kind="rules", parameters=RULES_PARAMETERS, values=values)
     assert math.isclose(
         result.intercept + sum(f.contribution for f in result.factors), result.logit, abs_tol=1e-9
     )
@@ -59,7 +67,7 @@ def test_rules_contributions_sum_to_the_logit(values: dict) -> None:
 
 @given(values_strategy)
 def test_logistic_contributions_sum_to_the_logit(values: dict) -> None:
-    result = score_values(kind="logistic", parameters=LOGISTIC, values=values, raw=RAW)
+    result = score_values(kind="logistic", parameters=LOGISTIC, values=values)
     assert math.isclose(
         result.intercept + sum(f.contribution for f in result.factors), result.logit, abs_tol=1e-9
     )
@@ -71,10 +79,10 @@ def test_more_inactivity_never_lowers_the_rules_score(
 ) -> None:
     low, high = sorted((first, second))
     quieter = score_values(
-        kind="rules", parameters=RULES_PARAMETERS, values={**values, "days_inactive": high}, raw=RAW
+        kind="rules", parameters=RULES_PARAMETERS, values={**values, "days_inactive": high}
     )
     busier = score_values(
-        kind="rules", parameters=RULES_PARAMETERS, values={**values, "days_inactive": low}, raw=RAW
+        kind="rules", parameters=RULES_PARAMETERS, values={**values, "days_inactive": low}
     )
     assert quieter.score >= busier.score
 
@@ -87,11 +95,13 @@ def test_factors_are_ordered_and_explained() -> None:
         "assessment_mean": 0.7,
         "assessment_count": 2.0,
     }
-    result = score_values(kind="rules", parameters=RULES_PARAMETERS, values=values, raw=RAW)
+    result = score_values(kind="rules", parameters=RULES_PARAMETERS, values=values)
     contributions = [f.contribution for f in result.factors]
     assert contributions == sorted(contributions, reverse=True)
     assert result.factors[0].factor == "days_inactive"
-    assert result.factors[0].explanation == "No activity for 12 days — typical for this cohort is 2"
+    explained = explained_factors([f.as_dict() for f in result.factors], RAW)
+    assert explained[0]["explanation"] == "No activity for 12 days — typical for this cohort is 2"
+    assert explained[0]["contribution"] == round(result.factors[0].contribution, 4)
     assert {f.factor for f in result.factors} == set(FEATURE_NAMES)
 
 

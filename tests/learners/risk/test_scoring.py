@@ -1,6 +1,6 @@
 """Batch rescoring, staleness, digests and the learner risk API."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 from typing import Any
 
@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 
 from learners.models import Learner, RiskAlert, RiskAssessment, RiskModel
 from learners.risk.feedback import risk_digest_send, risk_feedback_create
-from learners.risk.scoring import learners_rescore
+from learners.risk.scoring import course_closed_at, learners_rescore
 from learners.services import events_ingest
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 
@@ -46,7 +46,16 @@ def test_rescore_stores_assessments_and_current_risk_idempotently() -> None:
     assert stored.risk_score is not None and stored.risk_band and stored.risk_scored_at == as_of
     assessment = RiskAssessment.objects.get(learner=stored)
     assert assessment.score == stored.risk_score
-    assert assessment.factors[0]["explanation"]
+    assert "explanation" not in assessment.factors[0]
+    explained = assessment.explained_factors[0]
+    assert explained["factor"] == assessment.factors[0]["factor"]
+    assert explained["explanation"].startswith(
+        {
+            "days_inactive": "No activity for",
+            "active_days_ratio": "Active on",
+            "progress_gap": "Progress",
+        }.get(explained["factor"], "")
+    )
 
 
 def test_rescore_queries_do_not_grow_with_learners_per_chunk() -> None:
@@ -68,15 +77,44 @@ def test_rescore_queries_do_not_grow_with_learners_per_chunk() -> None:
     assert len(many) == len(few)
 
 
-def test_completed_and_withdrawn_learners_are_not_rescored() -> None:
+def test_finished_learners_keep_one_final_assessment_as_of_their_course_close() -> None:
     active = population(2)
-    done = LearnerFactory(status="completed")
-    summary = learners_rescore()
-    assert summary.learners == 2
-    assert Learner.objects.get(pk=done.pk).risk_score is None
-    assert {a.learner_id for a in RiskAssessment.objects.all()} == {
+    closed = CohortFactory(starts_on=date(2026, 1, 5), ends_on=date(2026, 4, 30))
+    withdrawn = LearnerFactory(
+        cohort=closed, status="withdrawn", enrolled_at=datetime(2026, 1, 5, tzinfo=UTC)
+    )
+    completed = LearnerFactory(
+        cohort=closed, status="completed", enrolled_at=datetime(2026, 1, 5, tzinfo=UTC)
+    )
+    ActivityEventFactory(learner=withdrawn, occurred_at=datetime(2026, 2, 1, tzinfo=UTC))
+    ActivityEventFactory(learner=completed, occurred_at=datetime(2026, 4, 29, tzinfo=UTC))
+    self_paced = LearnerFactory(
+        cohort=CohortFactory(ends_on=None), status="completed", enrolled_at=timezone.now()
+    )
+    as_of = timezone.now()
+
+    first = learners_rescore(as_of=as_of)
+
+    assert first.learners == 5 and first.assessments_created == 5
+    close = datetime(2026, 5, 1, tzinfo=UTC)
+    finals = {a.learner_id: a for a in RiskAssessment.objects.filter(learner__cohort=closed)}
+    assert {a.as_of for a in finals.values()} == {close}
+    assert finals[withdrawn.pk].score > finals[completed.pk].score
+    assert Learner.objects.get(pk=withdrawn.pk).risk_scored_at == close
+    assert RiskAssessment.objects.get(learner=self_paced).as_of == as_of
+    assert not RiskAlert.objects.filter(learner__status__in=["completed", "withdrawn"]).exists()
+    again = learners_rescore()
+    assert again.learners == 2
+    assert {a.learner_id for a in RiskAssessment.objects.filter(as_of__gt=as_of)} == {
         learner.pk for learner in active
     }
+
+
+def test_course_close_is_the_end_of_the_last_day_or_the_run_time() -> None:
+    run = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    assert course_closed_at(date(2026, 4, 30), run) == datetime(2026, 5, 1, tzinfo=UTC)
+    assert course_closed_at(date(2026, 6, 30), run) == run
+    assert course_closed_at(None, run) == run
 
 
 def test_new_events_mark_learners_stale_for_the_incremental_run() -> None:

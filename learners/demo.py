@@ -88,6 +88,16 @@ TIMEZONES = (
     "America/Sao_Paulo",
     "Australia/Sydney",
 )
+# Languages spoken in each cohort's region: learners take them in turn, so every locale group
+# holds every archetype and the fairness view in evaluation has several groups to compare.
+LOCALES = {
+    "Europe/London": ("en", "en", "pl"),
+    "America/New_York": ("en", "es"),
+    "Europe/Berlin": ("de", "de", "en"),
+    "Asia/Singapore": ("en", "zh"),
+    "America/Sao_Paulo": ("pt", "pt", "es"),
+    "Australia/Sydney": ("en",),
+}
 FIRST_NAMES = (
     "Amara", "Bram", "Chiara", "Dmitri", "Elif", "Farah", "Gustavo", "Hana", "Idris", "Jonas",
     "Kavya", "Lars", "Mei", "Nadia", "Oren", "Priya", "Quentin", "Rosa", "Sanjay", "Tomasz", "Uma",
@@ -220,6 +230,7 @@ class LearnerRow(NamedTuple):
     progress: float
     last_active_at: datetime | None
     timezone: str
+    locale: str
 
 
 class EventRow(NamedTuple):
@@ -382,8 +393,15 @@ def _learner_generate(
         progress=round(timeline.lessons / LESSONS, 4),
         last_active_at=timeline.events[-1].occurred_at if timeline.events else None,
         timezone=plan.timezone,
+        locale=_locale(plan.timezone, index),
     )
     return DemoLearner(row=row, archetype=plan.archetype.name, events=timeline.events)
+
+
+def _locale(zone: str, index: int) -> str:
+    """Taken in turn, not drawn: the random stream, and every figure measured on it, stays the same."""
+    choices = LOCALES.get(zone, ("en",))
+    return choices[index % len(choices)]
 
 
 def _plan(rng: random.Random, *, index: int, cohort: Cohort, today: date) -> _Plan:

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from engagement.errors import ApplicationError
+from learners.models import Cohort
 from learners.risk.training import risk_model_evaluate, risk_model_get
 
 # (label, how to read the figure out of a metrics dict)
@@ -37,17 +38,20 @@ def comparison_lines(
         yield f"{label:22}" + "".join(f"{_figure(read(m)):>14}" for m in columns.values())
 
 
-def _group_lines(title: str, groups: Mapping[str, Mapping[str, Any]]) -> Iterator[str]:
+def _group_lines(
+    title: str, groups: Mapping[str, Mapping[str, Any]], names: Mapping[str, str]
+) -> Iterator[str]:
     yield f"{title}:"
     for label, group in groups.items():
         yield (
-            f"  {label:38} n={group['n']:<6} withdrew {_figure(group['base_rate'])}  "
+            f"  {names.get(label, label):38} n={group['n']:<6} withdrew {_figure(group['base_rate'])}  "
             f"ROC AUC {_figure(group['roc_auc'])}  Brier {_figure(group['brier'])}"
         )
 
 
 def report_lines(report: Mapping[str, Any]) -> Iterator[str]:
-    """The evaluation report for people; ``--json`` gives the same facts for machines."""
+    """The evaluation report for people (cohorts by name); ``--json`` gives the same facts, by
+    cohort id, for machines."""
     active = report["active_model"]
     yield (
         f"Risk model v{report['version']} ({report['kind']}, features as of day "
@@ -64,8 +68,11 @@ def report_lines(report: Mapping[str, Any]) -> Iterator[str]:
             f"  {row['lower']:.1f}-{row['upper']:.1f}: {row['count']:>6}  "
             f"{_figure(row['mean_predicted']):>6}  {_figure(row['observed_rate']):>6}"
         )
-    yield from _group_lines("By cohort", report["by_cohort"])
-    yield from _group_lines("By locale", report["by_locale"])
+    names = dict(Cohort.objects.filter(id__in=list(report["by_cohort"])).values_list("id", "name"))
+    yield from _group_lines(
+        "By cohort", report["by_cohort"], {str(key): name for key, name in names.items()}
+    )
+    yield from _group_lines("By locale", report["by_locale"], {})
 
 
 class Command(BaseCommand):

@@ -181,3 +181,9 @@ class TestOnDemoHistory:
         assert output.startswith("Risk model v1 (rules, features as of day 28)")
         for heading in ("ROC AUC", "Calibration", "By cohort:", "By locale:", "active v1"):
             assert heading in output
+        by_cohort = output.split("By cohort:")[1].split("By locale:")[0]
+        tested = Cohort.objects.filter(id__in=_json("evaluate_risk_model", "1")["by_cohort"])
+        assert {cohort.name for cohort in tested} <= {
+            line.split("  n=")[0].strip() for line in by_cohort.strip().splitlines()
+        }
+        assert len(by_cohort.strip().splitlines()) == tested.count()

@@ -91,7 +91,7 @@ class LearnerAdmin(admin.ModelAdmin):
 
     @admin.display(description="Why (latest assessment)")
     def risk_factors(self, learner: Learner) -> str:
-        latest = learner.risk_assessments.order_by("-as_of").first()
+        latest = learner.risk_assessments.order_by("-computed_at", "-id").first()
         if latest is None:
             return "Not scored yet."
         return format_html_join(

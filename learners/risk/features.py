@@ -133,7 +133,8 @@ class ActiveDaysMask(Aggregate):
 
     The same integer on both databases: PostgreSQL ORs the bits (a plain aggregate, so the scan
     stays parallel, unlike ``COUNT(DISTINCT day)``); SQLite sums the distinct powers of two.
-    Periods are counted back from ``anchor``, so "active days" do not depend on a timezone.
+    Periods are counted back from ``anchor`` (period 0 is the 24 hours before it, an event exactly
+    ``days`` days before falls outside), so "active days" do not depend on a timezone.
     """
 
     output_field = IntegerField()
@@ -141,7 +142,7 @@ class ActiveDaysMask(Aggregate):
     def __init__(self, anchor: Anchor, days: int) -> None:
         if isinstance(anchor, datetime):
             anchor = Value(anchor, output_field=DateTimeField())
-        super().__init__(anchor, F("occurred_at"), filter=Q(occurred_at__gte=_since(anchor, days)))
+        super().__init__(anchor, F("occurred_at"), filter=Q(occurred_at__gt=_since(anchor, days)))
 
     def as_sql(self, compiler: SQLCompiler, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
         anchor, occurred = (

@@ -15,7 +15,8 @@ from learners.selectors import risk_model_active
 
 def _key(learner: Learner, model_version: int) -> str:
     last_event = learner.last_active_at.isoformat() if learner.last_active_at else "none"
-    return f"risk:detail:v1:{learner.pk}:{model_version}:{last_event}"
+    scored = learner.risk_scored_at.isoformat() if learner.risk_scored_at else "never"
+    return f"risk:detail:v2:{learner.pk}:{model_version}:{last_event}:{scored}"
 
 
 def _changes(current: RiskAssessment, previous: RiskAssessment | None) -> list[dict[str, Any]]:
@@ -79,30 +80,33 @@ def _render(
 
 
 def learner_risk(*, learner: Learner) -> dict[str, Any]:
-    """The learner's current risk under the active model, cached until a new event or model.
+    """The learner's current risk under the active model, cached until a new event, a new
+    model or a new scoring.
 
-    A learner with new activity, or never scored by the active model, is rescored first, so
-    the answer is never older than the learner's last event.
+    "Current" is the assessment computed last, the one the learner's denormalised risk shows
+    (after a backfill with an earlier ``as_of`` too). A learner with new activity, or never
+    scored by the active model, is rescored first, so the answer is never older than the
+    learner's last event.
     """
     model = risk_model_active()
-    key = _key(learner, model.version)
-    detail = cache.get(key)
+    detail = cache.get(_key(learner, model.version))
     if detail is not None:
         return detail
     history = (
         RiskAssessment.objects.filter(learner=learner)
         .select_related("model")
-        .order_by("-as_of", "-id")
+        .order_by("-computed_at", "-id")
     )
     current = history.first()
     if learner.risk_stale or current is None or current.model_id != model.pk:
         learners_rescore(learner_ids=[learner.pk])
+        learner.refresh_from_db(fields=["risk_scored_at", "risk_stale"])
         current = history.first()
     if current is None:
         return {}
     previous = history.exclude(pk=current.pk).first()
     detail = _render(learner, current, previous)
-    cache.set(key, detail, timeout=settings.RISK_DETAIL_CACHE_SECONDS)
+    cache.set(_key(learner, model.version), detail, timeout=settings.RISK_DETAIL_CACHE_SECONDS)
     return detail
 
 

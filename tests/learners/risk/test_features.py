@@ -109,3 +109,31 @@ def test_peer_norms_shape_the_ratio(cohort: Any) -> None:
     features = features_for(learner_ids=[*(b.id for b in busy), quiet.id], as_of=AS_OF)
     assert features[quiet.id].raw["typical_active_days_14"] == 8
     assert features[quiet.id].values["active_days_ratio"] == pytest.approx(1 / 8)
+
+
+@pytest.mark.parametrize(
+    ("days_before", "active_days"),
+    [
+        ((0.1, 0.9), 1),  # two events in the last 24 hours: one day
+        ((0.9, 1.1), 2),  # either side of 24 hours ago: two days
+        ((13.9,), 1),  # the fourteenth period still counts
+        ((14.0, 20.0), 0),  # exactly 14 days ago and older: outside the window
+        ((0.5, 1.5, 2.5, 3.5, 12.5, 13.5), 6),
+    ],
+)
+def test_active_days_are_24_hour_periods_back_from_as_of(
+    cohort: Any, days_before: tuple[float, ...], active_days: int
+) -> None:
+    learner = LearnerFactory(cohort=cohort, enrolled_at=datetime(2026, 9, 1, tzinfo=UTC))
+    for day in days_before:
+        event(learner, day)
+    features = features_for(learner_ids=[learner.id], as_of=AS_OF)[learner.id]
+    assert features.raw["active_days_14"] == active_days
+
+
+def test_cutoff_anchored_active_days_count_back_from_each_learners_cutoff(cohort: Any) -> None:
+    learner = LearnerFactory(cohort=cohort, enrolled_at=datetime(2026, 9, 1, tzinfo=UTC))
+    for day in (2, 5, 9, 20):  # days after enrolment; the cutoff is day 14
+        ActivityEventFactory(learner=learner, occurred_at=datetime(2026, 9, 1 + day, 6, tzinfo=UTC))
+    features = features_for(learner_ids=[learner.id], cutoff_days=14)[learner.id]
+    assert features.raw["active_days_14"] == 3

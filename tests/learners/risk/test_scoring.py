@@ -238,11 +238,17 @@ def test_risk_of_unknown_or_out_of_scope_learner_is_404(auth_client: APIClient) 
     )
 
 
-def test_as_of_in_the_past_is_a_backfill() -> None:
+def test_as_of_in_the_past_is_a_backfill(auth_client: APIClient) -> None:
     learner = population(1)[0]
-    past = datetime(2026, 1, 1, tzinfo=UTC)
+    learners_rescore(learner_ids=[learner.pk])
+    past = timezone.now() - timedelta(days=20)
     learners_rescore(learner_ids=[learner.pk], as_of=past)
-    assert Learner.objects.get(pk=learner.pk).risk_scored_at == past
+    stored = Learner.objects.get(pk=learner.pk)
+    assert stored.risk_scored_at == past
+    detail = auth_client.get(f"/api/v1/learners/{learner.pk}/risk/").data
+    assert detail["as_of"] == past.isoformat()  # the current risk is the latest one computed
+    assert detail["score"] == round(stored.risk_score, 4)
+    assert detail["previous"]["as_of"] > detail["as_of"]
 
 
 def test_rescore_command() -> None:

@@ -2,12 +2,14 @@
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
 from engagement.api.permissions import audit_actor
+from engagement.crypto import EncryptedTextField
 from engagement.errors import ApplicationError
 from learners import selectors, services
 from learners.filters import LearnerFilter
@@ -62,7 +64,7 @@ class LearnerAdmin(admin.ModelAdmin):
         "progress",
         "last_active_at",
         "risk_band",
-        "risk_score",
+        "risk",
     )
     list_select_related = ("cohort",)
     list_filter = ("status", "risk_band", "cohort", "nudge_opt_out")
@@ -71,13 +73,24 @@ class LearnerAdmin(admin.ModelAdmin):
     raw_id_fields = ("cohort",)
     readonly_fields = (
         "last_active_at",
-        "risk_score",
+        "risk",
         "risk_band",
         "risk_scored_at",
         "risk_factors",
         "created_at",
         "updated_at",
     )
+    fieldsets = (
+        (None, {"fields": ("source", "external_id", "cohort", "name", "email", "status")}),
+        ("Risk", {"fields": ("risk_band", "risk", "risk_scored_at", "risk_factors")}),
+        (
+            "Enrolment and preferences",
+            {"fields": ("enrolled_at", "progress", "nudge_opt_out", "locale", "timezone")},
+        ),
+        ("Record", {"fields": ("last_active_at", "created_at", "updated_at")}),
+    )
+    # Names and emails are one line each, whatever their encrypted storage type.
+    formfield_overrides = {EncryptedTextField: {"widget": forms.TextInput(attrs={"size": 60})}}
     ordering = ("external_id",)
 
     def get_search_results(
@@ -88,6 +101,10 @@ class LearnerAdmin(admin.ModelAdmin):
             return queryset, False
         key = "email" if "@" in search_term else "search"
         return LearnerFilter(data={key: search_term}, queryset=queryset).qs, False
+
+    @admin.display(description="Risk score", ordering="risk_score")
+    def risk(self, learner: Learner) -> str | None:
+        return None if learner.risk_score is None else f"{learner.risk_score:.2f}"
 
     @admin.display(description="Why (latest assessment)")
     def risk_factors(self, learner: Learner) -> str:

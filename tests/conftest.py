@@ -101,3 +101,19 @@ def api_client() -> APIClient:
 def auth_client(api_client: APIClient, user: Any) -> APIClient:
     api_client.force_authenticate(user)
     return api_client
+
+
+@pytest.fixture
+def rules_model(request: pytest.FixtureRequest) -> Any:
+    """The shipped rules model, which a data migration creates and transactional tests flush."""
+    from learners.models import RiskModel
+    from learners.risk.model import RULES_PARAMETERS
+
+    marker = request.node.get_closest_marker("django_db")
+    request.getfixturevalue(
+        "transactional_db" if marker and marker.kwargs.get("transaction") else "db"
+    )
+    model, _ = RiskModel.objects.get_or_create(
+        is_active=True, defaults={"version": 1, "kind": "rules", "parameters": RULES_PARAMETERS}
+    )
+    return model

@@ -1,11 +1,15 @@
 """The pages a person opens today: Swagger UI and Django admin, under the real CSP."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
+from learners.models import Learner
+from learners.risk.scoring import learners_rescore
 from tests.e2e.conftest import screenshot
-from tests.factories import LearnerFactory, UserFactory
+from tests.factories import ActivityEventFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,6 +47,34 @@ def test_admin_login_and_learner_list(live_server: Any, page: Any) -> None:
     assert "Visible Learner" in page.inner_text("#result_list")
     assert not [text for text in console if "Content Security Policy" in text]
     screenshot(page, "admin-learners")
+
+
+def test_admin_learner_page_shows_the_current_risk_and_why(
+    live_server: Any, page: Any, rules_model: Any
+) -> None:
+    UserFactory(username="boss", role="admin")
+    learner = LearnerFactory(
+        name="Drifting Learner",
+        external_id="drift-1",
+        enrolled_at=timezone.now() - timedelta(days=50),
+    )
+    ActivityEventFactory(learner=learner, occurred_at=timezone.now() - timedelta(days=19))
+    learners_rescore()
+    console = _csp_violations(page)
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", "boss")
+    page.fill("#id_password", "a-Strong-pass-123")
+    page.click("input[type=submit]")
+    page.goto(f"{live_server.url}/admin/learners/learner/{learner.pk}/change/")
+    page.locator(".field-risk_factors").scroll_into_view_if_needed()
+    why = page.locator(".field-risk_factors").inner_text()
+    assert "No activity for 19 days" in why
+    assert page.locator(".field-risk_band").inner_text().strip().endswith("High")
+    score = Learner.objects.get(pk=learner.pk).risk_score
+    assert page.locator(".field-risk .readonly").inner_text().strip() == f"{score:.2f}"
+    assert not [text for text in console if "Content Security Policy" in text]
+    shot = screenshot(page, "admin-learner-risk")
+    assert shot.stat().st_size > 20_000
 
 
 def test_coach_cannot_enter_admin(live_server: Any, page: Any) -> None:

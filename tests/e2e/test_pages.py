@@ -20,6 +20,14 @@ def _csp_violations(page: Any) -> list[str]:
     return messages
 
 
+def _admin_login(page: Any, base_url: str, username: str) -> None:
+    """Sign in through the admin's own form (the factories' users share one password)."""
+    page.goto(f"{base_url}/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "a-Strong-pass-123")
+    page.click("input[type=submit]")
+
+
 def test_swagger_ui_renders_every_endpoint_without_csp_violations(
     live_server: Any, page: Any
 ) -> None:
@@ -38,10 +46,7 @@ def test_admin_login_and_learner_list(live_server: Any, page: Any) -> None:
     UserFactory(username="boss", role="admin")
     LearnerFactory(name="Visible Learner", external_id="vis-1")
     console = _csp_violations(page)
-    page.goto(f"{live_server.url}/admin/")
-    page.fill("#id_username", "boss")
-    page.fill("#id_password", "a-Strong-pass-123")
-    page.click("input[type=submit]")
+    _admin_login(page, live_server.url, "boss")
     page.goto(f"{live_server.url}/admin/learners/learner/?q=vis-1")
     page.wait_for_selector("#result_list")
     assert "Visible Learner" in page.inner_text("#result_list")
@@ -61,10 +66,7 @@ def test_admin_learner_page_shows_the_current_risk_and_why(
     ActivityEventFactory(learner=learner, occurred_at=timezone.now() - timedelta(days=19))
     learners_rescore()
     console = _csp_violations(page)
-    page.goto(f"{live_server.url}/admin/")
-    page.fill("#id_username", "boss")
-    page.fill("#id_password", "a-Strong-pass-123")
-    page.click("input[type=submit]")
+    _admin_login(page, live_server.url, "boss")
     page.goto(f"{live_server.url}/admin/learners/learner/{learner.pk}/change/")
     page.locator(".field-risk_factors").scroll_into_view_if_needed()
     why = page.locator(".field-risk_factors").inner_text()
@@ -79,9 +81,6 @@ def test_admin_learner_page_shows_the_current_risk_and_why(
 
 def test_coach_cannot_enter_admin(live_server: Any, page: Any) -> None:
     UserFactory(username="coachy", role="coach")
-    page.goto(f"{live_server.url}/admin/")
-    page.fill("#id_username", "coachy")
-    page.fill("#id_password", "a-Strong-pass-123")
-    page.click("input[type=submit]")
+    _admin_login(page, live_server.url, "coachy")
     assert "/admin/login/" in page.url
     assert page.locator(".errornote").count() == 1

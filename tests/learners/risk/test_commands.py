@@ -62,6 +62,19 @@ def demo_history(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]
         Cohort.objects.exclude(id__in=existing).delete()
 
 
+@pytest.fixture
+def backwards_training(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Training that flips every coefficient: a model clearly worse than the rules."""
+    real = training.train_logistic
+
+    def backwards(train: training.TrainingSet, **kwargs: Any) -> dict[str, Any]:
+        parameters = real(train, **kwargs)
+        flipped = {name: -value for name, value in parameters["coefficients"].items()}
+        return {**parameters, "coefficients": flipped}
+
+    monkeypatch.setattr(training, "train_logistic", backwards)
+
+
 @pytest.mark.django_db
 def test_not_enough_history_is_a_clear_command_error() -> None:
     cohort = CohortFactory()
@@ -81,6 +94,7 @@ def test_not_enough_history_is_a_clear_command_error() -> None:
         (("train_risk_model", "--force"), "--force only applies together with --activate"),
         (("train_risk_model", "--cutoff-day", "0"), "Invalid cutoff"),
         (("evaluate_risk_model", "99"), "There is no risk model v99"),
+        (("activate_risk_model", "99"), "There is no risk model v99"),
     ],
 )
 def test_bad_arguments_are_refused(args: tuple[str, ...], message: str) -> None:
@@ -123,21 +137,34 @@ class TestOnDemoHistory:
         assert "v1 rules" in output
         assert RiskModel.objects.get(is_active=True).version == 2
 
-    def test_train_refuses_to_activate_a_worse_model(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        real = training.train_logistic
-
-        def backwards(train: training.TrainingSet, **kwargs: Any) -> dict[str, Any]:
-            parameters = real(train, **kwargs)
-            flipped = {name: -value for name, value in parameters["coefficients"].items()}
-            return {**parameters, "coefficients": flipped}
-
-        monkeypatch.setattr(training, "train_logistic", backwards)
-
+    @pytest.mark.usefixtures("backwards_training")
+    def test_train_refuses_to_activate_a_worse_model(self) -> None:
         with pytest.raises(CommandError, match="v2 is not activated: its test ROC AUC"):
             _run("train_risk_model", "--activate")
 
         assert RiskModel.objects.get(is_active=True).version == 1
         assert RiskModel.objects.filter(version=2, is_active=False).exists()
+
+    def test_activate_then_roll_back_from_the_command_line(self) -> None:
+        _run("train_risk_model")
+
+        assert _run("activate_risk_model", "2", "--force").startswith(
+            "Activated risk model v2 (logistic); v1 (rules) is no longer active."
+        )
+        assert RiskModel.objects.get(is_active=True).version == 2
+        assert "already active" in _run("activate_risk_model", "2")
+        assert _run("activate_risk_model", "1").startswith("Activated risk model v1 (rules)")
+        assert RiskModel.objects.get(is_active=True).version == 1
+
+    @pytest.mark.usefixtures("backwards_training")
+    def test_activate_refuses_a_worse_model_unless_forced(self) -> None:
+        _run("train_risk_model")
+
+        with pytest.raises(CommandError, match="v2 is not activated: its test ROC AUC"):
+            _run("activate_risk_model", "2")
+        assert RiskModel.objects.get(is_active=True).version == 1
+        _run("activate_risk_model", "2", "--force")
+        assert RiskModel.objects.get(is_active=True).version == 2
 
     def test_evaluate_json_has_the_documented_keys(self) -> None:
         _run("train_risk_model")

@@ -6,7 +6,7 @@ keeps a batch rescore from formatting text for every factor of every learner, an
 wording improve without rewriting history.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
@@ -14,41 +14,66 @@ def _pct(value: Any) -> str:
     return "n/a" if value is None else f"{float(value):.0%}"
 
 
-EXPLANATIONS: dict[str, Any] = {
-    "days_inactive": lambda raw: (
+def _assessments(raw: Mapping[str, Any], value: float) -> str:
+    if raw["assessment_mean_30"] is None:
+        return f"No assessment in the last 30 days: counted at the cohort average {_pct(value)}"
+    return (
+        f"Average assessment score {_pct(raw['assessment_mean_30'])} over 30 days — cohort "
+        f"average {_pct(raw['typical_assessment'])}"
+    )
+
+
+def _time_on_task(raw: Mapping[str, Any], value: float) -> str:
+    if "hours_7" not in raw:  # assessments stored before the hours were kept
+        return "Time spent learning this week compared with the three weeks before"
+    return (
+        f"{raw['hours_7']:.1f} h of learning in the last 7 days against "
+        f"{raw['hours_prev_21']:.1f} h in the 21 before"
+    )
+
+
+def _tenure(raw: Mapping[str, Any], value: float) -> str:
+    if value:
+        return f"Enrolled {raw['tenure_days']:.0f} days ago with little activity yet: this score is tentative"
+    return f"Enrolled {raw['tenure_days']:.0f} days ago: enough history for a firm score"
+
+
+# Each takes the stored facts and the factor's model input.
+EXPLANATIONS: dict[str, Callable[[Mapping[str, Any], float], str]] = {
+    "days_inactive": lambda raw, value: (
         f"No activity for {raw['days_inactive']:.0f} days — typical for this cohort is "
         f"{raw['typical_days_inactive']:.0f}"
     ),
-    "active_days_ratio": lambda raw: (
+    "active_days_ratio": lambda raw, value: (
         f"Active on {raw['active_days_14']} of the last 14 days — typical for this cohort is "
         f"{raw['typical_active_days_14']:.0f}"
     ),
-    "activity_trend": lambda raw: (
+    "activity_trend": lambda raw, value: (
         f"{raw['events_7']} actions in the last 7 days against {raw['events_prev_21']} in the 21 before"
     ),
-    "assessment_mean": lambda raw: (
-        f"Average assessment score {_pct(raw['assessment_mean_30'])} over 30 days — cohort average "
-        f"{_pct(raw['typical_assessment'])}"
+    "assessment_mean": _assessments,
+    "assessment_count": lambda raw, value: (
+        f"{raw['assessment_count_30']} assessments in the last 30 days"
     ),
-    "assessment_count": lambda raw: f"{raw['assessment_count_30']} assessments in the last 30 days",
-    "time_trend": lambda raw: "Time spent learning this week compared with the three weeks before",
-    "social": lambda raw: f"{raw['forum_posts_30']} forum posts in the last 30 days",
-    "progress_gap": lambda raw: (
+    "time_trend": _time_on_task,
+    "social": lambda raw, value: f"{raw['forum_posts_30']} forum posts in the last 30 days",
+    "progress_gap": lambda raw, value: (
         f"Progress {_pct(raw['actual_progress'])} where {_pct(raw['expected_progress'])} is expected by now"
     ),
-    "new_learner": lambda raw: (
-        f"Enrolled {raw['tenure_days']:.0f} days ago: little data yet, so this score is tentative"
-    ),
+    "new_learner": _tenure,
 }
 
 
-def explain(name: str, raw: Mapping[str, Any]) -> str:
+def explain(name: str, raw: Mapping[str, Any], value: float) -> str:
     """Plain language a coach can act on, with the cohort's typical value for comparison."""
-    return str(EXPLANATIONS[name](raw))
+    return EXPLANATIONS[name](raw, value)
 
 
 def explained_factors(
     factors: Iterable[Mapping[str, Any]], raw: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """Stored factors (largest push towards risk first) with their plain-language explanation."""
-    return [{**factor, "explanation": explain(factor["factor"], raw)} for factor in factors]
+    return [
+        {**factor, "explanation": explain(factor["factor"], raw, factor["value"])}
+        for factor in factors
+    ]

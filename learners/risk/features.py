@@ -327,6 +327,8 @@ def model_inputs(raw: _Raw, norms: CohortNorms, learner_id: uuid.UUID) -> Learne
         if norms.mean_assessment is None
         else round(norms.mean_assessment, 3),
         "assessment_count_30": raw.assessment_count_30,
+        "hours_7": round(raw.seconds_7 / 3600, 2),
+        "hours_prev_21": round(raw.seconds_prev_21 / 3600, 2),
         "forum_posts_30": raw.forum_posts_30,
         "expected_progress": round(raw.expected_progress, 3),
         "actual_progress": round(actual_progress, 3),

@@ -58,8 +58,8 @@ class Factor(NamedTuple):
     def as_dict(self) -> dict[str, Any]:
         return {
             "factor": self.factor,
-            "value": round(self.value, 4),
-            "contribution": round(self.contribution, 4),
+            "value": round(self.value, 4) + 0.0,
+            "contribution": round(self.contribution, 4) + 0.0,  # no "-0.0"
         }
 
 

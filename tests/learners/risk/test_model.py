@@ -1,5 +1,6 @@
 """Pure scoring: exact explanations, monotonic inactivity, bands, best lever."""
 
+import json
 import math
 import uuid
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from learners.risk.explanations import explained_factors
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures
 from learners.risk.model import (
     RULES_PARAMETERS,
+    Factor,
     band_for,
     best_lever,
     score,
@@ -157,3 +159,8 @@ def test_no_lever_when_nothing_can_improve() -> None:
 def test_sigmoid_is_stable_at_the_extremes() -> None:
     assert sigmoid(-1000) == 0.0
     assert sigmoid(1000) == 1.0
+
+
+def test_stored_factors_never_show_negative_zero() -> None:
+    stored = Factor("social", -0.0, -0.00001).as_dict()
+    assert json.dumps(stored) == '{"factor": "social", "value": 0.0, "contribution": 0.0}'

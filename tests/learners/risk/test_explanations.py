@@ -1,0 +1,74 @@
+"""Factor explanations: worded on read from the stored facts and the factor's own value."""
+
+from typing import Any
+
+import pytest
+
+from learners.risk.explanations import EXPLANATIONS, explain, explained_factors
+from learners.risk.features import FEATURE_NAMES
+from tests.learners.risk.test_model import RAW
+
+FULL_RAW = {**RAW, "hours_7": 0.5, "hours_prev_21": 6.25}
+
+
+def test_every_model_input_has_an_explanation() -> None:
+    assert set(EXPLANATIONS) == set(FEATURE_NAMES)
+    for name in FEATURE_NAMES:
+        assert explain(name, FULL_RAW, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "value", "expected"),
+    [
+        (
+            "days_inactive",
+            FULL_RAW,
+            12.0,
+            "No activity for 12 days — typical for this cohort is 2",
+        ),
+        (
+            "time_trend",
+            FULL_RAW,
+            -1.0,
+            "0.5 h of learning in the last 7 days against 6.2 h in the 21 before",
+        ),
+        # Assessments stored before hours were kept still read sensibly.
+        (
+            "time_trend",
+            RAW,
+            -1.0,
+            "Time spent learning this week compared with the three weeks before",
+        ),
+        (
+            "assessment_mean",
+            {**FULL_RAW, "assessment_mean_30": None},
+            0.75,
+            "No assessment in the last 30 days: counted at the cohort average 75%",
+        ),
+        (
+            "assessment_mean",
+            FULL_RAW,
+            0.5,
+            "Average assessment score 50% over 30 days — cohort average 75%",
+        ),
+        (
+            "new_learner",
+            {**FULL_RAW, "tenure_days": 3},
+            1.0,
+            "Enrolled 3 days ago with little activity yet: this score is tentative",
+        ),
+        ("new_learner", FULL_RAW, 0.0, "Enrolled 40 days ago: enough history for a firm score"),
+    ],
+)
+def test_wording(name: str, raw: dict[str, Any], value: float, expected: str) -> None:
+    assert explain(name, raw, value) == expected
+
+
+def test_explained_factors_keep_the_stored_numbers_and_order() -> None:
+    stored = [
+        {"factor": "days_inactive", "value": 12.0, "contribution": 1.2},
+        {"factor": "new_learner", "value": 0.0, "contribution": 0.0},
+    ]
+    explained = explained_factors(stored, FULL_RAW)
+    assert [{k: v for k, v in f.items() if k != "explanation"} for f in explained] == stored
+    assert explained[1]["explanation"].endswith("enough history for a firm score")

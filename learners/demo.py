@@ -18,7 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate, pairwise
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -30,7 +30,14 @@ from engagement.bulk import copy_objects, copy_rows
 from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import uuid7_from
 from engagement.iterables import chunked
-from learners.models import ActivityEvent, Cohort, EventKind, Learner, LearnerStatus
+from learners.models import (
+    FINISHED_STATUSES,
+    ActivityEvent,
+    Cohort,
+    EventKind,
+    Learner,
+    LearnerStatus,
+)
 
 DEMO_SOURCE = "demo"
 CHUNK_SIZE = 2000
@@ -231,6 +238,7 @@ class LearnerRow(NamedTuple):
     last_active_at: datetime | None
     timezone: str
     locale: str
+    finished_at: datetime | None
 
 
 class EventRow(NamedTuple):
@@ -382,20 +390,28 @@ def _learner_generate(
     for day in _active_days(rng, plan):
         timeline.session(day, final=day == plan.final_day)
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    status = _status(rng, plan=plan, today=today)
     row = LearnerRow(
         id=learner_id,
         cohort_id=cohort.id,
         external_id=f"D{index:06d}",
         name=f"{first} {last}",
         email=f"{first}.{last}.{index}@example.org".lower(),
-        status=_status(rng, plan=plan, today=today),
+        status=status,
         enrolled_at=_ms_datetime(plan.enrolled_ms),
         progress=round(timeline.lessons / LESSONS, 4),
         last_active_at=timeline.events[-1].occurred_at if timeline.events else None,
         timezone=plan.timezone,
         locale=_locale(plan.timezone, index),
+        finished_at=_finished_at(plan) if status in FINISHED_STATUSES else None,
     )
     return DemoLearner(row=row, archetype=plan.archetype.name, events=timeline.events)
+
+
+def _finished_at(plan: _Plan) -> datetime:
+    """Finished learners are marked so when their course is over (the end of its last day)."""
+    end = plan.course_start + timedelta(days=COURSE_DAYS)
+    return datetime.combine(end, time.min, tzinfo=UTC)
 
 
 def _locale(zone: str, index: int) -> str:

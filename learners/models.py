@@ -1,9 +1,11 @@
 """Cohorts, learners and their activity events: the data every other feature reads."""
 
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from guardian.models import UserObjectPermissionBase
 
 from engagement.crypto import EncryptedTextField, keyed_hash, word_tokens
@@ -53,6 +55,18 @@ class LearnerStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", "Withdrawn"
 
 
+STUDYING_STATUSES = (LearnerStatus.ACTIVE, LearnerStatus.PAUSED)
+FINISHED_STATUSES = (LearnerStatus.COMPLETED, LearnerStatus.WITHDRAWN)
+
+
+def course_closed_at(ends_on: date | None, now: datetime) -> datetime:
+    """When a course is over for its learners: the end of the cohort's last day (UTC), or
+    ``now`` if that is earlier or the course is self-paced (no end date)."""
+    if ends_on is None:
+        return now
+    return min(now, datetime.combine(ends_on + timedelta(days=1), time.min, tzinfo=UTC))
+
+
 class RiskBand(models.TextChoices):
     LOW = "low", "Low"
     MEDIUM = "medium", "Medium"
@@ -75,6 +89,9 @@ class Learner(BaseModel):
         max_length=16, choices=LearnerStatus.choices, default=LearnerStatus.ACTIVE
     )
     enrolled_at = models.DateTimeField()
+    # When the learner completed or withdrew (their final risk is taken as of then); set for
+    # finished learners only.
+    finished_at = models.DateTimeField(null=True, blank=True)
     progress = models.FloatField(default=0.0)
     last_active_at = models.DateTimeField(null=True, blank=True)
     nudge_opt_out = models.BooleanField(default=False)
@@ -94,6 +111,11 @@ class Learner(BaseModel):
             ),
             models.CheckConstraint(
                 condition=Q(progress__gte=0) & Q(progress__lte=1), name="learner_progress_0_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=STUDYING_STATUSES, finished_at__isnull=True)
+                | Q(status__in=FINISHED_STATUSES, finished_at__isnull=False),
+                name="learner_finished_at_iff_finished",
             ),
             models.CheckConstraint(
                 condition=Q(risk_score__isnull=True)
@@ -117,11 +139,24 @@ class Learner(BaseModel):
         self.email_hash = keyed_hash(self.email)
         self.name_tokens = " ".join(word_tokens(self.name or ""))
 
+    def refresh_finished_at(self, now: datetime) -> None:
+        """Finished learners keep the time they finished (by default when their course closes,
+        or ``now``); learners still studying have none. Call before any bulk write."""
+        if self.status not in FINISHED_STATUSES:
+            self.finished_at = None
+        elif self.finished_at is None:
+            self.finished_at = course_closed_at(self.cohort.ends_on, now)
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.refresh_lookup_keys()
+        self.refresh_finished_at(timezone.now())
         update_fields = kwargs.get("update_fields")
         if update_fields is not None and {"name", "email"} & set(update_fields):
-            kwargs["update_fields"] = {*update_fields, "email_hash", "name_tokens"}
+            update_fields = {*update_fields, "email_hash", "name_tokens"}
+        if update_fields is not None and "status" in update_fields:
+            update_fields = {*update_fields, "finished_at"}
+        if update_fields is not None:
+            kwargs["update_fields"] = update_fields
         super().save(*args, **kwargs)
 
 

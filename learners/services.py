@@ -29,6 +29,7 @@ LEARNER_FIELDS = (
     "email",
     "status",
     "enrolled_at",
+    "finished_at",
     "progress",
     "nudge_opt_out",
     "locale",
@@ -310,6 +311,11 @@ def _learner_row(row: Mapping[str, str], *, now: datetime) -> tuple[dict[str, An
         values["enrolled_at"] = parse_timestamp(row.get("enrolled_at"), now=now)
     except ValueError as exc:
         errors["enrolled_at"] = [str(exc)]
+    finished = (row.get("finished_at") or "").strip()
+    try:
+        values["finished_at"] = parse_timestamp(finished, now=now) if finished else None
+    except ValueError as exc:
+        errors["finished_at"] = [str(exc)]
     return (None, errors) if errors else (values, {})
 
 
@@ -342,6 +348,7 @@ def _upsert_learners(values: list[dict[str, Any]], cohorts: dict[str, Cohort]) -
     ]
     for learner in learners:
         learner.refresh_lookup_keys()
+        learner.refresh_finished_at(now)
     Learner.objects.bulk_create(
         learners,
         update_conflicts=True,
@@ -354,6 +361,7 @@ def _upsert_learners(values: list[dict[str, Any]], cohorts: dict[str, Cohort]) -
             "name_tokens",
             "enrolled_at",
             "status",
+            "finished_at",
             "updated_at",
         ],
     )

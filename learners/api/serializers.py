@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from learners.models import (
+    STUDYING_STATUSES,
     ActivityEvent,
     Cohort,
     EventKind,
@@ -76,6 +77,12 @@ class _LearnerFieldsSerializer(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=LearnerStatus.choices, required=False)
     enrolled_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When a completed or withdrawn learner finished (their final risk is taken as "
+        "of then). Default: when the cohort's course closed, or now.",
+    )
     progress = serializers.FloatField(min_value=0, max_value=1, required=False)
     nudge_opt_out = serializers.BooleanField(required=False)
     locale = serializers.CharField(max_length=16, required=False)
@@ -83,6 +90,13 @@ class _LearnerFieldsSerializer(serializers.Serializer):
 
     def validate_email(self, value: str) -> str:
         return value.strip().lower()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("finished_at") and attrs.get("status") in STUDYING_STATUSES:
+            raise serializers.ValidationError(
+                {"finished_at": ["Only completed or withdrawn learners have finished."]}
+            )
+        return attrs
 
 
 class LearnerCreateSerializer(_LearnerFieldsSerializer):
@@ -117,6 +131,7 @@ class LearnerOutputSerializer(serializers.ModelSerializer):
             "email",
             "status",
             "enrolled_at",
+            "finished_at",
             "progress",
             "last_active_at",
             "nudge_opt_out",

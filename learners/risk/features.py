@@ -192,7 +192,7 @@ def _event_aggregates(
 
 def _learner_facts(learners: QuerySet[Learner]) -> dict[uuid.UUID, dict[str, Any]]:
     rows = learners.order_by().values(
-        "id", "cohort_id", "enrolled_at", "cohort__starts_on", "cohort__ends_on"
+        "id", "cohort_id", "enrolled_at", "finished_at", "cohort__starts_on", "cohort__ends_on"
     )
     return {row["id"]: dict(row) for row in rows}
 
@@ -246,14 +246,49 @@ def cohort_norms(
     return norms
 
 
-def course_lessons(cohort_ids: Iterable[uuid.UUID], anchor: Anchor) -> dict[uuid.UUID, int]:
-    """Lessons in each cohort's course as known at ``anchor``: the most any of its learners had
+@dataclass(frozen=True)
+class PerLearner:
+    """Features taken at a time of each learner's own: ``field`` plus ``days``."""
+
+    field: str
+    days: int = 0
+
+    def of(self, fact: Mapping[str, Any]) -> datetime:
+        return fact[self.field] + timedelta(days=self.days)
+
+    def expression(self) -> Any:
+        """The same time for each event's learner, in SQL."""
+        return ExpressionWrapper(
+            F(f"learner__{self.field}") + Value(timedelta(days=self.days)),
+            output_field=DateTimeField(),
+        )
+
+
+# A finished learner's final assessment: as of the moment they completed or withdrew.
+AT_FINISH = PerLearner("finished_at")
+When = datetime | PerLearner
+
+
+def _when(as_of: datetime | None, cutoff_days: int | None) -> When:
+    if as_of is not None:
+        return as_of
+    if cutoff_days is None:
+        raise ValueError("Give as_of or cutoff_days.")
+    return PerLearner("enrolled_at", cutoff_days)
+
+
+def _anchor(when: When) -> Anchor:
+    return when if isinstance(when, datetime) else when.expression()
+
+
+def course_lessons(cohort_ids: Iterable[uuid.UUID], when: When) -> dict[uuid.UUID, int]:
+    """Lessons in each cohort's course as known at ``when``: the most any of its learners had
     completed by then (the same yardstick in training, on finished cohorts, and live)."""
     per_learner = (
         ActivityEvent.objects.filter(
             learner__cohort_id__in=set(cohort_ids),
             kind=EventKind.LESSON_COMPLETED,
-            occurred_at__lt=anchor,
+            occurred_at__lt=_anchor(when),
         )
         .order_by()
         .values("learner_id", "learner__cohort_id")
@@ -266,29 +301,12 @@ def course_lessons(cohort_ids: Iterable[uuid.UUID], anchor: Anchor) -> dict[uuid
     return totals
 
 
-def _anchor(as_of: datetime | None, cutoff_days: int | None) -> Anchor:
-    if as_of is not None:
-        return as_of
-    if cutoff_days is None:
-        raise ValueError("Give as_of or cutoff_days.")
-    return ExpressionWrapper(
-        F("learner__enrolled_at") + Value(timedelta(days=cutoff_days)), output_field=DateTimeField()
-    )
-
-
-def raw_features(
-    *,
-    learners: QuerySet[Learner],
-    as_of: datetime | None = None,
-    cutoff_days: int | None = None,
-) -> dict[uuid.UUID, _Raw]:
-    """Raw facts for a scope, as of one time or ``cutoff_days`` after each learner's enrolment."""
+def raw_features(*, learners: QuerySet[Learner], when: When) -> dict[uuid.UUID, _Raw]:
+    """Raw facts for a scope, as of one time or a time of each learner's own."""
     facts = _learner_facts(learners)
-    events = _event_aggregates(learners, _anchor(as_of, cutoff_days))
+    events = _event_aggregates(learners, _anchor(when))
     return {
-        lid: _raw(
-            fact, events.get(lid), as_of or fact["enrolled_at"] + timedelta(days=cutoff_days or 0)
-        )
+        lid: _raw(fact, events.get(lid), when if isinstance(when, datetime) else when.of(fact))
         for lid, fact in facts.items()
     }
 
@@ -351,9 +369,8 @@ def features_for(
     cutoff_days: int | None = None,
 ) -> dict[uuid.UUID, LearnerFeatures]:
     """Model-ready features for a set of learners, normed against the learners scored with them."""
-    raws = raw_features(
-        learners=Learner.objects.filter(id__in=learner_ids), as_of=as_of, cutoff_days=cutoff_days
-    )
-    lessons = course_lessons({raw.cohort_id for raw in raws.values()}, _anchor(as_of, cutoff_days))
+    when = _when(as_of, cutoff_days)
+    raws = raw_features(learners=Learner.objects.filter(id__in=learner_ids), when=when)
+    lessons = course_lessons({raw.cohort_id for raw in raws.values()}, when)
     norms = cohort_norms(raws.values(), lessons)
     return {lid: model_inputs(raw, norms[raw.cohort_id], lid) for lid, raw in raws.items()}

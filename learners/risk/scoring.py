@@ -1,27 +1,27 @@
 """Batch scoring: features for a scope of learners, scores from the active model, stored results.
 
-Learners still studying (active or paused) are scored as of the run's time. Learners whose
-course is over (completed or withdrawn) keep one final assessment per model version, taken as
-of the day their cohort closed (or the run's time for a self-paced course), so every learner
-carries a current risk and an explanation, and finished learners are never re-flagged.
+Learners still studying (active or paused) are scored as of the run's time. Learners who
+completed or withdrew keep one final assessment per model version, taken as of the moment they
+finished (``Learner.finished_at``), so every learner carries a current risk and an explanation,
+and a finished learner is neither re-flagged nor rescored day after day. (A backfill as of a
+time before a learner finished scores them as studying then.)
 
-A run reads its learners' features in two statements per group of learners sharing an
-``as_of``, whatever their number, then writes in chunks: one COPY (or INSERT) of assessments,
-idempotent per learner, model version and ``as_of``; one read of the previous bands; one UPDATE
-of the denormalised current risk. Learners who enter the high band are queued for the
-coaches' daily digest.
+A run reads features in two statements per group (studying, finished), whatever the number of
+learners, then writes in chunks: one COPY (or INSERT) of assessments, idempotent per learner,
+model version and ``as_of``; one read of the previous bands; one UPDATE of the denormalised
+current risk. Learners who enter the high band are queued for the coaches' daily digest.
 """
 
 import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from psycopg.errors import UniqueViolation
 
@@ -29,10 +29,19 @@ from engagement.bulk import copy_rows
 from engagement.ids import uuid7
 from engagement.iterables import chunked
 from learners.cache import learner_detail_forget
-from learners.models import Learner, LearnerStatus, RiskAlert, RiskAssessment, RiskModel
+from learners.models import (
+    FINISHED_STATUSES,
+    STUDYING_STATUSES,
+    Learner,
+    RiskAlert,
+    RiskAssessment,
+    RiskModel,
+)
 from learners.risk.features import (
+    AT_FINISH,
     CohortNorms,
     LearnerFeatures,
+    When,
     cohort_norms,
     course_lessons,
     model_inputs,
@@ -43,8 +52,6 @@ from learners.selectors import risk_model_active
 
 CHUNK_SIZE = 2000
 NORMS_SECONDS = 36 * 3600
-STUDYING = (LearnerStatus.ACTIVE, LearnerStatus.PAUSED)
-FINISHED = (LearnerStatus.COMPLETED, LearnerStatus.WITHDRAWN)
 ASSESSMENT_COLUMNS = ("id", "learner_id", "as_of", "score", "band", "factors", "features")
 
 
@@ -70,20 +77,17 @@ class RescoreSummary:
 
 @dataclass(frozen=True)
 class _Group:
-    """Learners scored together: one ``as_of`` and one set of peers for the cohort norms."""
+    """Learners scored together: the same ``when`` and the same kind of peers for the norms."""
 
     learners: QuerySet[Learner]
-    as_of: datetime
+    when: When
     studying: bool
     whole_cohorts: bool
 
 
-def course_closed_at(ends_on: date | None, as_of: datetime) -> datetime:
-    """When a finished learner's final assessment is taken: the end of the cohort's last day,
-    or ``as_of`` if that is earlier or the course is self-paced (no end date)."""
-    if ends_on is None:
-        return as_of
-    return min(as_of, datetime.combine(ends_on + timedelta(days=1), time.min, tzinfo=UTC))
+def _studying_at(as_of: datetime) -> Q:
+    """Learners studying at ``as_of``: still studying, or finished only later."""
+    return Q(status__in=STUDYING_STATUSES) | Q(finished_at__gt=as_of)
 
 
 def _groups(
@@ -101,37 +105,24 @@ def _groups(
         scope = scope.filter(cohort_id=cohort_id)
     if stale_only:
         scope = scope.filter(risk_stale=True)
-    groups = [
-        _Group(
-            scope.filter(status__in=STUDYING),
-            as_of,
-            studying=True,
-            whole_cohorts=learner_ids is None and not stale_only,
+    studying = scope.filter(_studying_at(as_of))
+    finished = scope.filter(status__in=FINISHED_STATUSES, finished_at__lte=as_of)
+    if learner_ids is None and not stale_only:
+        final = RiskAssessment.objects.filter(
+            learner=OuterRef("pk"), model=model, as_of=OuterRef("finished_at")
         )
+        finished = finished.exclude(Exists(final))
+    whole = learner_ids is None and not stale_only
+    return [
+        _Group(studying, as_of, studying=True, whole_cohorts=whole),
+        _Group(finished, AT_FINISH, studying=False, whole_cohorts=False),
     ]
-    finished = scope.filter(status__in=FINISHED)
-    if learner_ids is None:
-        finished = finished.exclude(
-            Exists(RiskAssessment.objects.filter(learner=OuterRef("pk"), model=model))
-        )
-    closing_days = finished.order_by().values_list("cohort__ends_on", flat=True).distinct()
-    groups += [
-        _Group(
-            finished.filter(cohort__ends_on=ends_on)
-            if ends_on is not None
-            else finished.filter(cohort__ends_on__isnull=True),
-            course_closed_at(ends_on, as_of),
-            studying=False,
-            whole_cohorts=False,
-        )
-        for ends_on in closing_days
-    ]
-    return groups
 
 
 def _norms_key(cohort_id: uuid.UUID, group: _Group) -> str:
-    peers = "studying" if group.studying else "finished"
-    return f"risk:norms:v2:{peers}:{cohort_id}:{group.as_of.date().isoformat()}"
+    if isinstance(group.when, datetime):
+        return f"risk:norms:v3:studying:{cohort_id}:{group.when.date().isoformat()}"
+    return f"risk:norms:v3:finished:{cohort_id}:{timezone.now().date().isoformat()}"
 
 
 def _norms(raws: dict[uuid.UUID, Any], group: _Group) -> dict[uuid.UUID, CohortNorms]:
@@ -140,7 +131,7 @@ def _norms(raws: dict[uuid.UUID, Any], group: _Group) -> dict[uuid.UUID, CohortN
     or, for final assessments, those who finished)."""
     cohort_ids = {raw.cohort_id for raw in raws.values()}
     if group.whole_cohorts:
-        norms = cohort_norms(raws.values(), course_lessons(cohort_ids, group.as_of))
+        norms = cohort_norms(raws.values(), course_lessons(cohort_ids, group.when))
     else:
         keys = {cohort_id: _norms_key(cohort_id, group) for cohort_id in cohort_ids}
         cached = cache.get_many(list(keys.values()))
@@ -148,10 +139,13 @@ def _norms(raws: dict[uuid.UUID, Any], group: _Group) -> dict[uuid.UUID, CohortN
         missing = cohort_ids - norms.keys()
         if missing:
             peers = Learner.objects.filter(
-                cohort_id__in=missing, status__in=STUDYING if group.studying else FINISHED
+                _studying_at(group.when)
+                if isinstance(group.when, datetime)
+                else Q(status__in=FINISHED_STATUSES),
+                cohort_id__in=missing,
             )
-            everyone = {**raw_features(learners=peers, as_of=group.as_of), **raws}
-            norms.update(cohort_norms(everyone.values(), course_lessons(missing, group.as_of)))
+            everyone = {**raw_features(learners=peers, when=group.when), **raws}
+            norms.update(cohort_norms(everyone.values(), course_lessons(missing, group.when)))
     cache.set_many(
         {_norms_key(cohort_id, group): norm for cohort_id, norm in norms.items()},
         timeout=NORMS_SECONDS,
@@ -160,13 +154,13 @@ def _norms(raws: dict[uuid.UUID, Any], group: _Group) -> dict[uuid.UUID, CohortN
 
 
 def _assessment_row(
-    learner_id: uuid.UUID, features: LearnerFeatures, result: Score, as_of: datetime
+    learner_id: uuid.UUID, features: LearnerFeatures, result: Score
 ) -> tuple[Any, ...]:
     """The values of ``ASSESSMENT_COLUMNS``; factors carry numbers, worded on read."""
     return (
         uuid7(),
         learner_id,
-        as_of,
+        features.as_of,
         result.score,
         result.band,
         [factor.as_dict() for factor in result.factors],
@@ -212,36 +206,44 @@ def _insert_assessments(rows: list[tuple[Any, ...]], *, model: RiskModel, now: d
     return RiskAssessment.objects.filter(id__in=[row[0] for row in rows]).count()
 
 
-def _update_current_risk(rows: Sequence[tuple[uuid.UUID, Score]], *, as_of: datetime) -> None:
+def _update_current_risk(rows: Sequence[tuple[uuid.UUID, LearnerFeatures, Score]]) -> None:
     """One UPDATE for the chunk: joined to arrays on PostgreSQL, to ``VALUES`` elsewhere."""
     table = connection.ops.quote_name(Learner._meta.db_table)
     # Only the model's own quoted table name and fixed placeholders are interpolated; every
     # value is a bound parameter.
     assign = (
         f"UPDATE {table} SET risk_score = v.score, risk_band = v.band, "  # noqa: S608  # nosec B608
-        "risk_scored_at = %s, risk_stale = %s"
+        "risk_scored_at = v.as_of, risk_stale = %s"
     )
     join = f"WHERE {table}.id = v.id"
+    columns = "v(id, score, band, as_of)"
     if connection.vendor == "postgresql":
-        source = "unnest(%s::uuid[], %s::float8[], %s::varchar[]) AS v(id, score, band)"
-        sql = f"{assign} FROM {source} {join}"
-        ids, scores, bands = ([row[0] for row in rows], [], [])
-        for _, result in rows:
-            scores.append(result.score)
-            bands.append(result.band)
-        params: list[Any] = [as_of, False, ids, scores, bands]
+        arrays = "%s::uuid[], %s::float8[], %s::varchar[], %s::timestamptz[]"
+        sql = f"{assign} FROM unnest({arrays}) AS {columns} {join}"
+        params: list[Any] = [False, *map(list, zip(*_update_values(rows), strict=True))]
     else:
-        values = ", ".join(["(%s, %s, %s)"] * len(rows))
-        sql = f"WITH v(id, score, band) AS (VALUES {values}) {assign} FROM v {join}"
-        pk = Learner._meta.pk
+        values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+        sql = f"WITH {columns} AS (VALUES {values}) {assign} FROM v {join}"
+        pk, as_of = Learner._meta.pk, Learner._meta.get_field("risk_scored_at")
         params = [
-            value
-            for learner_id, result in rows
-            for value in (pk.get_db_prep_value(learner_id, connection), result.score, result.band)
+            prepared
+            for learner_id, score, band, when in _update_values(rows)
+            for prepared in (
+                pk.get_db_prep_value(learner_id, connection),
+                score,
+                band,
+                as_of.get_db_prep_value(when, connection),
+            )
         ]
-        params += [as_of, False]
+        params.append(False)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def _update_values(
+    rows: Sequence[tuple[uuid.UUID, LearnerFeatures, Score]],
+) -> list[tuple[uuid.UUID, float, str, datetime]]:
+    return [(lid, result.score, result.band, features.as_of) for lid, features, result in rows]
 
 
 def _write_chunk(
@@ -253,26 +255,24 @@ def _write_chunk(
 ) -> None:
     chunk = list(scored)
     rows = [
-        _assessment_row(learner_id, features, result, group.as_of)
+        _assessment_row(learner_id, features, result)
         for learner_id, (features, result) in scored.items()
     ]
-    entered: list[uuid.UUID] = []
+    entered: list[tuple[uuid.UUID, LearnerFeatures, Score]] = []
     with transaction.atomic():
         created = _insert_assessments(rows, model=model, now=timezone.now())
         if group.studying:
             previous = dict(Learner.objects.filter(id__in=chunk).values_list("id", "risk_band"))
             entered = [
-                learner_id
-                for learner_id, (_, result) in scored.items()
+                (learner_id, features, result)
+                for learner_id, (features, result) in scored.items()
                 if result.band == "high" and previous.get(learner_id) != "high"
             ]
-        _update_current_risk(
-            [(lid, result) for lid, (_, result) in scored.items()], as_of=group.as_of
-        )
+        _update_current_risk([(lid, *scored[lid]) for lid in chunk])
         RiskAlert.objects.bulk_create(
             [
-                RiskAlert(learner_id=lid, score=scored[lid][1].score, as_of=group.as_of)
-                for lid in entered
+                RiskAlert(learner_id=lid, score=result.score, as_of=features.as_of)
+                for lid, features, result in entered
             ],
             ignore_conflicts=True,
         )
@@ -321,5 +321,5 @@ def learners_rescore(
 
 
 def _raws_and_norms(group: _Group) -> tuple[dict[uuid.UUID, Any], dict[uuid.UUID, CohortNorms]]:
-    raws = raw_features(learners=group.learners, as_of=group.as_of)
+    raws = raw_features(learners=group.learners, when=group.when)
     return raws, (_norms(raws, group) if raws else {})

@@ -116,6 +116,30 @@ def test_update_and_delete(auth_client: APIClient) -> None:
     assert auth_client.delete(f"{URL}{learner.id}/").status_code == 404
 
 
+def test_withdrawing_through_the_api_records_when(auth_client: APIClient) -> None:
+    learner = LearnerFactory()
+    url = f"{URL}{learner.id}/"
+    left = "2026-10-01T12:00:00Z"
+
+    response = auth_client.patch(url, {"status": "withdrawn", "finished_at": left}, format="json")
+
+    assert response.status_code == 200, response.data
+    assert response.data["finished_at"] == left
+    back = auth_client.patch(url, {"status": "active"}, format="json")
+    assert back.data["finished_at"] is None
+
+
+def test_finished_at_is_refused_for_a_learner_still_studying(auth_client: APIClient) -> None:
+    learner = LearnerFactory()
+    response = auth_client.patch(
+        f"{URL}{learner.id}/",
+        {"status": "active", "finished_at": "2026-10-01T12:00:00Z"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "Only completed or withdrawn learners have finished." in str(response.data)
+
+
 def test_filters(auth_client: APIClient) -> None:
     now = timezone.now()
     cohort = CohortFactory()

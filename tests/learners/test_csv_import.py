@@ -1,8 +1,10 @@
+from datetime import UTC, datetime
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from learners.csv_import import csv_rows
 from learners.models import ActivityEvent, Cohort, Learner
@@ -52,6 +54,23 @@ def test_import_learners_reports_bad_lines_and_creates_cohorts(tmp_path: Path) -
     assert ada.cohort.name == "Spring 2026"
     assert Cohort.objects.get(name="Spring 2026").starts_on.isoformat() == "2026-03-01"
     assert Learner.objects.get(external_id="u2").status == "completed"
+
+
+def test_an_optional_finished_at_column_dates_finished_learners(tmp_path: Path) -> None:
+    text = (
+        "external_id,source,cohort,name,email,enrolled_at,status,finished_at\n"
+        "f1,moodle,Spring 2026,,,2026-03-01,withdrawn,2026-04-10T12:00:00Z\n"
+        "f2,moodle,Spring 2026,,,2026-03-01,completed,\n"
+        "f3,moodle,Spring 2026,,,2026-03-01,active,\n"
+        "f4,moodle,Spring 2026,,,2026-03-01,withdrawn,last tuesday\n"
+    )
+    before = timezone.now()
+    out, err = run("import_learners", write(tmp_path, "finished.csv", text))
+    assert "3 written" in out and "line 5: finished_at" in err
+    stored = dict(Learner.objects.values_list("external_id", "finished_at"))
+    assert stored["f1"] == datetime(2026, 4, 10, 12, tzinfo=UTC)
+    assert stored["f2"] is not None and stored["f2"] >= before  # self-paced cohort: now
+    assert stored["f3"] is None
 
 
 def test_reimport_updates_instead_of_duplicating(tmp_path: Path) -> None:

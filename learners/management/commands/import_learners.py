@@ -10,7 +10,10 @@ COLUMNS = ("external_id", "source", "cohort", "name", "email", "enrolled_at", "s
 
 
 class Command(CsvImportCommand):
-    help = f"Import learners from a CSV file with the columns: {', '.join(COLUMNS)}."
+    help = (
+        f"Import learners from a CSV file with the columns: {', '.join(COLUMNS)}; optionally "
+        "finished_at (when a completed or withdrawn learner finished)."
+    )
     columns = COLUMNS
 
     def import_rows(self, **kwargs: Any) -> Iterator[IngestReport]:

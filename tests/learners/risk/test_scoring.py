@@ -13,10 +13,10 @@ from django.utils import timezone
 from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
 
-from learners.models import Learner, RiskAlert, RiskAssessment, RiskModel
+from learners.models import Learner, RiskAlert, RiskAssessment, RiskModel, course_closed_at
 from learners.risk.feedback import risk_digest_send, risk_feedback_create
-from learners.risk.scoring import course_closed_at, learners_rescore
-from learners.services import events_ingest
+from learners.risk.scoring import learners_rescore
+from learners.services import events_ingest, learner_update
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -77,7 +77,7 @@ def test_rescore_queries_do_not_grow_with_learners_per_chunk() -> None:
     assert len(many) == len(few)
 
 
-def test_finished_learners_keep_one_final_assessment_as_of_their_course_close() -> None:
+def test_finished_learners_keep_one_final_assessment_as_of_when_they_finished() -> None:
     active = population(2)
     closed = CohortFactory(starts_on=date(2026, 1, 5), ends_on=date(2026, 4, 30))
     withdrawn = LearnerFactory(
@@ -88,21 +88,18 @@ def test_finished_learners_keep_one_final_assessment_as_of_their_course_close() 
     )
     ActivityEventFactory(learner=withdrawn, occurred_at=datetime(2026, 2, 1, tzinfo=UTC))
     ActivityEventFactory(learner=completed, occurred_at=datetime(2026, 4, 29, tzinfo=UTC))
-    self_paced = LearnerFactory(
-        cohort=CohortFactory(ends_on=None), status="completed", enrolled_at=timezone.now()
-    )
+    close = datetime(2026, 5, 1, tzinfo=UTC)  # the default: the end of the course's last day
+    assert withdrawn.finished_at == completed.finished_at == close
     as_of = timezone.now()
 
     first = learners_rescore(as_of=as_of)
 
-    assert first.learners == 5 and first.assessments_created == 5
-    close = datetime(2026, 5, 1, tzinfo=UTC)
+    assert first.learners == 4 and first.assessments_created == 4
     finals = {a.learner_id: a for a in RiskAssessment.objects.filter(learner__cohort=closed)}
     assert {a.as_of for a in finals.values()} == {close}
     assert finals[withdrawn.pk].score > finals[completed.pk].score
     assert Learner.objects.get(pk=withdrawn.pk).risk_scored_at == close
-    assert RiskAssessment.objects.get(learner=self_paced).as_of == as_of
-    assert not RiskAlert.objects.filter(learner__status__in=["completed", "withdrawn"]).exists()
+    assert not RiskAlert.objects.filter(learner__cohort=closed).exists()
     again = learners_rescore()
     assert again.learners == 2
     assert {a.learner_id for a in RiskAssessment.objects.filter(as_of__gt=as_of)} == {
@@ -110,11 +107,49 @@ def test_finished_learners_keep_one_final_assessment_as_of_their_course_close() 
     }
 
 
-def test_course_close_is_the_end_of_the_last_day_or_the_run_time() -> None:
-    run = datetime(2026, 6, 1, 9, tzinfo=UTC)
-    assert course_closed_at(date(2026, 4, 30), run) == datetime(2026, 5, 1, tzinfo=UTC)
-    assert course_closed_at(date(2026, 6, 30), run) == run
-    assert course_closed_at(None, run) == run
+def test_a_learner_who_withdraws_gets_a_final_assessment_as_of_that_moment(
+    auth_client: APIClient,
+) -> None:
+    learner = population(1)[0]
+    learners_rescore()
+    left = timezone.now() - timedelta(hours=2)
+    learner_update(actor=None, learner=learner, data={"status": "withdrawn", "finished_at": left})
+
+    summary = learners_rescore()
+
+    assert summary.learners == 1 and summary.entered_high == 0
+    final = RiskAssessment.objects.order_by("-computed_at", "-id").first()
+    assert final is not None and final.as_of == left
+    assert Learner.objects.get(pk=learner.pk).risk_scored_at == left
+    assert auth_client.get(f"/api/v1/learners/{learner.pk}/risk/").data["as_of"] == left.isoformat()
+    assert learners_rescore().learners == 0
+
+
+def test_a_backfill_before_a_learner_finished_scores_them_as_studying() -> None:
+    learner = population(1)[0]
+    learner_update(actor=None, learner=learner, data={"status": "completed"})
+    earlier = timezone.now() - timedelta(days=3)
+
+    learners_rescore(as_of=earlier)
+
+    assert RiskAssessment.objects.get(learner=learner).as_of == earlier
+
+
+def test_finished_at_follows_the_status() -> None:
+    cohort = CohortFactory(starts_on=date(2026, 1, 5), ends_on=date(2026, 4, 30))
+    learner = LearnerFactory(cohort=cohort)
+    assert learner.finished_at is None
+    learner_update(actor=None, learner=learner, data={"status": "completed"})
+    assert Learner.objects.get(pk=learner.pk).finished_at == datetime(2026, 5, 1, tzinfo=UTC)
+    learner_update(actor=None, learner=learner, data={"status": "active"})
+    assert Learner.objects.get(pk=learner.pk).finished_at is None
+
+
+def test_course_close_is_the_end_of_the_last_day_or_now() -> None:
+    now = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    assert course_closed_at(date(2026, 4, 30), now) == datetime(2026, 5, 1, tzinfo=UTC)
+    assert course_closed_at(date(2026, 6, 30), now) == now
+    assert course_closed_at(None, now) == now
 
 
 def test_new_events_mark_learners_stale_for_the_incremental_run() -> None:

@@ -1,0 +1,46 @@
+"""Data migrations, run forward over rows written by the schema before them."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from learners.models import Learner
+
+BEFORE_FINISHED_AT = [("learners", "0008_drop_redundant_event_learner_index")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_finished_learners_are_stamped_with_when_they_finished() -> None:
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_FINISHED_AT)
+    old = executor.loader.project_state(BEFORE_FINISHED_AT).apps
+    Cohort, OldLearner = old.get_model("learners", "Cohort"), old.get_model("learners", "Learner")
+    closed = Cohort.objects.create(name="Closed", starts_on="2026-01-05", ends_on="2026-04-30")
+    self_paced = Cohort.objects.create(name="Self-paced", starts_on="2026-01-05")
+
+    def learner(external_id: str, cohort: object, status: str, **extra: object) -> object:
+        return OldLearner.objects.create(
+            cohort=cohort,
+            source="lms",
+            external_id=external_id,
+            status=status,
+            enrolled_at="2026-01-05T09:00:00Z",
+            **extra,
+        )
+
+    withdrawn = learner("w", closed, "withdrawn")
+    completed = learner(
+        "c", self_paced, "completed", last_active_at=datetime(2026, 3, 3, tzinfo=UTC)
+    )
+    studying = learner("a", closed, "active")
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    stamped = dict(Learner.objects.values_list("pk", "finished_at"))
+    assert stamped[withdrawn.pk] == datetime(2026, 5, 1, tzinfo=UTC)
+    assert stamped[completed.pk] == datetime(2026, 3, 3, tzinfo=UTC)
+    assert stamped[studying.pk] is None

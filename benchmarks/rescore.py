@@ -70,7 +70,7 @@ def _prepare(learners: int, days: int) -> float:
         datetime.now(UTC).date().isoformat(),
     )
     with psycopg.connect(f"{SERVER}/{DATABASE}", autocommit=True) as connection:
-        connection.execute("UPDATE learners_learner SET status = 'active'")
+        connection.execute("UPDATE learners_learner SET status = 'active', finished_at = NULL")
         connection.execute("VACUUM ANALYZE")
     return seconds
 

@@ -85,7 +85,16 @@ class LearnerAdmin(admin.ModelAdmin):
         ("Risk", {"fields": ("risk_band", "risk", "risk_scored_at", "risk_factors")}),
         (
             "Enrolment and preferences",
-            {"fields": ("enrolled_at", "progress", "nudge_opt_out", "locale", "timezone")},
+            {
+                "fields": (
+                    "enrolled_at",
+                    "finished_at",
+                    "progress",
+                    "nudge_opt_out",
+                    "locale",
+                    "timezone",
+                )
+            },
         ),
         ("Record", {"fields": ("last_active_at", "created_at", "updated_at")}),
     )

@@ -81,8 +81,12 @@ class _Group:
 
     learners: QuerySet[Learner]
     when: When
-    studying: bool
     whole_cohorts: bool
+
+    @property
+    def studying(self) -> bool:
+        """Scored as of the run's time; finished learners are scored as of their finish."""
+        return isinstance(self.when, datetime)
 
 
 def _studying_at(as_of: datetime) -> Q:
@@ -107,16 +111,13 @@ def _groups(
         scope = scope.filter(risk_stale=True)
     studying = scope.filter(_studying_at(as_of))
     finished = scope.filter(status__in=FINISHED_STATUSES, finished_at__lte=as_of)
-    if learner_ids is None and not stale_only:
+    whole = learner_ids is None and not stale_only
+    if whole:  # a final assessment by this model is taken once
         final = RiskAssessment.objects.filter(
             learner=OuterRef("pk"), model=model, as_of=OuterRef("finished_at")
         )
         finished = finished.exclude(Exists(final))
-    whole = learner_ids is None and not stale_only
-    return [
-        _Group(studying, as_of, studying=True, whole_cohorts=whole),
-        _Group(finished, AT_FINISH, studying=False, whole_cohorts=False),
-    ]
+    return [_Group(studying, as_of, whole_cohorts=whole), _Group(finished, AT_FINISH, False)]
 
 
 def _norms_key(cohort_id: uuid.UUID, group: _Group) -> str:

@@ -238,7 +238,10 @@ class RiskAssessment(models.Model):
     """One scoring of one learner by one model version as of a time; history is kept."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="risk_assessments")
+    # Indexed by the (learner, -as_of) index and the uniqueness below, which both lead with it.
+    learner = models.ForeignKey(
+        Learner, on_delete=models.CASCADE, related_name="risk_assessments", db_index=False
+    )
     model = models.ForeignKey(RiskModel, on_delete=models.PROTECT, related_name="assessments")
     as_of = models.DateTimeField()
     score = models.FloatField()

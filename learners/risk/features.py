@@ -140,9 +140,10 @@ class ActiveDaysMask(Aggregate):
     output_field = IntegerField()
 
     def __init__(self, anchor: Anchor, days: int) -> None:
+        window = Q(occurred_at__gt=_since(anchor, days))  # a literal bound for a fixed anchor
         if isinstance(anchor, datetime):
             anchor = Value(anchor, output_field=DateTimeField())
-        super().__init__(anchor, F("occurred_at"), filter=Q(occurred_at__gt=_since(anchor, days)))
+        super().__init__(anchor, F("occurred_at"), filter=window)
 
     def as_sql(self, compiler: SQLCompiler, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
         anchor, occurred = (

@@ -15,27 +15,10 @@ A view (or command, or admin action) starts a job::
     )
     return accepted_response(job, request)
 
-and the app's ``tasks.py`` holds a thin task that calls one service through the runner::
-
-    @app.task(
-        name="learners.rescore",
-        bind=True,
-        acks_late=True,
-        reject_on_worker_lost=True,
-        max_retries=3,
-        soft_time_limit=15 * 60,
-        time_limit=16 * 60,
-    )
-    def learners_rescore_task(self: Task, job_id: str) -> None:
-        def work(job: Job, report_progress: ProgressReporter) -> dict[str, Any]:
-            try:
-                return services.learners_rescore(
-                    cohort_id=job.params["cohort_id"], on_progress=report_progress
-                )
-            except OperationalError as exc:  # transient: the job goes back to queued
-                raise self.retry(exc=exc, countdown=30 * 2**self.request.retries) from exc
-
-        job_run(job_id, work)
+and the app's ``tasks.py`` holds a thin task that calls one service through :func:`job_run`:
+``learners.tasks.learners_rescore_task`` is the model (``acks_late``,
+``reject_on_worker_lost``, time limits, and a bounded retry with back-off on
+``OperationalError``, which puts the job back to queued).
 
 Rules the runner relies on:
 

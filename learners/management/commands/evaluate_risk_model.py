@@ -49,7 +49,7 @@ def _group_lines(
         )
 
 
-def report_lines(report: Mapping[str, Any]) -> Iterator[str]:
+def report_lines(report: Mapping[str, Any], cohort_names: Mapping[str, str]) -> Iterator[str]:
     """The evaluation report for people (cohorts by name); ``--json`` gives the same facts, by
     cohort id, for machines."""
     active = report["active_model"]
@@ -68,10 +68,7 @@ def report_lines(report: Mapping[str, Any]) -> Iterator[str]:
             f"  {row['lower']:.1f}-{row['upper']:.1f}: {row['count']:>6}  "
             f"{_figure(row['mean_predicted']):>6}  {_figure(row['observed_rate']):>6}"
         )
-    names = dict(Cohort.objects.filter(id__in=list(report["by_cohort"])).values_list("id", "name"))
-    yield from _group_lines(
-        "By cohort", report["by_cohort"], {str(key): name for key, name in names.items()}
-    )
+    yield from _group_lines("By cohort", report["by_cohort"], cohort_names)
     yield from _group_lines("By locale", report["by_locale"], {})
 
 
@@ -95,5 +92,7 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(report, allow_nan=False))
             return
-        for line in report_lines(report):
+        tested = Cohort.objects.filter(id__in=list(report["by_cohort"]))
+        names = {str(cohort_id): name for cohort_id, name in tested.values_list("id", "name")}
+        for line in report_lines(report, names):
             self.stdout.write(line)

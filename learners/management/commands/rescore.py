@@ -21,8 +21,9 @@ def _as_of(value: str | None) -> datetime | None:
 
 class Command(BaseCommand):
     help = (
-        "Score active and paused learners with the active risk model. With --as-of, score as of that "
-        "time and set the current risk to the result (how historical imports and backfills are scored)."
+        "Score learners with the active risk model: those studying as of now, those who finished "
+        "as of when they finished (once per model version). With --as-of, score as of that time "
+        "and set the current risk to the result (how historical imports and backfills are scored)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

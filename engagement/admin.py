@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from engagement import accounts, api_keys, jobs
+from engagement.admin_bases import AppendOnlyAdmin
 from engagement.api.permissions import acting_user
 from engagement.audit import audit_record
 from engagement.errors import Conflict
@@ -109,24 +110,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(AppendOnlyAdmin):
     list_display = ("occurred_at", "action", "actor_label", "target_type", "target_id", "ip")
     list_filter = ("action", "actor_type", "target_type")
     search_fields = ("=target_id", "=actor_id", "=request_id")
     date_hierarchy = "occurred_at"
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin):
+class JobAdmin(AppendOnlyAdmin):
     """Jobs are written by their tasks only; here they are read, and cancelled through the service."""
 
     list_display = ("kind", "status", "progress", "requested_by", "created_at")
@@ -135,15 +127,6 @@ class JobAdmin(admin.ModelAdmin):
     search_fields = ("=id", "=idempotency_key")
     date_hierarchy = "created_at"
     actions = ["cancel"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.action(description="Cancel the selected queued or running jobs")
     def cancel(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:

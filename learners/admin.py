@@ -8,6 +8,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
+from engagement.admin_bases import ReadOnlyAdmin
 from engagement.api.permissions import audit_actor
 from engagement.crypto import EncryptedTextField
 from engagement.errors import ApplicationError
@@ -195,16 +196,8 @@ class RiskModelAdmin(admin.ModelAdmin):
             messages.error(request, exc.message)
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(RiskAssessment)
-class RiskAssessmentAdmin(_ReadOnlyAdmin):
+class RiskAssessmentAdmin(ReadOnlyAdmin):
     list_display = ("as_of", "learner", "score", "band", "model")
     list_select_related = ("learner", "model")
     list_filter = ("band", "model")
@@ -215,14 +208,14 @@ class RiskAssessmentAdmin(_ReadOnlyAdmin):
 
 
 @admin.register(RiskFeedback)
-class RiskFeedbackAdmin(_ReadOnlyAdmin):
+class RiskFeedbackAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "learner", "kind", "score_at_feedback", "created_by")
     list_select_related = ("learner", "created_by")
     list_filter = ("kind",)
 
 
 @admin.register(RiskAlert)
-class RiskAlertAdmin(_ReadOnlyAdmin):
+class RiskAlertAdmin(ReadOnlyAdmin):
     list_display = ("as_of", "learner", "score", "digested_at")
     list_select_related = ("learner",)
     list_filter = ("digested_at",)

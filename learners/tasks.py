@@ -5,6 +5,7 @@ per learner, model version and ``as_of``; a finished job is never run again), so
 with redelivery after a crash is safe.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +22,18 @@ from learners.risk.training import risk_model_train
 RETRY_BASE_SECONDS = 30
 
 
-def _retry(task: Task, exc: Exception) -> Exception:
-    """Transient database trouble: back off and run the job again (it goes back to queued)."""
-    return task.retry(exc=exc, countdown=RETRY_BASE_SECONDS * 2**task.request.retries)
+def _run_retrying(task: Task, job_id: str, work: Callable[..., dict[str, Any]]) -> None:
+    """Run the job; transient database trouble backs off and runs it again (it goes back to
+    queued)."""
+
+    def guarded(job: Job, report_progress: ProgressReporter) -> dict[str, Any]:
+        try:
+            return work(job, report_progress)
+        except OperationalError as exc:
+            countdown = RETRY_BASE_SECONDS * 2**task.request.retries
+            raise task.retry(exc=exc, countdown=countdown) from exc
+
+    job_run(job_id, guarded)
 
 
 @app.task(
@@ -38,17 +48,14 @@ def _retry(task: Task, exc: Exception) -> Exception:
 def learners_rescore_task(self: Task, job_id: str) -> None:
     def work(job: Job, report_progress: ProgressReporter) -> dict[str, Any]:
         as_of = job.params.get("as_of")
-        try:
-            return learners_rescore(
-                cohort_id=job.params.get("cohort_id"),
-                stale_only=bool(job.params.get("stale_only")),
-                as_of=datetime.fromisoformat(as_of) if as_of else None,
-                on_progress=report_progress,
-            ).as_dict()
-        except OperationalError as exc:
-            raise _retry(self, exc) from exc
+        return learners_rescore(
+            cohort_id=job.params.get("cohort_id"),
+            stale_only=bool(job.params.get("stale_only")),
+            as_of=datetime.fromisoformat(as_of) if as_of else None,
+            on_progress=report_progress,
+        ).as_dict()
 
-    job_run(job_id, work)
+    _run_retrying(self, job_id, work)
 
 
 @app.task(
@@ -62,23 +69,20 @@ def learners_rescore_task(self: Task, job_id: str) -> None:
 )
 def risk_model_train_task(self: Task, job_id: str) -> None:
     def work(job: Job, report_progress: ProgressReporter) -> dict[str, Any]:
-        try:
-            model = risk_model_train(
-                cutoff_days=int(job.params.get("cutoff_days", 28)),
-                activate=bool(job.params.get("activate")),
-                force=bool(job.params.get("force")),
-                actor=job.requested_by,
-                on_progress=report_progress,
-            )
-        except OperationalError as exc:
-            raise _retry(self, exc) from exc
+        model = risk_model_train(
+            cutoff_days=int(job.params.get("cutoff_days", 28)),
+            activate=bool(job.params.get("activate")),
+            force=bool(job.params.get("force")),
+            actor=job.requested_by,
+            on_progress=report_progress,
+        )
         return {
             "version": model.version,
             "active": model.is_active,
             "test": model.metrics.get("test", {}),
         }
 
-    job_run(job_id, work)
+    _run_retrying(self, job_id, work)
 
 
 @app.task(name="learners.rescore_daily")

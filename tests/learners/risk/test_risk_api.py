@@ -4,10 +4,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from celery.exceptions import Retry
+from django.db import OperationalError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from engagement.models import AuditEvent, Job
+from learners import tasks
 from learners.models import Learner, RiskAssessment, RiskModel
 from learners.tasks import learners_rescore_task, rescore_daily, rescore_stale, risk_digest
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
@@ -80,6 +83,33 @@ def test_rescore_job_runs_end_to_end_and_twice_changes_nothing(auth_client: APIC
     learners_rescore_task.delay(str(job.pk))
     assert RiskAssessment.objects.count() == assessments
     assert auth_client.get(f"/api/v1/jobs/{job.pk}/").data["status"] == "succeeded"
+
+
+@pytest.mark.django_db
+def test_transient_database_trouble_puts_the_job_back_for_a_retry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    drifting(2)
+    real, calls = tasks.learners_rescore, []
+
+    def flaky(**kwargs: Any) -> Any:
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise OperationalError("connection reset")
+        return real(**kwargs)
+
+    monkeypatch.setattr(tasks, "learners_rescore", flaky)
+    job = Job.objects.create(kind="learners.rescore", params={})
+
+    with pytest.raises(Retry):  # eager mode hands the retry back instead of scheduling it
+        learners_rescore_task.apply(args=[str(job.pk)], throw=True)
+    assert Job.objects.get(pk=job.pk).status == "queued"
+    learners_rescore_task.apply(args=[str(job.pk)], retries=1)  # the retry, when it is due
+
+    job.refresh_from_db()
+    assert len(calls) == 2
+    assert job.status == "succeeded", job.error
+    assert job.result is not None and job.result["learners"] == 2
 
 
 @pytest.mark.django_db(transaction=True)

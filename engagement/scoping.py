@@ -43,3 +43,8 @@ def cohort_is_visible(*, actor: Any, cohort_id: Any) -> bool:
 def sees_personal_data(actor: Any) -> bool:
     """Analysts work on pseudonymised rows; everyone else in scope sees names and emails."""
     return role_of(actor) != Role.ANALYST
+
+
+def sees_every_cohort(actor: Any) -> bool:
+    """Admins, analysts and integrations see every cohort; a coach only those assigned to them."""
+    return role_of(actor) in UNSCOPED_ROLES

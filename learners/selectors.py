@@ -13,7 +13,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from engagement.errors import NotFound, ValidationFailed
-from engagement.scoping import cohort_is_visible, scope_to_cohorts, sees_personal_data
+from engagement.scoping import (
+    cohort_is_visible,
+    scope_to_cohorts,
+    sees_every_cohort,
+    sees_personal_data,
+)
 from learners.cache import learner_detail_key
 from learners.filters import PERSONAL_FILTERS, LearnerFilter
 from learners.models import ActivityEvent, Cohort, Learner, RiskModel
@@ -30,6 +35,16 @@ def cohort_get(*, actor: Any, cohort_id: uuid.UUID | str) -> Cohort:
         return cohort_list(actor=actor).get(id=cohort_id)
     except (Cohort.DoesNotExist, ValueError, ValidationError) as exc:
         raise NotFound("No cohort with this id.") from exc
+
+
+def cohort_refs_in_scope(*, actor: Any) -> frozenset[str] | None:
+    """Ids and names of the caller's cohorts, which output about cohorts may mention; ``None``
+    when the caller sees every cohort."""
+    if sees_every_cohort(actor):
+        return None
+    return frozenset(
+        str(ref) for pair in cohort_list(actor=actor).values_list("id", "name") for ref in pair
+    )
 
 
 def learner_queryset(*, actor: Any) -> QuerySet[Learner]:

@@ -1,5 +1,7 @@
 """Risk model versions (list, metrics, train, activate) and on-demand rescoring."""
 
+from typing import Any
+
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
@@ -59,12 +61,17 @@ class RiskModelViewSet(viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[RiskModel]:
         return selectors.risk_model_list()
 
+    def get_serializer_context(self) -> dict[str, Any]:
+        """A coach's metrics name only the coach's cohorts (see ``learners.risk.metrics_scope``)."""
+        cohorts = selectors.cohort_refs_in_scope(actor=self.request.user)
+        return {**super().get_serializer_context(), "cohorts_in_scope": cohorts}
+
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(RiskModelOutputSerializer(page, many=True).data)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request: Request, version: str) -> Response:
-        return Response(RiskModelOutputSerializer(risk_model_get(version=int(version))).data)
+        return Response(self.get_serializer(risk_model_get(version=int(version))).data)
 
     @action(detail=False, methods=["post"])
     def train(self, request: Request) -> Response:
@@ -88,7 +95,7 @@ class RiskModelViewSet(viewsets.GenericViewSet):
             actor=audit_actor(request),
             **serializer.validated_data,
         )
-        return Response(RiskModelOutputSerializer(model).data)
+        return Response(self.get_serializer(model).data)
 
 
 class RescoreView(APIView):

@@ -21,6 +21,7 @@ from learners.models import (
     RiskFeedbackKind,
     RiskModel,
 )
+from learners.risk.metrics_scope import metrics_within_scope
 
 
 def _validate_timezone(value: str) -> None:
@@ -144,26 +145,7 @@ class LearnerOutputSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
-
-
-PERSONAL_OUTPUT_FIELDS = ("source", "external_id", "name", "email")
-
-
-class LearnerPseudonymousSerializer(LearnerOutputSerializer):
-    """What analysts see: the learner's platform id stands in for the person; no identifiers."""
-
-    class Meta(LearnerOutputSerializer.Meta):
-        fields = [
-            name
-            for name in LearnerOutputSerializer.Meta.fields
-            if name not in PERSONAL_OUTPUT_FIELDS
-        ]
-        read_only_fields = fields
-
-
-def pseudonymise(detail: dict[str, Any]) -> dict[str, Any]:
-    """Drop identifying fields from a rendered learner detail."""
-    return {name: value for name, value in detail.items() if name not in PERSONAL_OUTPUT_FIELDS}
+        personal_fields = ("source", "external_id", "name", "email")
 
 
 class ActivityEventOutputSerializer(serializers.ModelSerializer):
@@ -181,14 +163,8 @@ class ActivityEventOutputSerializer(serializers.ModelSerializer):
             "ingested_at",
         ]
         read_only_fields = fields
-
-
-class ActivityEventPseudonymousSerializer(ActivityEventOutputSerializer):
-    """Events without free-form metadata, which may carry identifying details."""
-
-    class Meta(ActivityEventOutputSerializer.Meta):
-        fields = [name for name in ActivityEventOutputSerializer.Meta.fields if name != "metadata"]
-        read_only_fields = fields
+        # Source ids often embed the learner's external id or email; metadata is free-form.
+        personal_fields = ("source", "source_event_id", "metadata")
 
 
 class EventInputSerializer(serializers.Serializer):
@@ -261,6 +237,15 @@ class RiskLeverSerializer(serializers.Serializer):
     reduction = serializers.FloatField()
 
 
+class RiskFeedbackSummarySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=RiskFeedbackKind.choices)
+    note = serializers.CharField(help_text="The coach's note (personal data: not for analysts).")
+    created_at = serializers.DateTimeField()
+
+    class Meta:
+        personal_fields = ("note",)
+
+
 class RiskDetailSerializer(serializers.Serializer):
     """Documents the risk detail response (built by the risk selectors)."""
 
@@ -275,7 +260,9 @@ class RiskDetailSerializer(serializers.Serializer):
     previous = serializers.DictField(allow_null=True)
     changes = RiskChangeSerializer(many=True)
     best_lever = RiskLeverSerializer(allow_null=True)
-    feedback = serializers.DictField(allow_null=True)
+    feedback = RiskFeedbackSummarySerializer(
+        allow_null=True, help_text="The latest coach feedback on this learner."
+    )
 
 
 class RiskFeedbackInputSerializer(serializers.Serializer):
@@ -288,9 +275,13 @@ class RiskFeedbackOutputSerializer(serializers.ModelSerializer):
         model = RiskFeedback
         fields = ["id", "kind", "note", "score_at_feedback", "assessment", "created_at"]
         read_only_fields = fields
+        personal_fields = ("note",)
 
 
 class RiskModelOutputSerializer(serializers.ModelSerializer):
+    """Needs ``context["cohorts_in_scope"]`` (see ``selectors.cohort_refs_in_scope``): metrics
+    mention no other cohort (``None``: every cohort may be mentioned)."""
+
     thresholds = serializers.SerializerMethodField()
 
     class Meta:
@@ -310,6 +301,13 @@ class RiskModelOutputSerializer(serializers.ModelSerializer):
 
     def get_thresholds(self, model: RiskModel) -> dict[str, float]:
         return dict(model.parameters.get("thresholds", {}))
+
+    def to_representation(self, instance: RiskModel) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        cohorts = self.context["cohorts_in_scope"]
+        if cohorts is not None:
+            data["metrics"] = metrics_within_scope(data["metrics"], cohorts)
+        return data
 
 
 class RiskModelTrainSerializer(serializers.Serializer):

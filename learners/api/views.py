@@ -13,27 +13,24 @@ from rest_framework.views import APIView
 
 from engagement.api.pagination import TimeCursorPagination
 from engagement.api.permissions import ADMIN, ADMIN_COACH, STAFF, Access, audit_actor
+from engagement.api.personal_data import shown_to
 from engagement.api.responses import ERRORS
 from engagement.errors import ValidationFailed
 from engagement.models import ApiKeyScope
-from engagement.scoping import sees_personal_data
 from learners import privacy, selectors, services
 from learners.api.serializers import (
     ActivityEventOutputSerializer,
-    ActivityEventPseudonymousSerializer,
     CohortInputSerializer,
     CohortOutputSerializer,
     EventInputSerializer,
     IngestReportSerializer,
     LearnerCreateSerializer,
     LearnerOutputSerializer,
-    LearnerPseudonymousSerializer,
     LearnerUpdateSerializer,
     RiskAssessmentOutputSerializer,
     RiskDetailSerializer,
     RiskFeedbackInputSerializer,
     RiskFeedbackOutputSerializer,
-    pseudonymise,
 )
 from learners.filters import LearnerFilter
 from learners.models import Cohort, Learner
@@ -160,7 +157,11 @@ class CohortViewSet(viewsets.GenericViewSet):
     ),
 )
 class LearnerViewSet(viewsets.GenericViewSet):
-    """Learners, filterable by cohort, status, risk and inactivity; analysts get pseudonymised rows."""
+    """Learners, filterable by cohort, status, risk and inactivity; analysts get pseudonymised rows.
+
+    Every read passes its answer through :func:`shown_to`, which drops the fields each output
+    serializer declares personal for pseudonymised callers.
+    """
 
     access = Access(
         read=STAFF,
@@ -175,10 +176,6 @@ class LearnerViewSet(viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[Learner]:
         return selectors.learner_queryset(actor=self.request.user)
 
-    def _output(self) -> type[LearnerOutputSerializer]:
-        personal = sees_personal_data(self.request.user)
-        return LearnerOutputSerializer if personal else LearnerPseudonymousSerializer
-
     def _cohorts(self) -> dict[str, Any]:
         return {"cohorts": selectors.cohort_list(actor=self.request.user)}
 
@@ -186,7 +183,8 @@ class LearnerViewSet(viewsets.GenericViewSet):
         page = self.paginate_queryset(
             selectors.learner_list(actor=request.user, filters=request.query_params)
         )
-        return self.get_paginated_response(self._output()(page, many=True).data)
+        rows = LearnerOutputSerializer(page, many=True).data
+        return self.get_paginated_response(shown_to(request.user, rows, LearnerOutputSerializer))
 
     def retrieve(self, request: Request, pk: str) -> Response:
         detail = selectors.learner_detail_cached(
@@ -194,7 +192,7 @@ class LearnerViewSet(viewsets.GenericViewSet):
             learner_id=pk,
             render=lambda learner: dict(LearnerOutputSerializer(learner).data),
         )
-        return Response(detail if sees_personal_data(request.user) else pseudonymise(detail))
+        return Response(shown_to(request.user, detail, LearnerOutputSerializer))
 
     def create(self, request: Request) -> Response:
         serializer = LearnerCreateSerializer(data=request.data, context=self._cohorts())
@@ -222,12 +220,10 @@ class LearnerViewSet(viewsets.GenericViewSet):
     def events(self, request: Request, pk: str) -> Response:
         learner = selectors.learner_get(actor=request.user, learner_id=pk)
         page = self.paginate_queryset(selectors.learner_events(learner=learner))
-        output = (
-            ActivityEventOutputSerializer
-            if sees_personal_data(request.user)
-            else ActivityEventPseudonymousSerializer
+        events = ActivityEventOutputSerializer(page, many=True).data
+        return self.get_paginated_response(
+            shown_to(request.user, events, ActivityEventOutputSerializer)
         )
-        return self.get_paginated_response(output(page, many=True).data)
 
     @action(detail=True, methods=["get"], filter_backends=[])
     def export(self, request: Request, pk: str) -> Response:
@@ -243,13 +239,17 @@ class LearnerViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], filter_backends=[])
     def risk(self, request: Request, pk: str) -> Response:
         learner = selectors.learner_get(actor=request.user, learner_id=pk)
-        return Response(risk_selectors.learner_risk(learner=learner))
+        detail = risk_selectors.learner_risk(learner=learner)
+        return Response(shown_to(request.user, detail, RiskDetailSerializer))
 
     @action(detail=True, methods=["get"], url_path="risk/history", filter_backends=[])
     def risk_history(self, request: Request, pk: str) -> Response:
         learner = selectors.learner_get(actor=request.user, learner_id=pk)
         page = self.paginate_queryset(risk_selectors.learner_risk_history(learner=learner))
-        return self.get_paginated_response(RiskAssessmentOutputSerializer(page, many=True).data)
+        history = RiskAssessmentOutputSerializer(page, many=True).data
+        return self.get_paginated_response(
+            shown_to(request.user, history, RiskAssessmentOutputSerializer)
+        )
 
     @action(detail=True, methods=["post"], url_path="risk/feedback", filter_backends=[])
     def risk_feedback(self, request: Request, pk: str) -> Response:

@@ -17,7 +17,9 @@ from rest_framework.test import APIClient
 from engagement.api_keys import api_key_create
 from engagement.audit import audit_record
 from engagement.models import ApiKeyScope, Job
-from tests.factories import CohortFactory, LearnerFactory, UserFactory
+from learners.risk.feedback import risk_feedback_create
+from learners.risk.scoring import learners_rescore
+from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 
 OK = "ok"
 PUBLIC = "public"
@@ -224,6 +226,100 @@ def test_matrix(world: dict[str, Any], name: str, method: str, principal: str) -
         assert response.status_code < 500
     else:
         assert response.status_code == expected, response.content[:300]
+
+
+# Personal data planted in every field that holds it; a pseudonymised caller must never see it.
+MARKER = "zqplanted"
+PLANTED = {
+    "name": f"Ann {MARKER}name",
+    "email": f"{MARKER}email@example.org",
+    "external_id": f"{MARKER}-external-id",
+    "source": f"{MARKER}-source",
+    "event source": f"{MARKER}-event-source",
+    "source_event_id": f"{MARKER}-event-id",
+    "metadata": f"{MARKER}-metadata",
+    "coach note": f"Call {MARKER}note on +44 20 7946 0000",
+}
+# A cohort outside coach_in's scope, named in the risk model's metrics.
+HIDDEN = "zqhiddencohort"
+
+
+def _readable(principal: str) -> list[str]:
+    """GET routes of the matrix that ``principal`` may call: new routes join automatically."""
+    return sorted(
+        name
+        for (name, method), rules in MATRIX.items()
+        if method == "get" and rules[principal] in (OK, PUBLIC)
+    )
+
+
+@pytest.fixture
+def planted(world: dict[str, Any], rules_model: Any) -> dict[str, Any]:
+    learner = LearnerFactory(
+        cohort=world["cohort"],
+        name=PLANTED["name"],
+        email=PLANTED["email"],
+        external_id=PLANTED["external_id"],
+        source=PLANTED["source"],
+    )
+    ActivityEventFactory(
+        learner=learner,
+        source=PLANTED["event source"],
+        source_event_id=PLANTED["source_event_id"],
+        metadata={"comment": PLANTED["metadata"], f"{MARKER}-key": 1},
+    )
+    learners_rescore(learner_ids=[learner.pk])
+    risk_feedback_create(
+        actor=world["principals"]["coach_in"],
+        learner=learner,
+        kind="acknowledged",
+        note=PLANTED["coach note"],
+    )
+    hidden = CohortFactory(name=f"{HIDDEN} cohort")
+    LearnerFactory(cohort=hidden)
+    shown, secret = str(world["cohort"].pk), str(hidden.pk)
+    group = {"n": 10, "base_rate": 0.2, "roc_auc": 0.8, "brier": 0.1, "high_band": {}}
+    rules_model.metrics = {
+        "test": {"n": 20, "roc_auc": 0.8, "by_cohort": {shown: group, secret: group}},
+        "active_on_same_test": {"version": 1, "by_cohort": {shown: group, secret: group}},
+        "train_cohorts": [secret],
+        "test_cohorts": [shown, secret],
+    }
+    rules_model.save(update_fields=["metrics"])
+    world["learner"] = learner
+    world["hidden"] = hidden
+    return world
+
+
+def _body(principal: str, name: str, world: dict[str, Any]) -> str:
+    response = _client(principal, world).get(_url(name, world))
+    assert response.status_code < 500, response.content[:300]
+    return response.content.decode().lower()
+
+
+@pytest.mark.parametrize("name", _readable("analyst"))
+def test_analyst_responses_hold_no_personal_data(planted: dict[str, Any], name: str) -> None:
+    assert MARKER not in _body("analyst", name, planted)
+
+
+def test_every_planted_value_is_served_to_admins(planted: dict[str, Any]) -> None:
+    """The planting reaches the routes the analyst walk covers, so that walk can fail."""
+    bodies = " ".join(_body("admin", name, planted) for name in _readable("analyst"))
+    missing = [field for field, value in PLANTED.items() if value.lower() not in bodies]
+    assert missing == []
+
+
+@pytest.mark.parametrize("name", _readable("coach_in"))
+def test_coach_responses_name_no_cohort_outside_scope(planted: dict[str, Any], name: str) -> None:
+    body = _body("coach_in", name, planted)
+    assert HIDDEN not in body
+    assert str(planted["hidden"].pk) not in body
+
+
+def test_out_of_scope_cohort_is_served_to_admins(planted: dict[str, Any]) -> None:
+    bodies = " ".join(_body("admin", name, planted) for name in _readable("coach_in"))
+    assert HIDDEN in bodies
+    assert str(planted["hidden"].pk) in bodies
 
 
 @pytest.mark.django_db

@@ -6,6 +6,8 @@ import pytest
 from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
 
+from learners.risk.feedback import risk_feedback_create
+from learners.risk.scoring import learners_rescore
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -102,10 +104,26 @@ def test_analyst_sees_pseudonymised_rows_only(world: dict[str, Any]) -> None:
     detail = analyst.get(f"/api/v1/learners/{world['my_learner'].id}/").data
     assert "name" not in detail and "email" not in detail
     events = analyst.get(f"/api/v1/learners/{world['my_learner'].id}/events/").data["results"]
-    assert "metadata" not in events[0]
+    assert not {"metadata", "source", "source_event_id"} & set(events[0])
+    assert {"kind", "occurred_at", "duration_seconds", "score"} <= set(events[0])
     refused = analyst.get("/api/v1/learners/", {"search": "Ada", "email": "x@example.org"})
     assert refused.status_code == 400
     assert set(refused.data) == {"search", "email"}
+
+
+def test_analyst_risk_view_keeps_the_feedback_mark_but_not_the_coach_note(
+    world: dict[str, Any], rules_model: Any
+) -> None:
+    learner = world["my_learner"]
+    learners_rescore(learner_ids=[learner.pk])
+    risk_feedback_create(
+        actor=world["coach"], learner=learner, kind="not_applicable", note="in hospital, Ward 4"
+    )
+    url = f"/api/v1/learners/{learner.id}/risk/"
+    seen = client_for(world["analyst"]).get(url).data["feedback"]
+    assert seen["kind"] == "not_applicable" and "created_at" in seen
+    assert "note" not in seen
+    assert client_for(world["coach"]).get(url).data["feedback"]["note"] == "in hospital, Ward 4"
 
 
 def test_analyst_cannot_write(world: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import uuid7
 from engagement.iterables import chunked
 from engagement.services import model_update
+from engagement.wording import counted
 from learners.cache import learner_detail_forget
 from learners.ingestion import Errors, EventRecord, LearnerRef, parse_event, parse_timestamp
 from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus
@@ -297,7 +298,7 @@ def _learner_row(row: Mapping[str, str], *, now: datetime) -> tuple[dict[str, An
     for name, limit in (("external_id", 128), ("source", 64), ("cohort", 200)):
         text = (row.get(name) or "").strip()
         if not text or len(text) > limit:
-            errors[name] = [f"Required, at most {limit} characters."]
+            errors[name] = [f"Required, at most {counted(limit, 'character')}."]
         values[name] = text
     values["name"] = (row.get("name") or "").strip()[:200]
     values["email"] = (row.get("email") or "").strip().lower()

@@ -12,6 +12,7 @@ from django.utils import timezone
 from engagement.accounts import COHORT_PERMISSION
 from engagement.audit import Actor, audit_record
 from engagement.models import User
+from engagement.wording import counted
 from learners.models import CohortCoachPermission, Learner, RiskAlert, RiskAssessment, RiskFeedback
 
 
@@ -94,5 +95,5 @@ def _message(coach: User, alerts: list[RiskAlert]) -> tuple[str, str, None, list
         for alert in sorted(alerts, key=lambda a: -a.score)
     ]
     body = "These learners entered the high-risk band since the last digest:\n\n" + "\n".join(lines)
-    subject = f"{len(alerts)} learner(s) newly at high risk"
+    subject = f"{counted(len(alerts), 'learner')} newly at high risk"
     return subject, body, None, [coach.email]

@@ -83,7 +83,7 @@ def test_redis_url_selects_django_redis() -> None:
 
 def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``python manage.py ...`` in a clean environment: only the interpreter's path and ``env``."""
-    return subprocess.run(
+    return subprocess.run(  # noqa: S603 - this interpreter, our manage.py, test arguments
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env={"PATH": os.environ.get("PATH", ""), **env},

@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from typing import Any
 
+from engagement.wording import counted
 from learners.csv_import import CsvImportCommand
 from learners.services import IngestReport, events_import
 
@@ -29,5 +30,5 @@ class Command(CsvImportCommand):
         rate = rows / seconds if seconds else 0.0
         return (
             f"Activity imported: {report.accepted} new, {report.duplicates} already stored, "
-            f"{len(report.rejected)} rejected, {rows} rows in {seconds:.1f} s ({rate:,.0f} rows/s)."
+            f"{len(report.rejected)} rejected, {counted(rows, 'row')} in {seconds:.1f} s ({rate:,.0f} rows/s)."
         )

@@ -23,7 +23,7 @@ class Command(CsvImportCommand):
     columns = COLUMNS
 
     def import_rows(self, **kwargs: Any) -> Iterator[IngestReport]:
-        return events_import(**kwargs)
+        return events_import(via="import_activity", **kwargs)
 
     def summary(self, report: IngestReport, seconds: float) -> str:
         rows = report.accepted + report.duplicates + len(report.rejected)

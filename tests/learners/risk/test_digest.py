@@ -122,7 +122,7 @@ def test_a_mail_failure_keeps_the_alert_pending_and_the_retry_mails_nobody_twice
 
 
 def test_no_connection_to_the_mail_server_delivers_nothing(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def unreachable(self: EmailBackend) -> None:
         raise ConnectionRefusedError("mail.example.org:25")

@@ -17,6 +17,7 @@ from engagement.api.permissions import acting_user
 from engagement.audit import audit_record
 from engagement.errors import Conflict
 from engagement.models import JOB_ACTIVE_STATUSES, ApiKey, AuditEvent, Job, User
+from engagement.wording import counted
 
 
 class _CohortsField(forms.Form):
@@ -138,4 +139,4 @@ class JobAdmin(AppendOnlyAdmin):
             except Conflict:  # it finished meanwhile
                 continue
             cancelled += 1
-        messages.info(request, f"Cancelled {cancelled} job(s).")
+        messages.info(request, f"Cancelled {counted(cancelled, 'job')}.")

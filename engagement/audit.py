@@ -9,6 +9,7 @@ from engagement import request_context
 from engagement.models import ApiKey, AuditEvent, User
 
 Actor = User | ApiKey | None
+AUDIT_BATCH_SIZE = 1000
 
 
 def _actor_fields(actor: Actor) -> dict[str, str]:
@@ -39,6 +40,30 @@ def audit_changes(data: Mapping[str, Any], *, personal: Iterable[str] = ()) -> d
     return changes
 
 
+def _event(
+    *,
+    actor: Actor,
+    action: str,
+    target: Model | None = None,
+    target_type: str = "",
+    target_id: str = "",
+    changes: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    context = request_context.current()
+    if target is not None:
+        target_type = target_type or target._meta.label_lower
+        target_id = target_id or str(target.pk)
+    return AuditEvent(
+        **_actor_fields(actor),
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        ip=context.ip if context else None,
+        request_id=context.request_id if context else "",
+        changes=dict(changes or {}),
+    )
+
+
 def audit_record(
     *,
     actor: Actor,
@@ -49,19 +74,28 @@ def audit_record(
     changes: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event; request id and client IP come from the current request, if any."""
-    context = request_context.current()
-    if target is not None:
-        target_type = target_type or target._meta.label_lower
-        target_id = target_id or str(target.pk)
-    return AuditEvent.objects.create(
-        **_actor_fields(actor),
+    event = _event(
+        actor=actor,
         action=action,
+        target=target,
         target_type=target_type,
         target_id=target_id,
-        ip=context.ip if context else None,
-        request_id=context.request_id if context else "",
-        changes=dict(changes or {}),
+        changes=changes,
     )
+    event.save()
+    return event
+
+
+def audit_record_many(
+    *, actor: Actor, events: Iterable[tuple[str, Model, Mapping[str, Any]]]
+) -> int:
+    """Append one event per ``(action, target, changes)`` in a single INSERT: bulk writes
+    (imports) are audited object by object like single ones, without a query per object."""
+    rows = [
+        _event(actor=actor, action=action, target=target, changes=changes)
+        for action, target, changes in events
+    ]
+    return len(AuditEvent.objects.bulk_create(rows, batch_size=AUDIT_BATCH_SIZE))
 
 
 def audit_list() -> QuerySet[AuditEvent]:

@@ -19,6 +19,7 @@ from learners.models import (
     Cohort,
     Learner,
     RiskAlert,
+    RiskAlertDelivery,
     RiskAssessment,
     RiskFeedback,
     RiskModel,
@@ -214,8 +215,22 @@ class RiskFeedbackAdmin(ReadOnlyAdmin):
     list_filter = ("kind",)
 
 
+class RiskAlertDeliveryInline(admin.TabularInline):
+    model = RiskAlertDelivery
+    fields = ("recipient", "delivered_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(RiskAlert)
 class RiskAlertAdmin(ReadOnlyAdmin):
-    list_display = ("as_of", "learner", "score", "digested_at")
+    """Pending alerts show why they were not delivered (no recipient, mail failure)."""
+
+    list_display = ("as_of", "learner", "score", "status", "reason", "digested_at")
     list_select_related = ("learner",)
-    list_filter = ("digested_at",)
+    list_filter = ("status", "reason", "digested_at")
+    inlines = (RiskAlertDeliveryInline,)

@@ -18,7 +18,8 @@ def csv_rows(handle: TextIO, *, required: Iterable[str]) -> Iterator[tuple[int, 
     reader = csv.DictReader(handle)
     missing = sorted(set(required) - set(reader.fieldnames or []))
     if missing:
-        raise CommandError(f"The header lacks the column(s): {', '.join(missing)}.")
+        noun = "column" if len(missing) == 1 else "columns"
+        raise CommandError(f"The header lacks the {noun}: {', '.join(missing)}.")
     for row in reader:
         yield reader.line_num, row
 

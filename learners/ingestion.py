@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from engagement.wording import counted
 from learners.models import EventKind
 
 EVENT_KINDS = frozenset(EventKind.values)
@@ -69,7 +70,7 @@ def _parse_identifier(value: Any, *, name: str) -> str:
     text = str(value).strip()
     limit = MAX_SOURCE_LENGTH if name == "source" else MAX_ID_LENGTH
     if len(text) > limit:
-        raise ValueError(f"At most {limit} characters.")
+        raise ValueError(f"At most {counted(limit, 'character')}.")
     return text
 
 

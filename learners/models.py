@@ -270,14 +270,38 @@ class RiskAssessment(models.Model):
         return explained_factors(self.factors, self.features["raw"])
 
 
+class RiskAlertStatus(models.TextChoices):
+    PENDING = "pending", "Pending: not delivered to every recipient yet"
+    DELIVERED = "delivered", "Delivered"
+    QUIETED = "quieted", "Quieted by coach feedback (not mailed)"
+
+
+class RiskAlertReason(models.TextChoices):
+    """Why a pending alert has not been delivered yet; the digest retries it every run."""
+
+    NONE = "", "-"
+    NO_RECIPIENT = "no_recipient", "Nobody to receive it: no coach or admin with an email address"
+    MAIL_FAILED = "mail_failed", "Sending the mail failed for at least one recipient"
+
+
 class RiskAlert(models.Model):
-    """A learner who entered the high band, waiting for their coaches' daily digest."""
+    """A learner who entered the high band, waiting for their coaches' daily digest.
+
+    It stays ``pending`` (with the ``reason``) until every recipient got it, so an alert nobody
+    could receive is never lost; ``digested_at`` is when it was delivered or quieted.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="risk_alerts")
     score = models.FloatField()
     as_of = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(
+        max_length=16, choices=RiskAlertStatus.choices, default=RiskAlertStatus.PENDING
+    )
+    reason = models.CharField(
+        max_length=16, choices=RiskAlertReason.choices, default=RiskAlertReason.NONE, blank=True
+    )
     digested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -285,10 +309,31 @@ class RiskAlert(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["learner", "as_of"], name="risk_alert_once_per_run")
         ]
-        indexes = [models.Index(fields=["digested_at"], name="risk_alert_pending")]
+        indexes = [models.Index(fields=["status"], name="risk_alert_status")]
 
     def __str__(self) -> str:
         return f"high risk {self.score:.2f} as of {self.as_of:%Y-%m-%d}"
+
+
+class RiskAlertDelivery(models.Model):
+    """One recipient got the alert: a re-run or a retry never mails them about it again."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    alert = models.ForeignKey(RiskAlert, on_delete=models.CASCADE, related_name="deliveries")
+    recipient = models.ForeignKey(
+        "engagement.User", on_delete=models.CASCADE, related_name="risk_alert_deliveries"
+    )
+    delivered_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["alert", "recipient"], name="risk_alert_delivered_once_per_recipient"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"delivered {self.delivered_at:%Y-%m-%d %H:%M}"
 
 
 class RiskFeedbackKind(models.TextChoices):

@@ -11,11 +11,12 @@ from django.db import transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
-from engagement.audit import Actor, audit_changes, audit_record
+from engagement.audit import Actor, audit_changes, audit_record, audit_record_many
 from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import uuid7
 from engagement.iterables import chunked
 from engagement.services import model_update
+from engagement.wording import counted
 from learners.cache import learner_detail_forget
 from learners.ingestion import Errors, EventRecord, LearnerRef, parse_event, parse_timestamp
 from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus
@@ -36,6 +37,8 @@ LEARNER_FIELDS = (
     "timezone",
 )
 PERSONAL_FIELDS = ("name", "email")
+# What a CSV import writes over a stored learner (besides the lookup keys derived from them).
+IMPORTED_FIELDS = ("cohort", "name", "email", "enrolled_at", "status", "finished_at")
 IMPORT_CHUNK_SIZE = 5000
 
 
@@ -275,12 +278,17 @@ def events_ingest(*, items: Sequence[Any], now: datetime | None = None) -> Inges
 
 
 def events_import(
-    *, rows: Iterable[tuple[int, Mapping[str, str]]], chunk_size: int = IMPORT_CHUNK_SIZE
+    *,
+    rows: Iterable[tuple[int, Mapping[str, str]]],
+    via: str,
+    chunk_size: int = IMPORT_CHUNK_SIZE,
 ) -> Iterator[IngestReport]:
     """Import activity rows ``(line_number, row)`` chunk by chunk; yields one report per chunk.
 
     Rejected entries carry the line number as ``index``. Columns follow the public CSV format
     (``learner_external_id, source, kind, occurred_at, duration_seconds, score, source_event_id``).
+    Events are not audited one by one (as on the API); each chunk leaves one ``events.import``
+    event with its counts and ``via`` naming the door.
     """
     now = timezone.now()
     for chunk in chunked(rows, chunk_size):
@@ -288,6 +296,17 @@ def events_import(
         report = events_ingest(items=items, now=now)
         for rejected in report.rejected:
             rejected["index"] = chunk[rejected["index"]][0]
+        audit_record(
+            actor=None,
+            action="events.import",
+            target_type=ActivityEvent._meta.label_lower,
+            changes={
+                "via": via,
+                "accepted": report.accepted,
+                "duplicates": report.duplicates,
+                "rejected": len(report.rejected),
+            },
+        )
         yield report
 
 
@@ -297,7 +316,7 @@ def _learner_row(row: Mapping[str, str], *, now: datetime) -> tuple[dict[str, An
     for name, limit in (("external_id", 128), ("source", 64), ("cohort", 200)):
         text = (row.get(name) or "").strip()
         if not text or len(text) > limit:
-            errors[name] = [f"Required, at most {limit} characters."]
+            errors[name] = [f"Required, at most {counted(limit, 'character')}."]
         values[name] = text
     values["name"] = (row.get("name") or "").strip()[:200]
     values["email"] = (row.get("email") or "").strip().lower()
@@ -319,26 +338,47 @@ def _learner_row(row: Mapping[str, str], *, now: datetime) -> tuple[dict[str, An
     return (None, errors) if errors else (values, {})
 
 
-def _cohorts_for(names: set[str], first_dates: dict[str, date]) -> dict[str, Cohort]:
-    """Existing cohorts by name; missing ones are created (starting on their first enrolment)."""
+def _cohorts_for(
+    names: set[str], first_dates: dict[str, date]
+) -> tuple[dict[str, Cohort], list[Cohort]]:
+    """Cohorts by name, and the ones created here: missing cohorts are created, starting on
+    their first enrolment."""
     cohorts = {cohort.name: cohort for cohort in Cohort.objects.filter(name__in=names)}
     missing = [
         Cohort(id=uuid7(), name=name, starts_on=first_dates[name])
         for name in names - cohorts.keys()
     ]
-    if missing:
-        Cohort.objects.bulk_create(missing, ignore_conflicts=True)
-        cohorts.update(
-            {
-                cohort.name: cohort
-                for cohort in Cohort.objects.filter(name__in=names - cohorts.keys())
-            }
-        )
-    return cohorts
+    if not missing:
+        return cohorts, []
+    Cohort.objects.bulk_create(missing, ignore_conflicts=True)
+    cohorts.update(
+        {cohort.name: cohort for cohort in Cohort.objects.filter(name__in=names - cohorts.keys())}
+    )
+    return cohorts, [cohort for cohort in missing if cohorts[cohort.name].pk == cohort.pk]
 
 
-def _upsert_learners(values: list[dict[str, Any]], cohorts: dict[str, Cohort]) -> list[uuid.UUID]:
-    """Insert or update by ``(source, external_id)``; returns the stored ids (new or existing)."""
+def _stored_learners(keys: set[tuple[str, str]]) -> dict[tuple[str, str], Learner]:
+    """The learners already stored under these ``(source, external_id)`` keys, in one query."""
+    rows = Learner.objects.filter(
+        source__in={source for source, _ in keys},
+        external_id__in={external_id for _, external_id in keys},
+    ).only("id", "source", "external_id", *IMPORTED_FIELDS)
+    return {
+        (learner.source, learner.external_id): learner
+        for learner in rows
+        if (learner.source, learner.external_id) in keys
+    }
+
+
+def _upsert_learners(
+    values: list[dict[str, Any]],
+    cohorts: dict[str, Cohort],
+    stored: dict[tuple[str, str], Learner],
+) -> list[Learner]:
+    """Insert or update by ``(source, external_id)``; returns the learners as written.
+
+    A row without ``finished_at`` keeps the stored one: re-importing a file does not move the
+    time a learner finished (and with it their final risk) to the time of the import."""
     now = timezone.now()
     learners = [
         Learner(
@@ -347,34 +387,58 @@ def _upsert_learners(values: list[dict[str, Any]], cohorts: dict[str, Cohort]) -
         for row in values
     ]
     for learner in learners:
+        before = stored.get((learner.source, learner.external_id))
+        if learner.finished_at is None and before is not None:
+            learner.finished_at = before.finished_at
         learner.refresh_lookup_keys()
         learner.refresh_finished_at(now)
     Learner.objects.bulk_create(
         learners,
         update_conflicts=True,
         unique_fields=["source", "external_id"],
-        update_fields=[
-            "cohort",
-            "name",
-            "email",
-            "email_hash",
-            "name_tokens",
-            "enrolled_at",
-            "status",
-            "finished_at",
-            "updated_at",
-        ],
+        update_fields=[*IMPORTED_FIELDS, "email_hash", "name_tokens", "updated_at"],
     )
-    return [learner.id for learner in learners]
+    return learners
+
+
+def _import_audit_events(
+    learners: list[Learner],
+    stored: dict[tuple[str, str], Learner],
+    created_cohorts: list[Cohort],
+    *,
+    via: str,
+) -> Iterator[tuple[str, Cohort | Learner, dict[str, Any]]]:
+    """The events the API would write for the same changes, each naming the command (``via``):
+    cohorts created, learners created, learners whose imported fields changed."""
+    for cohort in created_cohorts:
+        yield "cohort.create", cohort, {"name": cohort.name, "via": via}
+    for learner in learners:
+        before = stored.get((learner.source, learner.external_id))
+        if before is None:
+            yield "learner.create", learner, {"cohort": str(learner.cohort_id), "via": via}
+            continue
+        changed = {
+            name: learner.serializable_value(name)
+            for name in IMPORTED_FIELDS
+            if learner.serializable_value(name) != before.serializable_value(name)
+        }
+        if changed:
+            changes = audit_changes(changed, personal=PERSONAL_FIELDS)
+            yield "learner.update", before, {**changes, "via": via}
 
 
 def learners_import(
-    *, rows: Iterable[tuple[int, Mapping[str, str]]], chunk_size: int = IMPORT_CHUNK_SIZE
+    *,
+    rows: Iterable[tuple[int, Mapping[str, str]]],
+    via: str,
+    chunk_size: int = IMPORT_CHUNK_SIZE,
 ) -> Iterator[IngestReport]:
     """Upsert learners by ``(source, external_id)`` chunk by chunk; yields one report per chunk.
 
     ``accepted`` counts rows written (created or updated); later rows for the same learner in a
-    chunk win. Cohorts named in the file are created when missing.
+    chunk win. Cohorts named in the file are created when missing. Each created cohort, created
+    learner and changed learner gets its audit event (system actor, ``via`` naming the door),
+    written in bulk with the chunk.
     """
     now = timezone.now()
     for chunk in chunked(rows, chunk_size):
@@ -395,10 +459,16 @@ def learners_import(
                     first_dates.get(values["cohort"], date.max), values["enrolled_at"].date()
                 )
             with transaction.atomic():
-                learner_ids = _upsert_learners(
-                    list(latest.values()), _cohorts_for(set(first_dates), first_dates)
+                cohorts, created_cohorts = _cohorts_for(set(first_dates), first_dates)
+                stored = _stored_learners(set(latest))
+                learners = _upsert_learners(list(latest.values()), cohorts, stored)
+                audit_record_many(
+                    actor=None,
+                    events=_import_audit_events(learners, stored, created_cohorts, via=via),
                 )
-            learner_detail_forget(learner_ids)
+            learner_detail_forget(
+                [learner.id for learner in learners] + [learner.id for learner in stored.values()]
+            )
         report.accepted = len(latest)
         yield report
 

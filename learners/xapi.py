@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from engagement.wording import counted
 from learners.ingestion import Errors, EventRecord, LearnerRef, parse_timestamp
 from learners.models import EventKind
 
@@ -133,7 +134,7 @@ def parse_duration(value: Any) -> int | None:
     )
     seconds = int(total + Decimal("0.5"))
     if seconds > MAX_DURATION_SECONDS:
-        raise ValueError(f"Longer than {MAX_DURATION_SECONDS} seconds.")
+        raise ValueError(f"Longer than {counted(MAX_DURATION_SECONDS, 'second')}.")
     return seconds
 
 

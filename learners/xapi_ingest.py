@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from engagement.crypto import keyed_hash
 from engagement.errors import Conflict, ValidationFailed
+from engagement.wording import counted
 from learners.ingestion import Errors
 from learners.models import ActivityEvent, Learner
 from learners.services import events_store, ingest_limit
@@ -61,7 +62,7 @@ def _check_request(statements: Sequence[Any], statement_id: str | None) -> str |
         raise ValidationFailed(
             detail={
                 "non_field_errors": [
-                    f"At most {limit} statements per request; this one has {len(statements)}."
+                    f"At most {counted(limit, 'statement')} per request; this one has {len(statements)}."
                 ]
             }
         )
@@ -150,7 +151,10 @@ def _email_learner(
     # The address is personal data: the caller knows it, so the message need not repeat it.
     if not matches:
         return None, "No learner has the mbox's email address."
-    return None, f"{len(matches)} learners share the mbox's email address; use an account."
+    return (
+        None,
+        f"{counted(len(matches), 'learner')} share the mbox's email address; use an account.",
+    )
 
 
 def _learners_by_account(actors: Iterable[Actor]) -> dict[tuple[str, str], uuid.UUID]:

@@ -17,6 +17,7 @@ from engagement.api.personal_data import shown_to
 from engagement.api.responses import ERRORS
 from engagement.errors import ValidationFailed
 from engagement.models import ApiKeyScope
+from engagement.wording import counted
 from learners import privacy, selectors, services
 from learners.api.serializers import (
     ActivityEventOutputSerializer,
@@ -289,7 +290,7 @@ class EventIngestView(APIView):
             raise ValidationFailed(
                 detail={
                     "non_field_errors": [
-                        f"At most {limit} events per request; this one has {len(items)}."
+                        f"At most {counted(limit, 'event')} per request; this one has {len(items)}."
                     ]
                 }
             )

@@ -9,6 +9,8 @@ wording improve without rewriting history.
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from engagement.wording import counted
+
 
 def _pct(value: Any) -> str:
     return "n/a" if value is None else f"{float(value):.0%}"
@@ -34,14 +36,14 @@ def _time_on_task(raw: Mapping[str, Any], value: float) -> str:
 
 def _tenure(raw: Mapping[str, Any], value: float) -> str:
     if value:
-        return f"Enrolled {raw['tenure_days']:.0f} days ago with little activity yet: this score is tentative"
-    return f"Enrolled {raw['tenure_days']:.0f} days ago: enough history for a firm score"
+        return f"Enrolled {counted(raw['tenure_days'], 'day')} ago with little activity yet: this score is tentative"
+    return f"Enrolled {counted(raw['tenure_days'], 'day')} ago: enough history for a firm score"
 
 
 # Each takes the stored facts and the factor's model input.
 EXPLANATIONS: dict[str, Callable[[Mapping[str, Any], float], str]] = {
     "days_inactive": lambda raw, value: (
-        f"No activity for {raw['days_inactive']:.0f} days — typical for this cohort is "
+        f"No activity for {counted(raw['days_inactive'], 'day')} — typical for this cohort is "
         f"{raw['typical_days_inactive']:.0f}"
     ),
     "active_days_ratio": lambda raw, value: (
@@ -49,14 +51,16 @@ EXPLANATIONS: dict[str, Callable[[Mapping[str, Any], float], str]] = {
         f"{raw['typical_active_days_14']:.0f}"
     ),
     "activity_trend": lambda raw, value: (
-        f"{raw['events_7']} actions in the last 7 days against {raw['events_prev_21']} in the 21 before"
+        f"{counted(raw['events_7'], 'action')} in the last 7 days against {raw['events_prev_21']} in the 21 before"
     ),
     "assessment_mean": _assessments,
     "assessment_count": lambda raw, value: (
-        f"{raw['assessment_count_30']} assessments in the last 30 days"
+        f"{counted(raw['assessment_count_30'], 'assessment')} in the last 30 days"
     ),
     "time_trend": _time_on_task,
-    "social": lambda raw, value: f"{raw['forum_posts_30']} forum posts in the last 30 days",
+    "social": lambda raw, value: (
+        f"{counted(raw['forum_posts_30'], 'forum post')} in the last 30 days"
+    ),
     "progress_gap": lambda raw, value: (
         f"Progress {_pct(raw['actual_progress'])} where {_pct(raw['expected_progress'])} is expected by now"
     ),

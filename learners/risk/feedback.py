@@ -1,18 +1,33 @@
 """Coach feedback on assessments and the daily high-risk digest that respects it."""
 
+import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
+from smtplib import SMTPException
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mass_mail
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from engagement.accounts import COHORT_PERMISSION
 from engagement.audit import Actor, audit_record
-from engagement.models import User
-from learners.models import CohortCoachPermission, Learner, RiskAlert, RiskAssessment, RiskFeedback
+from engagement.models import Role, User
+from engagement.wording import counted
+from learners.models import (
+    CohortCoachPermission,
+    Learner,
+    RiskAlert,
+    RiskAlertDelivery,
+    RiskAlertReason,
+    RiskAlertStatus,
+    RiskAssessment,
+    RiskFeedback,
+)
+
+logger = logging.getLogger(__name__)
 
 
 def risk_feedback_create(
@@ -49,50 +64,122 @@ def _quieted(alerts: list[RiskAlert], now: datetime) -> set[Any]:
     }
 
 
-def _coaches_by_cohort(cohort_ids: set[Any]) -> dict[Any, list[User]]:
+def _recipients_by_cohort(cohort_ids: set[Any]) -> dict[Any, list[User]]:
+    """Each cohort's active coaches with an email address; a cohort without one goes to the
+    active admins with an email address; a cohort nobody can receive maps to an empty list."""
     codename = COHORT_PERMISSION.split(".")[1]
-    grants = CohortCoachPermission.objects.filter(
-        content_object_id__in=cohort_ids, permission__codename=codename, user__is_active=True
-    ).select_related("user")
-    coaches: dict[Any, list[User]] = defaultdict(list)
+    grants = (
+        CohortCoachPermission.objects.filter(
+            content_object_id__in=cohort_ids, permission__codename=codename, user__is_active=True
+        )
+        .exclude(user__email="")
+        .select_related("user")
+    )
+    recipients: dict[Any, list[User]] = {cohort_id: [] for cohort_id in cohort_ids}
     for grant in grants:
-        if grant.user.email:
-            coaches[grant.content_object_id].append(grant.user)
-    return coaches
+        recipients[grant.content_object_id].append(grant.user)
+    if any(not users for users in recipients.values()):
+        admins = list(
+            User.objects.filter(Q(role=Role.ADMIN) | Q(is_superuser=True), is_active=True)
+            .exclude(email="")
+            .order_by("username")
+        )
+        recipients = {cohort_id: users or admins for cohort_id, users in recipients.items()}
+    return recipients
+
+
+def _mail(messages: dict[Any, EmailMessage]) -> set[Any]:
+    """Send each recipient's message on one connection; returns the recipients it reached.
+
+    Failures are logged by user id and error type only: the messages hold learners' names."""
+    if not messages:
+        return set()
+    connection = get_connection()
+    try:
+        connection.open()
+    except (SMTPException, OSError) as error:
+        logger.warning("Risk digest: no connection to the mail server: %s", type(error).__name__)
+        return set()
+    sent: set[Any] = set()
+    try:
+        for user_id, message in messages.items():
+            message.connection = connection
+            try:
+                message.send()
+            except (SMTPException, OSError) as error:
+                logger.warning(
+                    "Risk digest not delivered to user %s: %s", user_id, type(error).__name__
+                )
+                continue
+            sent.add(user_id)
+    finally:
+        connection.close()
+    return sent
 
 
 @transaction.atomic
 def risk_digest_send(*, now: datetime | None = None) -> dict[str, int]:
-    """Mail each coach the learners of their cohorts who entered the high band since the last
-    digest, skipping those quieted by feedback; every pending alert is then marked digested."""
+    """Mail each recipient the pending alerts of their cohorts, skipping those quieted by
+    feedback; an alert is delivered once every recipient got it, and stays pending with the
+    reason otherwise, to be retried by the next run without mailing anyone twice."""
     now = now or timezone.now()
     alerts = list(
-        RiskAlert.objects.select_for_update()
-        .filter(digested_at__isnull=True)
+        RiskAlert.objects.select_for_update(of=("self",))
+        .filter(status=RiskAlertStatus.PENDING)
         .select_related("learner")
     )
     quiet = _quieted(alerts, now)
-    coaches = _coaches_by_cohort({a.learner.cohort_id for a in alerts})
-    per_coach: dict[Any, list[RiskAlert]] = defaultdict(list)
-    recipients: dict[Any, User] = {}
+    alerts = [alert for alert in alerts if alert.pk not in quiet]
+    recipients = _recipients_by_cohort({alert.learner.cohort_id for alert in alerts})
+    delivered = set(
+        RiskAlertDelivery.objects.filter(alert__in=alerts).values_list("alert_id", "recipient_id")
+    )
+    due: dict[Any, list[RiskAlert]] = defaultdict(list)
+    users: dict[Any, User] = {}
     for alert in alerts:
-        if alert.pk in quiet:
-            continue
-        for coach in coaches.get(alert.learner.cohort_id, []):
-            per_coach[coach.pk].append(alert)
-            recipients[coach.pk] = coach
-    messages = [_message(recipients[pk], items) for pk, items in per_coach.items()]
-    send_mass_mail(messages, fail_silently=False)
-    RiskAlert.objects.filter(pk__in=[a.pk for a in alerts]).update(digested_at=now)
-    return {"alerts": len(alerts), "quieted": len(quiet), "emails": len(messages)}
+        for user in recipients[alert.learner.cohort_id]:
+            if (alert.pk, user.pk) not in delivered:
+                due[user.pk].append(alert)
+                users[user.pk] = user
+    sent = _mail({user_id: _message(users[user_id], items) for user_id, items in due.items()})
+    RiskAlertDelivery.objects.bulk_create(
+        [
+            RiskAlertDelivery(alert=alert, recipient_id=user_id, delivered_at=now)
+            for user_id in sent
+            for alert in due[user_id]
+        ]
+    )
+    delivered |= {(alert.pk, user_id) for user_id in sent for alert in due[user_id]}
+    done: list[Any] = []
+    waiting: dict[str, list[Any]] = defaultdict(list)
+    for alert in alerts:
+        wanted = recipients[alert.learner.cohort_id]
+        if not wanted:
+            waiting[RiskAlertReason.NO_RECIPIENT].append(alert.pk)
+        elif all((alert.pk, user.pk) in delivered for user in wanted):
+            done.append(alert.pk)
+        else:
+            waiting[RiskAlertReason.MAIL_FAILED].append(alert.pk)
+    for status, ids in ((RiskAlertStatus.QUIETED, quiet), (RiskAlertStatus.DELIVERED, done)):
+        if ids:
+            RiskAlert.objects.filter(pk__in=ids).update(status=status, reason="", digested_at=now)
+    for reason, ids in waiting.items():
+        RiskAlert.objects.filter(pk__in=ids).update(reason=reason)
+    return {
+        "alerts": len(alerts) + len(quiet),
+        "quieted": len(quiet),
+        "delivered": len(done),
+        "pending": sum(len(ids) for ids in waiting.values()),
+        "emails": len(sent),
+    }
 
 
-def _message(coach: User, alerts: list[RiskAlert]) -> tuple[str, str, None, list[str]]:
+def _message(user: User, alerts: list[RiskAlert]) -> EmailMessage:
     lines = [
         f"- {alert.learner.name or alert.learner.external_id}: risk {alert.score:.0%} "
         f"({settings.SITE_URL}/api/v1/learners/{alert.learner_id}/risk/)"
         for alert in sorted(alerts, key=lambda a: -a.score)
     ]
     body = "These learners entered the high-risk band since the last digest:\n\n" + "\n".join(lines)
-    subject = f"{len(alerts)} learner(s) newly at high risk"
-    return subject, body, None, [coach.email]
+    subject = f"{counted(len(alerts), 'learner')} newly at high risk"
+    return EmailMessage(subject, body, None, [user.email])

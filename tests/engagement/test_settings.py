@@ -79,3 +79,35 @@ def test_postgres_url_switches_to_the_connection_pool(monkeypatch: pytest.Monkey
 def test_redis_url_selects_django_redis() -> None:
     cache = environ.Env().cache_url_config("redis://127.0.0.1:6379/0")
     assert cache["BACKEND"] == "django_redis.cache.RedisCache"
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python manage.py ...`` in a clean environment: only the interpreter's path and ``env``."""
+    return subprocess.run(  # noqa: S603 - this interpreter, our manage.py, test arguments
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("command", [("migrate",), ("check",), ("rescore",), ("seed_demo",)])
+def test_a_command_without_production_settings_names_them_in_one_line(
+    command: tuple[str, ...],
+) -> None:
+    result = run_manage(*command)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [
+        "error: SECRET_KEY, ALLOWED_HOSTS, FIELD_ENCRYPTION_KEYS, FIELD_HASH_KEY must be set "
+        "when DEBUG is off (set DEBUG=true for local development; see README, Configuration)."
+    ]
+
+
+def test_a_command_names_only_the_settings_still_missing() -> None:
+    result = run_manage("check", SECRET_KEY="x" * 50, ALLOWED_HOSTS="example.org")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: FIELD_ENCRYPTION_KEYS, FIELD_HASH_KEY must be set")
+    assert len(result.stderr.splitlines()) == 1

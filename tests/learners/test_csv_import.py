@@ -4,11 +4,14 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from engagement.models import AuditEvent
 from learners.csv_import import csv_rows
 from learners.models import ActivityEvent, Cohort, Learner
-from learners.services import events_import
+from learners.services import events_import, learners_import
 
 pytestmark = pytest.mark.django_db
 
@@ -107,15 +110,17 @@ def test_small_chunks_keep_line_numbers(tmp_path: Path) -> None:
     run("import_learners", write(tmp_path, "learners.csv", LEARNERS_CSV))
     with open(write(tmp_path, "activity.csv", ACTIVITY_CSV), newline="") as handle:
         rows = csv_rows(handle, required=["kind"])
-        reports = list(events_import(rows=rows, chunk_size=2))
+        reports = list(events_import(rows=rows, via="test", chunk_size=2))
     assert len(reports) == 3
     assert [[row["index"] for row in report.rejected] for report in reports] == [[], [4, 5], [6]]
     assert sum(report.accepted for report in reports) == 3
 
 
 def test_missing_columns_and_files_are_command_errors(tmp_path: Path) -> None:
-    with pytest.raises(CommandError, match="lacks the column"):
+    with pytest.raises(CommandError, match="lacks the columns: duration_seconds, kind, "):
         run("import_activity", write(tmp_path, "x.csv", "learner_external_id,source\nu1,lms\n"))
+    with pytest.raises(CommandError, match="lacks the column: status"):
+        run("import_learners", write(tmp_path, "y.csv", LEARNERS_CSV.replace(",status", ",state")))
     with pytest.raises(CommandError, match="No such file"):
         run("import_learners", str(tmp_path / "missing.csv"))
 
@@ -124,3 +129,99 @@ def test_a_file_with_only_bad_rows_fails(tmp_path: Path) -> None:
     header = LEARNERS_CSV.splitlines()[0]
     with pytest.raises(CommandError, match="No row"):
         run("import_learners", write(tmp_path, "bad.csv", f"{header}\nu9,,,,,,\n"))
+
+
+# Audit ------------------------------------------------------------------------------------------
+
+
+def audit_trail() -> list[tuple[str, str, str, dict[str, object]]]:
+    return sorted(
+        (event.action, event.actor_type, event.target_id, event.changes)
+        for event in AuditEvent.objects.all()
+    )
+
+
+def test_import_learners_audits_created_cohorts_and_learners_naming_the_command(
+    tmp_path: Path,
+) -> None:
+    run("import_learners", write(tmp_path, "learners.csv", LEARNERS_CSV))
+    spring = Cohort.objects.get(name="Spring 2026")
+    ada, alan = (Learner.objects.get(external_id=key) for key in ("u1", "u2"))
+    via = "import_learners"
+    assert audit_trail() == sorted(
+        [
+            ("cohort.create", "system", str(spring.pk), {"name": "Spring 2026", "via": via}),
+            ("learner.create", "system", str(ada.pk), {"cohort": str(spring.pk), "via": via}),
+            ("learner.create", "system", str(alan.pk), {"cohort": str(spring.pk), "via": via}),
+        ]
+    )
+
+
+def test_reimport_audits_only_changed_learners_without_personal_values(tmp_path: Path) -> None:
+    run("import_learners", write(tmp_path, "a.csv", LEARNERS_CSV))
+    before = AuditEvent.objects.count()
+    finished_at = Learner.objects.get(external_id="u2").finished_at
+    run("import_learners", write(tmp_path, "same.csv", LEARNERS_CSV))
+    assert AuditEvent.objects.count() == before  # nothing changed, nothing to audit
+    assert Learner.objects.get(external_id="u2").finished_at == finished_at
+    changed = LEARNERS_CSV.replace("Ada Lovelace,ADA@example.org", "Ada King,ada@king.example")
+    changed = changed.replace("2026-03-02T09:00:00Z,active", "2026-03-02T09:00:00Z,paused")
+    run("import_learners", write(tmp_path, "b.csv", changed))
+    ada = Learner.objects.get(external_id="u1")
+    update = AuditEvent.objects.get(action="learner.update")
+    assert (update.actor_type, update.target_id) == ("system", str(ada.pk))
+    assert update.changes == {
+        "name": "(changed)",
+        "email": "(changed)",
+        "status": "paused",
+        "via": "import_learners",
+    }
+    assert AuditEvent.objects.count() == before + 1
+
+
+def learner_rows(count: int, prefix: str) -> list[tuple[int, dict[str, str]]]:
+    return [
+        (
+            line,
+            {
+                "external_id": f"{prefix}{line}",
+                "source": "lms",
+                "cohort": f"{prefix} cohort {line % 3}",
+                "name": f"Learner {line}",
+                "email": f"l{line}@example.org",
+                "enrolled_at": "2026-03-01",
+                "status": "active",
+            },
+        )
+        for line in range(2, count + 2)
+    ]
+
+
+def import_queries(rows: list[tuple[int, dict[str, str]]]) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        list(learners_import(rows=rows, via="test"))
+    return len(queries)
+
+
+def test_an_audited_import_makes_the_same_few_queries_whatever_its_size() -> None:
+    assert import_queries(learner_rows(3, "small")) == import_queries(learner_rows(30, "large"))
+    assert AuditEvent.objects.filter(action="learner.create").count() == 33
+    assert AuditEvent.objects.filter(action="cohort.create").count() == 6
+    changed = [(line, {**row, "status": "paused"}) for line, row in learner_rows(30, "large")]
+    assert import_queries(changed) == import_queries(learner_rows(3, "small")) + 1
+    assert AuditEvent.objects.filter(action="learner.update").count() == 30
+
+
+def test_import_activity_leaves_one_summary_event_per_chunk(tmp_path: Path) -> None:
+    run("import_learners", write(tmp_path, "learners.csv", LEARNERS_CSV))
+    with open(write(tmp_path, "activity.csv", ACTIVITY_CSV), newline="") as handle:
+        list(
+            events_import(
+                rows=csv_rows(handle, required=["kind"]), via="import_activity", chunk_size=4
+            )
+        )
+    summaries = AuditEvent.objects.filter(action="events.import").order_by("occurred_at", "id")
+    assert [(event.actor_type, event.changes) for event in summaries] == [
+        ("system", {"via": "import_activity", "accepted": 2, "duplicates": 0, "rejected": 2}),
+        ("system", {"via": "import_activity", "accepted": 1, "duplicates": 0, "rejected": 1}),
+    ]

@@ -64,7 +64,7 @@ def test_key_rotation(settings: Any) -> None:
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
     out = StringIO()
     call_command("rotate_encryption_keys", stdout=out)
-    assert "Re-encrypted 1 learners" in out.getvalue()
+    assert "Re-encrypted 1 learner under" in out.getvalue()
     assert raw_row(learner.id)[0] != old_token
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
     assert Learner.objects.get(pk=learner.pk).name == "Rotating Person"
@@ -178,7 +178,7 @@ def test_anonymize_database_refuses_production_without_the_flag(settings: Any) -
         call_command("anonymize_database")
     out = StringIO()
     call_command("anonymize_database", "--allow-production", stdout=out)
-    assert "Anonymised 1 learners" in out.getvalue()
+    assert "Anonymised 1 learner and" in out.getvalue()
     fresh = Learner.objects.get(pk=learner.pk)
     assert "Real" not in fresh.name and fresh.email.endswith("@example.invalid")
     assert ActivityEvent.objects.get(learner=learner).metadata == {}

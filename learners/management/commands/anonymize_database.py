@@ -5,6 +5,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from engagement.wording import counted
 from learners.privacy import database_anonymise
 
 
@@ -26,6 +27,7 @@ class Command(BaseCommand):
             )
         counts = database_anonymise()
         self.stdout.write(
-            f"Anonymised {counts['learners']} learners and {counts['users']} users; "
-            f"cleared metadata on {counts['events_cleared']} events."
+            f"Anonymised {counted(counts['learners'], 'learner')} and "
+            f"{counted(counts['users'], 'user')}; "
+            f"cleared metadata on {counted(counts['events_cleared'], 'event')}."
         )

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from engagement.errors import ApplicationError
+from engagement.wording import counted
 from learners.models import Cohort
 from learners.risk.training import risk_model_evaluate, risk_model_get
 
@@ -55,8 +56,8 @@ def report_lines(report: Mapping[str, Any], cohort_names: Mapping[str, str]) -> 
     active = report["active_model"]
     yield (
         f"Risk model v{report['version']} ({report['kind']}, features as of day "
-        f"{report['cutoff_days']}) on {report['n_test']} learners of "
-        f"{len(report['test_cohorts'])} later cohort(s); withdrawal rate "
+        f"{report['cutoff_days']}) on {counted(report['n_test'], 'learner')} of "
+        f"{counted(len(report['test_cohorts']), 'later cohort')}; withdrawal rate "
         f"{_figure(report['base_rate'])}."
     )
     yield from comparison_lines(

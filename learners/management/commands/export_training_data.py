@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from engagement.wording import counted
 from learners.risk.training import DEFAULT_CUTOFF_DAYS, EXPORT_COLUMNS, training_data_export
 
 
@@ -29,4 +30,4 @@ class Command(BaseCommand):
             for row in training_data_export(cutoff_days=options["cutoff_days"]):
                 writer.writerow(row)
                 rows += 1
-        self.stdout.write(f"Wrote {rows} learners to {options['file']}.")
+        self.stdout.write(f"Wrote {counted(rows, 'learner')} to {options['file']}.")

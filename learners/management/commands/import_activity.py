@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from typing import Any
 
+from engagement.wording import counted
 from learners.csv_import import CsvImportCommand
 from learners.services import IngestReport, events_import
 
@@ -22,12 +23,12 @@ class Command(CsvImportCommand):
     columns = COLUMNS
 
     def import_rows(self, **kwargs: Any) -> Iterator[IngestReport]:
-        return events_import(**kwargs)
+        return events_import(via="import_activity", **kwargs)
 
     def summary(self, report: IngestReport, seconds: float) -> str:
         rows = report.accepted + report.duplicates + len(report.rejected)
         rate = rows / seconds if seconds else 0.0
         return (
             f"Activity imported: {report.accepted} new, {report.duplicates} already stored, "
-            f"{len(report.rejected)} rejected, {rows} rows in {seconds:.1f} s ({rate:,.0f} rows/s)."
+            f"{len(report.rejected)} rejected, {counted(rows, 'row')} in {seconds:.1f} s ({rate:,.0f} rows/s)."
         )

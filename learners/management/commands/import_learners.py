@@ -17,7 +17,7 @@ class Command(CsvImportCommand):
     columns = COLUMNS
 
     def import_rows(self, **kwargs: Any) -> Iterator[IngestReport]:
-        return learners_import(**kwargs)
+        return learners_import(via="import_learners", **kwargs)
 
     def summary(self, report: IngestReport, seconds: float) -> str:
         return (

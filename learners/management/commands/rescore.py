@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
+from engagement.wording import counted
 from learners.ingestion import parse_timestamp
 from learners.risk.scoring import learners_rescore
 
@@ -43,7 +44,7 @@ class Command(BaseCommand):
             ", ".join(f"{count} {band}" for band, count in sorted(summary.bands.items())) or "none"
         )
         self.stdout.write(
-            f"Scored {summary.learners} learners with model v{summary.model_version} as of "
-            f"{summary.as_of.isoformat()}: {bands}; {summary.assessments_created} new assessments, "
+            f"Scored {counted(summary.learners, 'learner')} with model v{summary.model_version} as of "
+            f"{summary.as_of.isoformat()}: {bands}; {counted(summary.assessments_created, 'new assessment')}, "
             f"{summary.entered_high} newly high."
         )

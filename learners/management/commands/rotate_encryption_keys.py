@@ -4,6 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from engagement.wording import counted
 from learners.privacy import learners_reencrypt
 
 
@@ -15,4 +16,4 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         rows = learners_reencrypt()
-        self.stdout.write(f"Re-encrypted {rows} learners under the primary key.")
+        self.stdout.write(f"Re-encrypted {counted(rows, 'learner')} under the primary key.")

@@ -11,6 +11,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from engagement.errors import ApplicationError
+from engagement.wording import counted
 from learners.demo import demo_population_seed
 
 
@@ -81,6 +82,7 @@ class Command(BaseCommand):
         seconds = time.monotonic() - started
         statuses = ", ".join(f"{count:,} {status}" for status, count in summary.statuses.items())
         self.stdout.write(
-            f"Seeded {summary.cohorts} cohorts, {summary.learners:,} learners ({statuses}) and "
-            f"{summary.events:,} events in {seconds:.1f} s."
+            f"Seeded {counted(summary.cohorts, 'cohort', grouped=True)}, "
+            f"{counted(summary.learners, 'learner', grouped=True)} ({statuses}) and "
+            f"{counted(summary.events, 'event', grouped=True)} in {seconds:.1f} s."
         )

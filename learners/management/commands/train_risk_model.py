@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from engagement.errors import ApplicationError
+from engagement.wording import counted
 from learners.management.commands.evaluate_risk_model import comparison_lines
 from learners.models import RiskModel
 from learners.risk.training import DEFAULT_CUTOFF_DAYS, risk_model_train
@@ -70,9 +71,11 @@ class Command(BaseCommand):
         active = metrics["active_on_same_test"]
         self.stdout.write(
             f"Stored risk model v{model.version} ({'active' if model.is_active else 'inactive'}"
-            f"), features as of day {metrics['cutoff_days']}: trained on {metrics['n_train']} "
-            f"learners in {len(metrics['train_cohorts'])} cohort(s), tested on "
-            f"{metrics['test']['n']} learners in {len(metrics['test_cohorts'])} later cohort(s)."
+            f"), features as of day {metrics['cutoff_days']}: trained on "
+            f"{counted(metrics['n_train'], 'learner')} in "
+            f"{counted(len(metrics['train_cohorts']), 'cohort')}, tested on "
+            f"{counted(metrics['test']['n'], 'learner')} in "
+            f"{counted(len(metrics['test_cohorts']), 'later cohort')}."
         )
         for line in comparison_lines(
             {

@@ -185,10 +185,17 @@ def test_entering_the_high_band_queues_one_alert_and_the_digest_mails_the_coach(
     assert Learner.objects.get(pk=quiet.pk).risk_band == "high"
     assert RiskAlert.objects.count() == 1
     result = risk_digest_send()
-    assert result == {"alerts": 1, "quieted": 0, "emails": 1}
+    assert result == {"alerts": 1, "quieted": 0, "delivered": 1, "pending": 0, "emails": 1}
     assert mail.outbox[0].to == ["coach@example.org"]
+    assert mail.outbox[0].subject == "1 learner newly at high risk"
     assert quiet.name in mail.outbox[0].body
-    assert risk_digest_send() == {"alerts": 0, "quieted": 0, "emails": 0}
+    assert risk_digest_send() == {
+        "alerts": 0,
+        "quieted": 0,
+        "delivered": 0,
+        "pending": 0,
+        "emails": 0,
+    }
 
 
 def test_feedback_quiets_the_digest_unless_risk_rises(settings: Any) -> None:
@@ -202,7 +209,13 @@ def test_feedback_quiets_the_digest_unless_risk_rises(settings: Any) -> None:
     learner.risk_feedback.update(score_at_feedback=0.7)
     assert risk_digest_send()["quieted"] == 1
     RiskAlert.objects.create(learner=learner, score=0.95, as_of=now)
-    assert risk_digest_send() == {"alerts": 1, "quieted": 0, "emails": 1}
+    assert risk_digest_send() == {
+        "alerts": 1,
+        "quieted": 0,
+        "delivered": 1,
+        "pending": 0,
+        "emails": 1,
+    }
 
 
 # The learner risk API ----------------------------------------------------------------------------
@@ -286,12 +299,22 @@ def test_as_of_in_the_past_is_a_backfill(auth_client: APIClient) -> None:
     assert detail["previous"]["as_of"] > detail["as_of"]
 
 
+def test_rescore_command_words_one_learner_and_one_assessment_in_the_singular() -> None:
+    population(1)
+    out = StringIO()
+    call_command("rescore", "--as-of", "2026-06-01T00:00:00Z", stdout=out)
+    assert out.getvalue().startswith("Scored 1 learner with model v1 as of ")
+    assert "; 1 new assessment, 0 newly high." in out.getvalue()
+
+
 def test_rescore_command() -> None:
     learner = population(2)[0]
     out = StringIO()
     call_command("rescore", "--as-of", "2026-06-01T00:00:00Z", stdout=out)
     assert "Scored 2 learners with model v1 as of 2026-06-01T00:00:00+00:00" in out.getvalue()
     assert Learner.objects.get(pk=learner.pk).risk_scored_at == datetime(2026, 6, 1, tzinfo=UTC)
+    assert "; 2 new assessments, 0 newly high." in out.getvalue()
+    out = StringIO()
     call_command("rescore", "--cohort", str(learner.cohort_id), stdout=out)
     with pytest.raises(CommandError, match="--as-of"):
         call_command("rescore", "--as-of", "yesterday")

@@ -4,7 +4,8 @@ The spec ("Statement Comparison Requirements", with the exceptions listed under 
 Immutability") ignores what an LRS sets or may rewrite and what is not part of a statement: the
 ``stored``, ``authority`` and ``version`` properties, attachments, a verb's ``display``, activity
 ``definition``\\ s, how a timestamp is written (only the instant counts), the order of a group's
-members, and the case of properties that are case-insensitive. Everything else must match.
+members, and the case of properties that are case-insensitive. We also treat an ``objectType``
+left out and the same default written out as equal. Everything else must match.
 
 We keep only a SHA-256 of a statement's comparable form, so a re-sent statement is compared by
 hash. Pure functions, no database.
@@ -13,7 +14,7 @@ hash. Pure functions, no database.
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,35 +58,46 @@ def _comparable_core(statement: Mapping[str, Any]) -> dict[str, Any]:
     """What a statement and a SubStatement share: actor, verb, object, context, timestamp."""
     body = dict(statement)
     _replace(body, "actor", _comparable_agent)
-    _replace(body, "verb", _without("display"))
+    _replace(body, "verb", _comparable_verb)
     _replace(body, "object", _comparable_object)
     _replace(body, "context", _comparable_context)
     _replace(body, "timestamp", _instant)
     return body
 
 
-def _replace(body: dict[str, Any], key: str, transform: Any) -> None:
+def _replace(body: dict[str, Any], key: str, transform: Callable[[Any], Any]) -> None:
     if key in body:
         body[key] = transform(body[key])
 
 
-def _without(key: str) -> Any:
-    def drop(value: Any) -> Any:
-        if not isinstance(value, Mapping):
-            return value
-        return {name: item for name, item in value.items() if name != key}
-
-    return drop
+def _comparable_verb(value: Any) -> Any:
+    """A verb is its id: ``display`` is not part of the statement."""
+    if not isinstance(value, Mapping):
+        return value
+    return {key: item for key, item in value.items() if key != "display"}
 
 
-_comparable_activity = _without("definition")
+def _comparable_activity(value: Any) -> Any:
+    """An activity without its definition (not part of the statement) or default objectType."""
+    if not isinstance(value, Mapping):
+        return value
+    return {
+        key: item
+        for key, item in value.items()
+        if key != "definition" and (key, item) != ("objectType", "Activity")
+    }
 
 
-def _comparable_agent(value: Any) -> Any:
-    """An Agent or Group with its case-insensitive identifiers in lower case, members in order."""
+def _comparable_agent(value: Any, *, as_object: bool = False) -> Any:
+    """An Agent or Group with its case-insensitive identifiers in lower case, members in order.
+
+    ``objectType`` defaults to Agent, except for a statement's object (where it must be written).
+    """
     if not isinstance(value, Mapping):
         return value
     agent = dict(value)
+    if not as_object and agent.get("objectType") == "Agent":
+        del agent["objectType"]
     _replace(agent, "mbox", _mbox)
     _replace(agent, "mbox_sha1sum", _lower)
     if isinstance(agent.get("member"), list):
@@ -101,7 +113,7 @@ def _comparable_object(value: Any) -> Any:
     if object_type == "Activity":
         return _comparable_activity(value)
     if object_type in {"Agent", "Group"}:
-        return _comparable_agent(value)
+        return _comparable_agent(value, as_object=True)
     if object_type == "SubStatement":
         return _comparable_core(value)
     return _comparable_reference(value)

@@ -2,7 +2,8 @@
 
 The xAPI door differs from ``events_ingest`` in two ways the protocol demands: a batch with any
 bad statement is refused whole (each bad statement reported by its index), and a statement id may
-only ever stand for one statement, so a re-send must be identical or it is a conflict.
+only ever stand for one statement, so a re-send must match it (by xAPI's comparison rules, see
+:mod:`learners.xapi_comparison`) or it is a conflict.
 """
 
 import uuid

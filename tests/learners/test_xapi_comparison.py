@@ -107,6 +107,12 @@ SAME_STATEMENT = {
     "LRS set authority": _set("authority", {"mbox": "mailto:lrs@example.org"}),
     "version sent": _set("version", "1.0.3"),
     "attachments": _set("attachments", [{"usageType": "http://example.org/a", "length": 1}]),
+    "default actor objectType left out": _set("actor.objectType", None),
+    "default activity objectType left out": _set("object.objectType", None),
+    "default context activity objectType written": _set(
+        "context.contextActivities.grouping",
+        [{"id": "https://moodle.example.edu", "objectType": "Activity"}],
+    ),
     "registration in capitals": _set("context.registration", REGISTRATION.upper()),
     "statement ref in capitals": _set("context.statement.id", REFERENCED.upper()),
     "language tag case": _set("context.language", "EN"),
@@ -139,6 +145,9 @@ DIFFERENT_STATEMENT = {
     ),
     "context extension": _set("context.extensions", {"http://example.org/x": 2}),
     "result added": _set("result.success", True),
+    "object is an agent, not an activity": _set(
+        "object", {"objectType": "Agent", "mbox": "mailto:ada@example.edu"}
+    ),
 }
 
 

@@ -170,6 +170,9 @@ class EventKind(models.TextChoices):
     ASSESSMENT_PASSED = "assessment_passed", "Assessment passed"
     ASSESSMENT_FAILED = "assessment_failed", "Assessment failed"
     FORUM_POST = "forum_post", "Forum post"
+    # Activity a source reported that none of the kinds above describes (an xAPI verb outside
+    # the verb table, say): it shows the learner was there, nothing more. See docs/risk.md.
+    OTHER = "other", "Other activity"
 
 
 class ActivityEvent(models.Model):

@@ -5,8 +5,6 @@ actor is, the statement's id and content hash) or a DRF-style ``{"field": ["why"
 learner the actor is gets decided in :mod:`learners.xapi_ingest`, because that needs the database.
 """
 
-import hashlib
-import json
 import math
 import re
 import uuid
@@ -20,6 +18,7 @@ from urllib.parse import urlsplit
 from engagement.wording import counted
 from learners.ingestion import Errors, EventRecord, LearnerRef, parse_timestamp
 from learners.models import EventKind
+from learners.xapi_comparison import legacy_statement_digest, statement_digest
 
 XAPI_SOURCE = "xapi"
 XAPI_VERSION = "1.0.3"
@@ -28,8 +27,9 @@ ADL = "http://adlnet.gov/expapi/verbs/"
 VIDEO = "https://w3id.org/xapi/video/verbs/"
 ACTIVITY_STREAMS = "http://activitystrea.ms/schema/1.0/"
 
-#: Which of our event kinds each verb IRI counts as. A verb that is not here is refused, so that
-#: the risk model never sees activity it cannot interpret; add verbs here, never guess at them.
+#: Which of our event kinds each verb IRI counts as. Any other verb (feeds mix hundreds) is stored
+#: as ``EventKind.OTHER``, which counts as presence but feeds no kind-specific risk feature; its
+#: IRI stays in the event's metadata, so adding it here later can reclassify what was stored.
 VERB_KINDS: dict[str, str] = {
     # The learner turned up: a session started or picked up again.
     f"{ADL}launched": EventKind.LOGIN,
@@ -75,10 +75,10 @@ DURATION_PATTERN = re.compile(
     rf"(?:T(?:{_NUMBER}H)?(?:{_NUMBER}M)?(?:{_NUMBER}S)?)?"
 )
 VERSION_PATTERN = re.compile(r"1\.0(?:\.\d+)?")
+# An absolute IRI (RFC 3987): a scheme, a colon, then no spaces, controls or characters IRIs exclude.
+IRI_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`\x00-\x1f\x7f]+")
 # xAPI's inverse functional identifiers: an Agent carries exactly one.
 AGENT_IDENTIFIERS = ("account", "mbox", "mbox_sha1sum", "openid")
-# Set by the LRS, not by the statement's author: left out of the content hash.
-LRS_PROPERTIES = frozenset({"stored", "authority", "version"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,11 +94,16 @@ class Actor:
 
 @dataclass(frozen=True, slots=True)
 class XapiStatement:
-    """A valid statement. ``record.learner`` is provisional until the actor has been resolved."""
+    """A valid statement. ``record.learner`` is provisional until the actor has been resolved.
+
+    ``digest`` identifies the statement as xAPI compares statements; ``legacy_digest`` is what was
+    stored for it before (see :mod:`learners.xapi_comparison`).
+    """
 
     id: str
     actor: Actor
     digest: str
+    legacy_digest: str
     record: EventRecord
 
     def for_learner(self, learner_id: uuid.UUID) -> EventRecord:
@@ -238,9 +243,11 @@ def parse_verb(verb: Any) -> tuple[str, str]:
     if not isinstance(verb, Mapping):
         raise ValueError("Must be a JSON object with an id.")
     verb_id = _text(verb.get("id"), "verb id")
-    if verb_id not in VERB_KINDS:
-        raise ValueError(f"'{verb_id}' is not a verb this LRS maps to learner activity.")
-    return verb_id, VERB_KINDS[verb_id]
+    if IRI_PATTERN.fullmatch(verb_id) is None:
+        raise ValueError(
+            f"'{verb_id}' is not an IRI: a verb id is absolute, such as {ADL}completed."
+        )
+    return verb_id, VERB_KINDS.get(verb_id, EventKind.OTHER)
 
 
 def parse_object(target: Any) -> str | None:
@@ -256,14 +263,6 @@ def parse_object(target: Any) -> str | None:
 def _parse_version(value: Any) -> None:
     if value is not None and not version_supported(value if isinstance(value, str) else None):
         raise ValueError(f"'{value}' is not a 1.0.x xAPI version.")
-
-
-def statement_digest(statement: Mapping[str, Any], statement_id: str) -> str:
-    """sha256 of the canonical JSON of what the author said (LRS-set properties left out)."""
-    body = {key: value for key, value in statement.items() if key not in LRS_PROPERTIES}
-    body["id"] = statement_id
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 class _Checker:
@@ -347,4 +346,10 @@ def _build(statement: Mapping[str, Any], values: dict[str, Any]) -> XapiStatemen
         score=values.get("result.score"),
         metadata={"xapi": {"verb": verb_id, "object": values["object"], "hash": digest}},
     )
-    return XapiStatement(id=values["id"], actor=actor, digest=digest, record=record)
+    return XapiStatement(
+        id=values["id"],
+        actor=actor,
+        digest=digest,
+        legacy_digest=legacy_statement_digest(statement, values["id"]),
+        record=record,
+    )

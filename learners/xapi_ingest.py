@@ -2,7 +2,8 @@
 
 The xAPI door differs from ``events_ingest`` in two ways the protocol demands: a batch with any
 bad statement is refused whole (each bad statement reported by its index), and a statement id may
-only ever stand for one statement, so a re-send must be identical or it is a conflict.
+only ever stand for one statement, so a re-send must match it (by xAPI's comparison rules, see
+:mod:`learners.xapi_comparison`) or it is a conflict.
 """
 
 import uuid
@@ -97,16 +98,17 @@ def _add_error(rejected: dict[int, Errors], index: int, field: str, message: str
 
 
 def _reject_reused_ids(parsed: Parsed, rejected: dict[int, Errors]) -> None:
-    """In one batch, an id repeated with other content is an error (an exact repeat is not)."""
-    first: dict[str, tuple[int, str]] = {}
+    """An id may appear once per batch (xAPI: such a batch is a 400), even for an exact repeat."""
+    first: dict[str, int] = {}
     for index, statement in parsed:
-        earlier = first.setdefault(statement.id, (index, statement.digest))
-        if earlier[1] != statement.digest:
+        earlier = first.setdefault(statement.id, index)
+        if earlier != index:
             _add_error(
                 rejected,
                 index,
                 "id",
-                f"Statement {earlier[0]} of this batch has the same id and different content.",
+                f"Statement id '{statement.id}' appears more than once in this batch (first at "
+                f"index {earlier}); send each statement once.",
             )
 
 
@@ -182,13 +184,16 @@ def _learners_by_email(emails: set[str]) -> dict[str, list[uuid.UUID]]:
 
 
 def _refuse_conflicts(parsed: Parsed) -> None:
-    """Raise ``Conflict`` if any of these ids is stored with a different statement hash."""
-    digests = {statement.id: statement.digest for _, statement in parsed}
+    """Raise ``Conflict`` if any of these ids is stored for a statement that does not match.
+
+    A hash stored before comparison followed xAPI matches the statement's legacy digest.
+    """
+    digests = {statement.id: {statement.digest, statement.legacy_digest} for _, statement in parsed}
     stored = ActivityEvent.objects.filter(
         source=XAPI_SOURCE, source_event_id__in=digests
     ).values_list("source_event_id", "metadata__xapi__hash")
     clashes = sorted(
-        event_id for event_id, stored_digest in stored if stored_digest != digests[event_id]
+        event_id for event_id, stored_digest in stored if stored_digest not in digests[event_id]
     )
     if clashes:
         raise Conflict(

@@ -36,7 +36,13 @@ STATEMENT_SCHEMA: dict[str, Any] = {
     "properties": {
         "id": {"type": "string", "format": "uuid"},
         "actor": {"type": "object", "description": "An Agent with account or mbox."},
-        "verb": {"type": "object", "description": "Its id must be a mapped verb IRI."},
+        "verb": {
+            "type": "object",
+            "description": (
+                "Its id must be an IRI; verbs outside the table in docs/xapi.md are stored as "
+                "activity of kind `other`."
+            ),
+        },
         "object": {"type": "object"},
         "result": {"type": "object"},
         "context": {"type": "object"},
@@ -73,7 +79,9 @@ ERRORS = {
         )
     ),
     401: OpenApiResponse(description="Not authenticated."),
-    409: OpenApiResponse(description="A statement id is already stored for a different statement."),
+    409: OpenApiResponse(
+        description="A statement id is already stored for a genuinely different statement."
+    ),
 }
 
 
@@ -121,8 +129,9 @@ class XapiStatementsView(XapiView):
         summary="Store xAPI statements",
         description=(
             "One statement object or an array of them. Answers the statement ids in order "
-            "(generated where a statement has none). The batch is stored whole or not at all; "
-            "re-sending a stored statement unchanged changes nothing."
+            "(generated where a statement has none). The batch is stored whole or not at all, "
+            "and may hold each id once; re-sending a stored statement (compared by xAPI 1.0.3's "
+            "rules, see docs/xapi.md) changes nothing."
         ),
         parameters=[VERSION_REQUIRED, VERSION_ANSWERED],
         request={

@@ -169,6 +169,9 @@ def _event_aggregates(
     )
     last_week = Q(occurred_at__gte=_since(anchor, 7))
     three_weeks_before = Q(occurred_at__gte=_since(anchor, 28), occurred_at__lt=_since(anchor, 7))
+    # Time on task leaves out `other` events: what an unknown verb's duration covers (a whole
+    # session already counted piece by piece, say) is unknown.
+    on_task = ~Q(kind=EventKind.OTHER)
     events = ActivityEvent.objects.filter(
         learner_id__in=learners.order_by().values("id"), occurred_at__lt=anchor
     ).order_by()
@@ -178,8 +181,8 @@ def _event_aggregates(
         events_7=Count("id", filter=last_week),
         events_prev_21=Count("id", filter=three_weeks_before),
         active_days_14=ActiveDaysMask(anchor, 14),
-        seconds_7=Sum("duration_seconds", filter=last_week),
-        seconds_prev_21=Sum("duration_seconds", filter=three_weeks_before),
+        seconds_7=Sum("duration_seconds", filter=last_week & on_task),
+        seconds_prev_21=Sum("duration_seconds", filter=three_weeks_before & on_task),
         assessment_sum_30=Sum("score", filter=assessed),
         assessment_count_30=Count("id", filter=assessed),
         forum_posts_30=Count(

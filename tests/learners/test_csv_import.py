@@ -106,6 +106,14 @@ def test_import_activity_is_idempotent(tmp_path: Path) -> None:
     )
 
 
+def test_import_activity_accepts_other_activity(tmp_path: Path) -> None:
+    run("import_learners", write(tmp_path, "learners.csv", LEARNERS_CSV))
+    csv_text = ACTIVITY_CSV.splitlines()[0] + "\nu1,moodle,other,2026-03-07T10:00:00Z,,,o1\n"
+    out, _ = run("import_activity", write(tmp_path, "activity.csv", csv_text))
+    assert "1 new" in out
+    assert ActivityEvent.objects.get(source_event_id="o1").kind == "other"
+
+
 def test_small_chunks_keep_line_numbers(tmp_path: Path) -> None:
     run("import_learners", write(tmp_path, "learners.csv", LEARNERS_CSV))
     with open(write(tmp_path, "activity.csv", ACTIVITY_CSV), newline="") as handle:

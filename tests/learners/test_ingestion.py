@@ -184,6 +184,15 @@ def test_api_reports_counts(auth_client: APIClient) -> None:
 
 
 @pytest.mark.django_db
+def test_api_accepts_other_activity(auth_client: APIClient) -> None:
+    learner = LearnerFactory()
+    response = auth_client.post(URL, [event(learner.id, kind="other")], format="json")
+    assert response.status_code == 200
+    assert response.data["accepted"] == 1
+    assert ActivityEvent.objects.get(learner=learner).kind == "other"
+
+
+@pytest.mark.django_db
 def test_api_all_rejected_is_400(auth_client: APIClient) -> None:
     response = auth_client.post(URL, [{"kind": "x"}], format="json")
     assert response.status_code == 400

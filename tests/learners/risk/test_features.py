@@ -42,6 +42,23 @@ def test_inactivity_activity_and_trend(cohort: Any) -> None:
     assert not features.little_data
 
 
+def test_other_activity_counts_as_presence_but_not_as_time_or_any_specific_kind(
+    cohort: Any,
+) -> None:
+    learner = LearnerFactory(cohort=cohort, enrolled_at=datetime(2026, 9, 1, tzinfo=UTC))
+    for day in (20, 10, 2):
+        event(learner, day, kind=EventKind.OTHER, duration_seconds=3600, score=0.9)
+    features = features_for(learner_ids=[learner.id], as_of=AS_OF)[learner.id]
+    assert features.raw["days_inactive"] == 2.0
+    assert features.raw["active_days_14"] == 2
+    assert (features.raw["events_7"], features.raw["events_prev_21"]) == (1, 2)
+    assert not features.little_data
+    assert (features.raw["hours_7"], features.raw["hours_prev_21"]) == (0, 0)
+    assert features.raw["assessment_count_30"] == 0
+    assert features.raw["forum_posts_30"] == 0
+    assert features.raw["actual_progress"] == 0
+
+
 def test_events_after_as_of_never_count(cohort: Any) -> None:
     learner = LearnerFactory(cohort=cohort, enrolled_at=datetime(2026, 9, 1, tzinfo=UTC))
     event(learner, 9)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('learners', '0010_drop_redundant_assessment_learner_index'),
+        ('learners', '0011_risk_alert_delivery'),
     ]
 
     operations = [

@@ -100,8 +100,9 @@ class Learner(BaseModel):
     risk_score = models.FloatField(null=True, blank=True)
     risk_band = models.CharField(max_length=8, choices=RiskBand.choices, blank=True)
     risk_scored_at = models.DateTimeField(null=True, blank=True)
-    # Set when new activity arrives; the frequent incremental rescore picks these learners up.
-    risk_stale = models.BooleanField(default=False)
+    # Set for new learners and when activity or a change arrives; the incremental rescore
+    # queued then (``learners.tasks.rescore_stale_soon``) picks these learners up.
+    risk_stale = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["external_id", "id"]

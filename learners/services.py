@@ -19,6 +19,7 @@ from engagement.services import model_update
 from learners.cache import learner_detail_forget
 from learners.ingestion import Errors, EventRecord, LearnerRef, parse_event, parse_timestamp
 from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus
+from learners.tasks import rescore_stale_soon
 
 COHORT_FIELDS = ("name", "course_code", "starts_on", "ends_on", "timezone")
 LEARNER_FIELDS = (
@@ -36,6 +37,9 @@ LEARNER_FIELDS = (
     "timezone",
 )
 PERSONAL_FIELDS = ("name", "email")
+# What the risk features read of a learner and of their cohort: a change makes the risk stale.
+LEARNER_SCORING_FIELDS = frozenset({"cohort", "status", "enrolled_at", "finished_at"})
+COHORT_SCORING_FIELDS = frozenset({"starts_on", "ends_on"})
 IMPORT_CHUNK_SIZE = 5000
 
 
@@ -76,6 +80,11 @@ def cohort_create(
 
 def cohort_update(*, actor: Actor, cohort: Cohort, data: Mapping[str, Any]) -> Cohort:
     cohort, changed = model_update(instance=cohort, fields=COHORT_FIELDS, data=data)
+    if "name" in changed:  # learner details show their cohort's name
+        learner_detail_forget(cohort.learners.values_list("id", flat=True))
+    if COHORT_SCORING_FIELDS.intersection(changed):
+        cohort.learners.update(risk_stale=True)
+        rescore_stale_soon()
     if changed:
         audit_record(
             actor=actor,
@@ -117,11 +126,16 @@ def learner_create(
     audit_record(
         actor=actor, action="learner.create", target=learner, changes={"cohort": str(cohort.pk)}
     )
+    rescore_stale_soon()
     return learner
 
 
 def learner_update(*, actor: Actor, learner: Learner, data: Mapping[str, Any]) -> Learner:
     learner, changed = model_update(instance=learner, fields=LEARNER_FIELDS, data=data)
+    if LEARNER_SCORING_FIELDS.intersection(changed):
+        Learner.objects.filter(pk=learner.pk).update(risk_stale=True)
+        learner.risk_stale = True
+        rescore_stale_soon()
     if changed:
         learner_detail_forget([learner.id])
         changes = audit_changes({name: data[name] for name in changed}, personal=PERSONAL_FIELDS)
@@ -253,6 +267,7 @@ def learners_touch_activity(*, learner_ids: Iterable[uuid.UUID]) -> None:
             last_active_at=Subquery(latest), risk_stale=True, updated_at=timezone.now()
         )
     learner_detail_forget(ids)
+    rescore_stale_soon()
 
 
 def events_ingest(*, items: Sequence[Any], now: datetime | None = None) -> IngestReport:
@@ -342,7 +357,12 @@ def _upsert_learners(values: list[dict[str, Any]], cohorts: dict[str, Cohort]) -
     now = timezone.now()
     learners = [
         Learner(
-            id=uuid7(), cohort=cohorts[row.pop("cohort")], created_at=now, updated_at=now, **row
+            id=uuid7(),
+            cohort=cohorts[row.pop("cohort")],
+            created_at=now,
+            updated_at=now,
+            risk_stale=True,
+            **row,
         )
         for row in values
     ]
@@ -362,6 +382,7 @@ def _upsert_learners(values: list[dict[str, Any]], cohorts: dict[str, Cohort]) -
             "enrolled_at",
             "status",
             "finished_at",
+            "risk_stale",
             "updated_at",
         ],
     )
@@ -399,6 +420,7 @@ def learners_import(
                     list(latest.values()), _cohorts_for(set(first_dates), first_dates)
                 )
             learner_detail_forget(learner_ids)
+            rescore_stale_soon()
         report.accepted = len(latest)
         yield report
 

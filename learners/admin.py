@@ -13,13 +13,14 @@ from engagement.api.permissions import audit_actor
 from engagement.crypto import EncryptedTextField
 from engagement.errors import ApplicationError
 from learners import selectors, services
-from learners.filters import LearnerFilter
+from learners.filters import LearnerFilter, studying
 from learners.models import (
     ActivityEvent,
     Cohort,
     Learner,
     RiskAlert,
     RiskAssessment,
+    RiskBand,
     RiskFeedback,
     RiskModel,
 )
@@ -55,6 +56,23 @@ class CohortAdmin(admin.ModelAdmin):
             ).pk
 
 
+class CaseloadRiskBandFilter(admin.SimpleListFilter):
+    """Risk bands among learners still studying (unless a status is picked too): finished
+    learners keep their final band on their record, but are nobody's caseload."""
+
+    title = "risk band (still studying)"
+    parameter_name = "risk_band"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(RiskBand.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Learner]) -> QuerySet[Learner]:
+        if self.value() not in RiskBand.values:
+            return queryset
+        queryset = queryset.filter(risk_band=self.value())
+        return queryset if "status__exact" in request.GET else studying(queryset)
+
+
 @admin.register(Learner)
 class LearnerAdmin(admin.ModelAdmin):
     list_display = (
@@ -68,7 +86,7 @@ class LearnerAdmin(admin.ModelAdmin):
         "risk",
     )
     list_select_related = ("cohort",)
-    list_filter = ("status", "risk_band", "cohort", "nudge_opt_out")
+    list_filter = ("status", CaseloadRiskBandFilter, "cohort", "nudge_opt_out")
     search_fields = ("=external_id",)
     search_help_text = "Exact external id, exact email, or whole words of the name."
     raw_id_fields = ("cohort",)

@@ -9,7 +9,8 @@ time before a learner finished scores them as studying then.)
 A run reads features in two statements per group (studying, finished), whatever the number of
 learners, then writes in chunks: one COPY (or INSERT) of assessments, idempotent per learner,
 model version and ``as_of``; one read of the previous bands; one UPDATE of the denormalised
-current risk. Learners who enter the high band are queued for the coaches' daily digest.
+current risk. Learners still studying who enter the high band are queued for the coaches' daily
+digest; only they count in the run's bands (finished learners are a count of their own).
 """
 
 import json
@@ -62,7 +63,9 @@ class RescoreSummary:
     learners: int = 0
     assessments_created: int = 0
     entered_high: int = 0
+    # Learners still studying, per band: the caseload. Finished learners are counted apart.
     bands: dict[str, int] = field(default_factory=dict)
+    finished: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +75,7 @@ class RescoreSummary:
             "assessments_created": self.assessments_created,
             "entered_high": self.entered_high,
             "bands": self.bands,
+            "finished": self.finished,
         }
 
 
@@ -260,14 +264,20 @@ def _write_chunk(
         for learner_id, (features, result) in scored.items()
     ]
     entered: list[tuple[uuid.UUID, LearnerFeatures, Score]] = []
+    studying: set[uuid.UUID] = set()
     with transaction.atomic():
         created = _insert_assessments(rows, model=model, now=timezone.now())
         if group.studying:
-            previous = dict(Learner.objects.filter(id__in=chunk).values_list("id", "risk_band"))
+            # A backfill scores as studying some who have finished since: no alert, no count.
+            current = Learner.objects.filter(id__in=chunk, status__in=STUDYING_STATUSES)
+            previous = dict(current.values_list("id", "risk_band"))
+            studying = set(previous)
             entered = [
                 (learner_id, features, result)
                 for learner_id, (features, result) in scored.items()
-                if result.band == "high" and previous.get(learner_id) != "high"
+                if learner_id in studying
+                and result.band == "high"
+                and previous[learner_id] != "high"
             ]
         _update_current_risk([(lid, *scored[lid]) for lid in chunk])
         RiskAlert.objects.bulk_create(
@@ -280,8 +290,10 @@ def _write_chunk(
     learner_detail_forget(chunk)
     summary.entered_high += len(entered)
     summary.assessments_created += created
-    for _, result in scored.values():
-        summary.bands[result.band] = summary.bands.get(result.band, 0) + 1
+    summary.finished += len(chunk) - len(studying)
+    for learner_id in studying:
+        band = scored[learner_id][1].band
+        summary.bands[band] = summary.bands.get(band, 0) + 1
 
 
 def learners_rescore(

@@ -44,6 +44,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"Scored {summary.learners} learners with model v{summary.model_version} as of "
-            f"{summary.as_of.isoformat()}: {bands}; {summary.assessments_created} new assessments, "
+            f"{summary.as_of.isoformat()}: studying {bands}; {summary.finished} finished; "
+            f"{summary.assessments_created} new assessments, "
             f"{summary.entered_high} newly high."
         )

@@ -91,6 +91,7 @@ class LearnerAdmin(admin.ModelAdmin):
     search_help_text = "Exact external id, exact email, or whole words of the name."
     raw_id_fields = ("cohort",)
     readonly_fields = (
+        "progress",
         "last_active_at",
         "risk",
         "risk_band",

@@ -92,7 +92,11 @@ class Learner(BaseModel):
     # When the learner completed or withdrew (their final risk is taken as of then); set for
     # finished learners only.
     finished_at = models.DateTimeField(null=True, blank=True)
-    progress = models.FloatField(default=0.0)
+    progress = models.FloatField(
+        default=0.0,
+        help_text="Share of the course's lessons completed, as of the learner's current risk "
+        "assessment (set by scoring; see docs/risk.md).",
+    )
     last_active_at = models.DateTimeField(null=True, blank=True)
     nudge_opt_out = models.BooleanField(default=False)
     locale = models.CharField(max_length=16, default="en")

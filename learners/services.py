@@ -31,7 +31,6 @@ LEARNER_FIELDS = (
     "status",
     "enrolled_at",
     "finished_at",
-    "progress",
     "nudge_opt_out",
     "locale",
     "timezone",

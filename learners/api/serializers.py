@@ -83,7 +83,6 @@ class _LearnerFieldsSerializer(serializers.Serializer):
         help_text="When a completed or withdrawn learner finished (their final risk is taken as "
         "of then). Default: when the cohort's course closed, or now.",
     )
-    progress = serializers.FloatField(min_value=0, max_value=1, required=False)
     nudge_opt_out = serializers.BooleanField(required=False)
     locale = serializers.CharField(max_length=16, required=False)
     timezone = serializers.CharField(max_length=64, required=False, validators=[_validate_timezone])

@@ -212,32 +212,37 @@ def _insert_assessments(rows: list[tuple[Any, ...]], *, model: RiskModel, now: d
 
 
 def _update_current_risk(rows: Sequence[tuple[uuid.UUID, LearnerFeatures, Score]]) -> None:
-    """One UPDATE for the chunk: joined to arrays on PostgreSQL, to ``VALUES`` elsewhere."""
+    """One UPDATE for the chunk: joined to arrays on PostgreSQL, to ``VALUES`` elsewhere.
+
+    ``progress`` is set with the risk: the learner's progress is the one the assessment explains
+    (``actual_progress``, see docs/risk.md), so the record and the explanation cannot disagree.
+    """
     table = connection.ops.quote_name(Learner._meta.db_table)
     # Only the model's own quoted table name and fixed placeholders are interpolated; every
     # value is a bound parameter.
     assign = (
         f"UPDATE {table} SET risk_score = v.score, risk_band = v.band, "  # noqa: S608  # nosec B608
-        "risk_scored_at = v.as_of, risk_stale = %s"
+        "risk_scored_at = v.as_of, progress = v.progress, risk_stale = %s"
     )
     join = f"WHERE {table}.id = v.id"
-    columns = "v(id, score, band, as_of)"
+    columns = "v(id, score, band, as_of, progress)"
     if connection.vendor == "postgresql":
-        arrays = "%s::uuid[], %s::float8[], %s::varchar[], %s::timestamptz[]"
+        arrays = "%s::uuid[], %s::float8[], %s::varchar[], %s::timestamptz[], %s::float8[]"
         sql = f"{assign} FROM unnest({arrays}) AS {columns} {join}"
         params: list[Any] = [False, *map(list, zip(*_update_values(rows), strict=True))]
     else:
-        values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
         sql = f"WITH {columns} AS (VALUES {values}) {assign} FROM v {join}"
         pk, as_of = Learner._meta.pk, Learner._meta.get_field("risk_scored_at")
         params = [
             prepared
-            for learner_id, score, band, when in _update_values(rows)
+            for learner_id, score, band, when, progress in _update_values(rows)
             for prepared in (
                 pk.get_db_prep_value(learner_id, connection),
                 score,
                 band,
                 as_of.get_db_prep_value(when, connection),
+                progress,
             )
         ]
         params.append(False)
@@ -247,8 +252,11 @@ def _update_current_risk(rows: Sequence[tuple[uuid.UUID, LearnerFeatures, Score]
 
 def _update_values(
     rows: Sequence[tuple[uuid.UUID, LearnerFeatures, Score]],
-) -> list[tuple[uuid.UUID, float, str, datetime]]:
-    return [(lid, result.score, result.band, features.as_of) for lid, features, result in rows]
+) -> list[tuple[uuid.UUID, float, str, datetime, float]]:
+    return [
+        (lid, result.score, result.band, features.as_of, features.raw["actual_progress"])
+        for lid, features, result in rows
+    ]
 
 
 def _write_chunk(

@@ -3,6 +3,7 @@ Finished learners keep their final assessment on their own record."""
 
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -17,7 +18,7 @@ from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory,
 pytestmark = pytest.mark.django_db
 
 
-def _silent(**kwargs: object) -> Learner:
+def _silent(**kwargs: Any) -> Any:
     """A learner quiet for 45 days: the rules model puts them in the high band."""
     learner = LearnerFactory(enrolled_at=timezone.now() - timedelta(days=60), **kwargs)
     ActivityEventFactory(learner=learner, occurred_at=timezone.now() - timedelta(days=45))

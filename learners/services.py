@@ -82,7 +82,7 @@ def cohort_update(*, actor: Actor, cohort: Cohort, data: Mapping[str, Any]) -> C
     if "name" in changed:  # learner details show their cohort's name
         learner_detail_forget(cohort.learners.values_list("id", flat=True))
     if COHORT_SCORING_FIELDS.intersection(changed):
-        cohort.learners.update(risk_stale=True)
+        cohort.learners.update(risk_stale=True, updated_at=timezone.now())
         rescore_stale_soon()
     if changed:
         audit_record(

@@ -211,8 +211,14 @@ def _insert_assessments(rows: list[tuple[Any, ...]], *, model: RiskModel, now: d
     return RiskAssessment.objects.filter(id__in=[row[0] for row in rows]).count()
 
 
-def _update_current_risk(rows: Sequence[tuple[uuid.UUID, LearnerFeatures, Score]]) -> None:
+def _update_current_risk(
+    rows: Sequence[tuple[uuid.UUID, LearnerFeatures, Score]], *, started: datetime
+) -> None:
     """One UPDATE for the chunk: joined to arrays on PostgreSQL, to ``VALUES`` elsewhere.
+
+    A learner written since the run ``started`` (new events, a change) stays ``risk_stale``:
+    this run may have read them before the write, and the rescore that write queued must not
+    find them fresh.
 
     ``progress`` is set with the risk: the learner's progress is the one the assessment explains
     (``actual_progress``, see docs/risk.md), so the record and the explanation cannot disagree.
@@ -222,14 +228,14 @@ def _update_current_risk(rows: Sequence[tuple[uuid.UUID, LearnerFeatures, Score]
     # value is a bound parameter.
     assign = (
         f"UPDATE {table} SET risk_score = v.score, risk_band = v.band, "  # noqa: S608  # nosec B608
-        "risk_scored_at = v.as_of, progress = v.progress, risk_stale = %s"
+        f"risk_scored_at = v.as_of, progress = v.progress, risk_stale = {table}.updated_at > %s"
     )
     join = f"WHERE {table}.id = v.id"
     columns = "v(id, score, band, as_of, progress)"
     if connection.vendor == "postgresql":
         arrays = "%s::uuid[], %s::float8[], %s::varchar[], %s::timestamptz[], %s::float8[]"
         sql = f"{assign} FROM unnest({arrays}) AS {columns} {join}"
-        params: list[Any] = [False, *map(list, zip(*_update_values(rows), strict=True))]
+        params: list[Any] = [started, *map(list, zip(*_update_values(rows), strict=True))]
     else:
         values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
         sql = f"WITH {columns} AS (VALUES {values}) {assign} FROM v {join}"
@@ -245,7 +251,7 @@ def _update_current_risk(rows: Sequence[tuple[uuid.UUID, LearnerFeatures, Score]
                 progress,
             )
         ]
-        params.append(False)
+        params.append(Learner._meta.get_field("updated_at").get_db_prep_value(started, connection))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
@@ -265,6 +271,7 @@ def _write_chunk(
     model: RiskModel,
     group: _Group,
     summary: RescoreSummary,
+    started: datetime,
 ) -> None:
     chunk = list(scored)
     rows = [
@@ -287,7 +294,7 @@ def _write_chunk(
                 and result.band == "high"
                 and previous[learner_id] != "high"
             ]
-        _update_current_risk([(lid, *scored[lid]) for lid in chunk])
+        _update_current_risk([(lid, *scored[lid]) for lid in chunk], started=started)
         RiskAlert.objects.bulk_create(
             [
                 RiskAlert(learner_id=lid, score=result.score, as_of=features.as_of)
@@ -318,8 +325,9 @@ def learners_rescore(
     Idempotent for the same ``as_of`` and model version: assessments are unique on
     (learner, model, as_of), so a re-run (or a task retried after a crash) adds nothing twice.
     """
+    started = timezone.now()  # before any feature is read
     model = risk_model_active()
-    as_of = as_of or timezone.now()
+    as_of = as_of or started
     summary = RescoreSummary(model_version=model.version, as_of=as_of)
     groups = _groups(
         model, as_of, cohort_id=cohort_id, learner_ids=learner_ids, stale_only=stale_only
@@ -334,7 +342,7 @@ def learners_rescore(
                 features = model_inputs(raw, norms[raw.cohort_id], learner_id)
                 result = score(features, kind=model.kind, parameters=model.parameters)
                 scored[learner_id] = (features, result)
-            _write_chunk(scored, model=model, group=group, summary=summary)
+            _write_chunk(scored, model=model, group=group, summary=summary, started=started)
             summary.learners += len(chunk)
             if on_progress is not None:
                 on_progress(summary.learners / total)

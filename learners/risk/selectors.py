@@ -97,9 +97,10 @@ def learner_risk(*, learner: Learner) -> dict[str, Any]:
 
     "Current" is the assessment computed last, the one the learner's denormalised risk shows
     (after a backfill with an earlier ``as_of`` too). It is ``stale`` when activity or a change
-    to the learner arrived since (a background rescore is already queued, see
-    ``learners.risk.refresh``), when the active model did not make it, or when there is none
-    yet (``scored`` is false and the values are empty). Feedback is read fresh every time.
+    to the learner arrived since (the write queued a background rescore, see
+    ``learners.tasks.rescore_stale_soon``), when the active model did not make it, or when
+    there is none yet (``scored`` is false and the values are empty). Feedback is read fresh
+    every time.
     """
     history = RiskAssessment.objects.filter(learner=learner).order_by("-computed_at", "-id")
     latest = history.values_list("id", "model__is_active").first()

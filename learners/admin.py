@@ -13,7 +13,7 @@ from engagement.api.permissions import audit_actor
 from engagement.crypto import EncryptedTextField
 from engagement.errors import ApplicationError
 from learners import selectors, services
-from learners.filters import LearnerFilter
+from learners.filters import LearnerFilter, studying
 from learners.models import (
     ActivityEvent,
     Cohort,
@@ -21,6 +21,7 @@ from learners.models import (
     RiskAlert,
     RiskAlertDelivery,
     RiskAssessment,
+    RiskBand,
     RiskFeedback,
     RiskModel,
 )
@@ -56,6 +57,23 @@ class CohortAdmin(admin.ModelAdmin):
             ).pk
 
 
+class CaseloadRiskBandFilter(admin.SimpleListFilter):
+    """Risk bands among learners still studying (unless a status is picked too): finished
+    learners keep their final band on their record, but are nobody's caseload."""
+
+    title = "risk band (still studying)"
+    parameter_name = "risk_band"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(RiskBand.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Learner]) -> QuerySet[Learner]:
+        if self.value() not in RiskBand.values:
+            return queryset
+        queryset = queryset.filter(risk_band=self.value())
+        return queryset if "status__exact" in request.GET else studying(queryset)
+
+
 @admin.register(Learner)
 class LearnerAdmin(admin.ModelAdmin):
     list_display = (
@@ -69,11 +87,12 @@ class LearnerAdmin(admin.ModelAdmin):
         "risk",
     )
     list_select_related = ("cohort",)
-    list_filter = ("status", "risk_band", "cohort", "nudge_opt_out")
+    list_filter = ("status", CaseloadRiskBandFilter, "cohort", "nudge_opt_out")
     search_fields = ("=external_id",)
     search_help_text = "Exact external id, exact email, or whole words of the name."
     raw_id_fields = ("cohort",)
     readonly_fields = (
+        "progress",
         "last_active_at",
         "risk",
         "risk_band",

@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Iterable
 
 from django.core.cache import cache
+from django.db import transaction
 
 
 def learner_detail_key(learner_id: uuid.UUID | str) -> str:
@@ -11,7 +12,12 @@ def learner_detail_key(learner_id: uuid.UUID | str) -> str:
 
 
 def learner_detail_forget(learner_ids: Iterable[uuid.UUID | str]) -> None:
-    """Drop cached detail responses; call after any write that touches these learners."""
+    """Drop cached detail responses; call after any write that touches these learners.
+
+    Dropped now and again once the transaction commits: a read between the two would otherwise
+    cache the rows as they were before the write, for the whole cache lifetime.
+    """
     keys = [learner_detail_key(learner_id) for learner_id in learner_ids]
     if keys:
         cache.delete_many(keys)
+        transaction.on_commit(lambda: cache.delete_many(keys))

@@ -234,7 +234,6 @@ class LearnerRow(NamedTuple):
     email: str
     status: str
     enrolled_at: datetime
-    progress: float
     last_active_at: datetime | None
     timezone: str
     locale: str
@@ -399,7 +398,6 @@ def _learner_generate(
         email=f"{first}.{last}.{index}@example.org".lower(),
         status=status,
         enrolled_at=_ms_datetime(plan.enrolled_ms),
-        progress=round(timeline.lessons / LESSONS, 4),
         last_active_at=timeline.events[-1].occurred_at if timeline.events else None,
         timezone=plan.timezone,
         locale=_locale(plan.timezone, index),

@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from engagement.crypto import keyed_hash, word_tokens
-from learners.models import Learner, LearnerStatus, RiskBand
+from learners.models import STUDYING_STATUSES, Learner, LearnerStatus, RiskBand
 
 PERSONAL_FILTERS = frozenset({"search", "email"})
 
@@ -18,7 +18,10 @@ class LearnerFilter(django_filters.FilterSet):
         choices=LearnerStatus.choices, help_text="One or more statuses."
     )
     risk_band = django_filters.MultipleChoiceFilter(
-        choices=RiskBand.choices, help_text="One or more risk bands."
+        choices=RiskBand.choices,
+        method="filter_risk_band",
+        help_text="One or more risk bands, among learners still studying (the caseload) unless "
+        "status is given too: finished learners keep their final band on their record.",
     )
     risk_min = django_filters.NumberFilter(
         field_name="risk_score", lookup_expr="gte", help_text="Risk score ≥."
@@ -50,6 +53,14 @@ class LearnerFilter(django_filters.FilterSet):
         model = Learner
         fields: list[str] = []
 
+    def filter_risk_band(
+        self, queryset: QuerySet[Learner], name: str, value: list[str]
+    ) -> QuerySet[Learner]:
+        if not value:
+            return queryset
+        queryset = queryset.filter(risk_band__in=value)
+        return queryset if self.form.cleaned_data.get("status") else studying(queryset)
+
     def filter_inactive_days(
         self, queryset: QuerySet[Learner], name: str, value: float
     ) -> QuerySet[Learner]:
@@ -70,3 +81,8 @@ class LearnerFilter(django_filters.FilterSet):
 
     def filter_email(self, queryset: QuerySet[Learner], name: str, value: str) -> QuerySet[Learner]:
         return queryset.filter(email_hash=keyed_hash(value))
+
+
+def studying(queryset: QuerySet[Learner]) -> QuerySet[Learner]:
+    """Learners still studying: the only ones who belong in a caseload or a risk count."""
+    return queryset.filter(status__in=STUDYING_STATUSES)

@@ -92,7 +92,11 @@ class Learner(BaseModel):
     # When the learner completed or withdrew (their final risk is taken as of then); set for
     # finished learners only.
     finished_at = models.DateTimeField(null=True, blank=True)
-    progress = models.FloatField(default=0.0)
+    progress = models.FloatField(
+        default=0.0,
+        help_text="Share of the course's lessons completed, as of the learner's current risk "
+        "assessment (set by scoring; see docs/risk.md).",
+    )
     last_active_at = models.DateTimeField(null=True, blank=True)
     nudge_opt_out = models.BooleanField(default=False)
     locale = models.CharField(max_length=16, default="en")
@@ -100,8 +104,9 @@ class Learner(BaseModel):
     risk_score = models.FloatField(null=True, blank=True)
     risk_band = models.CharField(max_length=8, choices=RiskBand.choices, blank=True)
     risk_scored_at = models.DateTimeField(null=True, blank=True)
-    # Set when new activity arrives; the frequent incremental rescore picks these learners up.
-    risk_stale = models.BooleanField(default=False)
+    # Set for new learners and when activity or a change arrives; the incremental rescore
+    # queued then (``learners.tasks.rescore_stale_soon``) picks these learners up.
+    risk_stale = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["external_id", "id"]

@@ -20,6 +20,7 @@ from engagement.wording import counted
 from learners.cache import learner_detail_forget
 from learners.ingestion import Errors, EventRecord, LearnerRef, parse_event, parse_timestamp
 from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus
+from learners.tasks import rescore_stale_soon
 
 COHORT_FIELDS = ("name", "course_code", "starts_on", "ends_on", "timezone")
 LEARNER_FIELDS = (
@@ -31,7 +32,6 @@ LEARNER_FIELDS = (
     "status",
     "enrolled_at",
     "finished_at",
-    "progress",
     "nudge_opt_out",
     "locale",
     "timezone",
@@ -39,6 +39,9 @@ LEARNER_FIELDS = (
 PERSONAL_FIELDS = ("name", "email")
 # What a CSV import writes over a stored learner (besides the lookup keys derived from them).
 IMPORTED_FIELDS = ("cohort", "name", "email", "enrolled_at", "status", "finished_at")
+# What the risk features read of a learner and of their cohort: a change makes the risk stale.
+LEARNER_SCORING_FIELDS = frozenset({"cohort", "status", "enrolled_at", "finished_at"})
+COHORT_SCORING_FIELDS = frozenset({"starts_on", "ends_on"})
 IMPORT_CHUNK_SIZE = 5000
 
 
@@ -79,6 +82,11 @@ def cohort_create(
 
 def cohort_update(*, actor: Actor, cohort: Cohort, data: Mapping[str, Any]) -> Cohort:
     cohort, changed = model_update(instance=cohort, fields=COHORT_FIELDS, data=data)
+    if "name" in changed:  # learner details show their cohort's name
+        learner_detail_forget(cohort.learners.values_list("id", flat=True))
+    if COHORT_SCORING_FIELDS.intersection(changed):
+        cohort.learners.update(risk_stale=True, updated_at=timezone.now())
+        rescore_stale_soon()
     if changed:
         audit_record(
             actor=actor,
@@ -120,11 +128,16 @@ def learner_create(
     audit_record(
         actor=actor, action="learner.create", target=learner, changes={"cohort": str(cohort.pk)}
     )
+    rescore_stale_soon()
     return learner
 
 
 def learner_update(*, actor: Actor, learner: Learner, data: Mapping[str, Any]) -> Learner:
     learner, changed = model_update(instance=learner, fields=LEARNER_FIELDS, data=data)
+    if LEARNER_SCORING_FIELDS.intersection(changed):
+        Learner.objects.filter(pk=learner.pk).update(risk_stale=True)
+        learner.risk_stale = True
+        rescore_stale_soon()
     if changed:
         learner_detail_forget([learner.id])
         changes = audit_changes({name: data[name] for name in changed}, personal=PERSONAL_FIELDS)
@@ -256,6 +269,7 @@ def learners_touch_activity(*, learner_ids: Iterable[uuid.UUID]) -> None:
             last_active_at=Subquery(latest), risk_stale=True, updated_at=timezone.now()
         )
     learner_detail_forget(ids)
+    rescore_stale_soon()
 
 
 def events_ingest(*, items: Sequence[Any], now: datetime | None = None) -> IngestReport:
@@ -382,7 +396,12 @@ def _upsert_learners(
     now = timezone.now()
     learners = [
         Learner(
-            id=uuid7(), cohort=cohorts[row.pop("cohort")], created_at=now, updated_at=now, **row
+            id=uuid7(),
+            cohort=cohorts[row.pop("cohort")],
+            created_at=now,
+            updated_at=now,
+            risk_stale=True,
+            **row,
         )
         for row in values
     ]
@@ -396,7 +415,7 @@ def _upsert_learners(
         learners,
         update_conflicts=True,
         unique_fields=["source", "external_id"],
-        update_fields=[*IMPORTED_FIELDS, "email_hash", "name_tokens", "updated_at"],
+        update_fields=[*IMPORTED_FIELDS, "email_hash", "name_tokens", "risk_stale", "updated_at"],
     )
     return learners
 
@@ -469,6 +488,7 @@ def learners_import(
             learner_detail_forget(
                 [learner.id for learner in learners] + [learner.id for learner in stored.values()]
             )
+            rescore_stale_soon()
         report.accepted = len(latest)
         yield report
 

@@ -10,7 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from celery import Task
-from django.db import OperationalError
+from django.core.cache import cache
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from engagement.celery import app
@@ -20,6 +21,9 @@ from learners.risk.scoring import learners_rescore
 from learners.risk.training import risk_model_train
 
 RETRY_BASE_SECONDS = 30
+# Set while a stale-only rescore is queued and not yet started: further batches need no other.
+STALE_RESCORE_PENDING_KEY = "learners:rescore-stale:pending"
+STALE_RESCORE_PENDING_SECONDS = 600
 
 
 def _run_retrying(task: Task, job_id: str, work: Callable[..., dict[str, Any]]) -> None:
@@ -48,6 +52,8 @@ def _run_retrying(task: Task, job_id: str, work: Callable[..., dict[str, Any]]) 
 def learners_rescore_task(self: Task, job_id: str) -> None:
     def work(job: Job, report_progress: ProgressReporter) -> dict[str, Any]:
         as_of = job.params.get("as_of")
+        if job.params.get("stale_only"):  # this run takes every learner stale by now
+            cache.delete(STALE_RESCORE_PENDING_KEY)
         return learners_rescore(
             cohort_id=job.params.get("cohort_id"),
             stale_only=bool(job.params.get("stale_only")),
@@ -111,6 +117,32 @@ def rescore_stale() -> str:
         idempotency_key=f"stale-{slot}",
     )
     return str(job.pk)
+
+
+def rescore_stale_soon() -> None:
+    """Score new and changed learners soon after they arrive, wherever they came in.
+
+    Once the current transaction commits, one stale-only rescore job is queued unless one is
+    already waiting (a cache ``add`` decides, so a burst of batches costs one job); it runs right
+    at that commit where tasks are eager (the embedded default, which has no beat). The
+    ``rescore-stale`` schedule stays the safety net.
+    """
+    transaction.on_commit(_enqueue_stale_rescore, robust=True)
+
+
+def _enqueue_stale_rescore() -> None:
+    if not cache.add(STALE_RESCORE_PENDING_KEY, 1, timeout=STALE_RESCORE_PENDING_SECONDS):
+        return
+    try:
+        job_enqueue(
+            kind="learners.rescore",
+            params={"stale_only": True},
+            requested_by=None,
+            task=learners_rescore_task,
+        )
+    except Exception:
+        cache.delete(STALE_RESCORE_PENDING_KEY)
+        raise
 
 
 @app.task(name="learners.risk_digest", acks_late=True)

@@ -84,7 +84,6 @@ class _LearnerFieldsSerializer(serializers.Serializer):
         help_text="When a completed or withdrawn learner finished (their final risk is taken as "
         "of then). Default: when the cohort's course closed, or now.",
     )
-    progress = serializers.FloatField(min_value=0, max_value=1, required=False)
     nudge_opt_out = serializers.BooleanField(required=False)
     locale = serializers.CharField(max_length=16, required=False)
     timezone = serializers.CharField(max_length=64, required=False, validators=[_validate_timezone])
@@ -247,15 +246,25 @@ class RiskFeedbackSummarySerializer(serializers.Serializer):
 
 
 class RiskDetailSerializer(serializers.Serializer):
-    """Documents the risk detail response (built by the risk selectors)."""
+    """Documents the risk detail response (built by the risk selectors).
+
+    A learner no model has scored yet has ``scored: false``, ``stale: true``, ``null`` values
+    and empty lists: a background rescore is queued when learners are added or change."""
 
     learner = serializers.UUIDField()
-    score = serializers.FloatField()
-    band = serializers.ChoiceField(choices=RiskBand.choices)
-    model_version = serializers.IntegerField()
-    model_kind = serializers.CharField()
-    as_of = serializers.DateTimeField()
-    little_data = serializers.BooleanField(help_text="Too little history for a confident score.")
+    scored = serializers.BooleanField(help_text="False until a model has scored the learner.")
+    stale = serializers.BooleanField(
+        help_text="Activity or a change arrived since this assessment, the active model did not "
+        "make it, or there is none yet: a background rescore will refresh it."
+    )
+    score = serializers.FloatField(allow_null=True)
+    band = serializers.ChoiceField(choices=RiskBand.choices, allow_null=True)
+    model_version = serializers.IntegerField(allow_null=True)
+    model_kind = serializers.CharField(allow_null=True)
+    as_of = serializers.DateTimeField(allow_null=True)
+    little_data = serializers.BooleanField(
+        allow_null=True, help_text="Too little history for a confident score."
+    )
     factors = RiskFactorSerializer(many=True)
     previous = serializers.DictField(allow_null=True)
     changes = RiskChangeSerializer(many=True)

@@ -9,7 +9,8 @@ time before a learner finished scores them as studying then.)
 A run reads features in two statements per group (studying, finished), whatever the number of
 learners, then writes in chunks: one COPY (or INSERT) of assessments, idempotent per learner,
 model version and ``as_of``; one read of the previous bands; one UPDATE of the denormalised
-current risk. Learners who enter the high band are queued for the coaches' daily digest.
+current risk. Learners still studying who enter the high band are queued for the coaches' daily
+digest; only they count in the run's bands (finished learners are a count of their own).
 """
 
 import json
@@ -62,7 +63,9 @@ class RescoreSummary:
     learners: int = 0
     assessments_created: int = 0
     entered_high: int = 0
+    # Learners still studying, per band: the caseload. Finished learners are counted apart.
     bands: dict[str, int] = field(default_factory=dict)
+    finished: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,6 +75,7 @@ class RescoreSummary:
             "assessments_created": self.assessments_created,
             "entered_high": self.entered_high,
             "bands": self.bands,
+            "finished": self.finished,
         }
 
 
@@ -207,44 +211,58 @@ def _insert_assessments(rows: list[tuple[Any, ...]], *, model: RiskModel, now: d
     return RiskAssessment.objects.filter(id__in=[row[0] for row in rows]).count()
 
 
-def _update_current_risk(rows: Sequence[tuple[uuid.UUID, LearnerFeatures, Score]]) -> None:
-    """One UPDATE for the chunk: joined to arrays on PostgreSQL, to ``VALUES`` elsewhere."""
+def _update_current_risk(
+    rows: Sequence[tuple[uuid.UUID, LearnerFeatures, Score]], *, started: datetime
+) -> None:
+    """One UPDATE for the chunk: joined to arrays on PostgreSQL, to ``VALUES`` elsewhere.
+
+    A learner written since the run ``started`` (new events, a change) stays ``risk_stale``:
+    this run may have read them before the write, and the rescore that write queued must not
+    find them fresh.
+
+    ``progress`` is set with the risk: the learner's progress is the one the assessment explains
+    (``actual_progress``, see docs/risk.md), so the record and the explanation cannot disagree.
+    """
     table = connection.ops.quote_name(Learner._meta.db_table)
     # Only the model's own quoted table name and fixed placeholders are interpolated; every
     # value is a bound parameter.
     assign = (
         f"UPDATE {table} SET risk_score = v.score, risk_band = v.band, "  # noqa: S608  # nosec B608
-        "risk_scored_at = v.as_of, risk_stale = %s"
+        f"risk_scored_at = v.as_of, progress = v.progress, risk_stale = {table}.updated_at > %s"
     )
     join = f"WHERE {table}.id = v.id"
-    columns = "v(id, score, band, as_of)"
+    columns = "v(id, score, band, as_of, progress)"
     if connection.vendor == "postgresql":
-        arrays = "%s::uuid[], %s::float8[], %s::varchar[], %s::timestamptz[]"
+        arrays = "%s::uuid[], %s::float8[], %s::varchar[], %s::timestamptz[], %s::float8[]"
         sql = f"{assign} FROM unnest({arrays}) AS {columns} {join}"
-        params: list[Any] = [False, *map(list, zip(*_update_values(rows), strict=True))]
+        params: list[Any] = [started, *map(list, zip(*_update_values(rows), strict=True))]
     else:
-        values = ", ".join(["(%s, %s, %s, %s)"] * len(rows))
+        values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
         sql = f"WITH {columns} AS (VALUES {values}) {assign} FROM v {join}"
         pk, as_of = Learner._meta.pk, Learner._meta.get_field("risk_scored_at")
         params = [
             prepared
-            for learner_id, score, band, when in _update_values(rows)
+            for learner_id, score, band, when, progress in _update_values(rows)
             for prepared in (
                 pk.get_db_prep_value(learner_id, connection),
                 score,
                 band,
                 as_of.get_db_prep_value(when, connection),
+                progress,
             )
         ]
-        params.append(False)
+        params.append(Learner._meta.get_field("updated_at").get_db_prep_value(started, connection))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
 
 def _update_values(
     rows: Sequence[tuple[uuid.UUID, LearnerFeatures, Score]],
-) -> list[tuple[uuid.UUID, float, str, datetime]]:
-    return [(lid, result.score, result.band, features.as_of) for lid, features, result in rows]
+) -> list[tuple[uuid.UUID, float, str, datetime, float]]:
+    return [
+        (lid, result.score, result.band, features.as_of, features.raw["actual_progress"])
+        for lid, features, result in rows
+    ]
 
 
 def _write_chunk(
@@ -253,6 +271,7 @@ def _write_chunk(
     model: RiskModel,
     group: _Group,
     summary: RescoreSummary,
+    started: datetime,
 ) -> None:
     chunk = list(scored)
     rows = [
@@ -260,16 +279,22 @@ def _write_chunk(
         for learner_id, (features, result) in scored.items()
     ]
     entered: list[tuple[uuid.UUID, LearnerFeatures, Score]] = []
+    studying: set[uuid.UUID] = set()
     with transaction.atomic():
         created = _insert_assessments(rows, model=model, now=timezone.now())
         if group.studying:
-            previous = dict(Learner.objects.filter(id__in=chunk).values_list("id", "risk_band"))
+            # A backfill scores as studying some who have finished since: no alert, no count.
+            current = Learner.objects.filter(id__in=chunk, status__in=STUDYING_STATUSES)
+            previous = dict(current.values_list("id", "risk_band"))
+            studying = set(previous)
             entered = [
                 (learner_id, features, result)
                 for learner_id, (features, result) in scored.items()
-                if result.band == "high" and previous.get(learner_id) != "high"
+                if learner_id in studying
+                and result.band == "high"
+                and previous[learner_id] != "high"
             ]
-        _update_current_risk([(lid, *scored[lid]) for lid in chunk])
+        _update_current_risk([(lid, *scored[lid]) for lid in chunk], started=started)
         RiskAlert.objects.bulk_create(
             [
                 RiskAlert(learner_id=lid, score=result.score, as_of=features.as_of)
@@ -280,8 +305,10 @@ def _write_chunk(
     learner_detail_forget(chunk)
     summary.entered_high += len(entered)
     summary.assessments_created += created
-    for _, result in scored.values():
-        summary.bands[result.band] = summary.bands.get(result.band, 0) + 1
+    summary.finished += len(chunk) - len(studying)
+    for learner_id in studying:
+        band = scored[learner_id][1].band
+        summary.bands[band] = summary.bands.get(band, 0) + 1
 
 
 def learners_rescore(
@@ -298,8 +325,9 @@ def learners_rescore(
     Idempotent for the same ``as_of`` and model version: assessments are unique on
     (learner, model, as_of), so a re-run (or a task retried after a crash) adds nothing twice.
     """
+    started = timezone.now()  # before any feature is read
     model = risk_model_active()
-    as_of = as_of or timezone.now()
+    as_of = as_of or started
     summary = RescoreSummary(model_version=model.version, as_of=as_of)
     groups = _groups(
         model, as_of, cohort_id=cohort_id, learner_ids=learner_ids, stale_only=stale_only
@@ -314,7 +342,7 @@ def learners_rescore(
                 features = model_inputs(raw, norms[raw.cohort_id], learner_id)
                 result = score(features, kind=model.kind, parameters=model.parameters)
                 scored[learner_id] = (features, result)
-            _write_chunk(scored, model=model, group=group, summary=summary)
+            _write_chunk(scored, model=model, group=group, summary=summary, started=started)
             summary.learners += len(chunk)
             if on_progress is not None:
                 on_progress(summary.learners / total)

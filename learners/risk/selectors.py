@@ -9,14 +9,12 @@ from django.db.models import QuerySet
 from learners.models import Learner, RiskAssessment, RiskFeedback
 from learners.risk.features import LearnerFeatures
 from learners.risk.model import best_lever
-from learners.risk.scoring import learners_rescore
-from learners.selectors import risk_model_active
 
 
-def _key(learner: Learner, model_version: int) -> str:
-    last_event = learner.last_active_at.isoformat() if learner.last_active_at else "none"
-    scored = learner.risk_scored_at.isoformat() if learner.risk_scored_at else "never"
-    return f"risk:detail:v2:{learner.pk}:{model_version}:{last_event}:{scored}"
+def _key(assessment_id: Any) -> str:
+    """Assessments are never changed, so their rendering is cached under their own id: what
+    changes (feedback, staleness) is read on every request, never from the cache."""
+    return f"risk:detail:v3:{assessment_id}"
 
 
 def _changes(current: RiskAssessment, previous: RiskAssessment | None) -> list[dict[str, Any]]:
@@ -54,11 +52,9 @@ def _render(
         raw=stored["raw"],
         little_data=stored["little_data"],
     )
-    feedback = (
-        RiskFeedback.objects.filter(learner=learner).values("kind", "note", "created_at").first()
-    )
     return {
         "learner": str(learner.pk),
+        "scored": True,
         "score": round(current.score, 4),
         "band": current.band,
         "model_version": model.version,
@@ -75,39 +71,53 @@ def _render(
         },
         "changes": _changes(current, previous),
         "best_lever": best_lever(kind=model.kind, parameters=model.parameters, features=features),
-        "feedback": feedback,
+    }
+
+
+def _not_scored(learner: Learner) -> dict[str, Any]:
+    """The same shape for a learner no model has scored yet: every value empty."""
+    return {
+        "learner": str(learner.pk),
+        "scored": False,
+        "score": None,
+        "band": None,
+        "model_version": None,
+        "model_kind": None,
+        "as_of": None,
+        "little_data": None,
+        "factors": [],
+        "previous": None,
+        "changes": [],
+        "best_lever": None,
     }
 
 
 def learner_risk(*, learner: Learner) -> dict[str, Any]:
-    """The learner's current risk under the active model, cached until a new event, a new
-    model or a new scoring.
+    """The learner's stored risk and whether it is stale; reading never scores.
 
     "Current" is the assessment computed last, the one the learner's denormalised risk shows
-    (after a backfill with an earlier ``as_of`` too). A learner with new activity, or never
-    scored by the active model, is rescored first, so the answer is never older than the
-    learner's last event.
+    (after a backfill with an earlier ``as_of`` too). It is ``stale`` when activity or a change
+    to the learner arrived since (the write queued a background rescore, see
+    ``learners.tasks.rescore_stale_soon``), when the active model did not make it, or when
+    there is none yet (``scored`` is false and the values are empty). Feedback is read fresh
+    every time.
     """
-    model = risk_model_active()
-    detail = cache.get(_key(learner, model.version))
-    if detail is not None:
-        return detail
-    history = (
-        RiskAssessment.objects.filter(learner=learner)
-        .select_related("model")
-        .order_by("-computed_at", "-id")
+    history = RiskAssessment.objects.filter(learner=learner).order_by("-computed_at", "-id")
+    latest = history.values_list("id", "model__is_active").first()
+    if latest is None:
+        detail = _not_scored(learner)
+    else:
+        detail = cache.get(_key(latest[0]))
+        if detail is None:
+            rows = list(history.select_related("model")[:2])
+            current, previous = rows[0], (rows[1] if len(rows) > 1 else None)
+            detail = _render(learner, current, previous)
+            cache.set(_key(current.pk), detail, timeout=settings.RISK_DETAIL_CACHE_SECONDS)
+    feedback = (
+        RiskFeedback.objects.filter(learner=learner).values("kind", "note", "created_at").first()
     )
-    current = history.first()
-    if learner.risk_stale or current is None or current.model_id != model.pk:
-        learners_rescore(learner_ids=[learner.pk])
-        learner.refresh_from_db(fields=["risk_scored_at", "risk_stale"])
-        current = history.first()
-    if current is None:
-        return {}
-    previous = history.exclude(pk=current.pk).first()
-    detail = _render(learner, current, previous)
-    cache.set(_key(learner, model.version), detail, timeout=settings.RISK_DETAIL_CACHE_SECONDS)
-    return detail
+    stale = learner.risk_stale or latest is None or not latest[1]
+    return {**detail, "stale": stale, "feedback": feedback}
 
 
 def learner_risk_history(*, learner: Learner) -> QuerySet[RiskAssessment]:

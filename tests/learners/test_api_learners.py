@@ -50,7 +50,6 @@ def test_create(auth_client: APIClient) -> None:
         ({"email": "not-an-email"}, "email"),
         ({"enrolled_at": "yesterday"}, "enrolled_at"),
         ({"status": "sleeping"}, "status"),
-        ({"progress": 1.5}, "progress"),
         ({"timezone": "Nowhere/Land"}, "timezone"),
     ],
 )
@@ -101,15 +100,12 @@ def test_update_and_delete(auth_client: APIClient) -> None:
     other = CohortFactory()
     response = auth_client.patch(
         f"{URL}{learner.id}/",
-        {"cohort": str(other.id), "status": "paused", "progress": 0.5},
+        {"cohort": str(other.id), "status": "paused"},
         format="json",
     )
     assert response.status_code == 200, response.data
     assert response.data["cohort"] == other.id
     assert response.data["status"] == "paused"
-    assert (
-        auth_client.patch(f"{URL}{learner.id}/", {"progress": -1}, format="json").status_code == 400
-    )
     assert auth_client.delete(f"{URL}{learner.id}/").status_code == 204
     assert auth_client.get(f"{URL}{learner.id}/").status_code == 404
     assert auth_client.patch(f"{URL}{learner.id}/", {}, format="json").status_code == 404

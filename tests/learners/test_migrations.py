@@ -44,3 +44,50 @@ def test_finished_learners_are_stamped_with_when_they_finished() -> None:
     assert stamped[withdrawn.pk] == datetime(2026, 5, 1, tzinfo=UTC)
     assert stamped[completed.pk] == datetime(2026, 3, 3, tzinfo=UTC)
     assert stamped[studying.pk] is None
+
+
+BEFORE_PROGRESS_FROM_SCORING = [("learners", "0012_other_event_kind")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_becomes_the_explained_one_and_unscored_learners_wait_for_scoring() -> None:
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_PROGRESS_FROM_SCORING)
+    old = executor.loader.project_state(BEFORE_PROGRESS_FROM_SCORING).apps
+    Cohort, OldLearner = old.get_model("learners", "Cohort"), old.get_model("learners", "Learner")
+    RiskModel = old.get_model("learners", "RiskModel")
+    Assessment = old.get_model("learners", "RiskAssessment")
+    cohort = Cohort.objects.create(name="Spring", starts_on="2026-01-05")
+    model = RiskModel.objects.create(version=99, kind="rules", parameters={}, is_active=False)
+    scored_at = datetime(2026, 3, 1, tzinfo=UTC)
+
+    def learner(external_id: str, **extra: object) -> object:
+        return OldLearner.objects.create(
+            cohort=cohort,
+            source="lms",
+            external_id=external_id,
+            enrolled_at="2026-01-05T09:00:00Z",
+            **extra,
+        )
+
+    scored = learner("s", progress=0.0, risk_scored_at=scored_at, risk_score=0.2, risk_band="low")
+    unscored = learner("u", progress=0.4)
+    for when, actual in ((datetime(2026, 2, 1, tzinfo=UTC), 0.25), (scored_at, 0.75)):
+        Assessment.objects.create(
+            learner=scored,
+            model=model,
+            as_of=when,
+            score=0.2,
+            band="low",
+            factors=[],
+            features={"values": {}, "raw": {"actual_progress": actual}, "little_data": False},
+            computed_at=when,
+        )
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    after = {row.pk: row for row in Learner.objects.all()}
+    assert after[scored.pk].progress == 0.75 and not after[scored.pk].risk_stale
+    assert after[unscored.pk].progress == 0.4 and after[unscored.pk].risk_stale

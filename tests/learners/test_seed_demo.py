@@ -17,7 +17,15 @@ from learners.demo import (
     demo_population_generate,
     demo_population_seed,
 )
-from learners.models import ActivityEvent, Cohort, EventKind, Learner, LearnerStatus
+from learners.models import (
+    ActivityEvent,
+    Cohort,
+    EventKind,
+    Learner,
+    LearnerStatus,
+    RiskAssessment,
+)
+from learners.risk.scoring import learners_rescore
 from tests.factories import LearnerFactory
 
 TODAY = date(2026, 3, 1)
@@ -30,7 +38,6 @@ LEARNER_COLUMNS = (
     "email",
     "status",
     "enrolled_at",
-    "progress",
     "last_active_at",
 )
 ASSESSMENT_RESULTS = {
@@ -167,7 +174,6 @@ def test_stored_population_keeps_its_invariants() -> None:
     assert not events.exclude(kind__in=ASSESSMENT_RESULTS).filter(score__isnull=False).exists()
     assert set(events.values_list("source", flat=True)) == {"demo"}
     assert not events.exclude(metadata={}).exists()
-    assert all(0 <= learner.progress <= 1 for learner in learners)
     assert all(learner.last_active_at == learner.last_event for learner in learners)
     assert not Learner.objects.filter(enrolled_at__gte=CUTOFF).exists()
     assert finished.exists()
@@ -175,11 +181,23 @@ def test_stored_population_keeps_its_invariants() -> None:
         LearnerStatus.COMPLETED,
         LearnerStatus.WITHDRAWN,
     }
-    assert set(
-        finished.filter(status=LearnerStatus.COMPLETED).values_list("progress", flat=True)
-    ) == {1.0}
     assert not Learner.objects.exclude(risk_band="").exists()
     assert not Learner.objects.filter(risk_score__isnull=False).exists()
+
+
+@pytest.mark.django_db
+def test_after_make_runs_rescore_progress_is_the_one_the_risk_explains(rules_model: Any) -> None:
+    demo_population_seed(seed=9, chunk_size=50, **SIZE)
+    learners_rescore()
+    explained = {
+        assessment.learner_id: assessment.features["raw"]["actual_progress"]
+        for assessment in RiskAssessment.objects.all()
+    }
+    stored = dict(Learner.objects.values_list("pk", "progress"))
+    assert stored == explained
+    assert set(
+        Learner.objects.filter(status=LearnerStatus.COMPLETED).values_list("progress", flat=True)
+    ) == {1.0}
 
 
 @pytest.mark.django_db
@@ -254,10 +272,7 @@ def test_copy_on_postgresql_stores_exactly_the_generated_rows() -> None:
     for learner in generated:
         row = learner.row
         assert stored[row.external_id].id == row.id
-        assert (stored[row.external_id].status, stored[row.external_id].progress) == (
-            row.status,
-            row.progress,
-        )
+        assert stored[row.external_id].status == row.status
     generated_events = sorted(
         (event.id, event.occurred_at, event.kind, event.score, event.duration_seconds)
         for learner in generated

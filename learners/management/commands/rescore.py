@@ -45,6 +45,7 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"Scored {counted(summary.learners, 'learner')} with model v{summary.model_version} as of "
-            f"{summary.as_of.isoformat()}: {bands}; {counted(summary.assessments_created, 'new assessment')}, "
+            f"{summary.as_of.isoformat()}: studying {bands}; {summary.finished} finished; "
+            f"{counted(summary.assessments_created, 'new assessment')}, "
             f"{summary.entered_high} newly high."
         )

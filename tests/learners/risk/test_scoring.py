@@ -223,14 +223,15 @@ def test_feedback_quiets_the_digest_unless_risk_rises(settings: Any) -> None:
 
 def test_risk_detail_history_and_feedback(auth_client: APIClient) -> None:
     learner = population(3)[2]
+    learners_rescore()
     url = f"/api/v1/learners/{learner.pk}/risk/"
     detail = auth_client.get(url)
     assert detail.status_code == 200, detail.content
     assert detail.data["model_version"] == 1 and detail.data["band"] in {"low", "medium", "high"}
+    assert detail.data["scored"] is True and detail.data["stale"] is False
     assert detail.data["factors"][0]["explanation"]
     assert detail.data["previous"] is None
     learners_rescore()
-    Learner.objects.filter(pk=learner.pk).update(last_active_at=timezone.now())
     second = auth_client.get(url).data
     assert second["previous"] is not None
     assert second["changes"] and "contribution_change" in second["changes"][0]
@@ -243,15 +244,14 @@ def test_risk_detail_history_and_feedback(auth_client: APIClient) -> None:
     assert auth_client.post(f"{url}feedback/", {"kind": "meh"}, format="json").status_code == 400
 
 
-def test_risk_detail_is_cached_and_refreshed_by_new_events_and_models(
-    auth_client: APIClient,
-) -> None:
+def test_risk_detail_is_cached_and_shows_new_scores_and_models(auth_client: APIClient) -> None:
     learner = population(2)[0]
+    learners_rescore()
     url = f"/api/v1/learners/{learner.pk}/risk/"
     first = auth_client.get(url).data
     with CaptureQueriesContext(connection) as queries:
         assert auth_client.get(url).data == first
-    assert len(queries) <= 3
+    assert len(queries) == 3  # the learner, their latest assessment, their latest feedback
     event = {
         "learner_id": str(learner.pk),
         "source": "lms",
@@ -260,11 +260,15 @@ def test_risk_detail_is_cached_and_refreshed_by_new_events_and_models(
         "occurred_at": timezone.now().isoformat(),
     }
     events_ingest(items=[event])
+    assert auth_client.get(url).data["stale"] is True
+    learners_rescore(stale_only=True)
     refreshed = auth_client.get(url).data
-    assert refreshed["as_of"] != first["as_of"]
+    assert refreshed["as_of"] != first["as_of"] and refreshed["stale"] is False
     rules = RiskModel.objects.get(is_active=True)
     RiskModel.objects.filter(pk=rules.pk).update(is_active=False)
     RiskModel.objects.create(version=2, kind="rules", parameters=rules.parameters, is_active=True)
+    assert auth_client.get(url).data["stale"] is True
+    learners_rescore()
     assert auth_client.get(url).data["model_version"] == 2
 
 

@@ -46,9 +46,10 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
 
 
 class TokenRefreshView(jwt_views.TokenRefreshView):
-    """Exchange a refresh token for a new pair; the old refresh token is blacklisted."""
+    """Exchange a refresh token for a new pair; the old one is blacklisted (one rotation per token)."""
 
     throttle_scope = "login"
+    serializer_class = auth_tokens.SingleUseTokenRefreshSerializer
 
 
 class TokenVerifyView(jwt_views.TokenVerifyView):

@@ -93,7 +93,7 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("learner-list", "post"): COACH_WRITE_LIST,
     ("learner-detail", "get"): STAFF_READ_OBJECT,
     ("learner-detail", "patch"): COACH_WRITE_OBJECT,
-    ("learner-detail", "delete"): COACH_WRITE_OBJECT,
+    ("learner-detail", "delete"): ADMIN_OBJECT,
     ("learner-events", "get"): STAFF_READ_OBJECT,
     ("learner-export", "get"): ADMIN_OBJECT,
     ("risk-model-list", "get"): STAFF_ONLY,

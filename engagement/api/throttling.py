@@ -4,8 +4,10 @@ Every throttle that counts by IP takes it from :func:`engagement.request_context
 which trusts ``X-Forwarded-For`` only as far as ``TRUSTED_PROXY_COUNT`` proxies wrote it.
 """
 
+import math
 from typing import Any
 
+from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
@@ -43,3 +45,19 @@ class AnonymousRateThrottle(ClientIpIdent, SimpleRateThrottle):
 
 class ScopedClientRateThrottle(ClientIpIdent, ScopedRateThrottle):
     """DRF's per-view scopes (login, ingest, generation), counting anonymous callers by client IP."""
+
+
+class _LoginScope:
+    throttle_scope = "login"
+
+
+def login_attempt_wait(request: HttpRequest) -> int | None:
+    """Count one password attempt made outside DRF (the sign-in page) against the ``login`` scope.
+
+    The same budget per client IP as the token endpoints; ``None`` when allowed, otherwise the
+    seconds to wait.
+    """
+    throttle = ScopedClientRateThrottle()
+    if throttle.allow_request(request, _LoginScope()):  # type: ignore[arg-type]
+        return None
+    return math.ceil(throttle.wait() or 1)

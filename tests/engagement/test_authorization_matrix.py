@@ -62,6 +62,9 @@ STAFF_OR_KEY_READ = STAFF_READ_LIST
 OPEN = dict.fromkeys(PRINCIPALS, PUBLIC)
 
 MATRIX: dict[tuple[str, str], dict[str, Any]] = {
+    # "/" redirects: signed-in people to the API index, everyone else to the sign-in page.
+    ("home", "get"): OPEN,
+    ("api-root", "get"): STAFF_ONLY,
     ("token-obtain", "post"): OPEN,
     ("token-refresh", "post"): OPEN,
     ("token-verify", "post"): OPEN,

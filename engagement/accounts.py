@@ -11,7 +11,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from guardian.shortcuts import assign_perm, remove_perm
@@ -21,6 +21,7 @@ from engagement.errors import NotFound, ValidationFailed
 from engagement.models import Role, User
 
 COHORT_PERMISSION = "learners.work_with_cohort"
+ACTIVE_ADMIN = Q(is_active=True) & (Q(role=Role.ADMIN) | Q(is_superuser=True))
 
 
 def _cohort_model() -> Any:
@@ -88,8 +89,45 @@ def user_create(
 
 
 @transaction.atomic
+def admin_removal_refusal(*, actor: User | None, users: Iterable[User]) -> str | None:
+    """Why ``users`` may not lose admin access (demotion, deactivation, deletion), or ``None``.
+
+    Nobody removes their own admin access (another admin must), and at least one active admin
+    always remains, or every caller would be locked out. Active admins are locked in one order
+    until the caller's transaction ends, so two concurrent removals cannot both pass.
+    """
+    admins = set(
+        User.objects.select_for_update()
+        .filter(ACTIVE_ADMIN)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    losing = {user.pk for user in users} & admins
+    if not losing:
+        return None
+    if actor is not None and actor.pk in losing:
+        return "You cannot demote, deactivate or delete your own admin account; ask another admin."
+    if not admins - losing:
+        return "This would leave no active admin; make another user an admin first."
+    return None
+
+
+def _refuse_admin_removal(*, actor: User | None, user: User, data: dict[str, Any]) -> None:
+    role, is_active = data.get("role", user.role), data.get("is_active", user.is_active)
+    if role == Role.ADMIN and is_active:
+        return
+    refusal = admin_removal_refusal(actor=actor, users=[user])
+    if refusal:
+        raise ValidationFailed(detail={"role" if is_active else "is_active": [refusal]})
+
+
+@transaction.atomic
 def user_update(*, actor: User | None, user: User, data: dict[str, Any]) -> User:
-    """Change role, email, active flag and, when given, the assigned cohorts."""
+    """Change role, email, active flag and, when given, the assigned cohorts.
+
+    Refused (400) when it would take admin access from the actor or from the last active admin.
+    """
+    _refuse_admin_removal(actor=actor, user=user, data=data)
     changes: dict[str, Any] = {}
     for name in ("email", "role", "is_active"):
         if name in data and getattr(user, name) != data[name]:

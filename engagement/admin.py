@@ -16,7 +16,7 @@ from engagement.admin_bases import AppendOnlyAdmin
 from engagement.api.permissions import acting_user
 from engagement.audit import audit_record
 from engagement.errors import Conflict
-from engagement.models import JOB_ACTIVE_STATUSES, ApiKey, AuditEvent, Job, User
+from engagement.models import JOB_ACTIVE_STATUSES, ApiKey, AuditEvent, Job, Role, User
 from engagement.wording import counted
 
 
@@ -29,12 +29,24 @@ class _CohortsField(forms.Form):
 
 
 class UserChangeForm(DjangoUserChangeForm, _CohortsField):
+    actor: User | None = None  # set per request by UserAdmin.get_form
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         assigned = accounts.user_cohort_ids(user=self.instance).values_list(
             "content_object_id", flat=True
         )
         self.fields["cohorts"].initial = list(assigned)
+
+    def clean(self) -> dict[str, Any]:
+        """The API's rule: no admin removes their own access, and an active admin remains."""
+        cleaned = super().clean() or {}
+        role, is_active = cleaned.get("role"), cleaned.get("is_active")
+        if role != Role.ADMIN or not is_active:
+            refusal = accounts.admin_removal_refusal(actor=self.actor, users=[self.instance])
+            if refusal:
+                self.add_error("role" if is_active else "is_active", refusal)
+        return cleaned
 
 
 class UserCreationForm(AdminUserCreationForm, _CohortsField):
@@ -57,6 +69,20 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = (
         (None, {"fields": ("username", "email", "role", "cohorts", "password1", "password2")}),
     )
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if issubclass(form, UserChangeForm):  # a class made for this request by modelform_factory
+            form.actor = acting_user(request)
+        return form
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """Deleting the last admins, or oneself, is shown as protected, like a protected relation."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        refusal = accounts.admin_removal_refusal(actor=acting_user(request), users=list(objs))
+        return deleted, counts, perms_needed, [*protected, refusal] if refusal else protected
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         """Django saves the user (passwords included); role rules, cohorts and the audit follow."""

@@ -32,6 +32,11 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def scopes_help() -> str:
+    """The one message that tells a caller which scopes exist."""
+    return f"Choose one or more of: {', '.join(ApiKeyScope.values)}."
+
+
 def api_key_create(
     *, name: str, scopes: Iterable[str], created_by: User | None, expires_at: datetime | None = None
 ) -> IssuedKey:
@@ -39,9 +44,7 @@ def api_key_create(
     scope_list = sorted(set(scopes))
     unknown = [scope for scope in scope_list if scope not in ApiKeyScope.values]
     if unknown or not scope_list:
-        raise ValidationFailed(
-            detail={"scopes": [f"Choose one or more of: {', '.join(ApiKeyScope.values)}."]}
-        )
+        raise ValidationFailed(detail={"scopes": [scopes_help()]})
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationFailed(detail={"expires_at": ["Must lie in the future."]})
     prefix = secrets.token_hex(6)

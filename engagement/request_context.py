@@ -10,6 +10,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -29,8 +30,21 @@ def current() -> RequestContext | None:
     return _current.get()
 
 
-def _client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address, for throttles and the audit log; a client cannot choose it.
+
+    With ``TRUSTED_PROXY_COUNT`` = 0 it is the peer's address (``REMOTE_ADDR``). With N trusted
+    proxies in front, each appends the address it received from to ``X-Forwarded-For``, so the
+    client is the N-th entry from the right; entries further left were written by the client.
+    A header shorter than that did not pass through all the proxies: the peer's address stands.
+    """
+    remote = request.META.get("REMOTE_ADDR") or None
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies <= 0:
+        return remote
+    hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    hops = [hop for hop in hops if hop]
+    return hops[-proxies] if len(hops) >= proxies else remote
 
 
 class RequestContextMiddleware:
@@ -42,7 +56,7 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         offered = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = offered if _VALID_REQUEST_ID.match(offered) else uuid.uuid4().hex
-        token = _current.set(RequestContext(request_id=request_id, ip=_client_ip(request)))
+        token = _current.set(RequestContext(request_id=request_id, ip=client_ip(request)))
         try:
             response = self.get_response(request)
         finally:

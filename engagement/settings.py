@@ -138,6 +138,7 @@ AUTHENTICATION_BACKENDS = [
     "guardian.backends.ObjectPermissionBackend",
 ]
 ANONYMOUS_USER_NAME = None  # django-guardian: no anonymous user row, anonymous callers get nothing
+LOGIN_REDIRECT_URL = "/"
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
 
@@ -191,7 +192,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": [
         "engagement.api.throttling.PrincipalRateThrottle",
         "engagement.api.throttling.AnonymousRateThrottle",
-        "rest_framework.throttling.ScopedRateThrottle",
+        "engagement.api.throttling.ScopedClientRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "principal": env.str("THROTTLE_PRINCIPAL", default="1200/min"),
@@ -239,6 +240,8 @@ SPECTACULAR_SETTINGS = {
 
 # HTTP hardening: strict by default whenever DEBUG is off; TLS is expected to end at a proxy.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Reverse proxies in front of the app; only these may name the client in X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)

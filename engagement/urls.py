@@ -1,13 +1,16 @@
-"""Top-level routes: admin, health probes, the versioned API and its documentation."""
+"""Top-level routes: home, sign-in pages, admin, health probes, the versioned API and its docs."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from engagement import health
+from engagement import health, pages
 
 urlpatterns = [
+    path("", pages.home, name="home"),
+    path("admin/login/", pages.admin_login),
     path("admin/", admin.site.urls),
+    path("accounts/login/", pages.LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

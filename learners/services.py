@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
@@ -22,6 +22,9 @@ from learners.ingestion import Errors, EventRecord, LearnerRef, parse_event, par
 from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus
 from learners.tasks import rescore_stale_soon
 
+# The same answer wherever the existing learner is: it names no cohort, id or person (see
+# docs/security.md, "Existence of a learner").
+DUPLICATE_IDENTITY = "A learner with this source and external id already exists."
 COHORT_FIELDS = ("name", "course_code", "starts_on", "ends_on", "timezone")
 LEARNER_FIELDS = (
     "cohort",
@@ -117,14 +120,22 @@ def learner_create(
     enrolled_at: datetime,
     **extra: Any,
 ) -> Learner:
+    """Create one learner; the unique insert itself decides a taken identity, so a race cannot 500."""
     unknown = set(extra) - set(LEARNER_FIELDS)
     if unknown:
         raise ValidationFailed(detail={name: ["Unknown field."] for name in sorted(unknown)})
     learner = Learner(
         cohort=cohort, source=source, external_id=external_id, enrolled_at=enrolled_at, **extra
     )
-    learner.full_clean()
-    learner.save()
+    learner.full_clean(validate_constraints=False)
+    learner.validate_constraints(exclude={"external_id"})
+    try:
+        with transaction.atomic():
+            learner.save()
+    except IntegrityError:
+        if not Learner.objects.filter(source=source, external_id=external_id).exists():
+            raise
+        raise ValidationFailed(detail={"external_id": [DUPLICATE_IDENTITY]}) from None
     audit_record(
         actor=actor, action="learner.create", target=learner, changes={"cohort": str(cohort.pk)}
     )

@@ -33,12 +33,14 @@ class Access:
     read_scope: str | None = None
     write_scope: str | None = None
 
-    def allows_key(self, *, safe: bool, scopes: list[str], action: str | None) -> bool:
-        """Keys get the read or write scope's routes; per-action overrides are for people only."""
+    def key_scope(self, *, safe: bool, action: str | None) -> str | None:
+        """The scope a key needs here, or ``None`` when keys may not call this at all.
+
+        Keys get the read or write scope's routes; per-action overrides are for people only.
+        """
         if action is not None and action in self.actions:
-            return False
-        scope = self.read_scope if safe else self.write_scope
-        return scope is not None and scope in scopes
+            return None
+        return self.read_scope if safe else self.write_scope
 
     def allows_role(self, *, role: str, safe: bool, action: str | None) -> bool:
         if action is not None and action in self.actions:
@@ -47,7 +49,10 @@ class Access:
 
 
 class RoleAccess(BasePermission):
-    """Checks the caller's role or API key scopes against the view's ``access`` rule."""
+    """Checks the caller's role or API key scopes against the view's ``access`` rule.
+
+    A refused key is told the scope it lacks, or that the route is not for keys.
+    """
 
     message = "Your role does not allow this."
 
@@ -58,9 +63,14 @@ class RoleAccess(BasePermission):
             return False
         safe = request.method in SAFE_METHODS
         if isinstance(principal, ApiKeyUser):
-            return access.allows_key(
-                safe=safe, scopes=principal.api_key.scopes, action=getattr(view, "action", None)
-            )
+            scope = access.key_scope(safe=safe, action=getattr(view, "action", None))
+            if scope is None:
+                self.message = "API keys cannot call this endpoint; it is for staff users."
+                return False
+            if scope not in principal.api_key.scopes:
+                self.message = f"This API key lacks the '{scope}' scope."
+                return False
+            return True
         role = getattr(principal, "effective_role", None)
         return role is not None and access.allows_role(
             role=role, safe=safe, action=getattr(view, "action", None)

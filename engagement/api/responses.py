@@ -13,7 +13,9 @@ from engagement.models import Job
 ERRORS = {
     400: OpenApiResponse(description="Invalid input: {field: [reasons]}."),
     401: OpenApiResponse(description="Not authenticated."),
-    403: OpenApiResponse(description="Your role does not allow this."),
+    403: OpenApiResponse(
+        description="Your role does not allow this (an API key is told the scope it lacks)."
+    ),
     404: OpenApiResponse(description="No such object (or not within your scope)."),
 }
 

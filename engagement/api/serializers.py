@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from engagement.api_keys import scopes_help
 from engagement.models import ApiKey, ApiKeyScope, AuditEvent, Job, Role, User
 
 
@@ -36,7 +37,12 @@ class UserOutputSerializer(serializers.ModelSerializer):
 class ApiKeyCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     scopes = serializers.ListField(
-        child=serializers.ChoiceField(choices=ApiKeyScope.choices), min_length=1
+        child=serializers.ChoiceField(
+            choices=ApiKeyScope.choices,
+            error_messages={"invalid_choice": f'"{{input}}" is not a scope. {scopes_help()}'},
+        ),
+        min_length=1,
+        error_messages={"min_length": scopes_help(), "empty": scopes_help()},
     )
     expires_at = serializers.DateTimeField(required=False, allow_null=True)
 

@@ -1,9 +1,24 @@
-"""Rate limits on the shared cache (Redis in production): per user or API key, and per IP."""
+"""Rate limits on the shared cache (Redis in production): per user or API key, and per IP.
 
+Every throttle that counts by IP takes it from :func:`engagement.request_context.client_ip`,
+which trusts ``X-Forwarded-For`` only as far as ``TRUSTED_PROXY_COUNT`` proxies wrote it.
+"""
+
+import math
 from typing import Any
 
+from django.http import HttpRequest
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
+
+from engagement.request_context import client_ip
+
+
+class ClientIpIdent:
+    """Identify anonymous callers by the address :func:`client_ip` trusts, not DRF's guess."""
+
+    def get_ident(self, request: Request) -> str:
+        return client_ip(request) or "unknown"
 
 
 class PrincipalRateThrottle(SimpleRateThrottle):
@@ -17,7 +32,7 @@ class PrincipalRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
-class AnonymousRateThrottle(SimpleRateThrottle):
+class AnonymousRateThrottle(ClientIpIdent, SimpleRateThrottle):
     """A small budget per client IP for unauthenticated calls (token endpoints, probes of the API)."""
 
     scope = "anonymous"
@@ -26,3 +41,23 @@ class AnonymousRateThrottle(SimpleRateThrottle):
         if request.user and request.user.is_authenticated:
             return None
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class ScopedClientRateThrottle(ClientIpIdent, ScopedRateThrottle):
+    """DRF's per-view scopes (login, ingest, generation), counting anonymous callers by client IP."""
+
+
+class _LoginScope:
+    throttle_scope = "login"
+
+
+def login_attempt_wait(request: HttpRequest) -> int | None:
+    """Count one password attempt made outside DRF (the sign-in page) against the ``login`` scope.
+
+    The same budget per client IP as the token endpoints; ``None`` when allowed, otherwise the
+    seconds to wait.
+    """
+    throttle = ScopedClientRateThrottle()
+    if throttle.allow_request(request, _LoginScope()):  # type: ignore[arg-type]
+        return None
+    return math.ceil(throttle.wait() or 1)

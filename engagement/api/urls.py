@@ -12,6 +12,7 @@ router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
 router.register("jobs", views.JobViewSet, basename="job")
 
 urlpatterns = [
+    path("", views.ApiRootView.as_view(), name="api-root"),
     path("auth/token/", views.TokenObtainView.as_view(), name="token-obtain"),
     path("auth/token/refresh/", views.TokenRefreshView.as_view(), name="token-refresh"),
     path("auth/token/verify/", views.TokenVerifyView.as_view(), name="token-verify"),

@@ -4,6 +4,7 @@ from typing import Any, cast
 
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -15,6 +16,7 @@ from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 from rest_framework_simplejwt.tokens import Token
 
 from engagement import accounts, api_keys, audit, auth_tokens, jobs
+from engagement.api.index import api_index
 from engagement.api.permissions import ADMIN, STAFF, Access, staff_user
 from engagement.api.responses import ERRORS
 from engagement.api.serializers import (
@@ -32,6 +34,22 @@ from engagement.filters import AuditEventFilter, JobFilter
 from engagement.models import ApiKey, AuditEvent, Job, User
 
 
+class ApiRootView(APIView):
+    """The API's index for staff: each route without a path parameter, by name."""
+
+    access = Access(read=STAFF)
+
+    @extend_schema(
+        summary="API index: the main endpoints",
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="Absolute URLs by route name."),
+            **ERRORS,
+        },
+    )
+    def get(self, request: Request) -> Response:
+        return Response(api_index(request, exclude="api-root"))
+
+
 class TokenObtainView(jwt_views.TokenObtainPairView):
     """Exchange a username and password for an access and a refresh token (throttled per IP)."""
 
@@ -46,9 +64,10 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
 
 
 class TokenRefreshView(jwt_views.TokenRefreshView):
-    """Exchange a refresh token for a new pair; the old refresh token is blacklisted."""
+    """Exchange a refresh token for a new pair; the old one is blacklisted (one rotation per token)."""
 
     throttle_scope = "login"
+    serializer_class = auth_tokens.SingleUseTokenRefreshSerializer
 
 
 class TokenVerifyView(jwt_views.TokenVerifyView):

@@ -125,7 +125,7 @@ class CohortViewSet(viewsets.GenericViewSet):
         responses={200: LearnerOutputSerializer, **ERRORS},
     ),
     destroy=extend_schema(
-        summary="Delete a learner and their activity", responses={204: None, **ERRORS}
+        summary="Delete a learner and their activity (admins only)", responses={204: None, **ERRORS}
     ),
     export=extend_schema(
         summary="Export everything held on a learner (GDPR access request; admins only)",
@@ -167,7 +167,7 @@ class LearnerViewSet(viewsets.GenericViewSet):
     access = Access(
         read=STAFF,
         write=ADMIN_COACH,
-        actions={"export": ADMIN, "erase": ADMIN},
+        actions={"destroy": ADMIN, "export": ADMIN, "erase": ADMIN},
         read_scope=ApiKeyScope.LEARNERS_READ,
     )
     serializer_class = LearnerOutputSerializer

@@ -6,7 +6,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from engagement.api_keys import api_key_authenticate, api_key_create
-from engagement.models import ApiKey, AuditEvent
+from engagement.models import ApiKey, ApiKeyScope, AuditEvent
 from tests.factories import LearnerFactory
 
 pytestmark = pytest.mark.django_db
@@ -96,3 +96,39 @@ def test_unknown_key_id_is_404(auth_client: APIClient) -> None:
     assert (
         auth_client.get("/api/v1/api-keys/0190a5f2-0000-7000-8000-000000000000/").status_code == 404
     )
+
+
+@pytest.mark.parametrize("scopes", [[], ["root"], ["inbox:read", "events:writ"]])
+def test_a_bad_scope_list_names_the_valid_scopes(auth_client: APIClient, scopes: list) -> None:
+    response = auth_client.post("/api/v1/api-keys/", {"name": "x", "scopes": scopes}, format="json")
+    assert response.status_code == 400
+    message = str(response.data["scopes"])
+    assert all(scope in message for scope in ApiKeyScope.values), message
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "scope"),
+    [
+        ("post", "/api/v1/events/", [], "events:write"),
+        ("post", "/api/v1/xapi/statements", [], "xapi:write"),
+        ("get", "/api/v1/learners/", None, "learners:read"),
+    ],
+)
+def test_a_key_lacking_a_scope_is_told_which_one(
+    user: Any, method: str, path: str, body: Any, scope: str
+) -> None:
+    issued = api_key_create(name="inbox", scopes=[ApiKeyScope.INBOX_READ], created_by=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.secret}")
+    response = getattr(client, method)(path, body, format="json")
+    assert response.status_code == 403
+    assert response.data["detail"] == f"This API key lacks the '{scope}' scope."
+
+
+def test_a_key_on_a_staff_route_is_told_keys_cannot_call_it(user: Any) -> None:
+    issued = api_key_create(name="all", scopes=ApiKeyScope.values, created_by=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.secret}")
+    response = client.get("/api/v1/users/")
+    assert response.status_code == 403
+    assert "API keys cannot call this endpoint" in response.data["detail"]

@@ -64,6 +64,9 @@ STAFF_OR_KEY_READ = STAFF_READ_LIST
 OPEN = dict.fromkeys(PRINCIPALS, PUBLIC)
 
 MATRIX: dict[tuple[str, str], dict[str, Any]] = {
+    # "/" redirects: signed-in people to the API index, everyone else to the sign-in page.
+    ("home", "get"): OPEN,
+    ("api-root", "get"): STAFF_ONLY,
     ("token-obtain", "post"): OPEN,
     ("token-refresh", "post"): OPEN,
     ("token-verify", "post"): OPEN,
@@ -95,7 +98,7 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("learner-list", "post"): COACH_WRITE_LIST,
     ("learner-detail", "get"): STAFF_READ_OBJECT,
     ("learner-detail", "patch"): COACH_WRITE_OBJECT,
-    ("learner-detail", "delete"): COACH_WRITE_OBJECT,
+    ("learner-detail", "delete"): ADMIN_OBJECT,
     ("learner-events", "get"): STAFF_READ_OBJECT,
     ("learner-export", "get"): ADMIN_OBJECT,
     ("risk-model-list", "get"): STAFF_ONLY,

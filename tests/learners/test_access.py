@@ -63,7 +63,6 @@ def test_coach_cannot_modify_or_move_learners_outside_scope(world: dict[str, Any
         coach.patch(f"/api/v1/learners/{theirs.id}/", {"name": "x"}, format="json").status_code
         == 404
     )
-    assert coach.delete(f"/api/v1/learners/{theirs.id}/").status_code == 404
     moved = coach.patch(
         f"/api/v1/learners/{world['my_learner'].id}/",
         {"cohort": str(world["theirs"].id)},
@@ -80,6 +79,18 @@ def test_coach_cannot_modify_or_move_learners_outside_scope(world: dict[str, Any
     assert coach.post("/api/v1/learners/", body, format="json").status_code == 400
     body["cohort"] = str(world["mine"].id)
     assert coach.post("/api/v1/learners/", body, format="json").status_code == 201
+
+
+def test_hard_deletion_of_a_learner_is_for_admins_only(
+    world: dict[str, Any], auth_client: APIClient
+) -> None:
+    coach = client_for(world["coach"])
+    for learner in (world["my_learner"], world["their_learner"]):
+        refused = coach.delete(f"/api/v1/learners/{learner.id}/")
+        assert refused.status_code == 403, refused.data
+    mine = world["my_learner"]
+    assert coach.get(f"/api/v1/learners/{mine.id}/").status_code == 200
+    assert auth_client.delete(f"/api/v1/learners/{mine.id}/").status_code == 204
 
 
 def test_coach_cannot_manage_cohorts_users_keys_or_audit(world: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from learners.models import LearnerStatus, RiskBand
+from learners.services import DUPLICATE_IDENTITY
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,7 @@ def test_create(auth_client: APIClient) -> None:
     assert response.data["status"] == LearnerStatus.ACTIVE
     again = auth_client.post(URL, body, format="json")
     assert again.status_code == 400
-    assert "__all__" in again.data or "non_field_errors" in again.data
+    assert again.data == {"external_id": [DUPLICATE_IDENTITY]}
 
 
 @pytest.mark.parametrize(

@@ -282,6 +282,7 @@ class RiskAlertStatus(models.TextChoices):
     PENDING = "pending", "Pending: not delivered to every recipient yet"
     DELIVERED = "delivered", "Delivered"
     QUIETED = "quieted", "Quieted by coach feedback (not mailed)"
+    CLOSED = "closed", "Closed: the learner finished before it was delivered (not mailed)"
 
 
 class RiskAlertReason(models.TextChoices):

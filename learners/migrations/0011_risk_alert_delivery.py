@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='riskalert',
             name='status',
-            field=models.CharField(choices=[('pending', 'Pending: not delivered to every recipient yet'), ('delivered', 'Delivered'), ('quieted', 'Quieted by coach feedback (not mailed)')], default='pending', max_length=16),
+            field=models.CharField(choices=[('pending', 'Pending: not delivered to every recipient yet'), ('delivered', 'Delivered'), ('quieted', 'Quieted by coach feedback (not mailed)'), ('closed', 'Closed: the learner finished before it was delivered (not mailed)')], default='pending', max_length=16),
         ),
         migrations.RunPython(digested_alerts_delivered, migrations.RunPython.noop),
         migrations.AddIndex(

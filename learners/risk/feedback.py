@@ -17,6 +17,7 @@ from engagement.audit import Actor, audit_record
 from engagement.models import Role, User
 from engagement.wording import counted
 from learners.models import (
+    STUDYING_STATUSES,
     CohortCoachPermission,
     Learner,
     RiskAlert,
@@ -120,7 +121,7 @@ def _mail(messages: dict[Any, EmailMessage]) -> set[Any]:
 @transaction.atomic
 def risk_digest_send(*, now: datetime | None = None) -> dict[str, int]:
     """Mail each recipient the pending alerts of their cohorts, skipping those quieted by
-    feedback; an alert is delivered once every recipient got it, and stays pending with the
+    feedback and closing those of learners who finished meanwhile; an alert is delivered once every recipient got it, and stays pending with the
     reason otherwise, to be retried by the next run without mailing anyone twice."""
     now = now or timezone.now()
     alerts = list(
@@ -128,6 +129,8 @@ def risk_digest_send(*, now: datetime | None = None) -> dict[str, int]:
         .filter(status=RiskAlertStatus.PENDING)
         .select_related("learner")
     )
+    closed = [alert.pk for alert in alerts if alert.learner.status not in STUDYING_STATUSES]
+    alerts = [alert for alert in alerts if alert.learner.status in STUDYING_STATUSES]
     quiet = _quieted(alerts, now)
     alerts = [alert for alert in alerts if alert.pk not in quiet]
     recipients = _recipients_by_cohort({alert.learner.cohort_id for alert in alerts})
@@ -160,14 +163,20 @@ def risk_digest_send(*, now: datetime | None = None) -> dict[str, int]:
             done.append(alert.pk)
         else:
             waiting[RiskAlertReason.MAIL_FAILED].append(alert.pk)
-    for status, ids in ((RiskAlertStatus.QUIETED, quiet), (RiskAlertStatus.DELIVERED, done)):
+    settled = (
+        (RiskAlertStatus.CLOSED, closed),
+        (RiskAlertStatus.QUIETED, quiet),
+        (RiskAlertStatus.DELIVERED, done),
+    )
+    for status, ids in settled:
         if ids:
             RiskAlert.objects.filter(pk__in=ids).update(status=status, reason="", digested_at=now)
     for reason, ids in waiting.items():
         RiskAlert.objects.filter(pk__in=ids).update(reason=reason)
     return {
-        "alerts": len(alerts) + len(quiet),
+        "alerts": len(alerts) + len(quiet) + len(closed),
         "quieted": len(quiet),
+        "closed": len(closed),
         "delivered": len(done),
         "pending": sum(len(ids) for ids in waiting.values()),
         "emails": len(sent),

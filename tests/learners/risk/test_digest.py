@@ -59,7 +59,14 @@ def test_a_cohort_without_a_coach_goes_to_the_active_admins_with_an_email() -> N
     coach_of(CohortFactory(), email="other@example.org")  # another cohort's coach
     alert = alert_for(LearnerFactory(cohort=CohortFactory()))
     result = risk_digest_send()
-    assert result == {"alerts": 1, "quieted": 0, "delivered": 1, "pending": 0, "emails": 1}
+    assert result == {
+        "alerts": 1,
+        "quieted": 0,
+        "closed": 0,
+        "delivered": 1,
+        "pending": 0,
+        "emails": 1,
+    }
     assert recipients() == [["admin@example.org"]]
     alert.refresh_from_db()
     assert (alert.status, alert.reason) == ("delivered", "")
@@ -81,7 +88,14 @@ def test_an_alert_nobody_can_receive_stays_pending_with_the_reason_until_someone
     alert = alert_for(LearnerFactory(cohort=cohort))
     UserFactory(role="admin", email="")
     result = risk_digest_send()
-    assert result == {"alerts": 1, "quieted": 0, "delivered": 0, "pending": 1, "emails": 0}
+    assert result == {
+        "alerts": 1,
+        "quieted": 0,
+        "closed": 0,
+        "delivered": 0,
+        "pending": 1,
+        "emails": 0,
+    }
     assert mail.outbox == []
     alert.refresh_from_db()
     assert (alert.status, alert.reason, alert.digested_at) == ("pending", "no_recipient", None)
@@ -102,7 +116,14 @@ def test_a_mail_failure_keeps_the_alert_pending_and_the_retry_mails_nobody_twice
     alert = alert_for(LearnerFactory(cohort=cohort))
     refused.add("second@example.org")
     result = risk_digest_send()
-    assert result == {"alerts": 1, "quieted": 0, "delivered": 0, "pending": 1, "emails": 1}
+    assert result == {
+        "alerts": 1,
+        "quieted": 0,
+        "closed": 0,
+        "delivered": 0,
+        "pending": 1,
+        "emails": 1,
+    }
     alert.refresh_from_db()
     assert (alert.status, alert.reason, alert.digested_at) == ("pending", "mail_failed", None)
     assert recipients() == [["first@example.org"]]
@@ -114,6 +135,7 @@ def test_a_mail_failure_keeps_the_alert_pending_and_the_retry_mails_nobody_twice
     assert risk_digest_send() == {
         "alerts": 0,
         "quieted": 0,
+        "closed": 0,
         "delivered": 0,
         "pending": 0,
         "emails": 0,
@@ -166,6 +188,23 @@ def test_alerts_quieted_by_feedback_are_recorded_as_quieted() -> None:
     alert.refresh_from_db()
     assert (alert.status, alert.reason) == ("quieted", "")
     assert alert.digested_at is not None
+
+
+@pytest.mark.parametrize("status", ["completed", "withdrawn"])
+def test_alerts_of_learners_who_finished_meanwhile_are_closed_unmailed(status: str) -> None:
+    cohort = CohortFactory()
+    coach_of(cohort, email="coach@example.org")
+    finished = LearnerFactory(cohort=cohort)
+    closed = alert_for(finished)
+    still_studying = alert_for(LearnerFactory(cohort=cohort))
+    Learner.objects.filter(pk=finished.pk).update(status=status, finished_at=timezone.now())
+    summary = risk_digest_send()
+    assert (summary["alerts"], summary["closed"], summary["delivered"]) == (2, 1, 1)
+    assert [message.body.count("\n- ") for message in mail.outbox] == [1]
+    closed.refresh_from_db()
+    still_studying.refresh_from_db()
+    assert (closed.status, closed.reason, still_studying.status) == ("closed", "", "delivered")
+    assert closed.digested_at is not None
 
 
 def digest_queries(cohorts: int) -> int:

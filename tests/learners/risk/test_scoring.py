@@ -185,13 +185,21 @@ def test_entering_the_high_band_queues_one_alert_and_the_digest_mails_the_coach(
     assert Learner.objects.get(pk=quiet.pk).risk_band == "high"
     assert RiskAlert.objects.count() == 1
     result = risk_digest_send()
-    assert result == {"alerts": 1, "quieted": 0, "delivered": 1, "pending": 0, "emails": 1}
+    assert result == {
+        "alerts": 1,
+        "quieted": 0,
+        "closed": 0,
+        "delivered": 1,
+        "pending": 0,
+        "emails": 1,
+    }
     assert mail.outbox[0].to == ["coach@example.org"]
     assert mail.outbox[0].subject == "1 learner newly at high risk"
     assert quiet.name in mail.outbox[0].body
     assert risk_digest_send() == {
         "alerts": 0,
         "quieted": 0,
+        "closed": 0,
         "delivered": 0,
         "pending": 0,
         "emails": 0,
@@ -212,6 +220,7 @@ def test_feedback_quiets_the_digest_unless_risk_rises(settings: Any) -> None:
     assert risk_digest_send() == {
         "alerts": 1,
         "quieted": 0,
+        "closed": 0,
         "delivered": 1,
         "pending": 0,
         "emails": 1,

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from engagement.api.fields import BoundedDateTimeField
 from engagement.models import ApiKey, ApiKeyScope, AuditEvent, Job, Role, User
 
 
@@ -38,7 +39,7 @@ class ApiKeyCreateSerializer(serializers.Serializer):
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=ApiKeyScope.choices), min_length=1
     )
-    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    expires_at = BoundedDateTimeField(required=False, allow_null=True)
 
 
 class ApiKeyOutputSerializer(serializers.ModelSerializer):

@@ -289,9 +289,9 @@ def test_as_of_in_the_past_is_a_backfill(auth_client: APIClient) -> None:
 def test_rescore_command() -> None:
     learner = population(2)[0]
     out = StringIO()
-    call_command("rescore", "--as-of", "2026-06-01T00:00:00Z", stdout=out)
-    assert "Scored 2 learners with model v1 as of 2026-06-01T00:00:00+00:00" in out.getvalue()
-    assert Learner.objects.get(pk=learner.pk).risk_scored_at == datetime(2026, 6, 1, tzinfo=UTC)
+    call_command("rescore", "--as-of", "2026-10-01T00:00:00Z", stdout=out)
+    assert "Scored 2 learners with model v1 as of 2026-10-01T00:00:00+00:00" in out.getvalue()
+    assert Learner.objects.get(pk=learner.pk).risk_scored_at == datetime(2026, 10, 1, tzinfo=UTC)
     call_command("rescore", "--cohort", str(learner.cohort_id), stdout=out)
     with pytest.raises(CommandError, match="--as-of"):
         call_command("rescore", "--as-of", "yesterday")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from engagement.input_bounds import MAX_INTEGER, check_json, check_text, parse_datetime
+from engagement.input_bounds import MAX_INTEGER, check_json, parse_datetime, text_problem
 from learners.models import EventKind
 
 EVENT_KINDS = frozenset(EventKind.values)
@@ -70,7 +70,10 @@ def parse_timestamp(value: Any, *, now: datetime) -> datetime:
 def _parse_identifier(value: Any, *, name: str) -> str:
     if _blank(value) or not isinstance(value, str | int):
         raise ValueError(f"A non-empty {name} is required.")
-    text = check_text(str(value).strip())
+    text = str(value).strip()
+    problem = text_problem(text)
+    if problem:
+        raise ValueError(f"{name} {problem}.")
     limit = MAX_SOURCE_LENGTH if name == "source" else MAX_ID_LENGTH
     if len(text) > limit:
         raise ValueError(f"At most {limit} characters.")
@@ -85,7 +88,13 @@ def _finite_number(value: Any, message: str) -> float | None:
         number = float(value) if isinstance(value, str) else value
     except ValueError as exc:
         raise ValueError(message) from exc
-    if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number):
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        raise ValueError(message)
+    try:
+        finite = math.isfinite(number)
+    except OverflowError as exc:  # an integer too large for a float
+        raise ValueError(message) from exc
+    if not finite:
         raise ValueError(message)
     return float(number)
 

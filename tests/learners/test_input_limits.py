@@ -132,7 +132,8 @@ def test_a_stored_far_end_date_does_not_break_status_changes(auth_client: APICli
     before = timezone.now()
     response = auth_client.patch(f"/api/v1/learners/{learner.id}/", {"status": "completed"})
     assert response.status_code == 200
-    assert before <= Learner.objects.get(pk=learner.pk).finished_at <= timezone.now()
+    finished_at = Learner.objects.get(pk=learner.pk).finished_at
+    assert finished_at is not None and before <= finished_at <= timezone.now()
 
 
 def test_course_closed_at_is_the_end_of_the_last_day_or_now() -> None:
@@ -410,7 +411,6 @@ def test_import_learners_refuses_extreme_rows(tmp_path: Path, row: str, field: s
 
 def test_a_csv_file_that_is_not_utf8_is_a_one_line_error(tmp_path: Path) -> None:
     text = "external_id,source,cohort,enrolled_at,name,email\nu1,lms,C\xe9,2026-01-01,,\n"
-    text = text.encode("latin-1")
-    _, err = _import(tmp_path, "import_learners", text)
+    _, err = _import(tmp_path, "import_learners", text.encode("latin-1"))
     assert "is not UTF-8 text" in err
     assert not Learner.objects.exists()

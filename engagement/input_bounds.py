@@ -131,3 +131,11 @@ def validate_date(value: date) -> None:
         check_date(value)
     except ValueError as exc:
         raise ValidationError(str(exc), code="out_of_range") from exc
+
+
+def validate_json(value: Any) -> None:
+    """Model-field validator: JSON within ``MAX_JSON_DEPTH`` and holding only storable text."""
+    try:
+        check_json(value, name="value")
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="unstorable") from exc

@@ -10,7 +10,7 @@ from guardian.models import UserObjectPermissionBase
 
 from engagement.crypto import EncryptedTextField, keyed_hash, word_tokens
 from engagement.ids import uuid7
-from engagement.input_bounds import validate_date, validate_datetime
+from engagement.input_bounds import validate_date, validate_datetime, validate_json
 from engagement.models import BaseModel
 from learners.risk.explanations import explained_factors
 
@@ -183,12 +183,12 @@ class ActivityEvent(models.Model):
         Learner, on_delete=models.CASCADE, related_name="events", db_index=False
     )
     kind = models.CharField(max_length=32, choices=EventKind.choices)
-    occurred_at = models.DateTimeField()
+    occurred_at = models.DateTimeField(validators=[validate_datetime])
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     score = models.FloatField(null=True, blank=True)
     source = models.CharField(max_length=64)
     source_event_id = models.CharField(max_length=128)
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True, validators=[validate_json])
     ingested_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

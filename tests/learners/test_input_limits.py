@@ -22,7 +22,7 @@ from rest_framework.test import APIClient
 from engagement.models import Job
 from learners.ingestion import MAX_DURATION_SECONDS, MAX_METADATA_DEPTH, parse_event
 from learners.models import ActivityEvent, Cohort, Learner, RiskAssessment, course_closed_at
-from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
+from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -414,3 +414,48 @@ def test_a_csv_file_that_is_not_utf8_is_a_one_line_error(tmp_path: Path) -> None
     _, err = _import(tmp_path, "import_learners", text.encode("latin-1"))
     assert "is not UTF-8 text" in err
     assert not Learner.objects.exists()
+
+
+# Django admin ----------------------------------------------------------------------------------
+
+
+def test_admin_forms_refuse_out_of_range_dates_and_bad_metadata(client: Any) -> None:
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    cohort = CohortFactory()
+    response = client.post(
+        f"/admin/learners/cohort/{cohort.pk}/change/",
+        {
+            "name": cohort.name,
+            "starts_on": "2026-01-01",
+            "ends_on": "9999-12-31",
+            "timezone": "UTC",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert "1970-01-01 to 2099-12-31" in response.content.decode()
+    assert Cohort.objects.get(pk=cohort.pk).ends_on == cohort.ends_on
+    event = ActivityEventFactory()
+    with pytest.raises(ValidationError, match="NUL character"):
+        ActivityEvent(**{**_fields(event), "metadata": {"a": "\x00"}}).full_clean()
+    with pytest.raises(ValidationError, match="1970-01-01 to 2099-12-31"):
+        ActivityEvent(
+            **{**_fields(event), "occurred_at": datetime(9999, 1, 1, tzinfo=UTC)}
+        ).full_clean()
+
+
+def _fields(event: ActivityEvent) -> dict[str, Any]:
+    return {
+        "learner": event.learner,
+        "kind": event.kind,
+        "occurred_at": event.occurred_at,
+        "source": "other",
+        "source_event_id": "x",
+    }
+
+
+def test_admin_opens_an_event_stored_with_bad_text(client: Any) -> None:
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    event = ActivityEventFactory(metadata={"a": "\ud800", "b": "é"})
+    response = client.get(f"/admin/learners/activityevent/{event.pk}/change/")
+    assert response.status_code == 200
+    assert "\\ud800" in response.content.decode()

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -344,7 +345,13 @@ def test_xapi_statements_holding_nul_or_lone_surrogates_are_refused(
     assert not ActivityEvent.objects.exists()
 
 
+def _plantable_bad_text() -> None:
+    if connection.vendor == "postgresql":
+        pytest.skip("PostgreSQL's jsonb never stored NUL characters or unpaired surrogates")
+
+
 def test_events_stored_with_bad_text_stay_readable(auth_client: APIClient) -> None:
+    _plantable_bad_text()
     learner = LearnerFactory()
     ActivityEventFactory(learner=learner, metadata={"a": "\ud800", "b": "\x00", "c": "é"})
     for path in (
@@ -454,6 +461,7 @@ def _fields(event: ActivityEvent) -> dict[str, Any]:
 
 
 def test_admin_opens_an_event_stored_with_bad_text(client: Any) -> None:
+    _plantable_bad_text()
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     event = ActivityEventFactory(metadata={"a": "\ud800", "b": "é"})
     response = client.get(f"/admin/learners/activityevent/{event.pk}/change/")

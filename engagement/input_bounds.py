@@ -113,8 +113,18 @@ def check_json(value: Any, *, name: str, max_depth: int = MAX_JSON_DEPTH) -> Any
 
 
 def json_too_deep(value: Any, max_depth: int = MAX_JSON_DEPTH) -> bool:
-    """Whether parsed JSON nests more than ``max_depth`` arrays and objects."""
-    return any(_too_deep(item, depth, max_depth) for _, item, depth in _walk(value, ""))
+    """Whether parsed JSON nests more than ``max_depth`` arrays and objects.
+
+    Level by level over containers only, without paths: it runs on every request body.
+    """
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(max_depth):
+        below: list[Any] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            below.extend([child for child in children if isinstance(child, dict | list)])
+        level = below
+    return bool(level)
 
 
 def validate_datetime(value: datetime) -> None:

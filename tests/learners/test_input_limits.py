@@ -245,6 +245,29 @@ def test_learner_list_filters_out_of_range_are_refused(
     assert field in response.json()
 
 
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [({"page": "9" * 30}, 404), ({"page_size": "9" * 30}, 200), ({"page": "-1"}, 404)],
+)
+def test_huge_page_numbers_are_not_server_errors(
+    auth_client: APIClient, query: dict[str, str], status: int
+) -> None:
+    assert auth_client.get("/api/v1/learners/", query).status_code == status
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (["--today", "9999-12-31"], "1970-01-01 to 2099-12-31"),
+        (["--today", "2026-01-01", "--days", str(10**9)], "before 1970-01-01"),
+    ],
+)
+def test_seed_demo_refuses_dates_out_of_range(args: list[str], reason: str) -> None:
+    with pytest.raises(CommandError, match=reason):
+        call_command("seed_demo", "--learners", "5", "--cohorts", "1", *args)
+    assert not Learner.objects.exists()
+
+
 @pytest.mark.parametrize("command", ["train_risk_model", "export_training_data"])
 def test_huge_cutoff_days_are_a_one_line_command_error(tmp_path: Path, command: str) -> None:
     args = [str(tmp_path / "out.csv")] if command == "export_training_data" else []

@@ -1,8 +1,31 @@
 """FilterSets for the audit log and job lists; the selectors and viewsets apply them."""
 
-import django_filters
+from datetime import datetime
+from typing import Any
 
+import django_filters
+from django import forms
+
+from engagement.input_bounds import DATETIME_RANGE, parse_datetime
 from engagement.models import AuditEvent, Job, JobStatus
+
+
+class BoundedDateTimeFormField(forms.Field):
+    """An ISO 8601 date-time within the platform's bounds (UTC when it has no offset)."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        if value in self.empty_values:
+            return None
+        try:
+            return parse_datetime(value)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+class BoundedDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """Filters on a date-time given in ISO 8601; out-of-range values are a 400, not a 500."""
+
+    field_class = BoundedDateTimeFormField
 
 
 class AuditEventFilter(django_filters.FilterSet):
@@ -13,8 +36,12 @@ class AuditEventFilter(django_filters.FilterSet):
     actor_id = django_filters.CharFilter()
     target_type = django_filters.CharFilter(help_text="e.g. learners.learner.")
     target_id = django_filters.CharFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    since = BoundedDateTimeFilter(
+        field_name="occurred_at", lookup_expr="gte", help_text=f"From this time, {DATETIME_RANGE}."
+    )
+    until = BoundedDateTimeFilter(
+        field_name="occurred_at", lookup_expr="lt", help_text=f"Before this time, {DATETIME_RANGE}."
+    )
 
     class Meta:
         model = AuditEvent

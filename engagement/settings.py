@@ -202,6 +202,16 @@ REST_FRAMEWORK = {
         "generation": env.str("THROTTLE_GENERATION", default="30/min"),
     },
     "DEFAULT_PERMISSION_CLASSES": ["engagement.api.permissions.RoleAccess"],
+    # JSON bodies nest at most MAX_JSON_DEPTH levels; rows with any text render (see the modules).
+    "DEFAULT_PARSER_CLASSES": [
+        "engagement.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "engagement.api.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "engagement.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,

@@ -18,3 +18,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]
+
+handler400 = "engagement.error_views.bad_request"
+handler403 = "engagement.error_views.permission_denied"
+handler404 = "engagement.error_views.page_not_found"
+handler500 = "engagement.error_views.server_error"

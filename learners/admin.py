@@ -4,11 +4,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
 from engagement.admin_bases import ReadOnlyAdmin
+from engagement.admin_fields import StoredJSONFormField
 from engagement.api.permissions import audit_actor
 from engagement.crypto import EncryptedTextField
 from engagement.errors import ApplicationError
@@ -181,6 +183,7 @@ class ActivityEventAdmin(admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     show_full_result_count = False
     readonly_fields = ("ingested_at",)
+    formfield_overrides = {models.JSONField: {"form_class": StoredJSONFormField}}
 
 
 @admin.register(RiskModel)

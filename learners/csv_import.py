@@ -41,14 +41,20 @@ def run_csv_import(
         file.open(newline="", encoding="utf-8-sig") as handle,
         tqdm(unit=" rows", disable=not progress, desc=file.name) as bar,
     ):
-        for report in importer(rows=csv_rows(handle, required=required)):
-            for rejected in report.rejected:
-                reasons = "; ".join(
-                    f"{name}: {' '.join(why)}" for name, why in rejected["errors"].items()
-                )
-                write(f"line {rejected['index']}: {reasons}")
-            total.merge(report)
-            bar.update(report.accepted + report.duplicates + len(report.rejected))
+        try:
+            for report in importer(rows=csv_rows(handle, required=required)):
+                for rejected in report.rejected:
+                    reasons = "; ".join(
+                        f"{name}: {' '.join(why)}" for name, why in rejected["errors"].items()
+                    )
+                    write(f"line {rejected['index']}: {reasons}")
+                total.merge(report)
+                bar.update(report.accepted + report.duplicates + len(report.rejected))
+        except UnicodeDecodeError as exc:
+            done = total.accepted + total.duplicates + len(total.rejected)
+            raise CommandError(
+                f"{path} is not UTF-8 text ({exc.reason}); stopped after {done} rows."
+            ) from exc
     return total
 
 

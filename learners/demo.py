@@ -29,6 +29,7 @@ from django.utils import timezone
 from engagement.bulk import copy_objects, copy_rows
 from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import uuid7_from
+from engagement.input_bounds import EARLIEST_DATE
 from engagement.iterables import chunked
 from learners.models import (
     FINISHED_STATUSES,
@@ -649,6 +650,10 @@ def demo_population_seed(
     part-way leaves the chunks already committed; clear the demo rows and run again.
     ``on_progress`` is called with the number of learners written after each chunk.
     """
+    if days > (today - EARLIEST_DATE).days:
+        raise ValidationFailed(
+            f"{days} days before {today.isoformat()} is before {EARLIEST_DATE.isoformat()}."
+        )
     if if_empty and Learner.objects.exists():
         return SeedSummary(skipped=True)
     population = demo_population_generate(

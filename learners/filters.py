@@ -10,6 +10,8 @@ from engagement.crypto import keyed_hash, word_tokens
 from learners.models import STUDYING_STATUSES, Learner, LearnerStatus, RiskBand
 
 PERSONAL_FILTERS = frozenset({"search", "email"})
+#: A century: anything longer reaches before any learning platform (and overflows soon after).
+MAX_INACTIVE_DAYS = 36_500
 
 
 class LearnerFilter(django_filters.FilterSet):
@@ -24,14 +26,23 @@ class LearnerFilter(django_filters.FilterSet):
         "status is given too: finished learners keep their final band on their record.",
     )
     risk_min = django_filters.NumberFilter(
-        field_name="risk_score", lookup_expr="gte", help_text="Risk score ≥."
+        field_name="risk_score",
+        lookup_expr="gte",
+        min_value=0,
+        max_value=1,
+        help_text="Risk score ≥ (0 to 1).",
     )
     risk_max = django_filters.NumberFilter(
-        field_name="risk_score", lookup_expr="lte", help_text="Risk score ≤."
+        field_name="risk_score",
+        lookup_expr="lte",
+        min_value=0,
+        max_value=1,
+        help_text="Risk score ≤ (0 to 1).",
     )
     inactive_days = django_filters.NumberFilter(
         method="filter_inactive_days",
         min_value=0,
+        max_value=MAX_INACTIVE_DAYS,
         help_text="No activity for at least this many days (or never).",
     )
     search = django_filters.CharFilter(

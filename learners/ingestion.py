@@ -5,13 +5,15 @@ Pure functions: no database access. A raw item (a JSON object or a CSV row) beco
 Hand-written rather than a DRF serializer per item because batches of 5,000 must validate fast.
 """
 
+import json
 import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from engagement.input_bounds import MAX_INTEGER, check_json, parse_datetime, text_problem
 from engagement.wording import counted
 from learners.models import EventKind
 
@@ -19,6 +21,11 @@ EVENT_KINDS = frozenset(EventKind.values)
 MAX_SOURCE_LENGTH = 64
 MAX_ID_LENGTH = 128
 FUTURE_TOLERANCE = timedelta(minutes=10)
+#: Stored in a PositiveIntegerField; anything longer cannot be a real activity anyway.
+MAX_DURATION_SECONDS = MAX_INTEGER
+#: Metadata is kept as it comes, so it is bounded: nesting, and size as compact JSON.
+MAX_METADATA_DEPTH = 10
+MAX_METADATA_BYTES = 16_384
 
 Errors = dict[str, list[str]]
 
@@ -51,14 +58,11 @@ def _blank(value: Any) -> bool:
 
 
 def parse_timestamp(value: Any, *, now: datetime) -> datetime:
-    """ISO 8601 to an aware UTC datetime; a value without offset is taken as UTC."""
-    if not isinstance(value, str):
-        raise ValueError("Must be an ISO 8601 date-time string.")
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError as exc:
-        raise ValueError(f"'{value}' is not an ISO 8601 date-time.") from exc
-    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    """ISO 8601 to an aware UTC datetime within the platform's bounds, not in the future.
+
+    A value without offset is taken as UTC.
+    """
+    parsed = parse_datetime(value)
     if parsed > now + FUTURE_TOLERANCE:
         raise ValueError("Lies in the future.")
     return parsed
@@ -68,6 +72,9 @@ def _parse_identifier(value: Any, *, name: str) -> str:
     if _blank(value) or not isinstance(value, str | int):
         raise ValueError(f"A non-empty {name} is required.")
     text = str(value).strip()
+    problem = text_problem(text)
+    if problem:
+        raise ValueError(f"{name} {problem}.")
     limit = MAX_SOURCE_LENGTH if name == "source" else MAX_ID_LENGTH
     if len(text) > limit:
         raise ValueError(f"At most {counted(limit, 'character')}.")
@@ -82,7 +89,13 @@ def _finite_number(value: Any, message: str) -> float | None:
         number = float(value) if isinstance(value, str) else value
     except ValueError as exc:
         raise ValueError(message) from exc
-    if isinstance(number, bool) or not isinstance(number, int | float) or not math.isfinite(number):
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        raise ValueError(message)
+    try:
+        finite = math.isfinite(number)
+    except OverflowError as exc:  # an integer too large for a float
+        raise ValueError(message) from exc
+    if not finite:
         raise ValueError(message)
     return float(number)
 
@@ -91,6 +104,8 @@ def _parse_duration(value: Any) -> int | None:
     number = _finite_number(value, "Must be a whole number of seconds.")
     if number is not None and (number < 0 or number != int(number)):
         raise ValueError("Must be a whole, non-negative number of seconds.")
+    if number is not None and number > MAX_DURATION_SECONDS:
+        raise ValueError(f"At most {MAX_DURATION_SECONDS} seconds.")
     return None if number is None else int(number)
 
 
@@ -99,6 +114,18 @@ def _parse_score(value: Any) -> float | None:
     if number is not None and not 0 <= number <= 1:
         raise ValueError("Must be a number between 0 and 1.")
     return number
+
+
+def _parse_metadata(value: Any) -> dict[str, Any]:
+    """A JSON object storable as it comes: bounded in depth and size, valid text throughout."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("Must be a JSON object.")
+    check_json(value, name="metadata", max_depth=MAX_METADATA_DEPTH)
+    if len(json.dumps(value, separators=(",", ":"))) > MAX_METADATA_BYTES:
+        raise ValueError(f"At most {MAX_METADATA_BYTES} bytes as compact JSON.")
+    return value
 
 
 def _parse_learner(item: Mapping[str, Any], source: str | None) -> LearnerRef:
@@ -142,9 +169,7 @@ def parse_event(item: Any, *, now: datetime) -> tuple[EventRecord | None, Errors
     kind = str(item.get("kind"))
     if kind not in EVENT_KINDS:
         errors["kind"] = [f"'{kind}' is not one of: {', '.join(sorted(EVENT_KINDS))}."]
-    metadata = item.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
-        errors["metadata"] = ["Must be a JSON object."]
+    check("metadata", _parse_metadata, item.get("metadata"))
     if errors:
         return None, errors
-    return EventRecord(kind=kind, metadata=metadata or {}, **values), {}
+    return EventRecord(kind=kind, **values), {}

@@ -10,6 +10,7 @@ from guardian.models import UserObjectPermissionBase
 
 from engagement.crypto import EncryptedTextField, keyed_hash, word_tokens
 from engagement.ids import uuid7
+from engagement.input_bounds import validate_date, validate_datetime, validate_json
 from engagement.models import BaseModel
 from learners.risk.explanations import explained_factors
 
@@ -19,8 +20,8 @@ class Cohort(BaseModel):
 
     name = models.CharField(max_length=200, unique=True)
     course_code = models.CharField(max_length=64, blank=True)
-    starts_on = models.DateField()
-    ends_on = models.DateField(null=True, blank=True)
+    starts_on = models.DateField(validators=[validate_date])
+    ends_on = models.DateField(null=True, blank=True, validators=[validate_date])
     timezone = models.CharField(max_length=64, default="UTC")
 
     class Meta:
@@ -62,9 +63,10 @@ FINISHED_STATUSES = (LearnerStatus.COMPLETED, LearnerStatus.WITHDRAWN)
 def course_closed_at(ends_on: date | None, now: datetime) -> datetime:
     """When a course is over for its learners: the end of the cohort's last day (UTC), or
     ``now`` if that is earlier or the course is self-paced (no end date)."""
-    if ends_on is None:
+    if ends_on is None or ends_on >= now.date():
+        # Also keeps an absurd end date stored long ago (9999-12-31) from overflowing.
         return now
-    return min(now, datetime.combine(ends_on + timedelta(days=1), time.min, tzinfo=UTC))
+    return datetime.combine(ends_on + timedelta(days=1), time.min, tzinfo=UTC)
 
 
 class RiskBand(models.TextChoices):
@@ -88,10 +90,10 @@ class Learner(BaseModel):
     status = models.CharField(
         max_length=16, choices=LearnerStatus.choices, default=LearnerStatus.ACTIVE
     )
-    enrolled_at = models.DateTimeField()
+    enrolled_at = models.DateTimeField(validators=[validate_datetime])
     # When the learner completed or withdrew (their final risk is taken as of then); set for
     # finished learners only.
-    finished_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True, validators=[validate_datetime])
     progress = models.FloatField(
         default=0.0,
         help_text="Share of the course's lessons completed, as of the learner's current risk "
@@ -189,12 +191,12 @@ class ActivityEvent(models.Model):
         Learner, on_delete=models.CASCADE, related_name="events", db_index=False
     )
     kind = models.CharField(max_length=32, choices=EventKind.choices)
-    occurred_at = models.DateTimeField()
+    occurred_at = models.DateTimeField(validators=[validate_datetime])
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     score = models.FloatField(null=True, blank=True)
     source = models.CharField(max_length=64)
     source_event_id = models.CharField(max_length=128)
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True, validators=[validate_json])
     ingested_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

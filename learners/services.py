@@ -14,6 +14,7 @@ from django.utils import timezone
 from engagement.audit import Actor, audit_changes, audit_record, audit_record_many
 from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import uuid7
+from engagement.input_bounds import check_text
 from engagement.iterables import chunked
 from engagement.services import model_update
 from engagement.wording import counted
@@ -347,6 +348,11 @@ def _learner_row(row: Mapping[str, str], *, now: datetime) -> tuple[dict[str, An
     values["email"] = (row.get("email") or "").strip().lower()
     if values["email"] and ("@" not in values["email"] or len(values["email"]) > 254):
         errors["email"] = [f"'{values['email']}' is not a valid email address."]
+    for name in ("external_id", "source", "cohort", "name", "email"):
+        try:
+            check_text(values[name])
+        except ValueError as exc:
+            errors[name] = [str(exc)]
     status = (row.get("status") or LearnerStatus.ACTIVE).strip()
     if status not in LearnerStatus.values:
         errors["status"] = [f"'{status}' is not one of: {', '.join(LearnerStatus.values)}."]

@@ -15,8 +15,15 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
+from engagement.input_bounds import check_json
 from engagement.wording import counted
-from learners.ingestion import Errors, EventRecord, LearnerRef, parse_timestamp
+from learners.ingestion import (
+    MAX_DURATION_SECONDS,
+    Errors,
+    EventRecord,
+    LearnerRef,
+    parse_timestamp,
+)
 from learners.models import EventKind
 from learners.xapi_comparison import legacy_statement_digest, statement_digest
 
@@ -57,8 +64,6 @@ VERB_KINDS: dict[str, str] = {
     f"{ACTIVITY_STREAMS}watch": EventKind.VIDEO_WATCHED,
 }
 
-# Stored as a PositiveIntegerField: anything longer cannot be a real activity anyway.
-MAX_DURATION_SECONDS = 2**31 - 1
 # Calendar units have no fixed length; these conventional lengths are documented in docs/xapi.md.
 DURATION_UNIT_SECONDS = {
     "Y": 365 * 86400,
@@ -184,20 +189,10 @@ def parse_score(score: Any) -> float | None:
 
 
 def _text(value: Any, name: str) -> str:
+    """A non-empty string (its characters are checked with the whole statement's)."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"A non-empty {name} string is required.")
-    # Stored in JSON columns: PostgreSQL refuses NUL characters and unpaired surrogates.
-    if "\x00" in value or not _encodable(value):
-        raise ValueError(f"{name} must be valid text without NUL characters.")
     return value.strip()
-
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _parse_account(account: Any) -> Actor:
@@ -302,12 +297,20 @@ def _check_result(check: _Checker, result: Any) -> None:
 
 def _occurred_at(value: Any, *, now: datetime) -> datetime:
     """The statement's timestamp, or the time we store it (as an LRS does) when it has none."""
-    if value is None:
-        return now
-    try:
-        return parse_timestamp(value, now=now)
-    except OverflowError as exc:
-        raise ValueError(f"'{value}' is outside the representable range of dates.") from exc
+    return now if value is None else parse_timestamp(value, now=now)
+
+
+def _check_storable(check: _Checker, statement: Mapping[str, Any]) -> None:
+    """Refuse, under each property's name, text that cannot be stored (NUL, lone surrogates).
+
+    Parts of a statement are kept as JSON and its actor is looked up by keyed hashes, and
+    PostgreSQL refuses NUL characters in JSON while unpaired surrogates cannot be encoded at all.
+    """
+    for key, value in statement.items():
+        try:
+            check_json(value, name=str(key))
+        except ValueError as exc:
+            check.errors.setdefault(str(key), []).append(str(exc))
 
 
 def parse_statement(
@@ -327,6 +330,7 @@ def parse_statement(
     check("timestamp", _occurred_at, statement.get("timestamp"), now=now)
     check("version", _parse_version, statement.get("version"))
     _check_result(check, statement.get("result"))
+    _check_storable(check, statement)
     if check.errors:
         return None, check.errors
     return _build(statement, check.values), {}

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from engagement.api.fields import BoundedDateTimeField
 from engagement.api_keys import scopes_help
 from engagement.models import ApiKey, ApiKeyScope, AuditEvent, Job, Role, User
 
@@ -44,7 +45,7 @@ class ApiKeyCreateSerializer(serializers.Serializer):
         min_length=1,
         error_messages={"min_length": scopes_help(), "empty": scopes_help()},
     )
-    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+    expires_at = BoundedDateTimeField(required=False, allow_null=True)
 
 
 class ApiKeyOutputSerializer(serializers.ModelSerializer):

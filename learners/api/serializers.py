@@ -1,6 +1,7 @@
 """Input serializers validate requests; output serializers shape responses. Never both."""
 
 import zoneinfo
+from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
@@ -8,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from engagement.api.fields import BoundedDateField, BoundedDateTimeField
 from learners.models import (
     STUDYING_STATUSES,
     ActivityEvent,
@@ -22,6 +24,8 @@ from learners.models import (
     RiskModel,
 )
 from learners.risk.metrics_scope import metrics_within_scope
+from learners.risk.scoring import rescore_as_of_check
+from learners.risk.training import MAX_CUTOFF_DAYS
 
 
 def _validate_timezone(value: str) -> None:
@@ -34,8 +38,8 @@ def _validate_timezone(value: str) -> None:
 class CohortInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     course_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    starts_on = serializers.DateField()
-    ends_on = serializers.DateField(
+    starts_on = BoundedDateField()
+    ends_on = BoundedDateField(
         required=False, allow_null=True, help_text="Empty for self-paced cohorts."
     )
     timezone = serializers.CharField(max_length=64, required=False, validators=[_validate_timezone])
@@ -77,8 +81,8 @@ class _LearnerFieldsSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=LearnerStatus.choices, required=False)
-    enrolled_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField(
+    enrolled_at = BoundedDateTimeField()
+    finished_at = BoundedDateTimeField(
         required=False,
         allow_null=True,
         help_text="When a completed or withdrawn learner finished (their final risk is taken as "
@@ -113,7 +117,7 @@ class LearnerUpdateSerializer(_LearnerFieldsSerializer):
     """Partial updates: every field optional; identity (source, external id) is fixed."""
 
     cohort = ScopedCohortField(required=False)
-    enrolled_at = serializers.DateTimeField(required=False)
+    enrolled_at = BoundedDateTimeField(required=False)
 
 
 class LearnerOutputSerializer(serializers.ModelSerializer):
@@ -322,7 +326,7 @@ class RiskModelOutputSerializer(serializers.ModelSerializer):
 class RiskModelTrainSerializer(serializers.Serializer):
     cutoff_days = serializers.IntegerField(
         min_value=7,
-        max_value=180,
+        max_value=MAX_CUTOFF_DAYS,
         default=28,
         help_text="Features as of this many days after enrolment.",
     )
@@ -342,9 +346,20 @@ class RescoreInputSerializer(serializers.Serializer):
     cohort_id = serializers.UUIDField(
         required=False, allow_null=True, help_text="Only this cohort."
     )
-    as_of = serializers.DateTimeField(
-        required=False, allow_null=True, help_text="Score as of this time (backfill)."
+    as_of = BoundedDateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="Score as of this time (backfill): not in the future, not before the first "
+        "cohort started.",
     )
     stale_only = serializers.BooleanField(
         default=False, help_text="Only learners with new activity."
     )
+
+    def validate_as_of(self, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        try:
+            return rescore_as_of_check(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc

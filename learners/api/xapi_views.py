@@ -11,13 +11,13 @@ from typing import Any, cast
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import BaseAuthentication, BasicAuthentication
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from engagement.api.authentication import ApiKeyBasicAuthentication
+from engagement.api.parsers import JSONParser
 from engagement.api.permissions import ADMIN, STAFF, Access
 from engagement.errors import ValidationFailed
 from engagement.models import ApiKeyScope

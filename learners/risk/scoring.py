@@ -17,12 +17,12 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 from psycopg.errors import UniqueViolation
 
@@ -30,9 +30,11 @@ from engagement.bulk import copy_rows
 from engagement.ids import uuid7
 from engagement.iterables import chunked
 from learners.cache import learner_detail_forget
+from learners.ingestion import FUTURE_TOLERANCE
 from learners.models import (
     FINISHED_STATUSES,
     STUDYING_STATUSES,
+    Cohort,
     Learner,
     RiskAlert,
     RiskAssessment,
@@ -309,6 +311,23 @@ def _write_chunk(
     for learner_id in studying:
         band = scored[learner_id][1].band
         summary.bands[band] = summary.bands.get(band, 0) + 1
+
+
+def rescore_as_of_check(as_of: datetime, *, now: datetime | None = None) -> datetime:
+    """``as_of`` if a rescore may be taken as of then: not in the future, not before any cohort.
+
+    Scoring as of a time nobody has reached, or before the first course started, invents risk
+    (every learner looks inactive for years) and stores it as assessments and alerts.
+    """
+    now = now or timezone.now()
+    if as_of > now + FUTURE_TOLERANCE:
+        raise ValueError(f"Must not lie in the future (it is now {now.isoformat()}).")
+    earliest = Cohort.objects.aggregate(first=Min("starts_on"))["first"]
+    if earliest is not None and as_of < datetime.combine(earliest, time.min, tzinfo=UTC):
+        raise ValueError(
+            f"Must not lie before {earliest.isoformat()}, when the first cohort started."
+        )
+    return as_of
 
 
 def learners_rescore(

@@ -28,6 +28,8 @@ from learners.risk.model import score
 from learners.selectors import risk_model_active
 
 DEFAULT_CUTOFF_DAYS = 28
+#: Half a year in: later than that, a warning comes too late to matter (and days must stay finite).
+MAX_CUTOFF_DAYS = 180
 FEATURE_CHUNK_SIZE = 2000
 TEST_SHARE = 0.3
 # Default bands on the training scores: the top 20% are "high", the next 30% "medium".
@@ -91,10 +93,9 @@ def training_set(
     Features come from ``features_for`` a chunk at a time; whole cohorts go into one chunk
     where they fit, so each learner is normed against all its cohort peers.
     """
-    if cutoff_days < 1:
-        raise ValidationFailed(
-            "Invalid cutoff.", detail={"cutoff_days": ["Must be at least 1 day."]}
-        )
+    if not 1 <= cutoff_days <= MAX_CUTOFF_DAYS:
+        reason = f"Must be between 1 and {MAX_CUTOFF_DAYS} days."
+        raise ValidationFailed(f"Invalid cutoff_days: {reason}", detail={"cutoff_days": [reason]})
     latest_enrolment = timezone.now() - timedelta(days=cutoff_days)
     learners = list(
         Learner.objects.filter(status__in=OUTCOMES, enrolled_at__lte=latest_enrolment)

@@ -4,8 +4,9 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from engagement.errors import ApplicationError
 from engagement.wording import counted
 from learners.risk.training import DEFAULT_CUTOFF_DAYS, EXPORT_COLUMNS, training_data_export
 
@@ -27,7 +28,10 @@ class Command(BaseCommand):
         with Path(options["file"]).open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS)
             writer.writeheader()
-            for row in training_data_export(cutoff_days=options["cutoff_days"]):
-                writer.writerow(row)
-                rows += 1
+            try:
+                for row in training_data_export(cutoff_days=options["cutoff_days"]):
+                    writer.writerow(row)
+                    rows += 1
+            except ApplicationError as error:
+                raise CommandError(error.message) from error
         self.stdout.write(f"Wrote {counted(rows, 'learner')} to {options['file']}.")

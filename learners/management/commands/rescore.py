@@ -4,18 +4,17 @@ from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
+from engagement.input_bounds import parse_datetime
 from engagement.wording import counted
-from learners.ingestion import parse_timestamp
-from learners.risk.scoring import learners_rescore
+from learners.risk.scoring import learners_rescore, rescore_as_of_check
 
 
 def _as_of(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return parse_timestamp(value, now=timezone.now())
+        return rescore_as_of_check(parse_datetime(value))
     except ValueError as exc:
         raise CommandError(f"--as-of: {exc}") from exc
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from engagement.errors import ApplicationError
+from engagement.input_bounds import check_date
 from engagement.wording import counted
 from learners.demo import demo_population_seed
 
@@ -24,9 +25,13 @@ def _positive_int(value: str) -> int:
 
 def _iso_date(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError as error:
         raise ArgumentTypeError(f"not a YYYY-MM-DD date: {value!r}") from error
+    try:
+        return check_date(parsed)
+    except ValueError as error:
+        raise ArgumentTypeError(str(error)) from error
 
 
 class Command(BaseCommand):

@@ -315,7 +315,7 @@ def test_as_of_in_the_past_is_a_backfill(auth_client: APIClient) -> None:
 def test_rescore_command_words_one_learner_and_one_assessment_in_the_singular() -> None:
     population(1)
     out = StringIO()
-    call_command("rescore", "--as-of", "2026-06-01T00:00:00Z", stdout=out)
+    call_command("rescore", "--as-of", "2026-10-01T00:00:00Z", stdout=out)
     assert out.getvalue().startswith("Scored 1 learner with model v1 as of ")
     assert "; 1 new assessment, 0 newly high." in out.getvalue()
 
@@ -323,9 +323,9 @@ def test_rescore_command_words_one_learner_and_one_assessment_in_the_singular() 
 def test_rescore_command() -> None:
     learner = population(2)[0]
     out = StringIO()
-    call_command("rescore", "--as-of", "2026-06-01T00:00:00Z", stdout=out)
-    assert "Scored 2 learners with model v1 as of 2026-06-01T00:00:00+00:00" in out.getvalue()
-    assert Learner.objects.get(pk=learner.pk).risk_scored_at == datetime(2026, 6, 1, tzinfo=UTC)
+    call_command("rescore", "--as-of", "2026-10-01T00:00:00Z", stdout=out)
+    assert "Scored 2 learners with model v1 as of 2026-10-01T00:00:00+00:00" in out.getvalue()
+    assert Learner.objects.get(pk=learner.pk).risk_scored_at == datetime(2026, 10, 1, tzinfo=UTC)
     assert "; 2 new assessments, 0 newly high." in out.getvalue()
     out = StringIO()
     call_command("rescore", "--cohort", str(learner.cohort_id), stdout=out)

@@ -1,0 +1,151 @@
+"""The limits every door applies to what it accepts: date-times, integers, JSON nesting and text.
+
+One place, so that the API, the CSV imports, xAPI and the commands refuse the same values with
+the same words. Date-times outside the bounds overflow Python's ``datetime`` when shifted to UTC
+or by a few days (year 1, year 9999), and make no sense for learning activity anyway; integers
+above ``MAX_INTEGER`` overflow a 32-bit database column; JSON nested deeper than
+``MAX_JSON_DEPTH`` exhausts the parser's recursion; NUL characters and unpaired surrogates cannot
+be stored as text by PostgreSQL, nor encoded as UTF-8. Pure functions that raise ``ValueError``
+with a message fit for a ``{"field": ["why"]}`` answer.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+#: Earliest and latest instants accepted anywhere (the latest is exclusive).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+EARLIEST_DATE = EARLIEST.date()
+LATEST_DATE = date(2099, 12, 31)
+#: Largest whole number stored (PostgreSQL's ``integer``, Django's PositiveIntegerField).
+MAX_INTEGER = 2**31 - 1
+#: Deepest nesting of arrays and objects accepted in a request body.
+MAX_JSON_DEPTH = 64
+
+DATETIME_RANGE = f"in the range {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()} (UTC)"
+
+
+def check_datetime(value: datetime) -> datetime:
+    """``value`` (aware, or naive meaning UTC) in UTC, if it lies within the accepted range."""
+    try:
+        in_utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(f"Must lie {DATETIME_RANGE}.") from exc
+    if not EARLIEST <= in_utc < LATEST:
+        raise ValueError(f"Must lie {DATETIME_RANGE}.")
+    return in_utc
+
+
+def check_date(value: date) -> date:
+    """``value`` if it lies within the accepted range."""
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"Must lie {DATETIME_RANGE}.")
+    return value
+
+
+def parse_datetime(value: Any) -> datetime:
+    """ISO 8601 text (a date alone means its midnight) to an aware UTC datetime within bounds."""
+    if not isinstance(value, str):
+        raise ValueError("Must be an ISO 8601 date-time string.")
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValueError(f"'{value}' is not an ISO 8601 date-time.") from exc
+    return check_datetime(parsed)
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored as text (a NUL character, an unpaired surrogate), or None."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return "contains an unpaired surrogate, which is not valid text"
+    return None
+
+
+def check_text(value: str) -> str:
+    """``value`` if it can be stored as text."""
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(f"Must be valid text: it {problem}.")
+    return value
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, Any, int]]:
+    """Every value inside ``value`` with its path and how many arrays/objects enclose it.
+
+    Iterative, so that no nesting can exhaust the interpreter's recursion.
+    """
+    stack = [(path, value, 0)]
+    while stack:
+        where, item, depth = stack.pop()
+        yield where, item, depth
+        if isinstance(item, dict):
+            stack.extend((f"a key of {where}", key, depth + 1) for key in item)
+            stack.extend((f"{where}.{key}", child, depth + 1) for key, child in item.items())
+        elif isinstance(item, list):
+            stack.extend(
+                (f"{where}[{index}]", child, depth + 1) for index, child in enumerate(item)
+            )
+
+
+def _too_deep(item: Any, depth: int, max_depth: int) -> bool:
+    return depth >= max_depth and isinstance(item, dict | list)
+
+
+def check_json(value: Any, *, name: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``value`` (parsed JSON) if at most ``max_depth`` arrays/objects nest and all text is valid.
+
+    The message names the offending place, e.g. ``metadata.tags[2] contains a NUL character``.
+    """
+    for where, item, depth in _walk(value, name):
+        if _too_deep(item, depth, max_depth):
+            raise ValueError(f"{name} nests arrays and objects more than {max_depth} levels deep.")
+        problem = text_problem(item) if isinstance(item, str) else None
+        if problem:
+            raise ValueError(f"{where} {problem}.")
+    return value
+
+
+def json_too_deep(value: Any, max_depth: int = MAX_JSON_DEPTH) -> bool:
+    """Whether parsed JSON nests more than ``max_depth`` arrays and objects.
+
+    Level by level over containers only, without paths: it runs on every request body.
+    """
+    level = [value] if isinstance(value, dict | list) else []
+    for _ in range(max_depth):
+        below: list[Any] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            below.extend([child for child in children if isinstance(child, dict | list)])
+        level = below
+    return bool(level)
+
+
+def validate_datetime(value: datetime) -> None:
+    """Model-field validator: a date-time within the accepted range."""
+    try:
+        check_datetime(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="out_of_range") from exc
+
+
+def validate_date(value: date) -> None:
+    """Model-field validator: a date within the accepted range."""
+    try:
+        check_date(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="out_of_range") from exc
+
+
+def validate_json(value: Any) -> None:
+    """Model-field validator: JSON within ``MAX_JSON_DEPTH`` and holding only storable text."""
+    try:
+        check_json(value, name="value")
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="unstorable") from exc

@@ -15,6 +15,7 @@ ERRORS = {
     401: OpenApiResponse(description="Not authenticated."),
     403: OpenApiResponse(description="Your role does not allow this."),
     404: OpenApiResponse(description="No such object (or not within your scope)."),
+    429: OpenApiResponse(description="Too many requests: retry after Retry-After seconds."),
 }
 
 

@@ -11,7 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.serializers import (
+    TokenObtainPairSerializer,
+    TokenRefreshSerializer,
+)
 from rest_framework_simplejwt.tokens import Token
 
 from engagement import accounts, api_keys, audit, auth_tokens, jobs
@@ -31,7 +34,18 @@ from engagement.api.serializers import (
 from engagement.filters import AuditEventFilter, JobFilter
 from engagement.models import ApiKey, AuditEvent, Job, User
 
+# What the token endpoints answer besides success: they take no bearer token, so no 403 or 404.
+TOKEN_ERRORS = {
+    400: ERRORS[400],
+    401: OpenApiResponse(description="Wrong credentials, or an invalid or expired token."),
+    429: ERRORS[429],
+}
 
+
+@extend_schema(
+    summary="Obtain an access and a refresh token",
+    responses={200: TokenObtainPairSerializer, **TOKEN_ERRORS},
+)
 class TokenObtainView(jwt_views.TokenObtainPairView):
     """Exchange a username and password for an access and a refresh token (throttled per IP)."""
 
@@ -45,12 +59,20 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
         return Response(serializer.validated_data, status=status.HTTP_200_OK)
 
 
+@extend_schema(
+    summary="Exchange a refresh token for a new pair",
+    responses={200: TokenRefreshSerializer, **TOKEN_ERRORS},
+)
 class TokenRefreshView(jwt_views.TokenRefreshView):
     """Exchange a refresh token for a new pair; the old refresh token is blacklisted."""
 
     throttle_scope = "login"
 
 
+@extend_schema(
+    summary="Check a token",
+    responses={200: OpenApiResponse(description="The token is valid."), **TOKEN_ERRORS},
+)
 class TokenVerifyView(jwt_views.TokenVerifyView):
     """Check that a token is valid."""
 

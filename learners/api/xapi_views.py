@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from engagement.api.authentication import ApiKeyBasicAuthentication
 from engagement.api.permissions import ADMIN, STAFF, Access
+from engagement.api.responses import ERRORS as API_ERRORS
 from engagement.errors import ValidationFailed
 from engagement.models import ApiKeyScope
 from learners.xapi import XAPI_VERSION, version_supported
@@ -72,8 +73,10 @@ ERRORS = {
             '{"rejected": [{"index": i, "errors": {field: [reasons]}}]}; nothing is stored.'
         )
     ),
-    401: OpenApiResponse(description="Not authenticated."),
+    401: API_ERRORS[401],
+    403: API_ERRORS[403],
     409: OpenApiResponse(description="A statement id is already stored for a different statement."),
+    429: API_ERRORS[429],
 }
 
 
@@ -174,6 +177,8 @@ class XapiAboutView(XapiView):
         responses={
             200: OpenApiResponse(response=ABOUT_SCHEMA, description="Supported versions."),
             401: ERRORS[401],
+            403: ERRORS[403],
+            429: ERRORS[429],
         },
     )
     def get(self, request: Request) -> Response:

@@ -107,8 +107,14 @@ class XapiStatementsView(XapiView):
     throttle_scope = "ingest"
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        """After authentication, refuse clients that do not speak xAPI 1.0.x (the spec's 400)."""
+        """After authentication, refuse clients that do not speak xAPI 1.0.x (the spec's 400).
+
+        A method this resource lacks is left to ``dispatch``, whose answer is 405 whatever the
+        version header says.
+        """
         super().initial(request, *args, **kwargs)
+        if not hasattr(self, request.method.lower()):
+            return
         version = request.headers.get(VERSION_HEADER)
         if not version_supported(version):
             raise ValidationFailed(

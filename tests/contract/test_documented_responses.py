@@ -136,3 +136,13 @@ def test_ingestion_refused_to_a_role_is_documented(method: str, path: str) -> No
 
     assert response.status_code == 403
     assert_documented(response, path=path, method=method)
+
+
+@pytest.mark.parametrize("method", ["trace", "delete", "patch"])
+def test_xapi_statements_answer_405_to_methods_they_lack(
+    auth_client: APIClient, method: str
+) -> None:
+    response = auth_client.generic(method.upper(), "/api/v1/xapi/statements")
+
+    assert response.status_code == 405
+    assert "Allow" in response

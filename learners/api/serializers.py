@@ -122,7 +122,7 @@ class RiskBandOutputField(serializers.ChoiceField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(choices=RiskBand.choices, allow_null=True, read_only=True, **kwargs)
 
-    def to_representation(self, value: str) -> str | None:
+    def to_representation(self, value: Any) -> Any:
         return super().to_representation(value) if value else None
 
 

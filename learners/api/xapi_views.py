@@ -113,7 +113,7 @@ class XapiStatementsView(XapiView):
         version header says.
         """
         super().initial(request, *args, **kwargs)
-        if not hasattr(self, request.method.lower()):
+        if not hasattr(self, str(request.method).lower()):
             return
         version = request.headers.get(VERSION_HEADER)
         if not version_supported(version):

@@ -9,7 +9,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from engagement.models import Role
 from learners.models import RiskBand
 from tests.contract.schema import api_schema, assert_documented
-from tests.factories import LearnerFactory, UserFactory
+from tests.factories import ActivityEventFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +146,20 @@ def test_xapi_statements_answer_405_to_methods_they_lack(
 
     assert response.status_code == 405
     assert "Allow" in response
+
+
+def test_pseudonymised_responses_fit_the_schema() -> None:
+    learner = LearnerFactory()
+    ActivityEventFactory(learner=learner, metadata={"course": "Data 101"})
+    client = APIClient()
+    client.force_authenticate(UserFactory(role=Role.ANALYST))
+
+    for path, template in [
+        ("/api/v1/learners/", "/api/v1/learners/"),
+        (f"/api/v1/learners/{learner.pk}/", "/api/v1/learners/{id}/"),
+        (f"/api/v1/learners/{learner.pk}/events/", "/api/v1/learners/{id}/events/"),
+    ]:
+        response = client.get(path)
+        assert response.status_code == 200
+        assert "email" not in response.content.decode()
+        assert_documented(response, path=template, method="get")

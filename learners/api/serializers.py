@@ -126,11 +126,6 @@ class RiskBandOutputField(serializers.ChoiceField):
         return super().to_representation(value) if value else None
 
 
-# Identifying fields that pseudonymised callers (analysts) never receive.
-PERSONAL_OUTPUT_FIELDS = ("source", "external_id", "name", "email")
-PSEUDONYMISED_ABSENT = "Absent from pseudonymised responses (analysts)."
-
-
 class LearnerOutputSerializer(serializers.ModelSerializer):
     cohort_name = serializers.CharField(source="cohort.name", read_only=True)
     risk_band = RiskBandOutputField(help_text="Null until the learner is first scored.")
@@ -159,14 +154,11 @@ class LearnerOutputSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        # An output-only serializer: the personal fields are left writable only so that the
-        # schema documents them as optional (read-only fields are required), since
-        # pseudonymised responses omit them.
-        read_only_fields = [name for name in fields if name not in PERSONAL_OUTPUT_FIELDS]
-        extra_kwargs = {
-            name: {"required": False, "help_text": PSEUDONYMISED_ABSENT}
-            for name in PERSONAL_OUTPUT_FIELDS
-        }
+        read_only_fields = fields
+        personal_fields = ("source", "external_id", "name", "email")
+
+
+PERSONAL_OUTPUT_FIELDS = ("source", "external_id", "name", "email")
 
 
 class LearnerPseudonymousSerializer(LearnerOutputSerializer):
@@ -200,9 +192,9 @@ class ActivityEventOutputSerializer(serializers.ModelSerializer):
             "metadata",
             "ingested_at",
         ]
-        # Output only; metadata is optional in the schema because pseudonymised responses omit it.
-        read_only_fields = [name for name in fields if name != "metadata"]
-        extra_kwargs = {"metadata": {"required": False, "help_text": PSEUDONYMISED_ABSENT}}
+        read_only_fields = fields
+        # Source ids often embed the learner's external id or email; metadata is free-form.
+        personal_fields = ("source", "source_event_id", "metadata")
 
 
 class ActivityEventPseudonymousSerializer(ActivityEventOutputSerializer):

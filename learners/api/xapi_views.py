@@ -67,16 +67,16 @@ VERSION_ANSWERED = OpenApiParameter(
     description=f"Always {XAPI_VERSION}.",
 )
 ERRORS = {
+    403: API_ERRORS[403],
+    429: API_ERRORS[429],
     400: OpenApiResponse(
         description=(
             "Invalid request or statements: {field: [reasons]}, or "
             '{"rejected": [{"index": i, "errors": {field: [reasons]}}]}; nothing is stored.'
         )
     ),
-    401: API_ERRORS[401],
-    403: API_ERRORS[403],
+    401: OpenApiResponse(description="Not authenticated."),
     409: OpenApiResponse(description="A statement id is already stored for a different statement."),
-    429: API_ERRORS[429],
 }
 
 

@@ -18,6 +18,13 @@ ERRORS = {
     429: OpenApiResponse(description="Too many requests: retry after Retry-After seconds."),
 }
 
+# What the token endpoints answer besides success: they take no bearer token, so no 403 or 404.
+TOKEN_ERRORS = {
+    400: ERRORS[400],
+    401: OpenApiResponse(description="Wrong credentials, or an invalid or expired token."),
+    429: ERRORS[429],
+}
+
 
 def accepted_response(job: Job, request: Request) -> Response:
     """``202 Accepted`` for work handed to a background job: the job's body, and its URL in

@@ -19,7 +19,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from engagement import accounts, api_keys, audit, auth_tokens, jobs
 from engagement.api.permissions import ADMIN, STAFF, Access, staff_user
-from engagement.api.responses import ERRORS
+from engagement.api.responses import ERRORS, TOKEN_ERRORS
 from engagement.api.serializers import (
     ApiKeyCreateSerializer,
     ApiKeyIssuedSerializer,
@@ -34,23 +34,16 @@ from engagement.api.serializers import (
 from engagement.filters import AuditEventFilter, JobFilter
 from engagement.models import ApiKey, AuditEvent, Job, User
 
-# What the token endpoints answer besides success: they take no bearer token, so no 403 or 404.
-TOKEN_ERRORS = {
-    400: ERRORS[400],
-    401: OpenApiResponse(description="Wrong credentials, or an invalid or expired token."),
-    429: ERRORS[429],
-}
 
-
-@extend_schema(
-    summary="Obtain an access and a refresh token",
-    responses={200: TokenObtainPairSerializer, **TOKEN_ERRORS},
-)
 class TokenObtainView(jwt_views.TokenObtainPairView):
     """Exchange a username and password for an access and a refresh token (throttled per IP)."""
 
     throttle_scope = "login"
 
+    @extend_schema(
+        summary="Obtain an access and a refresh token",
+        responses={200: TokenObtainPairSerializer, **TOKEN_ERRORS},
+    )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = TokenObtainPairSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)

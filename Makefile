@@ -11,7 +11,7 @@ DEMO_DAYS ?= 240
 # Local runs default to DEBUG on (embedded SQLite, local-memory cache, eager tasks).
 RUN_ENV := DEBUG=$${DEBUG:-true}
 
-.PHONY: setup run test lint security format migrate clean
+.PHONY: setup run test lint security schemathesis format migrate clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ lint: setup
 security: setup
 	$(BIN)/bandit -q -r engagement learners -x '*/migrations/*' --severity-level medium
 	.ci/pip-audit
+
+# Fuzz every API operation against /api/schema/ on a throwaway live server (see .ci/schemathesis).
+schemathesis: setup
+	$(BIN)/python .ci/schemathesis $(SCHEMATHESIS_ARGS)
 
 format: setup
 	$(BIN)/ruff format .

@@ -17,6 +17,14 @@ ERRORS = {
         description="Your role does not allow this (an API key is told the scope it lacks)."
     ),
     404: OpenApiResponse(description="No such object (or not within your scope)."),
+    429: OpenApiResponse(description="Too many requests: retry after Retry-After seconds."),
+}
+
+# What the token endpoints answer besides success: they take no bearer token, so no 403 or 404.
+TOKEN_ERRORS = {
+    400: ERRORS[400],
+    401: OpenApiResponse(description="Wrong credentials, or an invalid or expired token."),
+    429: ERRORS[429],
 }
 
 

@@ -1,9 +1,25 @@
-"""OpenAPI descriptions of our authentication classes (imported once, at app start-up)."""
+"""How the OpenAPI document is built: our schema class, and the descriptions of our
+authentication classes (imported once, at app start-up)."""
 
 from typing import Any
 
+from drf_spectacular import openapi
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's schema, where the fields an output serializer declares personal
+    (``Meta.personal_fields``) are optional: pseudonymised callers get the answer without them."""
+
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
+        personal = set(getattr(getattr(serializer, "Meta", None), "personal_fields", ()))
+        if direction == "response" and personal and "required" in schema:
+            schema["required"] = [name for name in schema["required"] if name not in personal]
+            if not schema["required"]:
+                del schema["required"]
+        return schema
 
 
 class RevocableJWTScheme(SimpleJWTScheme):

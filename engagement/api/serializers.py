@@ -29,6 +29,9 @@ class UserUpdateSerializer(serializers.Serializer):
 
 
 class UserOutputSerializer(serializers.ModelSerializer):
+    # Read-only model fields lose ``blank=True``; say that the address may be empty.
+    email = serializers.EmailField(read_only=True, allow_blank=True)
+
     class Meta:
         model = User
         fields = ["id", "username", "email", "role", "is_active", "last_login", "date_joined"]

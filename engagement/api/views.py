@@ -12,13 +12,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.serializers import (
+    TokenObtainPairSerializer,
+    TokenRefreshSerializer,
+)
 from rest_framework_simplejwt.tokens import Token
 
 from engagement import accounts, api_keys, audit, auth_tokens, jobs
 from engagement.api.index import api_index
 from engagement.api.permissions import ADMIN, STAFF, Access, staff_user
-from engagement.api.responses import ERRORS
+from engagement.api.responses import ERRORS, TOKEN_ERRORS
 from engagement.api.serializers import (
     ApiKeyCreateSerializer,
     ApiKeyIssuedSerializer,
@@ -55,6 +58,10 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
 
     throttle_scope = "login"
 
+    @extend_schema(
+        summary="Obtain an access and a refresh token",
+        responses={200: TokenObtainPairSerializer, **TOKEN_ERRORS},
+    )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = TokenObtainPairSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
@@ -63,6 +70,10 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
         return Response(serializer.validated_data, status=status.HTTP_200_OK)
 
 
+@extend_schema(
+    summary="Exchange a refresh token for a new pair",
+    responses={200: TokenRefreshSerializer, **TOKEN_ERRORS},
+)
 class TokenRefreshView(jwt_views.TokenRefreshView):
     """Exchange a refresh token for a new pair; the old one is blacklisted (one rotation per token)."""
 
@@ -70,6 +81,10 @@ class TokenRefreshView(jwt_views.TokenRefreshView):
     serializer_class = auth_tokens.SingleUseTokenRefreshSerializer
 
 
+@extend_schema(
+    summary="Check a token",
+    responses={200: OpenApiResponse(description="The token is valid."), **TOKEN_ERRORS},
+)
 class TokenVerifyView(jwt_views.TokenVerifyView):
     """Check that a token is valid."""
 

@@ -120,8 +120,19 @@ class LearnerUpdateSerializer(_LearnerFieldsSerializer):
     enrolled_at = BoundedDateTimeField(required=False)
 
 
+class RiskBandOutputField(serializers.ChoiceField):
+    """The learner's current band, ``null`` until they are first scored (stored as "")."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=RiskBand.choices, allow_null=True, read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return super().to_representation(value) if value else None
+
+
 class LearnerOutputSerializer(serializers.ModelSerializer):
     cohort_name = serializers.CharField(source="cohort.name", read_only=True)
+    risk_band = RiskBandOutputField(help_text="Null until the learner is first scored.")
 
     class Meta:
         model = Learner

@@ -277,7 +277,25 @@ class EventIngestView(APIView):
             "with its index and reasons. Re-sending a batch changes nothing. Answers 400 when no item is valid."
         ),
         request=EventInputSerializer(many=True),
-        responses={200: IngestReportSerializer, 400: IngestReportSerializer, 401: ERRORS[401]},
+        responses={
+            200: IngestReportSerializer,
+            400: OpenApiResponse(
+                response={
+                    "anyOf": [
+                        {"$ref": "#/components/schemas/IngestReport"},
+                        {"type": "object", "additionalProperties": True},
+                    ]
+                },
+                description=(
+                    "No item was valid: the ingest report. Or the request itself was refused "
+                    "(not a non-empty JSON array, too many events, malformed JSON): "
+                    '{"non_field_errors": [reasons]} or {"detail": reason}.'
+                ),
+            ),
+            401: ERRORS[401],
+            403: ERRORS[403],
+            429: ERRORS[429],
+        },
     )
     def post(self, request: Request) -> Response:
         items = request.data

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 from engagement.api.authentication import ApiKeyBasicAuthentication
 from engagement.api.parsers import JSONParser
 from engagement.api.permissions import ADMIN, STAFF, Access
+from engagement.api.responses import ERRORS as API_ERRORS
 from engagement.errors import ValidationFailed
 from engagement.models import ApiKeyScope
 from learners.xapi import XAPI_VERSION, version_supported
@@ -72,6 +73,8 @@ VERSION_ANSWERED = OpenApiParameter(
     description=f"Always {XAPI_VERSION}.",
 )
 ERRORS = {
+    403: API_ERRORS[403],
+    429: API_ERRORS[429],
     400: OpenApiResponse(
         description=(
             "Invalid request or statements: {field: [reasons]}, or "
@@ -112,8 +115,14 @@ class XapiStatementsView(XapiView):
     throttle_scope = "ingest"
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        """After authentication, refuse clients that do not speak xAPI 1.0.x (the spec's 400)."""
+        """After authentication, refuse clients that do not speak xAPI 1.0.x (the spec's 400).
+
+        A method this resource lacks is left to ``dispatch``, whose answer is 405 whatever the
+        version header says.
+        """
         super().initial(request, *args, **kwargs)
+        if not hasattr(self, str(request.method).lower()):
+            return
         version = request.headers.get(VERSION_HEADER)
         if not version_supported(version):
             raise ValidationFailed(
@@ -183,6 +192,8 @@ class XapiAboutView(XapiView):
         responses={
             200: OpenApiResponse(response=ABOUT_SCHEMA, description="Supported versions."),
             401: ERRORS[401],
+            403: ERRORS[403],
+            429: ERRORS[429],
         },
     )
     def get(self, request: Request) -> Response:

@@ -17,6 +17,9 @@ ERRORS = {
         description="Your role does not allow this (an API key is told the scope it lacks)."
     ),
     404: OpenApiResponse(description="No such object (or not within your scope)."),
+    414: OpenApiResponse(
+        description="The URL (with its query string) is longer than the server accepts."
+    ),
     429: OpenApiResponse(description="Too many requests: retry after Retry-After seconds."),
 }
 
@@ -24,6 +27,7 @@ ERRORS = {
 TOKEN_ERRORS = {
     400: ERRORS[400],
     401: OpenApiResponse(description="Wrong credentials, or an invalid or expired token."),
+    414: ERRORS[414],
     429: ERRORS[429],
 }
 

@@ -124,7 +124,16 @@ def test_home_leads_people_to_the_api_or_to_sign_in(client: Client) -> None:
 def test_api_index_lists_the_main_endpoints_for_staff(auth_client: APIClient) -> None:
     assert APIClient().get("/api/v1/").status_code == 401
     index = auth_client.get("/api/v1/").data
-    for name in ("learner", "cohort", "user", "api-key", "job", "events-ingest", "token-obtain"):
+    for name in ("learner", "cohort", "user", "api-key", "job", "risk-model", "xapi-about"):
         assert index[name].startswith("http://testserver/api/v1/"), name
     assert index["learner"] == "http://testserver/api/v1/learners/"
     assert "learner-detail" not in index and "api-root" not in index
+
+
+def test_every_route_in_the_api_index_answers_get(auth_client: APIClient) -> None:
+    """Clients (and schemathesis) follow the index: nothing in it may answer 405 to GET."""
+    index = auth_client.get("/api/v1/").data
+    for name in ("events-ingest", "token-obtain", "risk-model-train", "risk-rescore", "logout"):
+        assert name not in index, name
+    for name, url in index.items():
+        assert auth_client.get(url).status_code == 200, name

@@ -130,10 +130,15 @@ def test_api_index_lists_the_main_endpoints_for_staff(auth_client: APIClient) ->
     assert "learner-detail" not in index and "api-root" not in index
 
 
-def test_every_route_in_the_api_index_answers_get(auth_client: APIClient) -> None:
-    """Clients (and schemathesis) follow the index: nothing in it may answer 405 to GET."""
-    index = auth_client.get("/api/v1/").data
+@pytest.mark.parametrize("role", ["admin", "coach", "analyst"])
+def test_the_api_index_lists_only_what_the_caller_may_read(role: str) -> None:
+    """Clients (and schemathesis) follow the index: nothing in it may answer 403 or 405."""
+    client = APIClient()
+    client.force_authenticate(UserFactory(role=role))
+    index = client.get("/api/v1/").data
     for name in ("events-ingest", "token-obtain", "risk-model-train", "risk-rescore", "logout"):
         assert name not in index, name
+    assert ("user" in index) == (role == "admin")
+    assert "learner" in index and "job" in index
     for name, url in index.items():
-        assert auth_client.get(url).status_code == 200, name
+        assert client.get(url).status_code == 200, name

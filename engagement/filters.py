@@ -19,7 +19,8 @@ class BoundedDateTimeFormField(forms.Field):
         try:
             return parse_datetime(value)
         except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from exc
+            # The reason may quote the input: a parameter, so a "%" in it is never a format.
+            raise forms.ValidationError("%(reason)s", params={"reason": str(exc)}) from exc
 
 
 class BoundedDateTimeFilter(django_filters.IsoDateTimeFilter):

@@ -161,6 +161,15 @@ def test_audit_filters_out_of_range_are_refused(
     assert "1970-01-01 to 2099-12-31" in response.json()[field][0]
 
 
+@pytest.mark.parametrize("field", ["since", "until"])
+def test_audit_filter_values_holding_a_percent_sign_are_refused_not_a_500(
+    auth_client: APIClient, field: str
+) -> None:
+    response = auth_client.get("/api/v1/audit-events/", {field: "2026-01-01 %s %(x)d 100%"})
+    assert response.status_code == 400
+    assert field in response.json()
+
+
 # Rescore as of ----------------------------------------------------------------------------------
 
 

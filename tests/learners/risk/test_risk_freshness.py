@@ -86,7 +86,7 @@ def test_learner_detail_shows_rescoring_and_a_renamed_cohort_at_once(
 ) -> None:
     learner = LearnerFactory()
     url = f"/api/v1/learners/{learner.pk}/"
-    assert auth_client.get(url).data["risk_band"] == ""
+    assert auth_client.get(url).data["risk_band"] is None
     learners_rescore()
     assert auth_client.get(url).data["risk_band"] in {"low", "medium", "high"}
     renamed = auth_client.patch(

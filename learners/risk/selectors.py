@@ -92,17 +92,31 @@ def _not_scored(learner: Learner) -> dict[str, Any]:
     }
 
 
+def learner_assessments_to_current(*, learner: Learner) -> QuerySet[RiskAssessment]:
+    """The learner's assessments from the current one back, current first.
+
+    "Current" is the one the learner's denormalised risk shows (``risk_scored_at``): the latest
+    ``as_of``, or the final one of a learner who finished; computed last among those of that
+    ``as_of`` (the newest model's). A backfill (an earlier ``as_of``) only adds history behind
+    it, and assessments as of a time after a learner's finish (taken while they were still
+    marked studying) come after it.
+    """
+    history = RiskAssessment.objects.filter(learner=learner)
+    if learner.risk_scored_at is not None:
+        history = history.filter(as_of__lte=learner.risk_scored_at)
+    return history.order_by("-as_of", "-computed_at", "-id")
+
+
 def learner_risk(*, learner: Learner) -> dict[str, Any]:
     """The learner's stored risk and whether it is stale; reading never scores.
 
-    "Current" is the assessment computed last, the one the learner's denormalised risk shows
-    (after a backfill with an earlier ``as_of`` too). It is ``stale`` when activity or a change
-    to the learner arrived since (the write queued a background rescore, see
-    ``learners.tasks.rescore_stale_soon``), when the active model did not make it, or when
-    there is none yet (``scored`` is false and the values are empty). Feedback is read fresh
-    every time.
+    The current assessment is the first of ``learner_assessments_to_current``, the previous one
+    the next. It is ``stale`` when activity or a change to the learner arrived since (the write
+    queued a background rescore, see ``learners.tasks.rescore_stale_soon``), when the active
+    model did not make it, or when there is none yet (``scored`` is false and the values are
+    empty). Feedback is read fresh every time.
     """
-    history = RiskAssessment.objects.filter(learner=learner).order_by("-computed_at", "-id")
+    history = learner_assessments_to_current(learner=learner)
     latest = history.values_list("id", "model__is_active").first()
     if latest is None:
         detail = _not_scored(learner)

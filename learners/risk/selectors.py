@@ -11,10 +11,11 @@ from learners.risk.features import LearnerFeatures
 from learners.risk.model import best_lever
 
 
-def _key(assessment_id: Any) -> str:
-    """Assessments are never changed, so their rendering is cached under their own id: what
+def _key(assessment_ids: list[Any]) -> str:
+    """Assessments are never changed, so a rendering is cached under the ids of the current and
+    the previous one (a backfill can slip a new previous one in behind the current): what
     changes (feedback, staleness) is read on every request, never from the cache."""
-    return f"risk:detail:v3:{assessment_id}"
+    return f"risk:detail:v4:{':'.join(map(str, assessment_ids))}"
 
 
 def _changes(current: RiskAssessment, previous: RiskAssessment | None) -> list[dict[str, Any]]:
@@ -117,16 +118,18 @@ def learner_risk(*, learner: Learner) -> dict[str, Any]:
     empty). Feedback is read fresh every time.
     """
     history = learner_assessments_to_current(learner=learner)
-    latest = history.values_list("id", "model__is_active").first()
+    shown = list(history.values_list("id", "model__is_active")[:2])
+    latest = shown[0] if shown else None
     if latest is None:
         detail = _not_scored(learner)
     else:
-        detail = cache.get(_key(latest[0]))
+        key = _key([assessment_id for assessment_id, _ in shown])
+        detail = cache.get(key)
         if detail is None:
             rows = list(history.select_related("model")[:2])
             current, previous = rows[0], (rows[1] if len(rows) > 1 else None)
             detail = _render(learner, current, previous)
-            cache.set(_key(current.pk), detail, timeout=settings.RISK_DETAIL_CACHE_SECONDS)
+            cache.set(key, detail, timeout=settings.RISK_DETAIL_CACHE_SECONDS)
     feedback = (
         RiskFeedback.objects.filter(learner=learner).values("kind", "note", "created_at").first()
     )

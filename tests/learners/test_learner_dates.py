@@ -84,7 +84,8 @@ def test_finishing_after_a_course_that_closed_before_enrolment_finishes_now(
         f"/api/v1/learners/{learner.pk}/", {"status": "completed"}, format="json"
     )
     assert response.status_code == 200
-    assert Learner.objects.get(pk=learner.pk).finished_at >= before
+    finished_at = Learner.objects.get(pk=learner.pk).finished_at
+    assert finished_at is not None and finished_at >= before
 
 
 def test_the_default_finish_is_the_end_of_the_last_day_in_the_cohorts_zone() -> None:

@@ -10,7 +10,7 @@ with a message fit for a ``{"field": ["why"]}`` answer.
 """
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -24,6 +24,8 @@ LATEST_DATE = date(2099, 12, 31)
 MAX_INTEGER = 2**31 - 1
 #: Deepest nesting of arrays and objects accepted in a request body.
 MAX_JSON_DEPTH = 64
+#: Clock skew allowed to a time that must not lie in the future (an event, an enrolment).
+FUTURE_TOLERANCE = timedelta(minutes=10)
 
 DATETIME_RANGE = f"in the range {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()} (UTC)"
 

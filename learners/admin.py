@@ -27,6 +27,7 @@ from learners.models import (
     RiskFeedback,
     RiskModel,
 )
+from learners.risk.selectors import learner_assessments_to_current
 from learners.risk.training import risk_model_activate
 
 
@@ -138,9 +139,9 @@ class LearnerAdmin(admin.ModelAdmin):
     def risk(self, learner: Learner) -> str | None:
         return None if learner.risk_score is None else f"{learner.risk_score:.2f}"
 
-    @admin.display(description="Why (latest assessment)")
+    @admin.display(description="Why (current assessment)")
     def risk_factors(self, learner: Learner) -> str:
-        latest = learner.risk_assessments.order_by("-computed_at", "-id").first()
+        latest = learner_assessments_to_current(learner=learner).first()
         if latest is None:
             return "Not scored yet."
         return format_html_join(

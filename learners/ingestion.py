@@ -10,17 +10,22 @@ import math
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from engagement.input_bounds import MAX_INTEGER, check_json, parse_datetime, text_problem
+from engagement.input_bounds import (
+    FUTURE_TOLERANCE,
+    MAX_INTEGER,
+    check_json,
+    parse_datetime,
+    text_problem,
+)
 from engagement.wording import counted
 from learners.models import EventKind
 
 EVENT_KINDS = frozenset(EventKind.values)
 MAX_SOURCE_LENGTH = 64
 MAX_ID_LENGTH = 128
-FUTURE_TOLERANCE = timedelta(minutes=10)
 #: Stored in a PositiveIntegerField; anything longer cannot be a real activity anyway.
 MAX_DURATION_SECONDS = MAX_INTEGER
 #: Metadata is kept as it comes, so it is bounded: nesting, and size as compact JSON.

@@ -2,7 +2,9 @@
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -10,7 +12,12 @@ from guardian.models import UserObjectPermissionBase
 
 from engagement.crypto import EncryptedTextField, keyed_hash, word_tokens
 from engagement.ids import uuid7
-from engagement.input_bounds import validate_date, validate_datetime, validate_json
+from engagement.input_bounds import (
+    FUTURE_TOLERANCE,
+    validate_date,
+    validate_datetime,
+    validate_json,
+)
 from engagement.models import BaseModel
 from learners.risk.explanations import explained_factors
 
@@ -60,13 +67,64 @@ STUDYING_STATUSES = (LearnerStatus.ACTIVE, LearnerStatus.PAUSED)
 FINISHED_STATUSES = (LearnerStatus.COMPLETED, LearnerStatus.WITHDRAWN)
 
 
-def course_closed_at(ends_on: date | None, now: datetime) -> datetime:
-    """When a course is over for its learners: the end of the cohort's last day (UTC), or
-    ``now`` if that is earlier or the course is self-paced (no end date)."""
-    if ends_on is None or ends_on >= now.date():
+def day_start(day: date, timezone_name: str) -> datetime:
+    """When ``day`` begins in a cohort's time zone (an unknown zone counts as UTC), in UTC."""
+    try:
+        zone: Any = ZoneInfo(timezone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+def course_closed_at(
+    ends_on: date | None,
+    now: datetime,
+    *,
+    timezone_name: str = "UTC",
+    enrolled_at: datetime | None = None,
+) -> datetime:
+    """When a course is over for a learner who finished it: the end of the cohort's last day in
+    the cohort's time zone; ``now`` if that is later, the course is self-paced (no end date), or
+    it closed before the learner enrolled. Never before ``enrolled_at``."""
+    closed = now
+    if ends_on is not None and ends_on <= now.date():
         # Also keeps an absurd end date stored long ago (9999-12-31) from overflowing.
-        return now
-    return datetime.combine(ends_on + timedelta(days=1), time.min, tzinfo=UTC)
+        closed = min(day_start(ends_on + timedelta(days=1), timezone_name), now)
+    if enrolled_at is not None and closed < enrolled_at:
+        return max(now, enrolled_at)
+    return closed
+
+
+def learner_dates_problems(
+    *,
+    status: str,
+    enrolled_at: datetime | None,
+    finished_at: datetime | None,
+    now: datetime,
+) -> dict[str, list[str]]:
+    """Why a learner's enrolment and finish times cannot be stored, as ``{"field": ["why"]}``.
+
+    One rule for every door (API, CSV import, admin): nobody enrols or finishes in the future
+    (``FUTURE_TOLERANCE`` of clock skew allowed), only completed or withdrawn learners have
+    finished, and not before they enrolled (their final risk is taken as of then). Pass the
+    ``finished_at`` given or kept, ``None`` when the default (``course_closed_at``) applies.
+    """
+    problems: dict[str, list[str]] = {}
+    latest = now + FUTURE_TOLERANCE
+    if enrolled_at is not None and enrolled_at > latest:
+        problems["enrolled_at"] = [f"Must not lie in the future (it is now {now.isoformat()})."]
+    if finished_at is None:
+        return problems
+    if status not in FINISHED_STATUSES:
+        problems["finished_at"] = ["Only completed or withdrawn learners have finished."]
+    elif finished_at > latest:
+        problems["finished_at"] = [f"Must not lie in the future (it is now {now.isoformat()})."]
+    elif enrolled_at is not None and finished_at < enrolled_at:
+        problems["finished_at"] = [
+            f"Must not be before enrolled_at ({enrolled_at.isoformat()}): nobody finishes "
+            "before they enrol."
+        ]
+    return problems
 
 
 class RiskBand(models.TextChoices):
@@ -146,13 +204,33 @@ class Learner(BaseModel):
         self.email_hash = keyed_hash(self.email)
         self.name_tokens = " ".join(word_tokens(self.name or ""))
 
+    def clean(self) -> None:
+        """The enrolment and finish rules (``learner_dates_problems``) on the values as they
+        will be saved: a finish time kept from before the learner returned to studying is
+        dropped on save, so it is not held against them."""
+        kept = self.finished_at if self.status in FINISHED_STATUSES else None
+        problems = learner_dates_problems(
+            status=self.status,
+            enrolled_at=self.enrolled_at,
+            finished_at=kept,
+            now=timezone.now(),
+        )
+        if problems:
+            raise ValidationError(problems)
+
     def refresh_finished_at(self, now: datetime) -> None:
         """Finished learners keep the time they finished (by default when their course closes,
-        or ``now``); learners still studying have none. Call before any bulk write."""
+        see ``course_closed_at``); learners still studying have none. Call before any bulk
+        write."""
         if self.status not in FINISHED_STATUSES:
             self.finished_at = None
         elif self.finished_at is None:
-            self.finished_at = course_closed_at(self.cohort.ends_on, now)
+            self.finished_at = course_closed_at(
+                self.cohort.ends_on,
+                now,
+                timezone_name=self.cohort.timezone,
+                enrolled_at=self.enrolled_at,
+            )
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.refresh_lookup_keys()

@@ -20,7 +20,13 @@ from engagement.services import model_update
 from engagement.wording import counted
 from learners.cache import learner_detail_forget
 from learners.ingestion import Errors, EventRecord, LearnerRef, parse_event, parse_timestamp
-from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus
+from learners.models import (
+    ActivityEvent,
+    Cohort,
+    Learner,
+    LearnerStatus,
+    learner_dates_problems,
+)
 from learners.tasks import rescore_stale_soon
 
 # The same answer wherever the existing learner is: it names no cohort, id or person (see
@@ -366,6 +372,13 @@ def _learner_row(row: Mapping[str, str], *, now: datetime) -> tuple[dict[str, An
         values["finished_at"] = parse_timestamp(finished, now=now) if finished else None
     except ValueError as exc:
         errors["finished_at"] = [str(exc)]
+    if not errors:
+        errors = learner_dates_problems(
+            status=status,
+            enrolled_at=values["enrolled_at"],
+            finished_at=values["finished_at"],
+            now=now,
+        )
     return (None, errors) if errors else (values, {})
 
 
@@ -408,8 +421,9 @@ def _upsert_learners(
 ) -> list[Learner]:
     """Insert or update by ``(source, external_id)``; returns the learners as written.
 
-    A row without ``finished_at`` keeps the stored one: re-importing a file does not move the
-    time a learner finished (and with it their final risk) to the time of the import."""
+    A row without ``finished_at`` keeps the stored one (unless the row moves the enrolment past
+    it): re-importing a file does not move the time a learner finished (and with it their final
+    risk) to the time of the import."""
     now = timezone.now()
     learners = [
         Learner(
@@ -425,7 +439,8 @@ def _upsert_learners(
     for learner in learners:
         before = stored.get((learner.source, learner.external_id))
         if learner.finished_at is None and before is not None:
-            learner.finished_at = before.finished_at
+            kept = before.finished_at
+            learner.finished_at = kept if kept and kept >= learner.enrolled_at else None
         learner.refresh_lookup_keys()
         learner.refresh_finished_at(now)
     Learner.objects.bulk_create(

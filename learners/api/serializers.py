@@ -1,17 +1,17 @@
 """Input serializers validate requests; output serializers shape responses. Never both."""
 
 import zoneinfo
-from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from engagement.api.fields import BoundedDateField, BoundedDateTimeField
 from learners.models import (
-    STUDYING_STATUSES,
+    FINISHED_STATUSES,
     ActivityEvent,
     Cohort,
     EventKind,
@@ -22,6 +22,7 @@ from learners.models import (
     RiskFeedback,
     RiskFeedbackKind,
     RiskModel,
+    learner_dates_problems,
 )
 from learners.risk.metrics_scope import metrics_within_scope
 from learners.risk.scoring import rescore_as_of_check
@@ -81,12 +82,13 @@ class _LearnerFieldsSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=LearnerStatus.choices, required=False)
-    enrolled_at = BoundedDateTimeField()
+    enrolled_at = BoundedDateTimeField(help_text="When the learner enrolled: not in the future.")
     finished_at = BoundedDateTimeField(
         required=False,
         allow_null=True,
         help_text="When a completed or withdrawn learner finished (their final risk is taken as "
-        "of then). Default: when the cohort's course closed, or now.",
+        "of then): not before enrolled_at, not in the future. Default: the end of the cohort's "
+        "last day (in its time zone) if the course closed after the learner enrolled, else now.",
     )
     nudge_opt_out = serializers.BooleanField(required=False)
     locale = serializers.CharField(max_length=16, required=False)
@@ -96,10 +98,24 @@ class _LearnerFieldsSerializer(serializers.Serializer):
         return value.strip().lower()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("finished_at") and attrs.get("status") in STUDYING_STATUSES:
-            raise serializers.ValidationError(
-                {"finished_at": ["Only completed or withdrawn learners have finished."]}
+        """The enrolment and finish rules on the values the learner will have: those given, else
+        the stored ones (``instance``, when updating)."""
+        stored = self.instance
+        status = attrs.get("status", getattr(stored, "status", LearnerStatus.ACTIVE))
+        if "finished_at" in attrs:
+            finished_at = attrs["finished_at"]
+        else:
+            finished_at = (
+                getattr(stored, "finished_at", None) if status in FINISHED_STATUSES else None
             )
+        problems = learner_dates_problems(
+            status=status,
+            enrolled_at=attrs.get("enrolled_at", getattr(stored, "enrolled_at", None)),
+            finished_at=finished_at,
+            now=timezone.now(),
+        )
+        if problems:
+            raise serializers.ValidationError(problems)
         return attrs
 
 
@@ -117,7 +133,9 @@ class LearnerUpdateSerializer(_LearnerFieldsSerializer):
     """Partial updates: every field optional; identity (source, external id) is fixed."""
 
     cohort = ScopedCohortField(required=False)
-    enrolled_at = BoundedDateTimeField(required=False)
+    enrolled_at = BoundedDateTimeField(
+        required=False, help_text="When the learner enrolled: not in the future."
+    )
 
 
 class RiskBandOutputField(serializers.ChoiceField):
@@ -360,17 +378,18 @@ class RescoreInputSerializer(serializers.Serializer):
     as_of = BoundedDateTimeField(
         required=False,
         allow_null=True,
-        help_text="Score as of this time (backfill): not in the future, not before the first "
-        "cohort started.",
+        help_text="Score as of this time (backfill): not in the future, not before the cohort "
+        "(without cohort_id, the first cohort) started. Assessments as of a time before a "
+        "learner's current one are stored as history only.",
     )
     stale_only = serializers.BooleanField(
         default=False, help_text="Only learners with new activity."
     )
 
-    def validate_as_of(self, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        try:
-            return rescore_as_of_check(value)
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from exc
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("as_of") is not None:
+            try:
+                rescore_as_of_check(attrs["as_of"], cohort_id=attrs.get("cohort_id"))
+            except ValueError as exc:
+                raise serializers.ValidationError({"as_of": [str(exc)]}) from exc
+        return attrs

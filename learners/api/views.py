@@ -204,7 +204,7 @@ class LearnerViewSet(viewsets.GenericViewSet):
     def partial_update(self, request: Request, pk: str) -> Response:
         learner = selectors.learner_get(actor=request.user, learner_id=pk)
         serializer = LearnerUpdateSerializer(
-            data=request.data, partial=True, context=self._cohorts()
+            learner, data=request.data, partial=True, context=self._cohorts()
         )
         serializer.is_valid(raise_exception=True)
         learner = services.learner_update(

@@ -24,9 +24,9 @@ from learners.models import (
     RiskAlertDelivery,
     RiskAlertReason,
     RiskAlertStatus,
-    RiskAssessment,
     RiskFeedback,
 )
+from learners.risk.selectors import learner_assessments_to_current
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +34,8 @@ logger = logging.getLogger(__name__)
 def risk_feedback_create(
     *, actor: Actor, learner: Learner, kind: str, note: str = ""
 ) -> RiskFeedback:
-    """Record a coach's verdict on the learner's latest assessment."""
-    assessment = RiskAssessment.objects.filter(learner=learner).order_by("-as_of", "-id").first()
+    """Record a coach's verdict on the learner's current assessment."""
+    assessment = learner_assessments_to_current(learner=learner).first()
     feedback = RiskFeedback.objects.create(
         learner=learner,
         assessment=assessment,

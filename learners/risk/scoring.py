@@ -4,33 +4,41 @@ Learners still studying (active or paused) are scored as of the run's time. Lear
 completed or withdrew keep one final assessment per model version, taken as of the moment they
 finished (``Learner.finished_at``), so every learner carries a current risk and an explanation,
 and a finished learner is neither re-flagged nor rescored day after day. (A backfill as of a
-time before a learner finished scores them as studying then.)
+time before a learner finished scores them as studying then.) Learners who had not enrolled by
+the run's time are not scored.
+
+A learner's current risk (the denormalised ``risk_score``, ``risk_band``, ``risk_scored_at``) is
+their assessment with the latest ``as_of``, or their final one once they finished. A backfill (a
+run as of a time before a learner's current assessment) adds history only: it leaves the current
+risk as it is and raises no alert.
 
 A run reads features in two statements per group (studying, finished), whatever the number of
 learners, then writes in chunks: one COPY (or INSERT) of assessments, idempotent per learner,
-model version and ``as_of``; one read of the previous bands; one UPDATE of the denormalised
-current risk. Learners still studying who enter the high band are queued for the coaches' daily
-digest; only they count in the run's bands (finished learners are a count of their own).
+model version and ``as_of``; one read of the current risk; one UPDATE of the denormalised current
+risk, where the new assessment becomes current. Learners still studying who enter the high band
+with it are queued for the coaches' daily digest; only learners studying count in the run's
+bands (finished learners are a count of their own).
 """
 
 import json
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time
+from datetime import datetime
 from typing import Any
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, Min, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from psycopg.errors import UniqueViolation
 
 from engagement.bulk import copy_rows
 from engagement.ids import uuid7
+from engagement.input_bounds import FUTURE_TOLERANCE
 from engagement.iterables import chunked
 from learners.cache import learner_detail_forget
-from learners.ingestion import FUTURE_TOLERANCE
 from learners.models import (
     FINISHED_STATUSES,
     STUDYING_STATUSES,
@@ -39,6 +47,7 @@ from learners.models import (
     RiskAlert,
     RiskAssessment,
     RiskModel,
+    day_start,
 )
 from learners.risk.features import (
     AT_FINISH,
@@ -68,6 +77,10 @@ class RescoreSummary:
     # Learners still studying, per band: the caseload. Finished learners are counted apart.
     bands: dict[str, int] = field(default_factory=dict)
     finished: int = 0
+    # Scored as of a time before their current assessment: stored as history only.
+    history_only: int = 0
+    # In scope but not enrolled yet at ``as_of``: not scored.
+    not_enrolled: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +91,8 @@ class RescoreSummary:
             "entered_high": self.entered_high,
             "bands": self.bands,
             "finished": self.finished,
+            "history_only": self.history_only,
+            "not_enrolled": self.not_enrolled,
         }
 
 
@@ -100,14 +115,9 @@ def _studying_at(as_of: datetime) -> Q:
     return Q(status__in=STUDYING_STATUSES) | Q(finished_at__gt=as_of)
 
 
-def _groups(
-    model: RiskModel,
-    as_of: datetime,
-    *,
-    cohort_id: Any,
-    learner_ids: Iterable[Any] | None,
-    stale_only: bool,
-) -> list[_Group]:
+def _scope(
+    *, cohort_id: Any, learner_ids: Iterable[Any] | None, stale_only: bool
+) -> QuerySet[Learner]:
     scope = Learner.objects.all()
     if learner_ids is not None:
         scope = scope.filter(id__in=list(learner_ids))
@@ -115,9 +125,15 @@ def _groups(
         scope = scope.filter(cohort_id=cohort_id)
     if stale_only:
         scope = scope.filter(risk_stale=True)
+    return scope
+
+
+def _groups(
+    model: RiskModel, as_of: datetime, scope: QuerySet[Learner], whole: bool
+) -> list[_Group]:
+    scope = scope.filter(enrolled_at__lte=as_of)
     studying = scope.filter(_studying_at(as_of))
     finished = scope.filter(status__in=FINISHED_STATUSES, finished_at__lte=as_of)
-    whole = learner_ids is None and not stale_only
     if whole:  # a final assessment by this model is taken once
         final = RiskAssessment.objects.filter(
             learner=OuterRef("pk"), model=model, as_of=OuterRef("finished_at")
@@ -213,14 +229,26 @@ def _insert_assessments(rows: list[tuple[Any, ...]], *, model: RiskModel, now: d
     return RiskAssessment.objects.filter(id__in=[row[0] for row in rows]).count()
 
 
+def _becomes_current(
+    as_of: datetime, scored_at: datetime | None, finished_at: datetime | None
+) -> bool:
+    """Whether an assessment as of ``as_of`` replaces the current risk (scored as of
+    ``scored_at``): it is not older, or it is the learner's final one. The UPDATE applies the
+    same rule in SQL."""
+    return scored_at is None or scored_at <= as_of or finished_at == as_of
+
+
 def _update_current_risk(
-    rows: Sequence[tuple[uuid.UUID, LearnerFeatures, Score]], *, started: datetime
+    rows: Sequence[tuple[uuid.UUID, LearnerFeatures, Score]], *, fresh_since: datetime
 ) -> None:
     """One UPDATE for the chunk: joined to arrays on PostgreSQL, to ``VALUES`` elsewhere.
 
-    A learner written since the run ``started`` (new events, a change) stays ``risk_stale``:
-    this run may have read them before the write, and the rescore that write queued must not
-    find them fresh.
+    Only where the assessment becomes current (``_becomes_current``): a backfill leaves a later
+    current risk in place, also against a run that wrote it meanwhile.
+
+    A learner written since ``fresh_since`` (the run's start, or its ``as_of`` if earlier: new
+    events, a change) stays ``risk_stale``: this run may have read them before the write, and
+    the rescore that write queued must not find them fresh.
 
     ``progress`` is set with the risk: the learner's progress is the one the assessment explains
     (``actual_progress``, see docs/risk.md), so the record and the explanation cannot disagree.
@@ -232,12 +260,15 @@ def _update_current_risk(
         f"UPDATE {table} SET risk_score = v.score, risk_band = v.band, "  # noqa: S608  # nosec B608
         f"risk_scored_at = v.as_of, progress = v.progress, risk_stale = {table}.updated_at > %s"
     )
-    join = f"WHERE {table}.id = v.id"
+    join = (
+        f"WHERE {table}.id = v.id AND ({table}.risk_scored_at IS NULL "
+        f"OR {table}.risk_scored_at <= v.as_of OR {table}.finished_at = v.as_of)"
+    )
     columns = "v(id, score, band, as_of, progress)"
     if connection.vendor == "postgresql":
         arrays = "%s::uuid[], %s::float8[], %s::varchar[], %s::timestamptz[], %s::float8[]"
         sql = f"{assign} FROM unnest({arrays}) AS {columns} {join}"
-        params: list[Any] = [started, *map(list, zip(*_update_values(rows), strict=True))]
+        params: list[Any] = [fresh_since, *map(list, zip(*_update_values(rows), strict=True))]
     else:
         values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
         sql = f"WITH {columns} AS (VALUES {values}) {assign} FROM v {join}"
@@ -253,7 +284,8 @@ def _update_current_risk(
                 progress,
             )
         ]
-        params.append(Learner._meta.get_field("updated_at").get_db_prep_value(started, connection))
+        updated_at = Learner._meta.get_field("updated_at")
+        params.append(updated_at.get_db_prep_value(fresh_since, connection))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
@@ -280,23 +312,37 @@ def _write_chunk(
         _assessment_row(learner_id, features, result)
         for learner_id, (features, result) in scored.items()
     ]
-    entered: list[tuple[uuid.UUID, LearnerFeatures, Score]] = []
-    studying: set[uuid.UUID] = set()
     with transaction.atomic():
         created = _insert_assessments(rows, model=model, now=timezone.now())
-        if group.studying:
-            # A backfill scores as studying some who have finished since: no alert, no count.
-            current = Learner.objects.filter(id__in=chunk, status__in=STUDYING_STATUSES)
-            previous = dict(current.values_list("id", "risk_band"))
-            studying = set(previous)
-            entered = [
-                (learner_id, features, result)
-                for learner_id, (features, result) in scored.items()
-                if learner_id in studying
-                and result.band == "high"
-                and previous[learner_id] != "high"
-            ]
-        _update_current_risk([(lid, *scored[lid]) for lid in chunk], started=started)
+        state = {
+            row.id: row
+            for row in Learner.objects.filter(id__in=chunk).only(
+                "id", "status", "risk_band", "risk_scored_at", "finished_at"
+            )
+        }
+        current = {
+            learner_id
+            for learner_id, (features, _) in scored.items()
+            if learner_id in state
+            and _becomes_current(
+                features.as_of, state[learner_id].risk_scored_at, state[learner_id].finished_at
+            )
+        }
+        # A backfill scores as studying some who have finished since: no alert, no count.
+        studying = {
+            learner_id
+            for learner_id, learner in state.items()
+            if group.studying and learner.status in STUDYING_STATUSES
+        }
+        entered = [
+            (learner_id, features, result)
+            for learner_id, (features, result) in scored.items()
+            if learner_id in studying & current
+            and result.band == "high"
+            and state[learner_id].risk_band != "high"
+        ]
+        fresh_since = min(started, group.when) if isinstance(group.when, datetime) else started
+        _update_current_risk([(lid, *scored[lid]) for lid in chunk], fresh_since=fresh_since)
         RiskAlert.objects.bulk_create(
             [
                 RiskAlert(learner_id=lid, score=result.score, as_of=features.as_of)
@@ -308,24 +354,35 @@ def _write_chunk(
     summary.entered_high += len(entered)
     summary.assessments_created += created
     summary.finished += len(chunk) - len(studying)
+    summary.history_only += len(chunk) - len(current)
     for learner_id in studying:
         band = scored[learner_id][1].band
         summary.bands[band] = summary.bands.get(band, 0) + 1
 
 
-def rescore_as_of_check(as_of: datetime, *, now: datetime | None = None) -> datetime:
-    """``as_of`` if a rescore may be taken as of then: not in the future, not before any cohort.
+def rescore_as_of_check(
+    as_of: datetime, *, cohort_id: Any = None, now: datetime | None = None
+) -> datetime:
+    """``as_of`` if a rescore may be taken as of then: not in the future, not before the cohort
+    started (``cohort_id``; without one, the first cohort).
 
-    Scoring as of a time nobody has reached, or before the first course started, invents risk
-    (every learner looks inactive for years) and stores it as assessments and alerts.
+    Scoring as of a time nobody has reached, or before the course started, invents risk (every
+    learner looks inactive for years) and stores it as assessments and alerts.
     """
     now = now or timezone.now()
     if as_of > now + FUTURE_TOLERANCE:
         raise ValueError(f"Must not lie in the future (it is now {now.isoformat()}).")
-    earliest = Cohort.objects.aggregate(first=Min("starts_on"))["first"]
-    if earliest is not None and as_of < datetime.combine(earliest, time.min, tzinfo=UTC):
+    cohorts = Cohort.objects.order_by("starts_on")
+    which = "the first cohort"
+    try:
+        if cohort_id is not None:
+            which, cohorts = "the cohort", cohorts.filter(pk=cohort_id)
+        first = cohorts.first()
+    except ValidationError as exc:  # not a cohort id at all
+        raise ValueError(f"'{cohort_id}' is not a cohort id.") from exc
+    if first is not None and as_of < day_start(first.starts_on, first.timezone):
         raise ValueError(
-            f"Must not lie before {earliest.isoformat()}, when the first cohort started."
+            f"Must not lie before {first.starts_on.isoformat()}, when {which} started."
         )
     return as_of
 
@@ -343,14 +400,15 @@ def learners_rescore(
 
     Idempotent for the same ``as_of`` and model version: assessments are unique on
     (learner, model, as_of), so a re-run (or a task retried after a crash) adds nothing twice.
+    An ``as_of`` before a learner's current assessment (a backfill) adds history only.
     """
     started = timezone.now()  # before any feature is read
     model = risk_model_active()
     as_of = as_of or started
     summary = RescoreSummary(model_version=model.version, as_of=as_of)
-    groups = _groups(
-        model, as_of, cohort_id=cohort_id, learner_ids=learner_ids, stale_only=stale_only
-    )
+    scope = _scope(cohort_id=cohort_id, learner_ids=learner_ids, stale_only=stale_only)
+    summary.not_enrolled = scope.filter(enrolled_at__gt=as_of).count()
+    groups = _groups(model, as_of, scope, whole=learner_ids is None and not stale_only)
     prepared = [(group, *_raws_and_norms(group)) for group in groups]
     total = sum(len(raws) for _, raws, _ in prepared)
     for group, raws, norms in prepared:

@@ -11,10 +11,11 @@ from learners.risk.features import LearnerFeatures
 from learners.risk.model import best_lever
 
 
-def _key(assessment_id: Any) -> str:
-    """Assessments are never changed, so their rendering is cached under their own id: what
+def _key(assessment_ids: list[Any]) -> str:
+    """Assessments are never changed, so a rendering is cached under the ids of the current and
+    the previous one (a backfill can slip a new previous one in behind the current): what
     changes (feedback, staleness) is read on every request, never from the cache."""
-    return f"risk:detail:v3:{assessment_id}"
+    return f"risk:detail:v4:{':'.join(map(str, assessment_ids))}"
 
 
 def _changes(current: RiskAssessment, previous: RiskAssessment | None) -> list[dict[str, Any]]:
@@ -92,27 +93,43 @@ def _not_scored(learner: Learner) -> dict[str, Any]:
     }
 
 
+def learner_assessments_to_current(*, learner: Learner) -> QuerySet[RiskAssessment]:
+    """The learner's assessments from the current one back, current first.
+
+    "Current" is the one the learner's denormalised risk shows (``risk_scored_at``): the latest
+    ``as_of``, or the final one of a learner who finished; computed last among those of that
+    ``as_of`` (the newest model's). A backfill (an earlier ``as_of``) only adds history behind
+    it, and assessments as of a time after a learner's finish (taken while they were still
+    marked studying) come after it.
+    """
+    history = RiskAssessment.objects.filter(learner=learner)
+    if learner.risk_scored_at is not None:
+        history = history.filter(as_of__lte=learner.risk_scored_at)
+    return history.order_by("-as_of", "-computed_at", "-id")
+
+
 def learner_risk(*, learner: Learner) -> dict[str, Any]:
     """The learner's stored risk and whether it is stale; reading never scores.
 
-    "Current" is the assessment computed last, the one the learner's denormalised risk shows
-    (after a backfill with an earlier ``as_of`` too). It is ``stale`` when activity or a change
-    to the learner arrived since (the write queued a background rescore, see
-    ``learners.tasks.rescore_stale_soon``), when the active model did not make it, or when
-    there is none yet (``scored`` is false and the values are empty). Feedback is read fresh
-    every time.
+    The current assessment is the first of ``learner_assessments_to_current``, the previous one
+    the next. It is ``stale`` when activity or a change to the learner arrived since (the write
+    queued a background rescore, see ``learners.tasks.rescore_stale_soon``), when the active
+    model did not make it, or when there is none yet (``scored`` is false and the values are
+    empty). Feedback is read fresh every time.
     """
-    history = RiskAssessment.objects.filter(learner=learner).order_by("-computed_at", "-id")
-    latest = history.values_list("id", "model__is_active").first()
+    history = learner_assessments_to_current(learner=learner)
+    shown = list(history.values_list("id", "model__is_active")[:2])
+    latest = shown[0] if shown else None
     if latest is None:
         detail = _not_scored(learner)
     else:
-        detail = cache.get(_key(latest[0]))
+        key = _key([assessment_id for assessment_id, _ in shown])
+        detail = cache.get(key)
         if detail is None:
             rows = list(history.select_related("model")[:2])
             current, previous = rows[0], (rows[1] if len(rows) > 1 else None)
             detail = _render(learner, current, previous)
-            cache.set(_key(current.pk), detail, timeout=settings.RISK_DETAIL_CACHE_SECONDS)
+            cache.set(key, detail, timeout=settings.RISK_DETAIL_CACHE_SECONDS)
     feedback = (
         RiskFeedback.objects.filter(learner=learner).values("kind", "note", "created_at").first()
     )

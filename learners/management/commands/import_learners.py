@@ -12,7 +12,8 @@ COLUMNS = ("external_id", "source", "cohort", "name", "email", "enrolled_at", "s
 class Command(CsvImportCommand):
     help = (
         f"Import learners from a CSV file with the columns: {', '.join(COLUMNS)}; optionally "
-        "finished_at (when a completed or withdrawn learner finished)."
+        "finished_at (when a completed or withdrawn learner finished: not before enrolled_at, not in "
+        "the future)."
     )
     columns = COLUMNS
 

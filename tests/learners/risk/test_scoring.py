@@ -88,7 +88,8 @@ def test_finished_learners_keep_one_final_assessment_as_of_when_they_finished() 
     )
     ActivityEventFactory(learner=withdrawn, occurred_at=datetime(2026, 2, 1, tzinfo=UTC))
     ActivityEventFactory(learner=completed, occurred_at=datetime(2026, 4, 29, tzinfo=UTC))
-    close = datetime(2026, 5, 1, tzinfo=UTC)  # the default: the end of the course's last day
+    # The default: the end of the course's last day in the cohort's zone (London, summer time).
+    close = datetime(2026, 4, 30, 23, tzinfo=UTC)
     assert withdrawn.finished_at == completed.finished_at == close
     as_of = timezone.now()
 
@@ -136,8 +137,8 @@ def test_a_backfill_before_a_learner_finished_scores_them_as_studying() -> None:
 
 
 def test_finished_at_follows_the_status() -> None:
-    cohort = CohortFactory(starts_on=date(2026, 1, 5), ends_on=date(2026, 4, 30))
-    learner = LearnerFactory(cohort=cohort)
+    cohort = CohortFactory(starts_on=date(2026, 1, 5), ends_on=date(2026, 4, 30), timezone="UTC")
+    learner = LearnerFactory(cohort=cohort, enrolled_at=datetime(2026, 1, 5, tzinfo=UTC))
     assert learner.finished_at is None
     learner_update(actor=None, learner=learner, data={"status": "completed"})
     assert Learner.objects.get(pk=learner.pk).finished_at == datetime(2026, 5, 1, tzinfo=UTC)
@@ -302,31 +303,39 @@ def test_risk_of_unknown_or_out_of_scope_learner_is_404(auth_client: APIClient) 
 def test_as_of_in_the_past_is_a_backfill(auth_client: APIClient) -> None:
     learner = population(1)[0]
     learners_rescore(learner_ids=[learner.pk])
+    now = Learner.objects.get(pk=learner.pk).risk_scored_at
     past = timezone.now() - timedelta(days=20)
-    learners_rescore(learner_ids=[learner.pk], as_of=past)
+    summary = learners_rescore(learner_ids=[learner.pk], as_of=past)
+    assert summary.assessments_created == 1 and summary.history_only == 1
     stored = Learner.objects.get(pk=learner.pk)
-    assert stored.risk_scored_at == past
+    assert stored.risk_scored_at == now  # the current risk is the latest as_of
     detail = auth_client.get(f"/api/v1/learners/{learner.pk}/risk/").data
-    assert detail["as_of"] == past.isoformat()  # the current risk is the latest one computed
+    assert detail["as_of"] == now.isoformat()
     assert detail["score"] == round(stored.risk_score, 4)
-    assert detail["previous"]["as_of"] > detail["as_of"]
+    assert detail["previous"]["as_of"] == past.isoformat()
 
 
 def test_rescore_command_words_one_learner_and_one_assessment_in_the_singular() -> None:
     population(1)
+    learners_rescore()
     out = StringIO()
-    call_command("rescore", "--as-of", "2026-10-01T00:00:00Z", stdout=out)
+    call_command(
+        "rescore", "--as-of", (timezone.now() - timedelta(days=10)).isoformat(), stdout=out
+    )
     assert out.getvalue().startswith("Scored 1 learner with model v1 as of ")
-    assert "; 1 new assessment, 0 newly high." in out.getvalue()
+    assert out.getvalue().endswith(
+        "; 1 new assessment, 0 newly high; 1 kept a later current risk (history only).\n"
+    )
 
 
 def test_rescore_command() -> None:
     learner = population(2)[0]
     out = StringIO()
-    call_command("rescore", "--as-of", "2026-10-01T00:00:00Z", stdout=out)
-    assert "Scored 2 learners with model v1 as of 2026-10-01T00:00:00+00:00" in out.getvalue()
-    assert Learner.objects.get(pk=learner.pk).risk_scored_at == datetime(2026, 10, 1, tzinfo=UTC)
-    assert "; 2 new assessments, 0 newly high." in out.getvalue()
+    as_of = (timezone.now() - timedelta(days=10)).replace(microsecond=0)
+    call_command("rescore", "--as-of", as_of.isoformat(), stdout=out)
+    assert f"Scored 2 learners with model v1 as of {as_of.isoformat()}" in out.getvalue()
+    assert Learner.objects.get(pk=learner.pk).risk_scored_at == as_of
+    assert "; 2 new assessments, 2 newly high." in out.getvalue()  # first scored then
     out = StringIO()
     call_command("rescore", "--cohort", str(learner.cohort_id), stdout=out)
     with pytest.raises(CommandError, match="--as-of"):

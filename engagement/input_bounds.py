@@ -17,7 +17,7 @@ import math
 import re
 import zoneinfo
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -59,6 +59,7 @@ _OFFSET = (
     r"(?P<offset>[Zz]|(?P<sign>[+-])(?P<offset_hours>[0-9]{2})(?::?(?P<offset_minutes>[0-9]{2}))?)"
 )
 _DATE_PATTERN = re.compile(_DATE)
+_TIME_PATTERN = re.compile(_TIME)
 _DATETIME_PATTERN = re.compile(rf"{_DATE}(?:[Tt ]{_TIME}{_OFFSET}?)?")
 
 
@@ -120,6 +121,22 @@ def parse_date(value: Any) -> date:
     except ValueError as exc:
         raise ValueError(f"{_quoted(value)} is not an ISO 8601 date (YYYY-MM-DD).") from exc
     return check_date(parsed)
+
+
+def parse_time(value: str) -> time:
+    """ISO 8601 ``hh:mm[:ss[.f]]`` text (ASCII digits, no offset, nothing around it) to a time."""
+    match = _TIME_PATTERN.fullmatch(value)
+    try:
+        if match is None:
+            raise ValueError(value)
+        return time(
+            int(match["hour"]),
+            int(match["minute"]),
+            int(match["second"] or 0),
+            int((match["fraction"] or "").ljust(6, "0")[:6]),
+        )
+    except ValueError as exc:
+        raise ValueError(f"{_quoted(value)} is not an ISO 8601 time (hh:mm:ss).") from exc
 
 
 #: Top-level areas of the IANA database whose zones mean the same on every server.

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.admin import site
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection
@@ -20,12 +21,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
+from engagement.admin_fields import StrictSplitDateTimeFormField
 from engagement.input_bounds import check_timezone, parse_date, parse_datetime
+from engagement.models import ApiKey
 from learners.ingestion import EventRecord, LearnerRef, parse_event
 from learners.models import ActivityEvent, Cohort, Learner, RiskFeedback
 from learners.services import NOT_STORED, events_store
 from learners.xapi import parse_statement
-from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
+from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -368,3 +371,42 @@ def test_non_portable_time_zones_are_refused_everywhere(auth_client: APIClient, 
 )
 def test_portable_time_zones_are_accepted(name: str) -> None:
     assert check_timezone(name) == name
+
+
+# The admin -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", NOT_ISO_DATES)
+def test_the_admin_refuses_the_same_dates(client: Any, text: str) -> None:
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    cohort = CohortFactory(starts_on=date(2026, 1, 5))
+    body = {"name": cohort.name, "starts_on": text, "timezone": "UTC"}
+    response = client.post(f"/admin/learners/cohort/{cohort.pk}/change/", body)
+    assert response.status_code == 200  # the form again, with the error
+    assert "is not an ISO 8601 date" in response.content.decode()
+    assert Cohort.objects.get(pk=cohort.pk).starts_on == date(2026, 1, 5)
+
+
+@pytest.mark.parametrize(
+    ("day", "moment"),
+    [
+        ("\u0662\u0660\u0662\u0666-01-05", "10:00:00"),
+        ("2026-01-05", "\uff11\uff10:00:00"),
+        ("2026-01-05", "10:00:00\x00"),
+        ("2026-01-05", "10:00:00+01:00"),
+    ],
+)
+def test_admin_date_times_are_read_by_the_shared_parser(rf: Any, day: str, moment: str) -> None:
+    request = rf.get("/")
+    request.user = UserFactory(is_staff=True, is_superuser=True)
+    for model in (Learner, ActivityEvent, ApiKey):
+        name = next(
+            field.name
+            for field in model._meta.fields
+            if field.get_internal_type() == "DateTimeField" and field.editable
+        )
+        form_field = site._registry[model].get_form(request)().fields[name]
+        assert isinstance(form_field, StrictSplitDateTimeFormField)
+        with pytest.raises(ValidationError, match="ISO 8601"):
+            form_field.clean([day, moment])
+        assert form_field.clean(["2026-01-05", "10:00"]) == datetime(2026, 1, 5, 10, tzinfo=UTC)

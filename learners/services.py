@@ -208,8 +208,9 @@ def events_store(
     """Store already-validated events idempotently: a few statements whatever the batch size.
 
     New ``(source, source_event_id)`` pairs are inserted, pairs already stored (or repeated
-    within the batch) count as duplicates, and each touched learner's ``last_active_at`` is
-    recomputed in one UPDATE. Safe against concurrent batches that overlap.
+    within the batch) count as duplicates, rows the database skips for another reason are
+    rejected, and each touched learner's ``last_active_at`` is recomputed in one UPDATE. Safe
+    against concurrent batches that overlap.
     """
     report = report or IngestReport()
     learners = _resolve_learners({record.learner for _, record in records})

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 
 from engagement import accounts, api_keys, jobs
 from engagement.admin_bases import AppendOnlyAdmin
+from engagement.admin_fields import STRICT_DATE_FORMFIELDS
 from engagement.api.permissions import acting_user
 from engagement.audit import audit_record
 from engagement.errors import Conflict
@@ -103,6 +104,7 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
+    formfield_overrides = STRICT_DATE_FORMFIELDS
     list_display = (
         "name",
         "prefix",

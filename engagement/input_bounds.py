@@ -2,15 +2,22 @@
 
 One place, so that the API, the CSV imports, xAPI and the commands refuse the same values with
 the same words. Date-times outside the bounds overflow Python's ``datetime`` when shifted to UTC
-or by a few days (year 1, year 9999), and make no sense for learning activity anyway; integers
+or by a few days (year 1, year 9999), and make no sense for learning activity anyway. Dates and
+date-times are ASCII ISO 8601 text only (RFC 3339's lower-case ``t`` and ``z`` included): no other
+digits, no control characters, nothing before or after, so that every door reads the same value
+the same way. Integers
 above ``MAX_INTEGER`` overflow a 32-bit database column; JSON nested deeper than
-``MAX_JSON_DEPTH`` exhausts the parser's recursion; NUL characters and unpaired surrogates cannot
+``MAX_JSON_DEPTH`` exhausts the parser's recursion; numbers that are not finite (NaN, an
+overflowing ``1e309``) are not JSON and cannot be stored; NUL characters and unpaired surrogates cannot
 be stored as text by PostgreSQL, nor encoded as UTF-8. Pure functions that raise ``ValueError``
 with a message fit for a ``{"field": ["why"]}`` answer.
 """
 
+import math
+import re
+import zoneinfo
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -48,15 +55,122 @@ def check_date(value: date) -> date:
     return value
 
 
+_DATE = r"(?P<year>[0-9]{4})-(?P<month>[0-9]{2})-(?P<day>[0-9]{2})"
+_TIME = r"(?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})(?::(?P<second>[0-9]{2})(?:[.,](?P<fraction>[0-9]{1,9}))?)?"
+_OFFSET = (
+    r"(?P<offset>[Zz]|(?P<sign>[+-])(?P<offset_hours>[0-9]{2})(?::?(?P<offset_minutes>[0-9]{2}))?)"
+)
+_DATE_PATTERN = re.compile(_DATE)
+_TIME_PATTERN = re.compile(_TIME)
+_DATETIME_PATTERN = re.compile(rf"{_DATE}(?:[Tt ]{_TIME}{_OFFSET}?)?")
+
+
+def _quoted(value: str) -> str:
+    """``value`` quoted for a message, control characters and lone surrogates escaped."""
+    return repr(value if len(value) <= 64 else f"{value[:64]}…")
+
+
+def _offset(match: re.Match[str]) -> timezone | None:
+    if not match["offset"]:
+        return None
+    if match["offset"] in "Zz":
+        return UTC
+    sign = -1 if match["sign"] == "-" else 1
+    minutes = int(match["offset_hours"]) * 60 + int(match["offset_minutes"] or 0)
+    return timezone(sign * timedelta(minutes=minutes))
+
+
+def parse_iso_datetime(value: str) -> datetime:
+    """Strict ISO 8601 text to a datetime, naive when it has no offset; no bounds applied.
+
+    ``YYYY-MM-DD``, optionally followed by ``T`` (or ``t``, or a space) and ``hh:mm[:ss[.f]]``
+    with an optional ``Z``, ``z`` or ``±hh[:mm]`` offset; ASCII digits only, nothing around it.
+    """
+    match = _DATETIME_PATTERN.fullmatch(value)
+    try:
+        if match is None:
+            raise ValueError(value)
+        return datetime(
+            int(match["year"]),
+            int(match["month"]),
+            int(match["day"]),
+            int(match["hour"] or 0),
+            int(match["minute"] or 0),
+            int(match["second"] or 0),
+            int((match["fraction"] or "").ljust(6, "0")[:6]),
+            tzinfo=_offset(match),
+        )
+    except ValueError as exc:
+        raise ValueError(f"{_quoted(value)} is not an ISO 8601 date-time.") from exc
+
+
 def parse_datetime(value: Any) -> datetime:
     """ISO 8601 text (a date alone means its midnight) to an aware UTC datetime within bounds."""
     if not isinstance(value, str):
         raise ValueError("Must be an ISO 8601 date-time string.")
+    return check_datetime(parse_iso_datetime(value))
+
+
+def parse_date(value: Any) -> date:
+    """ISO 8601 ``YYYY-MM-DD`` text (ASCII digits, nothing around it) to a date within bounds."""
+    if not isinstance(value, str):
+        raise ValueError("Must be an ISO 8601 date string (YYYY-MM-DD).")
+    match = _DATE_PATTERN.fullmatch(value)
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        if match is None:
+            raise ValueError(value)
+        parsed = date(int(match["year"]), int(match["month"]), int(match["day"]))
     except ValueError as exc:
-        raise ValueError(f"'{value}' is not an ISO 8601 date-time.") from exc
-    return check_datetime(parsed)
+        raise ValueError(f"{_quoted(value)} is not an ISO 8601 date (YYYY-MM-DD).") from exc
+    return check_date(parsed)
+
+
+def parse_time(value: str) -> time:
+    """ISO 8601 ``hh:mm[:ss[.f]]`` text (ASCII digits, no offset, nothing around it) to a time."""
+    match = _TIME_PATTERN.fullmatch(value)
+    try:
+        if match is None:
+            raise ValueError(value)
+        return time(
+            int(match["hour"]),
+            int(match["minute"]),
+            int(match["second"] or 0),
+            int((match["fraction"] or "").ljust(6, "0")[:6]),
+        )
+    except ValueError as exc:
+        raise ValueError(f"{_quoted(value)} is not an ISO 8601 time (hh:mm:ss).") from exc
+
+
+#: Top-level areas of the IANA database whose zones mean the same on every server.
+TIMEZONE_AREAS = frozenset(
+    {
+        "Africa",
+        "America",
+        "Antarctica",
+        "Arctic",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Etc",
+        "Indian",
+        "Pacific",
+    }
+)
+
+
+def check_timezone(value: Any) -> str:
+    """``value`` if it is a portable IANA zone: ``UTC`` or ``Area/Location`` in a known area.
+
+    Names such as ``localtime``, ``posixrules`` or ``Factory`` exist in some zone databases but
+    mean whatever the server is configured to, or nothing; they are refused, and so are the old
+    aliases without a region (``GB``, ``EST5EDT``, ``US/Eastern``): give the canonical name.
+    """
+    area, slash, _ = value.partition("/") if isinstance(value, str) else ("", "", "")
+    portable = value == "UTC" or (slash and area in TIMEZONE_AREAS)
+    if not portable or value not in zoneinfo.available_timezones():
+        raise ValueError(f"{_quoted(str(value))} is not an IANA time zone such as 'Europe/Paris'.")
+    return value
 
 
 def text_problem(value: str) -> str | None:
@@ -109,6 +223,8 @@ def check_json(value: Any, *, name: str, max_depth: int = MAX_JSON_DEPTH) -> Any
         if _too_deep(item, depth, max_depth):
             raise ValueError(f"{name} nests arrays and objects more than {max_depth} levels deep.")
         problem = text_problem(item) if isinstance(item, str) else None
+        if isinstance(item, float) and not math.isfinite(item):
+            problem = "is not a finite number"
         if problem:
             raise ValueError(f"{where} {problem}.")
     return value
@@ -146,8 +262,16 @@ def validate_date(value: date) -> None:
 
 
 def validate_json(value: Any) -> None:
-    """Model-field validator: JSON within ``MAX_JSON_DEPTH`` and holding only storable text."""
+    """Model-field validator: JSON within ``MAX_JSON_DEPTH``, storable text and finite numbers."""
     try:
         check_json(value, name="value")
     except ValueError as exc:
         raise ValidationError(str(exc), code="unstorable") from exc
+
+
+def validate_timezone(value: str) -> None:
+    """Model-field validator: a portable IANA time zone."""
+    try:
+        check_timezone(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="invalid_timezone") from exc

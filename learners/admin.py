@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 
 from engagement.admin_bases import ReadOnlyAdmin
-from engagement.admin_fields import StoredJSONFormField
+from engagement.admin_fields import STRICT_DATE_FORMFIELDS, StoredJSONFormField
 from engagement.api.permissions import audit_actor
 from engagement.crypto import EncryptedTextField
 from engagement.errors import ApplicationError
@@ -37,6 +37,7 @@ class CohortAdmin(admin.ModelAdmin):
     search_fields = ("name", "course_code")
     list_filter = ("starts_on",)
     date_hierarchy = "starts_on"
+    formfield_overrides = STRICT_DATE_FORMFIELDS
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Cohort]:
         return super().get_queryset(request).annotate(learner_count=Count("learners"))
@@ -123,7 +124,10 @@ class LearnerAdmin(admin.ModelAdmin):
         ("Record", {"fields": ("last_active_at", "created_at", "updated_at")}),
     )
     # Names and emails are one line each, whatever their encrypted storage type.
-    formfield_overrides = {EncryptedTextField: {"widget": forms.TextInput(attrs={"size": 60})}}
+    formfield_overrides = {
+        **STRICT_DATE_FORMFIELDS,
+        EncryptedTextField: {"widget": forms.TextInput(attrs={"size": 60})},
+    }
     ordering = ("external_id",)
 
     def get_search_results(
@@ -184,7 +188,10 @@ class ActivityEventAdmin(admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     show_full_result_count = False
     readonly_fields = ("ingested_at",)
-    formfield_overrides = {models.JSONField: {"form_class": StoredJSONFormField}}
+    formfield_overrides = {
+        **STRICT_DATE_FORMFIELDS,
+        models.JSONField: {"form_class": StoredJSONFormField},
+    }
 
 
 @admin.register(RiskModel)

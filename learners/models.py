@@ -17,6 +17,7 @@ from engagement.input_bounds import (
     validate_date,
     validate_datetime,
     validate_json,
+    validate_timezone,
 )
 from engagement.models import BaseModel
 from learners.risk.explanations import explained_factors
@@ -29,7 +30,7 @@ class Cohort(BaseModel):
     course_code = models.CharField(max_length=64, blank=True)
     starts_on = models.DateField(validators=[validate_date])
     ends_on = models.DateField(null=True, blank=True, validators=[validate_date])
-    timezone = models.CharField(max_length=64, default="UTC")
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
 
     class Meta:
         ordering = ["-starts_on", "name"]
@@ -160,7 +161,7 @@ class Learner(BaseModel):
     last_active_at = models.DateTimeField(null=True, blank=True)
     nudge_opt_out = models.BooleanField(default=False)
     locale = models.CharField(max_length=16, default="en")
-    timezone = models.CharField(max_length=64, default="UTC")
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     risk_score = models.FloatField(null=True, blank=True)
     risk_band = models.CharField(max_length=8, choices=RiskBand.choices, blank=True)
     risk_scored_at = models.DateTimeField(null=True, blank=True)

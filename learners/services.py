@@ -1,5 +1,6 @@
 """Every write to cohorts, learners and activity: the API, admin and commands all call these."""
 
+import logging
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -67,6 +68,11 @@ class IngestReport:
         self.accepted += other.accepted
         self.duplicates += other.duplicates
         self.rejected.extend(other.rejected)
+
+
+logger = logging.getLogger(__name__)
+#: Why an event that is neither new nor a duplicate was refused (the database skipped it).
+NOT_STORED = "Could not be stored (the database refused its values); nothing was kept."
 
 
 # Cohorts ---------------------------------------------------------------------------------------
@@ -208,12 +214,13 @@ def events_store(
     """Store already-validated events idempotently: a few statements whatever the batch size.
 
     New ``(source, source_event_id)`` pairs are inserted, pairs already stored (or repeated
-    within the batch) count as duplicates, and each touched learner's ``last_active_at`` is
-    recomputed in one UPDATE. Safe against concurrent batches that overlap.
+    within the batch) count as duplicates, rows the database skips for another reason are
+    rejected, and each touched learner's ``last_active_at`` is recomputed in one UPDATE. Safe
+    against concurrent batches that overlap.
     """
     report = report or IngestReport()
     learners = _resolve_learners({record.learner for _, record in records})
-    rows: list[ActivityEvent] = []
+    rows: list[tuple[int, ActivityEvent]] = []
     seen: set[tuple[str, str]] = set()
     for index, record in records:
         learner_id = learners.get(record.learner)
@@ -225,12 +232,41 @@ def events_store(
             report.duplicates += 1
             continue
         seen.add(key)
-        rows.append(_event_row(record, learner_id))
+        rows.append((index, _event_row(record, learner_id)))
     if rows:
-        inserted = _insert_new_events(rows)
-        report.accepted += inserted
-        report.duplicates += len(rows) - inserted
+        _account_insert(rows, report)
     return report
+
+
+def _account_insert(rows: list[tuple[int, ActivityEvent]], report: IngestReport) -> None:
+    """Insert the rows and count each exactly: landed, already stored (a duplicate), or refused.
+
+    A row that neither landed nor has its ``(source, source_event_id)`` stored was skipped by the
+    database for another reason (a failed check): it is refused, never passed off as a duplicate.
+    """
+    landed = _insert_new_events([row for _, row in rows])
+    stored = _stored_event_keys(
+        {(row.source, row.source_event_id) for _, row in rows if row.id not in landed}
+    )
+    for index, row in rows:
+        if row.id in landed:
+            report.accepted += 1
+        elif (row.source, row.source_event_id) in stored:
+            report.duplicates += 1
+        else:
+            logger.error("Event %s/%s was not stored.", row.source, row.source_event_id)
+            report.rejected.append({"index": index, "errors": {"non_field_errors": [NOT_STORED]}})
+
+
+def _stored_event_keys(keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these ``(source, source_event_id)`` pairs are stored, in one query."""
+    if not keys:
+        return set()
+    rows = ActivityEvent.objects.filter(
+        source__in={source for source, _ in keys},
+        source_event_id__in={event_id for _, event_id in keys},
+    ).values_list("source", "source_event_id")
+    return {key for key in rows if key in keys}
 
 
 def _event_row(record: EventRecord, learner_id: uuid.UUID) -> ActivityEvent:
@@ -247,8 +283,8 @@ def _event_row(record: EventRecord, learner_id: uuid.UUID) -> ActivityEvent:
     )
 
 
-def _insert_new_events(rows: list[ActivityEvent]) -> int:
-    """Insert, skipping conflicts; count what landed by looking for the ids we generated.
+def _insert_new_events(rows: list[ActivityEvent]) -> set[uuid.UUID]:
+    """Insert, skipping conflicts; returns the ids (generated here) of the rows that landed.
 
     Rows go in sorted by their unique key so that concurrent overlapping batches take row
     locks in the same order and cannot deadlock. ``last_active_at`` is recomputed after the
@@ -257,14 +293,14 @@ def _insert_new_events(rows: list[ActivityEvent]) -> int:
     rows.sort(key=lambda row: (row.source, row.source_event_id))
     with transaction.atomic():
         ActivityEvent.objects.bulk_create(rows, ignore_conflicts=True)
-    landed = list(
+    landed = dict(
         ActivityEvent.objects.filter(id__in=[row.id for row in rows]).values_list(
-            "learner_id", flat=True
+            "id", "learner_id"
         )
     )
     if landed:
-        learners_touch_activity(learner_ids=set(landed))
-    return len(landed)
+        learners_touch_activity(learner_ids=set(landed.values()))
+    return set(landed)
 
 
 def learners_touch_activity(*, learner_ids: Iterable[uuid.UUID]) -> None:

@@ -15,8 +15,10 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
+
+from engagement.input_bounds import parse_iso_datetime
 
 # Set by the LRS, or not part of the statement itself: never compared.
 IGNORED_PROPERTIES = frozenset({"stored", "authority", "version", "attachments"})
@@ -178,9 +180,11 @@ def _uuid(value: Any) -> Any:
 def _instant(value: Any) -> Any:
     """An ISO 8601 time as its instant in UTC to the millisecond, the precision an LRS must keep
     (no offset means UTC); anything that is not such a time is compared as written."""
+    if not isinstance(value, str):
+        return value
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        parsed = parse_iso_datetime(value)
         parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    except (AttributeError, ValueError, OverflowError):
+    except (ValueError, OverflowError):
         return value
     return parsed.isoformat(timespec="milliseconds")

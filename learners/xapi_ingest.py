@@ -25,6 +25,17 @@ from learners.xapi import XAPI_SOURCE, Actor, XapiStatement, parse_statement, pa
 Parsed = list[tuple[int, XapiStatement]]
 
 
+def statements_in_body(data: Any) -> list[Any]:
+    """The statements of a POST body: one statement (an object) or an array of them."""
+    if isinstance(data, dict):
+        return [data]
+    if isinstance(data, list):
+        return data
+    raise ValidationFailed(
+        detail={"non_field_errors": ["Expected a statement or an array of statements."]}
+    )
+
+
 def xapi_statements_ingest(
     *, statements: Sequence[Any], statement_id: str | None = None, now: datetime | None = None
 ) -> list[str]:

@@ -5,7 +5,13 @@ from typing import Any
 
 from rest_framework import serializers
 
-from engagement.input_bounds import DATETIME_RANGE, check_date, check_datetime
+from engagement.input_bounds import (
+    DATETIME_RANGE,
+    check_date,
+    check_datetime,
+    parse_date,
+    parse_datetime,
+)
 
 
 def _with_range(help_text: str | None, what: str) -> str:
@@ -13,7 +19,10 @@ def _with_range(help_text: str | None, what: str) -> str:
 
 
 class BoundedDateTimeField(serializers.DateTimeField):
-    """An ISO 8601 date-time between 1970 and 2099 (UTC): no overflow, no absurd years."""
+    """An ASCII ISO 8601 date-time between 1970 and 2099 (UTC without an offset).
+
+    Text goes through the shared parser, so this door accepts exactly what the others do.
+    """
 
     default_error_messages = {"overflow": f"Must lie {DATETIME_RANGE}."}
 
@@ -22,24 +31,40 @@ class BoundedDateTimeField(serializers.DateTimeField):
         super().__init__(**kwargs)
 
     def to_internal_value(self, value: Any) -> datetime:
-        parsed = super().to_internal_value(value)
         try:
-            check_datetime(parsed)
+            if isinstance(value, datetime):
+                return check_datetime(super().to_internal_value(value))
+            return parse_datetime(value)
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from exc
-        return parsed
 
 
 class BoundedDateField(serializers.DateField):
-    """An ISO 8601 date between 1970 and 2099."""
+    """An ASCII ISO 8601 date (``YYYY-MM-DD``) between 1970 and 2099."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs["help_text"] = _with_range(kwargs.get("help_text"), "ISO 8601 date")
         super().__init__(**kwargs)
 
     def to_internal_value(self, value: Any) -> date:
-        parsed = super().to_internal_value(value)
         try:
-            return check_date(parsed)
+            if isinstance(value, date) and not isinstance(value, datetime):
+                return check_date(value)
+            return parse_date(value)
         except ValueError as exc:
             raise serializers.ValidationError(str(exc)) from exc
+
+
+class TextField(serializers.CharField):
+    """Free text written by a person (a name, a note): a JSON string only.
+
+    DRF's ``CharField`` turns numbers into text, so ``1e309`` became the note "inf"; a number
+    where a person writes text is a client error, not something to store.
+    """
+
+    default_error_messages = {"not_text": "Must be text (a JSON string), not a number or boolean."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("not_text")
+        return super().to_internal_value(data)

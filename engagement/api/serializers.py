@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from engagement.api.fields import BoundedDateTimeField
+from engagement.api.fields import BoundedDateTimeField, TextField
 from engagement.api_keys import scopes_help
 from engagement.models import ApiKey, ApiKeyScope, AuditEvent, Job, Role, User
 
@@ -39,7 +39,7 @@ class UserOutputSerializer(serializers.ModelSerializer):
 
 
 class ApiKeyCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = TextField(max_length=100)
     scopes = serializers.ListField(
         child=serializers.ChoiceField(
             choices=ApiKeyScope.choices,

@@ -1,6 +1,5 @@
 """Input serializers validate requests; output serializers shape responses. Never both."""
 
-import zoneinfo
 from typing import Any
 
 from django.db.models import QuerySet
@@ -9,7 +8,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from engagement.api.fields import BoundedDateField, BoundedDateTimeField
+from engagement.api.fields import BoundedDateField, BoundedDateTimeField, TextField
+from engagement.input_bounds import validate_timezone
 from learners.models import (
     FINISHED_STATUSES,
     ActivityEvent,
@@ -29,21 +29,14 @@ from learners.risk.scoring import rescore_as_of_check
 from learners.risk.training import MAX_CUTOFF_DAYS
 
 
-def _validate_timezone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
-        raise serializers.ValidationError(
-            f"'{value}' is not an IANA time zone such as 'Europe/Paris'."
-        )
-
-
 class CohortInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
-    course_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    name = TextField(max_length=200)
+    course_code = TextField(max_length=64, required=False, allow_blank=True)
     starts_on = BoundedDateField()
     ends_on = BoundedDateField(
         required=False, allow_null=True, help_text="Empty for self-paced cohorts."
     )
-    timezone = serializers.CharField(max_length=64, required=False, validators=[_validate_timezone])
+    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
 
     def validate(self, attrs: dict) -> dict:
         starts_on = attrs.get("starts_on", getattr(self.instance, "starts_on", None))
@@ -79,7 +72,7 @@ class ScopedCohortField(serializers.PrimaryKeyRelatedField):
 
 class _LearnerFieldsSerializer(serializers.Serializer):
     cohort = ScopedCohortField()
-    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    name = TextField(max_length=200, required=False, allow_blank=True)
     email = serializers.EmailField(required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=LearnerStatus.choices, required=False)
     enrolled_at = BoundedDateTimeField(help_text="When the learner enrolled: not in the future.")
@@ -92,7 +85,7 @@ class _LearnerFieldsSerializer(serializers.Serializer):
     )
     nudge_opt_out = serializers.BooleanField(required=False)
     locale = serializers.CharField(max_length=16, required=False)
-    timezone = serializers.CharField(max_length=64, required=False, validators=[_validate_timezone])
+    timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
 
     def validate_email(self, value: str) -> str:
         return value.strip().lower()
@@ -309,7 +302,7 @@ class RiskDetailSerializer(serializers.Serializer):
 
 class RiskFeedbackInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=RiskFeedbackKind.choices)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    note = TextField(required=False, allow_blank=True, max_length=2000)
 
 
 class RiskFeedbackOutputSerializer(serializers.ModelSerializer):

@@ -23,7 +23,7 @@ from engagement.api.responses import ERRORS as API_ERRORS
 from engagement.errors import ValidationFailed
 from engagement.models import ApiKeyScope
 from learners.xapi import XAPI_VERSION, version_supported
-from learners.xapi_ingest import xapi_statements_ingest
+from learners.xapi_ingest import statements_in_body, xapi_statements_ingest
 
 VERSION_HEADER = "X-Experience-API-Version"
 # Typed as import strings by the stubs; by the time views load, DRF has imported the classes.
@@ -154,9 +154,7 @@ class XapiStatementsView(XapiView):
         },
     )
     def post(self, request: Request) -> Response:
-        data = request.data
-        statements = data if isinstance(data, list) else [data]
-        return Response(xapi_statements_ingest(statements=statements))
+        return Response(xapi_statements_ingest(statements=statements_in_body(request.data)))
 
     @extend_schema(
         summary="Store one xAPI statement under a given id",

@@ -11,7 +11,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from engagement.errors import ApplicationError
-from engagement.input_bounds import check_date
+from engagement.input_bounds import parse_date
 from engagement.wording import counted
 from learners.demo import demo_population_seed
 
@@ -25,11 +25,7 @@ def _positive_int(value: str) -> int:
 
 def _iso_date(value: str) -> date:
     try:
-        parsed = date.fromisoformat(value)
-    except ValueError as error:
-        raise ArgumentTypeError(f"not a YYYY-MM-DD date: {value!r}") from error
-    try:
-        return check_date(parsed)
+        return parse_date(value)
     except ValueError as error:
         raise ArgumentTypeError(str(error)) from error
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 from psycopg.errors import UniqueViolation
 
 from engagement.bulk import copy_rows
-from engagement.ids import uuid7
+from engagement.ids import row_by_id, uuid7
 from engagement.iterables import chunked
 from learners.cache import learner_detail_forget
 from learners.ingestion import FUTURE_TOLERANCE
@@ -343,9 +343,12 @@ def learners_rescore(
 
     Idempotent for the same ``as_of`` and model version: assessments are unique on
     (learner, model, as_of), so a re-run (or a task retried after a crash) adds nothing twice.
+    A ``cohort_id`` that names no cohort is ``NotFound``, not "0 learners scored".
     """
     started = timezone.now()  # before any feature is read
     model = risk_model_active()
+    if cohort_id is not None:
+        cohort_id = row_by_id(Cohort.objects.all(), cohort_id, missing="No cohort with this id.").pk
     as_of = as_of or started
     summary = RescoreSummary(model_version=model.version, as_of=as_of)
     groups = _groups(

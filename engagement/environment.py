@@ -6,12 +6,12 @@ turns every value it cannot read into ``ImproperlyConfigured`` naming the variab
 expects; ``manage.py``, gunicorn and celery then stop with that line.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import environ
 from cryptography.fernet import Fernet
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.validators import URLValidator
 
 FALSE_STRINGS = ("false", "off", "no", "n", "0", "")
@@ -62,16 +62,12 @@ class Environment(environ.Env):
                 f"{var} must be {_expectation(cast)} (see README, Configuration)."
             ) from exc
 
-    def choice(self, var: str, *, choices: Iterable[str], default: str) -> str:
-        """An upper-cased value out of ``choices``."""
-        allowed = tuple(choices)
-        value = self.str(var, default=default).strip().upper()
-        if value not in allowed:
-            raise ImproperlyConfigured(f"{var} must be one of {', '.join(allowed)}.")
-        return value
-
     def log_level(self, var: str, *, default: str) -> str:
-        return self.choice(var, choices=LOG_LEVELS, default=default)
+        """A level name the logging configuration accepts (an unknown one fails at set-up)."""
+        value = self.str(var, default=default).strip().upper()
+        if value not in LOG_LEVELS:
+            raise ImproperlyConfigured(f"{var} must be one of {', '.join(LOG_LEVELS)}.")
+        return value
 
     def rate(self, var: str, *, default: str) -> str:
         """A throttle rate as REST framework reads it: ``<requests>/<s|min|hour|day>``."""
@@ -87,7 +83,7 @@ class Environment(environ.Env):
         value = self.str(var, default=default).rstrip("/")
         try:
             URLValidator(schemes=["http", "https"])(value)
-        except Exception as exc:
+        except ValidationError as exc:
             raise ImproperlyConfigured(
                 f"{var} must be an http(s) URL such as https://engagement.example.org."
             ) from exc

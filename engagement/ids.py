@@ -1,4 +1,5 @@
-"""Time-ordered UUIDv7 identifiers, generated in Python so bulk inserts know their keys."""
+"""Time-ordered UUIDv7 identifiers, generated in Python so bulk inserts know their keys, and
+the one way to look a row up by an id that came from outside (a URL, a command argument)."""
 
 import uuid
 from typing import Any, TypeVar

@@ -17,7 +17,8 @@ from django.utils.http import urlsafe_base64_encode
 from guardian.shortcuts import assign_perm, remove_perm
 
 from engagement.audit import audit_record
-from engagement.errors import NotFound, ValidationFailed
+from engagement.errors import ValidationFailed
+from engagement.ids import row_by_id
 from engagement.models import Role, User
 
 COHORT_PERMISSION = "learners.work_with_cohort"
@@ -193,10 +194,7 @@ def user_list() -> QuerySet[User]:
 
 
 def user_get(*, user_id: Any) -> User:
-    try:
-        return User.objects.get(pk=user_id)
-    except (User.DoesNotExist, ValueError, ValidationError) as exc:
-        raise NotFound("No user with this id.") from exc
+    return row_by_id(User.objects.all(), user_id, missing="No user with this id.")
 
 
 DEMO_ROLES = (

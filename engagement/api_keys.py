@@ -15,7 +15,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from engagement.audit import audit_record
-from engagement.errors import NotFound, ValidationFailed
+from engagement.errors import ValidationFailed
+from engagement.ids import row_by_id
 from engagement.models import ApiKey, ApiKeyScope, User
 
 KEY_PREFIX = "lep"
@@ -98,7 +99,4 @@ def api_key_list() -> QuerySet[ApiKey]:
 
 
 def api_key_get(*, key_id: str) -> ApiKey:
-    try:
-        return api_key_list().get(pk=key_id)
-    except (ApiKey.DoesNotExist, ValueError) as exc:
-        raise NotFound("No API key with this id.") from exc
+    return row_by_id(api_key_list(), key_id, missing="No API key with this id.")

@@ -20,6 +20,12 @@ from django.db import models
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
+class DecryptionFailed(Exception):
+    """Stored personal data that no configured key decrypts: a key misconfiguration (a server
+    error), deliberately not a ``ValueError`` so that no input-parsing ``except`` can mistake it
+    for a malformed request. The message names the field only, never the data."""
+
+
 @cache
 def _fernet(keys: tuple[str, ...]) -> MultiFernet:
     return MultiFernet([Fernet(key.encode()) for key in keys])
@@ -67,8 +73,9 @@ class EncryptedTextField(models.TextField):
         try:
             return decrypt(value)
         except InvalidToken as exc:
-            raise ValueError(
-                f"{self.model.__name__}.{self.name} cannot be decrypted with the configured keys."
+            raise DecryptionFailed(
+                f"{self.model.__name__}.{self.name} cannot be decrypted with the configured keys "
+                "(check FIELD_ENCRYPTION_KEYS)."
             ) from exc
 
     def get_prep_value(self, value: Any) -> Any:

@@ -42,7 +42,6 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from celery.exceptions import Retry, SoftTimeLimitExceeded
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet, Value
 from django.db.models.functions import Coalesce
@@ -50,8 +49,9 @@ from django.utils import timezone
 
 from engagement.api.permissions import role_of
 from engagement.audit import audit_record
-from engagement.errors import ApplicationError, Conflict, NotFound, ValidationFailed
+from engagement.errors import ApplicationError, Conflict, ValidationFailed
 from engagement.filters import JobFilter
+from engagement.ids import row_by_id
 from engagement.models import JOB_ACTIVE_STATUSES, Job, JobStatus, Role, User
 
 logger = logging.getLogger(__name__)
@@ -288,7 +288,4 @@ def job_list(*, actor: Any, filters: Mapping[str, Any] | None = None) -> QuerySe
 
 
 def job_get(*, actor: Any, job_id: JobId) -> Job:
-    try:
-        return job_list(actor=actor).get(pk=job_id)
-    except (Job.DoesNotExist, ValueError, ValidationError) as exc:
-        raise NotFound("No job with this id.") from exc
+    return row_by_id(job_list(actor=actor), job_id, missing="No job with this id.")

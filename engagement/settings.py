@@ -5,6 +5,7 @@ tasks. Setting ``DATABASE_URL``, ``REDIS_URL``/``CACHE_URL`` and ``CELERY_BROKER
 to PostgreSQL, Redis and a real broker. The README's configuration table lists every variable.
 """
 
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,9 +13,11 @@ from typing import Any
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from engagement.environment import Environment
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+env = Environment()
 if (BASE_DIR / ".env").is_file():
     env.read_env(str(BASE_DIR / ".env"))
 
@@ -23,7 +26,7 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS: list[str] = env.list("ALLOWED_HOSTS", default=[])
 # Personal data keys (see engagement/crypto.py): Fernet keys newest first, and the lookup-hash key.
-FIELD_ENCRYPTION_KEYS: list[str] = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+FIELD_ENCRYPTION_KEYS: list[str] = env.fernet_keys("FIELD_ENCRYPTION_KEYS")
 FIELD_HASH_KEY = env.str("FIELD_HASH_KEY", default="")
 if DEBUG:
     SECRET_KEY = SECRET_KEY or "django-insecure-development-only-key"
@@ -100,10 +103,26 @@ TEMPLATES = [
 ]
 
 
+DATABASE_ENGINES = ("django.db.backends.sqlite3", "django.db.backends.postgresql")
+
+
+def _database_url_config(url: str) -> dict[str, Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an unknown scheme is reported below, in one line
+        database: dict[str, Any] = environ.Env.db_url_config(url)
+    if database.get("ENGINE") not in DATABASE_ENGINES:
+        raise ValueError(url)
+    return database
+
+
 def _database() -> dict[str, Any]:
     """SQLite in WAL mode by default; PostgreSQL through Django's psycopg 3 pool when configured."""
-    url = env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-    database: dict[str, Any] = env.db_url_config(url)
+    database = env.url_config(
+        "DATABASE_URL",
+        parse=_database_url_config,
+        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        example="postgres://user:password@host:5432/name or sqlite:////path/db.sqlite3",
+    )
     if database["ENGINE"] == "django.db.backends.sqlite3":
         database["OPTIONS"] = {
             "init_command": (
@@ -129,8 +148,14 @@ DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
-CACHE_URL = env.str("CACHE_URL", default="") or REDIS_URL or "locmemcache://engagement"
-CACHES = {"default": env.cache_url_config(CACHE_URL)}
+CACHES = {
+    "default": env.url_config(
+        "CACHE_URL" if env.str("CACHE_URL", default="") else "REDIS_URL",
+        parse=env.cache_url_config,
+        default="locmemcache://engagement",
+        example="redis://127.0.0.1:6379/0",
+    )
+}
 
 AUTH_USER_MODEL = "engagement.User"
 AUTHENTICATION_BACKENDS = [
@@ -195,11 +220,11 @@ REST_FRAMEWORK = {
         "engagement.api.throttling.ScopedClientRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "principal": env.str("THROTTLE_PRINCIPAL", default="1200/min"),
-        "anonymous": env.str("THROTTLE_ANONYMOUS", default="60/min"),
-        "login": env.str("THROTTLE_LOGIN", default="20/min"),
-        "ingest": env.str("THROTTLE_INGEST", default="600/min"),
-        "generation": env.str("THROTTLE_GENERATION", default="30/min"),
+        "principal": env.rate("THROTTLE_PRINCIPAL", default="1200/min"),
+        "anonymous": env.rate("THROTTLE_ANONYMOUS", default="60/min"),
+        "login": env.rate("THROTTLE_LOGIN", default="20/min"),
+        "ingest": env.rate("THROTTLE_INGEST", default="600/min"),
+        "generation": env.rate("THROTTLE_GENERATION", default="30/min"),
     },
     "DEFAULT_PERMISSION_CLASSES": ["engagement.api.permissions.RoleAccess"],
     # JSON bodies nest at most MAX_JSON_DEPTH levels; rows with any text render (see the modules).
@@ -278,8 +303,15 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+SITE_URL = env.http_url("SITE_URL", default="http://127.0.0.1:8000")
+vars().update(
+    env.url_config(
+        "EMAIL_URL",
+        parse=env.email_url_config,
+        default="consolemail://",
+        example="smtp+tls://user:password@smtp.example.org:587",
+    )
+)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="engagement@localhost")
 
 # Domain limits.
@@ -292,7 +324,7 @@ RISK_FEEDBACK_RISE = env.float("RISK_FEEDBACK_RISE", default=0.1)
 RISK_AGGREGATE_WORK_MEM = env.str("RISK_AGGREGATE_WORK_MEM", default="64MB")
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_LEVEL = env.log_level("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

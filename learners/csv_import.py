@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
+from engagement.commands import ApplicationCommand
 from learners.services import IngestReport
 
 
@@ -58,7 +59,7 @@ def run_csv_import(
     return total
 
 
-class CsvImportCommand(BaseCommand):
+class CsvImportCommand(ApplicationCommand):
     """Shared shape of the import commands: one FILE argument, streamed import, a summary line."""
 
     columns: tuple[str, ...] = ()

@@ -9,10 +9,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from engagement.errors import NotFound, ValidationFailed
+from engagement.ids import row_by_id
 from engagement.scoping import (
     cohort_is_visible,
     scope_to_cohorts,
@@ -31,10 +31,7 @@ def cohort_list(*, actor: Any) -> QuerySet[Cohort]:
 
 
 def cohort_get(*, actor: Any, cohort_id: uuid.UUID | str) -> Cohort:
-    try:
-        return cohort_list(actor=actor).get(id=cohort_id)
-    except (Cohort.DoesNotExist, ValueError, ValidationError) as exc:
-        raise NotFound("No cohort with this id.") from exc
+    return row_by_id(cohort_list(actor=actor), cohort_id, missing="No cohort with this id.")
 
 
 def cohort_refs_in_scope(*, actor: Any) -> frozenset[str] | None:
@@ -72,10 +69,7 @@ def learner_list(*, actor: Any, filters: Mapping[str, Any] | None = None) -> Que
 
 
 def learner_get(*, actor: Any, learner_id: uuid.UUID | str) -> Learner:
-    try:
-        return learner_queryset(actor=actor).get(id=learner_id)
-    except (Learner.DoesNotExist, ValueError, ValidationError) as exc:
-        raise NotFound("No learner with this id.") from exc
+    return row_by_id(learner_queryset(actor=actor), learner_id, missing="No learner with this id.")
 
 
 def learner_detail_cached(

@@ -35,7 +35,7 @@ from django.utils import timezone
 from psycopg.errors import UniqueViolation
 
 from engagement.bulk import copy_rows
-from engagement.ids import uuid7
+from engagement.ids import row_by_id, uuid7
 from engagement.input_bounds import FUTURE_TOLERANCE
 from engagement.iterables import chunked
 from learners.cache import learner_detail_forget
@@ -400,10 +400,13 @@ def learners_rescore(
 
     Idempotent for the same ``as_of`` and model version: assessments are unique on
     (learner, model, as_of), so a re-run (or a task retried after a crash) adds nothing twice.
-    An ``as_of`` before a learner's current assessment (a backfill) adds history only.
+    An ``as_of`` before a learner's current assessment (a backfill) adds history only. A
+    ``cohort_id`` that names no cohort is ``NotFound``, not "0 learners scored".
     """
     started = timezone.now()  # before any feature is read
     model = risk_model_active()
+    if cohort_id is not None:
+        cohort_id = row_by_id(Cohort.objects.all(), cohort_id, missing="No cohort with this id.").pk
     as_of = as_of or started
     summary = RescoreSummary(model_version=model.version, as_of=as_of)
     scope = _scope(cohort_id=cohort_id, learner_ids=learner_ids, stale_only=stale_only)

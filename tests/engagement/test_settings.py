@@ -9,6 +9,7 @@ import environ
 import pytest
 
 from engagement import settings as project_settings
+from engagement.environment import Environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,3 +112,63 @@ def test_a_command_names_only_the_settings_still_missing() -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("error: FIELD_ENCRYPTION_KEYS, FIELD_HASH_KEY must be set")
     assert len(result.stderr.splitlines()) == 1
+
+
+PRODUCTION = {
+    "SECRET_KEY": "x" * 50,
+    "ALLOWED_HOSTS": "example.org",
+    "FIELD_ENCRYPTION_KEYS": "M9OjwKiOvUHwsfsFcCg44kXmVrsaO8JwWhe-K5wBI-I=",
+    "FIELD_HASH_KEY": "k" * 32,
+}
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("JWT_ACCESS_MINUTES", "abc", "must be a whole number"),
+        ("TRUSTED_PROXY_COUNT", "1.5", "must be a whole number"),
+        ("RISK_FEEDBACK_RISE", "abc", "must be a number"),
+        ("RISK_FEEDBACK_RISE", "0.1x", "must be a number"),
+        ("DEBUG", "maybe", "must be true or false"),
+        ("SECURE_COOKIES", "sometimes", "must be true or false"),
+        ("CELERY_TASK_ALWAYS_EAGER", "x", "must be true or false"),
+        ("DATABASE_URL", "foo", "must be a URL such as postgres://"),
+        ("DATABASE_URL", "nope://host/db", "must be a URL such as postgres://"),
+        ("CACHE_URL", "bogus://x", "must be a URL such as redis://"),
+        ("REDIS_URL", "notaurl", "must be a URL such as redis://"),
+        ("EMAIL_URL", "weird", "must be a URL such as smtp+tls://"),
+        ("LOG_LEVEL", "LOUD", "must be one of CRITICAL, ERROR, WARNING, INFO, DEBUG"),
+        ("THROTTLE_LOGIN", "abc", "must be a rate such as 60/min"),
+        ("THROTTLE_PRINCIPAL", "ten/min", "must be a rate such as 60/min"),
+        ("SITE_URL", "x", "must be an http(s) URL"),
+        ("FIELD_ENCRYPTION_KEYS", "notakey", "key 1 is not a Fernet key"),
+    ],
+)
+def test_a_malformed_variable_is_named_in_one_line(
+    variable: str, value: str, expected: str
+) -> None:
+    result = run_manage("check", **{**PRODUCTION, variable: value})
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith(f"error: {variable}")
+    assert expected in result.stderr
+
+
+def test_a_bad_encryption_key_is_named_by_position_without_echoing_a_secret() -> None:
+    good = PRODUCTION["FIELD_ENCRYPTION_KEYS"]
+    result = run_manage("rescore", **{**PRODUCTION, "FIELD_ENCRYPTION_KEYS": f"{good},secret-ish"})
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: FIELD_ENCRYPTION_KEYS: key 2 is not a Fernet key")
+    assert "secret-ish" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("true", True), (" Yes ", True), ("1", True), ("off", False), ("0", False)],
+)
+def test_booleans_read_the_usual_words(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: bool
+) -> None:
+    monkeypatch.setenv("SOME_FLAG", value)
+    assert Environment().bool("SOME_FLAG", default=not expected) is expected

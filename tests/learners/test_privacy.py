@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from rest_framework.test import APIClient
 
+from engagement.crypto import DecryptionFailed
 from engagement.models import AuditEvent
 from learners.models import ActivityEvent, Learner
 from learners.risk.feedback import risk_feedback_create
@@ -69,7 +70,7 @@ def test_key_rotation(settings: Any) -> None:
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
     assert Learner.objects.get(pk=learner.pk).name == "Rotating Person"
     settings.FIELD_ENCRYPTION_KEYS = [OLD_KEY]
-    with pytest.raises(ValueError, match="cannot be decrypted"):
+    with pytest.raises(DecryptionFailed, match="cannot be decrypted"):
         Learner.objects.get(pk=learner.pk)
 
 

@@ -2,12 +2,11 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
-
 from engagement.accounts import demo_accounts_ensure
+from engagement.commands import ApplicationCommand
 
 
-class Command(BaseCommand):
+class Command(ApplicationCommand):
     help = "Create (or reset) demo-admin, demo-coach and demo-analyst and print their passwords. Local use only."
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -3,14 +3,14 @@ activating an older version."""
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
-from engagement.errors import ApplicationError
+from engagement.commands import ApplicationCommand
 from learners.risk.training import risk_model_activate, risk_model_get
 from learners.selectors import risk_model_active
 
 
-class Command(BaseCommand):
+class Command(ApplicationCommand):
     help = (
         "Make a stored risk model version the active one (rollback: activate an older version). "
         "A version measured worse than the active one on the same test set needs --force. "
@@ -24,12 +24,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            model = risk_model_get(version=options["version"])
-            previous = risk_model_active()
-            risk_model_activate(model=model, actor=None, force=options["force"])
-        except ApplicationError as error:
-            raise CommandError(error.message) from error
+        model = risk_model_get(version=options["version"])
+        previous = risk_model_active()
+        risk_model_activate(model=model, actor=None, force=options["force"])
         if previous.pk == model.pk:
             self.stdout.write(f"Risk model v{model.version} ({model.kind}) is already active.")
             return

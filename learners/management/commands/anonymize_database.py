@@ -3,13 +3,14 @@
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from engagement.commands import ApplicationCommand
 from engagement.wording import counted
 from learners.privacy import database_anonymise
 
 
-class Command(BaseCommand):
+class Command(ApplicationCommand):
     help = "Replace every learner's and user's personal data with fakes. Irreversible."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -8,9 +8,9 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
-from engagement.errors import ApplicationError
+from engagement.commands import ApplicationCommand
 from engagement.wording import counted
 from learners.models import Cohort
 from learners.risk.training import risk_model_evaluate, risk_model_get
@@ -73,7 +73,7 @@ def report_lines(report: Mapping[str, Any], cohort_names: Mapping[str, str]) -> 
     yield from _group_lines("By locale", report["by_locale"], {})
 
 
-class Command(BaseCommand):
+class Command(ApplicationCommand):
     help = (
         "Re-evaluate a stored risk model version on the later-cohort test split of the current "
         "data, next to the active model on the same learners."
@@ -86,10 +86,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            report = risk_model_evaluate(model=risk_model_get(version=options["version"]))
-        except ApplicationError as error:
-            raise CommandError(error.message) from error
+        report = risk_model_evaluate(model=risk_model_get(version=options["version"]))
         if options["json"]:
             self.stdout.write(json.dumps(report, allow_nan=False))
             return

@@ -4,14 +4,14 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
-from engagement.errors import ApplicationError
+from engagement.commands import ApplicationCommand
 from engagement.wording import counted
 from learners.risk.training import DEFAULT_CUTOFF_DAYS, EXPORT_COLUMNS, training_data_export
 
 
-class Command(BaseCommand):
+class Command(ApplicationCommand):
     help = (
         "Write the risk training set (features at the cutoff, outcome, coach feedback marks) as CSV. "
         "Pseudonymous: platform ids only."
@@ -28,10 +28,7 @@ class Command(BaseCommand):
         with Path(options["file"]).open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS)
             writer.writeheader()
-            try:
-                for row in training_data_export(cutoff_days=options["cutoff_days"]):
-                    writer.writerow(row)
-                    rows += 1
-            except ApplicationError as error:
-                raise CommandError(error.message) from error
+            for row in training_data_export(cutoff_days=options["cutoff_days"]):
+                writer.writerow(row)
+                rows += 1
         self.stdout.write(f"Wrote {counted(rows, 'learner')} to {options['file']}.")

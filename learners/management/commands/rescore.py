@@ -3,8 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from engagement.commands import ApplicationCommand
 from engagement.input_bounds import parse_datetime
 from engagement.wording import counted
 from learners.risk.scoring import RescoreSummary, learners_rescore, rescore_as_of_check
@@ -29,7 +30,7 @@ def _skipped(summary: RescoreSummary) -> str:
     return "".join(f"; {part}" for part in parts)
 
 
-class Command(BaseCommand):
+class Command(ApplicationCommand):
     help = (
         "Score learners with the active risk model: those studying as of now, those who finished "
         "as of when they finished (once per model version), those not enrolled yet not at all. "

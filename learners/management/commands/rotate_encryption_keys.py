@@ -2,13 +2,12 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
-
+from engagement.commands import ApplicationCommand
 from engagement.wording import counted
 from learners.privacy import learners_reencrypt
 
 
-class Command(BaseCommand):
+class Command(ApplicationCommand):
     help = (
         "Re-encrypt every learner's name and email with the first key of FIELD_ENCRYPTION_KEYS. "
         "Prepend the new key, run this, then remove the old key."

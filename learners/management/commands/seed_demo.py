@@ -6,11 +6,11 @@ from argparse import ArgumentTypeError
 from datetime import date
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from engagement.errors import ApplicationError
+from engagement.commands import ApplicationCommand
 from engagement.input_bounds import parse_date
 from engagement.wording import counted
 from learners.demo import demo_population_seed
@@ -30,7 +30,7 @@ def _iso_date(value: str) -> date:
         raise ArgumentTypeError(str(error)) from error
 
 
-class Command(BaseCommand):
+class Command(ApplicationCommand):
     help = (
         "Seed demo cohorts, learners and their activity (source 'demo'). The same --seed and "
         "--today always produce the same rows."
@@ -65,18 +65,15 @@ class Command(BaseCommand):
             disable=not sys.stderr.isatty(),
             file=sys.stderr,
         ) as bar:
-            try:
-                summary = demo_population_seed(
-                    cohorts=options["cohorts"],
-                    learners=options["learners"],
-                    days=options["days"],
-                    seed=options["seed"],
-                    today=options["today"] or timezone.now().date(),
-                    if_empty=options["if_empty"],
-                    on_progress=bar.update,
-                )
-            except ApplicationError as error:
-                raise CommandError(error.message) from error
+            summary = demo_population_seed(
+                cohorts=options["cohorts"],
+                learners=options["learners"],
+                days=options["days"],
+                seed=options["seed"],
+                today=options["today"] or timezone.now().date(),
+                if_empty=options["if_empty"],
+                on_progress=bar.update,
+            )
         if summary.skipped:
             self.stdout.write("Learners already exist: nothing seeded (--if-empty).")
             return

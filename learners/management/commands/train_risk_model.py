@@ -3,9 +3,9 @@
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
-from engagement.errors import ApplicationError
+from engagement.commands import ApplicationCommand
 from engagement.wording import counted
 from learners.management.commands.evaluate_risk_model import comparison_lines
 from learners.models import RiskModel
@@ -25,7 +25,7 @@ def summary(model: RiskModel) -> dict[str, Any]:
     }
 
 
-class Command(BaseCommand):
+class Command(ApplicationCommand):
     help = (
         "Train a logistic risk model on earlier cohorts, evaluate it and the active model on "
         "later ones, and store it as a new version (inactive unless --activate)."
@@ -56,14 +56,11 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["force"] and not options["activate"]:
             raise CommandError("--force only applies together with --activate.")
-        try:
-            model = risk_model_train(
-                cutoff_days=options["cutoff_days"],
-                activate=options["activate"],
-                force=options["force"],
-            )
-        except ApplicationError as error:
-            raise CommandError(error.message) from error
+        model = risk_model_train(
+            cutoff_days=options["cutoff_days"],
+            activate=options["activate"],
+            force=options["force"],
+        )
         if options["json"]:
             self.stdout.write(json.dumps(summary(model), allow_nan=False))
             return

@@ -1,5 +1,6 @@
 """Input serializers validate requests; output serializers shape responses. Never both."""
 
+import uuid
 from typing import Any
 
 from django.db.models import QuerySet
@@ -378,6 +379,11 @@ class RescoreInputSerializer(serializers.Serializer):
     stale_only = serializers.BooleanField(
         default=False, help_text="Only learners with new activity."
     )
+
+    def validate_cohort_id(self, value: uuid.UUID | None) -> uuid.UUID | None:
+        if value is not None and not Cohort.objects.filter(pk=value).exists():
+            raise serializers.ValidationError("No cohort with this id.")
+        return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs.get("as_of") is not None:

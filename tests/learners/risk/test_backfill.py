@@ -7,6 +7,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from engagement.ids import uuid7
+from engagement.models import Job
 from learners.models import Learner, RiskAlert, RiskAssessment
 from learners.risk.scoring import learners_rescore, rescore_as_of_check
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
@@ -119,3 +121,10 @@ def test_as_of_is_bounded_by_the_requested_cohorts_start(auth_client: APIClient)
         rescore_as_of_check(datetime.fromisoformat("2026-11-10T09:59:00+00:00"), cohort_id=late.pk)
     with pytest.raises(ValueError, match="not a cohort id"):
         rescore_as_of_check(days_ago(1), cohort_id="nope")
+
+
+def test_a_rescore_of_an_unknown_cohort_is_refused_before_any_job(auth_client: APIClient) -> None:
+    response = auth_client.post("/api/v1/risk/rescore/", {"cohort_id": str(uuid7())}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"cohort_id": ["No cohort with this id."]}
+    assert not Job.objects.exists()

@@ -2,13 +2,18 @@
 
 DRF views answer their own errors; these cover whatever happens outside them (middleware, URL
 routing, plain Django views) and every uncaught exception, so that an API client never has to
-read HTML. Wired as ``handler400/403/404/500`` in ``engagement.urls``.
+read HTML. Wired as ``handler400/403/404/500`` in ``engagement.urls``; with ``DEBUG`` on (as in
+``make run``) Django answers with its HTML debug pages instead of these handlers, and
+:class:`ApiJsonErrorsMiddleware` turns those into the same JSON.
 """
 
 import uuid
+from collections.abc import Callable
+from http import HTTPStatus
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from rest_framework.response import Response
 
 from engagement import request_context
 
@@ -25,6 +30,9 @@ def _json_error(detail: str, status: int) -> JsonResponse:
     response = JsonResponse({"detail": detail, "request_id": request_id}, status=status)
     response[request_context.REQUEST_ID_HEADER] = request_id
     return response
+
+
+SERVER_ERROR = "A server error occurred; quote the request id when reporting it."
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -48,5 +56,27 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def server_error(request: HttpRequest) -> HttpResponse:
     """A 500 that gives API clients the request id to quote, and nothing about the failure."""
     if _is_api(request):
-        return _json_error("A server error occurred; quote the request id when reporting it.", 500)
+        return _json_error(SERVER_ERROR, 500)
     return defaults.server_error(request)
+
+
+class ApiJsonErrorsMiddleware:
+    """Under ``/api/``, an error page Django rendered as HTML (its debug pages when ``DEBUG`` is
+    on) becomes ``{"detail", "request_id"}``. DRF's own responses are left alone: the browsable
+    API renders its errors for browsers on purpose. The failure was logged where it happened."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            _is_api(request)
+            and response.status_code >= 400
+            and not isinstance(response, Response)
+            and response.get("Content-Type", "").startswith("text/html")
+        ):
+            status = response.status_code
+            detail = SERVER_ERROR if status >= 500 else f"{HTTPStatus(status).phrase}."
+            return _json_error(detail, status)
+        return response

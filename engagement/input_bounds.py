@@ -76,8 +76,10 @@ def _offset(match: re.Match[str]) -> timezone | None:
     if match["offset"] in "Zz":
         return UTC
     sign = -1 if match["sign"] == "-" else 1
-    minutes = int(match["offset_hours"]) * 60 + int(match["offset_minutes"] or 0)
-    return timezone(sign * timedelta(minutes=minutes))
+    hours, minutes = int(match["offset_hours"]), int(match["offset_minutes"] or 0)
+    if minutes > 59:
+        raise ValueError("offset minutes beyond 59")
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
 def parse_iso_datetime(value: str) -> datetime:

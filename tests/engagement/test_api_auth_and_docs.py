@@ -75,3 +75,16 @@ def test_swagger_ui_is_served_without_a_cdn(auth_client: APIClient) -> None:
     assert "swagger-ui" in html
     assert "cdn" not in html.lower()
     assert "/static/drf_spectacular_sidecar/" in html
+
+
+@pytest.mark.parametrize("role", ["admin", "coach", "analyst"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/events/", "/api/v1/risk/rescore/", "/api/v1/auth/logout/"]
+)
+def test_a_method_a_route_lacks_is_405_for_every_role_not_403(role: str, path: str) -> None:
+    client = APIClient()
+    client.force_authenticate(UserFactory(role=role))
+    response = client.get(path)
+    assert response.status_code == 405
+    assert response.json() == {"detail": 'Method "GET" not allowed.'}
+    assert APIClient().get(path).status_code == 401

@@ -94,3 +94,19 @@ def test_unknown_api_routes_answer_json_404_and_others_html(api_client: APIClien
     page = api_client.get("/no-such-page/")
     assert page.status_code == 404
     assert page["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.urls(__name__)
+def test_with_debug_on_api_errors_are_json_not_the_debug_pages(
+    client_seeing_500s: APIClient, settings: Any
+) -> None:
+    """``make run`` serves with DEBUG on: its API clients must not get Django's debug pages."""
+    settings.DEBUG = True
+    _assert_json_500(client_seeing_500s.get("/api/v1/plain-failure/"))
+    missing = client_seeing_500s.get("/api/v1/risk/models/-1/")
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "Not Found."
+    assert missing.json()["request_id"] == missing["X-Request-ID"]
+    page = client_seeing_500s.get("/no-such-page/")
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")

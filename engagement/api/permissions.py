@@ -61,7 +61,7 @@ class RoleAccess(BasePermission):
         principal = request.user
         if access is None or not (principal and principal.is_authenticated and principal.is_active):
             return False
-        if getattr(view, request.method.lower(), None) is None:
+        if getattr(view, (request.method or "").lower(), None) is None:
             return True  # a method the route lacks: DRF answers 405, whoever asks
         safe = request.method in SAFE_METHODS
         if isinstance(principal, ApiKeyUser):

@@ -189,10 +189,16 @@ def parse_score(score: Any) -> float | None:
 
 
 def _text(value: Any, name: str) -> str:
-    """A non-empty string (its characters are checked with the whole statement's)."""
+    """A non-empty string, trimmed (its characters are checked with the whole statement's)."""
+    return _iri_text(value, name).strip()
+
+
+def _iri_text(value: Any, name: str) -> str:
+    """A non-blank string kept exactly as sent: verb and activity ids are compared as strings,
+    so a trimmed one would be stored as what the client never sent."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"A non-empty {name} string is required.")
-    return value.strip()
+    return value
 
 
 def _parse_account(account: Any) -> Actor:
@@ -237,7 +243,7 @@ def parse_verb(verb: Any) -> tuple[str, str]:
     """The verb IRI and the event kind it maps to."""
     if not isinstance(verb, Mapping):
         raise ValueError("Must be a JSON object with an id.")
-    verb_id = _text(verb.get("id"), "verb id")
+    verb_id = _iri_text(verb.get("id"), "verb id")
     if IRI_PATTERN.fullmatch(verb_id) is None:
         raise ValueError(
             f"'{verb_id}' is not an IRI: a verb id is absolute, such as {ADL}completed."
@@ -250,9 +256,9 @@ def parse_object(target: Any) -> str | None:
     if not isinstance(target, Mapping):
         raise ValueError("Must be a JSON object.")
     if target.get("objectType", "Activity") in {"Activity", "StatementRef"}:
-        return _text(target.get("id"), "object id")
+        return _iri_text(target.get("id"), "object id")
     object_id = target.get("id")
-    return None if object_id is None else _text(object_id, "object id")
+    return None if object_id is None else _iri_text(object_id, "object id")
 
 
 def _parse_version(value: Any) -> None:

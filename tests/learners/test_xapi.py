@@ -113,6 +113,7 @@ def test_verbs_outside_the_table_are_other_activity_keeping_the_verb(verb_id: st
         ({"id": "http://example.org/verbs/a b"}, "is not an IRI"),
         ({"id": "//example.org/verbs/viewed"}, "is not an IRI"),
         ({"id": "http:"}, "is not an IRI"),
+        ({"id": " http://adlnet.gov/expapi/verbs/completed\n"}, "is not an IRI"),
         ({"id": ""}, "non-empty verb id"),
         ({"display": {"en-US": "completed"}}, "non-empty verb id"),
         ("completed", "JSON object"),

@@ -6,6 +6,8 @@ turns every value it cannot read into ``ImproperlyConfigured`` naming the variab
 expects; ``manage.py``, gunicorn and celery then stop with that line.
 """
 
+import builtins
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -61,6 +63,20 @@ class Environment(environ.Env):
             raise ImproperlyConfigured(
                 f"{var} must be {_expectation(cast)} (see README, Configuration)."
             ) from exc
+
+    def int(self, var: str, default: Any = environ.Env.NOTSET, *, minimum: builtins.int = 0) -> Any:
+        """A whole number of at least ``minimum``: every count and duration here is one."""
+        value = super().int(var, default=default)
+        if value < minimum:
+            raise ImproperlyConfigured(f"{var} must be a whole number of at least {minimum}.")
+        return value
+
+    def float(self, var: str, default: Any = environ.Env.NOTSET) -> Any:
+        """A finite number, not negative (``nan`` and ``inf`` read as numbers but mean none)."""
+        value = super().float(var, default=default)
+        if not math.isfinite(value) or value < 0:
+            raise ImproperlyConfigured(f"{var} must be a finite number of at least 0.")
+        return value
 
     def log_level(self, var: str, *, default: str) -> str:
         """A level name the logging configuration accepts (an unknown one fails at set-up)."""

@@ -138,8 +138,8 @@ def _database() -> dict[str, Any]:
         database["OPTIONS"] = {
             "pool": {
                 "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
-                "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10),
-                "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10),
+                "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10, minimum=1),
+                "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10, minimum=1),
             }
         }
     return database
@@ -165,8 +165,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 ANONYMOUS_USER_NAME = None  # django-guardian: no anonymous user row, anonymous callers get nothing
 LOGIN_REDIRECT_URL = "/"
-LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60)
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5, minimum=1)
+LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60, minimum=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -247,8 +247,8 @@ REST_FRAMEWORK = {
 }
 
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
-    "REFRESH_TOKEN_LIFETIME": timedelta(hours=env.int("JWT_REFRESH_HOURS", default=24)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5, minimum=1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(hours=env.int("JWT_REFRESH_HOURS", default=24, minimum=1)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
@@ -316,14 +316,16 @@ vars().update(
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="engagement@localhost")
 
 # Domain limits.
-INGEST_MAX_EVENTS = env.int("INGEST_MAX_EVENTS", default=5000)
+INGEST_MAX_EVENTS = env.int("INGEST_MAX_EVENTS", default=5000, minimum=1)
 LEARNER_DETAIL_CACHE_SECONDS = env.int("LEARNER_DETAIL_CACHE_SECONDS", default=30 * 60)
-RISK_SELF_PACED_DAYS = env.int("RISK_SELF_PACED_DAYS", default=84)
+RISK_SELF_PACED_DAYS = env.int("RISK_SELF_PACED_DAYS", default=84, minimum=1)
 RISK_DETAIL_CACHE_SECONDS = env.int("RISK_DETAIL_CACHE_SECONDS", default=3600)
 RISK_FEEDBACK_QUIET_DAYS = env.int("RISK_FEEDBACK_QUIET_DAYS", default=14)
 RISK_FEEDBACK_RISE = env.float("RISK_FEEDBACK_RISE", default=0.1)
 RISK_AGGREGATE_WORK_MEM = env.str("RISK_AGGREGATE_WORK_MEM", default="64MB")
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int(
+    "DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024, minimum=1
+)
 
 LOG_LEVEL = env.log_level("LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command, get_commands, load_command_class
+from django.db import OperationalError
 
 from engagement.commands import ApplicationCommand, application_error_line
 from engagement.errors import ValidationFailed
+from learners.management.commands import rescore
 from tests.factories import CohortFactory, LearnerFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,3 +107,25 @@ def test_manage_py_prints_the_failure_in_one_line_and_exits_non_zero(tmp_path: P
     assert result.stderr.splitlines() == [
         "CommandError: /nonexistent/dir/x.csv: No such file or directory."
     ]
+
+
+@pytest.mark.django_db
+def test_a_database_that_fails_is_one_line_naming_the_first_line_of_the_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unreachable(**kwargs: Any) -> None:
+        raise OperationalError("couldn't get a connection after 10.00 sec\nDETAIL: pool exhausted")
+
+    monkeypatch.setattr(rescore, "learners_rescore", unreachable)
+    with pytest.raises(
+        CommandError, match=r"^The database failed: couldn't get a connection after 10\.00 sec$"
+    ):
+        call_command("rescore")
+
+
+def test_a_reason_already_in_the_message_is_not_repeated() -> None:
+    reason = "Must be between 1 and 180 days."
+    error = ValidationFailed(
+        f"Invalid cutoff_days: {reason}", detail={"cutoff_days": [reason], "other": ["Why."]}
+    )
+    assert application_error_line(error) == f"Invalid cutoff_days: {reason} other: Why."

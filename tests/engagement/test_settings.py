@@ -127,6 +127,10 @@ PRODUCTION = {
     [
         ("JWT_ACCESS_MINUTES", "abc", "must be a whole number"),
         ("TRUSTED_PROXY_COUNT", "1.5", "must be a whole number"),
+        ("TRUSTED_PROXY_COUNT", "-1", "must be a whole number of at least 0"),
+        ("RISK_SELF_PACED_DAYS", "0", "must be a whole number of at least 1"),
+        ("RISK_FEEDBACK_RISE", "nan", "must be a finite number of at least 0"),
+        ("RISK_FEEDBACK_RISE", "-0.5", "must be a finite number of at least 0"),
         ("RISK_FEEDBACK_RISE", "abc", "must be a number"),
         ("RISK_FEEDBACK_RISE", "0.1x", "must be a number"),
         ("DEBUG", "maybe", "must be true or false"),

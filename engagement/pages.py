@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 
@@ -31,6 +32,16 @@ class LoginView(auth_views.LoginView):
         response = self.render_to_response(context, status=429)
         response["Retry-After"] = str(wait)
         return response
+
+
+class LogoutView(auth_views.LogoutView):
+    """Signing out is a POST (Django refuses GET, which a link or a prefetch could trigger): a
+    GET, from a typed or bookmarked address, shows the page with the button instead of 405."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        return render(request, "registration/logout_confirm.html")
 
 
 def admin_login(request: HttpRequest) -> HttpResponse:

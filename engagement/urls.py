@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/login/", pages.admin_login),
     path("admin/", admin.site.urls),
     path("accounts/login/", pages.LoginView.as_view(), name="login"),
+    path("accounts/logout/", pages.LogoutView.as_view(), name="sign-out"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -35,8 +35,10 @@ def run_csv_import(
 ) -> IngestReport:
     """Stream ``path`` through ``importer`` chunk by chunk, printing refused lines as they come."""
     file = Path(path)
-    if not file.is_file():
+    if not file.exists():
         raise CommandError(f"No such file: {path}")
+    if not file.is_file():
+        raise CommandError(f"Not a regular file: {path}")
     total = IngestReport()
     with (
         file.open(newline="", encoding="utf-8-sig") as handle,

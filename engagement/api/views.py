@@ -38,7 +38,7 @@ from engagement.models import ApiKey, AuditEvent, Job, User
 
 
 class ApiRootView(APIView):
-    """The API's index for staff: each route without a path parameter, by name."""
+    """The API's index for staff: each route you may read that needs no path parameter, by name."""
 
     access = Access(read=STAFF)
 

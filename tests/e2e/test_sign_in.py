@@ -26,4 +26,9 @@ def test_home_leads_to_sign_in_and_then_to_the_api_index(live_server: Any, page:
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/api/v1/")
     assert "/api/v1/learners/" in page.content()
+    screenshot(page, "api-index-signed-in")
+    page.click("form[action='/accounts/logout/'] button[type=submit]")
+    page.wait_for_selector("h1:has-text('Signed out')")
+    page.goto(f"{live_server.url}/api/v1/learners/")
+    assert "Sign in" in page.content()
     assert not [text for text in console if "Content Security Policy" in text]

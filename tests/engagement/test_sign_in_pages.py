@@ -112,6 +112,25 @@ def test_the_admin_sign_in_is_throttled_too(
     assert client.get("/admin/").status_code == 302
 
 
+@pytest.mark.django_db
+def test_signing_out_is_offered_on_get_and_done_on_post(client: Client) -> None:
+    client.force_login(UserFactory(role="coach"))
+    page = client.get("/accounts/logout/")
+    assert page.status_code == 200
+    assert b'action="/accounts/logout/"' in page.content
+    assert client.get("/api/v1/").status_code == 200
+    assert client.post("/accounts/logout/").status_code == 200
+    assert client.get("/api/v1/").status_code in {401, 403}
+
+
+@pytest.mark.django_db
+def test_the_browsable_api_offers_a_sign_out(client: Client) -> None:
+    client.force_login(UserFactory(role="coach", username="casey"))
+    page = client.get("/api/v1/learners/", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200
+    assert b'action="/accounts/logout/"' in page.content and b"casey" in page.content
+
+
 def test_home_leads_people_to_the_api_or_to_sign_in(client: Client) -> None:
     response = client.get("/")
     assert response.status_code == 302

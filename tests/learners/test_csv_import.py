@@ -131,6 +131,8 @@ def test_missing_columns_and_files_are_command_errors(tmp_path: Path) -> None:
         run("import_learners", write(tmp_path, "y.csv", LEARNERS_CSV.replace(",status", ",state")))
     with pytest.raises(CommandError, match="No such file"):
         run("import_learners", str(tmp_path / "missing.csv"))
+    with pytest.raises(CommandError, match="Not a regular file"):
+        run("import_activity", str(tmp_path))
 
 
 def test_a_file_with_only_bad_rows_fails(tmp_path: Path) -> None:

@@ -1,6 +1,8 @@
-"""FilterSets for the audit log and job lists; the selectors and viewsets apply them."""
+"""FilterSets for the audit log and job lists, and the bounded filters every list uses."""
 
+import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import django_filters
@@ -27,6 +29,25 @@ class BoundedDateTimeFilter(django_filters.IsoDateTimeFilter):
     """Filters on a date-time given in ISO 8601; out-of-range values are a 400, not a 500."""
 
     field_class = BoundedDateTimeFormField
+
+
+PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
+class PlainDecimalFormField(forms.DecimalField):
+    """A number written the plain way: ASCII digits with an optional decimal point, as dates
+    are ASCII too (no other scripts' digits, exponents or signs)."""
+
+    def to_python(self, value: Any) -> Decimal | None:
+        if isinstance(value, str) and value and not PLAIN_DECIMAL.fullmatch(value):
+            raise forms.ValidationError("Enter a number such as 3 or 0.5.", code="invalid")
+        return super().to_python(value)
+
+
+class PlainNumberFilter(django_filters.NumberFilter):
+    """``NumberFilter`` reading only plain ASCII numbers (``PlainDecimalFormField``)."""
+
+    field_class = PlainDecimalFormField
 
 
 class AuditEventFilter(django_filters.FilterSet):

@@ -7,6 +7,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from engagement.crypto import keyed_hash, word_tokens
+from engagement.filters import PlainNumberFilter
 from learners.models import STUDYING_STATUSES, Learner, LearnerStatus, RiskBand
 
 PERSONAL_FILTERS = frozenset({"search", "email"})
@@ -25,21 +26,21 @@ class LearnerFilter(django_filters.FilterSet):
         help_text="One or more risk bands, among learners still studying (the caseload) unless "
         "status is given too: finished learners keep their final band on their record.",
     )
-    risk_min = django_filters.NumberFilter(
+    risk_min = PlainNumberFilter(
         field_name="risk_score",
         lookup_expr="gte",
         min_value=0,
         max_value=1,
         help_text="Risk score ≥ (0 to 1).",
     )
-    risk_max = django_filters.NumberFilter(
+    risk_max = PlainNumberFilter(
         field_name="risk_score",
         lookup_expr="lte",
         min_value=0,
         max_value=1,
         help_text="Risk score ≤ (0 to 1).",
     )
-    inactive_days = django_filters.NumberFilter(
+    inactive_days = PlainNumberFilter(
         method="filter_inactive_days",
         min_value=0,
         max_value=MAX_INACTIVE_DAYS,

@@ -244,6 +244,11 @@ def test_any_whole_duration_is_stored_or_refused(duration: int) -> None:
         ({"inactive_days": "1e300"}, "inactive_days"),
         ({"risk_min": "1e400"}, "risk_min"),
         ({"risk_max": "-5"}, "risk_max"),
+        ({"inactive_days": "\u0663"}, "inactive_days"),
+        ({"inactive_days": "\uff13"}, "inactive_days"),
+        ({"inactive_days": "1e2"}, "inactive_days"),
+        ({"risk_min": "+0.5"}, "risk_min"),
+        ({"risk_min": "\uff10.5"}, "risk_min"),
     ],
 )
 def test_learner_list_filters_out_of_range_are_refused(

@@ -38,7 +38,7 @@ class PlainDecimalFormField(forms.DecimalField):
     """A number written the plain way: ASCII digits with an optional decimal point, as dates
     are ASCII too (no other scripts' digits, exponents or signs)."""
 
-    def to_python(self, value: Any) -> Decimal | None:
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         if isinstance(value, str) and value and not PLAIN_DECIMAL.fullmatch(value):
             raise forms.ValidationError("Enter a number such as 3 or 0.5.", code="invalid")
         return super().to_python(value)

@@ -37,6 +37,14 @@ FUTURE_TOLERANCE = timedelta(minutes=10)
 DATETIME_RANGE = f"in the range {EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()} (UTC)"
 
 
+def future_problem(value: datetime, *, now: datetime) -> str | None:
+    """Why ``value`` cannot be a time that has already come (an enrolment, a finish, a rescore's
+    ``as_of``), or ``None``; ``FUTURE_TOLERANCE`` of clock skew is allowed."""
+    if value > now + FUTURE_TOLERANCE:
+        return f"Must not lie in the future (it is now {now.isoformat()})."
+    return None
+
+
 def check_datetime(value: datetime) -> datetime:
     """``value`` (aware, or naive meaning UTC) in UTC, if it lies within the accepted range."""
     try:

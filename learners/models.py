@@ -13,7 +13,7 @@ from guardian.models import UserObjectPermissionBase
 from engagement.crypto import EncryptedTextField, keyed_hash, word_tokens
 from engagement.ids import uuid7
 from engagement.input_bounds import (
-    FUTURE_TOLERANCE,
+    future_problem,
     validate_date,
     validate_datetime,
     validate_json,
@@ -111,15 +111,16 @@ def learner_dates_problems(
     ``finished_at`` given or kept, ``None`` when the default (``course_closed_at``) applies.
     """
     problems: dict[str, list[str]] = {}
-    latest = now + FUTURE_TOLERANCE
-    if enrolled_at is not None and enrolled_at > latest:
-        problems["enrolled_at"] = [f"Must not lie in the future (it is now {now.isoformat()})."]
+    enrolled_problem = None if enrolled_at is None else future_problem(enrolled_at, now=now)
+    if enrolled_problem:
+        problems["enrolled_at"] = [enrolled_problem]
     if finished_at is None:
         return problems
+    finished_problem = future_problem(finished_at, now=now)
     if status not in FINISHED_STATUSES:
         problems["finished_at"] = ["Only completed or withdrawn learners have finished."]
-    elif finished_at > latest:
-        problems["finished_at"] = [f"Must not lie in the future (it is now {now.isoformat()})."]
+    elif finished_problem:
+        problems["finished_at"] = [finished_problem]
     elif enrolled_at is not None and finished_at < enrolled_at:
         problems["finished_at"] = [
             f"Must not be before enrolled_at ({enrolled_at.isoformat()}): nobody finishes "

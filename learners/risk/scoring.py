@@ -36,7 +36,7 @@ from psycopg.errors import UniqueViolation
 
 from engagement.bulk import copy_rows
 from engagement.ids import row_by_id, uuid7
-from engagement.input_bounds import FUTURE_TOLERANCE
+from engagement.input_bounds import future_problem
 from engagement.iterables import chunked
 from learners.cache import learner_detail_forget
 from learners.models import (
@@ -369,9 +369,9 @@ def rescore_as_of_check(
     Scoring as of a time nobody has reached, or before the course started, invents risk (every
     learner looks inactive for years) and stores it as assessments and alerts.
     """
-    now = now or timezone.now()
-    if as_of > now + FUTURE_TOLERANCE:
-        raise ValueError(f"Must not lie in the future (it is now {now.isoformat()}).")
+    problem = future_problem(as_of, now=now or timezone.now())
+    if problem:
+        raise ValueError(problem)
     cohorts = Cohort.objects.order_by("starts_on")
     which = "the first cohort"
     try:

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from engagement.registry import registry
 from engagement.settings.base import env
 from engagement.settings.security import SECRET_KEY
 
@@ -12,18 +13,12 @@ REST_FRAMEWORK = {
         "engagement.api.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Each app registers its throttle scopes and rates (engagement/registry.py).
     "DEFAULT_THROTTLE_CLASSES": [
         "engagement.api.throttling.PrincipalRateThrottle",
         "engagement.api.throttling.AnonymousRateThrottle",
         "engagement.api.throttling.ScopedClientRateThrottle",
     ],
-    "DEFAULT_THROTTLE_RATES": {
-        "principal": env.rate("THROTTLE_PRINCIPAL", default="1200/min"),
-        "anonymous": env.rate("THROTTLE_ANONYMOUS", default="60/min"),
-        "login": env.rate("THROTTLE_LOGIN", default="20/min"),
-        "ingest": env.rate("THROTTLE_INGEST", default="600/min"),
-        "generation": env.rate("THROTTLE_GENERATION", default="30/min"),
-    },
     "DEFAULT_PERMISSION_CLASSES": ["engagement.api.permissions.RoleAccess"],
     # JSON bodies nest at most MAX_JSON_DEPTH levels; rows with any text render (see the modules).
     "DEFAULT_PARSER_CLASSES": [
@@ -61,12 +56,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    # Several models have a "status" field; name each choice set so the components stay stable.
-    "ENUM_NAME_OVERRIDES": {
-        "JobStatusEnum": "engagement.models.JobStatus",
-        "LearnerStatusEnum": "learners.models.LearnerStatus",
-        "EventKindEnum": "learners.models.EventKind",
-        "RiskBandEnum": "learners.models.RiskBand",
-        "RiskFeedbackKindEnum": "learners.models.RiskFeedbackKind",
-    },
+    # Several models have a "status" field; each app names its choice sets so the components stay
+    # stable (registered from its AppConfig.ready(), see engagement/registry.py).
+    "ENUM_NAME_OVERRIDES": registry.schema_enum_names,
 }

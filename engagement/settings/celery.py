@@ -12,5 +12,5 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-# Periodic tasks are declared in engagement/schedules.py and kept in the database by beat.
+# Each app registers its periodic tasks (engagement/registry.py); beat keeps them in the database.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

@@ -16,7 +16,6 @@ from engagement.api.permissions import Access
 from engagement.api.personal_data import shown_to
 from engagement.api.responses import ERRORS
 from engagement.errors import ValidationFailed
-from engagement.models import ApiKeyScope
 from engagement.principals import audit_actor
 from engagement.roles import ADMIN, ADMIN_COACH, STAFF
 from engagement.wording import counted
@@ -39,6 +38,7 @@ from learners.filters import LearnerFilter
 from learners.models import Cohort, Learner
 from learners.risk import selectors as risk_selectors
 from learners.risk.feedback import risk_feedback_create
+from learners.scopes import ApiKeyScope
 
 
 @extend_schema_view(

@@ -144,6 +144,7 @@ PRODUCTION = {
         ("LOG_LEVEL", "LOUD", "must be one of CRITICAL, ERROR, WARNING, INFO, DEBUG"),
         ("THROTTLE_LOGIN", "abc", "must be a rate such as 60/min"),
         ("THROTTLE_PRINCIPAL", "ten/min", "must be a rate such as 60/min"),
+        ("THROTTLE_INGEST", "abc", "must be a rate such as 60/min"),
         ("SITE_URL", "x", "must be an http(s) URL"),
         ("FIELD_ENCRYPTION_KEYS", "notakey", "key 1 is not a Fernet key"),
     ],

@@ -130,6 +130,8 @@ def test_throttles_read_the_registered_rate_of_their_scope() -> None:
     throttle = ScopedClientRateThrottle()
     throttle.scope = "ingest"
     assert throttle.get_rate() == "600/min"
+    throttle.scope = None
+    assert throttle.get_rate() is None
     throttle.scope = "nobody-registered-this"
     with pytest.raises(ImproperlyConfigured, match="No rate is registered"):
         throttle.get_rate()

@@ -8,3 +8,9 @@ class EngagementConfig(AppConfig):
     def ready(self) -> None:
         from engagement import receivers  # noqa: F401 - connects the login signal receivers
         from engagement.api import schema  # noqa: F401 - registers the OpenAPI auth extensions
+        from engagement.registry import registry
+
+        registry.add_throttle_rate("principal", variable="THROTTLE_PRINCIPAL", default="1200/min")
+        registry.add_throttle_rate("anonymous", variable="THROTTLE_ANONYMOUS", default="60/min")
+        registry.add_throttle_rate("login", variable="THROTTLE_LOGIN", default="20/min")
+        registry.add_schema_enum_names({"JobStatusEnum": "engagement.models.JobStatus"})

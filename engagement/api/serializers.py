@@ -4,7 +4,8 @@ from rest_framework import serializers
 
 from engagement.api.fields import BoundedDateTimeField, TextField
 from engagement.api_keys import scopes_help
-from engagement.models import ApiKey, ApiKeyScope, AuditEvent, Job, Role, User
+from engagement.models import ApiKey, AuditEvent, Job, Role, User
+from engagement.registry import registry
 
 
 class LogoutSerializer(serializers.Serializer):
@@ -42,7 +43,7 @@ class ApiKeyCreateSerializer(serializers.Serializer):
     name = TextField(max_length=100)
     scopes = serializers.ListField(
         child=serializers.ChoiceField(
-            choices=ApiKeyScope.choices,
+            choices=list(registry.api_key_scopes().items()),
             error_messages={"invalid_choice": f'"{{input}}" is not a scope. {scopes_help()}'},
         ),
         min_length=1,

@@ -1,4 +1,4 @@
-"""Every periodic task, in one place (loaded into Celery beat by ``engagement/celery.py``)."""
+"""The learners app's periodic tasks (registered with Celery beat from ``LearnersConfig.ready()``)."""
 
 from celery.schedules import crontab
 

@@ -60,7 +60,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
-    "guardian",
     "django_celery_beat",
     "django_filters",
     "corsheaders",
@@ -161,9 +160,7 @@ CACHES = {
 AUTH_USER_MODEL = "engagement.User"
 AUTHENTICATION_BACKENDS = [
     "engagement.login_guard.LockoutModelBackend",
-    "guardian.backends.ObjectPermissionBackend",
 ]
-ANONYMOUS_USER_NAME = None  # django-guardian: no anonymous user row, anonymous callers get nothing
 LOGIN_REDIRECT_URL = "/"
 LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5, minimum=1)
 LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", default=15 * 60, minimum=1)

@@ -3,12 +3,17 @@
 from typing import Any
 
 import pytest
-from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
 
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.scoring import learners_rescore
-from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
+from tests.factories import (
+    ActivityEventFactory,
+    CohortAssignmentFactory,
+    CohortFactory,
+    LearnerFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +22,7 @@ pytestmark = pytest.mark.django_db
 def world() -> dict[str, Any]:
     mine, theirs = CohortFactory(name="Mine"), CohortFactory(name="Theirs")
     coach = UserFactory(username="coach-a", role="coach")
-    assign_perm("learners.work_with_cohort", coach, mine)
+    CohortAssignmentFactory(user=coach, cohort=mine)
     return {
         "coach": coach,
         "analyst": UserFactory(username="analyst-a", role="analyst"),

@@ -40,7 +40,8 @@ def cohort_assignments_set(*, user: User, cohort_ids: Iterable[Any], actor: User
     CohortAssignment.objects.filter(user=user).exclude(cohort_id__in=found).delete()
     current = set(assigned_cohort_ids(user=user).values_list("cohort_id", flat=True))
     CohortAssignment.objects.bulk_create(
-        CohortAssignment(user=user, cohort_id=cohort_id) for cohort_id in found - current
+        (CohortAssignment(user=user, cohort_id=cohort_id) for cohort_id in found - current),
+        ignore_conflicts=True,  # a concurrent change for the same user added it meanwhile
     )
     if actor is not None:
         audit_record(

@@ -25,7 +25,8 @@ def no_provider() -> Iterator[None]:
 
 def test_learners_registers_its_provider_when_it_loads() -> None:
     coach, cohort = UserFactory(role="coach"), CohortFactory(name="Spring")
-    CohortAssignmentFactory(user=coach, cohort=cohort)
+    assignment = CohortAssignmentFactory(user=coach, cohort=cohort)
+    assert str(assignment) == f"assigned {assignment.assigned_at:%Y-%m-%d}"
     assert user_scopes.user_cohort_ids(user=coach) == [cohort.pk]
     assert (str(cohort.pk), "Spring") in user_scopes.user_cohort_choices()
 

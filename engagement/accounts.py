@@ -1,10 +1,9 @@
 """Staff accounts: create or invite, change role and cohorts, deactivate. Admin-only doors call these."""
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
@@ -14,19 +13,14 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from guardian.shortcuts import assign_perm, remove_perm
 
 from engagement.audit import audit_record
 from engagement.errors import ValidationFailed
 from engagement.ids import row_by_id
 from engagement.models import Role, User
+from engagement.user_scopes import user_cohorts_set
 
-COHORT_PERMISSION = "learners.work_with_cohort"
 ACTIVE_ADMIN = Q(is_active=True) & (Q(role=Role.ADMIN) | Q(is_superuser=True))
-
-
-def _cohort_model() -> Any:
-    return apps.get_model("learners", "Cohort")
 
 
 def _check_password(password: str, user: User) -> None:
@@ -62,7 +56,7 @@ def user_create(
     email: str,
     role: str,
     password: str | None = None,
-    cohort_ids: Iterable[Any] = (),
+    cohort_ids: Collection[Any] = (),
 ) -> User:
     """Create a staff user; without a password they are invited by email to choose one."""
     if User.objects.filter(username__iexact=username).exists():
@@ -77,7 +71,7 @@ def user_create(
         _check_password(password, user)
         user.set_password(password)
     user.save()
-    user_set_cohorts(user=user, cohort_ids=cohort_ids, actor=None)
+    user_cohorts_set(user=user, cohort_ids=cohort_ids, actor=None)
     audit_record(
         actor=actor,
         action="user.create",
@@ -138,7 +132,7 @@ def user_update(*, actor: User | None, user: User, data: dict[str, Any]) -> User
         user_grant_admin_site(user)
         user.save()
     if "cohort_ids" in data:
-        user_set_cohorts(user=user, cohort_ids=data["cohort_ids"], actor=None)
+        user_cohorts_set(user=user, cohort_ids=data["cohort_ids"], actor=None)
         changes["cohorts"] = sorted(str(cohort_id) for cohort_id in data["cohort_ids"])
     if changes:
         audit_record(actor=actor, action="user.update", target=user, changes=changes)
@@ -147,34 +141,6 @@ def user_update(*, actor: User | None, user: User, data: dict[str, Any]) -> User
 
 def user_deactivate(*, actor: User | None, user: User) -> User:
     return user_update(actor=actor, user=user, data={"is_active": False})
-
-
-def user_set_cohorts(*, user: User, cohort_ids: Iterable[Any], actor: User | None) -> None:
-    """Make ``cohort_ids`` exactly the cohorts this coach works with (guardian object permissions)."""
-    wanted = {str(cohort_id) for cohort_id in cohort_ids}
-    cohorts = list(_cohort_model().objects.filter(pk__in=wanted))
-    if len(cohorts) != len(wanted):
-        raise ValidationFailed(detail={"cohort_ids": ["One or more cohorts do not exist."]})
-    current = {
-        str(pk) for pk in user_cohort_ids(user=user).values_list("content_object_id", flat=True)
-    }
-    for cohort in cohorts:
-        if str(cohort.pk) not in current:
-            assign_perm(COHORT_PERMISSION, user, cohort)
-    for cohort in _cohort_model().objects.filter(pk__in=current - wanted):
-        remove_perm(COHORT_PERMISSION, user, cohort)
-    if actor is not None:
-        audit_record(
-            actor=actor, action="user.cohorts", target=user, changes={"cohorts": sorted(wanted)}
-        )
-
-
-def user_cohort_ids(*, user: User) -> QuerySet:
-    """Ids of the cohorts assigned to ``user`` (a subquery-friendly queryset)."""
-    permissions = apps.get_model("learners", "CohortCoachPermission")
-    return permissions.objects.filter(
-        user=user, permission__codename=COHORT_PERMISSION.split(".")[1]
-    ).values("content_object_id")
 
 
 def users_anonymise() -> int:
@@ -204,15 +170,12 @@ DEMO_ROLES = (
 )
 
 
-def demo_accounts_ensure(*, coach_cohorts: int = 2) -> list[tuple[str, str, str]]:
+def demo_accounts_ensure(*, coach_cohort_ids: Collection[Any] = ()) -> list[tuple[str, str, str]]:
     """Create or reset one demo user per role with fresh random passwords, for local trials.
 
-    The coach is assigned the most recent ``coach_cohorts`` cohorts. Returns
-    ``(username, role, password)`` rows to print.
+    The coach works with exactly ``coach_cohort_ids``. Returns ``(username, role, password)``
+    rows to print.
     """
-    recent = list(
-        _cohort_model().objects.order_by("-starts_on").values_list("pk", flat=True)[:coach_cohorts]
-    )
     rows = []
     for username, role in DEMO_ROLES:
         password = secrets.token_urlsafe(12)
@@ -226,6 +189,6 @@ def demo_accounts_ensure(*, coach_cohorts: int = 2) -> list[tuple[str, str, str]
             user.save(update_fields=["password"])
             user_update(actor=None, user=user, data={"role": role, "is_active": True})
         if role == Role.COACH:
-            user_set_cohorts(user=user, cohort_ids=recent, actor=None)
+            user_cohorts_set(user=user, cohort_ids=coach_cohort_ids, actor=None)
         rows.append((username, str(role), password))
     return rows

@@ -3,7 +3,6 @@
 from typing import Any
 
 from django import forms
-from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
@@ -11,7 +10,7 @@ from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from engagement import accounts, api_keys, jobs
+from engagement import accounts, api_keys, jobs, user_scopes
 from engagement.admin_bases import AppendOnlyAdmin
 from engagement.admin_fields import STRICT_DATE_FORMFIELDS
 from engagement.audit import audit_record
@@ -22,8 +21,8 @@ from engagement.wording import counted
 
 
 class _CohortsField(forms.Form):
-    cohorts = forms.ModelMultipleChoiceField(
-        queryset=apps.get_model("learners", "Cohort").objects.order_by("name"),
+    cohorts = forms.MultipleChoiceField(
+        choices=user_scopes.user_cohort_choices,
         required=False,
         help_text="Coaches see only the learners of these cohorts.",
     )
@@ -34,10 +33,7 @@ class UserChangeForm(DjangoUserChangeForm, _CohortsField):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        assigned = accounts.user_cohort_ids(user=self.instance).values_list(
-            "content_object_id", flat=True
-        )
-        self.fields["cohorts"].initial = list(assigned)
+        self.fields["cohorts"].initial = user_scopes.user_cohort_ids(user=self.instance)
 
     def clean(self) -> dict[str, Any]:
         """The API's rule: no admin removes their own access, and an active admin remains."""
@@ -90,8 +86,8 @@ class UserAdmin(DjangoUserAdmin):
         accounts.user_grant_admin_site(obj)
         super().save_model(request, obj, form, change)
         actor = acting_user(request)
-        accounts.user_set_cohorts(
-            user=obj, cohort_ids=[c.pk for c in form.cleaned_data.get("cohorts", [])], actor=actor
+        user_scopes.user_cohorts_set(
+            user=obj, cohort_ids=form.cleaned_data.get("cohorts", []), actor=actor
         )
         changed = {name: "(changed)" for name in form.changed_data if name not in ("cohorts",)}
         audit_record(

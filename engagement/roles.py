@@ -27,3 +27,8 @@ def role_of(principal: Any) -> str | None:
         if principal and principal.is_authenticated
         else None
     )
+
+
+def sees_personal_data(actor: Any) -> bool:
+    """Analysts work on pseudonymised rows; everyone else in scope sees names and emails."""
+    return role_of(actor) != Role.ANALYST

@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from guardian.models import UserObjectPermissionBase
 
 from engagement.crypto import EncryptedTextField, keyed_hash, word_tokens
 from engagement.ids import uuid7
@@ -34,7 +33,6 @@ class Cohort(BaseModel):
 
     class Meta:
         ordering = ["-starts_on", "name"]
-        permissions = [("work_with_cohort", "Work with the learners of this cohort")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
@@ -46,15 +44,27 @@ class Cohort(BaseModel):
         return self.name
 
 
-class CohortCoachPermission(UserObjectPermissionBase):
-    """django-guardian object permission with a real foreign key, so scoping is one join."""
+class CohortAssignment(models.Model):
+    """A coach works with the learners of a cohort: the one row coach scoping joins on.
 
-    content_object = models.ForeignKey(
-        Cohort, on_delete=models.CASCADE, related_name="coach_permissions"
+    The unique (user, cohort) index leads with the user, so a coach's cohort ids are read from
+    the index alone; the cohort foreign key's index finds a cohort's coaches.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    user = models.ForeignKey(
+        "engagement.User", on_delete=models.CASCADE, related_name="cohort_assignments"
     )
+    cohort = models.ForeignKey(Cohort, on_delete=models.CASCADE, related_name="assignments")
+    assigned_at = models.DateTimeField(default=timezone.now)
 
-    class Meta(UserObjectPermissionBase.Meta):
-        indexes = [models.Index(fields=["user", "permission"], name="cohort_coach_user_perm")]
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "cohort"], name="cohort_assigned_once_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"assigned {self.assigned_at:%Y-%m-%d}"
 
 
 class LearnerStatus(models.TextChoices):

@@ -13,15 +13,11 @@ from django.db.models import QuerySet
 
 from engagement.errors import NotFound, ValidationFailed
 from engagement.ids import row_by_id
-from engagement.scoping import (
-    cohort_is_visible,
-    scope_to_cohorts,
-    sees_every_cohort,
-    sees_personal_data,
-)
+from engagement.roles import sees_personal_data
 from learners.cache import learner_detail_key
 from learners.filters import PERSONAL_FILTERS, LearnerFilter
 from learners.models import ActivityEvent, Cohort, Learner, RiskModel
+from learners.scoping import cohort_is_visible, scope_to_cohorts, sees_every_cohort
 
 
 def cohort_list(*, actor: Any) -> QuerySet[Cohort]:

@@ -5,7 +5,14 @@ from datetime import UTC, date, datetime, timedelta
 import factory
 
 from engagement.models import Role, User
-from learners.models import ActivityEvent, Cohort, EventKind, Learner, LearnerStatus
+from learners.models import (
+    ActivityEvent,
+    Cohort,
+    CohortAssignment,
+    EventKind,
+    Learner,
+    LearnerStatus,
+)
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -30,6 +37,16 @@ class CohortFactory(factory.django.DjangoModelFactory[Cohort]):
     starts_on = date(2026, 9, 1)
     ends_on = date(2026, 12, 15)
     timezone = "Europe/London"
+
+
+class CohortAssignmentFactory(factory.django.DjangoModelFactory[CohortAssignment]):
+    """A coach working with a cohort: ``CohortAssignmentFactory(user=coach, cohort=cohort)``."""
+
+    class Meta:
+        model = CohortAssignment
+
+    user = factory.SubFactory(UserFactory, role=Role.COACH)
+    cohort = factory.SubFactory(CohortFactory)
 
 
 class LearnerFactory(factory.django.DjangoModelFactory[Learner]):

@@ -1,7 +1,7 @@
 """Who may call what: every view declares an :class:`Access` rule, checked by :class:`RoleAccess`.
 
 This module is the one place where roles meet endpoints; queryset scoping (a coach sees only the
-cohorts assigned to them) lives beside it in :mod:`engagement.scoping`. A view without a rule is
+cohorts assigned to them) lives with the rows, in :mod:`learners.scoping`. A view without a rule is
 refused to everyone, and the authorization matrix test fails for it.
 """
 

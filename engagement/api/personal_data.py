@@ -1,6 +1,6 @@
 """What a pseudonymised caller may see: the one rule that every route applies to its output.
 
-Pseudonymised callers (analysts, see :func:`engagement.scoping.sees_personal_data`) get no free
+Pseudonymised callers (analysts, see :func:`engagement.roles.sees_personal_data`) get no free
 text written about a learner (names, emails, coaches' notes, free-form metadata) and no
 identifier from a source system (sources, external ids, source event ids), on every route.
 
@@ -16,7 +16,7 @@ from typing import Any
 from rest_framework.fields import Field
 from rest_framework.serializers import BaseSerializer, ListSerializer, Serializer
 
-from engagement.scoping import sees_personal_data
+from engagement.roles import sees_personal_data
 
 
 def personal_fields(shape: Field | None) -> frozenset[str]:

@@ -23,7 +23,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
-    "guardian",
     "django_celery_beat",
     "django_filters",
     "corsheaders",
@@ -69,9 +68,7 @@ TEMPLATES = [
 AUTH_USER_MODEL = "engagement.User"
 AUTHENTICATION_BACKENDS = [
     "engagement.login_guard.LockoutModelBackend",
-    "guardian.backends.ObjectPermissionBackend",
 ]
-ANONYMOUS_USER_NAME = None  # django-guardian: no anonymous user row, anonymous callers get nothing
 LOGIN_REDIRECT_URL = "/"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -12,13 +12,12 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from engagement.accounts import COHORT_PERMISSION
 from engagement.audit import Actor, audit_record
 from engagement.models import Role, User
 from engagement.wording import counted
 from learners.models import (
     STUDYING_STATUSES,
-    CohortCoachPermission,
+    CohortAssignment,
     Learner,
     RiskAlert,
     RiskAlertDelivery,
@@ -68,17 +67,14 @@ def _quieted(alerts: list[RiskAlert], now: datetime) -> set[Any]:
 def _recipients_by_cohort(cohort_ids: set[Any]) -> dict[Any, list[User]]:
     """Each cohort's active coaches with an email address; a cohort without one goes to the
     active admins with an email address; a cohort nobody can receive maps to an empty list."""
-    codename = COHORT_PERMISSION.split(".")[1]
-    grants = (
-        CohortCoachPermission.objects.filter(
-            content_object_id__in=cohort_ids, permission__codename=codename, user__is_active=True
-        )
+    assignments = (
+        CohortAssignment.objects.filter(cohort_id__in=cohort_ids, user__is_active=True)
         .exclude(user__email="")
         .select_related("user")
     )
     recipients: dict[Any, list[User]] = {cohort_id: [] for cohort_id in cohort_ids}
-    for grant in grants:
-        recipients[grant.content_object_id].append(grant.user)
+    for assignment in assignments:
+        recipients[assignment.cohort_id].append(assignment.user)
     if any(not users for users in recipients.values()):
         admins = list(
             User.objects.filter(Q(role=Role.ADMIN) | Q(is_superuser=True), is_active=True)

@@ -2,10 +2,10 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
-from engagement.accounts import user_cohort_ids
 from engagement.api_keys import api_key_authenticate
 from engagement.audit import audit_record
 from engagement.models import ApiKey, AuditEvent, User
+from engagement.user_scopes import user_cohort_ids
 from tests.factories import CohortFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,9 +34,7 @@ def test_admin_creates_a_coach_with_cohorts(admin_client_in: Client) -> None:
     assert response.status_code == 302, response.content.decode()[:3000]
     coach = User.objects.get(username="newcoach")
     assert not coach.is_staff
-    assert list(user_cohort_ids(user=coach).values_list("content_object_id", flat=True)) == [
-        cohort.id
-    ]
+    assert user_cohort_ids(user=coach) == [cohort.id]
     assert AuditEvent.objects.filter(action="user.create", target_id=str(coach.id)).exists()
     page = admin_client_in.get(f"/admin/engagement/user/{coach.id}/change/")
     assert page.status_code == 200

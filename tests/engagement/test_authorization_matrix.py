@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
 
 from engagement.api_keys import api_key_create
@@ -21,7 +20,13 @@ from engagement.registry import registry
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.scoring import learners_rescore
 from learners.scopes import ApiKeyScope
-from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
+from tests.factories import (
+    ActivityEventFactory,
+    CohortAssignmentFactory,
+    CohortFactory,
+    LearnerFactory,
+    UserFactory,
+)
 
 OK = "ok"
 PUBLIC = "public"
@@ -164,8 +169,8 @@ def world(db: Any) -> dict[str, Any]:
     cohort, other = CohortFactory(), CohortFactory()
     admin = UserFactory(role="admin")
     coach_in, coach_out = UserFactory(role="coach"), UserFactory(role="coach")
-    assign_perm("learners.work_with_cohort", coach_in, cohort)
-    assign_perm("learners.work_with_cohort", coach_out, other)
+    CohortAssignmentFactory(user=coach_in, cohort=cohort)
+    CohortAssignmentFactory(user=coach_out, cohort=other)
     key_with = api_key_create(name="all", scopes=registry.api_key_scopes(), created_by=admin)
     key_without = api_key_create(name="inbox", scopes=[ApiKeyScope.INBOX_READ], created_by=admin)
     return {

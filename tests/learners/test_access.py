@@ -3,12 +3,21 @@
 from typing import Any
 
 import pytest
-from guardian.shortcuts import assign_perm
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.scoring import learners_rescore
-from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
+from learners.scoping import cohort_is_visible
+from learners.selectors import learner_queryset
+from tests.factories import (
+    ActivityEventFactory,
+    CohortAssignmentFactory,
+    CohortFactory,
+    LearnerFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +26,7 @@ pytestmark = pytest.mark.django_db
 def world() -> dict[str, Any]:
     mine, theirs = CohortFactory(name="Mine"), CohortFactory(name="Theirs")
     coach = UserFactory(username="coach-a", role="coach")
-    assign_perm("learners.work_with_cohort", coach, mine)
+    CohortAssignmentFactory(user=coach, cohort=mine)
     return {
         "coach": coach,
         "analyst": UserFactory(username="analyst-a", role="analyst"),
@@ -153,3 +162,15 @@ def test_user_without_role_rules_sees_nothing(world: dict[str, Any]) -> None:
     nobody = client_for(UserFactory(role="coach"))
     assert nobody.get("/api/v1/learners/").data["count"] == 0
     assert nobody.get(f"/api/v1/learners/{world['my_learner'].id}/").status_code == 404
+
+
+def test_coach_scoping_is_one_query_with_the_assignments_as_a_subquery(
+    world: dict[str, Any],
+) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        rows = list(learner_queryset(actor=world["coach"]))
+        visible = cohort_is_visible(actor=world["coach"], cohort_id=world["theirs"].pk)
+    assert [row.name for row in rows] == ["Ada Mine"] and not visible
+    assert len(queries) == 2
+    listing = queries[0]["sql"]
+    assert listing.count("SELECT") == 2 and "learners_cohortassignment" in listing

@@ -6,12 +6,11 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
 
 from learners.models import Learner
 from learners.services import DUPLICATE_IDENTITY
-from tests.factories import CohortFactory, LearnerFactory, UserFactory
+from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
 
 URL = "/api/v1/learners/"
 CONCURRENT_CREATES = 5
@@ -30,7 +29,7 @@ def _body(cohort: Any, external_id: str) -> dict[str, str]:
 def test_a_taken_external_id_gets_one_answer_in_scope_or_not() -> None:
     mine, theirs = CohortFactory(), CohortFactory(name="Secret cohort")
     coach = UserFactory(role="coach")
-    assign_perm("learners.work_with_cohort", coach, mine)
+    CohortAssignmentFactory(user=coach, cohort=mine)
     inside = LearnerFactory(cohort=mine, external_id="IN")
     outside = LearnerFactory(cohort=theirs, external_id="OUT", name="Hidden Person")
     client = APIClient()

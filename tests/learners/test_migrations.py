@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from learners.models import Learner
+from learners.models import CohortAssignment, Learner
 
 BEFORE_FINISHED_AT = [("learners", "0008_drop_redundant_event_learner_index")]
 
@@ -91,3 +91,50 @@ def test_progress_becomes_the_explained_one_and_unscored_learners_wait_for_scori
     after = {row.pk: row for row in Learner.objects.all()}
     assert after[scored.pk].progress == 0.75 and not after[scored.pk].risk_stale
     assert after[unscored.pk].progress == 0.4 and after[unscored.pk].risk_stale
+
+
+BEFORE_ASSIGNMENTS = [("learners", "0016_timezone_validators")]
+ASSIGNMENTS = [("learners", "0017_cohort_assignment")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_coach_cohort_permissions_become_assignments_and_back() -> None:
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_ASSIGNMENTS)
+    old = executor.loader.project_state(BEFORE_ASSIGNMENTS).apps
+    Cohort, User = old.get_model("learners", "Cohort"), old.get_model("engagement", "User")
+    Grant, Permission = (
+        old.get_model("learners", "CohortCoachPermission"),
+        old.get_model("auth", "Permission"),
+    )
+    work_with = Permission.objects.get(
+        codename="work_with_cohort", content_type__app_label="learners"
+    )
+    view_only = Permission.objects.get(codename="view_cohort", content_type__app_label="learners")
+    spring = Cohort.objects.create(name="Spring", starts_on="2026-01-05")
+    autumn = Cohort.objects.create(name="Autumn", starts_on="2026-09-01")
+    ada = User.objects.create(username="ada", role="coach")
+    bo = User.objects.create(username="bo", role="coach")
+    for user, cohort, permission in (
+        (ada, spring, work_with),
+        (ada, autumn, work_with),
+        (bo, autumn, view_only),
+    ):
+        Grant.objects.create(user=user, content_object=cohort, permission=permission)
+    granted = {(ada.pk, spring.pk), (ada.pk, autumn.pk)}
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(ASSIGNMENTS)
+    new = executor.loader.project_state(ASSIGNMENTS).apps
+    assignments = new.get_model("learners", "CohortAssignment").objects
+    assert set(assignments.values_list("user_id", "cohort_id")) == granted
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE_ASSIGNMENTS)
+    grants = Grant.objects.filter(permission__codename="work_with_cohort")
+    assert set(grants.values_list("user_id", "content_object_id")) == granted
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    assert set(CohortAssignment.objects.values_list("user_id", "cohort_id")) == granted

@@ -13,18 +13,17 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
 
 from learners.models import Cohort, Learner, RiskAlert, RiskAlertDelivery
 from learners.risk.feedback import risk_digest_send, risk_feedback_create
-from tests.factories import CohortFactory, LearnerFactory, UserFactory
+from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def coach_of(cohort: Cohort, **fields: Any) -> Any:
     coach = UserFactory(role="coach", **fields)
-    assign_perm("learners.work_with_cohort", coach, cohort)
+    CohortAssignmentFactory(user=coach, cohort=cohort)
     return coach
 
 

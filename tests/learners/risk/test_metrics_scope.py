@@ -4,13 +4,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
 
 from learners.models import RiskModel
 from learners.risk.metrics_scope import metrics_within_scope
 from learners.risk.training import metrics
-from tests.factories import CohortFactory, UserFactory
+from tests.factories import CohortAssignmentFactory, CohortFactory, UserFactory
 
 
 def stored_metrics(cohorts: list[str]) -> dict[str, Any]:
@@ -58,7 +57,7 @@ def test_models_api_shows_coaches_their_cohorts_only(role: str) -> None:
         metrics=stored_metrics([str(mine.pk), str(theirs.pk)])
     )
     user = UserFactory(role=role)
-    assign_perm("learners.work_with_cohort", user, mine)
+    CohortAssignmentFactory(user=user, cohort=mine)
     client = APIClient()
     client.force_authenticate(user)
     listed = client.get("/api/v1/risk/models/").data["results"][0]["metrics"]

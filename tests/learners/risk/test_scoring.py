@@ -10,14 +10,19 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
 
 from learners.models import Learner, RiskAlert, RiskAssessment, RiskModel, course_closed_at
 from learners.risk.feedback import risk_digest_send, risk_feedback_create
 from learners.risk.scoring import learners_rescore
 from learners.services import events_ingest, learner_update
-from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
+from tests.factories import (
+    ActivityEventFactory,
+    CohortAssignmentFactory,
+    CohortFactory,
+    LearnerFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -180,7 +185,7 @@ def test_entering_the_high_band_queues_one_alert_and_the_digest_mails_the_coach(
     )
     ActivityEventFactory(learner=quiet, occurred_at=timezone.now() - timedelta(days=45))
     coach = UserFactory(role="coach", email="coach@example.org")
-    assign_perm("learners.work_with_cohort", coach, cohort)
+    CohortAssignmentFactory(user=coach, cohort=cohort)
     learners_rescore()
     learners_rescore()
     assert Learner.objects.get(pk=quiet.pk).risk_band == "high"
@@ -211,7 +216,7 @@ def test_feedback_quiets_the_digest_unless_risk_rises(settings: Any) -> None:
     cohort = CohortFactory()
     learner = LearnerFactory(cohort=cohort)
     coach = UserFactory(role="coach", email="c@example.org")
-    assign_perm("learners.work_with_cohort", coach, cohort)
+    CohortAssignmentFactory(user=coach, cohort=cohort)
     now = timezone.now()
     RiskAlert.objects.create(learner=learner, score=0.7, as_of=now - timedelta(days=1))
     risk_feedback_create(actor=coach, learner=learner, kind="acknowledged")

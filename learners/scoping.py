@@ -1,4 +1,4 @@
-"""Queryset scoping by caller: the one place that decides which rows a caller may see at all.
+"""Queryset scoping by caller: the one place that decides which cohorts' rows a caller may see.
 
 Admins, analysts and integrations see every cohort (analysts through pseudonymised serializers);
 a coach sees only the cohorts assigned to them; anyone else sees nothing. Objects outside the
@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 
-from engagement.accounts import user_cohort_ids
 from engagement.models import Role
 from engagement.roles import UNSCOPED_ROLES, role_of
+from learners.assignments import assigned_cohort_ids
 
 M = TypeVar("M", bound=Model)
 
@@ -22,7 +22,7 @@ def scope_to_cohorts(queryset: QuerySet[M], *, actor: Any, cohort_field: str) ->
     if role in UNSCOPED_ROLES:
         return queryset
     if role == Role.COACH:
-        return queryset.filter(**{f"{cohort_field}__in": user_cohort_ids(user=actor)})
+        return queryset.filter(**{f"{cohort_field}__in": assigned_cohort_ids(user=actor)})
     return queryset.none()
 
 
@@ -32,14 +32,8 @@ def cohort_is_visible(*, actor: Any, cohort_id: Any) -> bool:
     if role in UNSCOPED_ROLES:
         return True
     return (
-        role == Role.COACH
-        and user_cohort_ids(user=actor).filter(content_object_id=cohort_id).exists()
+        role == Role.COACH and assigned_cohort_ids(user=actor).filter(cohort_id=cohort_id).exists()
     )
-
-
-def sees_personal_data(actor: Any) -> bool:
-    """Analysts work on pseudonymised rows; everyone else in scope sees names and emails."""
-    return role_of(actor) != Role.ANALYST
 
 
 def sees_every_cohort(actor: Any) -> bool:

@@ -1,0 +1,60 @@
+"""The port through which an app tells the platform which cohorts a staff user works with.
+
+The users API (``cohort_ids``) and the user admin (``cohorts``) belong to the platform, but
+cohorts and their assignment belong to an app (``learners``) that ``engagement`` may not import.
+That app registers a :class:`UserScopeProvider` from its ``AppConfig.ready()``; the platform
+reaches assignments only through the functions below. With no provider registered, nobody can
+be given cohorts: assigning any is refused with :data:`NO_PROVIDER`, and everyone has none.
+"""
+
+from collections.abc import Collection
+from typing import Any, Protocol
+
+from engagement.errors import ValidationFailed
+from engagement.models import User
+
+NO_PROVIDER = "No installed app assigns cohorts, so no cohorts can be given."
+
+
+class UserScopeProvider(Protocol):
+    """What an app that owns cohorts offers the platform's user management."""
+
+    def assign(self, *, user: User, cohort_ids: Collection[Any], actor: User | None) -> None:
+        """Make ``cohort_ids`` exactly the user's cohorts; unknown ids raise ``ValidationFailed``
+        keyed ``cohort_ids``. Audited as ``user.cohorts`` when ``actor`` is given."""
+
+    def assigned_ids(self, *, user: User) -> list[Any]:
+        """Ids of the cohorts the user works with."""
+
+    def choices(self) -> list[tuple[str, str]]:
+        """``(id, label)`` of every cohort that may be assigned, in display order."""
+
+
+class _Registry:
+    provider: UserScopeProvider | None = None
+
+
+def user_scope_provider_register(provider: UserScopeProvider | None) -> None:
+    """Install the provider (an app's ``ready()`` does this once); ``None`` removes it."""
+    _Registry.provider = provider
+
+
+def user_cohorts_set(*, user: User, cohort_ids: Collection[Any], actor: User | None) -> None:
+    """Make ``cohort_ids`` exactly the cohorts ``user`` works with, through the provider."""
+    provider = _Registry.provider
+    if provider is not None:
+        provider.assign(user=user, cohort_ids=cohort_ids, actor=actor)
+    elif cohort_ids:
+        raise ValidationFailed(detail={"cohort_ids": [NO_PROVIDER]})
+
+
+def user_cohort_ids(*, user: User) -> list[Any]:
+    """Ids of the cohorts ``user`` works with (none without a provider)."""
+    provider = _Registry.provider
+    return [] if provider is None else provider.assigned_ids(user=user)
+
+
+def user_cohort_choices() -> list[tuple[str, str]]:
+    """``(id, label)`` of the cohorts that may be assigned, for the user admin's form."""
+    provider = _Registry.provider
+    return [] if provider is None else provider.choices()

@@ -1,4 +1,4 @@
-"""FilterSets for the audit log and job lists, and the bounded filters every list uses."""
+"""FilterSets for the audit log, job and outbox lists, and the bounded filters every list uses."""
 
 import re
 from datetime import datetime
@@ -9,7 +9,7 @@ import django_filters
 from django import forms
 
 from engagement.input_bounds import DATETIME_RANGE, parse_datetime
-from engagement.models import AuditEvent, Job, JobStatus
+from engagement.models import AuditEvent, Job, JobStatus, OutboxMessage, OutboxStatus
 
 
 class BoundedDateTimeFormField(forms.Field):
@@ -78,4 +78,15 @@ class JobFilter(django_filters.FilterSet):
 
     class Meta:
         model = Job
+        fields: list[str] = []
+
+
+class OutboxFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(
+        choices=OutboxStatus.choices, help_text="One or more statuses."
+    )
+    channel = django_filters.CharFilter(help_text="Exact channel, e.g. email.")
+
+    class Meta:
+        model = OutboxMessage
         fields: list[str] = []

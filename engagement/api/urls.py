@@ -1,4 +1,4 @@
-"""The ``/api/v1/`` namespace: authentication, accounts, keys, audit, jobs, plus each app's routes."""
+"""The ``/api/v1/`` namespace: authentication, accounts, keys, audit, jobs, outbox, plus each app's routes."""
 
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
@@ -10,6 +10,7 @@ router.register("users", views.UserViewSet, basename="user")
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
 router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
 router.register("jobs", views.JobViewSet, basename="job")
+router.register("outbox", views.OutboxMessageViewSet, basename="outbox-message")
 
 urlpatterns = [
     path("", views.ApiRootView.as_view(), name="api-root"),

@@ -195,20 +195,7 @@ class OutboxMessageAdmin(AppendOnlyAdmin):
     list_filter = ("status", "channel")
     search_fields = ("=id", "=idempotency_key")
     date_hierarchy = "created_at"
-    fields = (
-        "id",
-        "channel",
-        "recipient",
-        "status",
-        "attempts",
-        "max_attempts",
-        "next_attempt_at",
-        "last_error",
-        "idempotency_key",
-        "sent_at",
-        "created_at",
-        "updated_at",
-    )
+    fields = outbox.SHOWN_FIELDS
     readonly_fields = fields
     actions = ["retry_now", "cancel"]
 

@@ -1,13 +1,16 @@
 """FilterSets for the audit log, job and outbox lists, and the bounded filters every list uses."""
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import django_filters
 from django import forms
+from django.db.models import Model, QuerySet
 
+from engagement.errors import ValidationFailed
 from engagement.input_bounds import DATETIME_RANGE, parse_datetime
 from engagement.models import AuditEvent, Job, JobStatus, OutboxMessage, OutboxStatus
 
@@ -29,6 +32,23 @@ class BoundedDateTimeFilter(django_filters.IsoDateTimeFilter):
     """Filters on a date-time given in ISO 8601; out-of-range values are a 400, not a 500."""
 
     field_class = BoundedDateTimeFormField
+
+
+ModelT = TypeVar("ModelT", bound=Model)
+
+
+def filtered(
+    filterset_class: type[django_filters.FilterSet],
+    queryset: QuerySet[ModelT],
+    filters: Mapping[str, Any] | None,
+) -> QuerySet[ModelT]:
+    """``queryset`` narrowed by a list's query parameters; invalid ones are a 400 naming them."""
+    if not filters:
+        return queryset
+    filterset = filterset_class(data=filters, queryset=queryset)
+    if not filterset.is_valid():
+        raise ValidationFailed(detail=filterset.errors)
+    return filterset.qs
 
 
 PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")

@@ -39,8 +39,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from engagement.audit import Actor, audit_record
-from engagement.errors import ValidationFailed
-from engagement.filters import OutboxFilter
+from engagement.filters import OutboxFilter, filtered
 from engagement.ids import row_by_id
 from engagement.models import OutboxMessage, OutboxStatus
 
@@ -60,6 +59,22 @@ SWEEP_BATCH = 200
 ERROR_MAX_LENGTH = 200
 EMAIL_CHANNEL = "email"
 RETRYABLE_STATUSES = (OutboxStatus.PENDING, OutboxStatus.FAILED)
+# What the admin and the API show of a message: its delivery, not its payload (``recipient`` is
+# the masked address of :func:`outbox_recipient_masked`).
+SHOWN_FIELDS = (
+    "id",
+    "channel",
+    "recipient",
+    "status",
+    "attempts",
+    "max_attempts",
+    "next_attempt_at",
+    "last_error",
+    "idempotency_key",
+    "sent_at",
+    "created_at",
+    "updated_at",
+)
 
 _channels: dict[str, ChannelHandler] = {}
 
@@ -258,16 +273,19 @@ def outbox_sweep(*, now: datetime | None = None, limit: int = SWEEP_BATCH) -> in
     return len(ids)
 
 
+def _lock_retryable(message_ids: Iterable[MessageId]) -> list[str]:
+    """Those of ``message_ids`` still pending or failed, locked until the transaction ends."""
+    locked = OutboxMessage.objects.select_for_update().filter(
+        pk__in=message_ids, status__in=RETRYABLE_STATUSES
+    )
+    return [str(pk) for pk in locked.values_list("pk", flat=True)]
+
+
 @transaction.atomic
 def outbox_retry(*, message_ids: Iterable[MessageId], actor: Actor) -> int:
     """Deliver pending or failed messages now, granting a failed one one more attempt."""
     now = timezone.now()
-    ids = [
-        str(pk)
-        for pk in OutboxMessage.objects.select_for_update()
-        .filter(pk__in=message_ids, status__in=RETRYABLE_STATUSES)
-        .values_list("pk", flat=True)
-    ]
+    ids = _lock_retryable(message_ids)
     OutboxMessage.objects.filter(pk__in=ids).update(
         status=OutboxStatus.PENDING,
         next_attempt_at=now,
@@ -284,12 +302,7 @@ def outbox_retry(*, message_ids: Iterable[MessageId], actor: Actor) -> int:
 @transaction.atomic
 def outbox_cancel(*, message_ids: Iterable[MessageId], actor: Actor) -> int:
     """Never send these pending or failed messages (one being sent cannot be stopped)."""
-    ids = [
-        str(pk)
-        for pk in OutboxMessage.objects.select_for_update()
-        .filter(pk__in=message_ids, status__in=RETRYABLE_STATUSES)
-        .values_list("pk", flat=True)
-    ]
+    ids = _lock_retryable(message_ids)
     OutboxMessage.objects.filter(pk__in=ids).update(
         status=OutboxStatus.CANCELLED, updated_at=timezone.now()
     )
@@ -309,13 +322,7 @@ def outbox_recipient_masked(message: OutboxMessage) -> str:
 
 def outbox_list(*, filters: Mapping[str, Any] | None = None) -> QuerySet[OutboxMessage]:
     """Messages newest first, narrowed by ``filters`` (see :class:`OutboxFilter`)."""
-    queryset = OutboxMessage.objects.order_by("-created_at", "-id")
-    if not filters:
-        return queryset
-    filterset = OutboxFilter(data=filters, queryset=queryset)
-    if not filterset.is_valid():
-        raise ValidationFailed(detail=filterset.errors)
-    return filterset.qs
+    return filtered(OutboxFilter, OutboxMessage.objects.order_by("-created_at", "-id"), filters)
 
 
 def outbox_get(*, message_id: MessageId) -> OutboxMessage:

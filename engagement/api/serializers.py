@@ -5,7 +5,7 @@ from rest_framework import serializers
 from engagement.api.fields import BoundedDateTimeField, TextField
 from engagement.api_keys import scopes_help
 from engagement.models import ApiKey, ApiKeyScope, AuditEvent, Job, OutboxMessage, Role, User
-from engagement.outbox import outbox_recipient_masked
+from engagement.outbox import SHOWN_FIELDS, outbox_recipient_masked
 
 
 class LogoutSerializer(serializers.Serializer):
@@ -126,20 +126,7 @@ class OutboxMessageOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = OutboxMessage
-        fields = [
-            "id",
-            "channel",
-            "recipient",
-            "status",
-            "attempts",
-            "max_attempts",
-            "next_attempt_at",
-            "last_error",
-            "idempotency_key",
-            "sent_at",
-            "created_at",
-            "updated_at",
-        ]
+        fields = list(SHOWN_FIELDS)
         read_only_fields = fields
 
     def get_recipient(self, obj: OutboxMessage) -> str:

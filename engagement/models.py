@@ -169,7 +169,8 @@ class OutboxMessage(BaseModel):
     it and delivered after commit by :mod:`engagement.outbox`, at least once.
 
     ``payload`` holds what the channel needs, the recipient included, so it is never logged nor
-    shown; ``last_error`` names the error type only. While ``sending``, ``next_attempt_at`` is
+    shown, and it is emptied once the message is sent or cancelled; ``last_error`` names the
+    error type only. While ``sending``, ``next_attempt_at`` is
     the end of the worker's lease: past it, the worker is taken for lost and the message is
     claimed again.
     """

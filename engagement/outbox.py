@@ -18,7 +18,8 @@ the idempotency key (for mail, a Message-ID derived from it) so the receiver can
 
 Apps add channels from their ``AppConfig.ready()`` with :func:`outbox_register_channel`; a
 handler sends one message or raises. Logs name message ids, channels and attempts only: the
-payload holds the recipient and is never logged, and ``last_error`` is the error's type.
+payload holds the recipient and is never logged, and ``last_error`` is the error's type. The
+payload is kept only while it may still be needed: a sent or cancelled message keeps none.
 """
 
 import hashlib
@@ -235,6 +236,7 @@ def outbox_deliver(*, message_id: MessageId, now: datetime | None = None) -> Out
         sent_at = timezone.now()
         OutboxMessage.objects.filter(pk=message.pk).update(
             status=OutboxStatus.SENT,
+            payload={},
             sent_at=Coalesce("sent_at", sent_at),
             last_error="",
             updated_at=sent_at,
@@ -304,7 +306,7 @@ def outbox_cancel(*, message_ids: Iterable[MessageId], actor: Actor) -> int:
     """Never send these pending or failed messages (one being sent cannot be stopped)."""
     ids = _lock_retryable(message_ids)
     OutboxMessage.objects.filter(pk__in=ids).update(
-        status=OutboxStatus.CANCELLED, updated_at=timezone.now()
+        status=OutboxStatus.CANCELLED, payload={}, updated_at=timezone.now()
     )
     if ids:
         audit_record(actor=actor, action="outbox.cancel", changes={"messages": sorted(ids)})

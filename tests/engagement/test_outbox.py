@@ -85,6 +85,7 @@ def test_a_committed_message_is_mailed_after_commit_with_a_message_id_from_its_k
     message.refresh_from_db()
     assert (message.status, message.attempts, message.last_error) == ("sent", 1, "")
     assert message.sent_at is not None
+    assert message.payload == {}  # the recipient and body are not kept once sent
 
 
 def test_the_message_id_is_stable_per_key_and_differs_between_keys() -> None:
@@ -340,7 +341,7 @@ def test_cancel_stops_pending_and_failed_messages_but_not_sent_ones() -> None:
     OutboxMessage.objects.filter(pk=sent.pk).update(status=OutboxStatus.SENT)
     assert outbox_cancel(message_ids=[pending.pk, sent.pk], actor=None) == 1
     pending.refresh_from_db()
-    assert pending.status == "cancelled"
+    assert (pending.status, pending.payload) == ("cancelled", {})
     assert outbox_claim(message_id=pending.pk) is None
 
 

@@ -88,6 +88,14 @@ def test_a_committed_message_is_mailed_after_commit_with_a_message_id_from_its_k
     assert message.payload == {}  # the recipient and body are not kept once sent
 
 
+@pytest.mark.django_db(transaction=True)
+def test_with_eager_tasks_an_invitation_leaves_when_the_creation_commits() -> None:
+    user = user_create(actor=None, username="ann", email="ann@example.org", role="coach")
+    assert [m.to for m in mail.outbox] == [["ann@example.org"]]
+    message = OutboxMessage.objects.get()
+    assert (message.idempotency_key, message.status) == (f"invite:{user.pk}", "sent")
+
+
 def test_the_message_id_is_stable_per_key_and_differs_between_keys() -> None:
     assert email_message_id("a") == email_message_id("a") != email_message_id("b")
     assert email_message_id("a").endswith("@127.0.0.1>")

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -152,8 +152,6 @@ def outbox_enqueue_many(
         message.idempotency_key: message
         for message in OutboxMessage.objects.filter(idempotency_key__in=list(messages))
     }
-    if len(stored) != len(rows):
-        raise IntegrityError("Outbox messages were not stored.")
     for row in rows:
         if stored[row.idempotency_key].pk == row.pk:  # new: an existing one is on its way
             _dispatch_after_commit(str(row.pk))

@@ -31,6 +31,7 @@ from engagement.outbox import (
     outbox_retry,
     outbox_sweep,
 )
+from engagement.tasks import outbox_sweep_task
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -316,6 +317,17 @@ def test_the_sweep_leaves_fresh_sent_and_cancelled_messages_alone(
     assert dispatched == [str(due.pk)]
 
 
+def test_the_periodic_task_sweeps(django_capture_on_commit_callbacks: CaptureOnCommit) -> None:
+    with django_capture_on_commit_callbacks(execute=False):
+        message = email()
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        next_attempt_at=timezone.now() - SWEEP_GRACE * 2
+    )
+    assert outbox_sweep_task.delay().get() == 1
+    message.refresh_from_db()
+    assert message.status == "sent" and len(mail.outbox) == 1
+
+
 def test_the_sweep_stops_at_its_batch_size(monkeypatch: pytest.MonkeyPatch) -> None:
     dispatched: list[str] = []
     monkeypatch.setattr(outbox, "_dispatch", dispatched.append)
@@ -351,6 +363,15 @@ def test_cancel_stops_pending_and_failed_messages_but_not_sent_ones() -> None:
     pending.refresh_from_db()
     assert (pending.status, pending.payload) == ("cancelled", {})
     assert outbox_claim(message_id=pending.pk) is None
+
+
+def test_recipients_are_masked_whatever_their_form() -> None:
+    def masked(payload: Any) -> str:
+        return outbox.outbox_recipient_masked(OutboxMessage(payload=payload))
+
+    assert masked({"to": "ann@example.org"}) == "a***@example.org"
+    assert masked({"to": "learner-0042"}) == "l***"
+    assert masked({"to": ""}) == masked({}) == masked([]) == ""
 
 
 # Admin ----------------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from django.http import HttpRequest
 from engagement import accounts, api_keys, jobs, outbox
 from engagement.admin_bases import AppendOnlyAdmin
 from engagement.admin_fields import STRICT_DATE_FORMFIELDS
-from engagement.api.permissions import acting_user
 from engagement.audit import audit_record
 from engagement.errors import Conflict
 from engagement.models import (
@@ -26,6 +25,7 @@ from engagement.models import (
     Role,
     User,
 )
+from engagement.principals import acting_user
 from engagement.wording import counted
 
 

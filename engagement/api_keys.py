@@ -17,7 +17,8 @@ from django.utils import timezone
 from engagement.audit import audit_record
 from engagement.errors import ValidationFailed
 from engagement.ids import row_by_id
-from engagement.models import ApiKey, ApiKeyScope, User
+from engagement.models import ApiKey, User
+from engagement.registry import registry
 
 KEY_PREFIX = "lep"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -35,7 +36,7 @@ def _hash(secret: str) -> str:
 
 def scopes_help() -> str:
     """The one message that tells a caller which scopes exist."""
-    return f"Choose one or more of: {', '.join(ApiKeyScope.values)}."
+    return f"Choose one or more of: {', '.join(registry.api_key_scopes())}."
 
 
 def api_key_create(
@@ -43,7 +44,8 @@ def api_key_create(
 ) -> IssuedKey:
     """Issue a key; the returned secret is never retrievable again."""
     scope_list = sorted(set(scopes))
-    unknown = [scope for scope in scope_list if scope not in ApiKeyScope.values]
+    known = registry.api_key_scopes()
+    unknown = [scope for scope in scope_list if scope not in known]
     if unknown or not scope_list:
         raise ValidationFailed(detail={"scopes": [scopes_help()]})
     if expires_at is not None and expires_at <= timezone.now():

@@ -1,14 +1,18 @@
-"""The Celery application; configuration comes from Django settings (``CELERY_*``)."""
+"""The Celery application; configuration comes from Django settings (``CELERY_*``).
+
+Beat's schedule is the registry's table, which each app fills from ``AppConfig.ready()``; beat
+reads it only after Django is set up.
+"""
 
 import os
 
 from celery import Celery
 
-from engagement.schedules import BEAT_SCHEDULE
+from engagement.registry import registry
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "engagement.settings")
 
 app = Celery("engagement")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
-app.conf.beat_schedule = BEAT_SCHEDULE
+app.conf.beat_schedule = registry.beat_schedule

@@ -47,12 +47,12 @@ from django.db.models import QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from engagement.api.permissions import role_of
 from engagement.audit import audit_record
 from engagement.errors import ApplicationError, Conflict
 from engagement.filters import JobFilter, filtered
 from engagement.ids import row_by_id
 from engagement.models import JOB_ACTIVE_STATUSES, Job, JobStatus, Role, User
+from engagement.roles import role_of
 
 logger = logging.getLogger(__name__)
 

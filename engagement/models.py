@@ -38,13 +38,6 @@ class User(AbstractUser):
         return Role.ADMIN if self.is_superuser else self.role
 
 
-class ApiKeyScope(models.TextChoices):
-    EVENTS_WRITE = "events:write", "Write activity events"
-    XAPI_WRITE = "xapi:write", "Write xAPI statements"
-    INBOX_READ = "inbox:read", "Read the in-app inbox"
-    LEARNERS_READ = "learners:read", "Read learners"
-
-
 class ApiKey(BaseModel):
     """A machine credential: only ``prefix`` and a SHA-256 of the secret are stored."""
 

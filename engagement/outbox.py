@@ -16,8 +16,9 @@ retry, a dispatch lost while the broker was down, a message whose worker was los
 ``sending``). A worker lost after sending means the message is sent again: each delivery carries
 the idempotency key (for mail, a Message-ID derived from it) so the receiver can de-duplicate.
 
-Apps add channels from their ``AppConfig.ready()`` with :func:`outbox_register_channel`; a
-handler sends one message or raises. Logs name message ids, channels and attempts only: the
+Apps add channels from their ``AppConfig.ready()`` with ``registry.add_outbox_channel(name,
+handler)`` (:mod:`engagement.registry`); a handler sends one message or raises, and must
+tolerate being called again for a message it already sent (pass ``message.idempotency_key`` on). Logs name message ids, channels and attempts only: the
 payload holds the recipient and is never logged, and ``last_error`` is the error's type. The
 payload is kept only while it may still be needed: a sent or cancelled message keeps none.
 """
@@ -26,11 +27,12 @@ import hashlib
 import logging
 import random
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+from celery.schedules import crontab
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
@@ -43,10 +45,10 @@ from engagement.audit import Actor, audit_record
 from engagement.filters import OutboxFilter, filtered
 from engagement.ids import row_by_id
 from engagement.models import OutboxMessage, OutboxStatus
+from engagement.registry import registry
 
 logger = logging.getLogger(__name__)
 
-ChannelHandler = Callable[[OutboxMessage], None]
 MessageId = uuid.UUID | str
 
 # A claim lasts this long: past it, the worker is taken for lost and the message is claimed
@@ -57,6 +59,8 @@ BACKOFF_MAX = timedelta(hours=1)
 # The sweep leaves fresh messages to their own on-commit dispatch for this long.
 SWEEP_GRACE = timedelta(minutes=1)
 SWEEP_BATCH = 200
+# Every minute: messages due for a retry, or whose dispatch or worker was lost.
+BEAT_SCHEDULE = {"outbox-sweep": {"task": "engagement.outbox_sweep", "schedule": crontab()}}
 ERROR_MAX_LENGTH = 200
 EMAIL_CHANNEL = "email"
 RETRYABLE_STATUSES = (OutboxStatus.PENDING, OutboxStatus.FAILED)
@@ -76,23 +80,6 @@ SHOWN_FIELDS = (
     "created_at",
     "updated_at",
 )
-
-_channels: dict[str, ChannelHandler] = {}
-
-
-def outbox_register_channel(name: str, handler: ChannelHandler) -> None:
-    """Let ``handler`` deliver the messages of ``name`` (called from an ``AppConfig.ready()``).
-
-    A handler sends one message or raises; it must tolerate being called again for a message
-    it already sent (at-least-once), e.g. by passing on ``message.idempotency_key``.
-    """
-    if _channels.get(name, handler) is not handler:
-        raise ImproperlyConfigured(f"Outbox channel {name!r} is already registered.")
-    _channels[name] = handler
-
-
-def outbox_channels() -> list[str]:
-    return sorted(_channels)
 
 
 def email_message_id(idempotency_key: str) -> str:
@@ -138,7 +125,7 @@ def outbox_enqueue_many(
 ) -> list[OutboxMessage]:
     """:func:`outbox_enqueue` for ``{idempotency_key: payload}`` in two queries whatever the
     number; returns the messages in the order given."""
-    if channel not in _channels:
+    if registry.outbox_channel(channel) is None:
         raise ValueError(f"Unknown outbox channel {channel!r}.")
     now = timezone.now()
     rows = [
@@ -223,7 +210,7 @@ def outbox_deliver(*, message_id: MessageId, now: datetime | None = None) -> Out
     if message is None:
         logger.info("outbox message %s not claimed: not due or taken", message_id)
         return None
-    handler = _channels.get(message.channel)
+    handler = registry.outbox_channel(message.channel)
     try:
         if handler is None:
             raise ImproperlyConfigured("no handler for this channel")

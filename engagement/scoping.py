@@ -10,13 +10,10 @@ from typing import Any, TypeVar
 from django.db.models import Model, QuerySet
 
 from engagement.accounts import user_cohort_ids
-from engagement.api.authentication import INTEGRATION_ROLE
-from engagement.api.permissions import role_of
 from engagement.models import Role
+from engagement.roles import UNSCOPED_ROLES, role_of
 
 M = TypeVar("M", bound=Model)
-
-UNSCOPED_ROLES = frozenset({Role.ADMIN.value, Role.ANALYST.value, INTEGRATION_ROLE})
 
 
 def scope_to_cohorts(queryset: QuerySet[M], *, actor: Any, cohort_field: str) -> QuerySet[M]:

@@ -1,10 +1,12 @@
-"""Top-level routes: home, sign-in pages, admin, health probes, the versioned API and its docs."""
+"""Top-level routes: home, sign-in pages, admin, health probes, the versioned API and its docs,
+plus the pages each app registered (:mod:`engagement.registry`)."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from engagement import health, pages
+from engagement.registry import registry
 
 urlpatterns = [
     path("", pages.home, name="home"),
@@ -19,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include("engagement.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    *[path(route, include(module)) for route, module in registry.site_urls().items()],
 ]
 
 handler400 = "engagement.error_views.bad_request"

@@ -11,9 +11,9 @@ from django.utils.html import format_html_join
 
 from engagement.admin_bases import ReadOnlyAdmin
 from engagement.admin_fields import STRICT_DATE_FORMFIELDS, StoredJSONFormField
-from engagement.api.permissions import audit_actor
 from engagement.crypto import EncryptedTextField
 from engagement.errors import ApplicationError
+from engagement.principals import audit_actor
 from learners import selectors, services
 from learners.filters import LearnerFilter, studying
 from learners.models import (

@@ -4,3 +4,22 @@ from django.apps import AppConfig
 class LearnersConfig(AppConfig):
     name = "learners"
     verbose_name = "Learners"
+
+    def ready(self) -> None:
+        """Add the app's key scopes, throttle, routes, schedules and schema names to the platform."""
+        from engagement.registry import registry
+        from learners.schedules import BEAT_SCHEDULE
+        from learners.scopes import ApiKeyScope
+
+        registry.add_api_key_scopes(ApiKeyScope.choices)
+        registry.add_throttle_rate("ingest", variable="THROTTLE_INGEST", default="600/min")
+        registry.add_api_urls("learners.api.urls")
+        registry.add_beat_schedule(BEAT_SCHEDULE)
+        registry.add_schema_enum_names(
+            {
+                "LearnerStatusEnum": "learners.models.LearnerStatus",
+                "EventKindEnum": "learners.models.EventKind",
+                "RiskBandEnum": "learners.models.RiskBand",
+                "RiskFeedbackKindEnum": "learners.models.RiskFeedbackKind",
+            }
+        )

@@ -1,6 +1,6 @@
 """Thin Celery tasks: each finds its job, calls one service through the job runner.
 
-Schedules live in ``engagement/schedules.py``. Every task is idempotent (assessments are unique
+Schedules live in ``learners/schedules.py``. Every task is idempotent (assessments are unique
 per learner, model version and ``as_of``; a finished job is never run again), so ``acks_late``
 with redelivery after a crash is safe.
 """

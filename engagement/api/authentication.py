@@ -12,29 +12,7 @@ from rest_framework_simplejwt.tokens import Token
 from engagement.api_keys import KEY_PREFIX, api_key_authenticate
 from engagement.auth_tokens import access_token_is_revoked
 from engagement.models import ApiKey
-
-INTEGRATION_ROLE = "integration"
-
-
-class ApiKeyUser:
-    """What ``request.user`` is for a call made with an API key: an integration, not a person."""
-
-    is_authenticated = True
-    is_anonymous = False
-    is_active = True
-    is_staff = False
-    is_superuser = False
-    effective_role = INTEGRATION_ROLE
-
-    def __init__(self, api_key: ApiKey) -> None:
-        self.api_key = api_key
-        self.pk = f"api-key:{api_key.pk}"
-
-    def get_username(self) -> str:
-        return f"api-key:{self.api_key.prefix}"
-
-    def __str__(self) -> str:
-        return self.get_username()
+from engagement.principals import ApiKeyUser
 
 
 def _authenticated(raw_key: str) -> tuple[ApiKeyUser, ApiKey]:

@@ -4,7 +4,7 @@ that the caller may read with ``GET``."""
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, resolve, reverse
 from rest_framework.request import Request
 
-from engagement.api.permissions import role_of
+from engagement.roles import role_of
 
 API_NAMESPACE_ROUTE = "api/v1/"
 

@@ -9,18 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.http import HttpRequest
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from engagement.api.authentication import INTEGRATION_ROLE, ApiKeyUser
-from engagement.models import ApiKey, Role, User
-
-ADMIN = frozenset({Role.ADMIN.value})
-ADMIN_COACH = frozenset({Role.ADMIN.value, Role.COACH.value})
-STAFF = frozenset({Role.ADMIN.value, Role.COACH.value, Role.ANALYST.value})
-NOBODY: frozenset[str] = frozenset()
+from engagement.models import User
+from engagement.principals import ApiKeyUser
+from engagement.roles import NOBODY
 
 
 @dataclass(frozen=True)
@@ -84,26 +79,3 @@ def staff_user(request: Request) -> User:
     if not isinstance(request.user, User):
         raise NotAuthenticated()
     return request.user
-
-
-def acting_user(request: Request | HttpRequest) -> User | None:
-    """The staff user behind a request (API or admin), or ``None`` for keys and anonymous callers."""
-    return request.user if isinstance(request.user, User) else None
-
-
-def audit_actor(request: Request | HttpRequest) -> User | ApiKey | None:
-    """Who to name in the audit log for this request (API or admin): the user, or the API key."""
-    if isinstance(request.user, ApiKeyUser):
-        return request.user.api_key
-    return acting_user(request)
-
-
-def role_of(principal: Any) -> str | None:
-    """The caller's role (``integration`` for API keys), or ``None`` for anonymous callers."""
-    if isinstance(principal, ApiKeyUser):
-        return INTEGRATION_ROLE
-    return (
-        getattr(principal, "effective_role", None)
-        if principal and principal.is_authenticated
-        else None
-    )

@@ -4,8 +4,9 @@ from rest_framework import serializers
 
 from engagement.api.fields import BoundedDateTimeField, TextField
 from engagement.api_keys import scopes_help
-from engagement.models import ApiKey, ApiKeyScope, AuditEvent, Job, OutboxMessage, Role, User
+from engagement.models import ApiKey, AuditEvent, Job, OutboxMessage, Role, User
 from engagement.outbox import SHOWN_FIELDS, outbox_recipient_masked
+from engagement.registry import registry
 
 
 class LogoutSerializer(serializers.Serializer):
@@ -43,7 +44,7 @@ class ApiKeyCreateSerializer(serializers.Serializer):
     name = TextField(max_length=100)
     scopes = serializers.ListField(
         child=serializers.ChoiceField(
-            choices=ApiKeyScope.choices,
+            choices=list(registry.api_key_scopes().items()),
             error_messages={"invalid_choice": f'"{{input}}" is not a scope. {scopes_help()}'},
         ),
         min_length=1,

@@ -1,7 +1,8 @@
 """Rate limits on the shared cache (Redis in production): per user or API key, and per IP.
 
 Every throttle that counts by IP takes it from :func:`engagement.request_context.client_ip`,
-which trusts ``X-Forwarded-For`` only as far as ``TRUSTED_PROXY_COUNT`` proxies wrote it.
+which trusts ``X-Forwarded-For`` only as far as ``TRUSTED_PROXY_COUNT`` proxies wrote it. Rates
+are registered per scope by the app that owns it (:mod:`engagement.registry`).
 """
 
 import math
@@ -11,6 +12,7 @@ from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
+from engagement.registry import registry
 from engagement.request_context import client_ip
 
 
@@ -21,7 +23,19 @@ class ClientIpIdent:
         return client_ip(request) or "unknown"
 
 
-class PrincipalRateThrottle(SimpleRateThrottle):
+class RegisteredRate:
+    """The scope's registered rate; a rate set on the class (``THROTTLE_RATES``) takes precedence."""
+
+    scope: str | None
+    THROTTLE_RATES: dict[str, str | None]
+
+    def get_rate(self) -> str | None:
+        if self.scope is None:
+            return None
+        return self.THROTTLE_RATES.get(self.scope) or registry.throttle_rate(self.scope)
+
+
+class PrincipalRateThrottle(RegisteredRate, SimpleRateThrottle):
     """One budget per authenticated caller: a user, or an API key (keys never share a budget)."""
 
     scope = "principal"
@@ -32,7 +46,7 @@ class PrincipalRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
-class AnonymousRateThrottle(ClientIpIdent, SimpleRateThrottle):
+class AnonymousRateThrottle(ClientIpIdent, RegisteredRate, SimpleRateThrottle):
     """A small budget per client IP for unauthenticated calls (token endpoints, probes of the API)."""
 
     scope = "anonymous"
@@ -43,8 +57,8 @@ class AnonymousRateThrottle(ClientIpIdent, SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class ScopedClientRateThrottle(ClientIpIdent, ScopedRateThrottle):
-    """DRF's per-view scopes (login, ingest, generation), counting anonymous callers by client IP."""
+class ScopedClientRateThrottle(ClientIpIdent, RegisteredRate, ScopedRateThrottle):
+    """DRF's per-view scopes (``throttle_scope``), counting anonymous callers by client IP."""
 
 
 class _LoginScope:

@@ -1,9 +1,11 @@
-"""The ``/api/v1/`` namespace: authentication, accounts, keys, audit, jobs, outbox, plus each app's routes."""
+"""The ``/api/v1/`` namespace: authentication, accounts, keys, audit, jobs, outbox, plus the
+routes each app registered (:mod:`engagement.registry`)."""
 
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from engagement.api import views
+from engagement.registry import registry
 
 router = SimpleRouter()
 router.register("users", views.UserViewSet, basename="user")
@@ -19,5 +21,5 @@ urlpatterns = [
     path("auth/token/verify/", views.TokenVerifyView.as_view(), name="token-verify"),
     path("auth/logout/", views.LogoutView.as_view(), name="logout"),
     *router.urls,
-    path("", include("learners.api.urls")),
+    *[path("", include(module)) for module in registry.api_url_modules()],
 ]

@@ -20,7 +20,7 @@ from rest_framework_simplejwt.tokens import Token
 
 from engagement import accounts, api_keys, audit, auth_tokens, jobs, outbox
 from engagement.api.index import api_index
-from engagement.api.permissions import ADMIN, STAFF, Access, staff_user
+from engagement.api.permissions import Access, staff_user
 from engagement.api.responses import ERRORS, TOKEN_ERRORS
 from engagement.api.serializers import (
     ApiKeyCreateSerializer,
@@ -36,6 +36,7 @@ from engagement.api.serializers import (
 )
 from engagement.filters import AuditEventFilter, JobFilter, OutboxFilter
 from engagement.models import ApiKey, AuditEvent, Job, OutboxMessage, User
+from engagement.roles import ADMIN, STAFF
 
 
 class ApiRootView(APIView):

@@ -10,10 +10,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engagement.api.permissions import ADMIN, STAFF, Access, audit_actor, staff_user
+from engagement.api.permissions import Access, staff_user
 from engagement.api.responses import ERRORS, accepted_response
 from engagement.api.serializers import JobOutputSerializer
 from engagement.jobs import job_enqueue
+from engagement.principals import audit_actor
+from engagement.roles import ADMIN, STAFF
 from learners import selectors
 from learners.api.serializers import (
     RescoreInputSerializer,

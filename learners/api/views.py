@@ -12,11 +12,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engagement.api.pagination import TimeCursorPagination
-from engagement.api.permissions import ADMIN, ADMIN_COACH, STAFF, Access, audit_actor
+from engagement.api.permissions import Access
 from engagement.api.personal_data import shown_to
 from engagement.api.responses import ERRORS
 from engagement.errors import ValidationFailed
-from engagement.models import ApiKeyScope
+from engagement.principals import audit_actor
+from engagement.roles import ADMIN, ADMIN_COACH, STAFF
 from engagement.wording import counted
 from learners import privacy, selectors, services
 from learners.api.serializers import (
@@ -37,6 +38,7 @@ from learners.filters import LearnerFilter
 from learners.models import Cohort, Learner
 from learners.risk import selectors as risk_selectors
 from learners.risk.feedback import risk_feedback_create
+from learners.scopes import ApiKeyScope
 
 
 @extend_schema_view(

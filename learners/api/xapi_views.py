@@ -18,10 +18,11 @@ from rest_framework.views import APIView
 
 from engagement.api.authentication import ApiKeyBasicAuthentication
 from engagement.api.parsers import JSONParser
-from engagement.api.permissions import ADMIN, STAFF, Access
+from engagement.api.permissions import Access
 from engagement.api.responses import ERRORS as API_ERRORS
 from engagement.errors import ValidationFailed
-from engagement.models import ApiKeyScope
+from engagement.roles import ADMIN, STAFF
+from learners.scopes import ApiKeyScope
 from learners.xapi import XAPI_VERSION, version_supported
 from learners.xapi_ingest import statements_in_body, xapi_statements_ingest
 

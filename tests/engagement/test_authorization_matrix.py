@@ -16,10 +16,12 @@ from rest_framework.test import APIClient
 
 from engagement.api_keys import api_key_create
 from engagement.audit import audit_record
-from engagement.models import ApiKeyScope, Job
+from engagement.models import Job
 from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue
+from engagement.registry import registry
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.scoring import learners_rescore
+from learners.scopes import ApiKeyScope
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 
 OK = "ok"
@@ -167,7 +169,7 @@ def world(db: Any) -> dict[str, Any]:
     coach_in, coach_out = UserFactory(role="coach"), UserFactory(role="coach")
     assign_perm("learners.work_with_cohort", coach_in, cohort)
     assign_perm("learners.work_with_cohort", coach_out, other)
-    key_with = api_key_create(name="all", scopes=ApiKeyScope.values, created_by=admin)
+    key_with = api_key_create(name="all", scopes=registry.api_key_scopes(), created_by=admin)
     key_without = api_key_create(name="inbox", scopes=[ApiKeyScope.INBOX_READ], created_by=admin)
     return {
         "cohort": cohort,

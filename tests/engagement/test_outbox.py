@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -31,6 +32,7 @@ from engagement.outbox import (
     outbox_retry,
     outbox_sweep,
 )
+from engagement.registry import Registry, registry
 from engagement.tasks import outbox_sweep_task
 from tests.factories import UserFactory
 
@@ -59,7 +61,7 @@ def flaky(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[BaseException]]:
             raise errors.pop(0)
         sent.append(str(message.pk))
 
-    monkeypatch.setitem(outbox._channels, "test", handler)
+    monkeypatch.setitem(registry._outbox_channels, "test", handler)
     yield errors
 
 
@@ -154,10 +156,14 @@ def test_an_unknown_channel_is_refused() -> None:
         outbox_enqueue(channel="pigeon", payload={}, idempotency_key="p")
 
 
-def test_a_channel_name_cannot_be_taken_twice() -> None:
-    with pytest.raises(Exception, match="already registered"):
-        outbox.outbox_register_channel(EMAIL_CHANNEL, lambda message: None)
-    assert EMAIL_CHANNEL in outbox.outbox_channels()
+def test_channels_are_registered_once_and_from_ready_only() -> None:
+    assert registry.outbox_channel(EMAIL_CHANNEL) is outbox.email_send
+    with pytest.raises(ImproperlyConfigured, match="every app is ready already"):
+        registry.add_outbox_channel("pigeon", lambda message: None)
+    fresh = Registry(apps_ready=lambda: False)
+    fresh.add_outbox_channel("pigeon", print)
+    with pytest.raises(ImproperlyConfigured, match="registered twice"):
+        fresh.add_outbox_channel("pigeon", print)
 
 
 def test_a_broker_failure_at_commit_leaves_the_message_for_the_sweep(

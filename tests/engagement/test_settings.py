@@ -8,8 +8,8 @@ from pathlib import Path
 import environ
 import pytest
 
-from engagement import settings as project_settings
 from engagement.environment import Environment
+from engagement.settings import database as database_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,14 +64,14 @@ def test_debug_defaults_need_nothing() -> None:
 
 def test_sqlite_runs_in_wal_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/x.sqlite3")
-    database = project_settings._database()
+    database = database_settings._database()
     assert "journal_mode=WAL" in database["OPTIONS"]["init_command"]
 
 
 def test_postgres_url_switches_to_the_connection_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgres://app@db.internal:5432/engagement")
     monkeypatch.setenv("DATABASE_POOL_MAX_SIZE", "20")
-    database = project_settings._database()
+    database = database_settings._database()
     assert database["ENGINE"] == "django.db.backends.postgresql"
     assert database["OPTIONS"]["pool"]["max_size"] == 20
     assert database["CONN_MAX_AGE"] == 0
@@ -144,6 +144,7 @@ PRODUCTION = {
         ("LOG_LEVEL", "LOUD", "must be one of CRITICAL, ERROR, WARNING, INFO, DEBUG"),
         ("THROTTLE_LOGIN", "abc", "must be a rate such as 60/min"),
         ("THROTTLE_PRINCIPAL", "ten/min", "must be a rate such as 60/min"),
+        ("THROTTLE_INGEST", "abc", "must be a rate such as 60/min"),
         ("SITE_URL", "x", "must be an http(s) URL"),
         ("FIELD_ENCRYPTION_KEYS", "notakey", "key 1 is not a Fernet key"),
     ],

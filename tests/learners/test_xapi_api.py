@@ -27,9 +27,9 @@ from tincan import (
 
 from engagement.api_keys import api_key_create
 from engagement.errors import ValidationFailed
-from engagement.models import ApiKeyScope
 from learners import xapi_ingest
 from learners.models import ActivityEvent, Cohort, EventKind, Learner
+from learners.scopes import ApiKeyScope
 from learners.xapi_comparison import legacy_statement_digest
 
 STATEMENTS = "/api/v1/xapi/statements"

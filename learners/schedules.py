@@ -1,4 +1,4 @@
-"""Every periodic task, in one place (loaded into Celery beat by ``engagement/celery.py``)."""
+"""The learners app's periodic tasks (registered with Celery beat from ``LearnersConfig.ready()``)."""
 
 from celery.schedules import crontab
 
@@ -9,6 +9,4 @@ BEAT_SCHEDULE = {
     "rescore-stale": {"task": "learners.rescore_stale", "schedule": crontab(minute="*/10")},
     # 06:00 UTC, after the daily rescore: coaches get the learners newly in the high band.
     "risk-digest": {"task": "learners.risk_digest", "schedule": crontab(hour=6, minute=0)},
-    # Every minute: outbox messages due for a retry, or whose dispatch or worker was lost.
-    "outbox-sweep": {"task": "engagement.outbox_sweep", "schedule": crontab()},
 }

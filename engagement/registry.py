@@ -1,0 +1,143 @@
+"""What apps add to the platform, registered from each app's ``AppConfig.ready()``.
+
+``engagement`` names no app: an app registers its API key scopes, throttle scopes and rates, URL
+modules, beat schedule entries, schema enum names and outbox channels here, and the platform builds its API-key
+validation, throttles, URLconf, Celery beat and OpenAPI document from what was registered. A new
+app touches only its own folder plus its line in ``INSTALLED_APPS``.
+
+Registering is for ``ready()`` only (before every app is ready); reading what was registered is
+for after, so that nothing builds on half the apps.
+"""
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
+
+from engagement.environment import Environment
+
+
+class LiveMapping(Mapping[str, Any]):
+    """A read-only view of a registry table, for a setting read only once the apps are ready."""
+
+    def __init__(self, table: dict[str, Any]) -> None:
+        self._table = table
+
+    def __getitem__(self, key: str) -> Any:
+        return self._table[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __repr__(self) -> str:
+        return f"LiveMapping({self._table!r})"
+
+
+class Registry:
+    """The tables apps fill from ``ready()``; ``apps_ready`` tells whether every app is ready."""
+
+    def __init__(self, *, apps_ready: Callable[[], bool]) -> None:
+        self._apps_ready = apps_ready
+        self._api_key_scopes: dict[str, str] = {}
+        self._throttle_rates: dict[str, str] = {}
+        self._api_url_modules: list[str] = []
+        self._site_urls: dict[str, str] = {}
+        self.beat_schedule: dict[str, dict[str, Any]] = {}
+        """Celery beat's table itself (``engagement/celery.py``); beat reads it after set-up."""
+        self._schema_enum_names: dict[str, str] = {}
+        self.schema_enum_names = LiveMapping(self._schema_enum_names)
+        """drf-spectacular's ``ENUM_NAME_OVERRIDES`` (``engagement/settings/api.py``)."""
+        self._outbox_channels: dict[str, Callable[[Any], None]] = {}
+
+    def _registering(self, what: str) -> None:
+        if self._apps_ready():
+            raise ImproperlyConfigured(
+                f"Register {what} from AppConfig.ready(); every app is ready already."
+            )
+
+    def _reading(self, what: str) -> None:
+        if not self._apps_ready():
+            raise ImproperlyConfigured(
+                f"The registered {what} are known only once every app is ready."
+            )
+
+    @staticmethod
+    def _add(table: dict[str, Any], key: str, value: Any, *, what: str) -> None:
+        if key in table:
+            raise ImproperlyConfigured(f"{what} {key!r} is registered twice.")
+        table[key] = value
+
+    def add_api_key_scopes(self, choices: Iterable[tuple[str, str]]) -> None:
+        """Scopes an API key may carry, as ``(value, label)`` pairs (a ``TextChoices.choices``)."""
+        self._registering("API key scopes")
+        for value, label in choices:
+            self._add(self._api_key_scopes, value, label, what="API key scope")
+
+    def api_key_scopes(self) -> dict[str, str]:
+        """Every registered scope and its label, in registration order."""
+        self._reading("API key scopes")
+        return dict(self._api_key_scopes)
+
+    def add_throttle_rate(self, scope: str, *, variable: str, default: str) -> None:
+        """A throttle scope whose rate the environment variable ``variable`` may override."""
+        self._registering("throttle rates")
+        rate = Environment().rate(variable, default=default)
+        self._add(self._throttle_rates, scope, rate, what="Throttle scope")
+
+    def throttle_rate(self, scope: str) -> str:
+        self._reading("throttle rates")
+        try:
+            return self._throttle_rates[scope]
+        except KeyError:
+            raise ImproperlyConfigured(
+                f"No rate is registered for throttle scope {scope!r}."
+            ) from None
+
+    def add_api_urls(self, module: str) -> None:
+        """A URLconf module (dotted path) whose routes join ``/api/v1/``."""
+        self._registering("API URLs")
+        if module in self._api_url_modules:
+            raise ImproperlyConfigured(f"API URL module {module!r} is registered twice.")
+        self._api_url_modules.append(module)
+
+    def api_url_modules(self) -> tuple[str, ...]:
+        self._reading("API URL modules")
+        return tuple(self._api_url_modules)
+
+    def add_site_urls(self, route: str, module: str) -> None:
+        """A URLconf module (dotted path) served under ``route`` of the site (pages, dashboards)."""
+        self._registering("site URLs")
+        self._add(self._site_urls, route, module, what="Site route")
+
+    def site_urls(self) -> dict[str, str]:
+        """Route prefix to URLconf module, in registration order."""
+        self._reading("site URLs")
+        return dict(self._site_urls)
+
+    def add_beat_schedule(self, entries: Mapping[str, dict[str, Any]]) -> None:
+        """Celery beat entries (name to ``{"task": ..., "schedule": ...}``)."""
+        self._registering("beat schedules")
+        for name, entry in entries.items():
+            self._add(self.beat_schedule, name, entry, what="Beat schedule entry")
+
+    def add_schema_enum_names(self, names: Mapping[str, str]) -> None:
+        """OpenAPI component names for choice sets (name to the choices' dotted path)."""
+        self._registering("schema enum names")
+        for name, choices in names.items():
+            self._add(self._schema_enum_names, name, choices, what="Schema enum name")
+
+    def add_outbox_channel(self, name: str, handler: Callable[[Any], None]) -> None:
+        """A channel of :mod:`engagement.outbox`: ``handler(message)`` sends one message or raises."""
+        self._registering("outbox channels")
+        self._add(self._outbox_channels, name, handler, what="Outbox channel")
+
+    def outbox_channel(self, name: str) -> Callable[[Any], None] | None:
+        self._reading("outbox channels")
+        return self._outbox_channels.get(name)
+
+
+registry = Registry(apps_ready=lambda: apps.ready)

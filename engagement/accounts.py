@@ -8,7 +8,6 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils.encoding import force_bytes
@@ -18,6 +17,7 @@ from engagement.audit import audit_record
 from engagement.errors import ValidationFailed
 from engagement.ids import row_by_id
 from engagement.models import Role, User
+from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue
 from engagement.user_scopes import user_cohorts_set
 
 ACTIVE_ADMIN = Q(is_active=True) & (Q(role=Role.ADMIN) | Q(is_superuser=True))
@@ -36,14 +36,18 @@ def user_grant_admin_site(user: User) -> None:
 
 
 def _invite(user: User) -> str:
-    """Mail a one-time link to choose a password; returns the link's path."""
+    """Mail a one-time link to choose a password, through the outbox: the mail leaves once the
+    user's creation commits, never for a creation rolled back. Returns the link's path."""
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     path = f"/accounts/reset/{uid}/{default_token_generator.make_token(user)}/"
-    send_mail(
-        subject="Your Learner Engagement Platform account",
-        message=f"An account was created for you. Choose a password here: {settings.SITE_URL}{path}",
-        from_email=None,
-        recipient_list=[user.email],
+    outbox_enqueue(
+        channel=EMAIL_CHANNEL,
+        payload={
+            "to": user.email,
+            "subject": "Your Learner Engagement Platform account",
+            "body": f"An account was created for you. Choose a password here: {settings.SITE_URL}{path}",
+        },
+        idempotency_key=f"invite:{user.pk}",
     )
     return path
 

@@ -1,4 +1,4 @@
-"""Admin for staff users (role and cohorts), API keys, background jobs and the read-only audit log."""
+"""Admin for staff users (role and cohorts), API keys, background jobs, the outbox and the read-only audit log."""
 
 from typing import Any
 
@@ -10,12 +10,20 @@ from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from engagement import accounts, api_keys, jobs, user_scopes
+from engagement import accounts, api_keys, jobs, outbox, user_scopes
 from engagement.admin_bases import AppendOnlyAdmin
 from engagement.admin_fields import STRICT_DATE_FORMFIELDS
 from engagement.audit import audit_record
 from engagement.errors import Conflict
-from engagement.models import JOB_ACTIVE_STATUSES, ApiKey, AuditEvent, Job, Role, User
+from engagement.models import (
+    JOB_ACTIVE_STATUSES,
+    ApiKey,
+    AuditEvent,
+    Job,
+    OutboxMessage,
+    Role,
+    User,
+)
 from engagement.principals import acting_user
 from engagement.wording import counted
 
@@ -164,3 +172,41 @@ class JobAdmin(AppendOnlyAdmin):
                 continue
             cancelled += 1
         messages.info(request, f"Cancelled {counted(cancelled, 'job')}.")
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(AppendOnlyAdmin):
+    """Written by the services that enqueue and the delivery task; here they are read (the
+    payload, which holds the recipient, is not shown), retried or cancelled through the service."""
+
+    list_display = (
+        "id",
+        "channel",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sent_at",
+        "created_at",
+    )
+    list_filter = ("status", "channel")
+    search_fields = ("=id", "=idempotency_key")
+    date_hierarchy = "created_at"
+    fields = outbox.SHOWN_FIELDS
+    readonly_fields = fields
+    actions = ["retry_now", "cancel"]
+
+    @admin.display(description="Recipient")
+    def recipient(self, obj: OutboxMessage) -> str:
+        return outbox.outbox_recipient_masked(obj)
+
+    @admin.action(description="Retry the selected pending or failed messages now")
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        retried = outbox.outbox_retry(message_ids=ids, actor=acting_user(request))
+        messages.info(request, f"Retrying {counted(retried, 'message')}.")
+
+    @admin.action(description="Cancel the selected pending or failed messages")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[OutboxMessage]) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        cancelled = outbox.outbox_cancel(message_ids=ids, actor=acting_user(request))
+        messages.info(request, f"Cancelled {counted(cancelled, 'message')}.")

@@ -1,15 +1,18 @@
-"""FilterSets for the audit log and job lists, and the bounded filters every list uses."""
+"""FilterSets for the audit log, job and outbox lists, and the bounded filters every list uses."""
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import django_filters
 from django import forms
+from django.db.models import Model, QuerySet
 
+from engagement.errors import ValidationFailed
 from engagement.input_bounds import DATETIME_RANGE, parse_datetime
-from engagement.models import AuditEvent, Job, JobStatus
+from engagement.models import AuditEvent, Job, JobStatus, OutboxMessage, OutboxStatus
 
 
 class BoundedDateTimeFormField(forms.Field):
@@ -29,6 +32,23 @@ class BoundedDateTimeFilter(django_filters.IsoDateTimeFilter):
     """Filters on a date-time given in ISO 8601; out-of-range values are a 400, not a 500."""
 
     field_class = BoundedDateTimeFormField
+
+
+ModelT = TypeVar("ModelT", bound=Model)
+
+
+def filtered(
+    filterset_class: type[django_filters.FilterSet],
+    queryset: QuerySet[ModelT],
+    filters: Mapping[str, Any] | None,
+) -> QuerySet[ModelT]:
+    """``queryset`` narrowed by a list's query parameters; invalid ones are a 400 naming them."""
+    if not filters:
+        return queryset
+    filterset = filterset_class(data=filters, queryset=queryset)
+    if not filterset.is_valid():
+        raise ValidationFailed(detail=filterset.errors)
+    return filterset.qs
 
 
 PLAIN_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
@@ -78,4 +98,15 @@ class JobFilter(django_filters.FilterSet):
 
     class Meta:
         model = Job
+        fields: list[str] = []
+
+
+class OutboxFilter(django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(
+        choices=OutboxStatus.choices, help_text="One or more statuses."
+    )
+    channel = django_filters.CharFilter(help_text="Exact channel, e.g. email.")
+
+    class Meta:
+        model = OutboxMessage
         fields: list[str] = []

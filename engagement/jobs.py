@@ -48,8 +48,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from engagement.audit import audit_record
-from engagement.errors import ApplicationError, Conflict, ValidationFailed
-from engagement.filters import JobFilter
+from engagement.errors import ApplicationError, Conflict
+from engagement.filters import JobFilter, filtered
 from engagement.ids import row_by_id
 from engagement.models import JOB_ACTIVE_STATUSES, Job, JobStatus, Role, User
 from engagement.roles import role_of
@@ -279,12 +279,7 @@ def job_list(*, actor: Any, filters: Mapping[str, Any] | None = None) -> QuerySe
         queryset = queryset.filter(requested_by=actor)
     elif role != Role.ADMIN:
         queryset = queryset.none()
-    if not filters:
-        return queryset
-    filterset = JobFilter(data=filters, queryset=queryset)
-    if not filterset.is_valid():
-        raise ValidationFailed(detail=filterset.errors)
-    return filterset.qs
+    return filtered(JobFilter, queryset, filters)
 
 
 def job_get(*, actor: Any, job_id: JobId) -> Job:

@@ -147,3 +147,58 @@ class Job(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.kind} ({self.status})"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", "Pending: waiting for its (next) attempt"
+    SENDING = "sending", "Sending: claimed by a worker"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed: every attempt failed"
+    CANCELLED = "cancelled", "Cancelled: will not be sent"
+
+
+class OutboxMessage(BaseModel):
+    """A side effect (a mail, later a nudge or a webhook) written in the transaction that causes
+    it and delivered after commit by :mod:`engagement.outbox`, at least once.
+
+    ``payload`` holds what the channel needs, the recipient included, so it is never logged nor
+    shown, and it is emptied once the message is sent or cancelled; ``last_error`` names the
+    error type only. While ``sending``, ``next_attempt_at`` is
+    the end of the worker's lease: past it, the worker is taken for lost and the message is
+    claimed again.
+    """
+
+    channel = models.CharField(max_length=32, help_text="Who delivers it, e.g. email.")
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=16, choices=OutboxStatus.choices, default=OutboxStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField(default=5)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.CharField(max_length=200, blank=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=OutboxStatus.values), name="outbox_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_attempts__gte=1), name="outbox_max_attempts_positive"
+            ),
+        ]
+        indexes = [
+            # The delivery query: due messages still to (re)try, oldest due first.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["pending", "sending"]),
+                name="outbox_due",
+            ),
+            models.Index(fields=["status", "created_at"], name="outbox_status_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel} message ({self.status})"

@@ -1,15 +1,19 @@
 """The few server-rendered pages of the project shell: sign-in and where ``/`` leads."""
 
+import hashlib
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.template import loader
 from django.urls import reverse
 from django.utils.http import urlencode
 
 from engagement.api.throttling import login_attempt_wait
+from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue
 
 
 class LoginView(auth_views.LoginView):
@@ -42,6 +46,36 @@ class LogoutView(auth_views.LogoutView):
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         return render(request, "registration/logout_confirm.html")
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's reset form, mailing through the outbox like every other mail."""
+
+    def send_mail(
+        self,
+        subject_template_name: str,
+        email_template_name: str,
+        context: dict[str, Any],
+        from_email: str | None,
+        to_email: str,
+        html_email_template_name: str | None = None,
+    ) -> None:
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        # One message per reset link: the key names the token by its hash, not the token itself.
+        token = hashlib.sha256(context["token"].encode()).hexdigest()[:32]
+        outbox_enqueue(
+            channel=EMAIL_CHANNEL,
+            payload={
+                "to": to_email,
+                "subject": subject,
+                "body": loader.render_to_string(email_template_name, context),
+            },
+            idempotency_key=f"password-reset:{context['uid']}:{token}",
+        )
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = PasswordResetForm
 
 
 def admin_login(request: HttpRequest) -> HttpResponse:

@@ -1,7 +1,7 @@
 """What apps add to the platform, registered from each app's ``AppConfig.ready()``.
 
 ``engagement`` names no app: an app registers its API key scopes, throttle scopes and rates, URL
-modules, beat schedule entries and schema enum names here, and the platform builds its API-key
+modules, beat schedule entries, schema enum names and outbox channels here, and the platform builds its API-key
 validation, throttles, URLconf, Celery beat and OpenAPI document from what was registered. A new
 app touches only its own folder plus its line in ``INSTALLED_APPS``.
 
@@ -51,6 +51,7 @@ class Registry:
         self._schema_enum_names: dict[str, str] = {}
         self.schema_enum_names = LiveMapping(self._schema_enum_names)
         """drf-spectacular's ``ENUM_NAME_OVERRIDES`` (``engagement/settings/api.py``)."""
+        self._outbox_channels: dict[str, Callable[[Any], None]] = {}
 
     def _registering(self, what: str) -> None:
         if self._apps_ready():
@@ -128,6 +129,15 @@ class Registry:
         self._registering("schema enum names")
         for name, choices in names.items():
             self._add(self._schema_enum_names, name, choices, what="Schema enum name")
+
+    def add_outbox_channel(self, name: str, handler: Callable[[Any], None]) -> None:
+        """A channel of :mod:`engagement.outbox`: ``handler(message)`` sends one message or raises."""
+        self._registering("outbox channels")
+        self._add(self._outbox_channels, name, handler, what="Outbox channel")
+
+    def outbox_channel(self, name: str) -> Callable[[Any], None] | None:
+        self._reading("outbox channels")
+        return self._outbox_channels.get(name)
 
 
 registry = Registry(apps_ready=lambda: apps.ready)

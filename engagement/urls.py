@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", pages.LoginView.as_view(), name="login"),
     path("accounts/logout/", pages.LogoutView.as_view(), name="sign-out"),
+    path("accounts/password_reset/", pages.PasswordResetView.as_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

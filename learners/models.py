@@ -382,7 +382,6 @@ class RiskAlertReason(models.TextChoices):
 
     NONE = "", "-"
     NO_RECIPIENT = "no_recipient", "Nobody to receive it: no coach or admin with an email address"
-    MAIL_FAILED = "mail_failed", "Sending the mail failed for at least one recipient"
 
 
 class RiskAlert(models.Model):

@@ -130,13 +130,6 @@ def cross_app_models(source: str, *, app: str) -> set[str]:
     return labels - {app}
 
 
-# Issue 9: cohort assignment moves to learners; these go with it (the lead removes them on merge).
-KNOWN_CROSSINGS = {
-    ("engagement/accounts.py", "learners"),
-    ("engagement/admin.py", "learners"),
-}
-
-
 def test_get_model_does_not_cross_apps_outside_migrations() -> None:
     found = set()
     for app in local_apps():
@@ -145,8 +138,7 @@ def test_get_model_does_not_cross_apps_outside_migrations() -> None:
                 continue
             for label in cross_app_models(path.read_text(), app=app):
                 found.add((str(path.relative_to(ROOT)), label))
-    assert found - KNOWN_CROSSINGS == set(), "use the other app's public module instead"
-    assert KNOWN_CROSSINGS - found == set(), "gone: remove it from KNOWN_CROSSINGS"
+    assert found == set(), "use the other app's public module instead"
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,11 @@
-"""Serializers for accounts, API keys, the audit log and background jobs."""
+"""Serializers for accounts, API keys, the audit log, background jobs and the outbox."""
 
 from rest_framework import serializers
 
 from engagement.api.fields import BoundedDateTimeField, TextField
 from engagement.api_keys import scopes_help
-from engagement.models import ApiKey, AuditEvent, Job, Role, User
+from engagement.models import ApiKey, AuditEvent, Job, OutboxMessage, Role, User
+from engagement.outbox import SHOWN_FIELDS, outbox_recipient_masked
 from engagement.registry import registry
 
 
@@ -117,3 +118,17 @@ class JobOutputSerializer(serializers.ModelSerializer):
             "url",
         ]
         read_only_fields = fields
+
+
+class OutboxMessageOutputSerializer(serializers.ModelSerializer):
+    """Delivery state only: the payload is not shown, the recipient is masked."""
+
+    recipient = serializers.SerializerMethodField(help_text="Masked, e.g. a***@example.org.")
+
+    class Meta:
+        model = OutboxMessage
+        fields = list(SHOWN_FIELDS)
+        read_only_fields = fields
+
+    def get_recipient(self, obj: OutboxMessage) -> str:
+        return outbox_recipient_masked(obj)

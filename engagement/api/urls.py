@@ -1,5 +1,5 @@
-"""The ``/api/v1/`` namespace: authentication, accounts, keys, audit, jobs, plus the routes each
-app registered (:mod:`engagement.registry`)."""
+"""The ``/api/v1/`` namespace: authentication, accounts, keys, audit, jobs, outbox, plus the
+routes each app registered (:mod:`engagement.registry`)."""
 
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
@@ -12,6 +12,7 @@ router.register("users", views.UserViewSet, basename="user")
 router.register("api-keys", views.ApiKeyViewSet, basename="api-key")
 router.register("audit-events", views.AuditEventViewSet, basename="audit-event")
 router.register("jobs", views.JobViewSet, basename="job")
+router.register("outbox", views.OutboxMessageViewSet, basename="outbox-message")
 
 urlpatterns = [
     path("", views.ApiRootView.as_view(), name="api-root"),

@@ -1,4 +1,4 @@
-"""Accounts, API keys, audit log, jobs and token endpoints. Views only dispatch to services and selectors."""
+"""Accounts, API keys, audit log, jobs, outbox and token endpoints. Views only dispatch to services and selectors."""
 
 from typing import Any, cast
 
@@ -18,7 +18,7 @@ from rest_framework_simplejwt.serializers import (
 )
 from rest_framework_simplejwt.tokens import Token
 
-from engagement import accounts, api_keys, audit, auth_tokens, jobs
+from engagement import accounts, api_keys, audit, auth_tokens, jobs, outbox
 from engagement.api.index import api_index
 from engagement.api.permissions import Access, staff_user
 from engagement.api.responses import ERRORS, TOKEN_ERRORS
@@ -29,12 +29,13 @@ from engagement.api.serializers import (
     AuditEventOutputSerializer,
     JobOutputSerializer,
     LogoutSerializer,
+    OutboxMessageOutputSerializer,
     UserCreateSerializer,
     UserOutputSerializer,
     UserUpdateSerializer,
 )
-from engagement.filters import AuditEventFilter, JobFilter
-from engagement.models import ApiKey, AuditEvent, Job, User
+from engagement.filters import AuditEventFilter, JobFilter, OutboxFilter
+from engagement.models import ApiKey, AuditEvent, Job, OutboxMessage, User
 from engagement.roles import ADMIN, STAFF
 
 
@@ -285,3 +286,31 @@ class JobViewSet(viewsets.GenericViewSet):
             job=jobs.job_get(actor=request.user, job_id=pk), actor=staff_user(request)
         )
         return Response(self.get_serializer(job).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List outbox messages (mail and other side effects) and their delivery state",
+        responses={200: OutboxMessageOutputSerializer(many=True), **ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="Get an outbox message's delivery state",
+        responses={200: OutboxMessageOutputSerializer, **ERRORS},
+    ),
+)
+class OutboxMessageViewSet(viewsets.GenericViewSet):
+    """Side effects written after commit and their delivery (programme admins only)."""
+
+    access = Access(read=ADMIN)
+    serializer_class = OutboxMessageOutputSerializer
+    filterset_class = OutboxFilter
+
+    def get_queryset(self) -> QuerySet[OutboxMessage]:
+        return outbox.outbox_list()
+
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(outbox.outbox_list(filters=request.query_params))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(self.get_serializer(outbox.outbox_get(message_id=pk)).data)

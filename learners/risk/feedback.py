@@ -1,19 +1,18 @@
 """Coach feedback on assessments and the daily high-risk digest that respects it."""
 
-import logging
+import hashlib
 from collections import defaultdict
 from datetime import datetime, timedelta
-from smtplib import SMTPException
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from engagement.audit import Actor, audit_record
 from engagement.models import Role, User
+from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue_many
 from engagement.wording import counted
 from learners.models import (
     STUDYING_STATUSES,
@@ -26,8 +25,6 @@ from learners.models import (
     RiskFeedback,
 )
 from learners.risk.selectors import learner_assessments_to_current
-
-logger = logging.getLogger(__name__)
 
 
 def risk_feedback_create(
@@ -85,40 +82,16 @@ def _recipients_by_cohort(cohort_ids: set[Any]) -> dict[Any, list[User]]:
     return recipients
 
 
-def _mail(messages: dict[Any, EmailMessage]) -> set[Any]:
-    """Send each recipient's message on one connection; returns the recipients it reached.
-
-    Failures are logged by user id and error type only: the messages hold learners' names."""
-    if not messages:
-        return set()
-    connection = get_connection()
-    try:
-        connection.open()
-    except (SMTPException, OSError) as error:
-        logger.warning("Risk digest: no connection to the mail server: %s", type(error).__name__)
-        return set()
-    sent: set[Any] = set()
-    try:
-        for user_id, message in messages.items():
-            message.connection = connection
-            try:
-                message.send()
-            except (SMTPException, OSError) as error:
-                logger.warning(
-                    "Risk digest not delivered to user %s: %s", user_id, type(error).__name__
-                )
-                continue
-            sent.add(user_id)
-    finally:
-        connection.close()
-    return sent
-
-
 @transaction.atomic
 def risk_digest_send(*, now: datetime | None = None) -> dict[str, int]:
-    """Mail each recipient the pending alerts of their cohorts, skipping those quieted by
-    feedback and closing those of learners who finished meanwhile; an alert is delivered once every recipient got it, and stays pending with the
-    reason otherwise, to be retried by the next run without mailing anyone twice."""
+    """Hand each recipient's digest of the pending alerts of their cohorts to the outbox,
+    skipping those quieted by feedback and closing those of learners who finished meanwhile.
+
+    The mails are written in this transaction and leave after it commits (no lock is held while
+    sending; the outbox retries failures). An alert is delivered once every recipient's digest
+    holds it, and stays pending with the reason (nobody to receive it) otherwise, to be retried
+    by the next run; deliveries are recorded per recipient, so nobody gets an alert twice.
+    """
     now = now or timezone.now()
     alerts = list(
         RiskAlert.objects.select_for_update(of=("self",))
@@ -140,25 +113,22 @@ def risk_digest_send(*, now: datetime | None = None) -> dict[str, int]:
             if (alert.pk, user.pk) not in delivered:
                 due[user.pk].append(alert)
                 users[user.pk] = user
-    sent = _mail({user_id: _message(users[user_id], items) for user_id, items in due.items()})
+    outbox_enqueue_many(
+        channel=EMAIL_CHANNEL,
+        messages={
+            _digest_key(user_id, items): _message(users[user_id], items)
+            for user_id, items in due.items()
+        },
+    )
     RiskAlertDelivery.objects.bulk_create(
         [
             RiskAlertDelivery(alert=alert, recipient_id=user_id, delivered_at=now)
-            for user_id in sent
-            for alert in due[user_id]
+            for user_id, items in due.items()
+            for alert in items
         ]
     )
-    delivered |= {(alert.pk, user_id) for user_id in sent for alert in due[user_id]}
-    done: list[Any] = []
-    waiting: dict[str, list[Any]] = defaultdict(list)
-    for alert in alerts:
-        wanted = recipients[alert.learner.cohort_id]
-        if not wanted:
-            waiting[RiskAlertReason.NO_RECIPIENT].append(alert.pk)
-        elif all((alert.pk, user.pk) in delivered for user in wanted):
-            done.append(alert.pk)
-        else:
-            waiting[RiskAlertReason.MAIL_FAILED].append(alert.pk)
+    done = [alert.pk for alert in alerts if recipients[alert.learner.cohort_id]]
+    nobody = [alert.pk for alert in alerts if not recipients[alert.learner.cohort_id]]
     settled = (
         (RiskAlertStatus.CLOSED, closed),
         (RiskAlertStatus.QUIETED, quiet),
@@ -167,19 +137,25 @@ def risk_digest_send(*, now: datetime | None = None) -> dict[str, int]:
     for status, ids in settled:
         if ids:
             RiskAlert.objects.filter(pk__in=ids).update(status=status, reason="", digested_at=now)
-    for reason, ids in waiting.items():
-        RiskAlert.objects.filter(pk__in=ids).update(reason=reason)
+    if nobody:
+        RiskAlert.objects.filter(pk__in=nobody).update(reason=RiskAlertReason.NO_RECIPIENT)
     return {
         "alerts": len(alerts) + len(quiet) + len(closed),
         "quieted": len(quiet),
         "closed": len(closed),
         "delivered": len(done),
-        "pending": sum(len(ids) for ids in waiting.values()),
-        "emails": len(sent),
+        "pending": len(nobody),
+        "emails": len(due),
     }
 
 
-def _message(user: User, alerts: list[RiskAlert]) -> EmailMessage:
+def _digest_key(user_id: Any, alerts: list[RiskAlert]) -> str:
+    """One key per recipient and set of alerts: a run repeated after a crash mails nobody twice."""
+    alert_ids = ",".join(sorted(str(alert.pk) for alert in alerts))
+    return f"risk-digest:{user_id}:{hashlib.sha256(alert_ids.encode()).hexdigest()[:32]}"
+
+
+def _message(user: User, alerts: list[RiskAlert]) -> dict[str, str]:
     lines = [
         f"- {alert.learner.name or alert.learner.external_id}: risk {alert.score:.0%} "
         f"({settings.SITE_URL}/api/v1/learners/{alert.learner_id}/risk/)"
@@ -187,4 +163,4 @@ def _message(user: User, alerts: list[RiskAlert]) -> EmailMessage:
     ]
     body = "These learners entered the high-risk band since the last digest:\n\n" + "\n".join(lines)
     subject = f"{counted(len(alerts), 'learner')} newly at high risk"
-    return EmailMessage(subject, body, None, [user.email])
+    return {"to": user.email, "subject": subject, "body": body}

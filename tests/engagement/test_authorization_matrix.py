@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from engagement.api_keys import api_key_create
 from engagement.audit import audit_record
 from engagement.models import Job
+from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue
 from engagement.registry import registry
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.scoring import learners_rescore
@@ -92,6 +93,8 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("job-list", "get"): STAFF_ONLY,
     ("job-detail", "get"): OWN_JOB,
     ("job-cancel", "post"): OWN_JOB,
+    ("outbox-message-list", "get"): ADMIN_ONLY,
+    ("outbox-message-detail", "get"): ADMIN_ONLY,
     ("events-ingest", "post"): MACHINE_WRITE,
     ("xapi-statements", "post"): MACHINE_WRITE,
     ("xapi-statements", "put"): MACHINE_WRITE,
@@ -180,6 +183,11 @@ def world(db: Any) -> dict[str, Any]:
         "audit": audit_record(actor=None, action="matrix.probe"),
         "api_key": key_without.api_key,
         "job": Job.objects.create(kind="matrix.probe", requested_by=admin),
+        "outbox": outbox_enqueue(
+            channel=EMAIL_CHANNEL,
+            payload={"to": "probe@example.org", "subject": "Probe", "body": "Probe"},
+            idempotency_key="matrix.probe",
+        ),
         "principals": {
             "admin": admin,
             "coach_in": coach_in,
@@ -196,6 +204,7 @@ OBJECT_FOR_ROUTE = {
     "api-key": "api_key",
     "audit-event": "audit",
     "job": "job",
+    "outbox-message": "outbox",
     "cohort": "cohort",
     "learner": "learner",
 }

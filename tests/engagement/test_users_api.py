@@ -1,9 +1,11 @@
+from typing import Any
+
 import pytest
 from django.core import mail
 from django.test import Client
 from rest_framework.test import APIClient
 
-from engagement.models import AuditEvent, User
+from engagement.models import AuditEvent, OutboxMessage, User
 from tests.factories import CohortFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,13 +34,17 @@ def test_admin_creates_a_coach_with_cohorts_who_then_sees_only_those(
     assert AuditEvent.objects.filter(action="user.create", target_id=response.data["id"]).exists()
 
 
-def test_invited_users_get_a_password_link_by_email(auth_client: APIClient) -> None:
-    response = auth_client.post(
-        URL, {"username": "ana", "email": "ana@example.org", "role": "analyst"}, format="json"
-    )
+def test_invited_users_get_a_password_link_by_email(
+    auth_client: APIClient, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = auth_client.post(
+            URL, {"username": "ana", "email": "ana@example.org", "role": "analyst"}, format="json"
+        )
     assert response.status_code == 201
     assert not User.objects.get(username="ana").has_usable_password()
     assert len(mail.outbox) == 1
+    assert OutboxMessage.objects.get().idempotency_key == f"invite:{response.data['id']}"
     link = mail.outbox[0].body.split("http://127.0.0.1:8000")[1].strip()
     form = Client().get(link, follow=True)
     assert form.status_code == 200

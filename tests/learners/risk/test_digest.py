@@ -1,4 +1,5 @@
-"""The high-risk digest: every alert is delivered, or stays pending with the reason."""
+"""The high-risk digest: every alert is handed to the outbox for each recipient, or stays pending
+with the reason; the mails leave after the digest commits."""
 
 import logging
 from collections.abc import Callable, Iterator
@@ -14,11 +15,26 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from engagement.models import OutboxMessage
+from engagement.outbox import outbox_sweep
 from learners.models import Cohort, Learner, RiskAlert, RiskAlertDelivery
 from learners.risk.feedback import risk_digest_send, risk_feedback_create
 from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+Digest = Callable[..., dict[str, int]]
+
+
+@pytest.fixture
+def digest(django_capture_on_commit_callbacks: Callable[..., Any]) -> Digest:
+    """Run the digest and, as its commit would, the outbox deliveries (eager tasks)."""
+
+    def run(**kwargs: Any) -> dict[str, int]:
+        with django_capture_on_commit_callbacks(execute=True):
+            return risk_digest_send(**kwargs)
+
+    return run
 
 
 def coach_of(cohort: Cohort, **fields: Any) -> Any:
@@ -51,13 +67,13 @@ def refused(monkeypatch: pytest.MonkeyPatch) -> Iterator[set[str]]:
     yield addresses
 
 
-def test_a_cohort_without_a_coach_goes_to_the_active_admins_with_an_email() -> None:
+def test_a_cohort_without_a_coach_goes_to_the_active_admins_with_an_email(digest: Digest) -> None:
     UserFactory(role="admin", email="admin@example.org")
     UserFactory(role="admin", email="")
     UserFactory(role="admin", email="gone@example.org", is_active=False)
     coach_of(CohortFactory(), email="other@example.org")  # another cohort's coach
     alert = alert_for(LearnerFactory(cohort=CohortFactory()))
-    result = risk_digest_send()
+    result = digest()
     assert result == {
         "alerts": 1,
         "quieted": 0,
@@ -72,21 +88,23 @@ def test_a_cohort_without_a_coach_goes_to_the_active_admins_with_an_email() -> N
     assert alert.digested_at is not None
 
 
-def test_coaches_without_an_email_address_count_as_no_coach() -> None:
+def test_coaches_without_an_email_address_count_as_no_coach(digest: Digest) -> None:
     cohort = CohortFactory()
     coach_of(cohort, email="")
     coach_of(cohort, email="away@example.org", is_active=False)
     UserFactory(role="admin", email="admin@example.org")
     alert_for(LearnerFactory(cohort=cohort))
-    risk_digest_send()
+    digest()
     assert recipients() == [["admin@example.org"]]
 
 
-def test_an_alert_nobody_can_receive_stays_pending_with_the_reason_until_someone_can() -> None:
+def test_an_alert_nobody_can_receive_stays_pending_with_the_reason_until_someone_can(
+    digest: Digest,
+) -> None:
     cohort = CohortFactory()
     alert = alert_for(LearnerFactory(cohort=cohort))
     UserFactory(role="admin", email="")
-    result = risk_digest_send()
+    result = digest()
     assert result == {
         "alerts": 1,
         "quieted": 0,
@@ -98,40 +116,57 @@ def test_an_alert_nobody_can_receive_stays_pending_with_the_reason_until_someone
     assert mail.outbox == []
     alert.refresh_from_db()
     assert (alert.status, alert.reason, alert.digested_at) == ("pending", "no_recipient", None)
-    assert risk_digest_send()["pending"] == 1  # tried again, still nobody
+    assert digest()["pending"] == 1  # tried again, still nobody
     coach_of(cohort, email="coach@example.org")
-    assert risk_digest_send()["delivered"] == 1
+    assert digest()["delivered"] == 1
     assert recipients() == [["coach@example.org"]]
     alert.refresh_from_db()
     assert (alert.status, alert.reason) == ("delivered", "")
 
 
-def test_a_mail_failure_keeps_the_alert_pending_and_the_retry_mails_nobody_twice(
-    refused: set[str],
+def test_the_mails_leave_after_commit_through_the_outbox_one_per_recipient() -> None:
+    cohort = CohortFactory()
+    coach_of(cohort, email="first@example.org")
+    coach_of(cohort, email="second@example.org")
+    alert_for(LearnerFactory(cohort=cohort))
+    assert risk_digest_send()["emails"] == 2
+    assert mail.outbox == []  # nothing is sent inside the digest's transaction
+    messages = OutboxMessage.objects.all()
+    assert [m.status for m in messages] == ["pending", "pending"]
+    assert all(m.idempotency_key.startswith("risk-digest:") for m in messages)
+    assert len({m.idempotency_key for m in messages}) == 2
+
+
+def test_a_mail_failure_is_retried_by_the_outbox_and_mails_nobody_twice(
+    refused: set[str], digest: Digest
 ) -> None:
     cohort = CohortFactory()
     coach_of(cohort, email="first@example.org")
     coach_of(cohort, email="second@example.org")
     alert = alert_for(LearnerFactory(cohort=cohort))
     refused.add("second@example.org")
-    result = risk_digest_send()
+    result = digest()
     assert result == {
         "alerts": 1,
         "quieted": 0,
         "closed": 0,
-        "delivered": 0,
-        "pending": 1,
-        "emails": 1,
+        "delivered": 1,
+        "pending": 0,
+        "emails": 2,
     }
     alert.refresh_from_db()
-    assert (alert.status, alert.reason, alert.digested_at) == ("pending", "mail_failed", None)
+    assert (alert.status, alert.reason) == ("delivered", "")
     assert recipients() == [["first@example.org"]]
+    waiting = OutboxMessage.objects.get(status="pending")
+    assert (waiting.attempts, waiting.last_error) == (1, "SMTPRecipientsRefused")
 
     refused.clear()
-    assert risk_digest_send()["delivered"] == 1
+    past = timezone.now() - timedelta(minutes=2)  # its back-off has run out
+    OutboxMessage.objects.filter(pk=waiting.pk).update(next_attempt_at=past)
+    assert outbox_sweep() == 1
     assert recipients() == [["first@example.org"], ["second@example.org"]]
     assert RiskAlertDelivery.objects.filter(alert=alert).count() == 2
-    assert risk_digest_send() == {
+    assert digest() == {
         "alerts": 0,
         "quieted": 0,
         "closed": 0,
@@ -142,38 +177,23 @@ def test_a_mail_failure_keeps_the_alert_pending_and_the_retry_mails_nobody_twice
     assert len(mail.outbox) == 2
 
 
-def test_no_connection_to_the_mail_server_delivers_nothing(
-    monkeypatch: pytest.MonkeyPatch,
+def test_a_failure_is_logged_without_personal_data(
+    refused: set[str], caplog: pytest.LogCaptureFixture, digest: Digest
 ) -> None:
-    def unreachable(self: EmailBackend) -> None:
-        raise ConnectionRefusedError("mail.example.org:25")
-
-    monkeypatch.setattr(EmailBackend, "open", unreachable, raising=False)
     cohort = CohortFactory()
     coach_of(cohort, email="coach@example.org")
-    alert = alert_for(LearnerFactory(cohort=cohort))
-    assert risk_digest_send()["pending"] == 1
-    alert.refresh_from_db()
-    assert (alert.status, alert.reason) == ("pending", "mail_failed")
-    assert not RiskAlertDelivery.objects.exists()
-
-
-def test_a_failure_is_logged_without_personal_data(
-    refused: set[str], caplog: pytest.LogCaptureFixture
-) -> None:
-    cohort = CohortFactory()
-    coach = coach_of(cohort, email="coach@example.org")
     learner = LearnerFactory(cohort=cohort, name="Zebedee Quill", email="zq@example.org")
     alert_for(learner)
     refused.add("coach@example.org")
     with caplog.at_level(logging.WARNING):
-        risk_digest_send()
-    assert str(coach.pk) in caplog.text and "SMTPRecipientsRefused" in caplog.text
+        digest()
+    message = OutboxMessage.objects.get()
+    assert str(message.pk) in caplog.text and "SMTPRecipientsRefused" in caplog.text
     for personal in ("Zebedee", "zq@example.org", "coach@example.org", str(learner.external_id)):
         assert personal not in caplog.text
 
 
-def test_alerts_quieted_by_feedback_are_recorded_as_quieted() -> None:
+def test_alerts_quieted_by_feedback_are_recorded_as_quieted(digest: Digest) -> None:
     cohort = CohortFactory()
     coach = coach_of(cohort, email="coach@example.org")
     learner = LearnerFactory(cohort=cohort)
@@ -182,7 +202,7 @@ def test_alerts_quieted_by_feedback_are_recorded_as_quieted() -> None:
     )
     risk_feedback_create(actor=coach, learner=learner, kind="acknowledged")
     learner.risk_feedback.update(score_at_feedback=0.7)
-    assert risk_digest_send()["quieted"] == 1
+    assert digest()["quieted"] == 1
     assert mail.outbox == []
     alert.refresh_from_db()
     assert (alert.status, alert.reason) == ("quieted", "")
@@ -190,14 +210,16 @@ def test_alerts_quieted_by_feedback_are_recorded_as_quieted() -> None:
 
 
 @pytest.mark.parametrize("status", ["completed", "withdrawn"])
-def test_alerts_of_learners_who_finished_meanwhile_are_closed_unmailed(status: str) -> None:
+def test_alerts_of_learners_who_finished_meanwhile_are_closed_unmailed(
+    status: str, digest: Digest
+) -> None:
     cohort = CohortFactory()
     coach_of(cohort, email="coach@example.org")
     finished = LearnerFactory(cohort=cohort)
     closed = alert_for(finished)
     still_studying = alert_for(LearnerFactory(cohort=cohort))
     Learner.objects.filter(pk=finished.pk).update(status=status, finished_at=timezone.now())
-    summary = risk_digest_send()
+    summary = digest()
     assert (summary["alerts"], summary["closed"], summary["delivered"]) == (2, 1, 1)
     assert [message.body.count("\n- ") for message in mail.outbox] == [1]
     closed.refresh_from_db()
@@ -224,7 +246,7 @@ def test_the_digest_makes_the_same_few_queries_whatever_the_number_of_alerts() -
     few = digest_queries(2)
     RiskAlert.objects.all().delete()
     many = digest_queries(10)
-    assert few == many <= 10
+    assert few == many <= 12  # two of them write the outbox messages
 
 
 def test_admins_see_pending_alerts_and_why(client: Client) -> None:

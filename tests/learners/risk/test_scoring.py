@@ -178,7 +178,9 @@ def test_new_events_mark_learners_stale_for_the_incremental_run() -> None:
     assert not Learner.objects.filter(risk_stale=True).exists()
 
 
-def test_entering_the_high_band_queues_one_alert_and_the_digest_mails_the_coach() -> None:
+def test_entering_the_high_band_queues_one_alert_and_the_digest_mails_the_coach(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
     cohort = CohortFactory()
     quiet = LearnerFactory(
         cohort=cohort, enrolled_at=timezone.now() - timedelta(days=60), progress=0.0
@@ -190,7 +192,8 @@ def test_entering_the_high_band_queues_one_alert_and_the_digest_mails_the_coach(
     learners_rescore()
     assert Learner.objects.get(pk=quiet.pk).risk_band == "high"
     assert RiskAlert.objects.count() == 1
-    result = risk_digest_send()
+    with django_capture_on_commit_callbacks(execute=True):
+        result = risk_digest_send()
     assert result == {
         "alerts": 1,
         "quieted": 0,

@@ -10,12 +10,15 @@ for after, so that nothing builds on half the apps.
 """
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 
 from engagement.environment import Environment
+
+if TYPE_CHECKING:
+    from engagement.user_scopes import UserScopeProvider
 
 
 class LiveMapping(Mapping[str, Any]):
@@ -52,6 +55,7 @@ class Registry:
         self.schema_enum_names = LiveMapping(self._schema_enum_names)
         """drf-spectacular's ``ENUM_NAME_OVERRIDES`` (``engagement/settings/api.py``)."""
         self._outbox_channels: dict[str, Callable[[Any], None]] = {}
+        self._user_scope_provider: UserScopeProvider | None = None
 
     def _registering(self, what: str) -> None:
         if self._apps_ready():
@@ -138,6 +142,18 @@ class Registry:
     def outbox_channel(self, name: str) -> Callable[[Any], None] | None:
         self._reading("outbox channels")
         return self._outbox_channels.get(name)
+
+    def set_user_scope_provider(self, provider: "UserScopeProvider") -> None:
+        """The app that owns cohorts tells user management which cohorts a user works with."""
+        self._registering("the user scope provider")
+        if self._user_scope_provider is not None:
+            raise ImproperlyConfigured("A user scope provider is registered twice.")
+        self._user_scope_provider = provider
+
+    def user_scope_provider(self) -> "UserScopeProvider | None":
+        """The registered provider, or ``None`` when no installed app assigns cohorts."""
+        self._reading("user scope provider")
+        return self._user_scope_provider
 
 
 registry = Registry(apps_ready=lambda: apps.ready)

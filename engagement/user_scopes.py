@@ -2,7 +2,8 @@
 
 The users API (``cohort_ids``) and the user admin (``cohorts``) belong to the platform, but
 cohorts and their assignment belong to an app (``learners``) that ``engagement`` may not import.
-That app registers a :class:`UserScopeProvider` from its ``AppConfig.ready()``; the platform
+That app registers a :class:`UserScopeProvider` from its ``AppConfig.ready()`` with
+``registry.set_user_scope_provider``; the platform
 reaches assignments only through the functions below. With no provider registered, nobody can
 be given cohorts: assigning any is refused with :data:`NO_PROVIDER`, and everyone has none.
 """
@@ -12,6 +13,7 @@ from typing import Any, Protocol
 
 from engagement.errors import ValidationFailed
 from engagement.models import User
+from engagement.registry import registry
 
 NO_PROVIDER = "No installed app assigns cohorts, so no cohorts can be given."
 
@@ -30,18 +32,9 @@ class UserScopeProvider(Protocol):
         """``(id, label)`` of every cohort that may be assigned, in display order."""
 
 
-class _Registry:
-    provider: UserScopeProvider | None = None
-
-
-def user_scope_provider_register(provider: UserScopeProvider | None) -> None:
-    """Install the provider (an app's ``ready()`` does this once); ``None`` removes it."""
-    _Registry.provider = provider
-
-
 def user_cohorts_set(*, user: User, cohort_ids: Collection[Any], actor: User | None) -> None:
     """Make ``cohort_ids`` exactly the cohorts ``user`` works with, through the provider."""
-    provider = _Registry.provider
+    provider = registry.user_scope_provider()
     if provider is not None:
         provider.assign(user=user, cohort_ids=cohort_ids, actor=actor)
     elif cohort_ids:
@@ -50,11 +43,11 @@ def user_cohorts_set(*, user: User, cohort_ids: Collection[Any], actor: User | N
 
 def user_cohort_ids(*, user: User) -> list[Any]:
     """Ids of the cohorts ``user`` works with (none without a provider)."""
-    provider = _Registry.provider
+    provider = registry.user_scope_provider()
     return [] if provider is None else provider.assigned_ids(user=user)
 
 
 def user_cohort_choices() -> list[tuple[str, str]]:
     """``(id, label)`` of the cohorts that may be assigned, for the user admin's form."""
-    provider = _Registry.provider
+    provider = registry.user_scope_provider()
     return [] if provider is None else provider.choices()

@@ -8,7 +8,6 @@ class LearnersConfig(AppConfig):
     def ready(self) -> None:
         """Add the app's key scopes, throttle, routes, schedules and schema names to the platform."""
         from engagement.registry import registry
-        from engagement.user_scopes import user_scope_provider_register
         from learners.assignments import CohortAssignmentProvider
         from learners.schedules import BEAT_SCHEDULE
         from learners.scopes import ApiKeyScope
@@ -25,4 +24,4 @@ class LearnersConfig(AppConfig):
                 "RiskFeedbackKindEnum": "learners.models.RiskFeedbackKind",
             }
         )
-        user_scope_provider_register(CohortAssignmentProvider())
+        registry.set_user_scope_provider(CohortAssignmentProvider())

@@ -1,14 +1,12 @@
 """The user scope port: the users API and admin assign cohorts only through a registered provider."""
 
-from collections.abc import Iterator
-
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
 from engagement import user_scopes
 from engagement.models import AuditEvent, User
-from learners.assignments import CohortAssignmentProvider
+from engagement.registry import registry
 from tests.factories import CohortAssignmentFactory, CohortFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -16,11 +14,9 @@ URL = "/api/v1/users/"
 
 
 @pytest.fixture
-def no_provider() -> Iterator[None]:
+def no_provider(monkeypatch: pytest.MonkeyPatch) -> None:
     """The platform as if no installed app assigned cohorts."""
-    user_scopes.user_scope_provider_register(None)
-    yield
-    user_scopes.user_scope_provider_register(CohortAssignmentProvider())
+    monkeypatch.setattr(registry, "user_scope_provider", lambda: None)
 
 
 def test_learners_registers_its_provider_when_it_loads() -> None:

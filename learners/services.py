@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -17,8 +18,11 @@ from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import uuid7
 from engagement.input_bounds import check_text
 from engagement.iterables import chunked
+from engagement.jobs import job_enqueue
+from engagement.models import Job, User
 from engagement.services import model_update
 from engagement.wording import counted
+from learners import tasks  # its schedules call the request services below
 from learners.cache import learner_detail_forget
 from learners.ingestion import Errors, EventRecord, LearnerRef, parse_event, parse_timestamp
 from learners.models import (
@@ -28,7 +32,8 @@ from learners.models import (
     LearnerStatus,
     learner_dates_problems,
 )
-from learners.tasks import rescore_stale_soon
+from learners.risk.scoring import rescore_as_of_check
+from learners.risk.training import DEFAULT_CUTOFF_DAYS, cutoff_days_check
 
 # The same answer wherever the existing learner is: it names no cohort, id or person (see
 # docs/security.md, "Existence of a learner").
@@ -102,7 +107,7 @@ def cohort_update(*, actor: Actor, cohort: Cohort, data: Mapping[str, Any]) -> C
         learner_detail_forget(cohort.learners.values_list("id", flat=True))
     if COHORT_SCORING_FIELDS.intersection(changed):
         cohort.learners.update(risk_stale=True, updated_at=timezone.now())
-        rescore_stale_soon()
+        tasks.rescore_stale_soon()
     if changed:
         audit_record(
             actor=actor,
@@ -152,7 +157,7 @@ def learner_create(
     audit_record(
         actor=actor, action="learner.create", target=learner, changes={"cohort": str(cohort.pk)}
     )
-    rescore_stale_soon()
+    tasks.rescore_stale_soon()
     return learner
 
 
@@ -161,7 +166,7 @@ def learner_update(*, actor: Actor, learner: Learner, data: Mapping[str, Any]) -
     if LEARNER_SCORING_FIELDS.intersection(changed):
         Learner.objects.filter(pk=learner.pk).update(risk_stale=True)
         learner.risk_stale = True
-        rescore_stale_soon()
+        tasks.rescore_stale_soon()
     if changed:
         learner_detail_forget([learner.id])
         changes = audit_changes({name: data[name] for name in changed}, personal=PERSONAL_FIELDS)
@@ -323,7 +328,7 @@ def learners_touch_activity(*, learner_ids: Iterable[uuid.UUID]) -> None:
             last_active_at=Subquery(latest), risk_stale=True, updated_at=timezone.now()
         )
     learner_detail_forget(ids)
-    rescore_stale_soon()
+    tasks.rescore_stale_soon()
 
 
 def events_ingest(*, items: Sequence[Any], now: datetime | None = None) -> IngestReport:
@@ -556,9 +561,79 @@ def learners_import(
             learner_detail_forget(
                 [learner.id for learner in learners] + [learner.id for learner in stored.values()]
             )
-            rescore_stale_soon()
+            tasks.rescore_stale_soon()
         report.accepted = len(latest)
         yield report
+
+
+# Background work: one request service per job kind ----------------------------------------------
+
+
+def learners_rescore_request(
+    *,
+    cohort_id: uuid.UUID | str | None = None,
+    as_of: datetime | None = None,
+    stale_only: bool = False,
+    requested_by: User | None = None,
+    idempotency_key: str = "",
+    in_process: bool = False,
+) -> Job:
+    """Ask for a ``learners.rescore`` job (see ``learners.risk.scoring.learners_rescore``).
+
+    The cohort must exist and ``as_of`` must be a time scores may be taken as of (not in the
+    future, not before the cohort started): refused with ``ValidationFailed`` naming the field.
+    """
+    errors: Errors = {}
+    cohort = None
+    if cohort_id is not None:
+        try:
+            cohort = Cohort.objects.filter(pk=cohort_id).values_list("pk", flat=True).first()
+        except DjangoValidationError:  # not an id at all
+            cohort = None
+        if cohort is None:
+            errors["cohort_id"] = ["No cohort with this id."]
+    if as_of is not None and not errors:
+        try:
+            rescore_as_of_check(as_of, cohort_id=cohort)
+        except ValueError as exc:
+            errors["as_of"] = [str(exc)]
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], detail=errors)
+    params = {
+        "cohort_id": None if cohort is None else str(cohort),
+        "as_of": None if as_of is None else as_of.isoformat(),
+        "stale_only": stale_only,
+    }
+    return job_enqueue(
+        tasks.learners_rescore_task,
+        params,
+        requested_by=requested_by,
+        idempotency_key=idempotency_key,
+        in_process=in_process,
+    )
+
+
+def risk_model_train_request(
+    *,
+    cutoff_days: int = DEFAULT_CUTOFF_DAYS,
+    activate: bool = False,
+    force: bool = False,
+    requested_by: User | None = None,
+    idempotency_key: str = "",
+    in_process: bool = False,
+) -> Job:
+    """Ask for a ``learners.train_risk_model`` job (see ``learners.risk.training.risk_model_train``).
+
+    ``force`` matters with ``activate`` only; a cutoff outside the training range is refused.
+    """
+    cutoff_days_check(cutoff_days)
+    return job_enqueue(
+        tasks.risk_model_train_task,
+        {"cutoff_days": cutoff_days, "activate": activate, "force": force},
+        requested_by=requested_by,
+        idempotency_key=idempotency_key,
+        in_process=in_process,
+    )
 
 
 def ingest_limit() -> int:

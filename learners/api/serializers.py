@@ -1,6 +1,5 @@
 """Input serializers validate requests; output serializers shape responses. Never both."""
 
-import uuid
 from typing import Any
 
 from django.db.models import QuerySet
@@ -26,7 +25,6 @@ from learners.models import (
     learner_dates_problems,
 )
 from learners.risk.metrics_scope import metrics_within_scope
-from learners.risk.scoring import rescore_as_of_check
 from learners.risk.training import MAX_CUTOFF_DAYS
 
 
@@ -379,16 +377,3 @@ class RescoreInputSerializer(serializers.Serializer):
     stale_only = serializers.BooleanField(
         default=False, help_text="Only learners with new activity."
     )
-
-    def validate_cohort_id(self, value: uuid.UUID | None) -> uuid.UUID | None:
-        if value is not None and not Cohort.objects.filter(pk=value).exists():
-            raise serializers.ValidationError("No cohort with this id.")
-        return value
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("as_of") is not None:
-            try:
-                rescore_as_of_check(attrs["as_of"], cohort_id=attrs.get("cohort_id"))
-            except ValueError as exc:
-                raise serializers.ValidationError({"as_of": [str(exc)]}) from exc
-        return attrs

@@ -1,4 +1,7 @@
-"""Admin for staff users (role and cohorts), API keys, background jobs and the read-only audit log."""
+"""Admin for staff users (role and cohorts), API keys, background jobs and the read-only audit log.
+
+Writes go through the services (``accounts``, ``api_keys``, ``jobs``), audited as from the API.
+"""
 
 from typing import Any
 
@@ -101,6 +104,13 @@ class UserAdmin(DjangoUserAdmin):
             changes=changed,
         )
 
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        accounts.users_delete(actor=acting_user(request), users=[obj])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """ "Delete selected" (after its confirmation page) goes through the service too."""
+        accounts.users_delete(actor=acting_user(request), users=queryset)
+
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
@@ -119,11 +129,21 @@ class ApiKeyAdmin(admin.ModelAdmin):
     fields = ("name", "scopes", "expires_at", *readonly_fields)
     actions = ["revoke"]
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Keys are revoked, never deleted: the audit trail keeps naming them."""
+        return False
+
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         """New keys go through the service; the secret is shown once, in a message."""
         actor = acting_user(request)
         if change:
-            super().save_model(request, obj, form, change)
+            api_keys.api_key_update(
+                api_key=api_keys.api_key_get(key_id=str(obj.pk)),
+                actor=actor,
+                name=obj.name,
+                scopes=obj.scopes,
+                expires_at=obj.expires_at,
+            )
             return
         issued = api_keys.api_key_create(
             name=obj.name, scopes=obj.scopes, created_by=actor, expires_at=obj.expires_at

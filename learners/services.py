@@ -30,6 +30,7 @@ from learners.models import (
     Cohort,
     Learner,
     LearnerStatus,
+    RiskModel,
     learner_dates_problems,
 )
 from learners.risk.scoring import rescore_as_of_check
@@ -119,11 +120,19 @@ def cohort_update(*, actor: Actor, cohort: Cohort, data: Mapping[str, Any]) -> C
 
 
 def cohort_delete(*, actor: Actor, cohort: Cohort) -> None:
-    """Refuse to delete a cohort that still has learners: their history would be orphaned."""
-    if cohort.learners.exists():
-        raise Conflict("This cohort still has learners; move or delete them first.")
-    audit_record(actor=actor, action="cohort.delete", target=cohort)
-    cohort.delete()
+    cohorts_delete(actor=actor, cohorts=[cohort])
+
+
+@transaction.atomic
+def cohorts_delete(*, actor: Actor, cohorts: Iterable[Cohort]) -> None:
+    """Delete cohorts, each audited as ``cohort.delete``; refuse (all of them) while one still
+    has learners: their history would be orphaned."""
+    cohorts = list(cohorts)
+    if Learner.objects.filter(cohort__in=cohorts).exists():
+        which = "This cohort still has" if len(cohorts) == 1 else "A selected cohort still has"
+        raise Conflict(f"{which} learners; move or delete them first.")
+    audit_record_many(actor=actor, events=(("cohort.delete", cohort, {}) for cohort in cohorts))
+    Cohort.objects.filter(pk__in=[cohort.pk for cohort in cohorts]).delete()
 
 
 # Learners --------------------------------------------------------------------------------------
@@ -175,10 +184,18 @@ def learner_update(*, actor: Actor, learner: Learner, data: Mapping[str, Any]) -
 
 
 def learner_delete(*, actor: Actor, learner: Learner) -> None:
-    learner_id = learner.id
-    audit_record(actor=actor, action="learner.delete", target=learner)
-    learner.delete()
-    learner_detail_forget([learner_id])
+    learners_delete(actor=actor, learners=[learner])
+
+
+@transaction.atomic
+def learners_delete(*, actor: Actor, learners: Iterable[Learner]) -> None:
+    """Delete learners with their activity and risk history, each audited as
+    ``learner.delete``."""
+    learners = list(learners)
+    ids = [learner.pk for learner in learners]
+    audit_record_many(actor=actor, events=(("learner.delete", learner, {}) for learner in learners))
+    Learner.objects.filter(pk__in=ids).delete()
+    learner_detail_forget(ids)
 
 
 # Activity ingestion ----------------------------------------------------------------------------
@@ -564,6 +581,20 @@ def learners_import(
             tasks.rescore_stale_soon()
         report.accepted = len(latest)
         yield report
+
+
+# Risk models ------------------------------------------------------------------------------------
+
+
+def risk_model_notes_set(*, actor: Actor, model: RiskModel, notes: str) -> RiskModel:
+    """The staff's notes on a model version (the only field written by hand), audited."""
+    if model.notes != notes:
+        model.notes = notes
+        model.save(update_fields=["notes", "updated_at"])
+        audit_record(
+            actor=actor, action="risk_model.update", target=model, changes={"notes": "(changed)"}
+        )
+    return model
 
 
 # Background work: one request service per job kind ----------------------------------------------

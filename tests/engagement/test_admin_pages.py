@@ -3,7 +3,7 @@ from django.contrib.messages import get_messages
 from django.test import Client
 
 from engagement.accounts import user_cohort_ids
-from engagement.api_keys import api_key_authenticate
+from engagement.api_keys import api_key_authenticate, api_key_create
 from engagement.audit import audit_record
 from engagement.models import ApiKey, AuditEvent, User
 from tests.factories import CohortFactory, UserFactory
@@ -69,3 +69,34 @@ def test_audit_log_is_read_only_in_admin(admin_client_in: Client) -> None:
         == 403
     )
     assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_api_key_changes_are_audited_and_keys_are_revoked_not_deleted(
+    admin_client_in: Client,
+) -> None:
+    issued = api_key_create(name="LMS", scopes=["events:write"], created_by=None)
+    url = f"/admin/engagement/apikey/{issued.api_key.pk}/"
+
+    response = admin_client_in.post(
+        f"{url}change/",
+        {"name": "LMS (prod)", "scopes": '["xapi:write"]', "expires_at_0": "", "expires_at_1": ""},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    event = AuditEvent.objects.get(action="api_key.update")
+    assert event.changes == {"name": "LMS (prod)", "scopes": "xapi:write"}
+    assert api_key_authenticate(raw_key=issued.secret) == issued.api_key  # same secret
+    assert admin_client_in.get(f"{url}delete/").status_code == 403
+
+
+def test_deleting_users_in_admin_is_audited(admin_client_in: Client) -> None:
+    coach, analyst = UserFactory(role="coach"), UserFactory(role="analyst")
+    admin_client_in.post(f"/admin/engagement/user/{coach.pk}/delete/", {"post": "yes"})
+    admin_client_in.post(
+        "/admin/engagement/user/",
+        {"action": "delete_selected", "_selected_action": [str(analyst.pk)], "post": "yes"},
+    )
+
+    assert not User.objects.filter(pk__in=[coach.pk, analyst.pk]).exists()
+    deleted = AuditEvent.objects.filter(action="user.delete").values_list("target_id", flat=True)
+    assert set(deleted) == {str(coach.pk), str(analyst.pk)}

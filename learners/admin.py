@@ -31,6 +31,7 @@ from learners.models import (
     RiskFeedback,
     RiskModel,
 )
+from learners.risk.explanations import assessment_factors
 from learners.risk.selectors import learner_assessments_to_current
 from learners.risk.training import risk_model_activate, risk_model_get
 
@@ -165,7 +166,10 @@ class LearnerAdmin(admin.ModelAdmin):
         return format_html_join(
             "",
             "<p>{} <small>({})</small></p>",
-            ((f["explanation"], f"{f['contribution']:+.2f}") for f in latest.explained_factors[:5]),
+            (
+                (f["explanation"], f"{f['contribution']:+.2f}")
+                for f in assessment_factors(latest)[:5]
+            ),
         )
 
     def save_model(self, request: HttpRequest, obj: Learner, form: Any, change: bool) -> None:

@@ -20,7 +20,6 @@ from engagement.input_bounds import (
     validate_timezone,
 )
 from engagement.models import BaseModel
-from learners.risk.explanations import explained_factors
 
 
 class Cohort(BaseModel):
@@ -354,10 +353,6 @@ class RiskAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.score:.2f} ({self.band}) as of {self.as_of:%Y-%m-%d}"
-
-    @property
-    def explained_factors(self) -> list[dict[str, Any]]:
-        return explained_factors(self.factors, self.features["raw"])
 
 
 class RiskAlertStatus(models.TextChoices):

@@ -24,6 +24,7 @@ from learners.models import (
     RiskModel,
     learner_dates_problems,
 )
+from learners.risk.explanations import assessment_factors
 from learners.risk.metrics_scope import metrics_within_scope
 from learners.risk.training import MAX_CUTOFF_DAYS
 
@@ -238,12 +239,17 @@ class RiskFactorSerializer(serializers.Serializer):
 
 class RiskAssessmentOutputSerializer(serializers.ModelSerializer):
     model_version = serializers.IntegerField(source="model.version", read_only=True)
-    factors = RiskFactorSerializer(source="explained_factors", many=True, read_only=True)
+    factors = serializers.SerializerMethodField()
 
     class Meta:
         model = RiskAssessment
         fields = ["id", "as_of", "score", "band", "model_version", "factors", "computed_at"]
         read_only_fields = fields
+
+    @extend_schema_field(RiskFactorSerializer(many=True))
+    def get_factors(self, assessment: RiskAssessment) -> Any:
+        """Worded when read (``learners.risk.explanations``), never stored."""
+        return RiskFactorSerializer(assessment_factors(assessment), many=True).data
 
 
 class RiskChangeSerializer(serializers.Serializer):

@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html_join
 
 from engagement.admin_bases import AppendOnlyAdmin, ReadOnlyAdmin
-from engagement.admin_fields import STRICT_DATE_FORMFIELDS
+from engagement.admin_fields import STRICT_DATE_FORMFIELDS, StoredJSONFormField
 from engagement.api.permissions import audit_actor
 from engagement.crypto import EncryptedTextField
 from engagement.errors import ApplicationError
@@ -219,6 +219,13 @@ class ActivityEventAdmin(AppendOnlyAdmin):
     raw_id_fields = ("learner",)
     date_hierarchy = "occurred_at"
     show_full_result_count = False
+    exclude = ("metadata",)  # shown as stored_metadata
+    readonly_fields = ("stored_metadata", "ingested_at")
+
+    @admin.display(description="Metadata")
+    def stored_metadata(self, event: ActivityEvent) -> Any:
+        """The stored JSON, text a page cannot carry escaped: old rows must still open."""
+        return StoredJSONFormField().prepare_value(event.metadata)
 
 
 @admin.register(RiskModel)

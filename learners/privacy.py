@@ -18,6 +18,7 @@ from engagement.audit import Actor, audit_list, audit_record
 from learners.cache import learner_detail_forget
 from learners.models import ActivityEvent, Cohort, Learner, RiskAssessment
 from learners.risk.explanations import assessment_factors
+from learners.services import learner_prepare
 
 CHUNK = 2000
 
@@ -172,6 +173,7 @@ def learner_erase(*, actor: Actor, learner: Learner) -> Learner:
     learner.external_id = f"erased-{learner.pk}"
     learner.nudge_opt_out = True
     learner.erased_at = timezone.now()
+    learner_prepare(learner)
     learner.save()
     for chunk in _chunks(ActivityEvent.objects.filter(learner=learner).order_by("id")):
         for event in chunk:
@@ -222,7 +224,7 @@ def database_anonymise() -> dict[str, int]:
         for learner in chunk:
             learner.name = f"Learner {str(learner.pk)[-8:]}"
             learner.email = f"learner-{str(learner.pk)[-8:]}@example.invalid"
-            learner.refresh_lookup_keys()
+            learner_prepare(learner)
         Learner.objects.bulk_update(chunk, ["name", "email", "email_hash", "name_tokens"])
         learners += len(chunk)
     events = ActivityEvent.objects.exclude(metadata={}).update(metadata={})

@@ -14,6 +14,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from engagement.audit import Actor, audit_changes, audit_record, audit_record_many
+from engagement.crypto import keyed_hash, word_tokens
 from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import uuid7
 from engagement.input_bounds import check_text
@@ -26,11 +27,13 @@ from learners import tasks  # its schedules call the request services below
 from learners.cache import learner_detail_forget
 from learners.ingestion import Errors, EventRecord, LearnerRef, parse_event, parse_timestamp
 from learners.models import (
+    FINISHED_STATUSES,
     ActivityEvent,
     Cohort,
     Learner,
     LearnerStatus,
     RiskModel,
+    course_closed_at,
     learner_dates_problems,
 )
 from learners.risk.scoring import rescore_as_of_check
@@ -54,6 +57,12 @@ LEARNER_FIELDS = (
     "timezone",
 )
 PERSONAL_FIELDS = ("name", "email")
+# The fields ``learner_prepare`` derives from each given one.
+LEARNER_DERIVED_FIELDS = {
+    "name": ("name_tokens",),
+    "email": ("email", "email_hash"),
+    "status": ("finished_at",),
+}
 # What a CSV import writes over a stored learner (besides the lookup keys derived from them).
 IMPORTED_FIELDS = ("cohort", "name", "email", "enrolled_at", "status", "finished_at")
 # What the risk features read of a learner and of their cohort: a change makes the risk stale.
@@ -138,6 +147,38 @@ def cohorts_delete(*, actor: Actor, cohorts: Iterable[Cohort]) -> None:
 # Learners --------------------------------------------------------------------------------------
 
 
+def learner_prepare(
+    learner: Learner, *, changed: Iterable[str] | None = None, now: datetime | None = None
+) -> list[str]:
+    """Derive what a learner row stores besides the values given, before it is written.
+
+    Every writer calls this (API, admin, CSV import, erasure, anonymisation, demo data): bulk
+    writes skip ``Model.save()``, so the rules cannot live there.
+
+    - The email is trimmed and lower-cased; its keyed hash and the name's word tokens are how
+      the encrypted values are looked up (``engagement.crypto``).
+    - A learner still studying has no ``finished_at``; one who finished without a time given
+      finished when their course closed (``course_closed_at``, as of ``now``).
+
+    Returns the derived fields that follow from ``changed`` (every field when ``None``), for
+    ``update_fields``.
+    """
+    learner.email = (learner.email or "").strip().lower()
+    learner.email_hash = keyed_hash(learner.email)
+    learner.name_tokens = " ".join(word_tokens(learner.name or ""))
+    if learner.status not in FINISHED_STATUSES:
+        learner.finished_at = None
+    elif learner.finished_at is None:
+        learner.finished_at = course_closed_at(
+            learner.cohort.ends_on,
+            now or timezone.now(),
+            timezone_name=learner.cohort.timezone,
+            enrolled_at=learner.enrolled_at,
+        )
+    given = LEARNER_DERIVED_FIELDS.keys() if changed is None else changed
+    return sorted({field for name in given for field in LEARNER_DERIVED_FIELDS.get(name, ())})
+
+
 def learner_create(
     *,
     actor: Actor,
@@ -155,6 +196,7 @@ def learner_create(
         cohort=cohort, source=source, external_id=external_id, enrolled_at=enrolled_at, **extra
     )
     learner.full_clean(validate_constraints=False)
+    learner_prepare(learner)
     learner.validate_constraints(exclude={"external_id"})
     try:
         with transaction.atomic():
@@ -171,7 +213,12 @@ def learner_create(
 
 
 def learner_update(*, actor: Actor, learner: Learner, data: Mapping[str, Any]) -> Learner:
-    learner, changed = model_update(instance=learner, fields=LEARNER_FIELDS, data=data)
+    learner, changed = model_update(
+        instance=learner,
+        fields=LEARNER_FIELDS,
+        data=data,
+        derive=lambda learner, changed: learner_prepare(learner, changed=changed),
+    )
     if LEARNER_SCORING_FIELDS.intersection(changed):
         Learner.objects.filter(pk=learner.pk).update(risk_stale=True)
         learner.risk_stale = True
@@ -499,8 +546,7 @@ def _upsert_learners(
         if learner.finished_at is None and before is not None:
             kept = before.finished_at
             learner.finished_at = kept if kept and kept >= learner.enrolled_at else None
-        learner.refresh_lookup_keys()
-        learner.refresh_finished_at(now)
+        learner_prepare(learner, now=now)
     Learner.objects.bulk_create(
         learners,
         update_conflicts=True,

@@ -660,24 +660,22 @@ def learners_rescore_request(
     The cohort must exist and ``as_of`` must be a time scores may be taken as of (not in the
     future, not before the cohort started): refused with ``ValidationFailed`` naming the field.
     """
-    errors: Errors = {}
-    cohort = None
+    cohort_pk = None
     if cohort_id is not None:
         try:
-            cohort = Cohort.objects.filter(pk=cohort_id).values_list("pk", flat=True).first()
+            cohort_pk = Cohort.objects.filter(pk=cohort_id).values_list("pk", flat=True).first()
         except DjangoValidationError:  # not an id at all
-            cohort = None
-        if cohort is None:
-            errors["cohort_id"] = ["No cohort with this id."]
-    if as_of is not None and not errors:
+            cohort_pk = None
+        if cohort_pk is None:
+            missing = "No cohort with this id."
+            raise ValidationFailed(missing, detail={"cohort_id": [missing]})
+    if as_of is not None:
         try:
-            rescore_as_of_check(as_of, cohort_id=cohort)
+            rescore_as_of_check(as_of, cohort_id=cohort_pk)
         except ValueError as exc:
-            errors["as_of"] = [str(exc)]
-    if errors:
-        raise ValidationFailed(next(iter(errors.values()))[0], detail=errors)
+            raise ValidationFailed(str(exc), detail={"as_of": [str(exc)]}) from exc
     params = {
-        "cohort_id": None if cohort is None else str(cohort),
+        "cohort_id": None if cohort_pk is None else str(cohort_pk),
         "as_of": None if as_of is None else as_of.isoformat(),
         "stale_only": stale_only,
     }

@@ -19,7 +19,7 @@ from engagement.admin_bases import AppendOnlyAdmin
 from engagement.admin_fields import STRICT_DATE_FORMFIELDS
 from engagement.api.permissions import acting_user
 from engagement.audit import audit_record
-from engagement.errors import Conflict
+from engagement.errors import Conflict, ValidationFailed
 from engagement.models import JOB_ACTIVE_STATUSES, ApiKey, AuditEvent, Job, Role, User
 from engagement.wording import counted
 
@@ -112,8 +112,25 @@ class UserAdmin(DjangoUserAdmin):
         accounts.users_delete(actor=acting_user(request), users=queryset)
 
 
+class ApiKeyForm(forms.ModelForm):
+    """The service's rules for scopes and expiry, shown on the form instead of an error page."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        try:
+            if "scopes" in cleaned:  # not when the field itself was refused
+                api_keys.api_key_scopes_check(cleaned["scopes"])
+            if cleaned.get("expires_at") != self.instance.expires_at:
+                api_keys.api_key_expiry_check(cleaned.get("expires_at"))
+        except ValidationFailed as refused:
+            for field, reasons in refused.detail.items():
+                self.add_error(field, reasons)
+        return cleaned
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
+    form = ApiKeyForm
     formfield_overrides = STRICT_DATE_FORMFIELDS
     list_display = (
         "name",

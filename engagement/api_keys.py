@@ -39,7 +39,10 @@ def scopes_help() -> str:
     return f"Choose one or more of: {', '.join(ApiKeyScope.values)}."
 
 
-def _checked_scopes(scopes: Iterable[str]) -> list[str]:
+def api_key_scopes_check(scopes: Any) -> list[str]:
+    """The scopes, sorted and unique; ``ValidationFailed`` unless they are known and not none."""
+    if not isinstance(scopes, list | tuple | set | frozenset):
+        raise ValidationFailed(detail={"scopes": [scopes_help()]})
     scope_list = sorted(set(scopes))
     unknown = [scope for scope in scope_list if scope not in ApiKeyScope.values]
     if unknown or not scope_list:
@@ -47,7 +50,8 @@ def _checked_scopes(scopes: Iterable[str]) -> list[str]:
     return scope_list
 
 
-def _check_expiry(expires_at: datetime | None) -> None:
+def api_key_expiry_check(expires_at: datetime | None) -> None:
+    """A key given an expiry must not be expired already."""
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationFailed(detail={"expires_at": ["Must lie in the future."]})
 
@@ -56,8 +60,8 @@ def api_key_create(
     *, name: str, scopes: Iterable[str], created_by: User | None, expires_at: datetime | None = None
 ) -> IssuedKey:
     """Issue a key; the returned secret is never retrievable again."""
-    scope_list = _checked_scopes(scopes)
-    _check_expiry(expires_at)
+    scope_list = api_key_scopes_check(scopes)
+    api_key_expiry_check(expires_at)
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     api_key = ApiKey.objects.create(
@@ -86,10 +90,10 @@ def api_key_update(
     expires_at: datetime | None,
 ) -> ApiKey:
     """Rename a key, change its scopes or expiry (the secret stays), audited like its creation."""
-    scope_list = _checked_scopes(scopes)
+    scope_list = api_key_scopes_check(scopes)
     changes: dict[str, Any] = {}
     if expires_at != api_key.expires_at:
-        _check_expiry(expires_at)
+        api_key_expiry_check(expires_at)
         changes["expires_at"] = expires_at.isoformat() if expires_at else None
     if name != api_key.name:
         changes["name"] = name

@@ -100,3 +100,30 @@ def test_deleting_users_in_admin_is_audited(admin_client_in: Client) -> None:
     assert not User.objects.filter(pk__in=[coach.pk, analyst.pk]).exists()
     deleted = AuditEvent.objects.filter(action="user.delete").values_list("target_id", flat=True)
     assert set(deleted) == {str(coach.pk), str(analyst.pk)}
+
+
+@pytest.mark.parametrize(
+    ("field", "body"),
+    [
+        ("scopes", {"scopes": '["everything"]'}),
+        ("scopes", {"scopes": "5"}),
+        ("expires_at", {"expires_at_0": "2020-01-01", "expires_at_1": "10:00:00"}),
+    ],
+)
+def test_api_key_rules_refused_in_admin_are_shown_on_the_form(
+    admin_client_in: Client, field: str, body: dict[str, str]
+) -> None:
+    page = admin_client_in.post(
+        "/admin/engagement/apikey/add/",
+        {
+            "name": "LMS",
+            "scopes": '["events:write"]',
+            "expires_at_0": "",
+            "expires_at_1": "",
+            **body,
+        },
+    )
+
+    assert page.status_code == 200  # the form again, not an error page
+    assert field in page.context["adminform"].form.errors
+    assert not ApiKey.objects.exists()

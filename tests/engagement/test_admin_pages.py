@@ -79,12 +79,21 @@ def test_api_key_changes_are_audited_and_keys_are_revoked_not_deleted(
 
     response = admin_client_in.post(
         f"{url}change/",
-        {"name": "LMS (prod)", "scopes": '["xapi:write"]', "expires_at_0": "", "expires_at_1": ""},
+        {
+            "name": "LMS (prod)",
+            "scopes": '["xapi:write"]',
+            "expires_at_0": "2099-01-01",
+            "expires_at_1": "10:00:00",
+        },
     )
 
     assert response.status_code == 302, response.content.decode()[:3000]
     event = AuditEvent.objects.get(action="api_key.update")
-    assert event.changes == {"name": "LMS (prod)", "scopes": "xapi:write"}
+    assert event.changes == {
+        "name": "LMS (prod)",
+        "scopes": "xapi:write",
+        "expires_at": "2099-01-01T10:00:00+00:00",
+    }
     assert api_key_authenticate(raw_key=issued.secret) == issued.api_key  # same secret
     assert admin_client_in.get(f"{url}delete/").status_code == 403
 

@@ -1,4 +1,4 @@
-"""Staff accounts: create or invite, change role and cohorts, deactivate. Admin-only doors call these."""
+"""Staff accounts: create or invite, change role and cohorts, deactivate, delete. Admin-only doors call these."""
 
 import secrets
 from collections.abc import Collection, Iterable
@@ -13,8 +13,8 @@ from django.db.models import Q, QuerySet
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from engagement.audit import audit_record
-from engagement.errors import ValidationFailed
+from engagement.audit import audit_record, audit_record_many
+from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import row_by_id
 from engagement.models import Role, User
 from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue
@@ -141,6 +141,18 @@ def user_update(*, actor: User | None, user: User, data: dict[str, Any]) -> User
     if changes:
         audit_record(actor=actor, action="user.update", target=user, changes=changes)
     return user
+
+
+@transaction.atomic
+def users_delete(*, actor: User | None, users: Iterable[User]) -> None:
+    """Delete staff users, each audited as ``user.delete``; refused like a demotion when it
+    would take admin access from the actor or from the last active admin."""
+    users = list(users)
+    refusal = admin_removal_refusal(actor=actor, users=users)
+    if refusal:
+        raise Conflict(refusal)
+    audit_record_many(actor=actor, events=(("user.delete", user, {}) for user in users))
+    User.objects.filter(pk__in=[user.pk for user in users]).delete()
 
 
 def user_deactivate(*, actor: User | None, user: User) -> User:

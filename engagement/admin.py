@@ -1,4 +1,9 @@
-"""Admin for staff users (role and cohorts), API keys, background jobs, the outbox and the read-only audit log."""
+"""Admin for staff users (role and cohorts), API keys, background jobs, the outbox and the read-only
+audit log.
+
+Writes go through the services (``accounts``, ``api_keys``, ``jobs``, ``outbox``), audited as from
+the API.
+"""
 
 from typing import Any
 
@@ -14,7 +19,7 @@ from engagement import accounts, api_keys, jobs, outbox, user_scopes
 from engagement.admin_bases import AppendOnlyAdmin
 from engagement.admin_fields import STRICT_DATE_FORMFIELDS
 from engagement.audit import audit_record
-from engagement.errors import Conflict
+from engagement.errors import Conflict, ValidationFailed
 from engagement.models import (
     JOB_ACTIVE_STATUSES,
     ApiKey,
@@ -105,9 +110,33 @@ class UserAdmin(DjangoUserAdmin):
             changes=changed,
         )
 
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        accounts.users_delete(actor=acting_user(request), users=[obj])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        """ "Delete selected" (after its confirmation page) goes through the service too."""
+        accounts.users_delete(actor=acting_user(request), users=queryset)
+
+
+class ApiKeyForm(forms.ModelForm):
+    """The service's rules for scopes and expiry, shown on the form instead of an error page."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        try:
+            if "scopes" in cleaned:  # not when the field itself was refused
+                api_keys.api_key_scopes_check(cleaned["scopes"])
+            if cleaned.get("expires_at") != self.instance.expires_at:
+                api_keys.api_key_expiry_check(cleaned.get("expires_at"))
+        except ValidationFailed as refused:
+            for field, reasons in refused.detail.items():
+                self.add_error(field, reasons)
+        return cleaned
+
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
+    form = ApiKeyForm
     formfield_overrides = STRICT_DATE_FORMFIELDS
     list_display = (
         "name",
@@ -123,11 +152,21 @@ class ApiKeyAdmin(admin.ModelAdmin):
     fields = ("name", "scopes", "expires_at", *readonly_fields)
     actions = ["revoke"]
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Keys are revoked, never deleted: the audit trail keeps naming them."""
+        return False
+
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         """New keys go through the service; the secret is shown once, in a message."""
         actor = acting_user(request)
         if change:
-            super().save_model(request, obj, form, change)
+            api_keys.api_key_update(
+                api_key=api_keys.api_key_get(key_id=str(obj.pk)),
+                actor=actor,
+                name=obj.name,
+                scopes=obj.scopes,
+                expires_at=obj.expires_at,
+            )
             return
         issued = api_keys.api_key_create(
             name=obj.name, scopes=obj.scopes, created_by=actor, expires_at=obj.expires_at

@@ -1,4 +1,4 @@
-"""API keys for machines: create (secret shown once), authenticate, revoke.
+"""API keys for machines: create (secret shown once), update, authenticate, revoke.
 
 A key reads ``lep_<prefix>_<secret>``. The prefix finds the row; only a SHA-256 of the secret is
 stored (the secret has 256 bits of entropy, so a slow password hash would add nothing).
@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -39,17 +40,30 @@ def scopes_help() -> str:
     return f"Choose one or more of: {', '.join(registry.api_key_scopes())}."
 
 
-def api_key_create(
-    *, name: str, scopes: Iterable[str], created_by: User | None, expires_at: datetime | None = None
-) -> IssuedKey:
-    """Issue a key; the returned secret is never retrievable again."""
+def api_key_scopes_check(scopes: Any) -> list[str]:
+    """The scopes, sorted and unique; ``ValidationFailed`` unless they are known and not none."""
+    if not isinstance(scopes, list | tuple | set | frozenset):
+        raise ValidationFailed(detail={"scopes": [scopes_help()]})
     scope_list = sorted(set(scopes))
     known = registry.api_key_scopes()
     unknown = [scope for scope in scope_list if scope not in known]
     if unknown or not scope_list:
         raise ValidationFailed(detail={"scopes": [scopes_help()]})
+    return scope_list
+
+
+def api_key_expiry_check(expires_at: datetime | None) -> None:
+    """A key given an expiry must not be expired already."""
     if expires_at is not None and expires_at <= timezone.now():
         raise ValidationFailed(detail={"expires_at": ["Must lie in the future."]})
+
+
+def api_key_create(
+    *, name: str, scopes: Iterable[str], created_by: User | None, expires_at: datetime | None = None
+) -> IssuedKey:
+    """Issue a key; the returned secret is never retrievable again."""
+    scope_list = api_key_scopes_check(scopes)
+    api_key_expiry_check(expires_at)
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     api_key = ApiKey.objects.create(
@@ -67,6 +81,31 @@ def api_key_create(
         changes={"name": name, "scopes": ",".join(scope_list)},
     )
     return IssuedKey(api_key=api_key, secret=f"{KEY_PREFIX}_{prefix}_{secret}")
+
+
+def api_key_update(
+    *,
+    api_key: ApiKey,
+    actor: User | None,
+    name: str,
+    scopes: Iterable[str],
+    expires_at: datetime | None,
+) -> ApiKey:
+    """Rename a key, change its scopes or expiry (the secret stays), audited like its creation."""
+    scope_list = api_key_scopes_check(scopes)
+    changes: dict[str, Any] = {}
+    if expires_at != api_key.expires_at:
+        api_key_expiry_check(expires_at)
+        changes["expires_at"] = expires_at.isoformat() if expires_at else None
+    if name != api_key.name:
+        changes["name"] = name
+    if scope_list != sorted(api_key.scopes):
+        changes["scopes"] = ",".join(scope_list)
+    if changes:
+        api_key.name, api_key.scopes, api_key.expires_at = name, scope_list, expires_at
+        api_key.save(update_fields=["name", "scopes", "expires_at", "updated_at"])
+        audit_record(actor=actor, action="api_key.update", target=api_key, changes=changes)
+    return api_key
 
 
 def api_key_revoke(*, api_key: ApiKey, actor: User | None) -> ApiKey:

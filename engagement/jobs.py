@@ -4,21 +4,25 @@ The request that starts the work creates the job and answers ``202`` with its UR
 (:func:`engagement.api.responses.accepted_response`); the task finds the job by id, runs the work
 through :func:`job_run` and leaves the outcome on the job, which the API and dashboard poll.
 
-A view (or command, or admin action) starts a job::
+An app adds a job kind with two pieces:
 
-    job = job_enqueue(
-        kind="learners.rescore",
-        params={"cohort_id": str(cohort.pk)},
+- a thin task in its ``tasks.py`` that calls one service through :func:`job_run`; its Celery
+  name is the job's ``kind`` (``learners.tasks.learners_rescore_task``, named
+  ``learners.rescore``, is the model: ``acks_late``, ``reject_on_worker_lost``, time limits,
+  and a bounded retry with back-off on ``OperationalError``, which puts the job back to queued);
+- a request service in its ``services.py`` that validates the request once and calls
+  :func:`job_enqueue` (``learners.services.learners_rescore_request``). Views, admin actions,
+  commands and schedules all start the work through it::
+
+    job = learners_rescore_request(
+        cohort_id=cohort_id,
         requested_by=staff_user(request),
-        task=learners_rescore_task,
         idempotency_key=request.headers.get("Idempotency-Key", ""),
     )
     return accepted_response(job, request)
 
-and the app's ``tasks.py`` holds a thin task that calls one service through :func:`job_run`:
-``learners.tasks.learners_rescore_task`` is the model (``acks_late``,
-``reject_on_worker_lost``, time limits, and a bounded retry with back-off on
-``OperationalError``, which puts the job back to queued).
+A command that waits for the outcome passes ``in_process=True``: the task runs right there,
+synchronously, and the job records the run as if a worker had done it.
 
 Rules the runner relies on:
 
@@ -58,6 +62,8 @@ logger = logging.getLogger(__name__)
 
 ERROR_MAX_LENGTH = 500
 OWN_JOBS_ROLES = frozenset({Role.COACH.value, Role.ANALYST.value})
+# Why a job ends when its task asked for a retry that nothing will run (eager or in process).
+RETRY_NOT_SCHEDULED = "The job hit a temporary error; try again later."
 
 JobId = uuid.UUID | str
 ProgressReporter = Callable[[float], None]
@@ -65,9 +71,13 @@ JobWork = Callable[[Job, ProgressReporter], Mapping[str, Any] | None]
 
 
 class EnqueueableTask(Protocol):
-    """What :func:`job_enqueue` needs of a Celery task: ``delay(job_id)``."""
+    """What :func:`job_enqueue` needs of a Celery task: its name, ``delay`` and ``apply``."""
+
+    name: str
 
     def delay(self, *args: Any, **kwargs: Any) -> Any: ...
+
+    def apply(self, *args: Any, **kwargs: Any) -> Any: ...
 
 
 class JobCancelled(Exception):
@@ -91,27 +101,40 @@ def _dispatch(task: EnqueueableTask, job_id: str) -> None:
     try:
         task.delay(job_id)
     except Retry:
-        job_fail(job_id=job_id, error="The job hit a temporary error; try again later.")
+        job_fail(job_id=job_id, error=RETRY_NOT_SCHEDULED)
         raise
     except Exception:
         job_fail(job_id=job_id, error="The job could not be queued; try again later.")
         raise
 
 
-def job_enqueue(
-    *,
-    kind: str,
-    params: Mapping[str, Any],
-    requested_by: User | None,
-    task: EnqueueableTask,
-    idempotency_key: str = "",
-) -> Job:
-    """Create a queued job and send ``task`` its id once the current transaction commits.
+def _run_in_process(task: EnqueueableTask, job_id: str) -> None:
+    """Run the task here and now; its outcome (even a crash) is recorded on the job.
 
-    A repeated ``idempotency_key`` for the same ``kind`` returns the existing job (whatever its
-    status, and whoever asked) and sends nothing; reusing a key with other params is a conflict.
-    A failure to send is logged and recorded on the job, so the caller still answers ``202``.
+    A retry the task asked for that did not end the job (no worker will pick it up) fails it.
     """
+    task.apply(args=(job_id,), throw=False)
+    job_fail(job_id=job_id, error=RETRY_NOT_SCHEDULED)
+
+
+def job_enqueue(
+    task: EnqueueableTask,
+    params: Mapping[str, Any],
+    *,
+    requested_by: User | None = None,
+    idempotency_key: str = "",
+    in_process: bool = False,
+) -> Job:
+    """Create a queued job of ``task``'s kind (its Celery name) and hand it to ``task``.
+
+    The task gets the job id once the current transaction commits; with ``in_process`` it runs
+    right away in this process instead (a command waiting for the result), so the returned job
+    is finished. A repeated ``idempotency_key`` for the same kind returns the existing job
+    (whatever its status, and whoever asked) and runs nothing; reusing a key with other params
+    is a conflict. A failure to send is logged and recorded on the job, so the caller still
+    answers ``202``.
+    """
+    kind = task.name
     params = dict(params)
     try:
         with transaction.atomic():
@@ -132,7 +155,11 @@ def job_enqueue(
             ) from None
         return existing
     job_id = str(job.pk)
-    transaction.on_commit(lambda: _dispatch(task, job_id), robust=True)
+    if in_process:
+        _run_in_process(task, job_id)
+        job.refresh_from_db()
+    else:
+        transaction.on_commit(lambda: _dispatch(task, job_id), robust=True)
     return job
 
 

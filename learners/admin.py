@@ -1,15 +1,19 @@
-"""Django admin for cohorts, learners and events; writes go through the services."""
+"""Django admin for cohorts, learners and events; every write goes through the services.
+
+Saving, deleting one object and "delete selected" call the same services as the API, so they
+are validated and audited alike; rows only the application writes (activity, assessments,
+alerts, feedback) are read-only here.
+"""
 
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
-from engagement.admin_bases import ReadOnlyAdmin
+from engagement.admin_bases import AppendOnlyAdmin, ReadOnlyAdmin
 from engagement.admin_fields import STRICT_DATE_FORMFIELDS, StoredJSONFormField
 from engagement.crypto import EncryptedTextField
 from engagement.errors import ApplicationError
@@ -27,8 +31,12 @@ from learners.models import (
     RiskFeedback,
     RiskModel,
 )
+from learners.risk.explanations import assessment_factors
 from learners.risk.selectors import learner_assessments_to_current
-from learners.risk.training import risk_model_activate
+from learners.risk.training import risk_model_activate, risk_model_get
+
+# Rows that belong to a learner and are deleted with them (``services.learners_delete``).
+LEARNER_OWNED = (ActivityEvent, RiskAssessment, RiskAlert, RiskAlertDelivery, RiskFeedback)
 
 
 @admin.register(Cohort)
@@ -59,6 +67,13 @@ class CohortAdmin(admin.ModelAdmin):
                 actor=audit_actor(request),
                 **{name: getattr(obj, name) for name in services.COHORT_FIELDS},
             ).pk
+
+    def delete_model(self, request: HttpRequest, obj: Cohort) -> None:
+        services.cohort_delete(actor=audit_actor(request), cohort=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Cohort]) -> None:
+        """ "Delete selected" (after its confirmation page) goes through the service too."""
+        services.cohorts_delete(actor=audit_actor(request), cohorts=queryset)
 
 
 class CaseloadRiskBandFilter(admin.SimpleListFilter):
@@ -151,7 +166,10 @@ class LearnerAdmin(admin.ModelAdmin):
         return format_html_join(
             "",
             "<p>{} <small>({})</small></p>",
-            ((f["explanation"], f"{f['contribution']:+.2f}") for f in latest.explained_factors[:5]),
+            (
+                (f["explanation"], f"{f['contribution']:+.2f}")
+                for f in assessment_factors(latest)[:5]
+            ),
         )
 
     def save_model(self, request: HttpRequest, obj: Learner, form: Any, change: bool) -> None:
@@ -169,9 +187,23 @@ class LearnerAdmin(admin.ModelAdmin):
     def delete_model(self, request: HttpRequest, obj: Learner) -> None:
         services.learner_delete(actor=audit_actor(request), learner=obj)
 
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Learner]) -> None:
+        """ "Delete selected" (after its confirmation page) goes through the service too."""
+        services.learners_delete(actor=audit_actor(request), learners=queryset)
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """A learner's activity and risk rows go with them through the service, although they
+        cannot be deleted on their own here."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        owned = {str(model._meta.verbose_name) for model in LEARNER_OWNED}
+        return deleted, counts, set(perms_needed) - owned, protected
+
 
 @admin.register(ActivityEvent)
-class ActivityEventAdmin(admin.ModelAdmin):
+class ActivityEventAdmin(AppendOnlyAdmin):
+    """Read-only: activity comes in through ingestion, which also moves ``last_active_at`` and
+    marks the learner for rescoring."""
+
     list_display = (
         "occurred_at",
         "kind",
@@ -187,11 +219,13 @@ class ActivityEventAdmin(admin.ModelAdmin):
     raw_id_fields = ("learner",)
     date_hierarchy = "occurred_at"
     show_full_result_count = False
-    readonly_fields = ("ingested_at",)
-    formfield_overrides = {
-        **STRICT_DATE_FORMFIELDS,
-        models.JSONField: {"form_class": StoredJSONFormField},
-    }
+    exclude = ("metadata",)  # shown as stored_metadata
+    readonly_fields = ("stored_metadata", "ingested_at")
+
+    @admin.display(description="Metadata")
+    def stored_metadata(self, event: ActivityEvent) -> Any:
+        """The stored JSON, text a page cannot carry escaped: old rows must still open."""
+        return StoredJSONFormField().prepare_value(event.metadata)
 
 
 @admin.register(RiskModel)
@@ -211,6 +245,14 @@ class RiskModelAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """Versions are history (rollback = activate an older one); training adds them."""
+        return False
+
+    def save_model(self, request: HttpRequest, obj: RiskModel, form: Any, change: bool) -> None:
+        stored = risk_model_get(version=obj.version)  # ``obj`` holds the form's values already
+        services.risk_model_notes_set(actor=audit_actor(request), model=stored, notes=obj.notes)
 
     @admin.display(description="Test ROC AUC")
     def test_roc_auc(self, model: RiskModel) -> Any:

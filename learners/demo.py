@@ -39,6 +39,7 @@ from learners.models import (
     Learner,
     LearnerStatus,
 )
+from learners.services import learner_prepare
 
 DEMO_SOURCE = "demo"
 CHUNK_SIZE = 2000
@@ -701,9 +702,10 @@ def _chunk_write(chunk: Sequence[DemoLearner], *, written_at: datetime) -> None:
 
 
 def _learner_build(row: LearnerRow, *, written_at: datetime) -> Learner:
-    """An unsaved learner with its lookup hashes derived, as every bulk write needs."""
+    """An unsaved learner with its derived values set (``learner_prepare``), as every bulk write
+    needs."""
     learner = Learner(
         **row._asdict(), source=DEMO_SOURCE, created_at=written_at, updated_at=written_at
     )
-    learner.refresh_lookup_keys()
+    learner_prepare(learner, now=written_at)
     return learner

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from engagement.crypto import EncryptedTextField, keyed_hash, word_tokens
+from engagement.crypto import EncryptedTextField
 from engagement.ids import uuid7
 from engagement.input_bounds import (
     future_problem,
@@ -19,7 +19,6 @@ from engagement.input_bounds import (
     validate_timezone,
 )
 from engagement.models import BaseModel
-from learners.risk.explanations import explained_factors
 
 
 class Cohort(BaseModel):
@@ -210,16 +209,11 @@ class Learner(BaseModel):
     def __str__(self) -> str:
         return f"{self.external_id} ({self.source})"
 
-    def refresh_lookup_keys(self) -> None:
-        """Derive the keyed hashes from the clear values; call before any bulk write."""
-        self.email = (self.email or "").strip().lower()
-        self.email_hash = keyed_hash(self.email)
-        self.name_tokens = " ".join(word_tokens(self.name or ""))
-
     def clean(self) -> None:
         """The enrolment and finish rules (``learner_dates_problems``) on the values as they
         will be saved: a finish time kept from before the learner returned to studying is
-        dropped on save, so it is not held against them."""
+        dropped before saving (``learners.services.learner_prepare``), so it is not held
+        against them."""
         kept = self.finished_at if self.status in FINISHED_STATUSES else None
         problems = learner_dates_problems(
             status=self.status,
@@ -229,32 +223,6 @@ class Learner(BaseModel):
         )
         if problems:
             raise ValidationError(problems)
-
-    def refresh_finished_at(self, now: datetime) -> None:
-        """Finished learners keep the time they finished (by default when their course closes,
-        see ``course_closed_at``); learners still studying have none. Call before any bulk
-        write."""
-        if self.status not in FINISHED_STATUSES:
-            self.finished_at = None
-        elif self.finished_at is None:
-            self.finished_at = course_closed_at(
-                self.cohort.ends_on,
-                now,
-                timezone_name=self.cohort.timezone,
-                enrolled_at=self.enrolled_at,
-            )
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.refresh_lookup_keys()
-        self.refresh_finished_at(timezone.now())
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and {"name", "email"} & set(update_fields):
-            update_fields = {*update_fields, "email_hash", "name_tokens"}
-        if update_fields is not None and "status" in update_fields:
-            update_fields = {*update_fields, "finished_at"}
-        if update_fields is not None:
-            kwargs["update_fields"] = update_fields
-        super().save(*args, **kwargs)
 
 
 class EventKind(models.TextChoices):
@@ -364,10 +332,6 @@ class RiskAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.score:.2f} ({self.band}) as of {self.as_of:%Y-%m-%d}"
-
-    @property
-    def explained_factors(self) -> list[dict[str, Any]]:
-        return explained_factors(self.factors, self.features["raw"])
 
 
 class RiskAlertStatus(models.TextChoices):

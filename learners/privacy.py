@@ -5,6 +5,7 @@ re-encrypt under a new key, and anonymise a whole database for development use.
 import hashlib
 import hmac
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.conf import settings
@@ -14,38 +15,142 @@ from django.utils import timezone
 
 from engagement.accounts import users_anonymise
 from engagement.audit import Actor, audit_list, audit_record
-from learners.api.serializers import (
-    ActivityEventOutputSerializer,
-    CohortOutputSerializer,
-    LearnerOutputSerializer,
-    RiskAssessmentOutputSerializer,
-)
 from learners.cache import learner_detail_forget
-from learners.models import ActivityEvent, Learner
+from learners.models import ActivityEvent, Cohort, Learner, RiskAssessment
+from learners.risk.explanations import assessment_factors
+from learners.services import learner_prepare
 
 CHUNK = 2000
 
 
+# The export document ----------------------------------------------------------------------------
+#
+# Built here, field by field, and never from the API's serializers: the API may change, the
+# export format changes only on purpose, with ``EXPORT_FORMAT_VERSION`` (see docs/security.md,
+# "Personal data export").
+
+EXPORT_FORMAT_VERSION = 1
+
+
+def _time(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, microseconds kept."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _date(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _export_learner(learner: Learner) -> dict[str, Any]:
+    return {
+        "id": str(learner.pk),
+        "source": learner.source,
+        "external_id": learner.external_id,
+        "cohort": str(learner.cohort_id),
+        "cohort_name": learner.cohort.name,
+        "name": learner.name,
+        "email": learner.email,
+        "status": learner.status,
+        "enrolled_at": _time(learner.enrolled_at),
+        "finished_at": _time(learner.finished_at),
+        "progress": learner.progress,
+        "last_active_at": _time(learner.last_active_at),
+        "nudge_opt_out": learner.nudge_opt_out,
+        "locale": learner.locale,
+        "timezone": learner.timezone,
+        "risk_score": learner.risk_score,
+        "risk_band": learner.risk_band or None,
+        "risk_scored_at": _time(learner.risk_scored_at),
+        "created_at": _time(learner.created_at),
+        "updated_at": _time(learner.updated_at),
+    }
+
+
+def _export_cohort(cohort: Cohort) -> dict[str, Any]:
+    return {
+        "id": str(cohort.pk),
+        "name": cohort.name,
+        "course_code": cohort.course_code,
+        "starts_on": _date(cohort.starts_on),
+        "ends_on": _date(cohort.ends_on),
+        "timezone": cohort.timezone,
+        "created_at": _time(cohort.created_at),
+        "updated_at": _time(cohort.updated_at),
+    }
+
+
+def _export_event(event: ActivityEvent) -> dict[str, Any]:
+    return {
+        "id": str(event.pk),
+        "kind": event.kind,
+        "occurred_at": _time(event.occurred_at),
+        "duration_seconds": event.duration_seconds,
+        "score": event.score,
+        "source": event.source,
+        "source_event_id": event.source_event_id,
+        "metadata": event.metadata,
+        "ingested_at": _time(event.ingested_at),
+    }
+
+
+def _export_assessment(assessment: RiskAssessment) -> dict[str, Any]:
+    return {
+        "id": str(assessment.pk),
+        "as_of": _time(assessment.as_of),
+        "score": assessment.score,
+        "band": assessment.band,
+        "model_version": assessment.model.version,
+        "factors": [
+            {
+                "factor": factor["factor"],
+                "value": float(factor["value"]),
+                "contribution": float(factor["contribution"]),
+                "explanation": factor["explanation"],
+            }
+            for factor in assessment_factors(assessment)
+        ],
+        "computed_at": _time(assessment.computed_at),
+    }
+
+
 def learner_export(*, actor: Actor, learner: Learner) -> dict[str, Any]:
-    """Everything the platform holds about one learner, as one JSON-ready document."""
+    """Everything the platform holds about one learner, as one JSON-ready document (audited).
+
+    Format ``EXPORT_FORMAT_VERSION`` (docs/security.md): ``format_version``, ``exported_at``,
+    ``learner``, ``cohort``, ``activity`` (oldest first), ``risk_assessments`` (oldest first,
+    each factor worded), ``risk_feedback`` and ``audit_trail`` (the events about the learner).
+    Times are ISO 8601 UTC strings, ids are strings, absent values are ``null``.
+    """
     events = ActivityEvent.objects.filter(learner=learner).order_by("occurred_at", "id")
+    assessments = learner.risk_assessments.select_related("model").order_by("as_of", "id")
+    feedback = learner.risk_feedback.order_by("created_at", "id")
     history = (
         audit_list()
         .filter(target_type="learners.learner", target_id=str(learner.pk))
         .order_by("occurred_at", "id")
     )
     document = {
-        "exported_at": timezone.now().isoformat(),
-        "learner": dict(LearnerOutputSerializer(learner).data),
-        "cohort": dict(CohortOutputSerializer(learner.cohort).data),
-        "activity": ActivityEventOutputSerializer(events, many=True).data,
-        "risk_assessments": RiskAssessmentOutputSerializer(
-            learner.risk_assessments.select_related("model").order_by("as_of"), many=True
-        ).data,
-        "risk_feedback": list(
-            learner.risk_feedback.order_by("created_at").values("created_at", "kind", "note")
-        ),
-        "audit_trail": list(history.values("occurred_at", "action", "actor_type", "changes")),
+        "format_version": EXPORT_FORMAT_VERSION,
+        "exported_at": _time(timezone.now()),
+        "learner": _export_learner(learner),
+        "cohort": _export_cohort(learner.cohort),
+        "activity": [_export_event(event) for event in events.iterator()],
+        "risk_assessments": [_export_assessment(assessment) for assessment in assessments],
+        "risk_feedback": [
+            {"created_at": _time(row.created_at), "kind": row.kind, "note": row.note}
+            for row in feedback
+        ],
+        "audit_trail": [
+            {
+                "occurred_at": _time(event.occurred_at),
+                "action": event.action,
+                "actor_type": event.actor_type,
+                "changes": event.changes,
+            }
+            for event in history
+        ],
     }
     audit_record(actor=actor, action="learner.export", target=learner)
     return document
@@ -68,6 +173,7 @@ def learner_erase(*, actor: Actor, learner: Learner) -> Learner:
     learner.external_id = f"erased-{learner.pk}"
     learner.nudge_opt_out = True
     learner.erased_at = timezone.now()
+    learner_prepare(learner)
     learner.save()
     for chunk in _chunks(ActivityEvent.objects.filter(learner=learner).order_by("id")):
         for event in chunk:
@@ -118,7 +224,7 @@ def database_anonymise() -> dict[str, int]:
         for learner in chunk:
             learner.name = f"Learner {str(learner.pk)[-8:]}"
             learner.email = f"learner-{str(learner.pk)[-8:]}@example.invalid"
-            learner.refresh_lookup_keys()
+            learner_prepare(learner)
         Learner.objects.bulk_update(chunk, ["name", "email", "email_hash", "name_tokens"])
         learners += len(chunk)
     events = ActivityEvent.objects.exclude(metadata={}).update(metadata={})

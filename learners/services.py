@@ -8,27 +8,36 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from engagement.audit import Actor, audit_changes, audit_record, audit_record_many
+from engagement.crypto import keyed_hash, word_tokens
 from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import uuid7
 from engagement.input_bounds import check_text
 from engagement.iterables import chunked
+from engagement.jobs import job_enqueue
+from engagement.models import Job, User
 from engagement.services import model_update
 from engagement.wording import counted
+from learners import tasks  # its schedules call the request services below
 from learners.cache import learner_detail_forget
 from learners.ingestion import Errors, EventRecord, LearnerRef, parse_event, parse_timestamp
 from learners.models import (
+    FINISHED_STATUSES,
     ActivityEvent,
     Cohort,
     Learner,
     LearnerStatus,
+    RiskModel,
+    course_closed_at,
     learner_dates_problems,
 )
-from learners.tasks import rescore_stale_soon
+from learners.risk.scoring import rescore_as_of_check
+from learners.risk.training import DEFAULT_CUTOFF_DAYS, cutoff_days_check
 
 # The same answer wherever the existing learner is: it names no cohort, id or person (see
 # docs/security.md, "Existence of a learner").
@@ -48,6 +57,12 @@ LEARNER_FIELDS = (
     "timezone",
 )
 PERSONAL_FIELDS = ("name", "email")
+# The fields ``learner_prepare`` derives from each given one.
+LEARNER_DERIVED_FIELDS = {
+    "name": ("name_tokens",),
+    "email": ("email", "email_hash"),
+    "status": ("finished_at",),
+}
 # What a CSV import writes over a stored learner (besides the lookup keys derived from them).
 IMPORTED_FIELDS = ("cohort", "name", "email", "enrolled_at", "status", "finished_at")
 # What the risk features read of a learner and of their cohort: a change makes the risk stale.
@@ -102,7 +117,7 @@ def cohort_update(*, actor: Actor, cohort: Cohort, data: Mapping[str, Any]) -> C
         learner_detail_forget(cohort.learners.values_list("id", flat=True))
     if COHORT_SCORING_FIELDS.intersection(changed):
         cohort.learners.update(risk_stale=True, updated_at=timezone.now())
-        rescore_stale_soon()
+        tasks.rescore_stale_soon()
     if changed:
         audit_record(
             actor=actor,
@@ -114,14 +129,54 @@ def cohort_update(*, actor: Actor, cohort: Cohort, data: Mapping[str, Any]) -> C
 
 
 def cohort_delete(*, actor: Actor, cohort: Cohort) -> None:
-    """Refuse to delete a cohort that still has learners: their history would be orphaned."""
-    if cohort.learners.exists():
-        raise Conflict("This cohort still has learners; move or delete them first.")
-    audit_record(actor=actor, action="cohort.delete", target=cohort)
-    cohort.delete()
+    cohorts_delete(actor=actor, cohorts=[cohort])
+
+
+@transaction.atomic
+def cohorts_delete(*, actor: Actor, cohorts: Iterable[Cohort]) -> None:
+    """Delete cohorts, each audited as ``cohort.delete``; refuse (all of them) while one still
+    has learners: their history would be orphaned."""
+    cohorts = list(cohorts)
+    if Learner.objects.filter(cohort__in=cohorts).exists():
+        which = "This cohort still has" if len(cohorts) == 1 else "A selected cohort still has"
+        raise Conflict(f"{which} learners; move or delete them first.")
+    audit_record_many(actor=actor, events=(("cohort.delete", cohort, {}) for cohort in cohorts))
+    Cohort.objects.filter(pk__in=[cohort.pk for cohort in cohorts]).delete()
 
 
 # Learners --------------------------------------------------------------------------------------
+
+
+def learner_prepare(
+    learner: Learner, *, changed: Iterable[str] | None = None, now: datetime | None = None
+) -> list[str]:
+    """Derive what a learner row stores besides the values given, before it is written.
+
+    Every writer calls this (API, admin, CSV import, erasure, anonymisation, demo data): bulk
+    writes skip ``Model.save()``, so the rules cannot live there.
+
+    - The email is trimmed and lower-cased; its keyed hash and the name's word tokens are how
+      the encrypted values are looked up (``engagement.crypto``).
+    - A learner still studying has no ``finished_at``; one who finished without a time given
+      finished when their course closed (``course_closed_at``, as of ``now``).
+
+    Returns the derived fields that follow from ``changed`` (every field when ``None``), for
+    ``update_fields``.
+    """
+    learner.email = (learner.email or "").strip().lower()
+    learner.email_hash = keyed_hash(learner.email)
+    learner.name_tokens = " ".join(word_tokens(learner.name or ""))
+    if learner.status not in FINISHED_STATUSES:
+        learner.finished_at = None
+    elif learner.finished_at is None:
+        learner.finished_at = course_closed_at(
+            learner.cohort.ends_on,
+            now or timezone.now(),
+            timezone_name=learner.cohort.timezone,
+            enrolled_at=learner.enrolled_at,
+        )
+    given = LEARNER_DERIVED_FIELDS.keys() if changed is None else changed
+    return sorted({field for name in given for field in LEARNER_DERIVED_FIELDS.get(name, ())})
 
 
 def learner_create(
@@ -141,6 +196,7 @@ def learner_create(
         cohort=cohort, source=source, external_id=external_id, enrolled_at=enrolled_at, **extra
     )
     learner.full_clean(validate_constraints=False)
+    learner_prepare(learner)
     learner.validate_constraints(exclude={"external_id"})
     try:
         with transaction.atomic():
@@ -152,16 +208,21 @@ def learner_create(
     audit_record(
         actor=actor, action="learner.create", target=learner, changes={"cohort": str(cohort.pk)}
     )
-    rescore_stale_soon()
+    tasks.rescore_stale_soon()
     return learner
 
 
 def learner_update(*, actor: Actor, learner: Learner, data: Mapping[str, Any]) -> Learner:
-    learner, changed = model_update(instance=learner, fields=LEARNER_FIELDS, data=data)
+    learner, changed = model_update(
+        instance=learner,
+        fields=LEARNER_FIELDS,
+        data=data,
+        derive=lambda learner, changed: learner_prepare(learner, changed=changed),
+    )
     if LEARNER_SCORING_FIELDS.intersection(changed):
         Learner.objects.filter(pk=learner.pk).update(risk_stale=True)
         learner.risk_stale = True
-        rescore_stale_soon()
+        tasks.rescore_stale_soon()
     if changed:
         learner_detail_forget([learner.id])
         changes = audit_changes({name: data[name] for name in changed}, personal=PERSONAL_FIELDS)
@@ -170,10 +231,18 @@ def learner_update(*, actor: Actor, learner: Learner, data: Mapping[str, Any]) -
 
 
 def learner_delete(*, actor: Actor, learner: Learner) -> None:
-    learner_id = learner.id
-    audit_record(actor=actor, action="learner.delete", target=learner)
-    learner.delete()
-    learner_detail_forget([learner_id])
+    learners_delete(actor=actor, learners=[learner])
+
+
+@transaction.atomic
+def learners_delete(*, actor: Actor, learners: Iterable[Learner]) -> None:
+    """Delete learners with their activity and risk history, each audited as
+    ``learner.delete``."""
+    learners = list(learners)
+    ids = [learner.pk for learner in learners]
+    audit_record_many(actor=actor, events=(("learner.delete", learner, {}) for learner in learners))
+    Learner.objects.filter(pk__in=ids).delete()
+    learner_detail_forget(ids)
 
 
 # Activity ingestion ----------------------------------------------------------------------------
@@ -323,7 +392,7 @@ def learners_touch_activity(*, learner_ids: Iterable[uuid.UUID]) -> None:
             last_active_at=Subquery(latest), risk_stale=True, updated_at=timezone.now()
         )
     learner_detail_forget(ids)
-    rescore_stale_soon()
+    tasks.rescore_stale_soon()
 
 
 def events_ingest(*, items: Sequence[Any], now: datetime | None = None) -> IngestReport:
@@ -477,8 +546,7 @@ def _upsert_learners(
         if learner.finished_at is None and before is not None:
             kept = before.finished_at
             learner.finished_at = kept if kept and kept >= learner.enrolled_at else None
-        learner.refresh_lookup_keys()
-        learner.refresh_finished_at(now)
+        learner_prepare(learner, now=now)
     Learner.objects.bulk_create(
         learners,
         update_conflicts=True,
@@ -556,9 +624,91 @@ def learners_import(
             learner_detail_forget(
                 [learner.id for learner in learners] + [learner.id for learner in stored.values()]
             )
-            rescore_stale_soon()
+            tasks.rescore_stale_soon()
         report.accepted = len(latest)
         yield report
+
+
+# Risk models ------------------------------------------------------------------------------------
+
+
+def risk_model_notes_set(*, actor: Actor, model: RiskModel, notes: str) -> RiskModel:
+    """The staff's notes on a model version (the only field written by hand), audited."""
+    if model.notes != notes:
+        model.notes = notes
+        model.save(update_fields=["notes", "updated_at"])
+        audit_record(
+            actor=actor, action="risk_model.update", target=model, changes={"notes": "(changed)"}
+        )
+    return model
+
+
+# Background work: one request service per job kind ----------------------------------------------
+
+
+def learners_rescore_request(
+    *,
+    cohort_id: uuid.UUID | str | None = None,
+    as_of: datetime | None = None,
+    stale_only: bool = False,
+    requested_by: User | None = None,
+    idempotency_key: str = "",
+    in_process: bool = False,
+) -> Job:
+    """Ask for a ``learners.rescore`` job (see ``learners.risk.scoring.learners_rescore``).
+
+    The cohort must exist and ``as_of`` must be a time scores may be taken as of (not in the
+    future, not before the cohort started): refused with ``ValidationFailed`` naming the field.
+    """
+    cohort_pk = None
+    if cohort_id is not None:
+        try:
+            cohort_pk = Cohort.objects.filter(pk=cohort_id).values_list("pk", flat=True).first()
+        except DjangoValidationError:  # not an id at all
+            cohort_pk = None
+        if cohort_pk is None:
+            missing = "No cohort with this id."
+            raise ValidationFailed(missing, detail={"cohort_id": [missing]})
+    if as_of is not None:
+        try:
+            rescore_as_of_check(as_of, cohort_id=cohort_pk)
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), detail={"as_of": [str(exc)]}) from exc
+    params = {
+        "cohort_id": None if cohort_pk is None else str(cohort_pk),
+        "as_of": None if as_of is None else as_of.isoformat(),
+        "stale_only": stale_only,
+    }
+    return job_enqueue(
+        tasks.learners_rescore_task,
+        params,
+        requested_by=requested_by,
+        idempotency_key=idempotency_key,
+        in_process=in_process,
+    )
+
+
+def risk_model_train_request(
+    *,
+    cutoff_days: int = DEFAULT_CUTOFF_DAYS,
+    activate: bool = False,
+    force: bool = False,
+    requested_by: User | None = None,
+    idempotency_key: str = "",
+    in_process: bool = False,
+) -> Job:
+    """Ask for a ``learners.train_risk_model`` job (see ``learners.risk.training.risk_model_train``).
+
+    ``force`` matters with ``activate`` only; a cutoff outside the training range is refused.
+    """
+    cutoff_days_check(cutoff_days)
+    return job_enqueue(
+        tasks.risk_model_train_task,
+        {"cutoff_days": cutoff_days, "activate": activate, "force": force},
+        requested_by=requested_by,
+        idempotency_key=idempotency_key,
+        in_process=in_process,
+    )
 
 
 def ingest_limit() -> int:

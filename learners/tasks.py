@@ -1,5 +1,7 @@
 """Thin Celery tasks: each finds its job, calls one service through the job runner.
 
+A task's Celery name is the kind of its jobs; jobs are requested through the request services
+in ``learners/services.py`` (``learners_rescore_request``), which the schedules below call too.
 Schedules live in ``learners/schedules.py``. Every task is idempotent (assessments are unique
 per learner, model version and ``as_of``; a finished job is never run again), so ``acks_late``
 with redelivery after a crash is safe.
@@ -15,7 +17,8 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from engagement.celery import app
-from engagement.jobs import Job, ProgressReporter, job_enqueue, job_run
+from engagement.jobs import Job, ProgressReporter, job_run
+from learners import services  # its request services send this module's tasks
 from learners.risk.feedback import risk_digest_send
 from learners.risk.scoring import learners_rescore
 from learners.risk.training import risk_model_train
@@ -95,27 +98,14 @@ def risk_model_train_task(self: Task, job_id: str) -> None:
 def rescore_daily() -> str:
     """Risk grows without events (inactivity), so everyone is rescored once a day."""
     day = timezone.now().date().isoformat()
-    job = job_enqueue(
-        kind="learners.rescore",
-        params={},
-        requested_by=None,
-        task=learners_rescore_task,
-        idempotency_key=f"daily-{day}",
-    )
-    return str(job.pk)
+    return str(services.learners_rescore_request(idempotency_key=f"daily-{day}").pk)
 
 
 @app.task(name="learners.rescore_stale")
 def rescore_stale() -> str:
     """Learners with new activity since their last score, every few minutes."""
     slot = int(timezone.now().timestamp() // 600)
-    job = job_enqueue(
-        kind="learners.rescore",
-        params={"stale_only": True},
-        requested_by=None,
-        task=learners_rescore_task,
-        idempotency_key=f"stale-{slot}",
-    )
+    job = services.learners_rescore_request(stale_only=True, idempotency_key=f"stale-{slot}")
     return str(job.pk)
 
 
@@ -134,12 +124,7 @@ def _enqueue_stale_rescore() -> None:
     if not cache.add(STALE_RESCORE_PENDING_KEY, 1, timeout=STALE_RESCORE_PENDING_SECONDS):
         return
     try:
-        job_enqueue(
-            kind="learners.rescore",
-            params={"stale_only": True},
-            requested_by=None,
-            task=learners_rescore_task,
-        )
+        services.learners_rescore_request(stale_only=True)
     except Exception:
         cache.delete(STALE_RESCORE_PENDING_KEY)
         raise

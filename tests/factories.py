@@ -1,6 +1,7 @@
 """factory-boy factories for every model."""
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import factory
 
@@ -13,6 +14,7 @@ from learners.models import (
     Learner,
     LearnerStatus,
 )
+from learners.services import learner_prepare
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -61,6 +63,15 @@ class LearnerFactory(factory.django.DjangoModelFactory[Learner]):
     status = LearnerStatus.ACTIVE
     enrolled_at = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
     progress = 0.25
+
+    @classmethod
+    def _create(cls, model_class: type[Learner], *args: Any, **kwargs: Any) -> Learner:
+        """Derived values as every writer sets them (``learner_prepare``), without validation
+        or audit, so tests can store what they need."""
+        learner = model_class(*args, **kwargs)
+        learner_prepare(learner)
+        learner.save()
+        return learner
 
 
 class ActivityEventFactory(factory.django.DjangoModelFactory[ActivityEvent]):

@@ -66,7 +66,6 @@ CLEAN_PROJECT = {
     "learners/models.py": "from engagement import models\n",
     "learners/services.py": "from learners import models\n",
     "learners/contracts.py": "from learners import models\n",
-    "learners/privacy.py": "from learners.api import serializers\n",
     "learners/admin.py": "from learners.api import serializers\n",
     "learners/api/__init__.py": "",
     "learners/api/serializers.py": "from engagement.api import permissions\n",

@@ -13,10 +13,9 @@ from rest_framework.views import APIView
 from engagement.api.permissions import Access, staff_user
 from engagement.api.responses import ERRORS, accepted_response
 from engagement.api.serializers import JobOutputSerializer
-from engagement.jobs import job_enqueue
 from engagement.principals import audit_actor
 from engagement.roles import ADMIN, STAFF
-from learners import selectors
+from learners import selectors, services
 from learners.api.serializers import (
     RescoreInputSerializer,
     RiskModelActivateSerializer,
@@ -25,7 +24,6 @@ from learners.api.serializers import (
 )
 from learners.models import RiskModel
 from learners.risk.training import risk_model_activate, risk_model_get
-from learners.tasks import learners_rescore_task, risk_model_train_task
 
 
 @extend_schema_view(
@@ -79,11 +77,9 @@ class RiskModelViewSet(viewsets.GenericViewSet):
     def train(self, request: Request) -> Response:
         serializer = RiskModelTrainSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        job = job_enqueue(
-            kind="learners.train_risk_model",
-            params=serializer.validated_data,
+        job = services.risk_model_train_request(
+            **serializer.validated_data,
             requested_by=staff_user(request),
-            task=risk_model_train_task,
             idempotency_key=request.headers.get("Idempotency-Key", ""),
         )
         return accepted_response(job, request)
@@ -113,17 +109,9 @@ class RescoreView(APIView):
     def post(self, request: Request) -> Response:
         serializer = RescoreInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        params = {
-            "cohort_id": str(data["cohort_id"]) if data.get("cohort_id") else None,
-            "as_of": data["as_of"].isoformat() if data.get("as_of") else None,
-            "stale_only": data.get("stale_only", False),
-        }
-        job = job_enqueue(
-            kind="learners.rescore",
-            params=params,
+        job = services.learners_rescore_request(
+            **serializer.validated_data,
             requested_by=staff_user(request),
-            task=learners_rescore_task,
             idempotency_key=request.headers.get("Idempotency-Key", ""),
         )
         return accepted_response(job, request)

@@ -1,6 +1,5 @@
 """Input serializers validate requests; output serializers shape responses. Never both."""
 
-import uuid
 from typing import Any
 
 from django.db.models import QuerySet
@@ -25,8 +24,8 @@ from learners.models import (
     RiskModel,
     learner_dates_problems,
 )
+from learners.risk.explanations import assessment_factors
 from learners.risk.metrics_scope import metrics_within_scope
-from learners.risk.scoring import rescore_as_of_check
 from learners.risk.training import MAX_CUTOFF_DAYS
 
 
@@ -240,12 +239,17 @@ class RiskFactorSerializer(serializers.Serializer):
 
 class RiskAssessmentOutputSerializer(serializers.ModelSerializer):
     model_version = serializers.IntegerField(source="model.version", read_only=True)
-    factors = RiskFactorSerializer(source="explained_factors", many=True, read_only=True)
+    factors = serializers.SerializerMethodField()
 
     class Meta:
         model = RiskAssessment
         fields = ["id", "as_of", "score", "band", "model_version", "factors", "computed_at"]
         read_only_fields = fields
+
+    @extend_schema_field(RiskFactorSerializer(many=True))
+    def get_factors(self, assessment: RiskAssessment) -> Any:
+        """Worded when read (``learners.risk.explanations``), never stored."""
+        return RiskFactorSerializer(assessment_factors(assessment), many=True).data
 
 
 class RiskChangeSerializer(serializers.Serializer):
@@ -379,16 +383,3 @@ class RescoreInputSerializer(serializers.Serializer):
     stale_only = serializers.BooleanField(
         default=False, help_text="Only learners with new activity."
     )
-
-    def validate_cohort_id(self, value: uuid.UUID | None) -> uuid.UUID | None:
-        if value is not None and not Cohort.objects.filter(pk=value).exists():
-            raise serializers.ValidationError("No cohort with this id.")
-        return value
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("as_of") is not None:
-            try:
-                rescore_as_of_check(attrs["as_of"], cohort_id=attrs.get("cohort_id"))
-            except ValueError as exc:
-                raise serializers.ValidationError({"as_of": [str(exc)]}) from exc
-        return attrs

@@ -81,3 +81,8 @@ def explained_factors(
         {**factor, "explanation": explain(factor["factor"], raw, factor["value"])}
         for factor in factors
     ]
+
+
+def assessment_factors(assessment: Any) -> list[dict[str, Any]]:
+    """A stored assessment's factors, each with its explanation (see ``explained_factors``)."""
+    return explained_factors(assessment.factors, assessment.features["raw"])

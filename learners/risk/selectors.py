@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db.models import QuerySet
 
 from learners.models import Learner, RiskAssessment, RiskFeedback
+from learners.risk.explanations import assessment_factors
 from learners.risk.features import LearnerFeatures
 from learners.risk.model import best_lever
 
@@ -62,7 +63,7 @@ def _render(
         "model_kind": model.kind,
         "as_of": current.as_of.isoformat(),
         "little_data": stored["little_data"],
-        "factors": current.explained_factors,
+        "factors": assessment_factors(current),
         "previous": None
         if previous is None
         else {

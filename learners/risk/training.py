@@ -85,6 +85,13 @@ class TrainingSet:
 # Building the data set -------------------------------------------------------------------------
 
 
+def cutoff_days_check(cutoff_days: int) -> None:
+    """Refuse a cutoff outside 1..``MAX_CUTOFF_DAYS`` with ``ValidationFailed``."""
+    if not 1 <= cutoff_days <= MAX_CUTOFF_DAYS:
+        reason = f"Must be between 1 and {MAX_CUTOFF_DAYS} days."
+        raise ValidationFailed(f"Invalid cutoff_days: {reason}", detail={"cutoff_days": [reason]})
+
+
 def training_set(
     *, cutoff_days: int = DEFAULT_CUTOFF_DAYS, on_progress: ProgressCallback | None = None
 ) -> TrainingSet:
@@ -93,9 +100,7 @@ def training_set(
     Features come from ``features_for`` a chunk at a time; whole cohorts go into one chunk
     where they fit, so each learner is normed against all its cohort peers.
     """
-    if not 1 <= cutoff_days <= MAX_CUTOFF_DAYS:
-        reason = f"Must be between 1 and {MAX_CUTOFF_DAYS} days."
-        raise ValidationFailed(f"Invalid cutoff_days: {reason}", detail={"cutoff_days": [reason]})
+    cutoff_days_check(cutoff_days)
     latest_enrolment = timezone.now() - timedelta(days=cutoff_days)
     learners = list(
         Learner.objects.filter(status__in=OUTCOMES, enrolled_at__lte=latest_enrolment)

@@ -2,7 +2,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.test import Client
 
-from engagement.api_keys import api_key_authenticate
+from engagement.api_keys import api_key_authenticate, api_key_create
 from engagement.audit import audit_record
 from engagement.models import ApiKey, AuditEvent, User
 from engagement.user_scopes import user_cohort_ids
@@ -67,3 +67,70 @@ def test_audit_log_is_read_only_in_admin(admin_client_in: Client) -> None:
         == 403
     )
     assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_api_key_changes_are_audited_and_keys_are_revoked_not_deleted(
+    admin_client_in: Client,
+) -> None:
+    issued = api_key_create(name="LMS", scopes=["events:write"], created_by=None)
+    url = f"/admin/engagement/apikey/{issued.api_key.pk}/"
+
+    response = admin_client_in.post(
+        f"{url}change/",
+        {
+            "name": "LMS (prod)",
+            "scopes": '["xapi:write"]',
+            "expires_at_0": "2099-01-01",
+            "expires_at_1": "10:00:00",
+        },
+    )
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    event = AuditEvent.objects.get(action="api_key.update")
+    assert event.changes == {
+        "name": "LMS (prod)",
+        "scopes": "xapi:write",
+        "expires_at": "2099-01-01T10:00:00+00:00",
+    }
+    assert api_key_authenticate(raw_key=issued.secret) == issued.api_key  # same secret
+    assert admin_client_in.get(f"{url}delete/").status_code == 403
+
+
+def test_deleting_users_in_admin_is_audited(admin_client_in: Client) -> None:
+    coach, analyst = UserFactory(role="coach"), UserFactory(role="analyst")
+    admin_client_in.post(f"/admin/engagement/user/{coach.pk}/delete/", {"post": "yes"})
+    admin_client_in.post(
+        "/admin/engagement/user/",
+        {"action": "delete_selected", "_selected_action": [str(analyst.pk)], "post": "yes"},
+    )
+
+    assert not User.objects.filter(pk__in=[coach.pk, analyst.pk]).exists()
+    deleted = AuditEvent.objects.filter(action="user.delete").values_list("target_id", flat=True)
+    assert set(deleted) == {str(coach.pk), str(analyst.pk)}
+
+
+@pytest.mark.parametrize(
+    ("field", "body"),
+    [
+        ("scopes", {"scopes": '["everything"]'}),
+        ("scopes", {"scopes": "5"}),
+        ("expires_at", {"expires_at_0": "2020-01-01", "expires_at_1": "10:00:00"}),
+    ],
+)
+def test_api_key_rules_refused_in_admin_are_shown_on_the_form(
+    admin_client_in: Client, field: str, body: dict[str, str]
+) -> None:
+    page = admin_client_in.post(
+        "/admin/engagement/apikey/add/",
+        {
+            "name": "LMS",
+            "scopes": '["events:write"]',
+            "expires_at_0": "",
+            "expires_at_1": "",
+            **body,
+        },
+    )
+
+    assert page.status_code == 200  # the form again, not an error page
+    assert field in page.context["adminform"].form.errors
+    assert not ApiKey.objects.exists()

@@ -128,7 +128,7 @@ def test_a_key_lacking_a_scope_is_told_which_one(
 
 
 def test_a_key_on_a_staff_route_is_told_keys_cannot_call_it(user: Any) -> None:
-    issued = api_key_create(name="all", scopes=registry.api_key_scopes(), created_by=user)
+    issued = api_key_create(name="all", scopes=list(registry.api_key_scopes()), created_by=user)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {issued.secret}")
     response = client.get("/api/v1/users/")

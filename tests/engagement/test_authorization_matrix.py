@@ -174,7 +174,7 @@ def world(db: Any) -> dict[str, Any]:
     coach_in, coach_out = UserFactory(role="coach"), UserFactory(role="coach")
     CohortAssignmentFactory(user=coach_in, cohort=cohort)
     CohortAssignmentFactory(user=coach_out, cohort=other)
-    key_with = api_key_create(name="all", scopes=registry.api_key_scopes(), created_by=admin)
+    key_with = api_key_create(name="all", scopes=list(registry.api_key_scopes()), created_by=admin)
     key_without = api_key_create(name="inbox", scopes=[ApiKeyScope.INBOX_READ], created_by=admin)
     return {
         "cohort": cohort,

@@ -14,7 +14,9 @@ from django.db import OperationalError
 
 from engagement.commands import ApplicationCommand, application_error_line
 from engagement.errors import ValidationFailed
+from engagement.models import Job
 from learners.management.commands import rescore
+from learners.tasks import learners_rescore_task
 from tests.factories import CohortFactory, LearnerFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +50,42 @@ def test_rescore_of_a_known_cohort_scores_its_learners(rules_model: Any) -> None
     out = StringIO()
     call_command("rescore", "--cohort", str(cohort.id), stdout=out)
     assert out.getvalue().startswith("Scored 1 learner with model")
+
+
+@pytest.mark.django_db
+def test_a_rescore_from_the_command_line_is_recorded_as_a_job(rules_model: Any) -> None:
+    LearnerFactory()
+    out = StringIO()
+    call_command("rescore", stdout=out)
+
+    job = Job.objects.get()
+    assert (job.kind, job.status, job.requested_by) == ("learners.rescore", "succeeded", None)
+    assert job.result is not None and job.result["learners"] == 1
+    assert out.getvalue() == rescore.summary_line(job.result) + "\n"
+
+
+@pytest.mark.django_db
+def test_with_queue_the_command_only_queues_the_job_and_prints_its_id(
+    rules_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[str] = []
+    monkeypatch.setattr(learners_rescore_task, "delay", sent.append)
+    out = StringIO()
+    call_command("rescore", "--stale-only", "--queue", stdout=out)
+
+    job = Job.objects.get()
+    assert out.getvalue() == f"Queued job {job.pk}.\n"
+    assert (job.status, job.params["stale_only"]) == ("queued", True)
+    assert sent == []  # sent to the workers once the transaction commits, not before
+
+
+@pytest.mark.django_db
+def test_a_job_the_command_ran_that_failed_is_one_line(rules_model: Any) -> None:
+    rules_model.is_active = False
+    rules_model.save()
+    with pytest.raises(CommandError, match=r"^No risk model is active; activate one first\.$"):
+        call_command("rescore")
+    assert Job.objects.get().status == "failed"
 
 
 @pytest.mark.django_db
@@ -116,7 +154,7 @@ def test_a_database_that_fails_is_one_line_naming_the_first_line_of_the_error(
     def unreachable(**kwargs: Any) -> None:
         raise OperationalError("couldn't get a connection after 10.00 sec\nDETAIL: pool exhausted")
 
-    monkeypatch.setattr(rescore, "learners_rescore", unreachable)
+    monkeypatch.setattr(rescore, "learners_rescore_request", unreachable)
     with pytest.raises(
         CommandError, match=r"^The database failed: couldn't get a connection after 10\.00 sec$"
     ):

@@ -29,7 +29,7 @@ from engagement.models import AuditEvent, Job, JobStatus
 from engagement.registry import registry
 from tests.factories import UserFactory
 
-KIND = "tests.count"
+KIND = "tests.engagement.count"  # a job's kind is its task's Celery name
 work_log: list[str] = []
 
 
@@ -59,6 +59,11 @@ def count_task(self: Task, job_id: str) -> None:
     job_run(job_id, work)
 
 
+@app.task(name="tests.engagement.other")
+def other_task(job_id: str) -> None:
+    """Another kind of job, which does nothing."""
+
+
 @pytest.fixture(autouse=True)
 def _eager_celery() -> Iterator[None]:
     """Run tasks in-process whatever the environment's broker, and forget earlier work calls."""
@@ -76,11 +81,7 @@ def _enqueue(
     calls_before = len(work_log)
     with capture(execute=True) as callbacks:
         job = job_enqueue(
-            kind=KIND,
-            params={"steps": 2, **params},
-            requested_by=requested_by,
-            task=count_task,
-            idempotency_key=key,
+            count_task, {"steps": 2, **params}, requested_by=requested_by, idempotency_key=key
         )
         assert len(work_log) == calls_before  # nothing runs before the commit
     job.refresh_from_db()
@@ -265,6 +266,34 @@ def test_a_job_the_broker_refuses_is_marked_failed(
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
+    ("params", "status", "result", "error"),
+    [
+        ({}, JobStatus.SUCCEEDED, {"counted": 2}, ""),
+        ({"transient_at": 1}, JobStatus.SUCCEEDED, {"counted": 2}, ""),  # retried right here
+        ({"fail_at": 1}, JobStatus.FAILED, None, "The job failed unexpectedly (RuntimeError)."),
+    ],
+)
+def test_in_process_the_job_runs_at_once_without_a_broker_and_records_the_outcome(
+    monkeypatch: pytest.MonkeyPatch,
+    params: dict[str, Any],
+    status: str,
+    result: Any,
+    error: str,
+) -> None:
+    """A command waiting for its job: no commit hook, no broker; failures stay on the job."""
+    app.conf.task_always_eager = False
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(count_task, "delay", refuse)
+    job = job_enqueue(count_task, {"steps": 2, **params}, in_process=True)
+
+    assert (job.kind, job.status, job.result, job.error) == (KIND, status, result, error)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
     ("params", "final"),
     [
         ({}, JobStatus.SUCCEEDED),
@@ -340,22 +369,19 @@ def test_the_same_idempotency_key_twice_yields_one_job(
 
 @pytest.mark.django_db
 def test_an_idempotency_key_is_per_kind_and_a_blank_key_never_matches() -> None:
-    for kind, key in ((KIND, "k"), ("tests.other", "k"), (KIND, ""), (KIND, "")):
-        job_enqueue(kind=kind, params={}, requested_by=None, task=count_task, idempotency_key=key)
+    for task, key in ((count_task, "k"), (other_task, "k"), (count_task, ""), (count_task, "")):
+        job_enqueue(task, {}, idempotency_key=key)
 
     assert Job.objects.count() == 4
+    assert set(Job.objects.values_list("kind", flat=True)) == {KIND, "tests.engagement.other"}
 
 
 @pytest.mark.django_db
 def test_reusing_an_idempotency_key_with_other_params_is_a_conflict() -> None:
-    job_enqueue(
-        kind=KIND, params={"steps": 1}, requested_by=None, task=count_task, idempotency_key="k"
-    )
+    job_enqueue(count_task, {"steps": 1}, idempotency_key="k")
 
     with pytest.raises(Conflict) as caught:
-        job_enqueue(
-            kind=KIND, params={"steps": 2}, requested_by=None, task=count_task, idempotency_key="k"
-        )
+        job_enqueue(count_task, {"steps": 2}, idempotency_key="k")
     assert "idempotency_key" in caught.value.detail
 
 
@@ -467,7 +493,9 @@ def test_cancel_answers_200_then_409_once_finished(people: dict[str, Any]) -> No
 
 def test_jobs_need_a_staff_user(people: dict[str, Any]) -> None:
     job = Job.objects.create(kind=KIND, requested_by=people["admin"])
-    key = api_key_create(name="lms", scopes=registry.api_key_scopes(), created_by=people["admin"])
+    key = api_key_create(
+        name="lms", scopes=list(registry.api_key_scopes()), created_by=people["admin"]
+    )
     machine = APIClient()
     machine.credentials(HTTP_AUTHORIZATION=f"Api-Key {key.secret}")
 

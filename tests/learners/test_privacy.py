@@ -1,6 +1,7 @@
 """Personal data: encrypted at rest, findable by keyed hash, exportable, erasable, rotatable."""
 
 import logging
+from datetime import UTC, date, datetime
 from io import StringIO
 from typing import Any
 
@@ -17,7 +18,7 @@ from learners.models import ActivityEvent, Learner
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.scoring import learners_rescore
 from learners.services import events_ingest
-from tests.factories import ActivityEventFactory, LearnerFactory
+from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
 
 OLD_KEY = Fernet.generate_key().decode()
 NEW_KEY = Fernet.generate_key().decode()
@@ -183,3 +184,83 @@ def test_anonymize_database_refuses_production_without_the_flag(settings: Any) -
     fresh = Learner.objects.get(pk=learner.pk)
     assert "Real" not in fresh.name and fresh.email.endswith("@example.invalid")
     assert ActivityEvent.objects.get(learner=learner).metadata == {}
+
+
+# Format 1, section by section: written out here, not taken from the code that builds it.
+EXPORT_KEYS = {
+    "learner": (
+        "id source external_id cohort cohort_name name email status enrolled_at finished_at "
+        "progress last_active_at nudge_opt_out locale timezone risk_score risk_band "
+        "risk_scored_at created_at updated_at"
+    ),
+    "cohort": "id name course_code starts_on ends_on timezone created_at updated_at",
+    "activity": (
+        "id kind occurred_at duration_seconds score source source_event_id metadata ingested_at"
+    ),
+    "risk_assessments": "id as_of score band model_version factors computed_at",
+    "risk_feedback": "created_at kind note",
+    "audit_trail": "occurred_at action actor_type changes",
+}
+
+
+@pytest.mark.django_db
+def test_the_export_format_is_pinned(auth_client: APIClient) -> None:
+    """Export format 1 (docs/security.md): a change here is a new format version, on purpose."""
+    cohort = CohortFactory(name="Spring", starts_on=date(2026, 3, 2), ends_on=None)
+    learner = LearnerFactory(
+        cohort=cohort,
+        name="Pinned Person",
+        email="pinned@example.org",
+        enrolled_at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
+    )
+    ActivityEventFactory(
+        learner=learner,
+        kind="login",
+        occurred_at=datetime(2026, 3, 3, 8, 0, 0, 250000, tzinfo=UTC),
+        source="lms",
+        source_event_id="e-1",
+        duration_seconds=None,
+        score=None,
+        metadata={"page": 3},
+    )
+    learners_rescore(learner_ids=[learner.pk])
+    risk_feedback_create(actor=None, learner=learner, kind="acknowledged", note="Called.")
+
+    document = auth_client.get(f"/api/v1/learners/{learner.id}/export/").json()
+
+    assert list(document) == [
+        "format_version",
+        "exported_at",
+        "learner",
+        "cohort",
+        "activity",
+        "risk_assessments",
+        "risk_feedback",
+        "audit_trail",
+    ]
+    assert document["format_version"] == 1
+    for section, keys in EXPORT_KEYS.items():
+        rows = document[section] if isinstance(document[section], list) else [document[section]]
+        assert rows and all(list(row) == keys.split() for row in rows), section
+    assert {k: document["learner"][k] for k in ("name", "email", "cohort_name", "enrolled_at")} == {
+        "name": "Pinned Person",
+        "email": "pinned@example.org",
+        "cohort_name": "Spring",
+        "enrolled_at": "2026-03-02T09:30:00Z",
+    }
+    assert document["learner"]["risk_band"] in {"low", "medium", "high"}
+    assert {k: document["cohort"][k] for k in ("name", "starts_on", "ends_on")} == {
+        "name": "Spring",
+        "starts_on": "2026-03-02",
+        "ends_on": None,
+    }
+    event = document["activity"][0]
+    assert (event["occurred_at"], event["source_event_id"], event["metadata"]) == (
+        "2026-03-03T08:00:00.250000Z",
+        "e-1",
+        {"page": 3},
+    )
+    factor = document["risk_assessments"][0]["factors"][0]
+    assert list(factor) == ["factor", "value", "contribution", "explanation"]
+    assert document["risk_feedback"][0]["note"] == "Called."
+    assert document["risk_feedback"][0]["created_at"].endswith("Z")

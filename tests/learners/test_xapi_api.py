@@ -30,6 +30,7 @@ from engagement.errors import ValidationFailed
 from learners import xapi_ingest
 from learners.models import ActivityEvent, Cohort, EventKind, Learner
 from learners.scopes import ApiKeyScope
+from learners.services import learner_prepare
 from learners.xapi_comparison import legacy_statement_digest
 
 STATEMENTS = "/api/v1/xapi/statements"
@@ -45,13 +46,16 @@ def make_learner(external_id: str, *, source: str = "lms.example.edu", email: st
     cohort, _ = Cohort.objects.get_or_create(
         name="xAPI cohort", defaults={"starts_on": date(2026, 9, 1)}
     )
-    return Learner.objects.create(
+    learner = Learner(
         source=source,
         external_id=external_id,
         cohort=cohort,
         email=email,
         enrolled_at=datetime(2026, 9, 1, tzinfo=UTC),
     )
+    learner_prepare(learner)
+    learner.save()
+    return learner
 
 
 def statement(name: str = "u-1", **overrides: Any) -> dict[str, Any]:

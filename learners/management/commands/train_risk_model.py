@@ -1,15 +1,17 @@
-"""``manage.py train_risk_model [--cutoff-day N] [--activate [--force]] [--json]``."""
+"""``manage.py train_risk_model [--cutoff-day N] [--activate [--force]] [--json] [--queue]``: the
+run is recorded as a ``learners.train_risk_model`` job."""
 
 import json
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from engagement.commands import ApplicationCommand
+from engagement.commands import JobCommand
 from engagement.wording import counted
 from learners.management.commands.evaluate_risk_model import comparison_lines
 from learners.models import RiskModel
-from learners.risk.training import DEFAULT_CUTOFF_DAYS, risk_model_train
+from learners.risk.training import DEFAULT_CUTOFF_DAYS, risk_model_get
+from learners.services import risk_model_train_request
 
 
 def summary(model: RiskModel) -> dict[str, Any]:
@@ -25,13 +27,15 @@ def summary(model: RiskModel) -> dict[str, Any]:
     }
 
 
-class Command(ApplicationCommand):
+class Command(JobCommand):
     help = (
         "Train a logistic risk model on earlier cohorts, evaluate it and the active model on "
-        "later ones, and store it as a new version (inactive unless --activate)."
+        "later ones, and store it as a new version (inactive unless --activate). The run is "
+        "recorded as a job; it runs here and now unless --queue hands it to the workers."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
+        super().add_arguments(parser)
         parser.add_argument(
             "--cutoff-day",
             dest="cutoff_days",
@@ -56,11 +60,16 @@ class Command(ApplicationCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["force"] and not options["activate"]:
             raise CommandError("--force only applies together with --activate.")
-        model = risk_model_train(
+        job = risk_model_train_request(
             cutoff_days=options["cutoff_days"],
             activate=options["activate"],
             force=options["force"],
+            in_process=not options["queue"],
         )
+        result = self.job_result(job, options)
+        if result is None:
+            return
+        model = risk_model_get(version=result["version"])
         if options["json"]:
             self.stdout.write(json.dumps(summary(model), allow_nan=False))
             return

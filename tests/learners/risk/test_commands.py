@@ -11,6 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from engagement.models import Job
 from learners.demo import DEMO_SOURCE, demo_population_seed
 from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus, RiskModel
 from learners.risk import training
@@ -129,6 +130,13 @@ class TestOnDemoHistory:
         assert metrics["active_on_same_test"]["version"] == 1
         assert metrics["test"]["n"] == metrics["active_on_same_test"]["n"]
         assert RiskModel.objects.get(version=2).parameters["cutoff_days"] == 21
+        job = Job.objects.get(kind="learners.train_risk_model")  # the run is recorded as a job
+        assert job.result is not None
+        assert (job.status, job.params["cutoff_days"], job.result["version"]) == (
+            "succeeded",
+            21,
+            2,
+        )
 
     def test_train_prints_a_readable_comparison(self) -> None:
         output = _run("train_risk_model", "--activate", "--force")

@@ -108,7 +108,8 @@ def test_ingested_activity_is_scored_right_after_the_commit(
     stored = Learner.objects.get(pk=learner.pk)
     assert stored.risk_scored_at is not None and stored.risk_stale is False
     job = Job.objects.get()
-    assert job.params == {"stale_only": True} and job.status == "succeeded"
+    assert job.params == {"cohort_id": None, "as_of": None, "stale_only": True}
+    assert job.status == "succeeded"
 
 
 def test_a_learner_created_through_the_api_is_scored_after_the_request(

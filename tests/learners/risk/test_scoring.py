@@ -13,6 +13,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from learners.models import Learner, RiskAlert, RiskAssessment, RiskModel, course_closed_at
+from learners.risk.explanations import assessment_factors
 from learners.risk.feedback import risk_digest_send, risk_feedback_create
 from learners.risk.scoring import learners_rescore
 from learners.services import events_ingest, learner_update
@@ -52,7 +53,7 @@ def test_rescore_stores_assessments_and_current_risk_idempotently() -> None:
     assessment = RiskAssessment.objects.get(learner=stored)
     assert assessment.score == stored.risk_score
     assert "explanation" not in assessment.factors[0]
-    explained = assessment.explained_factors[0]
+    explained = assessment_factors(assessment)[0]
     assert explained["factor"] == assessment.factors[0]["factor"]
     assert explained["explanation"].startswith(
         {

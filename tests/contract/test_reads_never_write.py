@@ -1,0 +1,170 @@
+"""Reads never write: a GET of every API read route and admin page changes no domain table.
+
+A GET may write only what is about the request itself, never the data it reads:
+
+- ``engagement_auditevent``: reading a learner's personal data in bulk (the export) is audited;
+- ``engagement_apikey``, column ``last_used_at`` only: when a machine credential was last used;
+- ``django_session``: a signed-in session being refreshed.
+
+Caches (learner detail, risk detail, throttling) live in the cache, not in these tables.
+"""
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib import admin
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from engagement.api_keys import api_key_create
+from engagement.audit import audit_record
+from engagement.ids import uuid7
+from engagement.models import ApiKey, AuditEvent, Job
+from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue
+from learners.models import Learner, RiskModel
+from learners.risk.feedback import risk_feedback_create
+from learners.risk.scoring import learners_rescore
+from learners.scopes import ApiKeyScope
+from tests.contract.schema import api_schema
+from tests.factories import ActivityEventFactory, LearnerFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
+REQUEST_TABLES = {AuditEvent._meta.db_table, "django_session"}
+LAST_USED = re.compile(r"""^UPDATE "?(\w+)"? SET "?last_used_at"? = '[^']*'(::\w+)? WHERE""")
+
+
+def domain_writes(queries: list[dict[str, Any]]) -> list[str]:
+    """The statements that wrote to a table other than the request's own records."""
+    writes = []
+    for query in queries:
+        sql = query["sql"]
+        found = WRITE.match(sql)
+        if found is None or found.group(2) in REQUEST_TABLES:
+            continue
+        last_used = LAST_USED.match(sql)
+        if last_used and last_used.group(1) == ApiKey._meta.db_table:
+            continue
+        writes.append(sql[:200])
+    return writes
+
+
+@pytest.fixture
+def world() -> dict[str, Any]:
+    """One of everything a read can show: scored and stale learners, feedback, a job, a key, a
+    message waiting in the outbox."""
+    admin_user = UserFactory(role="admin", is_staff=True, is_superuser=True)
+    learner, stale = LearnerFactory.create_batch(2)
+    ActivityEventFactory(learner=learner)
+    learners_rescore()
+    learners_rescore(as_of=timezone.now())  # a previous assessment, for the changes
+    ActivityEventFactory(learner=stale)
+    Learner.objects.filter(pk=stale.pk).update(risk_stale=True)  # a read must not rescore it
+    learner.refresh_from_db()
+    risk_feedback_create(actor=admin_user, learner=learner, kind="acknowledged", note="On it.")
+    job = Job.objects.create(kind="learners.rescore", params={}, requested_by=admin_user)
+    key = api_key_create(name="LMS", scopes=list(ApiKeyScope.values), created_by=admin_user)
+    audit_record(actor=admin_user, action="test.read", target=learner)
+    message = outbox_enqueue(
+        channel=EMAIL_CHANNEL,
+        payload={"to": "coach@example.org", "subject": "Hello", "body": "Hi."},
+        idempotency_key="read-test",
+    )
+    return {
+        "user": admin_user,
+        "learner": learner,
+        "stale": stale,
+        "ids": {
+            "api-keys": key.api_key.pk,
+            "audit-events": AuditEvent.objects.values_list("pk", flat=True).first(),
+            "cohorts": learner.cohort_id,
+            "jobs": job.pk,
+            "outbox": message.pk,
+            "learners": learner.pk,
+            "users": admin_user.pk,
+            "risk/models": RiskModel.objects.get(is_active=True).version,
+        },
+        "secret": key.secret,
+    }
+
+
+def api_read_paths(ids: dict[str, Any]) -> Iterator[str]:
+    """Every GET operation of the OpenAPI document, its path parameter filled in."""
+    for result in api_schema().get_all_operations():
+        operation = result.ok()
+        if operation.method.upper() != "GET":
+            continue
+        path = operation.path
+        resource = path.removeprefix("/api/v1/").split("/{")[0]
+        yield re.sub(r"\{\w+\}", str(ids.get(resource, "")), path)
+
+
+def test_every_api_read_route_is_covered(world: dict[str, Any]) -> None:
+    paths = list(api_read_paths(world["ids"]))
+    assert "/api/v1/learners/{}/risk/".format(world["learner"].pk) in paths
+    assert all("{" not in path and "//" not in path.removeprefix("/") for path in paths)
+
+
+def test_no_api_read_writes_a_domain_table(client: Client, world: dict[str, Any]) -> None:
+    client.force_login(world["user"])
+    refused = {}
+    for path in [*api_read_paths(world["ids"]), f"/api/v1/learners/{world['stale'].pk}/risk/"]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path)
+        assert response.status_code == 200, (path, response.content[:300])
+        if writes := domain_writes(queries.captured_queries):
+            refused[path] = writes
+    assert refused == {}
+    assert Learner.objects.get(pk=world["stale"].pk).risk_stale  # reading did not rescore
+
+
+def test_reads_with_an_api_key_write_only_when_it_was_last_used(world: dict[str, Any]) -> None:
+    client = Client(HTTP_AUTHORIZATION=f"Api-Key {world['secret']}")
+    for path in ("/api/v1/cohorts/", "/api/v1/learners/", "/api/v1/xapi/about"):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path)
+        assert response.status_code == 200, (path, response.content[:300])
+        assert domain_writes(queries.captured_queries) == []
+    assert ApiKey.objects.get().last_used_at is not None
+
+
+def test_no_admin_page_view_writes_a_domain_table(client: Client, world: dict[str, Any]) -> None:
+    client.force_login(world["user"])
+    refused = {}
+    for model, model_admin in admin.site._registry.items():
+        meta = model._meta
+        urls = [reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")]
+        row = model_admin.get_queryset(client.request().wsgi_request).first()
+        if row is not None:
+            urls.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[row.pk]))
+        for url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                response = client.get(url)
+            assert response.status_code == 200, (url, response.content[:300])
+            if writes := domain_writes(queries.captured_queries):
+                refused[url] = writes
+    assert refused == {}
+
+
+def test_the_filter_sees_writes() -> None:
+    """The check can fail: a write to a domain table is reported, the request's own are not."""
+    with CaptureQueriesContext(connection) as queries:
+        learner = LearnerFactory()
+        Learner.objects.filter(pk=learner.pk).update(risk_stale=False)
+        audit_record(actor=None, action="test.write", target=learner)
+        ApiKey.objects.filter(pk=uuid7()).update(last_used_at=timezone.now())
+        ApiKey.objects.filter(pk=uuid7()).update(name="renamed")
+    writes = domain_writes(queries.captured_queries)
+    tables = [(sql.split()[0], sql.split('"')[1]) for sql in writes]
+    assert tables == [
+        ("INSERT", "learners_cohort"),
+        ("INSERT", "learners_learner"),
+        ("UPDATE", "learners_learner"),
+        ("UPDATE", "engagement_apikey"),
+    ]

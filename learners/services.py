@@ -20,7 +20,7 @@ from engagement.iterables import chunked
 from engagement.services import model_update
 from engagement.wording import counted
 from learners.cache import learner_detail_forget
-from learners.ingestion import Errors, EventRecord, LearnerRef, parse_event, parse_timestamp
+from learners.ingestion.events import Errors, EventRecord, LearnerRef, parse_event, parse_timestamp
 from learners.models import (
     ActivityEvent,
     Cohort,

@@ -11,7 +11,7 @@ from django.db.models import F, Max, Q
 
 from engagement.crypto import keyed_hash
 from engagement.errors import Conflict, ValidationFailed
-from learners.demo import (
+from learners.demo.generator import (
     ARCHETYPES,
     DemoLearner,
     demo_population_generate,

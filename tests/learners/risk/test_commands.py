@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from learners.demo import DEMO_SOURCE, demo_population_seed
+from learners.demo.generator import DEMO_SOURCE, demo_population_seed
 from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus, RiskModel
 from learners.risk import training
 from tests.factories import CohortFactory, LearnerFactory

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from engagement.errors import Conflict, ValidationFailed
 from engagement.models import AuditEvent
-from learners.demo import DEMO_SOURCE, demo_population_seed
+from learners.demo.generator import DEMO_SOURCE, demo_population_seed
 from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus, RiskModel
 from learners.risk import training
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures

@@ -17,7 +17,7 @@ from django.utils import timezone
 from engagement.celery import app
 from engagement.jobs import Job, ProgressReporter, job_enqueue, job_run
 from learners.risk.feedback import risk_digest_send
-from learners.risk.scoring import learners_rescore
+from learners.risk.services import learners_rescore
 from learners.risk.training import risk_model_train
 
 RETRY_BASE_SECONDS = 30

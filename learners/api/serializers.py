@@ -26,7 +26,7 @@ from learners.models import (
     learner_dates_problems,
 )
 from learners.risk.metrics_scope import metrics_within_scope
-from learners.risk.scoring import rescore_as_of_check
+from learners.risk.services import rescore_as_of_check
 from learners.risk.training import MAX_CUTOFF_DAYS
 
 

@@ -18,7 +18,7 @@ from engagement.api_keys import api_key_create
 from engagement.audit import audit_record
 from engagement.models import ApiKeyScope, Job
 from learners.risk.feedback import risk_feedback_create
-from learners.risk.scoring import learners_rescore
+from learners.risk.services import learners_rescore
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 
 OK = "ok"

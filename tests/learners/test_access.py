@@ -7,7 +7,7 @@ from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
 
 from learners.risk.feedback import risk_feedback_create
-from learners.risk.scoring import learners_rescore
+from learners.risk.services import learners_rescore
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

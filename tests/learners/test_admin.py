@@ -4,7 +4,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from learners.models import Cohort, Learner, RiskModel
-from learners.risk.scoring import learners_rescore
+from learners.risk.services import learners_rescore
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -25,7 +25,7 @@ from learners.models import (
     LearnerStatus,
     RiskAssessment,
 )
-from learners.risk.scoring import learners_rescore
+from learners.risk.services import learners_rescore
 from tests.factories import LearnerFactory
 
 TODAY = date(2026, 3, 1)

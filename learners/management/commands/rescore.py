@@ -8,7 +8,7 @@ from django.core.management.base import CommandError, CommandParser
 from engagement.commands import ApplicationCommand
 from engagement.input_bounds import parse_datetime
 from engagement.wording import counted
-from learners.risk.scoring import RescoreSummary, learners_rescore, rescore_as_of_check
+from learners.risk.services import RescoreSummary, learners_rescore, rescore_as_of_check
 
 
 def _as_of(value: str | None, cohort_id: str | None) -> datetime | None:

@@ -5,11 +5,11 @@ from typing import Any
 import numpy as np
 import pytest
 from guardian.shortcuts import assign_perm
+from learners.risk.training import metrics
 from rest_framework.test import APIClient
 
 from learners.models import RiskModel
 from learners.risk.metrics_scope import metrics_within_scope
-from learners.risk.training import metrics
 from tests.factories import CohortFactory, UserFactory
 
 

@@ -11,14 +11,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-
-from engagement.errors import Conflict, ValidationFailed
-from engagement.models import AuditEvent
-from learners.demo.generator import DEMO_SOURCE, demo_population_seed
-from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus, RiskModel
-from learners.risk import training
-from learners.risk.features import FEATURE_NAMES, LearnerFeatures
-from learners.risk.model import score
 from learners.risk.training import (
     NOT_ENOUGH_HISTORY,
     TrainingRow,
@@ -38,6 +30,14 @@ from learners.risk.training import (
     train_logistic,
     training_set,
 )
+
+from engagement.errors import Conflict, ValidationFailed
+from engagement.models import AuditEvent
+from learners.demo.generator import DEMO_SOURCE, demo_population_seed
+from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus, RiskModel
+from learners.risk import training
+from learners.risk.features import FEATURE_NAMES, LearnerFeatures
+from learners.risk.model import score
 from tests.factories import CohortFactory, LearnerFactory, UserFactory
 
 # Metrics on hand-made arrays -------------------------------------------------------------------

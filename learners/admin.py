@@ -28,7 +28,7 @@ from learners.models import (
     RiskModel,
 )
 from learners.risk.selectors import learner_assessments_to_current
-from learners.risk.training import risk_model_activate
+from learners.risk.services import risk_model_activate
 
 
 @admin.register(Cohort)

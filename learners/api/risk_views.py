@@ -22,7 +22,8 @@ from learners.api.serializers import (
     RiskModelTrainSerializer,
 )
 from learners.models import RiskModel
-from learners.risk.training import risk_model_activate, risk_model_get
+from learners.risk.selectors import risk_model_get
+from learners.risk.services import risk_model_activate
 from learners.tasks import learners_rescore_task, risk_model_train_task
 
 

@@ -25,9 +25,9 @@ from learners.models import (
     RiskModel,
     learner_dates_problems,
 )
+from learners.risk.dataset import MAX_CUTOFF_DAYS
 from learners.risk.metrics_scope import metrics_within_scope
 from learners.risk.services import rescore_as_of_check
-from learners.risk.training import MAX_CUTOFF_DAYS
 
 
 class CohortInputSerializer(serializers.Serializer):

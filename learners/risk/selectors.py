@@ -1,4 +1,5 @@
-"""Reads of risk: a learner's current risk with its explanation, changes and best lever; history."""
+"""Reads of risk: a learner's current risk with its explanation, changes and best lever; history;
+model versions and their evaluation on the current data."""
 
 from typing import Any
 
@@ -6,9 +7,13 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet
 
-from learners.models import Learner, RiskAssessment, RiskFeedback
+from engagement.errors import NotFound
+from learners.models import Learner, RiskAssessment, RiskFeedback, RiskModel
+from learners.risk.dataset import DEFAULT_CUTOFF_DAYS, time_split, training_set
 from learners.risk.features import LearnerFeatures
+from learners.risk.metrics import evaluate
 from learners.risk.model import best_lever
+from learners.selectors import risk_model_active
 
 
 def _key(assessment_ids: list[Any]) -> str:
@@ -143,3 +148,36 @@ def learner_risk_history(*, learner: Learner) -> QuerySet[RiskAssessment]:
         .select_related("model")
         .order_by("-as_of", "-id")
     )
+
+
+def risk_model_get(*, version: int) -> RiskModel:
+    try:
+        return RiskModel.objects.get(version=version)
+    except RiskModel.DoesNotExist as error:
+        raise NotFound(f"There is no risk model v{version}.") from error
+
+
+def risk_model_evaluate(*, model: RiskModel) -> dict[str, Any]:
+    """Re-evaluate ``model`` (and the active model) on the time-ordered test split of the
+    current data: the report ``evaluate_risk_model --json`` prints (see docs/risk.md)."""
+    cutoff_days = int(model.parameters.get("cutoff_days", DEFAULT_CUTOFF_DAYS))
+    _, test = time_split(training_set(cutoff_days=cutoff_days))
+    measured = evaluate(model.parameters, model.kind, test)
+    active = risk_model_active()
+    active_measured = (
+        measured if active.pk == model.pk else evaluate(active.parameters, active.kind, test)
+    )
+    summary_keys = ("roc_auc", "pr_auc", "brier", "high_band", "top_decile_lift")
+    return {
+        "version": model.version,
+        "kind": model.kind,
+        "cutoff_days": cutoff_days,
+        "n_test": measured["n"],
+        **{key: value for key, value in measured.items() if key != "n"},
+        "test_cohorts": test.cohort_ids(),
+        "active_model": {
+            "version": active.version,
+            "kind": active.kind,
+            **{key: active_measured[key] for key in summary_keys},
+        },
+    }

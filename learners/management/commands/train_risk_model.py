@@ -9,7 +9,8 @@ from engagement.commands import ApplicationCommand
 from engagement.wording import counted
 from learners.management.commands.evaluate_risk_model import comparison_lines
 from learners.models import RiskModel
-from learners.risk.training import DEFAULT_CUTOFF_DAYS, risk_model_train
+from learners.risk.dataset import DEFAULT_CUTOFF_DAYS
+from learners.risk.services import risk_model_train
 
 
 def summary(model: RiskModel) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from typing import Any
 import numpy as np
 import pytest
 from guardian.shortcuts import assign_perm
-from learners.risk.training import metrics
 from rest_framework.test import APIClient
 
 from learners.models import RiskModel
+from learners.risk.metrics import metrics
 from learners.risk.metrics_scope import metrics_within_scope
 from tests.factories import CohortFactory, UserFactory
 

@@ -11,7 +11,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from learners.demo.generator import DEMO_SOURCE, demo_population_seed
+from learners.demo.generator import DEMO_SOURCE
+from learners.demo.writer import demo_population_seed
 from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus, RiskModel
 from learners.risk import services as risk_services
 from learners.risk.dataset import TrainingSet

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from engagement.errors import Conflict, ValidationFailed
 from engagement.models import AuditEvent
-from learners.demo.generator import DEMO_SOURCE, demo_population_seed
+from learners.demo.generator import DEMO_SOURCE
+from learners.demo.writer import demo_population_seed
 from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus, RiskModel
 from learners.risk import services as risk_services
 from learners.risk.dataset import (

@@ -17,13 +17,8 @@ from urllib.parse import urlsplit
 
 from engagement.input_bounds import check_json
 from engagement.wording import counted
-from learners.ingestion.events import (
-    MAX_DURATION_SECONDS,
-    Errors,
-    EventRecord,
-    LearnerRef,
-    parse_timestamp,
-)
+from learners.ingestion.events import MAX_DURATION_SECONDS, EventRecord, LearnerRef
+from learners.ingestion.validation import Errors, parse_timestamp
 from learners.ingestion.xapi_comparison import legacy_statement_digest, statement_digest
 from learners.models import EventKind
 

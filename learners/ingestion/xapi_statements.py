@@ -17,7 +17,7 @@ from django.utils import timezone
 from engagement.crypto import keyed_hash
 from engagement.errors import Conflict, ValidationFailed
 from engagement.wording import counted
-from learners.ingestion.events import Errors
+from learners.ingestion.validation import Errors
 from learners.ingestion.xapi import (
     XAPI_SOURCE,
     Actor,

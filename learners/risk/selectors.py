@@ -1,11 +1,13 @@
 """Reads of risk: a learner's current risk with its explanation, changes and best lever; history;
 model versions and their evaluation on the current data."""
 
+import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from engagement.errors import NotFound
 from learners.models import Learner, RiskAssessment, RiskFeedback, RiskModel
@@ -181,3 +183,20 @@ def risk_model_evaluate(*, model: RiskModel) -> dict[str, Any]:
             **{key: active_measured[key] for key in summary_keys},
         },
     }
+
+
+def current_assessments(*, learner_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, RiskAssessment]:
+    """Each learner's current assessment (the one their ``risk_score`` shows), model joined in,
+    in one query however many learners: the ``as_of`` is their ``risk_scored_at``, and among
+    assessments of that time the one computed last (as ``learner_assessments_to_current``)."""
+    rows = (
+        RiskAssessment.objects.filter(
+            learner_id__in=set(learner_ids), as_of=F("learner__risk_scored_at")
+        )
+        .select_related("model")
+        .order_by("learner_id", "-computed_at", "-id")
+    )
+    current: dict[uuid.UUID, RiskAssessment] = {}
+    for assessment in rows:
+        current.setdefault(assessment.learner_id, assessment)
+    return current

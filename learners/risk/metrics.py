@@ -49,7 +49,7 @@ def brier(outcomes: np.ndarray, scores: np.ndarray) -> float | None:
     """Mean squared distance of the scores from the outcomes; None for no rows."""
     if len(outcomes) == 0:
         return None
-    return _number(brier_score_loss(outcomes, scores, labels=[0, 1]))
+    return _number(brier_score_loss(outcomes, scores))
 
 
 def calibration(

@@ -28,6 +28,7 @@ from learners.risk.dataset import (
 )
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures
 from learners.risk.metrics import (
+    brier,
     calibration,
     evaluate,
     metrics,
@@ -55,6 +56,15 @@ def test_perfect_ranking_scores_one_and_reversed_ranking_zero() -> None:
 def test_auc_is_undefined_with_one_class_not_a_number() -> None:
     assert roc_auc(np.array([1, 1, 1]), np.array([0.2, 0.5, 0.9])) is None
     assert pr_auc(np.array([0, 0]), np.array([0.2, 0.5])) is None
+
+
+def test_measures_of_no_rows_are_undefined_not_numbers() -> None:
+    empty = np.array([], dtype=int)
+    assert brier(empty, np.array([], dtype=float)) is None
+    assert precision_recall(empty, np.array([], dtype=bool)) == {
+        "precision": None,
+        "recall": None,
+    }
 
 
 def test_calibration_has_ten_bins_whose_counts_sum_to_n() -> None:

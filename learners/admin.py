@@ -32,8 +32,8 @@ from learners.models import (
     RiskModel,
 )
 from learners.risk.explanations import assessment_factors
-from learners.risk.selectors import learner_assessments_to_current
-from learners.risk.training import risk_model_activate, risk_model_get
+from learners.risk.selectors import learner_assessments_to_current, risk_model_get
+from learners.risk.services import risk_model_activate
 
 # Rows that belong to a learner and are deleted with them (``services.learners_delete``).
 LEARNER_OWNED = (ActivityEvent, RiskAssessment, RiskAlert, RiskAlertDelivery, RiskFeedback)

@@ -4,19 +4,31 @@ Objects outside the caller's scope are reported as not found, never as forbidden
 """
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from engagement.errors import NotFound, ValidationFailed
 from engagement.ids import row_by_id
+from engagement.models import Role
 from engagement.roles import sees_personal_data
 from learners.cache import learner_detail_key
 from learners.filters import PERSONAL_FILTERS, LearnerFilter
-from learners.models import ActivityEvent, Cohort, Learner, RiskModel
+from learners.models import (
+    STUDYING_STATUSES,
+    ActivityEvent,
+    Cohort,
+    CohortAssignment,
+    Learner,
+    LearnerStatus,
+    RiskBand,
+    RiskFeedback,
+    RiskModel,
+)
 from learners.scoping import cohort_is_visible, scope_to_cohorts, sees_every_cohort
 
 
@@ -103,3 +115,73 @@ def risk_model_active() -> RiskModel:
         return RiskModel.objects.get(is_active=True)
     except RiskModel.DoesNotExist as error:
         raise NotFound("No risk model is active; activate one first.") from error
+
+
+# Counts for other apps (see learners.contracts) ------------------------------------------------
+
+
+def _high_risk_without_action(now: datetime) -> Q:
+    """Studying, in the high band, and no coach mark within ``RISK_FEEDBACK_QUIET_DAYS``: the
+    window in which a mark also holds the learner out of the digest."""
+    since = now - timedelta(days=settings.RISK_FEEDBACK_QUIET_DAYS)
+    marked = RiskFeedback.objects.filter(learner_id=OuterRef("pk"), created_at__gte=since)
+    return Q(status__in=STUDYING_STATUSES, risk_band=RiskBand.HIGH) & Q(~Exists(marked))
+
+
+def cohort_learner_counts(*, actor: Any) -> Iterable[Mapping[str, Any]]:
+    """The caller's cohorts as rows with their learner counts (``*_count``), in one query."""
+    studying = Q(learners__status__in=STUDYING_STATUSES)
+    return cohort_list(actor=actor).values(
+        "id",
+        "name",
+        "course_code",
+        "starts_on",
+        "ends_on",
+        "timezone",
+        learner_count=Count("learners"),
+        studying_count=Count("learners", filter=studying),
+        completed_count=Count("learners", filter=Q(learners__status=LearnerStatus.COMPLETED)),
+        withdrawn_count=Count("learners", filter=Q(learners__status=LearnerStatus.WITHDRAWN)),
+        high_risk_count=Count("learners", filter=studying & Q(learners__risk_band=RiskBand.HIGH)),
+        medium_risk_count=Count(
+            "learners", filter=studying & Q(learners__risk_band=RiskBand.MEDIUM)
+        ),
+        low_risk_count=Count("learners", filter=studying & Q(learners__risk_band=RiskBand.LOW)),
+        unscored_count=Count("learners", filter=studying & Q(learners__risk_band="")),
+    )
+
+
+def caseload_counts(*, actor: Any, now: datetime) -> dict[Any, dict[str, int]]:
+    """Per coach assigned to one of the caller's cohorts: cohorts, learners still studying, high
+    risk, high risk without action. Two queries: the assignments, then counts per cohort (a
+    learner is in one cohort, so a coach's counts are the sums over their cohorts)."""
+    cohorts = cohort_list(actor=actor).order_by().values("pk")
+    assignments = CohortAssignment.objects.filter(
+        cohort_id__in=cohorts, user__role=Role.COACH, user__is_active=True
+    ).values_list("user_id", "cohort_id")
+    by_coach: dict[Any, set[Any]] = {}
+    for coach_id, cohort_id in assignments:
+        by_coach.setdefault(coach_id, set()).add(cohort_id)
+    assigned = set().union(*by_coach.values())
+    per_cohort = {
+        row["cohort_id"]: row
+        for row in Learner.objects.filter(cohort_id__in=assigned, status__in=STUDYING_STATUSES)
+        .order_by()
+        .values("cohort_id")
+        .annotate(
+            learners=Count("id"),
+            high_risk=Count("id", filter=Q(risk_band=RiskBand.HIGH)),
+            high_risk_without_action=Count("id", filter=_high_risk_without_action(now)),
+        )
+    }
+    empty = {"learners": 0, "high_risk": 0, "high_risk_without_action": 0}
+    return {
+        coach_id: {
+            "cohorts": len(cohort_ids),
+            **{
+                name: sum(per_cohort.get(cohort_id, empty)[name] for cohort_id in cohort_ids)
+                for name in empty
+            },
+        }
+        for coach_id, cohort_ids in by_coach.items()
+    }

@@ -17,27 +17,24 @@ from engagement.audit import Actor, audit_changes, audit_record, audit_record_ma
 from engagement.crypto import keyed_hash, word_tokens
 from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import uuid7
-from engagement.input_bounds import check_text
 from engagement.iterables import chunked
 from engagement.jobs import job_enqueue
 from engagement.models import Job, User
 from engagement.services import model_update
-from engagement.wording import counted
 from learners import tasks  # its schedules call the request services below
 from learners.cache import learner_detail_forget
-from learners.ingestion import Errors, EventRecord, LearnerRef, parse_event, parse_timestamp
+from learners.ingestion.events import EventRecord, LearnerRef, parse_event
+from learners.ingestion.validation import Errors, learner_row
 from learners.models import (
     FINISHED_STATUSES,
     ActivityEvent,
     Cohort,
     Learner,
-    LearnerStatus,
     RiskModel,
     course_closed_at,
-    learner_dates_problems,
 )
-from learners.risk.scoring import rescore_as_of_check
-from learners.risk.training import DEFAULT_CUTOFF_DAYS, cutoff_days_check
+from learners.risk.dataset import DEFAULT_CUTOFF_DAYS, cutoff_days_check
+from learners.risk.services import rescore_as_of_check
 
 # The same answer wherever the existing learner is: it names no cohort, id or person (see
 # docs/security.md, "Existence of a learner").
@@ -447,46 +444,6 @@ def events_import(
         yield report
 
 
-def _learner_row(row: Mapping[str, str], *, now: datetime) -> tuple[dict[str, Any] | None, Errors]:
-    errors: Errors = {}
-    values: dict[str, Any] = {}
-    for name, limit in (("external_id", 128), ("source", 64), ("cohort", 200)):
-        text = (row.get(name) or "").strip()
-        if not text or len(text) > limit:
-            errors[name] = [f"Required, at most {counted(limit, 'character')}."]
-        values[name] = text
-    values["name"] = (row.get("name") or "").strip()[:200]
-    values["email"] = (row.get("email") or "").strip().lower()
-    if values["email"] and ("@" not in values["email"] or len(values["email"]) > 254):
-        errors["email"] = [f"'{values['email']}' is not a valid email address."]
-    for name in ("external_id", "source", "cohort", "name", "email"):
-        try:
-            check_text(values[name])
-        except ValueError as exc:
-            errors[name] = [str(exc)]
-    status = (row.get("status") or LearnerStatus.ACTIVE).strip()
-    if status not in LearnerStatus.values:
-        errors["status"] = [f"'{status}' is not one of: {', '.join(LearnerStatus.values)}."]
-    values["status"] = status
-    try:
-        values["enrolled_at"] = parse_timestamp(row.get("enrolled_at"), now=now)
-    except ValueError as exc:
-        errors["enrolled_at"] = [str(exc)]
-    finished = (row.get("finished_at") or "").strip()
-    try:
-        values["finished_at"] = parse_timestamp(finished, now=now) if finished else None
-    except ValueError as exc:
-        errors["finished_at"] = [str(exc)]
-    if not errors:
-        errors = learner_dates_problems(
-            status=status,
-            enrolled_at=values["enrolled_at"],
-            finished_at=values["finished_at"],
-            now=now,
-        )
-    return (None, errors) if errors else (values, {})
-
-
 def _cohorts_for(
     names: set[str], first_dates: dict[str, date]
 ) -> tuple[dict[str, Cohort], list[Cohort]]:
@@ -600,7 +557,7 @@ def learners_import(
         report = IngestReport()
         latest: dict[tuple[str, str], dict[str, Any]] = {}
         for line, row in chunk:
-            values, errors = _learner_row(row, now=now)
+            values, errors = learner_row(row, now=now)
             if values is None:
                 report.rejected.append({"index": line, "errors": errors})
                 continue
@@ -655,7 +612,7 @@ def learners_rescore_request(
     idempotency_key: str = "",
     in_process: bool = False,
 ) -> Job:
-    """Ask for a ``learners.rescore`` job (see ``learners.risk.scoring.learners_rescore``).
+    """Ask for a ``learners.rescore`` job (see ``learners.risk.services.learners_rescore``).
 
     The cohort must exist and ``as_of`` must be a time scores may be taken as of (not in the
     future, not before the cohort started): refused with ``ValidationFailed`` naming the field.
@@ -697,7 +654,7 @@ def risk_model_train_request(
     idempotency_key: str = "",
     in_process: bool = False,
 ) -> Job:
-    """Ask for a ``learners.train_risk_model`` job (see ``learners.risk.training.risk_model_train``).
+    """Ask for a ``learners.train_risk_model`` job (see ``learners.risk.services.risk_model_train``).
 
     ``force`` matters with ``activate`` only; a cutoff outside the training range is refused.
     """

@@ -20,8 +20,7 @@ from engagement.celery import app
 from engagement.jobs import Job, ProgressReporter, job_run
 from learners import services  # its request services send this module's tasks
 from learners.risk.feedback import risk_digest_send
-from learners.risk.scoring import learners_rescore
-from learners.risk.training import risk_model_train
+from learners.risk.services import learners_rescore, risk_model_train
 
 RETRY_BASE_SECONDS = 30
 # Set while a stale-only rescore is queued and not yet started: further batches need no other.

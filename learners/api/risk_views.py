@@ -23,7 +23,8 @@ from learners.api.serializers import (
     RiskModelTrainSerializer,
 )
 from learners.models import RiskModel
-from learners.risk.training import risk_model_activate, risk_model_get
+from learners.risk.selectors import risk_model_get
+from learners.risk.services import risk_model_activate
 
 
 @extend_schema_view(

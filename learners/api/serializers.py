@@ -10,6 +10,7 @@ from rest_framework import serializers
 
 from engagement.api.fields import BoundedDateField, BoundedDateTimeField, TextField
 from engagement.input_bounds import validate_timezone
+from learners.ingestion.validation import email_normalise
 from learners.models import (
     FINISHED_STATUSES,
     ActivityEvent,
@@ -24,9 +25,9 @@ from learners.models import (
     RiskModel,
     learner_dates_problems,
 )
+from learners.risk.dataset import MAX_CUTOFF_DAYS
 from learners.risk.explanations import assessment_factors
 from learners.risk.metrics_scope import metrics_within_scope
-from learners.risk.training import MAX_CUTOFF_DAYS
 
 
 class CohortInputSerializer(serializers.Serializer):
@@ -70,10 +71,21 @@ class ScopedCohortField(serializers.PrimaryKeyRelatedField):
         return self.context.get("cohorts", Cohort.objects.none())
 
 
+@extend_schema_field(OpenApiTypes.EMAIL)
+class LearnerEmailField(serializers.CharField):
+    """A learner's email, by the rule the CSV import applies too (``email_normalise``)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        try:
+            return email_normalise(super().to_internal_value(data))
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
+
+
 class _LearnerFieldsSerializer(serializers.Serializer):
     cohort = ScopedCohortField()
     name = TextField(max_length=200, required=False, allow_blank=True)
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = LearnerEmailField(required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=LearnerStatus.choices, required=False)
     enrolled_at = BoundedDateTimeField(help_text="When the learner enrolled: not in the future.")
     finished_at = BoundedDateTimeField(
@@ -86,9 +98,6 @@ class _LearnerFieldsSerializer(serializers.Serializer):
     nudge_opt_out = serializers.BooleanField(required=False)
     locale = serializers.CharField(max_length=16, required=False)
     timezone = serializers.CharField(max_length=64, required=False, validators=[validate_timezone])
-
-    def validate_email(self, value: str) -> str:
-        return value.strip().lower()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The enrolment and finish rules on the values the learner will have: those given, else

@@ -22,9 +22,9 @@ from engagement.api.permissions import Access
 from engagement.api.responses import ERRORS as API_ERRORS
 from engagement.errors import ValidationFailed
 from engagement.roles import ADMIN, STAFF
+from learners.ingestion.xapi import XAPI_VERSION, version_supported
+from learners.ingestion.xapi_statements import statements_in_body, xapi_statements_ingest
 from learners.scopes import ApiKeyScope
-from learners.xapi import XAPI_VERSION, version_supported
-from learners.xapi_ingest import statements_in_body, xapi_statements_ingest
 
 VERSION_HEADER = "X-Experience-API-Version"
 # Typed as import strings by the stubs; by the time views load, DRF has imported the classes.

@@ -80,7 +80,7 @@ class LearnerFeatures:
     little_data: bool
 
 
-class _Raw(NamedTuple):
+class RawFacts(NamedTuple):
     """One learner's raw facts (a tuple: a rescore builds one per learner)."""
 
     cohort_id: uuid.UUID
@@ -201,11 +201,11 @@ def _learner_facts(learners: QuerySet[Learner]) -> dict[uuid.UUID, dict[str, Any
     return {row["id"]: dict(row) for row in rows}
 
 
-def _raw(facts: Mapping[str, Any], events: Mapping[str, Any] | None, as_of: datetime) -> _Raw:
+def _raw(facts: Mapping[str, Any], events: Mapping[str, Any] | None, as_of: datetime) -> RawFacts:
     events = events or {}
     last_at = events.get("last_at") or facts["enrolled_at"]
     count = events.get("assessment_count_30") or 0
-    return _Raw(
+    return RawFacts(
         cohort_id=facts["cohort_id"],
         as_of=as_of,
         days_inactive=max((as_of - last_at).total_seconds() / DAY, 0.0),
@@ -230,10 +230,10 @@ def _raw(facts: Mapping[str, Any], events: Mapping[str, Any] | None, as_of: date
 
 
 def cohort_norms(
-    raws: Iterable[_Raw], course_lessons: Mapping[uuid.UUID, int]
+    raws: Iterable[RawFacts], course_lessons: Mapping[uuid.UUID, int]
 ) -> dict[uuid.UUID, CohortNorms]:
     """Peer yardsticks per cohort from the learners scored together (medians resist outliers)."""
-    by_cohort: dict[uuid.UUID, list[_Raw]] = {}
+    by_cohort: dict[uuid.UUID, list[RawFacts]] = {}
     for raw in raws:
         by_cohort.setdefault(raw.cohort_id, []).append(raw)
     norms = {}
@@ -305,7 +305,7 @@ def course_lessons(cohort_ids: Iterable[uuid.UUID], when: When) -> dict[uuid.UUI
     return totals
 
 
-def raw_features(*, learners: QuerySet[Learner], when: When) -> dict[uuid.UUID, _Raw]:
+def raw_features(*, learners: QuerySet[Learner], when: When) -> dict[uuid.UUID, RawFacts]:
     """Raw facts for a scope, as of one time or a time of each learner's own."""
     facts = _learner_facts(learners)
     events = _event_aggregates(learners, _anchor(when))
@@ -315,7 +315,7 @@ def raw_features(*, learners: QuerySet[Learner], when: When) -> dict[uuid.UUID, 
     }
 
 
-def model_inputs(raw: _Raw, norms: CohortNorms, learner_id: uuid.UUID) -> LearnerFeatures:
+def model_inputs(raw: RawFacts, norms: CohortNorms, learner_id: uuid.UUID) -> LearnerFeatures:
     """Turn raw facts into the model's inputs, peer-normalised where raw counts differ by course."""
     actual_progress = min(raw.lessons / norms.course_lessons, 1.0) if norms.course_lessons else 0.0
     little_data = raw.tenure_days < NEW_LEARNER_DAYS or raw.events_total < NEW_LEARNER_EVENTS

@@ -1,6 +1,6 @@
 """Risk model metrics as a coach may see them: naming no cohort outside the coach's scope.
 
-Stored metrics (see :mod:`learners.risk.training` and docs/risk.md) report per cohort under
+Stored metrics (see :mod:`learners.risk.metrics` and docs/risk.md) report per cohort under
 ``by_cohort`` (keyed by cohort) and list the cohorts of each side of the split under keys ending
 in ``_cohorts``, at any depth. For a coach, those entries are kept only for the coach's own
 cohorts; the overall figures stay, as they name no cohort. Admins and analysts see the metrics

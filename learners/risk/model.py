@@ -9,7 +9,8 @@ explained exactly by its factors:
   (value - mean) / std``).
 
 Band thresholds belong to the model version (``parameters["thresholds"]``). Factors carry
-numbers only: ``learners.risk.explanations`` words them when they are read.
+numbers only: ``learners.risk.explanations`` words them when they are read. Fitting a
+``logistic`` version's parameters (pure: arrays in, parameters out) is at the bottom.
 """
 
 import math
@@ -17,6 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from engagement.errors import ValidationFailed
+from learners.risk.dataset import TrainingSet
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures
 
 RULES_PARAMETERS: dict[str, Any] = {
@@ -46,6 +52,9 @@ RULES_PARAMETERS: dict[str, Any] = {
     },
     "thresholds": {"medium": 0.35, "high": 0.6},
 }
+# Default bands on the training scores: the top 20% are "high", the next 30% "medium".
+HIGH_QUANTILE = 0.8
+MEDIUM_QUANTILE = 0.5
 
 
 class Factor(NamedTuple):
@@ -145,3 +154,66 @@ def best_lever(
                 "reduction": round(current - improved, 4),
             }
     return best
+
+
+# Fitting ---------------------------------------------------------------------------------------
+
+
+def fit_logistic(train: TrainingSet) -> tuple[LogisticRegression, np.ndarray, np.ndarray]:
+    """The fitted scikit-learn model with the train means and stds it was fitted on."""
+    outcomes = train.outcomes()
+    if len(set(outcomes.tolist())) < 2:
+        message = "The training cohorts need both completed and withdrawn learners."
+        raise ValidationFailed(message, detail={"detail": message})
+    matrix = train.matrix()
+    means = matrix.mean(axis=0)
+    stds = matrix.std(axis=0)
+    stds[stds == 0] = 1.0
+    # L2 is the default penalty (spelled differently across scikit-learn versions).
+    regression = LogisticRegression(C=1.0, max_iter=1000, class_weight=None)
+    regression.fit((matrix - means) / stds, outcomes)
+    return regression, means, stds
+
+
+def train_logistic(
+    train: TrainingSet, *, thresholds: Mapping[str, float] | None = None
+) -> dict[str, Any]:
+    """Parameters for a ``logistic`` RiskModel; default band thresholds come from the train
+    scores, so the bands mean the same share of learners the model was built on."""
+    regression, means, stds = fit_logistic(train)
+    parameters: dict[str, Any] = {
+        "intercept": float(regression.intercept_[0]),
+        "coefficients": dict(zip(FEATURE_NAMES, map(float, regression.coef_[0]), strict=True)),
+        "means": dict(zip(FEATURE_NAMES, map(float, means), strict=True)),
+        "stds": dict(zip(FEATURE_NAMES, map(float, stds), strict=True)),
+        "feature_names": list(FEATURE_NAMES),
+        "cutoff_days": train.cutoff_days,
+    }
+    if thresholds is None:
+        scores = regression.predict_proba((train.matrix() - means) / stds)[:, 1]
+        thresholds = {
+            "medium": float(np.quantile(scores, MEDIUM_QUANTILE)),
+            "high": float(np.quantile(scores, HIGH_QUANTILE)),
+        }
+    return parameters | {"thresholds": dict(thresholds)}
+
+
+def score_matrix(
+    matrix: np.ndarray, *, kind: str, parameters: Mapping[str, Any]
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Scores and bands for a feature matrix (columns in ``FEATURE_NAMES`` order), row by row
+    through ``score_values``: what-if and backtests get exactly what live scoring gives."""
+    scored = [
+        score_values(
+            kind=kind, parameters=parameters, values=dict(zip(FEATURE_NAMES, row, strict=True))
+        )
+        for row in matrix.tolist()
+    ]
+    return np.array([result.score for result in scored], dtype=float), tuple(
+        result.band for result in scored
+    )
+
+
+def model_scores(parameters: Mapping[str, Any], kind: str, data: TrainingSet) -> np.ndarray:
+    """Scores through the same function live scoring uses, so we evaluate what is deployed."""
+    return score_matrix(data.matrix(), kind=kind, parameters=parameters)[0]

@@ -1,15 +1,22 @@
-"""Reads of risk: a learner's current risk with its explanation, changes and best lever; history."""
+"""Reads of risk: a learner's current risk with its explanation, changes and best lever; history;
+model versions and their evaluation on the current data."""
 
+import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
-from learners.models import Learner, RiskAssessment, RiskFeedback
+from engagement.errors import NotFound
+from learners.models import Learner, RiskAssessment, RiskFeedback, RiskModel
+from learners.risk.dataset import DEFAULT_CUTOFF_DAYS, time_split, training_set
 from learners.risk.explanations import assessment_factors
 from learners.risk.features import LearnerFeatures
+from learners.risk.metrics import evaluate
 from learners.risk.model import best_lever
+from learners.selectors import risk_model_active
 
 
 def _key(assessment_ids: list[Any]) -> str:
@@ -144,3 +151,53 @@ def learner_risk_history(*, learner: Learner) -> QuerySet[RiskAssessment]:
         .select_related("model")
         .order_by("-as_of", "-id")
     )
+
+
+def risk_model_get(*, version: int) -> RiskModel:
+    try:
+        return RiskModel.objects.get(version=version)
+    except RiskModel.DoesNotExist as error:
+        raise NotFound(f"There is no risk model v{version}.") from error
+
+
+def risk_model_evaluate(*, model: RiskModel) -> dict[str, Any]:
+    """Re-evaluate ``model`` (and the active model) on the time-ordered test split of the
+    current data: the report ``evaluate_risk_model --json`` prints (see docs/risk.md)."""
+    cutoff_days = int(model.parameters.get("cutoff_days", DEFAULT_CUTOFF_DAYS))
+    _, test = time_split(training_set(cutoff_days=cutoff_days))
+    measured = evaluate(model.parameters, model.kind, test)
+    active = risk_model_active()
+    active_measured = (
+        measured if active.pk == model.pk else evaluate(active.parameters, active.kind, test)
+    )
+    summary_keys = ("roc_auc", "pr_auc", "brier", "high_band", "top_decile_lift")
+    return {
+        "version": model.version,
+        "kind": model.kind,
+        "cutoff_days": cutoff_days,
+        "n_test": measured["n"],
+        **{key: value for key, value in measured.items() if key != "n"},
+        "test_cohorts": test.cohort_ids(),
+        "active_model": {
+            "version": active.version,
+            "kind": active.kind,
+            **{key: active_measured[key] for key in summary_keys},
+        },
+    }
+
+
+def current_assessments(*, learner_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, RiskAssessment]:
+    """Each learner's current assessment (the one their ``risk_score`` shows), model joined in,
+    in one query however many learners: the ``as_of`` is their ``risk_scored_at``, and among
+    assessments of that time the one computed last (as ``learner_assessments_to_current``)."""
+    rows = (
+        RiskAssessment.objects.filter(
+            learner_id__in=set(learner_ids), as_of=F("learner__risk_scored_at")
+        )
+        .select_related("model")
+        .order_by("learner_id", "-computed_at", "-id")
+    )
+    current: dict[uuid.UUID, RiskAssessment] = {}
+    for assessment in rows:
+        current.setdefault(assessment.learner_id, assessment)
+    return current

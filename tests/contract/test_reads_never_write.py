@@ -28,7 +28,7 @@ from engagement.models import ApiKey, AuditEvent, Job
 from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue
 from learners.models import Learner, RiskModel
 from learners.risk.feedback import risk_feedback_create
-from learners.risk.scoring import learners_rescore
+from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
 from tests.contract.schema import api_schema
 from tests.factories import ActivityEventFactory, LearnerFactory, UserFactory

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from learners.models import Learner
-from learners.risk.scoring import learners_rescore
+from learners.risk.services import learners_rescore
 from tests.e2e.conftest import screenshot
 from tests.factories import ActivityEventFactory, LearnerFactory, UserFactory
 

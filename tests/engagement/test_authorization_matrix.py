@@ -19,7 +19,7 @@ from engagement.models import Job
 from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue
 from engagement.registry import registry
 from learners.risk.feedback import risk_feedback_create
-from learners.risk.scoring import learners_rescore
+from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
 from tests.factories import (
     ActivityEventFactory,

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from learners.risk.feedback import risk_feedback_create
-from learners.risk.scoring import learners_rescore
+from learners.risk.services import learners_rescore
 from learners.scoping import cohort_is_visible
 from learners.selectors import learner_queryset
 from tests.factories import (

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from engagement.models import AuditEvent
 from learners.models import ActivityEvent, Cohort, Learner, RiskModel
-from learners.risk.scoring import learners_rescore
+from learners.risk.services import learners_rescore
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

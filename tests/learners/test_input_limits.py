@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from engagement.models import Job
-from learners.ingestion import MAX_DURATION_SECONDS, MAX_METADATA_DEPTH, parse_event
+from learners.ingestion.events import MAX_DURATION_SECONDS, MAX_METADATA_DEPTH, parse_event
 from learners.models import ActivityEvent, Cohort, Learner, RiskAssessment, course_closed_at
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 

@@ -24,10 +24,10 @@ from rest_framework.test import APIClient
 from engagement.admin_fields import StrictSplitDateTimeFormField
 from engagement.input_bounds import check_timezone, parse_date, parse_datetime
 from engagement.models import ApiKey
-from learners.ingestion import EventRecord, LearnerRef, parse_event
+from learners.ingestion.events import EventRecord, LearnerRef, parse_event
+from learners.ingestion.xapi import parse_statement
 from learners.models import ActivityEvent, Cohort, Learner, RiskFeedback
 from learners.services import NOT_STORED, events_store
-from learners.xapi import parse_statement
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

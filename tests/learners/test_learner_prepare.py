@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from engagement.crypto import keyed_hash, word_tokens
-from learners.demo import demo_population_seed
+from learners.demo.writer import demo_population_seed
 from learners.models import Learner
 from learners.privacy import database_anonymise, learner_erase
 from learners.services import learner_prepare, learners_import

@@ -16,7 +16,7 @@ from engagement.crypto import DecryptionFailed
 from engagement.models import AuditEvent
 from learners.models import ActivityEvent, Learner
 from learners.risk.feedback import risk_feedback_create
-from learners.risk.scoring import learners_rescore
+from learners.risk.services import learners_rescore
 from learners.services import events_ingest
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
 

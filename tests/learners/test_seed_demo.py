@@ -11,12 +11,8 @@ from django.db.models import F, Max, Q
 
 from engagement.crypto import keyed_hash
 from engagement.errors import Conflict, ValidationFailed
-from learners.demo import (
-    ARCHETYPES,
-    DemoLearner,
-    demo_population_generate,
-    demo_population_seed,
-)
+from learners.demo.generator import ARCHETYPES, DemoLearner, demo_population_generate
+from learners.demo.writer import demo_population_seed
 from learners.models import (
     ActivityEvent,
     Cohort,
@@ -25,7 +21,7 @@ from learners.models import (
     LearnerStatus,
     RiskAssessment,
 )
-from learners.risk.scoring import learners_rescore
+from learners.risk.services import learners_rescore
 from tests.factories import LearnerFactory
 
 TODAY = date(2026, 3, 1)

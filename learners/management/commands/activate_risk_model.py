@@ -6,7 +6,8 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from engagement.commands import ApplicationCommand
-from learners.risk.training import risk_model_activate, risk_model_get
+from learners.risk.selectors import risk_model_get
+from learners.risk.services import risk_model_activate
 from learners.selectors import risk_model_active
 
 

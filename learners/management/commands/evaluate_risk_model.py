@@ -13,7 +13,7 @@ from django.core.management.base import CommandParser
 from engagement.commands import ApplicationCommand
 from engagement.wording import counted
 from learners.models import Cohort
-from learners.risk.training import risk_model_evaluate, risk_model_get
+from learners.risk.selectors import risk_model_evaluate, risk_model_get
 
 # (label, how to read the figure out of a metrics dict)
 SUMMARY_ROWS = (

@@ -8,7 +8,7 @@ from django.core.management.base import CommandParser
 
 from engagement.commands import ApplicationCommand
 from engagement.wording import counted
-from learners.risk.training import DEFAULT_CUTOFF_DAYS, EXPORT_COLUMNS, training_data_export
+from learners.risk.dataset import DEFAULT_CUTOFF_DAYS, EXPORT_COLUMNS, training_data_export
 
 
 class Command(ApplicationCommand):

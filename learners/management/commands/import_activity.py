@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from engagement.wording import counted
-from learners.csv_import import CsvImportCommand
+from learners.ingestion.csv import CsvImportCommand
 from learners.services import IngestReport, events_import
 
 COLUMNS = (

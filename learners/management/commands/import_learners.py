@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from typing import Any
 
-from learners.csv_import import CsvImportCommand
+from learners.ingestion.csv import CsvImportCommand
 from learners.services import IngestReport, learners_import
 
 COLUMNS = ("external_id", "source", "cohort", "name", "email", "enrolled_at", "status")

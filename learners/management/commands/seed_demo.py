@@ -13,7 +13,7 @@ from tqdm import tqdm
 from engagement.commands import ApplicationCommand
 from engagement.input_bounds import parse_date
 from engagement.wording import counted
-from learners.demo import demo_population_seed
+from learners.demo.writer import demo_population_seed
 
 
 def _positive_int(value: str) -> int:

@@ -10,7 +10,8 @@ from engagement.commands import JobCommand
 from engagement.wording import counted
 from learners.management.commands.evaluate_risk_model import comparison_lines
 from learners.models import RiskModel
-from learners.risk.training import DEFAULT_CUTOFF_DAYS, risk_model_get
+from learners.risk.dataset import DEFAULT_CUTOFF_DAYS
+from learners.risk.selectors import risk_model_get
 from learners.services import risk_model_train_request
 
 

@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from engagement.ids import uuid7
 from engagement.models import Job
 from learners.models import Learner, RiskAlert, RiskAssessment
-from learners.risk.scoring import learners_rescore, rescore_as_of_check
+from learners.risk.services import learners_rescore, rescore_as_of_check
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
 
 pytestmark = pytest.mark.django_db

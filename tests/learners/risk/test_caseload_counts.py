@@ -12,7 +12,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from learners.models import Learner, RiskAlert
-from learners.risk.scoring import learners_rescore
+from learners.risk.services import learners_rescore
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

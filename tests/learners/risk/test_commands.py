@@ -12,9 +12,12 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from engagement.models import Job
-from learners.demo import DEMO_SOURCE, demo_population_seed
+from learners.demo.generator import DEMO_SOURCE
+from learners.demo.writer import demo_population_seed
 from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus, RiskModel
-from learners.risk import training
+from learners.risk import services as risk_services
+from learners.risk.dataset import TrainingSet
+from learners.risk.model import train_logistic
 from tests.factories import CohortFactory, LearnerFactory
 
 EVALUATION_KEYS = {
@@ -66,14 +69,14 @@ def demo_history(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]
 @pytest.fixture
 def backwards_training(monkeypatch: pytest.MonkeyPatch) -> None:
     """Training that flips every coefficient: a model clearly worse than the rules."""
-    real = training.train_logistic
+    real = train_logistic
 
-    def backwards(train: training.TrainingSet, **kwargs: Any) -> dict[str, Any]:
+    def backwards(train: TrainingSet, **kwargs: Any) -> dict[str, Any]:
         parameters = real(train, **kwargs)
         flipped = {name: -value for name, value in parameters["coefficients"].items()}
         return {**parameters, "coefficients": flipped}
 
-    monkeypatch.setattr(training, "train_logistic", backwards)
+    monkeypatch.setattr(risk_services, "train_logistic", backwards)
 
 
 @pytest.mark.django_db

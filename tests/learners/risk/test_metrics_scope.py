@@ -7,8 +7,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from learners.models import RiskModel
+from learners.risk.metrics import metrics
 from learners.risk.metrics_scope import metrics_within_scope
-from learners.risk.training import metrics
 from tests.factories import CohortAssignmentFactory, CohortFactory, UserFactory
 
 

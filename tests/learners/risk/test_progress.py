@@ -7,7 +7,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from learners.models import EventKind
-from learners.risk.scoring import learners_rescore
+from learners.risk.services import learners_rescore
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
 
 pytestmark = pytest.mark.django_db

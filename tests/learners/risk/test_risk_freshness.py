@@ -15,8 +15,8 @@ from rest_framework.test import APIClient
 from engagement.models import Job
 from learners import tasks
 from learners.models import Learner, RiskAssessment
-from learners.risk import scoring
-from learners.risk.scoring import learners_rescore
+from learners.risk import services as risk_services
+from learners.risk.services import learners_rescore
 from learners.services import events_ingest, learner_update
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
 
@@ -194,14 +194,14 @@ def test_activity_arriving_while_a_rescore_runs_leaves_the_learner_stale(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     early, late = LearnerFactory.create_batch(2, enrolled_at=timezone.now() - timedelta(days=30))
-    read_features = scoring.raw_features
+    read_features = risk_services.raw_features
 
     def read_then_ingest(**kwargs: Any) -> Any:
         raws = read_features(**kwargs)
         events_ingest(items=[_event(late, f"during-{len(raws)}")])  # after the run read it
         return raws
 
-    monkeypatch.setattr(scoring, "raw_features", read_then_ingest)
+    monkeypatch.setattr(risk_services, "raw_features", read_then_ingest)
     learners_rescore()
     stale = dict(Learner.objects.values_list("pk", "risk_stale"))
     assert stale == {early.pk: False, late.pk: True}

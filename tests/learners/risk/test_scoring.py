@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from learners.models import Learner, RiskAlert, RiskAssessment, RiskModel, course_closed_at
 from learners.risk.explanations import assessment_factors
 from learners.risk.feedback import risk_digest_send, risk_feedback_create
-from learners.risk.scoring import learners_rescore
+from learners.risk.services import learners_rescore
 from learners.services import events_ingest, learner_update
 from tests.factories import (
     ActivityEventFactory,

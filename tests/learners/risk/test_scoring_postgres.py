@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from learners.models import Learner, RiskAssessment
-from learners.risk.scoring import RescoreSummary, learners_rescore
+from learners.risk.services import RescoreSummary, learners_rescore
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
 
 

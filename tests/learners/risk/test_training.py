@@ -14,30 +14,32 @@ from django.utils import timezone
 
 from engagement.errors import Conflict, ValidationFailed
 from engagement.models import AuditEvent
-from learners.demo import DEMO_SOURCE, demo_population_seed
+from learners.demo.generator import DEMO_SOURCE
+from learners.demo.writer import demo_population_seed
 from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus, RiskModel
-from learners.risk import training
-from learners.risk.features import FEATURE_NAMES, LearnerFeatures
-from learners.risk.model import score
-from learners.risk.training import (
+from learners.risk import services as risk_services
+from learners.risk.dataset import (
     NOT_ENOUGH_HISTORY,
     TrainingRow,
     TrainingSet,
+    cohort_chunks,
+    time_split,
+    training_set,
+)
+from learners.risk.features import FEATURE_NAMES, LearnerFeatures
+from learners.risk.metrics import (
+    brier,
     calibration,
     evaluate,
-    fit_logistic,
     metrics,
     pr_auc,
     precision_recall,
-    risk_model_activate,
-    risk_model_active,
-    risk_model_train,
     roc_auc,
-    time_split,
     top_decile_lift,
-    train_logistic,
-    training_set,
 )
+from learners.risk.model import fit_logistic, score, train_logistic
+from learners.risk.services import risk_model_activate, risk_model_train
+from learners.selectors import risk_model_active
 from tests.factories import CohortFactory, LearnerFactory, UserFactory
 
 # Metrics on hand-made arrays -------------------------------------------------------------------
@@ -54,6 +56,15 @@ def test_perfect_ranking_scores_one_and_reversed_ranking_zero() -> None:
 def test_auc_is_undefined_with_one_class_not_a_number() -> None:
     assert roc_auc(np.array([1, 1, 1]), np.array([0.2, 0.5, 0.9])) is None
     assert pr_auc(np.array([0, 0]), np.array([0.2, 0.5])) is None
+
+
+def test_measures_of_no_rows_are_undefined_not_numbers() -> None:
+    empty = np.array([], dtype=int)
+    assert brier(empty, np.array([], dtype=float)) is None
+    assert precision_recall(empty, np.array([], dtype=bool)) == {
+        "precision": None,
+        "recall": None,
+    }
 
 
 def test_calibration_has_ten_bins_whose_counts_sum_to_n() -> None:
@@ -211,7 +222,7 @@ def test_feature_chunks_split_cohorts_only_when_they_must(
     sizes: list[int], limit: int, expected: list[int]
 ) -> None:
     rows = [(n, cohort) for cohort, size in enumerate(sizes) for n in range(size)]
-    chunks = list(training._cohort_chunks(rows, limit))
+    chunks = list(cohort_chunks(rows, limit))
     assert [len(chunk) for chunk in chunks] == expected
     assert [row for chunk in chunks for row in chunk] == rows
 
@@ -360,7 +371,7 @@ class TestOnDemoHistory:
     def test_refuses_to_activate_a_worse_model_unless_forced(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(training, "train_logistic", _degraded(training.train_logistic))
+        monkeypatch.setattr(risk_services, "train_logistic", _degraded(train_logistic))
 
         with pytest.raises(Conflict) as refused:
             risk_model_train(activate=True)

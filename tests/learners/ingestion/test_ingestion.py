@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from learners.ingestion import LearnerRef, parse_event
+from learners.ingestion.events import LearnerRef, parse_event
 from learners.models import ActivityEvent
 from learners.services import events_ingest
 from tests.factories import ActivityEventFactory, LearnerFactory

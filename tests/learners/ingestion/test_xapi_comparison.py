@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from learners.xapi_comparison import (
+from learners.ingestion.xapi_comparison import (
     comparable_statement,
     legacy_statement_digest,
     statement_digest,

@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from learners.ingestion import LearnerRef
-from learners.models import EventKind
-from learners.xapi import (
+from learners.ingestion.events import LearnerRef
+from learners.ingestion.xapi import (
     VERB_KINDS,
     XAPI_SOURCE,
     Actor,
@@ -18,6 +17,7 @@ from learners.xapi import (
     parse_statement,
     version_supported,
 )
+from learners.models import EventKind
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ADL = "http://adlnet.gov/expapi/verbs/"

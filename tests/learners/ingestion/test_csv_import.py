@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from engagement.models import AuditEvent
-from learners.csv_import import csv_rows
+from learners.ingestion.csv import csv_rows
 from learners.models import ActivityEvent, Cohort, Learner
 from learners.services import events_import, learners_import
 

@@ -3,7 +3,7 @@
 The xAPI door differs from ``events_ingest`` in two ways the protocol demands: a batch with any
 bad statement is refused whole (each bad statement reported by its index), and a statement id may
 only ever stand for one statement, so a re-send must match it (by xAPI's comparison rules, see
-:mod:`learners.xapi_comparison`) or it is a conflict.
+:mod:`learners.ingestion.xapi_comparison`) or it is a conflict.
 """
 
 import uuid
@@ -17,10 +17,16 @@ from django.utils import timezone
 from engagement.crypto import keyed_hash
 from engagement.errors import Conflict, ValidationFailed
 from engagement.wording import counted
-from learners.ingestion import Errors
+from learners.ingestion.validation import Errors
+from learners.ingestion.xapi import (
+    XAPI_SOURCE,
+    Actor,
+    XapiStatement,
+    parse_statement,
+    parse_statement_id,
+)
 from learners.models import ActivityEvent, Learner
 from learners.services import events_store, ingest_limit
-from learners.xapi import XAPI_SOURCE, Actor, XapiStatement, parse_statement, parse_statement_id
 
 Parsed = list[tuple[int, XapiStatement]]
 

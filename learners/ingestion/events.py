@@ -1,4 +1,4 @@
-"""Validation and normalisation of incoming activity, shared by the API, xAPI and CSV doors.
+"""Validation and normalisation of incoming activity events, for the API, xAPI and CSV doors.
 
 Pure functions: no database access. A raw item (a JSON object or a CSV row) becomes an
 :class:`EventRecord` or a DRF-style ``{"field": ["why"]}`` mapping of the reasons it was refused.
@@ -13,14 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engagement.input_bounds import (
-    FUTURE_TOLERANCE,
-    MAX_INTEGER,
-    check_json,
-    parse_datetime,
-    text_problem,
-)
+from engagement.input_bounds import MAX_INTEGER, check_json, text_problem
 from engagement.wording import counted
+from learners.ingestion.validation import Errors, parse_timestamp
 from learners.models import EventKind
 
 EVENT_KINDS = frozenset(EventKind.values)
@@ -31,8 +26,6 @@ MAX_DURATION_SECONDS = MAX_INTEGER
 #: Metadata is kept as it comes, so it is bounded: nesting, and size as compact JSON.
 MAX_METADATA_DEPTH = 10
 MAX_METADATA_BYTES = 16_384
-
-Errors = dict[str, list[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +53,6 @@ class EventRecord:
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-def parse_timestamp(value: Any, *, now: datetime) -> datetime:
-    """ISO 8601 to an aware UTC datetime within the platform's bounds, not in the future.
-
-    A value without offset is taken as UTC.
-    """
-    parsed = parse_datetime(value)
-    if parsed > now + FUTURE_TOLERANCE:
-        raise ValueError("Lies in the future.")
-    return parsed
 
 
 def _parse_identifier(value: Any, *, name: str) -> str:

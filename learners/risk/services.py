@@ -18,6 +18,10 @@ model version and ``as_of``; one read of the current risk; one UPDATE of the den
 risk, where the new assessment becomes current. Learners still studying who enter the high band
 with it are queued for the coaches' daily digest; only learners studying count in the run's
 bands (finished learners are a count of their own).
+
+Model versions are written here too: training stores a new version with its honest metrics
+(see ``dataset`` and ``metrics``), activation switches the one active version, and a new model
+is compared with the active one on exactly the same test rows.
 """
 
 import json
@@ -30,11 +34,13 @@ from typing import Any
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from psycopg.errors import UniqueViolation
 
+from engagement.audit import Actor, audit_record
 from engagement.bulk import copy_rows
+from engagement.errors import Conflict
 from engagement.ids import row_by_id, uuid7
 from engagement.input_bounds import future_problem
 from engagement.iterables import chunked
@@ -47,8 +53,10 @@ from learners.models import (
     RiskAlert,
     RiskAssessment,
     RiskModel,
+    RiskModelKind,
     day_start,
 )
+from learners.risk.dataset import DEFAULT_CUTOFF_DAYS, ProgressCallback, time_split, training_set
 from learners.risk.features import (
     AT_FINISH,
     CohortNorms,
@@ -59,7 +67,8 @@ from learners.risk.features import (
     model_inputs,
     raw_features,
 )
-from learners.risk.model import Score, score
+from learners.risk.metrics import evaluate
+from learners.risk.model import Score, score, train_logistic
 from learners.selectors import risk_model_active
 
 CHUNK_SIZE = 2000
@@ -432,3 +441,139 @@ def learners_rescore(
 def _raws_and_norms(group: _Group) -> tuple[dict[uuid.UUID, Any], dict[uuid.UUID, CohortNorms]]:
     raws = raw_features(learners=group.learners, when=group.when)
     return raws, (_norms(raws, group) if raws else {})
+
+
+# Model versions: train, store, activate -------------------------------------------------------
+
+
+def _auc_comparison(
+    model: RiskModel, active: RiskModel | None
+) -> tuple[float | None, float | None] | None:
+    """``(this model's, the active model's)`` test ROC AUC when this model was measured
+    against the model that is active now, on the same test set; else None (e.g. a rollback)."""
+    stored = model.metrics or {}
+    against = stored.get("active_on_same_test") or {}
+    if active is None or against.get("version") != active.version:
+        return None
+    return (stored.get("test") or {}).get("roc_auc"), against.get("roc_auc")
+
+
+def risk_model_activate(*, model: RiskModel, actor: Actor, force: bool = False) -> RiskModel:
+    """Make ``model`` the one active version; rollback is activating an older version.
+
+    Refused (``Conflict``) when the model was measured worse than the active model on the same
+    test set, unless ``force``. Deactivates first because the database allows one active row.
+    """
+    with transaction.atomic():
+        previous = RiskModel.objects.select_for_update().filter(is_active=True).first()
+        if previous is not None and previous.pk == model.pk:
+            return model
+        comparison = _auc_comparison(model, previous)
+        if comparison is not None and not force and not _at_least_as_good(*comparison):
+            raise _worse_conflict(model, previous, comparison)
+        RiskModel.objects.filter(is_active=True).update(is_active=False, updated_at=timezone.now())
+        model.is_active = True
+        model.save(update_fields=["is_active", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="risk_model.activate",
+            target=model,
+            changes={
+                "version": model.version,
+                "previous": previous.version if previous else None,
+                "forced": force,
+            },
+        )
+    return model
+
+
+def _at_least_as_good(new: float | None, active: float | None) -> bool:
+    return new is not None and (active is None or new >= active)
+
+
+def _worse_conflict(
+    model: RiskModel, active: RiskModel | None, comparison: tuple[float | None, float | None]
+) -> Conflict:
+    new_auc, active_auc = comparison
+    active_version = active.version if active else None
+    message = (
+        f"v{model.version} is not activated: its test ROC AUC {_fmt(new_auc)} does not reach "
+        f"the {_fmt(active_auc)} of the active v{active_version} on the same test set. It "
+        "stays stored, inactive; force to activate it anyway."
+    )
+    return Conflict(
+        message,
+        detail={
+            "detail": message,
+            "version": model.version,
+            "roc_auc": new_auc,
+            "active_version": active_version,
+            "active_roc_auc": active_auc,
+        },
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _next_version() -> int:
+    return (RiskModel.objects.aggregate(top=Max("version"))["top"] or 0) + 1
+
+
+def risk_model_train(
+    *,
+    cutoff_days: int = DEFAULT_CUTOFF_DAYS,
+    activate: bool = False,
+    force: bool = False,
+    actor: Actor = None,
+    on_progress: ProgressCallback | None = None,
+) -> RiskModel:
+    """Train on earlier cohorts, evaluate it and the active model on the later ones, store it.
+
+    The new version is stored (inactive) even when activation is refused with ``Conflict``.
+    ``on_progress`` gets fractions while the features are computed (the slow part).
+    """
+    data = training_set(cutoff_days=cutoff_days, on_progress=on_progress)
+    train, test = time_split(data)
+    parameters = train_logistic(train)
+    active = risk_model_active()
+    measured = {
+        "test": evaluate(parameters, RiskModelKind.LOGISTIC, test),
+        "active_on_same_test": {
+            "version": active.version,
+            "kind": active.kind,
+            **evaluate(active.parameters, active.kind, test),
+        },
+        "n_train": len(train),
+        "train_cohorts": train.cohort_ids(),
+        "test_cohorts": test.cohort_ids(),
+        "cutoff_days": cutoff_days,
+    }
+    model = _store(parameters=parameters, metrics=measured, actor=actor)
+    if activate:
+        risk_model_activate(model=model, actor=actor, force=force)
+    return model
+
+
+def _store(*, parameters: dict[str, Any], metrics: dict[str, Any], actor: Actor) -> RiskModel:
+    """Save as the next version; a concurrent training that took the number is a Conflict."""
+    try:
+        with transaction.atomic():
+            model = RiskModel.objects.create(
+                version=_next_version(),
+                kind=RiskModelKind.LOGISTIC,
+                parameters=parameters,
+                metrics=metrics,
+                trained_at=timezone.now(),
+                notes=f"Logistic regression, features as of day {parameters['cutoff_days']}.",
+            )
+            audit_record(
+                actor=actor,
+                action="risk_model.train",
+                target=model,
+                changes={"version": model.version, "roc_auc": metrics["test"]["roc_auc"]},
+            )
+    except IntegrityError as error:
+        raise Conflict("Another training stored a model at the same time; run again.") from error
+    return model

@@ -27,11 +27,11 @@ from tincan import (
 
 from engagement.api_keys import api_key_create
 from engagement.errors import ValidationFailed
-from learners import xapi_ingest
+from learners.ingestion import xapi_statements
+from learners.ingestion.xapi_comparison import legacy_statement_digest
 from learners.models import ActivityEvent, Cohort, EventKind, Learner
 from learners.scopes import ApiKeyScope
 from learners.services import learner_prepare
-from learners.xapi_comparison import legacy_statement_digest
 
 STATEMENTS = "/api/v1/xapi/statements"
 ABOUT = "/api/v1/xapi/about"
@@ -482,7 +482,7 @@ def test_queries_do_not_grow_with_the_batch(xapi_client: APIClient, db: None) ->
 
 def test_a_put_carries_exactly_one_statement(learner: Learner) -> None:
     with pytest.raises(ValidationFailed) as refused:
-        xapi_ingest.xapi_statements_ingest(
+        xapi_statements.xapi_statements_ingest(
             statements=[statement(), statement()], statement_id=str(uuid.uuid4())
         )
     assert "exactly one" in refused.value.detail["non_field_errors"][0]
@@ -496,9 +496,9 @@ def test_a_learner_gone_before_the_insert_rolls_the_batch_back(
     def resolved_then_deleted(parsed: Any, rejected: Any) -> dict[int, uuid.UUID]:
         return {0: learner.id, 1: uuid.uuid4()}
 
-    monkeypatch.setattr(xapi_ingest, "_resolve_actors", resolved_then_deleted)
+    monkeypatch.setattr(xapi_statements, "_resolve_actors", resolved_then_deleted)
     with pytest.raises(ValidationFailed) as refused:
-        xapi_ingest.xapi_statements_ingest(statements=batch)
+        xapi_statements.xapi_statements_ingest(statements=batch)
     assert [row["index"] for row in refused.value.detail["rejected"]] == [1]
     assert xapi_events() == []
 

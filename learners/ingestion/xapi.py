@@ -2,7 +2,7 @@
 
 No database access here. A statement becomes an :class:`XapiStatement` (the event record, who the
 actor is, the statement's id and content hash) or a DRF-style ``{"field": ["why"]}`` mapping. Which
-learner the actor is gets decided in :mod:`learners.xapi_ingest`, because that needs the database.
+learner the actor is gets decided in :mod:`learners.ingestion.xapi_statements`, because that needs the database.
 """
 
 import math
@@ -17,15 +17,10 @@ from urllib.parse import urlsplit
 
 from engagement.input_bounds import check_json
 from engagement.wording import counted
-from learners.ingestion import (
-    MAX_DURATION_SECONDS,
-    Errors,
-    EventRecord,
-    LearnerRef,
-    parse_timestamp,
-)
+from learners.ingestion.events import MAX_DURATION_SECONDS, EventRecord, LearnerRef
+from learners.ingestion.validation import Errors, parse_timestamp
+from learners.ingestion.xapi_comparison import legacy_statement_digest, statement_digest
 from learners.models import EventKind
-from learners.xapi_comparison import legacy_statement_digest, statement_digest
 
 XAPI_SOURCE = "xapi"
 XAPI_VERSION = "1.0.3"
@@ -102,7 +97,7 @@ class XapiStatement:
     """A valid statement. ``record.learner`` is provisional until the actor has been resolved.
 
     ``digest`` identifies the statement as xAPI compares statements; ``legacy_digest`` is what was
-    stored for it before (see :mod:`learners.xapi_comparison`).
+    stored for it before (see :mod:`learners.ingestion.xapi_comparison`).
     """
 
     id: str

@@ -1,0 +1,286 @@
+"""What other apps may read of ``learners``: plain, frozen data and functions, nothing else.
+
+The one module of this app that ``nudges``, ``analytics`` and ``simulation`` import (an
+import-contract test holds them to it). No model instance or queryset leaves through here:
+every answer is a frozen dataclass, a tuple or a read-only numpy array, so a consumer cannot
+write through it and does not depend on how the rows are stored. Each function is set-based:
+its query count does not grow with the number of learners, cohorts or coaches asked about.
+
+Personal data: a risk snapshot carries the learner's first name (to address them) and nothing
+else that names them: no full name, email or external id.
+"""
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+from django.utils import timezone
+
+from learners.models import Learner, RiskAssessment
+from learners.risk.explanations import explained_factors
+from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
+from learners.risk.metrics import (
+    brier,
+    calibration,
+    group_metrics,
+    metrics,
+    pr_auc,
+    precision_recall,
+    roc_auc,
+    top_decile_lift,
+)
+from learners.risk.model import band_for, best_lever, score_matrix
+from learners.risk.selectors import current_assessments
+from learners.selectors import caseload_counts, cohort_learner_counts
+
+__all__ = [
+    "FEATURE_NAMES",
+    "Caseload",
+    "CohortSummary",
+    "FeatureMatrix",
+    "Lever",
+    "RiskFactor",
+    "RiskSnapshot",
+    "band_for",
+    "brier",
+    "calibration",
+    "caseloads",
+    "cohort_summaries",
+    "feature_matrix",
+    "group_metrics",
+    "learner_risk_snapshot",
+    "learner_risk_snapshots",
+    "metrics",
+    "pr_auc",
+    "precision_recall",
+    "roc_auc",
+    "score_matrix",
+    "top_decile_lift",
+]
+
+#: Factors a snapshot carries: the ones pushing the score up most, largest first.
+TOP_FACTORS = 3
+
+
+# For nudges: a learner's current risk, explained ---------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RiskFactor:
+    """One factor of a score: its value, its push on the log-odds, and the coach's wording."""
+
+    name: str
+    value: float
+    contribution: float
+    explanation: str
+
+
+@dataclass(frozen=True, slots=True)
+class Lever:
+    """The factor whose realistic improvement lowers the score most, and the score it gives."""
+
+    factor: str
+    score_after: float
+    reduction: float
+
+
+@dataclass(frozen=True, slots=True)
+class RiskSnapshot:
+    """What a nudge needs about one scored learner, as of their current assessment.
+
+    ``days_inactive`` and ``progress`` are as of ``scored_at`` (what the factors explain);
+    ``studying`` is false for learners who completed or withdrew, ``nudge_opt_out`` true for
+    those who asked not to be nudged.
+    """
+
+    learner_id: uuid.UUID
+    first_name: str
+    cohort_name: str
+    course_code: str
+    locale: str
+    timezone: str
+    studying: bool
+    nudge_opt_out: bool
+    days_inactive: float
+    progress: float
+    score: float
+    band: str
+    scored_at: datetime
+    model_version: int
+    top_factors: tuple[RiskFactor, ...]
+    best_lever: Lever | None
+
+
+def learner_risk_snapshots(learner_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, RiskSnapshot]:
+    """Snapshots of the scored learners among ``learner_ids`` (unknown or never scored ones are
+    absent), in two queries whatever their number."""
+    ids = set(learner_ids)
+    learners = Learner.objects.filter(id__in=ids, risk_scored_at__isnull=False).select_related(
+        "cohort"
+    )
+    assessments = current_assessments(learner_ids=ids)
+    return {
+        learner.pk: _snapshot(learner, assessments[learner.pk])
+        for learner in learners
+        if learner.pk in assessments
+    }
+
+
+def learner_risk_snapshot(learner_id: uuid.UUID) -> RiskSnapshot | None:
+    """One learner's snapshot; ``None`` when there is no such learner or it is not scored yet."""
+    return learner_risk_snapshots([learner_id]).get(learner_id)
+
+
+def _snapshot(learner: Learner, assessment: RiskAssessment) -> RiskSnapshot:
+    stored = assessment.features
+    raw = stored["raw"]
+    model = assessment.model
+    factors = explained_factors(
+        (factor for factor in assessment.factors if factor["contribution"] > 0), raw
+    )[:TOP_FACTORS]
+    features = LearnerFeatures(
+        learner_id=learner.pk,
+        cohort_id=learner.cohort_id,
+        as_of=assessment.as_of,
+        values=stored["values"],
+        raw=raw,
+        little_data=stored["little_data"],
+    )
+    lever = best_lever(kind=model.kind, parameters=model.parameters, features=features)
+    return RiskSnapshot(
+        learner_id=learner.pk,
+        first_name=(learner.name.split() or [""])[0],
+        cohort_name=learner.cohort.name,
+        course_code=learner.cohort.course_code,
+        locale=learner.locale,
+        timezone=learner.timezone,
+        studying=learner.finished_at is None,
+        nudge_opt_out=learner.nudge_opt_out,
+        days_inactive=float(raw["days_inactive"]),
+        progress=float(raw["actual_progress"]),
+        score=assessment.score,
+        band=assessment.band,
+        scored_at=assessment.as_of,
+        model_version=model.version,
+        top_factors=tuple(
+            RiskFactor(
+                name=factor["factor"],
+                value=factor["value"],
+                contribution=factor["contribution"],
+                explanation=factor["explanation"],
+            )
+            for factor in factors
+        ),
+        best_lever=None if lever is None else Lever(**lever),
+    )
+
+
+# For simulation: features as of any time, the model function and the metrics ----------------
+
+
+@dataclass(frozen=True)
+class FeatureMatrix:
+    """Model inputs for a set of learners as of one time: one row per learner (in
+    ``learner_ids`` order), one column per feature (in ``feature_names`` order); read-only."""
+
+    as_of: datetime
+    learner_ids: tuple[uuid.UUID, ...]
+    feature_names: tuple[str, ...]
+    values: np.ndarray
+
+
+def feature_matrix(
+    *,
+    as_of: datetime,
+    learner_ids: Sequence[uuid.UUID] | None = None,
+    cohort_ids: Iterable[uuid.UUID] | None = None,
+) -> FeatureMatrix:
+    """Point-in-time features (events strictly before ``as_of``) of the given learners, or of
+    every learner of the given cohorts enrolled by then; the same code live scoring uses, in a
+    constant number of queries. Learners are normed against the others in the matrix."""
+    if (learner_ids is None) == (cohort_ids is None):
+        raise ValueError("Give learner_ids or cohort_ids.")
+    if learner_ids is None:
+        learner_ids = list(
+            Learner.objects.filter(cohort_id__in=set(cohort_ids or ()), enrolled_at__lte=as_of)
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+    features = features_for(learner_ids=learner_ids, as_of=as_of)
+    ids = tuple(learner_id for learner_id in dict.fromkeys(learner_ids) if learner_id in features)
+    values = np.array(
+        [[features[learner_id].values[name] for name in FEATURE_NAMES] for learner_id in ids],
+        dtype=float,
+    ).reshape(len(ids), len(FEATURE_NAMES))
+    values.flags.writeable = False
+    return FeatureMatrix(as_of=as_of, learner_ids=ids, feature_names=FEATURE_NAMES, values=values)
+
+
+# For analytics: cohorts and caseloads, counted in the database -------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CohortSummary:
+    """A cohort with its learners counted: by status, and those still studying by risk band
+    (``unscored``: not scored yet)."""
+
+    cohort_id: uuid.UUID
+    name: str
+    course_code: str
+    starts_on: date
+    ends_on: date | None
+    timezone: str
+    learners: int
+    studying: int
+    completed: int
+    withdrawn: int
+    high_risk: int
+    medium_risk: int
+    low_risk: int
+    unscored: int
+
+
+def cohort_summaries(*, actor: Any) -> tuple[CohortSummary, ...]:
+    """The cohorts the caller may see (newest start first), counted in one query."""
+    return tuple(
+        CohortSummary(
+            cohort_id=row["id"],
+            name=row["name"],
+            course_code=row["course_code"],
+            starts_on=row["starts_on"],
+            ends_on=row["ends_on"],
+            timezone=row["timezone"],
+            learners=row["learner_count"],
+            studying=row["studying_count"],
+            completed=row["completed_count"],
+            withdrawn=row["withdrawn_count"],
+            high_risk=row["high_risk_count"],
+            medium_risk=row["medium_risk_count"],
+            low_risk=row["low_risk_count"],
+            unscored=row["unscored_count"],
+        )
+        for row in cohort_learner_counts(actor=actor)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Caseload:
+    """One coach's caseload over their cohorts: learners still studying, those at high risk,
+    and those at high risk with no coach mark within ``RISK_FEEDBACK_QUIET_DAYS``."""
+
+    coach_id: Any
+    cohorts: int
+    learners: int
+    high_risk: int
+    high_risk_without_action: int
+
+
+def caseloads(*, actor: Any, now: datetime | None = None) -> tuple[Caseload, ...]:
+    """Each active coach assigned to a cohort the caller may see, in two queries."""
+    counts: Mapping[Any, Mapping[str, int]] = caseload_counts(
+        actor=actor, now=now or timezone.now()
+    )
+    return tuple(Caseload(coach_id=coach_id, **row) for coach_id, row in sorted(counts.items()))

@@ -114,6 +114,8 @@ def test_deleting_users_in_admin_is_audited(admin_client_in: Client) -> None:
     [
         ("scopes", {"scopes": '["everything"]'}),
         ("scopes", {"scopes": "5"}),
+        ("scopes", {"scopes": '[["events:write"]]'}),
+        ("scopes", {"scopes": '[{"a": 1}]'}),
         ("expires_at", {"expires_at_0": "2020-01-01", "expires_at_1": "10:00:00"}),
     ],
 )

@@ -47,8 +47,10 @@ def test_admin_issues_api_keys_once_and_revokes_them(admin_client_in: Client) ->
         {"name": "LMS", "scopes": '["events:write"]', "expires_at_0": "", "expires_at_1": ""},
     )
     assert response.status_code == 302, response.content.decode()[:3000]
-    secret = next(str(m) for m in get_messages(response.wsgi_request)).rsplit(" ", 1)[1]
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    secret = shown[0].rsplit(" ", 1)[1]
     api_key = ApiKey.objects.get(name="LMS")
+    assert any(f"LMS ({api_key.prefix})" in message for message in shown)
     assert api_key_authenticate(raw_key=secret) == api_key
     admin_client_in.post(
         "/admin/engagement/apikey/", {"action": "revoke", "_selected_action": [str(api_key.pk)]}

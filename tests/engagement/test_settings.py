@@ -177,3 +177,25 @@ def test_booleans_read_the_usual_words(
 ) -> None:
     monkeypatch.setenv("SOME_FLAG", value)
     assert Environment().bool("SOME_FLAG", default=not expected) is expected
+
+
+@pytest.mark.parametrize(
+    ("broker", "quiet"), [("memory://", True), ("redis://127.0.0.1:6379/1", False)]
+)
+def test_in_process_task_lines_are_quiet_only_without_a_broker(broker: str, quiet: bool) -> None:
+    """A command running its job in process prints its result, not Celery's per-task lines;
+    a worker (a real broker) keeps them."""
+    shown = subprocess.run(  # noqa: S603 - this interpreter, a fixed snippet
+        [
+            sys.executable,
+            "-c",
+            "import engagement.settings as s; print(sorted(s.LOGGING['loggers']))",
+        ],
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), "DEBUG": "true", "CELERY_BROKER_URL": broker},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loggers = "['celery.app.trace', 'kombu.connection']" if quiet else "[]"
+    assert shown.stdout.strip() == loggers

@@ -185,7 +185,7 @@ def test_booleans_read_the_usual_words(
 def test_in_process_task_lines_are_quiet_only_without_a_broker(broker: str, quiet: bool) -> None:
     """A command running its job in process prints its result, not Celery's per-task lines;
     a worker (a real broker) keeps them."""
-    shown = subprocess.run(  # noqa: S603 - this interpreter, a fixed snippet
+    shown = subprocess.run(
         [
             sys.executable,
             "-c",

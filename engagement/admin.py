@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from engagement import accounts, api_keys, jobs, outbox, user_scopes
-from engagement.admin_bases import AppendOnlyAdmin
+from engagement.admin_bases import ReadOnlyAdmin
 from engagement.admin_fields import STRICT_DATE_FORMFIELDS
 from engagement.audit import audit_record
 from engagement.errors import Conflict, ValidationFailed
@@ -182,7 +182,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(AppendOnlyAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("occurred_at", "action", "actor_label", "target_type", "target_id", "ip")
     list_filter = ("action", "actor_type", "target_type")
     search_fields = ("=target_id", "=actor_id", "=request_id")
@@ -190,7 +190,7 @@ class AuditEventAdmin(AppendOnlyAdmin):
 
 
 @admin.register(Job)
-class JobAdmin(AppendOnlyAdmin):
+class JobAdmin(ReadOnlyAdmin):
     """Jobs are written by their tasks only; here they are read, and cancelled through the service."""
 
     list_display = ("kind", "status", "progress", "requested_by", "created_at")
@@ -214,7 +214,7 @@ class JobAdmin(AppendOnlyAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(AppendOnlyAdmin):
+class OutboxMessageAdmin(ReadOnlyAdmin):
     """Written by the services that enqueue and the delivery task; here they are read (the
     payload, which holds the recipient, is not shown), retried or cancelled through the service."""
 

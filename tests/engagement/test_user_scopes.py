@@ -79,6 +79,8 @@ def test_admin_user_writes_are_audited_as_through_the_api(client: Client) -> Non
     api.force_authenticate(admin)
     cohort, other = CohortFactory(), CohortFactory()
     password = "a-Strong-pass-123"
+    add_page = client.get("/admin/engagement/user/add/").content.decode()
+    assert 'name="password1"' in add_page and 'name="usable_password"' not in add_page
     created = {"role": "coach", "cohort_ids": [str(cohort.id)], "password": password}
     assert api.post(URL, {**created, "username": "by-api"}, format="json").status_code == 201
     response = client.post(

@@ -8,8 +8,9 @@ PORT ?= 8000
 DEMO_COHORTS ?= 6
 DEMO_LEARNERS ?= 600
 DEMO_DAYS ?= 240
-# Local runs default to DEBUG on (embedded SQLite, local-memory cache, eager tasks).
-RUN_ENV := DEBUG=$${DEBUG:-true}
+# Local runs default to DEBUG on (embedded SQLite, local-memory cache, eager tasks), and links in
+# mail (invitations) point at the address served.
+RUN_ENV := DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
 
 .PHONY: setup run test lint security schemathesis format migrate clean
 

@@ -180,7 +180,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
         issued = api_keys.api_key_create(
             name=obj.name, scopes=obj.scopes, created_by=actor, expires_at=obj.expires_at
         )
-        obj.pk = issued.api_key.pk
+        obj.pk, obj.prefix = (
+            issued.api_key.pk,
+            issued.api_key.prefix,
+        )  # named in the admin's message
         messages.warning(request, f"Copy the key now, it will not be shown again: {issued.secret}")
 
     @admin.action(description="Revoke the selected keys")

@@ -42,7 +42,9 @@ def scopes_help() -> str:
 
 def api_key_scopes_check(scopes: Any) -> list[str]:
     """The scopes, sorted and unique; ``ValidationFailed`` unless they are known and not none."""
-    if not isinstance(scopes, list | tuple | set | frozenset):
+    if not isinstance(scopes, list | tuple | set | frozenset) or not all(
+        isinstance(scope, str) for scope in scopes
+    ):
         raise ValidationFailed(detail={"scopes": [scopes_help()]})
     scope_list = sorted(set(scopes))
     known = registry.api_key_scopes()

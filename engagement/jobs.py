@@ -52,10 +52,17 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from engagement.audit import audit_record
-from engagement.errors import ApplicationError, Conflict
+from engagement.errors import ApplicationError, Conflict, ValidationFailed
 from engagement.filters import JobFilter, filtered
 from engagement.ids import row_by_id
-from engagement.models import JOB_ACTIVE_STATUSES, Job, JobStatus, Role, User
+from engagement.models import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    JOB_ACTIVE_STATUSES,
+    Job,
+    JobStatus,
+    Role,
+    User,
+)
 from engagement.roles import role_of
 
 logger = logging.getLogger(__name__)
@@ -136,6 +143,14 @@ def job_enqueue(
     """
     kind = task.name
     params = dict(params)
+    if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        raise ValidationFailed(
+            detail={
+                "idempotency_key": [
+                    f"At most {IDEMPOTENCY_KEY_MAX_LENGTH} characters (the Idempotency-Key header)."
+                ]
+            }
+        )
     try:
         with transaction.atomic():
             job = Job.objects.create(

@@ -100,6 +100,7 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+IDEMPOTENCY_KEY_MAX_LENGTH = 128
 JOB_ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
@@ -121,7 +122,7 @@ class Job(BaseModel):
         "engagement.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     idempotency_key = models.CharField(
-        max_length=128,
+        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
         blank=True,
         help_text="A repeated request with this key (per kind) gets this job, not a new one.",
     )

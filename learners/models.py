@@ -5,6 +5,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -75,6 +76,24 @@ class LearnerStatus(models.TextChoices):
 
 STUDYING_STATUSES = (LearnerStatus.ACTIVE, LearnerStatus.PAUSED)
 FINISHED_STATUSES = (LearnerStatus.COMPLETED, LearnerStatus.WITHDRAWN)
+
+
+#: The API's wording since the first version (DRF's ``EmailField``): a contract.
+INVALID_EMAIL = "Enter a valid email address."
+
+
+def validate_learner_email(value: str) -> None:
+    """The one learner email rule: what Django's ``EmailValidator`` accepts, blank meaning none.
+
+    On the model field, so every form (the admin's included) refuses what the API and the CSV
+    import refuse; ``learners.ingestion.validation.email_normalise`` applies it to each door.
+    """
+    text = (value or "").strip()
+    if text:
+        try:
+            validate_email(text)
+        except ValidationError:
+            raise ValidationError(INVALID_EMAIL, code="invalid") from None
 
 
 def day_start(day: date, timezone_name: str) -> datetime:
@@ -152,7 +171,7 @@ class Learner(BaseModel):
     cohort = models.ForeignKey(Cohort, on_delete=models.PROTECT, related_name="learners")
     # Personal data: encrypted at rest; found through keyed hashes (see engagement.crypto).
     name = EncryptedTextField(blank=True)
-    email = EncryptedTextField(blank=True)
+    email = EncryptedTextField(blank=True, validators=[validate_learner_email])
     email_hash = models.CharField(max_length=64, blank=True, editable=False)
     name_tokens = models.TextField(blank=True, editable=False)
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)

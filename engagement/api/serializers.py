@@ -13,9 +13,14 @@ class LogoutSerializer(serializers.Serializer):
     refresh = serializers.CharField(help_text="The refresh token to revoke.")
 
 
+EMAIL_MAX_LENGTH = 254  # the column of AbstractUser.email: longer is a 400, not a database error
+
+
 class UserCreateSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
-    email = serializers.EmailField(required=False, allow_blank=True, default="")
+    email = serializers.EmailField(
+        required=False, allow_blank=True, default="", max_length=EMAIL_MAX_LENGTH
+    )
     role = serializers.ChoiceField(choices=Role.choices)
     password = serializers.CharField(
         required=False, write_only=True, help_text="Leave out to invite the user by email instead."
@@ -24,7 +29,7 @@ class UserCreateSerializer(serializers.Serializer):
 
 
 class UserUpdateSerializer(serializers.Serializer):
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True, max_length=EMAIL_MAX_LENGTH)
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     is_active = serializers.BooleanField(required=False)
     cohort_ids = serializers.ListField(child=serializers.UUIDField(), required=False)

@@ -25,7 +25,7 @@ from learners.models import (
     RiskModel,
     learner_dates_problems,
 )
-from learners.risk.dataset import MAX_CUTOFF_DAYS
+from learners.risk.dataset import MAX_CUTOFF_DAYS, MIN_CUTOFF_DAYS
 from learners.risk.explanations import assessment_factors
 from learners.risk.metrics_scope import metrics_within_scope
 
@@ -361,7 +361,7 @@ class RiskModelOutputSerializer(serializers.ModelSerializer):
 
 class RiskModelTrainSerializer(serializers.Serializer):
     cutoff_days = serializers.IntegerField(
-        min_value=7,
+        min_value=MIN_CUTOFF_DAYS,
         max_value=MAX_CUTOFF_DAYS,
         default=28,
         help_text="Features as of this many days after enrolment.",

@@ -11,15 +11,17 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 
 from engagement.input_bounds import FUTURE_TOLERANCE, check_text, parse_datetime
 from engagement.wording import counted
-from learners.models import LearnerStatus, learner_dates_problems
+from learners.models import (
+    INVALID_EMAIL,
+    LearnerStatus,
+    learner_dates_problems,
+    validate_learner_email,
+)
 
 Errors = dict[str, list[str]]
-#: The API's wording since the first version (DRF's ``EmailField``): a contract.
-INVALID_EMAIL = "Enter a valid email address."
 
 
 def parse_timestamp(value: Any, *, now: datetime) -> datetime:
@@ -44,7 +46,7 @@ def email_normalise(value: str) -> str:
     if not text:
         return ""
     try:
-        validate_email(text)
+        validate_learner_email(text)
     except ValidationError as exc:
         raise ValueError(INVALID_EMAIL) from exc
     return text.lower()

@@ -20,6 +20,7 @@ from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
 
 DEFAULT_CUTOFF_DAYS = 28
 #: Half a year in: later than that, a warning comes too late to matter (and days must stay finite).
+MIN_CUTOFF_DAYS = 7
 MAX_CUTOFF_DAYS = 180
 FEATURE_CHUNK_SIZE = 2000
 TEST_SHARE = 0.3
@@ -73,9 +74,11 @@ class TrainingSet:
 
 
 def cutoff_days_check(cutoff_days: int) -> None:
-    """Refuse a cutoff outside 1..``MAX_CUTOFF_DAYS`` with ``ValidationFailed``."""
-    if not 1 <= cutoff_days <= MAX_CUTOFF_DAYS:
-        reason = f"Must be between 1 and {MAX_CUTOFF_DAYS} days."
+    """Refuse a cutoff outside ``MIN_CUTOFF_DAYS``..``MAX_CUTOFF_DAYS`` with ``ValidationFailed``:
+    the one rule for the API, the commands and the schedules (a week is the least that says
+    anything about engagement)."""
+    if not MIN_CUTOFF_DAYS <= cutoff_days <= MAX_CUTOFF_DAYS:
+        reason = f"Must be between {MIN_CUTOFF_DAYS} and {MAX_CUTOFF_DAYS} days."
         raise ValidationFailed(f"Invalid cutoff_days: {reason}", detail={"cutoff_days": [reason]})
 
 

@@ -47,8 +47,10 @@ def test_admin_issues_api_keys_once_and_revokes_them(admin_client_in: Client) ->
         {"name": "LMS", "scopes": '["events:write"]', "expires_at_0": "", "expires_at_1": ""},
     )
     assert response.status_code == 302, response.content.decode()[:3000]
-    secret = next(str(m) for m in get_messages(response.wsgi_request)).rsplit(" ", 1)[1]
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    secret = shown[0].rsplit(" ", 1)[1]
     api_key = ApiKey.objects.get(name="LMS")
+    assert any(f"LMS ({api_key.prefix})" in message for message in shown)
     assert api_key_authenticate(raw_key=secret) == api_key
     admin_client_in.post(
         "/admin/engagement/apikey/", {"action": "revoke", "_selected_action": [str(api_key.pk)]}
@@ -114,6 +116,8 @@ def test_deleting_users_in_admin_is_audited(admin_client_in: Client) -> None:
     [
         ("scopes", {"scopes": '["everything"]'}),
         ("scopes", {"scopes": "5"}),
+        ("scopes", {"scopes": '[["events:write"]]'}),
+        ("scopes", {"scopes": '[{"a": 1}]'}),
         ("expires_at", {"expires_at_0": "2020-01-01", "expires_at_1": "10:00:00"}),
     ],
 )

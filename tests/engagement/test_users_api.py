@@ -59,6 +59,16 @@ def test_invited_users_get_a_password_link_by_email(
     [
         ({"username": "w", "role": "coach", "password": "123"}, "password"),
         ({"username": "w", "role": "wizard", "password": "a-Strong-pass-123"}, "role"),
+        # A valid address longer than the column (254): a 400, not a database error.
+        (
+            {
+                "username": "w",
+                "role": "coach",
+                "password": "a-Strong-pass-123",
+                "email": f"{'a' * 64}@{'.'.join(['b' * 60] * 4)}.org",
+            },
+            "email",
+        ),
         ({"username": "admin1", "role": "coach", "password": "a-Strong-pass-123"}, "username"),
         (
             {
@@ -72,6 +82,12 @@ def test_invited_users_get_a_password_link_by_email(
 )
 def test_bad_user_input_is_400(auth_client: APIClient, body: dict, field: str) -> None:
     response = auth_client.post(URL, {"email": "w@example.org", **body}, format="json")
+    assert response.status_code == 400
+    assert field in response.data
+    if field == "email":  # the same rule when the email is changed
+        response = auth_client.patch(
+            f"{URL}{UserFactory().id}/", {"email": body["email"]}, format="json"
+        )
     assert response.status_code == 400
     assert field in response.data
 

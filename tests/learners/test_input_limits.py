@@ -285,7 +285,7 @@ def test_seed_demo_refuses_dates_out_of_range(args: list[str], reason: str) -> N
 @pytest.mark.parametrize("command", ["train_risk_model", "export_training_data"])
 def test_huge_cutoff_days_are_a_one_line_command_error(tmp_path: Path, command: str) -> None:
     args = [str(tmp_path / "out.csv")] if command == "export_training_data" else []
-    with pytest.raises(CommandError, match="cutoff_days: Must be between 1 and 180 days"):
+    with pytest.raises(CommandError, match="cutoff_days: Must be between 7 and 180 days"):
         call_command(command, *args, "--cutoff-day", str(10**12))
 
 

@@ -97,6 +97,9 @@ def test_not_enough_history_is_a_clear_command_error() -> None:
     [
         (("train_risk_model", "--force"), "--force only applies together with --activate"),
         (("train_risk_model", "--cutoff-day", "0"), "Invalid cutoff"),
+        # The API's floor too: one rule, in the request service.
+        (("train_risk_model", "--cutoff-day", "3"), "Must be between 7 and 180 days"),
+        (("train_risk_model", "--cutoff-day", "3", "--queue"), "Must be between 7 and 180 days"),
         (("evaluate_risk_model", "99"), "There is no risk model v99"),
         (("activate_risk_model", "99"), "There is no risk model v99"),
     ],

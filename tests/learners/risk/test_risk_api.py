@@ -65,6 +65,11 @@ def test_train_and_rescore_answer_202_with_a_job(auth_client: APIClient) -> None
     )
     rescore = auth_client.post("/api/v1/risk/rescore/", {"stale_only": True}, format="json")
     assert rescore.status_code == 202
+    too_long = auth_client.post(
+        "/api/v1/risk/rescore/", {}, format="json", HTTP_IDEMPOTENCY_KEY="k" * 129
+    )
+    assert too_long.status_code == 400
+    assert "idempotency_key" in too_long.json()
     assert Job.objects.get(pk=rescore.data["id"]).kind == "learners.rescore"
     assert (
         auth_client.post("/api/v1/risk/rescore/", {"cohort_id": "nope"}, format="json").status_code

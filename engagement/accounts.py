@@ -75,13 +75,11 @@ def user_create(
         _check_password(password, user)
         user.set_password(password)
     user.save()
-    user_cohorts_set(user=user, cohort_ids=cohort_ids, actor=None)
-    audit_record(
-        actor=actor,
-        action="user.create",
-        target=user,
-        changes={"role": role, "invited": password is None},
-    )
+    user_cohorts_set(user=user, cohort_ids=cohort_ids)
+    changes: dict[str, Any] = {"role": role, "invited": password is None}
+    if cohort_ids:
+        changes["cohorts"] = sorted(str(cohort_id) for cohort_id in cohort_ids)
+    audit_record(actor=actor, action="user.create", target=user, changes=changes)
     if password is None:
         _invite(user)
     return user
@@ -120,23 +118,29 @@ def _refuse_admin_removal(*, actor: User | None, user: User, data: dict[str, Any
         raise ValidationFailed(detail={"role" if is_active else "is_active": [refusal]})
 
 
+#: Fields ``user_update`` changes (the API offers the last three; the admin form all of them),
+#: and those audited as ``(changed)`` rather than by value because they identify a person.
+USER_FIELDS = ("username", "first_name", "last_name", "email", "role", "is_active")
+PERSONAL_FIELDS = frozenset({"username", "first_name", "last_name", "email"})
+
+
 @transaction.atomic
 def user_update(*, actor: User | None, user: User, data: dict[str, Any]) -> User:
-    """Change role, email, active flag and, when given, the assigned cohorts.
+    """Change the fields of ``USER_FIELDS`` in ``data`` and, when given, the assigned cohorts.
 
     Refused (400) when it would take admin access from the actor or from the last active admin.
     """
     _refuse_admin_removal(actor=actor, user=user, data=data)
     changes: dict[str, Any] = {}
-    for name in ("email", "role", "is_active"):
+    for name in USER_FIELDS:
         if name in data and getattr(user, name) != data[name]:
             setattr(user, name, data[name])
-            changes[name] = "(changed)" if name == "email" else data[name]
+            changes[name] = "(changed)" if name in PERSONAL_FIELDS else data[name]
     if changes:
         user_grant_admin_site(user)
         user.save()
     if "cohort_ids" in data:
-        user_cohorts_set(user=user, cohort_ids=data["cohort_ids"], actor=None)
+        user_cohorts_set(user=user, cohort_ids=data["cohort_ids"])
         changes["cohorts"] = sorted(str(cohort_id) for cohort_id in data["cohort_ids"])
     if changes:
         audit_record(actor=actor, action="user.update", target=user, changes=changes)
@@ -205,6 +209,6 @@ def demo_accounts_ensure(*, coach_cohort_ids: Collection[Any] = ()) -> list[tupl
             user.save(update_fields=["password"])
             user_update(actor=None, user=user, data={"role": role, "is_active": True})
         if role == Role.COACH:
-            user_cohorts_set(user=user, cohort_ids=coach_cohort_ids, actor=None)
+            user_cohorts_set(user=user, cohort_ids=coach_cohort_ids)
         rows.append((username, str(role), password))
     return rows

@@ -16,9 +16,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from engagement import accounts, api_keys, jobs, outbox, user_scopes
-from engagement.admin_bases import AppendOnlyAdmin
+from engagement.admin_bases import ReadOnlyAdmin
 from engagement.admin_fields import STRICT_DATE_FORMFIELDS
-from engagement.audit import audit_record
 from engagement.errors import Conflict, ValidationFailed
 from engagement.models import (
     JOB_ACTIVE_STATUSES,
@@ -60,7 +59,12 @@ class UserChangeForm(DjangoUserChangeForm, _CohortsField):
 
 
 class UserCreationForm(AdminUserCreationForm, _CohortsField):
-    pass
+    """Users made here get a password (``accounts.user_create`` invites those without one
+    instead, which Django's "password-based authentication: disabled" would mean)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["usable_password"]
 
 
 @admin.register(User)
@@ -95,20 +99,25 @@ class UserAdmin(DjangoUserAdmin):
         return deleted, counts, perms_needed, [*protected, refusal] if refusal else protected
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
-        """Django saves the user (passwords included); role rules, cohorts and the audit follow."""
-        accounts.user_grant_admin_site(obj)
-        super().save_model(request, obj, form, change)
+        """The form's values go through ``accounts`` (role rules, cohorts, audit) as from the
+        API; ``obj`` holds them already, so the change is applied to the stored user."""
         actor = acting_user(request)
-        user_scopes.user_cohorts_set(
-            user=obj, cohort_ids=form.cleaned_data.get("cohorts", []), actor=actor
-        )
-        changed = {name: "(changed)" for name in form.changed_data if name not in ("cohorts",)}
-        audit_record(
+        cohort_ids = form.cleaned_data.get("cohorts", [])
+        if change:
+            changed = [name for name in accounts.USER_FIELDS if name in form.changed_data]
+            data = {name: form.cleaned_data[name] for name in changed}
+            if "cohorts" in form.changed_data:
+                data["cohort_ids"] = cohort_ids
+            accounts.user_update(actor=actor, user=accounts.user_get(user_id=obj.pk), data=data)
+            return
+        obj.pk = accounts.user_create(
             actor=actor,
-            action="user.update" if change else "user.create",
-            target=obj,
-            changes=changed,
-        )
+            username=obj.username,
+            email=obj.email,
+            role=obj.role,
+            password=form.cleaned_data["password1"],
+            cohort_ids=cohort_ids,
+        ).pk
 
     def delete_model(self, request: HttpRequest, obj: User) -> None:
         accounts.users_delete(actor=acting_user(request), users=[obj])
@@ -185,7 +194,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(AppendOnlyAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("occurred_at", "action", "actor_label", "target_type", "target_id", "ip")
     list_filter = ("action", "actor_type", "target_type")
     search_fields = ("=target_id", "=actor_id", "=request_id")
@@ -193,7 +202,7 @@ class AuditEventAdmin(AppendOnlyAdmin):
 
 
 @admin.register(Job)
-class JobAdmin(AppendOnlyAdmin):
+class JobAdmin(ReadOnlyAdmin):
     """Jobs are written by their tasks only; here they are read, and cancelled through the service."""
 
     list_display = ("kind", "status", "progress", "requested_by", "created_at")
@@ -217,7 +226,7 @@ class JobAdmin(AppendOnlyAdmin):
 
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(AppendOnlyAdmin):
+class OutboxMessageAdmin(ReadOnlyAdmin):
     """Written by the services that enqueue and the delivery task; here they are read (the
     payload, which holds the recipient, is not shown), retried or cancelled through the service."""
 

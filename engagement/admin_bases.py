@@ -1,4 +1,4 @@
-"""Admin base classes for rows that only the application writes."""
+"""Admin base class for rows that only the application writes."""
 
 from typing import Any
 
@@ -7,17 +7,14 @@ from django.http import HttpRequest
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown here, never added or edited: the application writes these rows."""
+    """Shown here, never added, edited or deleted: the application writes these rows (and
+    deletes them through its services, e.g. with their learner), audited as from the API."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
-
-
-class AppendOnlyAdmin(ReadOnlyAdmin):
-    """Read-only and never deleted here either (an audit trail, a job's record)."""
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

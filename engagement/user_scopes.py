@@ -21,9 +21,9 @@ NO_PROVIDER = "No installed app assigns cohorts, so no cohorts can be given."
 class UserScopeProvider(Protocol):
     """What an app that owns cohorts offers the platform's user management."""
 
-    def assign(self, *, user: User, cohort_ids: Collection[Any], actor: User | None) -> None:
+    def assign(self, *, user: User, cohort_ids: Collection[Any]) -> None:
         """Make ``cohort_ids`` exactly the user's cohorts; unknown ids raise ``ValidationFailed``
-        keyed ``cohort_ids``. Audited as ``user.cohorts`` when ``actor`` is given."""
+        keyed ``cohort_ids``. The caller (``engagement.accounts``) audits the change."""
 
     def assigned_ids(self, *, user: User) -> list[Any]:
         """Ids of the cohorts the user works with."""
@@ -32,11 +32,11 @@ class UserScopeProvider(Protocol):
         """``(id, label)`` of every cohort that may be assigned, in display order."""
 
 
-def user_cohorts_set(*, user: User, cohort_ids: Collection[Any], actor: User | None) -> None:
+def user_cohorts_set(*, user: User, cohort_ids: Collection[Any]) -> None:
     """Make ``cohort_ids`` exactly the cohorts ``user`` works with, through the provider."""
     provider = registry.user_scope_provider()
     if provider is not None:
-        provider.assign(user=user, cohort_ids=cohort_ids, actor=actor)
+        provider.assign(user=user, cohort_ids=cohort_ids)
     elif cohort_ids:
         raise ValidationFailed(detail={"cohort_ids": [NO_PROVIDER]})
 

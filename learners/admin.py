@@ -13,7 +13,7 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
-from engagement.admin_bases import AppendOnlyAdmin, ReadOnlyAdmin
+from engagement.admin_bases import ReadOnlyAdmin
 from engagement.admin_fields import STRICT_DATE_FORMFIELDS, StoredJSONFormField
 from engagement.crypto import EncryptedTextField
 from engagement.errors import ApplicationError
@@ -200,7 +200,7 @@ class LearnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(ActivityEvent)
-class ActivityEventAdmin(AppendOnlyAdmin):
+class ActivityEventAdmin(ReadOnlyAdmin):
     """Read-only: activity comes in through ingestion, which also moves ``last_active_at`` and
     marks the learner for rescoring."""
 

@@ -13,7 +13,6 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from engagement.accounts import demo_accounts_ensure
-from engagement.audit import audit_record
 from engagement.errors import ValidationFailed
 from engagement.models import User
 from learners.models import Cohort, CohortAssignment
@@ -28,8 +27,9 @@ def assigned_cohort_ids(*, user: Any) -> QuerySet:
 
 
 @transaction.atomic
-def cohort_assignments_set(*, user: User, cohort_ids: Iterable[Any], actor: User | None) -> None:
-    """Make ``cohort_ids`` exactly the cohorts ``user`` works with; audited when ``actor`` is given.
+def cohort_assignments_set(*, user: User, cohort_ids: Iterable[Any]) -> None:
+    """Make ``cohort_ids`` exactly the cohorts ``user`` works with (audited by the account
+    service that calls this, as ``user.create`` or ``user.update``).
 
     Unknown ids refuse the whole change (400), so a typo never half-applies.
     """
@@ -43,10 +43,6 @@ def cohort_assignments_set(*, user: User, cohort_ids: Iterable[Any], actor: User
         (CohortAssignment(user=user, cohort_id=cohort_id) for cohort_id in found - current),
         ignore_conflicts=True,  # a concurrent change for the same user added it meanwhile
     )
-    if actor is not None:
-        audit_record(
-            actor=actor, action="user.cohorts", target=user, changes={"cohorts": sorted(wanted)}
-        )
 
 
 def demo_accounts_ensure_with_cohorts(*, coach_cohorts: int = 2) -> list[tuple[str, str, str]]:
@@ -59,8 +55,8 @@ def demo_accounts_ensure_with_cohorts(*, coach_cohorts: int = 2) -> list[tuple[s
 class CohortAssignmentProvider:
     """Learners' side of :class:`engagement.user_scopes.UserScopeProvider`."""
 
-    def assign(self, *, user: User, cohort_ids: Iterable[Any], actor: User | None) -> None:
-        cohort_assignments_set(user=user, cohort_ids=cohort_ids, actor=actor)
+    def assign(self, *, user: User, cohort_ids: Iterable[Any]) -> None:
+        cohort_assignments_set(user=user, cohort_ids=cohort_ids)
 
     def assigned_ids(self, *, user: User) -> list[Any]:
         return list(assigned_cohort_ids(user=user).values_list("cohort_id", flat=True))

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from celery.result import allow_join_result
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import connection, connections
@@ -71,6 +72,18 @@ def _terminate_other_sessions(database: dict[str, Any]) -> None:
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
             [database["NAME"]],
         )
+
+
+@pytest.fixture(autouse=True)
+def _celery_joins_allowed() -> Iterator[None]:
+    """Each test starts allowed to wait for an eager task's result.
+
+    Celery's eager ``apply`` forbids joins through one process-wide flag that it saves and
+    restores around the task; threads applying tasks at once (the concurrency tests) can restore
+    it in the wrong order and leave it set, so a later ``.delay().get()`` raises "Never call
+    result.get() within a task"."""
+    with allow_join_result():
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -26,13 +27,27 @@ def local_apps() -> list[str]:
     return [config.name for config in apps.get_app_configs() if Path(config.path).parent == ROOT]
 
 
+PLATFORM_PACKAGE = "engagement"
+
+
+def with_apps(contract: dict[str, Any], apps: list[str]) -> dict[str, Any]:
+    """``contract`` with ``apps`` added to the apps it names (pyproject names the planned ones)."""
+    key = {"platform": "forbidden_modules", "apps": "apps"}.get(contract["id"])
+    if key is None:
+        return contract
+    return {**contract, key: [*contract[key], *(app for app in apps if app not in contract[key])]}
+
+
 def lint_imports(
     project: Path, root_packages: list[str], config_file: Path
 ) -> subprocess.CompletedProcess[str]:
     """``lint-imports`` with this repository's contracts over ``root_packages`` of ``project``
-    (the configuration, written to ``config_file``, differs from pyproject's only by those)."""
+    (the configuration, written to ``config_file``, differs from pyproject's only by those, and
+    by naming every root package but the platform as an app, whatever its name)."""
     options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
     config = {**options, "root_packages": root_packages}
+    apps = [package for package in root_packages if package != PLATFORM_PACKAGE]
+    config["contracts"] = [with_apps(contract, apps) for contract in options["contracts"]]
     lines = ["[tool.importlinter]"]
     # JSON's strings, lists and booleans are valid TOML.
     lines += [f"{key} = {json.dumps(value)}" for key, value in config.items() if key != "contracts"]
@@ -114,6 +129,22 @@ def test_each_contract_fails_on_a_bad_import(
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"{broken} BROKEN" in result.stdout, result.stdout
     assert "Contracts: 2 kept, 1 broken." in result.stdout
+
+
+def test_an_app_the_configuration_does_not_name_is_held_to_the_contracts(tmp_path: Path) -> None:
+    """An app not planned in pyproject (here ``reports``) is covered once it is installed."""
+    packages = ["engagement", "learners", "nudges", "reports"]
+    write_project(tmp_path, {"reports/__init__.py": "", "reports/services.py": ""})
+    assert "Contracts: 3 kept" in lint_imports(tmp_path, packages, tmp_path / "il.toml").stdout
+    write_project(tmp_path, {"engagement/services.py": "import reports.services\n"})
+    result = lint_imports(tmp_path, packages, tmp_path / "il.toml")
+    assert f"{PLATFORM} BROKEN" in result.stdout, result.stdout
+    write_project(
+        tmp_path,
+        {"engagement/services.py": "", "reports/services.py": "import learners.services\n"},
+    )
+    result = lint_imports(tmp_path, packages, tmp_path / "il.toml")
+    assert f"{APPS} BROKEN" in result.stdout, result.stdout
 
 
 def cross_app_models(source: str, *, app: str) -> set[str]:

@@ -440,6 +440,22 @@ def test_admins_list_and_read_messages_with_the_recipient_masked(
     assert auth_client.get(f"{URL}{AuditEvent().pk}/").status_code == 404
 
 
+def test_the_outbox_list_takes_the_same_queries_for_few_messages_or_many(
+    auth_client: APIClient,
+) -> None:
+    def listed(count: int) -> tuple[int, int]:
+        for n in range(count):
+            email(f"q{count}-{n}")
+        with CaptureQueriesContext(connection) as queries:
+            response = auth_client.get(URL)
+        assert response.status_code == 200
+        return response.data["count"], len(queries)
+
+    (few, few_queries), (many, many_queries) = listed(2), listed(20)
+    assert (few, many) == (2, 22)
+    assert few_queries == many_queries
+
+
 def test_the_outbox_list_filters_by_status_and_channel(auth_client: APIClient, flaky: list) -> None:
     sent, pending = email("a"), queued("b")
     OutboxMessage.objects.filter(pk=sent.pk).update(status="sent")

@@ -1,12 +1,15 @@
 """Settings come from the environment; production refuses to start half-configured."""
 
+import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import environ
 import pytest
+from django.apps import apps
 
 from engagement.environment import Environment
 from engagement.settings import database as database_settings
@@ -199,3 +202,51 @@ def test_in_process_task_lines_are_quiet_only_without_a_broker(broker: str, quie
     )
     loggers = "['celery.app.trace', 'kombu.connection']" if quiet else "[]"
     assert shown.stdout.strip() == loggers
+
+
+def variables_read(source: str) -> set[str]:
+    """Environment variables named in ``source``: ``env.<cast>("NAME", ...)``,
+    ``Environment().<cast>("NAME", ...)`` and ``variable="NAME"`` (an app's throttle rate)."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        receiver = getattr(node.func, "value", None)
+        from_env = isinstance(receiver, ast.Name) and receiver.id == "env"
+        from_env |= isinstance(receiver, ast.Call) and getattr(receiver.func, "id", None) == (
+            "Environment"
+        )
+        first = node.args[0] if node.args else None
+        if from_env and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            names.add(first.value)
+        names |= {
+            keyword.value.value
+            for keyword in node.keywords
+            if keyword.arg == "variable" and isinstance(keyword.value, ast.Constant)
+        }
+    return names
+
+
+def test_the_readme_configuration_table_lists_every_variable_read() -> None:
+    """Every variable the settings or an app reads has a row, and every row is read."""
+    read = set()
+    for config in apps.get_app_configs():
+        if Path(config.path).parent == ROOT:
+            for path in Path(config.path).rglob("*.py"):
+                read |= variables_read(path.read_text())
+    readme = (ROOT / "README.md").read_text().split("\n## Configuration\n", 1)[1]
+    table = [line for line in readme.split("\n## ", 1)[0].splitlines() if line.startswith("| `")]
+    documented = {name for row in table for name in re.findall(r"`(\w+)`", row.split("|")[1])}
+    assert read, "no variables found: the pattern no longer matches the settings"
+    assert documented == read
+
+
+def test_variables_read_sees_every_way_of_reading_one() -> None:
+    source = (
+        'A = env.int("ONE", default=1)\n'
+        'B = env.bool(\n    "TWO", default=True\n)\n'
+        'registry.add_throttle_rate("x", variable="THREE", default="1/min")\n'
+        'C = Environment().str("FOUR")\n'
+        'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "x")\n'
+    )
+    assert variables_read(source) == {"ONE", "TWO", "THREE", "FOUR"}

@@ -67,22 +67,84 @@ def test_without_a_provider_the_admin_user_form_offers_no_cohorts(
     assert str(cohort.id) not in page.content.decode()
 
 
-def test_admin_cohort_changes_are_audited_with_the_cohorts(client: Client) -> None:
+def _audit(action: str, user_id: object) -> dict[str, object]:
+    event = AuditEvent.objects.get(action=action, target_id=str(user_id))
+    return {"actor_id": event.actor_id, "changes": event.changes}
+
+
+def test_admin_user_writes_are_audited_as_through_the_api(client: Client) -> None:
     admin = UserFactory(role="admin")
     client.force_login(admin)
-    cohort = CohortFactory()
+    api = APIClient()
+    api.force_authenticate(admin)
+    cohort, other = CohortFactory(), CohortFactory()
+    password = "a-Strong-pass-123"
+    add_page = client.get("/admin/engagement/user/add/").content.decode()
+    assert 'name="password1"' in add_page and 'name="usable_password"' not in add_page
+    created = {"role": "coach", "cohort_ids": [str(cohort.id)], "password": password}
+    assert api.post(URL, {**created, "username": "by-api"}, format="json").status_code == 201
     response = client.post(
         "/admin/engagement/user/add/",
         {
-            "username": "newcoach",
+            "username": "by-admin",
             "role": "coach",
             "cohorts": [str(cohort.id)],
-            "password1": "a-Strong-pass-123",
-            "password2": "a-Strong-pass-123",
-            "usable_password": "true",
+            "password1": password,
+            "password2": password,
         },
     )
-    assert response.status_code == 302
-    event = AuditEvent.objects.get(action="user.cohorts")
-    assert event.changes == {"cohorts": [str(cohort.id)]}
-    assert event.actor_id == str(admin.id)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    by_api, by_admin = User.objects.get(username="by-api"), User.objects.get(username="by-admin")
+    expected = {
+        "actor_id": str(admin.id),
+        "changes": {"role": "coach", "invited": False, "cohorts": [str(cohort.id)]},
+    }
+    assert _audit("user.create", by_api.id) == _audit("user.create", by_admin.id) == expected
+
+    changed = {"email": "new@example.org", "role": "analyst", "cohort_ids": [str(other.id)]}
+    assert api.patch(f"{URL}{by_api.id}/", changed, format="json").status_code == 200
+    response = client.post(
+        f"/admin/engagement/user/{by_admin.id}/change/",
+        {
+            "username": "by-admin",
+            "email": "new@example.org",
+            "role": "analyst",
+            "is_active": "on",
+            "cohorts": [str(other.id)],
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert _audit("user.update", by_api.id) == _audit("user.update", by_admin.id)
+    assert _audit("user.update", by_admin.id)["changes"] == {
+        "email": "(changed)",
+        "role": "analyst",
+        "cohorts": [str(other.id)],
+    }
+    assert user_scopes.user_cohort_ids(user=by_admin) == [other.id]
+    assert not AuditEvent.objects.filter(action="user.cohorts").exists()
+
+
+def test_admin_name_changes_are_saved_and_audited_without_the_names(client: Client) -> None:
+    client.force_login(UserFactory(role="admin"))
+    coach = UserFactory(role="coach", first_name="Ada")
+    response = client.post(
+        f"/admin/engagement/user/{coach.id}/change/",
+        {
+            "username": "renamed",
+            "first_name": "Grace",
+            "email": coach.email,
+            "role": "coach",
+            "is_active": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    coach.refresh_from_db()
+    assert (coach.username, coach.first_name) == ("renamed", "Grace")
+    assert _audit("user.update", coach.id)["changes"] == {
+        "username": "(changed)",
+        "first_name": "(changed)",
+    }

@@ -243,7 +243,7 @@ def test_cohort_summaries_count_learners_by_status_and_band(user: Any) -> None:
 def test_cohort_summaries_keep_to_the_callers_scope() -> None:
     mine, theirs = CohortFactory(), CohortFactory()
     coach = UserFactory(role=Role.COACH)
-    cohort_assignments_set(user=coach, cohort_ids=[mine.pk], actor=None)
+    cohort_assignments_set(user=coach, cohort_ids=[mine.pk])
     assert [summary.cohort_id for summary in contracts.cohort_summaries(actor=coach)] == [mine.pk]
     assert theirs.pk not in {s.cohort_id for s in contracts.cohort_summaries(actor=coach)}
 
@@ -253,9 +253,9 @@ def test_caseloads_count_each_coachs_learners_high_risk_and_unattended(user: Any
     first, second, unassigned = CohortFactory(), CohortFactory(), CohortFactory()
     ada, grace = UserFactory(role=Role.COACH), UserFactory(role=Role.COACH)
     gone = UserFactory(role=Role.COACH, is_active=False)
-    cohort_assignments_set(user=ada, cohort_ids=[first.pk, second.pk], actor=None)
-    cohort_assignments_set(user=grace, cohort_ids=[second.pk], actor=None)
-    cohort_assignments_set(user=gone, cohort_ids=[first.pk], actor=None)
+    cohort_assignments_set(user=ada, cohort_ids=[first.pk, second.pk])
+    cohort_assignments_set(user=grace, cohort_ids=[second.pk])
+    cohort_assignments_set(user=gone, cohort_ids=[first.pk])
     marked_recently = LearnerFactory(cohort=first, risk_band="high", risk_score=0.9)
     marked_long_ago = LearnerFactory(cohort=second, risk_band="high", risk_score=0.9)
     LearnerFactory(cohort=second, risk_band="high", risk_score=0.9)
@@ -280,6 +280,6 @@ def test_caseloads_take_two_queries_however_many_coaches(user: Any) -> None:
     for coaches in (2, 6):
         while len(contracts.caseloads(actor=user)) < coaches:
             coach, cohort = UserFactory(role=Role.COACH), CohortFactory()
-            cohort_assignments_set(user=coach, cohort_ids=[cohort.pk], actor=None)
+            cohort_assignments_set(user=coach, cohort_ids=[cohort.pk])
             LearnerFactory(cohort=cohort, risk_band="high")
         assert _queries(lambda: contracts.caseloads(actor=user)) == 2

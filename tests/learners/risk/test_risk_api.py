@@ -117,15 +117,23 @@ def test_transient_database_trouble_puts_the_job_back_for_a_retry(
     assert job.result is not None and job.result["learners"] == 2
 
 
+# Reading an eager result: Celery's "never join inside a task" check reads a process-wide flag
+# that threads applying tasks at the same time (live-server requests) may hold set.
+EAGER = {"disable_sync_subtasks": False}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_scheduled_tasks_enqueue_one_job_per_slot() -> None:
     drifting(3)
-    first = rescore_daily.delay().get()
-    second = rescore_daily.delay().get()
+    first = rescore_daily.delay().get(**EAGER)
+    second = rescore_daily.delay().get(**EAGER)
     assert first == second
     assert Job.objects.get(pk=first).status == "succeeded"
     assert Learner.objects.filter(risk_score__isnull=False).count() == 3
-    stale = rescore_stale.delay().get()
+    stale = rescore_stale.delay().get(**EAGER)
     stale_job = Job.objects.get(pk=stale)
     assert stale_job.result is not None and stale_job.result["learners"] == 0
-    assert risk_digest.delay().get()["alerts"] == Learner.objects.filter(risk_band="high").count()
+    assert (
+        risk_digest.delay().get(**EAGER)["alerts"]
+        == Learner.objects.filter(risk_band="high").count()
+    )

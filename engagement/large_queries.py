@@ -9,18 +9,15 @@ scan it is meant to speed up, and the default ``work_mem`` spills the hash aggre
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from django.conf import settings
 from django.db import connection, transaction
 
 
 @contextmanager
-def large_aggregate() -> Iterator[None]:
-    """Run the enclosed statements without JIT and with ``RISK_AGGREGATE_WORK_MEM`` of memory."""
+def large_aggregate(*, work_mem: str) -> Iterator[None]:
+    """Run the enclosed statements without JIT and with ``work_mem`` (e.g. ``64MB``) of memory."""
     with transaction.atomic():
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL jit = off")
-                cursor.execute(
-                    "SELECT set_config('work_mem', %s, true)", [settings.RISK_AGGREGATE_WORK_MEM]
-                )
+                cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
         yield

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from engagement.environment import Environment
@@ -56,6 +57,7 @@ class Registry:
         """drf-spectacular's ``ENUM_NAME_OVERRIDES`` (``engagement/settings/api.py``)."""
         self._outbox_channels: dict[str, Callable[[Any], None]] = {}
         self._user_scope_provider: UserScopeProvider | None = None
+        self._settings: dict[str, Any] = {}
 
     def _registering(self, what: str) -> None:
         if self._apps_ready():
@@ -127,6 +129,16 @@ class Registry:
         self._registering("beat schedules")
         for name, entry in entries.items():
             self._add(self.beat_schedule, name, entry, what="Beat schedule entry")
+
+    def add_settings(self, values: Mapping[str, Any]) -> None:
+        """An app's own tunables (read from the environment in its ``ready()``) become Django
+        settings of the same name, unless the project's settings define them already; code reads
+        ``settings.NAME`` and tests override it as any setting."""
+        self._registering("settings")
+        for name, value in values.items():
+            self._add(self._settings, name, value, what="Setting")
+            if not hasattr(settings, name):
+                setattr(settings, name, value)
 
     def add_schema_enum_names(self, names: Mapping[str, str]) -> None:
         """OpenAPI component names for choice sets (name to the choices' dotted path)."""

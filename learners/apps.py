@@ -9,9 +9,11 @@ class LearnersConfig(AppConfig):
         """Add the app's key scopes, throttle, routes, schedules and schema names to the platform."""
         from engagement.registry import registry
         from learners.assignments import CohortAssignmentProvider
+        from learners.conf import tunables
         from learners.schedules import BEAT_SCHEDULE
         from learners.scopes import ApiKeyScope
 
+        registry.add_settings(tunables())
         registry.add_api_key_scopes(ApiKeyScope.choices)
         registry.add_throttle_rate("ingest", variable="THROTTLE_INGEST", default="600/min")
         registry.add_api_urls("learners.api.urls")

@@ -190,7 +190,7 @@ def _event_aggregates(
         ),
         lessons=Count("id", filter=Q(kind=EventKind.LESSON_COMPLETED)),
     )
-    with large_aggregate():
+    with large_aggregate(work_mem=settings.RISK_AGGREGATE_WORK_MEM):
         return {row.pop("learner_id"): row for row in rows}
 
 

@@ -8,6 +8,7 @@ import pytest
 from celery.schedules import crontab
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
 from django.urls import URLResolver, clear_url_caches, reverse
 
 from engagement import celery_app
@@ -66,6 +67,8 @@ def test_registering_after_start_up_is_refused(fresh: Registry, readiness: Readi
         lambda r: r.add_site_urls("dashboard/", "someapp.urls"),
         lambda r: r.add_beat_schedule({"tick": {"task": "a.tick", "schedule": 60}}),
         lambda r: r.add_schema_enum_names({"AEnum": "someapp.models.A"}),
+        lambda r: r.add_settings({"REGISTRY_TEST_TWICE": 1}),
+        lambda r: r.set_user_scope_provider(object()),
     ],
 )
 def test_one_name_registered_twice_is_refused(fresh: Registry, register: Any) -> None:
@@ -123,6 +126,7 @@ def test_learners_registers_its_scopes_throttle_routes_schedules_and_enums() -> 
 def test_beat_runs_the_registered_schedule_of_known_tasks() -> None:
     assert celery_app.conf.beat_schedule is registry.beat_schedule
     assert {"rescore-daily", "rescore-stale", "risk-digest"} <= registry.beat_schedule.keys()
+    celery_app.loader.import_default_modules()  # what a worker or beat does at start: every tasks.py
     assert {entry["task"] for entry in registry.beat_schedule.values()} <= set(celery_app.tasks)
 
 
@@ -154,3 +158,20 @@ def test_the_site_serves_the_url_modules_apps_register() -> None:
         str(p.pattern): p.urlconf_name for p in site_urls.urlpatterns if isinstance(p, URLResolver)
     }
     assert routes["probe/"].__name__ == "learners.api.urls"
+
+
+def test_app_settings_become_settings_unless_the_project_sets_them(fresh: Registry) -> None:
+    with override_settings(REGISTRY_TEST_PROJECT="project", REGISTRY_TEST_APP=None):
+        del settings.REGISTRY_TEST_APP  # as if no project setting named it
+        fresh.add_settings({"REGISTRY_TEST_PROJECT": "app", "REGISTRY_TEST_APP": 7})
+        assert settings.REGISTRY_TEST_PROJECT == "project"
+        assert settings.REGISTRY_TEST_APP == 7
+
+
+def test_learners_brings_its_own_tunables() -> None:
+    """The platform's settings package names none of them; the app registers them."""
+    from engagement.settings import limits
+    from learners.conf import tunables
+
+    assert set(tunables()).isdisjoint(vars(limits))
+    assert {name: getattr(settings, name) for name in tunables()} == tunables()

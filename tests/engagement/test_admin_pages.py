@@ -1,10 +1,13 @@
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from engagement.api_keys import api_key_authenticate, api_key_create
 from engagement.audit import audit_record
-from engagement.models import ApiKey, AuditEvent, User
+from engagement.models import ApiKey, AuditEvent, Job, User
+from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue
 from engagement.user_scopes import user_cohort_ids
 from tests.factories import CohortFactory, UserFactory
 
@@ -138,3 +141,31 @@ def test_api_key_rules_refused_in_admin_are_shown_on_the_form(
     assert page.status_code == 200  # the form again, not an error page
     assert field in page.context["adminform"].form.errors
     assert not ApiKey.objects.exists()
+
+
+def _platform_rows(count: int) -> None:
+    """``count`` of each row the platform's admin lists, each naming its user where it has one."""
+    for index in range(count):
+        user = UserFactory(role="coach")
+        api_key_create(name=f"key {index}", scopes=["events:write"], created_by=user)
+        Job.objects.create(kind="learners.rescore", requested_by=user)
+        audit_record(actor=user, action="probe")
+        outbox_enqueue(
+            channel=EMAIL_CHANNEL,
+            payload={"to": f"u{index}@example.org", "subject": "s", "body": "b"},
+            idempotency_key=f"admin-list-{index}-{user.pk}",
+        )
+
+
+@pytest.mark.parametrize("model", ["user", "apikey", "job", "auditevent", "outboxmessage"])
+def test_platform_changelists_do_not_grow_queries_with_rows(
+    admin_client_in: Client, model: str
+) -> None:
+    url = f"/admin/engagement/{model}/"
+    _platform_rows(2)
+    with CaptureQueriesContext(connection) as few:
+        assert admin_client_in.get(url).status_code == 200
+    _platform_rows(12)
+    with CaptureQueriesContext(connection) as many:
+        assert admin_client_in.get(url).status_code == 200
+    assert len(many) == len(few)

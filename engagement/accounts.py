@@ -159,6 +159,13 @@ def users_delete(*, actor: User | None, users: Iterable[User]) -> None:
     User.objects.filter(pk__in=[user.pk for user in users]).delete()
 
 
+def user_password_changed(*, actor: User | None, user: User) -> None:
+    """Record that ``user``'s password was set or disabled (by Django's admin password page,
+    which saves it itself); the password never reaches the log."""
+    state = "(changed)" if user.has_usable_password() else "(disabled)"
+    audit_record(actor=actor, action="user.password", target=user, changes={"password": state})
+
+
 def user_deactivate(*, actor: User | None, user: User) -> User:
     return user_update(actor=actor, user=user, data={"is_active": False})
 

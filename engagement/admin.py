@@ -67,6 +67,10 @@ class UserCreationForm(AdminUserCreationForm, _CohortsField):
         del self.fields["usable_password"]
 
 
+# Django's name for its admin password page, whatever the user model (a URL name, no secret).
+PASSWORD_PAGE = "auth_user_password_change"  # noqa: S105
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
@@ -97,6 +101,15 @@ class UserAdmin(DjangoUserAdmin):
         deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
         refusal = accounts.admin_removal_refusal(actor=acting_user(request), users=list(objs))
         return deleted, counts, perms_needed, [*protected, refusal] if refusal else protected
+
+    def log_change(self, request: HttpRequest, obj: Any, message: Any) -> Any:
+        """Django's password page sets the password itself (there is no API for it): record the
+        change in the audit log as well as in Django's admin history, never the password."""
+        entry = super().log_change(request, obj, message)
+        match = request.resolver_match
+        if match is not None and match.url_name == PASSWORD_PAGE:
+            accounts.user_password_changed(actor=acting_user(request), user=obj)
+        return entry
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         """The form's values go through ``accounts`` (role rules, cohorts, audit) as from the

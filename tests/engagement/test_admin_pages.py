@@ -169,3 +169,20 @@ def test_platform_changelists_do_not_grow_queries_with_rows(
     with CaptureQueriesContext(connection) as many:
         assert admin_client_in.get(url).status_code == 200
     assert len(many) == len(few)
+
+
+def test_a_password_set_on_the_admin_page_is_audited_without_the_password(
+    admin_client_in: Client,
+) -> None:
+    coach = UserFactory(role="coach")
+    new_password = "An0ther-Strong-pass!"
+    response = admin_client_in.post(
+        f"/admin/engagement/user/{coach.pk}/password/",
+        {"password1": new_password, "password2": new_password, "usable_password": "true"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    coach.refresh_from_db()
+    assert coach.check_password(new_password)
+    event = AuditEvent.objects.get(action="user.password", target_id=str(coach.pk))
+    assert event.changes == {"password": "(changed)"}
+    assert new_password not in str(event.changes)

@@ -52,6 +52,11 @@ def _invite(user: User) -> str:
     return path
 
 
+def _cohorts_audited(cohort_ids: Iterable[Any]) -> list[str]:
+    """The cohorts as ``user.create`` and ``user.update`` record them: ids as text, sorted."""
+    return sorted(str(cohort_id) for cohort_id in cohort_ids)
+
+
 @transaction.atomic
 def user_create(
     *,
@@ -78,7 +83,7 @@ def user_create(
     user_cohorts_set(user=user, cohort_ids=cohort_ids)
     changes: dict[str, Any] = {"role": role, "invited": password is None}
     if cohort_ids:
-        changes["cohorts"] = sorted(str(cohort_id) for cohort_id in cohort_ids)
+        changes["cohorts"] = _cohorts_audited(cohort_ids)
     audit_record(actor=actor, action="user.create", target=user, changes=changes)
     if password is None:
         _invite(user)
@@ -141,7 +146,7 @@ def user_update(*, actor: User | None, user: User, data: dict[str, Any]) -> User
         user.save()
     if "cohort_ids" in data:
         user_cohorts_set(user=user, cohort_ids=data["cohort_ids"])
-        changes["cohorts"] = sorted(str(cohort_id) for cohort_id in data["cohort_ids"])
+        changes["cohorts"] = _cohorts_audited(data["cohort_ids"])
     if changes:
         audit_record(actor=actor, action="user.update", target=user, changes=changes)
     return user

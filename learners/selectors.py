@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from engagement.errors import NotFound, ValidationFailed
+from engagement.filters import filtered
 from engagement.ids import row_by_id
 from engagement.models import Role
 from engagement.roles import sees_personal_data
@@ -70,10 +71,7 @@ def learner_list(*, actor: Any, filters: Mapping[str, Any] | None = None) -> Que
             raise ValidationFailed(
                 detail={name: ["Not available on pseudonymised data."] for name in refused}
             )
-    filterset = LearnerFilter(data=filters, queryset=learner_queryset(actor=actor))
-    if not filterset.is_valid():
-        raise ValidationFailed(detail=filterset.errors)
-    return filterset.qs
+    return filtered(LearnerFilter, learner_queryset(actor=actor), filters)
 
 
 def learner_get(*, actor: Any, learner_id: uuid.UUID | str) -> Learner:

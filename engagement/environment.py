@@ -78,6 +78,14 @@ class Environment(environ.Env):
             raise ImproperlyConfigured(f"{var} must be a finite number of at least 0.")
         return value
 
+    def share(self, var: str, default: Any = environ.Env.NOTSET, *, zero: bool = True) -> Any:
+        """A share of a whole: a number from 0 (excluded unless ``zero``) to 1."""
+        value = super().float(var, default=default)
+        if not (0 <= value <= 1) or (value == 0 and not zero):
+            lowest = "0" if zero else "above 0"
+            raise ImproperlyConfigured(f"{var} must be a number from {lowest} to 1.")
+        return value
+
     def log_level(self, var: str, *, default: str) -> str:
         """A level name the logging configuration accepts (an unknown one fails at set-up)."""
         value = self.str(var, default=default).strip().upper()

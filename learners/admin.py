@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
 from engagement.admin_bases import ReadOnlyAdmin
 from engagement.admin_fields import STRICT_DATE_FORMFIELDS, StoredJSONFormField
@@ -230,18 +230,26 @@ class ActivityEventAdmin(ReadOnlyAdmin):
 
 @admin.register(RiskModel)
 class RiskModelAdmin(admin.ModelAdmin):
-    list_display = ("version", "kind", "is_active", "trained_at", "test_roc_auc")
+    list_display = (
+        "version",
+        "kind",
+        "is_active",
+        "trained_at",
+        "test_roc_auc",
+        "beats_best_baseline",
+    )
     readonly_fields = (
         "version",
         "kind",
         "is_active",
         "trained_at",
+        "comparison",
         "parameters",
         "metrics",
         "created_at",
     )
     fields = ("notes", *readonly_fields)
-    actions = ["activate"]
+    actions = ["activate", "activate_forced"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -258,15 +266,59 @@ class RiskModelAdmin(admin.ModelAdmin):
     def test_roc_auc(self, model: RiskModel) -> Any:
         return model.metrics.get("test", {}).get("roc_auc")
 
+    @admin.display(description="Beats best baseline", boolean=True)
+    def beats_best_baseline(self, model: RiskModel) -> bool | None:
+        return model.metrics.get("beats_best_baseline")
+
+    @admin.display(description="Model vs baselines (test set at training)")
+    def comparison(self, model: RiskModel) -> str:
+        """The stored evaluation side by side: this version, the model active when it was
+        trained, and the naive baselines, on the same test learners."""
+        stored = model.metrics
+        if "baselines" not in stored:
+            return "No evaluation with baselines is stored for this version."
+        active = stored.get("active_on_same_test") or {}
+        rows = [
+            (f"v{model.version} (this version)", stored["test"]),
+            (f"v{active.get('version')} {active.get('kind')} (active then)", active),
+            *((figures["description"], figures) for figures in stored["baselines"].values()),
+        ]
+        best = stored["best_baseline"] or {}
+        return format_html(
+            "<table><tr><th></th><th>ROC AUC</th><th>PR AUC</th></tr>{}</table>"
+            "<p>Best baseline: {} ({}). Beats it: {}.</p>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                ((label, figures.get("roc_auc"), figures.get("pr_auc")) for label, figures in rows),
+            ),
+            best.get("name"),
+            best.get("roc_auc"),
+            stored.get("beats_best_baseline"),
+        )
+
     @admin.action(description="Activate the selected version (rollback = an older one)")
     def activate(self, request: HttpRequest, queryset: QuerySet[RiskModel]) -> None:
+        self._activate(request, queryset, force=False)
+
+    @admin.action(
+        description="Activate even if worse than the active version or a baseline (audited)"
+    )
+    def activate_forced(self, request: HttpRequest, queryset: QuerySet[RiskModel]) -> None:
+        self._activate(request, queryset, force=True)
+
+    def _activate(self, request: HttpRequest, queryset: QuerySet[RiskModel], force: bool) -> None:
         if queryset.count() != 1:
             messages.error(request, "Select exactly one version to activate.")
             return
         try:
-            risk_model_activate(model=queryset.get(), actor=audit_actor(request))
+            model = risk_model_activate(
+                model=queryset.get(), actor=audit_actor(request), force=force
+            )
         except ApplicationError as exc:
             messages.error(request, exc.message)
+            return
+        messages.success(request, f"Risk model v{model.version} is active.")
 
 
 @admin.register(RiskAssessment)

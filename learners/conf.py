@@ -8,6 +8,11 @@ same name, so the app brings its configuration with it and code reads ``settings
 from typing import Any
 
 from engagement.environment import Environment
+from learners.risk.bands import (
+    DEFAULT_HIGH_CAPACITY,
+    DEFAULT_HIGH_MIN_PRECISION,
+    DEFAULT_MEDIUM_CAPACITY,
+)
 
 
 def tunables() -> dict[str, Any]:
@@ -21,4 +26,13 @@ def tunables() -> dict[str, Any]:
         "RISK_FEEDBACK_QUIET_DAYS": env.int("RISK_FEEDBACK_QUIET_DAYS", default=14),
         "RISK_FEEDBACK_RISE": env.float("RISK_FEEDBACK_RISE", default=0.1),
         "RISK_AGGREGATE_WORK_MEM": env.str("RISK_AGGREGATE_WORK_MEM", default="64MB"),
+        "RISK_HIGH_BAND_CAPACITY": env.share(
+            "RISK_HIGH_BAND_CAPACITY", default=DEFAULT_HIGH_CAPACITY, zero=False
+        ),
+        "RISK_HIGH_BAND_MIN_PRECISION": env.share(
+            "RISK_HIGH_BAND_MIN_PRECISION", default=DEFAULT_HIGH_MIN_PRECISION
+        ),
+        "RISK_MEDIUM_BAND_CAPACITY": env.share(
+            "RISK_MEDIUM_BAND_CAPACITY", default=DEFAULT_MEDIUM_CAPACITY, zero=False
+        ),
     }

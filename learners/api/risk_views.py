@@ -46,7 +46,11 @@ from learners.risk.services import risk_model_activate
         request=RiskModelActivateSerializer,
         responses={
             200: RiskModelOutputSerializer,
-            409: OpenApiResponse(description="Worse than the active model."),
+            409: OpenApiResponse(
+                description="Worse than the active model, or not better than the best naive "
+                "baseline, on its test set: `detail` with both figures (`roc_auc` and "
+                "`active_roc_auc` or `best_baseline_roc_auc`)."
+            ),
             **ERRORS,
         },
     ),

@@ -367,14 +367,20 @@ class RiskModelTrainSerializer(serializers.Serializer):
         help_text="Features as of this many days after enrolment.",
     )
     activate = serializers.BooleanField(
-        default=False, help_text="Activate if at least as good as the active model."
+        default=False,
+        help_text="Activate if at least as good as the active model and better than the best "
+        "naive baseline.",
     )
-    force = serializers.BooleanField(default=False, help_text="With activate: even if worse.")
+    force = serializers.BooleanField(
+        default=False, help_text="With activate: even if worse (recorded in the audit log)."
+    )
 
 
 class RiskModelActivateSerializer(serializers.Serializer):
     force = serializers.BooleanField(
-        default=False, help_text="Activate even if worse than the active model."
+        default=False,
+        help_text="Activate even if worse than the active model or the best naive baseline on "
+        "its test set (recorded in the audit log with the figures overridden).",
     )
 
 

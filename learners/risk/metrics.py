@@ -76,12 +76,14 @@ def calibration(
 
 def precision_recall(outcomes: np.ndarray, flagged: np.ndarray) -> dict[str, float | None]:
     """Of those flagged, how many withdrew; of those who withdrew, how many were flagged
-    (None when nobody was flagged, or nobody withdrew)."""
+    (None when nobody was flagged, or nobody withdrew); and the share of learners flagged, the
+    coaches' workload."""
     if len(outcomes) == 0:
-        return {"precision": None, "recall": None}
+        return {"precision": None, "recall": None, "share_flagged": None}
     return {
         "precision": _number(precision_score(outcomes, flagged, zero_division=np.nan)),
         "recall": _number(recall_score(outcomes, flagged, zero_division=np.nan)),
+        "share_flagged": _number(flagged.mean()),
     }
 
 

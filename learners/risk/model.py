@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from engagement.errors import ValidationFailed
+from learners.risk.bands import BandPolicy, band_choice
 from learners.risk.dataset import TrainingSet
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures
 
@@ -52,9 +53,6 @@ RULES_PARAMETERS: dict[str, Any] = {
     },
     "thresholds": {"medium": 0.35, "high": 0.6},
 }
-# Default bands on the training scores: the top 20% are "high", the next 30% "medium".
-HIGH_QUANTILE = 0.8
-MEDIUM_QUANTILE = 0.5
 
 
 class Factor(NamedTuple):
@@ -176,10 +174,14 @@ def fit_logistic(train: TrainingSet) -> tuple[LogisticRegression, np.ndarray, np
 
 
 def train_logistic(
-    train: TrainingSet, *, thresholds: Mapping[str, float] | None = None
+    train: TrainingSet,
+    *,
+    thresholds: Mapping[str, float] | None = None,
+    policy: BandPolicy | None = None,
 ) -> dict[str, Any]:
-    """Parameters for a ``logistic`` RiskModel; default band thresholds come from the train
-    scores, so the bands mean the same share of learners the model was built on."""
+    """Parameters for a ``logistic`` RiskModel. Without given ``thresholds`` the bands are
+    chosen on the training scores under ``policy`` (coach capacity and precision, see
+    ``learners.risk.bands``), and how is stored as ``band_choice``."""
     regression, means, stds = fit_logistic(train)
     parameters: dict[str, Any] = {
         "intercept": float(regression.intercept_[0]),
@@ -189,13 +191,12 @@ def train_logistic(
         "feature_names": list(FEATURE_NAMES),
         "cutoff_days": train.cutoff_days,
     }
-    if thresholds is None:
-        scores = regression.predict_proba((train.matrix() - means) / stds)[:, 1]
-        thresholds = {
-            "medium": float(np.quantile(scores, MEDIUM_QUANTILE)),
-            "high": float(np.quantile(scores, HIGH_QUANTILE)),
-        }
-    return parameters | {"thresholds": dict(thresholds)}
+    if thresholds is not None:
+        return parameters | {"thresholds": dict(thresholds)}
+    policy = policy or BandPolicy()
+    scores = regression.predict_proba((train.matrix() - means) / stds)[:, 1]
+    choice = band_choice(train.outcomes(), scores, policy)
+    return parameters | {"thresholds": choice.thresholds(), "band_choice": choice.as_dict(policy)}
 
 
 def score_matrix(

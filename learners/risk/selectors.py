@@ -11,6 +11,7 @@ from django.db.models import F, QuerySet
 
 from engagement.errors import NotFound
 from learners.models import Learner, RiskAssessment, RiskFeedback, RiskModel
+from learners.risk.baselines import baselines_on
 from learners.risk.dataset import DEFAULT_CUTOFF_DAYS, time_split, training_set
 from learners.risk.explanations import assessment_factors
 from learners.risk.features import LearnerFeatures
@@ -161,8 +162,9 @@ def risk_model_get(*, version: int) -> RiskModel:
 
 
 def risk_model_evaluate(*, model: RiskModel) -> dict[str, Any]:
-    """Re-evaluate ``model`` (and the active model) on the time-ordered test split of the
-    current data: the report ``evaluate_risk_model --json`` prints (see docs/risk.md)."""
+    """Re-evaluate ``model`` (and the active model, and the naive baselines) on the
+    time-ordered test split of the current data: the report ``evaluate_risk_model --json``
+    prints (see docs/risk.md)."""
     cutoff_days = int(model.parameters.get("cutoff_days", DEFAULT_CUTOFF_DAYS))
     _, test = time_split(training_set(cutoff_days=cutoff_days))
     measured = evaluate(model.parameters, model.kind, test)
@@ -178,6 +180,7 @@ def risk_model_evaluate(*, model: RiskModel) -> dict[str, Any]:
         "n_test": measured["n"],
         **{key: value for key, value in measured.items() if key != "n"},
         "test_cohorts": test.cohort_ids(),
+        **baselines_on(test, measured["roc_auc"]),
         "active_model": {
             "version": active.version,
             "kind": active.kind,

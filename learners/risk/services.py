@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -56,6 +57,8 @@ from learners.models import (
     RiskModelKind,
     day_start,
 )
+from learners.risk.bands import BandPolicy
+from learners.risk.baselines import baselines_on
 from learners.risk.dataset import DEFAULT_CUTOFF_DAYS, ProgressCallback, time_split, training_set
 from learners.risk.features import (
     AT_FINISH,
@@ -446,34 +449,68 @@ def _raws_and_norms(group: _Group) -> tuple[dict[uuid.UUID, Any], dict[uuid.UUID
 # Model versions: train, store, activate -------------------------------------------------------
 
 
-def _auc_comparison(
-    model: RiskModel, active: RiskModel | None
-) -> tuple[float | None, float | None] | None:
-    """``(this model's, the active model's)`` test ROC AUC when this model was measured
-    against the model that is active now, on the same test set; else None (e.g. a rollback)."""
+def _active_refusal(model: RiskModel, active: RiskModel | None) -> dict[str, Any] | None:
+    """The figures refusing ``model`` because it was measured worse than the model active now,
+    on the same test set (``active_on_same_test``); None when it was not, or was measured
+    against another version (e.g. a rollback)."""
     stored = model.metrics or {}
     against = stored.get("active_on_same_test") or {}
     if active is None or against.get("version") != active.version:
         return None
-    return (stored.get("test") or {}).get("roc_auc"), against.get("roc_auc")
+    new_auc, active_auc = (stored.get("test") or {}).get("roc_auc"), against.get("roc_auc")
+    if new_auc is not None and (active_auc is None or new_auc >= active_auc):
+        return None
+    return {
+        "roc_auc": new_auc,
+        "active_version": active.version,
+        "active_roc_auc": active_auc,
+        "reason": f"its test ROC AUC {_fmt(new_auc)} does not reach the {_fmt(active_auc)} "
+        f"of the active v{active.version} on the same test set",
+    }
+
+
+def _baseline_refusal(model: RiskModel) -> dict[str, Any] | None:
+    """The figures refusing ``model`` because its stored evaluation found a naive ranking at
+    least as good (``beats_best_baseline`` false, see ``learners.risk.baselines``). A version
+    without that record (the shipped ``rules``, versions trained before baselines) is not held
+    back by it, so a rollback to them stays possible."""
+    stored = model.metrics or {}
+    best = stored.get("best_baseline")
+    if stored.get("beats_best_baseline") is not False or not best:
+        return None
+    new_auc = (stored.get("test") or {}).get("roc_auc")
+    return {
+        "roc_auc": new_auc,
+        "best_baseline": best["name"],
+        "best_baseline_roc_auc": best["roc_auc"],
+        "reason": f"its test ROC AUC {_fmt(new_auc)} does not beat the {_fmt(best['roc_auc'])} "
+        f"of the naive ranking '{best['name']}' on the same test set",
+    }
 
 
 def risk_model_activate(*, model: RiskModel, actor: Actor, force: bool = False) -> RiskModel:
     """Make ``model`` the one active version; rollback is activating an older version.
 
-    Refused (``Conflict``) when the model was measured worse than the active model on the same
-    test set, unless ``force``. Deactivates first because the database allows one active row.
+    Refused (``Conflict``, with the figures) when the model was measured worse than the active
+    model on the same test set, or did not beat the best naive baseline there, unless ``force``;
+    a forced activation records the figures it overrode. Deactivates first because the database
+    allows one active row.
     """
     with transaction.atomic():
         previous = RiskModel.objects.select_for_update().filter(is_active=True).first()
         if previous is not None and previous.pk == model.pk:
             return model
-        comparison = _auc_comparison(model, previous)
-        if comparison is not None and not force and not _at_least_as_good(*comparison):
-            raise _worse_conflict(model, previous, comparison)
+        refusals = [
+            refusal
+            for refusal in (_active_refusal(model, previous), _baseline_refusal(model))
+            if refusal is not None
+        ]
+        if refusals and not force:
+            raise _refused(model, refusals)
         RiskModel.objects.filter(is_active=True).update(is_active=False, updated_at=timezone.now())
         model.is_active = True
         model.save(update_fields=["is_active", "updated_at"])
+        overridden = _figures(refusals)
         audit_record(
             actor=actor,
             action="risk_model.activate",
@@ -482,34 +519,25 @@ def risk_model_activate(*, model: RiskModel, actor: Actor, force: bool = False) 
                 "version": model.version,
                 "previous": previous.version if previous else None,
                 "forced": force,
+                **({"overridden": overridden} if overridden else {}),
             },
         )
     return model
 
 
-def _at_least_as_good(new: float | None, active: float | None) -> bool:
-    return new is not None and (active is None or new >= active)
+def _figures(refusals: list[dict[str, Any]]) -> dict[str, Any]:
+    """The refusals' figures in one mapping (each names the model's own ROC AUC the same)."""
+    return {key: value for refusal in refusals for key, value in refusal.items() if key != "reason"}
 
 
-def _worse_conflict(
-    model: RiskModel, active: RiskModel | None, comparison: tuple[float | None, float | None]
-) -> Conflict:
-    new_auc, active_auc = comparison
-    active_version = active.version if active else None
+def _refused(model: RiskModel, refusals: list[dict[str, Any]]) -> Conflict:
+    reasons = "; and ".join(refusal["reason"] for refusal in refusals)
     message = (
-        f"v{model.version} is not activated: its test ROC AUC {_fmt(new_auc)} does not reach "
-        f"the {_fmt(active_auc)} of the active v{active_version} on the same test set. It "
-        "stays stored, inactive; force to activate it anyway."
+        f"v{model.version} is not activated: {reasons}. It stays stored, inactive; force to "
+        "activate it anyway."
     )
     return Conflict(
-        message,
-        detail={
-            "detail": message,
-            "version": model.version,
-            "roc_auc": new_auc,
-            "active_version": active_version,
-            "active_roc_auc": active_auc,
-        },
+        message, detail={"detail": message, "version": model.version, **_figures(refusals)}
     )
 
 
@@ -536,10 +564,12 @@ def risk_model_train(
     """
     data = training_set(cutoff_days=cutoff_days, on_progress=on_progress)
     train, test = time_split(data)
-    parameters = train_logistic(train)
+    parameters = train_logistic(train, policy=_band_policy())
     active = risk_model_active()
+    tested = evaluate(parameters, RiskModelKind.LOGISTIC, test)
     measured = {
-        "test": evaluate(parameters, RiskModelKind.LOGISTIC, test),
+        "test": tested,
+        **baselines_on(test, tested["roc_auc"]),
         "active_on_same_test": {
             "version": active.version,
             "kind": active.kind,
@@ -554,6 +584,15 @@ def risk_model_train(
     if activate:
         risk_model_activate(model=model, actor=actor, force=force)
     return model
+
+
+def _band_policy() -> BandPolicy:
+    """The coach-capacity settings the bands of a trained model are chosen under."""
+    return BandPolicy(
+        high_capacity=settings.RISK_HIGH_BAND_CAPACITY,
+        high_min_precision=settings.RISK_HIGH_BAND_MIN_PRECISION,
+        medium_capacity=settings.RISK_MEDIUM_BAND_CAPACITY,
+    )
 
 
 def _store(*, parameters: dict[str, Any], metrics: dict[str, Any], actor: Actor) -> RiskModel:

@@ -14,14 +14,17 @@ from learners.selectors import risk_model_active
 class Command(ApplicationCommand):
     help = (
         "Make a stored risk model version the active one (rollback: activate an older version). "
-        "A version measured worse than the active one on the same test set needs --force. "
+        "A version measured worse than the active one on the same test set, or that did not "
+        "beat the best naive baseline there, needs --force (recorded in the audit log). "
         "Current risks follow at the next rescore, or at once with `manage.py rescore`."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("version", type=int, help="The RiskModel version to activate.")
         parser.add_argument(
-            "--force", action="store_true", help="Activate even if it is worse than the active one."
+            "--force",
+            action="store_true",
+            help="Activate even if it is worse than the active one or a baseline.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -23,6 +23,8 @@ SUMMARY_ROWS = (
     ("Top-decile lift", lambda m: m["top_decile_lift"]),
     ("High band precision", lambda m: m["high_band"]["precision"]),
     ("High band recall", lambda m: m["high_band"]["recall"]),
+    # Metrics stored before the share was measured have none.
+    ("High band share", lambda m: m["high_band"].get("share_flagged")),
 )
 
 
@@ -37,6 +39,26 @@ def comparison_lines(
     yield f"{'':22}" + "".join(f"{heading:>14}" for heading in columns)
     for label, read in SUMMARY_ROWS:
         yield f"{label:22}" + "".join(f"{_figure(read(m)):>14}" for m in columns.values())
+
+
+def baseline_lines(measured: Mapping[str, Any], model: str) -> Iterator[str]:
+    """The naive rankings on the same learners, and whether ``model`` (its label) beats the best
+    (``measured``: an evaluation with the ``baselines`` keys, see docs/risk.md)."""
+    yield "Naive baselines on the same learners (rankings, no model):"
+    for figures in measured["baselines"].values():
+        yield (
+            f"  {figures['description']:38} ROC AUC {_figure(figures['roc_auc'])}  "
+            f"PR AUC {_figure(figures['pr_auc'])}"
+        )
+    best, beats = measured["best_baseline"], measured["beats_best_baseline"]
+    if best is None:
+        yield "No baseline could be measured (one outcome only)."
+        return
+    verdict = {True: "beats it", False: "does NOT beat it (not activated unless forced)"}
+    yield (
+        f"Best baseline: {best['name']} (ROC AUC {_figure(best['roc_auc'])}); {model} "
+        f"{verdict.get(beats, 'cannot be compared')}."
+    )
 
 
 def _group_lines(
@@ -63,6 +85,7 @@ def report_lines(report: Mapping[str, Any], cohort_names: Mapping[str, str]) -> 
     yield from comparison_lines(
         {f"v{report['version']}": report, f"active v{active['version']}": active}
     )
+    yield from baseline_lines(report, f"v{report['version']}")
     yield "Calibration (score bin: learners, mean predicted, observed withdrawal rate):"
     for row in report["calibration"]:
         yield (

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from engagement.commands import JobCommand
 from engagement.wording import counted
-from learners.management.commands.evaluate_risk_model import comparison_lines
+from learners.management.commands.evaluate_risk_model import baseline_lines, comparison_lines
 from learners.models import RiskModel
 from learners.risk.dataset import DEFAULT_CUTOFF_DAYS
 from learners.risk.selectors import risk_model_get
@@ -47,12 +47,14 @@ class Command(JobCommand):
         parser.add_argument(
             "--activate",
             action="store_true",
-            help="Activate the new version if it is at least as good as the active one.",
+            help="Activate the new version if it is at least as good as the active one and "
+            "beats the best naive baseline.",
         )
         parser.add_argument(
             "--force",
             action="store_true",
-            help="With --activate: activate even if it is worse than the active one.",
+            help="With --activate: activate even if it is worse than the active one or a "
+            "baseline (recorded in the audit log).",
         )
         parser.add_argument(
             "--json", action="store_true", help="Print one JSON object (see docs/risk.md)."
@@ -90,4 +92,6 @@ class Command(JobCommand):
                 f"v{active['version']} {active['kind']}": active,
             }
         ):
+            self.stdout.write(line)
+        for line in baseline_lines(metrics, f"v{model.version}"):
             self.stdout.write(line)

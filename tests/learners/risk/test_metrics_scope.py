@@ -7,6 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from learners.models import RiskModel
+from learners.risk.baselines import BASELINE_FEATURES, baseline_comparison
 from learners.risk.metrics import metrics
 from learners.risk.metrics_scope import metrics_within_scope
 from tests.factories import CohortAssignmentFactory, CohortFactory, UserFactory
@@ -20,8 +21,10 @@ def stored_metrics(cohorts: list[str]) -> dict[str, Any]:
     measured = metrics(
         outcomes, scores, scores >= 0.5, {"cohort": labels, "locale": ["en"] * len(labels)}
     )
+    columns = {name: scores for name in BASELINE_FEATURES}
     return {
         "test": measured,
+        **baseline_comparison(outcomes, columns, measured["roc_auc"]),
         "active_on_same_test": {"version": 1, "kind": "rules", **measured},
         "n_train": 40,
         "train_cohorts": cohorts[:1],
@@ -41,6 +44,8 @@ def test_entries_about_other_cohorts_are_dropped_and_the_rest_kept() -> None:
     assert seen["test"]["by_locale"] == full["test"]["by_locale"]
     assert seen["test"]["roc_auc"] == full["test"]["roc_auc"]
     assert seen["test"]["calibration"] == full["test"]["calibration"]
+    assert seen["baselines"] == full["baselines"]  # over every test cohort, naming none
+    assert seen["best_baseline"] == full["best_baseline"]
     assert "theirs" not in str(seen)
 
 
@@ -67,3 +72,4 @@ def test_models_api_shows_coaches_their_cohorts_only(role: str) -> None:
     assert detail["test_cohorts"] == expected
     assert list(detail["test"]["by_cohort"]) == expected
     assert (str(theirs.pk) in str(detail)) is (role != "coach")
+    assert set(detail["baselines"]) == {"fewest_events", "fewest_active_days", "longest_inactive"}

@@ -64,6 +64,7 @@ def test_measures_of_no_rows_are_undefined_not_numbers() -> None:
     assert precision_recall(empty, np.array([], dtype=bool)) == {
         "precision": None,
         "recall": None,
+        "share_flagged": None,
     }
 
 
@@ -99,16 +100,18 @@ def test_top_decile_lift_compares_the_top_tenth_with_the_base_rate() -> None:
     assert top_decile_lift(np.zeros(20, dtype=int), scores) is None
 
 
-def test_high_band_precision_and_recall() -> None:
+def test_high_band_precision_recall_and_share_flagged() -> None:
     outcomes = np.array([1, 1, 1, 0, 0, 0])
     flagged = np.array([True, True, False, True, False, False])
     assert precision_recall(outcomes, flagged) == {
         "precision": pytest.approx(2 / 3, abs=1e-6),
         "recall": pytest.approx(2 / 3, abs=1e-6),
+        "share_flagged": 0.5,
     }
     assert precision_recall(outcomes, np.zeros(6, dtype=bool)) == {
         "precision": None,
         "recall": 0.0,
+        "share_flagged": 0.0,
     }
 
 
@@ -125,10 +128,14 @@ def test_metrics_overall_and_per_group() -> None:
         "base_rate": 0.5,
         "roc_auc": 1.0,
         "brier": pytest.approx((0.04 + 0.04) / 2),
-        "high_band": {"precision": 1.0, "recall": 1.0},
+        "high_band": {"precision": 1.0, "recall": 1.0, "share_flagged": 0.5},
     }
     assert result["by_locale"]["fr"]["roc_auc"] == 0.5
-    assert result["by_locale"]["fr"]["high_band"] == {"precision": 1.0, "recall": 0.5}
+    assert result["by_locale"]["fr"]["high_band"] == {
+        "precision": 1.0,
+        "recall": 0.5,
+        "share_flagged": pytest.approx(1 / 3, abs=1e-6),
+    }
 
 
 # The time-ordered split ------------------------------------------------------------------------
@@ -332,7 +339,7 @@ class TestOnDemoHistory:
         assert result["by_locale"]["en"]["n"] == len(test)
         assert result["top_decile_lift"] > 1.5
 
-    def test_scores_equal_scikit_learn_and_bands_follow_train_shares(self) -> None:
+    def test_scores_equal_scikit_learn_and_bands_follow_coach_capacity(self) -> None:
         train, test = time_split(training_set(cutoff_days=28))
         regression, means, stds = fit_logistic(train)
         parameters = train_logistic(train)
@@ -349,8 +356,10 @@ class TestOnDemoHistory:
         bands = [
             score(row.features, kind="logistic", parameters=parameters).band for row in train.rows
         ]
-        assert bands.count("high") / len(bands) == pytest.approx(0.2, abs=0.02)
-        assert bands.count("medium") / len(bands) == pytest.approx(0.3, abs=0.02)
+        choice = parameters["band_choice"]  # chosen on the training scores, within capacity
+        assert bands.count("high") / len(bands) == pytest.approx(choice["share_flagged"])
+        assert choice["share_flagged"] <= choice["high_capacity"] == 0.25
+        assert (bands.count("high") + bands.count("medium")) / len(bands) <= 0.5
         assert parameters["feature_names"] == list(FEATURE_NAMES)
         assert parameters["cutoff_days"] == 28
 

@@ -21,7 +21,8 @@ bands (finished learners are a count of their own).
 
 Model versions are written here too: training stores a new version with its honest metrics
 (see ``dataset`` and ``metrics``), activation switches the one active version, and a new model
-is compared with the active one on exactly the same test rows.
+is compared with the active one and the naive baselines (``baselines``) on exactly the same test
+rows; activation refuses a version that lost either comparison unless forced.
 """
 
 import json

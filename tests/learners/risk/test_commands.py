@@ -35,6 +35,9 @@ EVALUATION_KEYS = {
     "by_cohort",
     "by_locale",
     "test_cohorts",
+    "baselines",
+    "best_baseline",
+    "beats_best_baseline",
     "active_model",
 }
 GROUP_KEYS = {"n", "base_rate", "roc_auc", "brier", "high_band"}
@@ -135,6 +138,13 @@ class TestOnDemoHistory:
         metrics = document["metrics"]
         assert metrics["active_on_same_test"]["version"] == 1
         assert metrics["test"]["n"] == metrics["active_on_same_test"]["n"]
+        assert set(metrics["baselines"]) == {
+            "fewest_events",
+            "fewest_active_days",
+            "longest_inactive",
+        }
+        assert set(metrics["best_baseline"]) == {"name", "roc_auc"}
+        assert isinstance(metrics["beats_best_baseline"], bool)
         assert RiskModel.objects.get(version=2).parameters["cutoff_days"] == 21
         job = Job.objects.get(kind="learners.train_risk_model")  # the run is recorded as a job
         assert job.result is not None
@@ -149,6 +159,8 @@ class TestOnDemoHistory:
         assert "Stored risk model v2 (active), features as of day 28" in output
         assert "ROC AUC" in output
         assert "v1 rules" in output
+        assert "fewest events since enrolment" in output
+        assert "Best baseline: " in output
         assert RiskModel.objects.get(is_active=True).version == 2
 
     @pytest.mark.usefixtures("backwards_training")
@@ -200,7 +212,19 @@ class TestOnDemoHistory:
             "mean_predicted",
             "observed_rate",
         }
-        assert set(document["high_band"]) == {"precision", "recall"}
+        assert set(document["high_band"]) == {"precision", "recall", "share_flagged"}
+        assert set(document["baselines"]) == {
+            "fewest_events",
+            "fewest_active_days",
+            "longest_inactive",
+        }
+        for baseline in document["baselines"].values():
+            assert set(baseline) == {"feature", "description", "roc_auc", "pr_auc"}
+        best = document["best_baseline"]
+        assert best["roc_auc"] == document["baselines"][best["name"]]["roc_auc"]
+        assert document["beats_best_baseline"] is (document["roc_auc"] > best["roc_auc"])
+        stored_model = RiskModel.objects.get(version=2).metrics
+        assert document["baselines"] == stored_model["baselines"]  # the same test rows
         assert set(document["by_cohort"]) == set(document["test_cohorts"])
         for group in (*document["by_cohort"].values(), *document["by_locale"].values()):
             assert set(group) == GROUP_KEYS
@@ -220,7 +244,17 @@ class TestOnDemoHistory:
     def test_evaluate_prints_a_readable_report_of_the_active_rules(self) -> None:
         output = _run("evaluate_risk_model", "1")
         assert output.startswith("Risk model v1 (rules, features as of day 28)")
-        for heading in ("ROC AUC", "Calibration", "By cohort:", "By locale:", "active v1"):
+        for heading in (
+            "ROC AUC",
+            "High band share",
+            "Naive baselines on the same learners",
+            "longest since the last activity",
+            "Best baseline: ",
+            "Calibration",
+            "By cohort:",
+            "By locale:",
+            "active v1",
+        ):
             assert heading in output
         by_cohort = output.split("By cohort:")[1].split("By locale:")[0]
         tested = Cohort.objects.filter(id__in=_json("evaluate_risk_model", "1")["by_cohort"])

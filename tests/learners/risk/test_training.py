@@ -375,6 +375,11 @@ class TestOnDemoHistory:
         assert model.metrics["test"]["roc_auc"] >= 0.80
         assert model.metrics["cutoff_days"] == 28
         assert not set(model.metrics["train_cohorts"]) & set(model.metrics["test_cohorts"])
+        best = model.metrics["best_baseline"]
+        assert best["roc_auc"] == max(b["roc_auc"] for b in model.metrics["baselines"].values())
+        assert model.metrics["beats_best_baseline"] is (
+            model.metrics["test"]["roc_auc"] > best["roc_auc"]
+        )
         assert AuditEvent.objects.filter(action="risk_model.train", actor_id=str(admin.pk)).exists()
 
     def test_refuses_to_activate_a_worse_model_unless_forced(
@@ -399,6 +404,16 @@ class TestOnDemoHistory:
         forced = risk_model_train(activate=True, force=True)
         assert (forced.version, forced.is_active) == (3, True)
         assert list(RiskModel.objects.filter(is_active=True).values_list("version")) == [(3,)]
+
+    def test_bands_are_chosen_under_the_capacity_settings(self, settings: Any) -> None:
+        settings.RISK_HIGH_BAND_CAPACITY = 0.1
+        settings.RISK_HIGH_BAND_MIN_PRECISION = 0.0
+        model = risk_model_train()
+        choice = model.parameters["band_choice"]
+        assert (choice["high_capacity"], choice["high_min_precision"]) == (0.1, 0.0)
+        assert choice["rule"] == "precision_target"
+        assert 0 < choice["share_flagged"] <= 0.1
+        assert model.metrics["test"]["high_band"]["share_flagged"] < 0.2  # measured on test
 
     def test_activation_and_rollback_to_the_shipped_rules(self) -> None:
         admin = UserFactory(username="rollback")

@@ -11,9 +11,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from engagement.errors import Conflict, ValidationFailed
-from engagement.models import AuditEvent
+from engagement.models import AuditEvent, Job
 from learners.demo.generator import DEMO_SOURCE
 from learners.demo.writer import demo_population_seed
 from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus, RiskModel
@@ -404,6 +405,29 @@ class TestOnDemoHistory:
         forced = risk_model_train(activate=True, force=True)
         assert (forced.version, forced.is_active) == (3, True)
         assert list(RiskModel.objects.filter(is_active=True).values_list("version")) == [(3,)]
+
+    def test_training_does_not_activate_a_model_a_naive_baseline_beats(
+        self, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        monkeypatch.setattr(risk_services, "train_logistic", _degraded(train_logistic))
+        risk_model_train(activate=True, force=True)  # v2: ranks backwards, active
+
+        # v3 is exactly as good as the active v2, so only the baselines refuse it.
+        with pytest.raises(Conflict) as refused:
+            risk_model_train(activate=True)
+
+        detail = refused.value.detail
+        assert "active_version" not in detail
+        assert detail["best_baseline_roc_auc"] > detail["roc_auc"]
+        assert "naive ranking" in refused.value.message
+        assert risk_model_active().version == 2
+        admin = APIClient()
+        admin.force_authenticate(UserFactory(role="admin"))
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin.post("/api/v1/risk/models/train/", {"activate": True}, format="json")
+        job = Job.objects.get(pk=response.data["id"])
+        assert (job.status, risk_model_active().version) == ("failed", 2)
+        assert "does not beat" in job.error
 
     def test_bands_are_chosen_under_the_capacity_settings(self, settings: Any) -> None:
         settings.RISK_HIGH_BAND_CAPACITY = 0.1

@@ -10,14 +10,16 @@ bands, so when the learners tied at the top alone exceed the capacity, they make
 The **medium** band is the watch list: high and medium together flag at most
 ``medium_capacity`` of the learners.
 
-Pure: arrays in, thresholds out. Call it on training (or validation) scores, never on the test
-set, whose figures must stay an honest check of the choice.
+``band_choice`` is pure: arrays in, thresholds out. Call it on training (or validation) scores,
+never on the test set, whose figures must stay an honest check of the choice.
+``configured_policy`` reads the settings, so every trainer follows them without passing them on.
 """
 
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 
 DEFAULT_HIGH_CAPACITY = 0.25
 DEFAULT_HIGH_MIN_PRECISION = 0.5
@@ -36,6 +38,15 @@ class BandPolicy:
     high_capacity: float = DEFAULT_HIGH_CAPACITY
     high_min_precision: float = DEFAULT_HIGH_MIN_PRECISION
     medium_capacity: float = DEFAULT_MEDIUM_CAPACITY
+
+
+def configured_policy() -> BandPolicy:
+    """The policy the settings ask for (``learners/conf.py``; README, Configuration)."""
+    return BandPolicy(
+        high_capacity=settings.RISK_HIGH_BAND_CAPACITY,
+        high_min_precision=settings.RISK_HIGH_BAND_MIN_PRECISION,
+        medium_capacity=settings.RISK_MEDIUM_BAND_CAPACITY,
+    )
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from engagement.errors import ValidationFailed
-from learners.risk.bands import BandPolicy, band_choice
+from learners.risk.bands import BandPolicy, band_choice, configured_policy
 from learners.risk.dataset import TrainingSet
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures
 
@@ -186,8 +186,8 @@ def train_logistic(
     policy: BandPolicy | None = None,
 ) -> dict[str, Any]:
     """Parameters for a ``logistic`` RiskModel. Without given ``thresholds`` the bands are
-    chosen on the training scores under ``policy`` (coach capacity and precision, see
-    ``learners.risk.bands``), and how is stored as ``band_choice``."""
+    chosen on the training scores under ``policy`` (by default the configured coach capacity
+    and precision, see ``learners.risk.bands``), and how is stored as ``band_choice``."""
     regression, means, stds = fit_logistic(train)
     parameters: dict[str, Any] = {
         "intercept": float(regression.intercept_[0]),
@@ -199,7 +199,7 @@ def train_logistic(
     }
     if thresholds is not None:
         return parameters | {"thresholds": dict(thresholds)}
-    policy = policy or BandPolicy()
+    policy = policy or configured_policy()
     scores = regression.predict_proba((train.matrix() - means) / stds)[:, 1]
     choice = band_choice(train.outcomes(), scores, policy)
     return parameters | {"thresholds": choice.thresholds(), "band_choice": choice.as_dict(policy)}

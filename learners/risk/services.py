@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -58,7 +57,6 @@ from learners.models import (
     RiskModelKind,
     day_start,
 )
-from learners.risk.bands import BandPolicy
 from learners.risk.baselines import baselines_on
 from learners.risk.dataset import DEFAULT_CUTOFF_DAYS, ProgressCallback, time_split, training_set
 from learners.risk.features import (
@@ -565,7 +563,7 @@ def risk_model_train(
     """
     data = training_set(cutoff_days=cutoff_days, on_progress=on_progress)
     train, test = time_split(data)
-    parameters = train_logistic(train, policy=_band_policy())
+    parameters = train_logistic(train)
     active = risk_model_active()
     tested = evaluate(parameters, RiskModelKind.LOGISTIC, test)
     measured = {
@@ -585,15 +583,6 @@ def risk_model_train(
     if activate:
         risk_model_activate(model=model, actor=actor, force=force)
     return model
-
-
-def _band_policy() -> BandPolicy:
-    """The coach-capacity settings the bands of a trained model are chosen under."""
-    return BandPolicy(
-        high_capacity=settings.RISK_HIGH_BAND_CAPACITY,
-        high_min_precision=settings.RISK_HIGH_BAND_MIN_PRECISION,
-        medium_capacity=settings.RISK_MEDIUM_BAND_CAPACITY,
-    )
 
 
 def _store(*, parameters: dict[str, Any], metrics: dict[str, Any], actor: Actor) -> RiskModel:

@@ -2,10 +2,13 @@
 databases, finished learners' anchor."""
 
 import math
+import statistics
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 
 from learners.models import EventKind, LearnerStatus, RiskAssessment
 from learners.risk.features import AT_FINISH, KIND_TOTALS, features_for, raw_features
@@ -198,3 +201,25 @@ def test_finished_learners_are_measured_up_to_when_they_finished_on_postgresql(
     cohort: Any,
 ) -> None:
     _finished_anchor(cohort)
+
+
+@dataclass(frozen=True)
+class NormsOfTheLastRelease:
+    """``CohortNorms`` as the previous release cached them: without the medians since enrolment."""
+
+    median_days_inactive: float
+    median_active_days_14: float
+    mean_assessment: float | None
+    course_lessons: int
+
+
+def test_norms_cached_in_the_previous_shape_are_not_read_back(cohort: Any) -> None:
+    learner = learner_with_history(cohort)
+    peer(cohort, (20.5, 12.5, 2.5))
+    old_key = f"risk:norms:v3:studying:{cohort.pk}:{AS_OF.date().isoformat()}"
+    cache.set(old_key, NormsOfTheLastRelease(2.0, 3.0, 0.7, 4))
+    learners_rescore(learner_ids=[learner.pk], as_of=AS_OF)  # a partial run reads cached norms
+    values = RiskAssessment.objects.get(learner=learner).features["values"]
+    assert values["events_vs_peers"] == pytest.approx(
+        math.log1p(9) - statistics.median([math.log1p(9), math.log1p(3)])
+    )

@@ -11,13 +11,19 @@ import pytest
 from django.core.cache import cache
 
 from learners.models import EventKind, LearnerStatus, RiskAssessment
-from learners.risk.features import AT_FINISH, KIND_TOTALS, features_for, raw_features
+from learners.risk.features import (
+    AT_FINISH,
+    FEATURE_NAMES,
+    features_for,
+    raw_features,
+)
 from learners.risk.services import learners_rescore
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
 
 pytestmark = pytest.mark.django_db
 AS_OF = datetime(2026, 10, 31, 12, tzinfo=UTC)
 ENROLLED = AS_OF - timedelta(days=28)
+# The names other code relies on, in the agreed order after the first nine.
 SINCE_ENROLMENT = (
     "events_log",
     "events_vs_peers",
@@ -26,7 +32,12 @@ SINCE_ENROLMENT = (
     "active_share",
     "first_week_events_log",
     "activity_span_share",
-    *KIND_TOTALS,
+    "logins_log",
+    "content_log",
+    "videos_log",
+    "lessons_log",
+    "assessments_log",
+    "forum_log",
 )
 
 # Days before AS_OF (the learner enrolled 28 days before), and the kind.
@@ -68,6 +79,11 @@ def peer(cohort: Any, days_before: tuple[float, ...]) -> Any:
 @pytest.fixture
 def cohort() -> Any:
     return CohortFactory(starts_on=date(2026, 9, 1), ends_on=date(2026, 12, 10))
+
+
+def test_the_features_since_enrolment_follow_the_first_nine_in_the_agreed_order() -> None:
+    """Other code (rules weights, simulation, exports) names them: the order is a contract."""
+    assert FEATURE_NAMES[9:] == SINCE_ENROLMENT
 
 
 def test_known_values_on_a_hand_built_history(cohort: Any) -> None:

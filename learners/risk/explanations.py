@@ -55,13 +55,10 @@ def _first_week(raw: Mapping[str, Any], value: float) -> str:
 def _span(raw: Mapping[str, Any], value: float) -> str:
     if raw["events_total"] < 2:
         return f"Fewer than two actions in {_since_enrolment(raw)}: no span of activity yet"
-    span = (
-        f"From the first action to the last: {counted(raw['activity_span_days'], 'day')} of "
-        f"{_since_enrolment(raw)}"
+    return (
+        f"First and last action {counted(raw['activity_span_days'], 'day')} apart, over "
+        f"{_since_enrolment(raw)}; the last was {counted(raw['days_since_last_event'], 'day')} ago"
     )
-    if raw["days_since_last_event"] is None:
-        return span
-    return f"{span}; the last was {counted(raw['days_since_last_event'], 'day')} ago"
 
 
 def _kind_total(feature: str, singular: str, plural: str = "") -> Callable[..., str]:

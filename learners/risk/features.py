@@ -186,7 +186,8 @@ class _OverPeriods(Aggregate):
             compiler.compile(source) for source in self.get_source_expressions()[:2]
         )
         if connection.vendor == "postgresql":
-            period = f"FLOOR(EXTRACT(EPOCH FROM ({anchor[0]}) - ({occurred[0]})) / 86400)::int"
+            # date_part is double precision: EXTRACT's numeric costs several times more per event.
+            period = f"FLOOR(date_part('epoch', ({anchor[0]}) - ({occurred[0]})) / 86400)::int"
         else:
             period = f"((strftime('%%s', {anchor[0]}) - strftime('%%s', {occurred[0]})) / 86400)"
         condition, condition_params = compiler.compile(self.filter)
@@ -213,17 +214,42 @@ class ActiveDaysMask(_OverPeriods):
 
 
 class ActiveDaysCount(_OverPeriods):
-    """How many distinct 24-hour periods before ``anchor`` hold an event matching ``window``:
-    any span, where a 64-bit mask holds 64 days at most."""
+    """How many distinct 24-hour periods before ``anchor`` hold an event matching ``window``, over
+    any span up to ``periods`` (where a 64-bit mask holds 64 at most).
+
+    PostgreSQL ORs a bit string of ``periods`` bits, one set per event (a plain aggregate: the
+    scan stays parallel, and it costs about half of ``COUNT(DISTINCT period)``, which sorts every
+    learner's events); Python counts the bits. A period beyond the last (a learner enrolled
+    earlier since ``periods`` was taken) counts in the last. SQLite counts distinct periods.
+    """
+
+    def __init__(self, anchor: Anchor, window: Q, periods: int) -> None:
+        super().__init__(anchor, window)
+        self.periods = max(periods, 1)
 
     def over(self, period: str, vendor: str) -> str:
+        if vendor == "postgresql":
+            zeros = f"repeat('0', {self.periods})::bit({self.periods})"
+            return f"BIT_OR(set_bit({zeros}, LEAST({period}, {self.periods - 1}), 1))"
         return f"COUNT(DISTINCT {period})"
+
+    @property
+    def convert_value(self) -> Any:
+        return _days_counted
+
+
+def _days_counted(value: int | str | None, expression: Any, connection: Any) -> int | None:
+    """The count of active days: SQLite's number, or the bits PostgreSQL's bit string holds."""
+    if isinstance(value, str):
+        return value.count("1")
+    return value
 
 
 def _event_aggregates(
-    learners: QuerySet[Learner], anchor: Anchor
+    learners: QuerySet[Learner], anchor: Anchor, periods: int
 ) -> dict[uuid.UUID, dict[str, Any]]:
-    """One GROUP BY over the scope's events before each learner's ``anchor`` time."""
+    """One GROUP BY over the scope's events before each learner's ``anchor`` time; ``periods``
+    is the most 24-hour periods since a learner's enrolment."""
     assessed = Q(
         kind__in=ASSESSMENT_KINDS, score__isnull=False, occurred_at__gte=_since(anchor, 30)
     )
@@ -261,7 +287,7 @@ def _event_aggregates(
         ),
         lessons=Count("id", filter=Q(kind=EventKind.LESSON_COMPLETED)),
         enrolled_events=Count("id", filter=enrolled),
-        enrolled_active_days=ActiveDaysCount(anchor, enrolled),
+        enrolled_active_days=ActiveDaysCount(anchor, enrolled, periods),
         first_week_events=Count("id", filter=first_week),
         first_enrolled_at=Min("occurred_at", filter=enrolled),
         **kind_totals,
@@ -402,11 +428,18 @@ def course_lessons(cohort_ids: Iterable[uuid.UUID], when: When) -> dict[uuid.UUI
 def raw_features(*, learners: QuerySet[Learner], when: When) -> dict[uuid.UUID, RawFacts]:
     """Raw facts for a scope, as of one time or a time of each learner's own."""
     facts = _learner_facts(learners)
-    events = _event_aggregates(learners, _anchor(when))
-    return {
-        lid: _raw(fact, events.get(lid), when if isinstance(when, datetime) else when.of(fact))
-        for lid, fact in facts.items()
+    as_of = {
+        lid: when if isinstance(when, datetime) else when.of(fact) for lid, fact in facts.items()
     }
+    periods = max(
+        (
+            math.floor((as_of[lid] - fact["enrolled_at"]).total_seconds() / DAY) + 1
+            for lid, fact in facts.items()
+        ),
+        default=1,
+    )
+    events = _event_aggregates(learners, _anchor(when), periods)
+    return {lid: _raw(fact, events.get(lid), as_of[lid]) for lid, fact in facts.items()}
 
 
 def model_inputs(raw: RawFacts, norms: CohortNorms, learner_id: uuid.UUID) -> LearnerFeatures:

@@ -14,7 +14,7 @@ numbers only: ``learners.risk.explanations`` words them when they are read. Fitt
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -130,7 +130,14 @@ def score(features: LearnerFeatures, *, kind: str, parameters: Mapping[str, Any]
     return score_values(kind=kind, parameters=parameters, values=features.values)
 
 
-# Realistic improvements a coach can aim for within a couple of weeks, per factor.
+def _more(count: int) -> Callable[[float], float]:
+    """A lever for a ``log1p`` total: ``count`` more of it."""
+    return lambda value: math.log1p(math.expm1(value) + count)
+
+
+# Realistic improvements a coach can aim for within a couple of weeks, per factor. Comparisons
+# with peers, shares of the days since enrolment and the first week have none: what two weeks
+# change in them depends on facts their value alone does not hold (or lies in the past).
 LEVERS: dict[str, Any] = {
     "days_inactive": lambda value: 1.0,
     "active_days_ratio": lambda value: max(value, 1.0),
@@ -139,6 +146,14 @@ LEVERS: dict[str, Any] = {
     "assessment_count": lambda value: value + 1.0,
     "social": lambda value: max(value, math.log1p(2)),
     "progress_gap": lambda value: min(value, max(value - 0.15, 0.0)),
+    "events_log": _more(14),  # an action a day
+    "active_days_log": _more(4),  # two study days a week
+    "logins_log": _more(4),
+    "content_log": _more(10),
+    "videos_log": _more(4),
+    "lessons_log": _more(3),
+    "assessments_log": _more(2),
+    "forum_log": _more(2),
 }
 
 
@@ -148,8 +163,8 @@ def best_lever(
     """The factor whose realistic improvement lowers the score most, and the score it would give."""
     current = score(features, kind=kind, parameters=parameters).score
     best: dict[str, Any] | None = None
-    for name, improve in LEVERS.items():
-        changed = {**features.values, name: improve(features.values[name])}
+    for name in (name for name in model_features(kind, parameters) if name in LEVERS):
+        changed = {**features.values, name: LEVERS[name](features.values[name])}
         improved = score_values(kind=kind, parameters=parameters, values=changed).score
         if improved < current - 1e-9 and (best is None or improved < best["score_after"]):
             best = {

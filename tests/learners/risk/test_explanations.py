@@ -65,6 +65,43 @@ def test_every_model_input_has_an_explanation() -> None:
         ("assessment_count", {**FULL_RAW, "assessment_count_30": 0}, 0.0, "0 assessments in "),
         ("social", {**FULL_RAW, "forum_posts_30": 1}, 1.0, "1 forum post in the last 30 days"),
         ("activity_trend", {**FULL_RAW, "events_7": 1}, 0.0, "1 action in the last 7 days "),
+        # Engagement since enrolment, from the stored plain numbers.
+        ("events_log", FULL_RAW, 3.4, "30 actions in the 40 days since enrolment"),
+        ("events_vs_peers", FULL_RAW, -0.3, "30 actions since enrolment — peers typically 40"),
+        ("active_days_log", FULL_RAW, 2.3, "Active on 9 of the 40 days since enrolment"),
+        (
+            "active_days_vs_peers",
+            FULL_RAW,
+            -0.4,
+            "Active on 9 days since enrolment — peers typically 14",
+        ),
+        ("active_share", FULL_RAW, 0.225, "Active on 22% of the 40 days since enrolment"),
+        ("first_week_events_log", FULL_RAW, 1.9, "6 actions in the first week after enrolment"),
+        (
+            "first_week_events_log",
+            {**FULL_RAW, "elapsed_days": 3, "first_week_events": 1},
+            0.7,
+            "1 action in the 3 days since enrolment (the first week is not over)",
+        ),
+        (
+            "activity_span_share",
+            FULL_RAW,
+            0.65,
+            "First and last action 26 days apart, over the 40 days since enrolment; the last was "
+            "12 days ago",
+        ),
+        (
+            "activity_span_share",
+            {**FULL_RAW, "events_total": 1},
+            0.0,
+            "Fewer than two actions in the 40 days since enrolment: no span of activity yet",
+        ),
+        ("logins_log", FULL_RAW, 2.3, "9 logins since enrolment"),
+        ("videos_log", {**FULL_RAW, "videos_total": 1}, 0.7, "1 video watched since enrolment"),
+        ("lessons_log", FULL_RAW, 1.6, "4 lessons completed since enrolment"),
+        ("assessments_log", FULL_RAW, 0.7, "1 assessment since enrolment"),
+        ("forum_log", FULL_RAW, 0.0, "0 forum posts since enrolment"),
+        ("content_log", FULL_RAW, 2.6, "12 content views since enrolment"),
     ],
 )
 def test_wording(name: str, raw: dict[str, Any], value: float, expected: str) -> None:

@@ -4,6 +4,7 @@ import json
 import math
 import uuid
 from datetime import UTC, datetime
+from importlib import import_module
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -35,7 +36,7 @@ RAW = {
     "actual_progress": 0.3,
     "tenure_days": 40,
     "events_total": 30,
-    "typical_events_total": 55.5,
+    "typical_events_total": 40.0,
     "active_days_total": 9,
     "typical_active_days_total": 14.0,
     "elapsed_days": 40,
@@ -184,3 +185,83 @@ def test_sigmoid_is_stable_at_the_extremes() -> None:
 def test_stored_factors_never_show_negative_zero() -> None:
     stored = Factor("social", -0.0, -0.00001).as_dict()
     assert json.dumps(stored) == '{"factor": "social", "value": 0.0, "contribution": 0.0}'
+
+
+# Versions stored before the features since enrolment -------------------------------------------
+
+# Rules v1 as the data migration shipped it, and its nine features.
+RULES_V1 = import_module("learners.migrations.0005_rules_risk_model").RULES_PARAMETERS
+OLD_NAMES = tuple(RULES_V1["weights"])
+OLD_LOGISTIC = {
+    "intercept": -0.4,
+    "means": dict.fromkeys(OLD_NAMES, 0.5),
+    "stds": dict.fromkeys(OLD_NAMES, 2.0),
+    "coefficients": {name: (index - 4) / 3 for index, name in enumerate(OLD_NAMES)},
+    "feature_names": list(OLD_NAMES),
+    "thresholds": {"medium": 0.3, "high": 0.6},
+}
+
+
+def old_logit(kind: str, parameters: dict, values: dict) -> float:
+    """The logit as a version stored before the new features computed it: its nine only."""
+    if kind == "rules":
+        centres, weights = parameters["centres"], parameters["weights"]
+        pushes = [weights[name] * (values[name] - centres[name]) for name in OLD_NAMES]
+    else:
+        means, stds, coefficients = (parameters[key] for key in ("means", "stds", "coefficients"))
+        pushes = [coefficients[n] * (values[n] - means[n]) / stds[n] for n in OLD_NAMES]
+    return parameters["intercept"] + sum(pushes)
+
+
+@given(values_strategy)
+def test_old_versions_score_on_their_own_features_as_before(values: dict) -> None:
+    without_feature_names = {k: v for k, v in OLD_LOGISTIC.items() if k != "feature_names"}
+    for kind, parameters in (
+        ("rules", RULES_V1),
+        ("logistic", OLD_LOGISTIC),
+        ("logistic", without_feature_names),
+    ):
+        result = score_values(kind=kind, parameters=parameters, values=values)
+        assert sorted(f.factor for f in result.factors) == sorted(OLD_NAMES)
+        assert math.isclose(result.logit, old_logit(kind, parameters, values), abs_tol=1e-12)
+        old_values_only = {name: values[name] for name in OLD_NAMES}
+        assert score_values(kind=kind, parameters=parameters, values=old_values_only) == result
+
+
+def test_a_new_feature_counts_only_for_a_version_that_names_it() -> None:
+    values = {**dict.fromkeys(FEATURE_NAMES, 0.0), "events_log": 1.0}
+    named = {
+        **OLD_LOGISTIC,
+        "means": dict.fromkeys(FEATURE_NAMES, 0.0),
+        "stds": dict.fromkeys(FEATURE_NAMES, 1.0),
+        "coefficients": {**dict.fromkeys(FEATURE_NAMES, 0.0), "events_log": -0.5},
+        "feature_names": list(FEATURE_NAMES),
+    }
+    new = score_values(kind="logistic", parameters=named, values=values)
+    assert math.isclose(new.logit, -0.9, abs_tol=1e-12)
+    assert len(new.factors) == len(FEATURE_NAMES)
+    old = score_values(kind="logistic", parameters=OLD_LOGISTIC, values=values)
+    assert "events_log" not in {f.factor for f in old.factors}
+
+
+def test_levers_on_totals_since_enrolment_add_a_realistic_count() -> None:
+    values = {**dict.fromkeys(FEATURE_NAMES, 0.0), "events_log": math.log1p(6)}
+    parameters = {
+        **OLD_LOGISTIC,
+        "means": dict.fromkeys(FEATURE_NAMES, 0.0),
+        "stds": dict.fromkeys(FEATURE_NAMES, 1.0),
+        "coefficients": {**dict.fromkeys(FEATURE_NAMES, 0.0), "events_log": -0.5},
+        "feature_names": list(FEATURE_NAMES),
+    }
+    features = LearnerFeatures(
+        uuid.uuid4(), uuid.uuid4(), datetime(2026, 1, 1, tzinfo=UTC), values, RAW, False
+    )
+    lever = best_lever(kind="logistic", parameters=parameters, features=features)
+    assert lever is not None and lever["factor"] == "events_log"
+    after = score_values(
+        kind="logistic", parameters=parameters, values={**values, "events_log": math.log1p(20)}
+    )
+    assert lever["score_after"] == round(after.score, 4)
+    # A version that does not name the feature is not moved by it.
+    old = best_lever(kind="logistic", parameters=OLD_LOGISTIC, features=features)
+    assert old is None or old["factor"] in OLD_NAMES

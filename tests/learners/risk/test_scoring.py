@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 from learners.models import Learner, RiskAlert, RiskAssessment, RiskModel, course_closed_at
 from learners.risk.explanations import assessment_factors
 from learners.risk.feedback import risk_digest_send, risk_feedback_create
+from learners.risk.model import sigmoid
 from learners.risk.services import learners_rescore
 from learners.services import events_ingest, learner_update
 from tests.factories import (
@@ -24,6 +25,7 @@ from tests.factories import (
     LearnerFactory,
     UserFactory,
 )
+from tests.learners.risk.test_model import OLD_LOGISTIC, OLD_NAMES, RULES_V1, old_logit
 
 pytestmark = pytest.mark.django_db
 
@@ -81,6 +83,23 @@ def test_rescore_queries_do_not_grow_with_learners_per_chunk() -> None:
         large = learners_rescore(as_of=timezone.now())
     assert small.entered_high == 4 and large.entered_high == 44
     assert len(many) == len(few)
+
+
+@pytest.mark.parametrize("parameters", [RULES_V1, OLD_LOGISTIC], ids=["rules-v1", "logistic"])
+def test_a_version_stored_before_the_features_since_enrolment_scores_as_before(
+    parameters: dict[str, Any],
+) -> None:
+    RiskModel.objects.update(is_active=False)
+    kind = "rules" if "weights" in parameters else "logistic"
+    RiskModel.objects.create(version=2, kind=kind, parameters=parameters, is_active=True)
+    population(3)
+    learners_rescore(as_of=timezone.now())
+    for assessment in RiskAssessment.objects.all():
+        assert sorted(factor["factor"] for factor in assessment.factors) == sorted(OLD_NAMES)
+        values = assessment.features["values"]
+        assert "events_log" in values  # computed, stored, and not scored by this version
+        logit = old_logit(kind, parameters, values)
+        assert assessment.score == pytest.approx(sigmoid(logit), abs=1e-12)
 
 
 def test_finished_learners_keep_one_final_assessment_as_of_when_they_finished() -> None:

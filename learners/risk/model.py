@@ -1,6 +1,6 @@
 """Scoring: a pure function from features to a probability, a band and factor contributions.
 
-Both kinds are logistic in form, ``logit = intercept + sum(contribution)``, so every score is
+Every kind is logistic in form, ``logit = intercept + sum(contribution)``, so every score is
 explained exactly by its factors:
 
 - ``rules``: documented default weights on centred features (``contribution = weight * (value -
@@ -10,7 +10,7 @@ explained exactly by its factors:
 
 Band thresholds belong to the model version (``parameters["thresholds"]``). Factors carry
 numbers only: ``learners.risk.explanations`` words them when they are read. Fitting a
-``logistic`` version's parameters (pure: arrays in, parameters out) is at the bottom.
+trained version's parameters (pure: arrays in, parameters out) is at the bottom.
 """
 
 import math
@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from engagement.errors import ValidationFailed
+from learners.risk.boosted import boosted_contributions, boosted_parameters, fit_boosted
 from learners.risk.dataset import TrainingSet
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures
 
@@ -100,6 +101,8 @@ def _contributions(
     if kind == "rules":
         centres, weights = parameters["centres"], parameters["weights"]
         return {name: weights[name] * (values[name] - centres[name]) for name in FEATURE_NAMES}
+    if kind == "boosted":
+        return boosted_contributions(parameters, values)
     means, stds, coefficients = parameters["means"], parameters["stds"], parameters["coefficients"]
     return {
         name: coefficients[name] * (values[name] - means[name]) / stds[name]
@@ -159,12 +162,26 @@ def best_lever(
 # Fitting ---------------------------------------------------------------------------------------
 
 
-def fit_logistic(train: TrainingSet) -> tuple[LogisticRegression, np.ndarray, np.ndarray]:
-    """The fitted scikit-learn model with the train means and stds it was fitted on."""
-    outcomes = train.outcomes()
-    if len(set(outcomes.tolist())) < 2:
+def both_outcomes_check(train: TrainingSet) -> None:
+    """Refuse to fit on learners who all ended the same way (nothing to learn from)."""
+    if len(set(train.outcomes().tolist())) < 2:
         message = "The training cohorts need both completed and withdrawn learners."
         raise ValidationFailed(message, detail={"detail": message})
+
+
+def train_thresholds(scores: np.ndarray) -> dict[str, float]:
+    """Default bands on the training scores, so they mean the same share of learners the
+    model was built on."""
+    return {
+        "medium": float(np.quantile(scores, MEDIUM_QUANTILE)),
+        "high": float(np.quantile(scores, HIGH_QUANTILE)),
+    }
+
+
+def fit_logistic(train: TrainingSet) -> tuple[LogisticRegression, np.ndarray, np.ndarray]:
+    """The fitted scikit-learn model with the train means and stds it was fitted on."""
+    both_outcomes_check(train)
+    outcomes = train.outcomes()
     matrix = train.matrix()
     means = matrix.mean(axis=0)
     stds = matrix.std(axis=0)
@@ -178,8 +195,7 @@ def fit_logistic(train: TrainingSet) -> tuple[LogisticRegression, np.ndarray, np
 def train_logistic(
     train: TrainingSet, *, thresholds: Mapping[str, float] | None = None
 ) -> dict[str, Any]:
-    """Parameters for a ``logistic`` RiskModel; default band thresholds come from the train
-    scores, so the bands mean the same share of learners the model was built on."""
+    """Parameters for a ``logistic`` RiskModel; default band thresholds from the train scores."""
     regression, means, stds = fit_logistic(train)
     parameters: dict[str, Any] = {
         "intercept": float(regression.intercept_[0]),
@@ -190,11 +206,25 @@ def train_logistic(
         "cutoff_days": train.cutoff_days,
     }
     if thresholds is None:
-        scores = regression.predict_proba((train.matrix() - means) / stds)[:, 1]
-        thresholds = {
-            "medium": float(np.quantile(scores, MEDIUM_QUANTILE)),
-            "high": float(np.quantile(scores, HIGH_QUANTILE)),
-        }
+        thresholds = train_thresholds(
+            regression.predict_proba((train.matrix() - means) / stds)[:, 1]
+        )
+    return parameters | {"thresholds": dict(thresholds)}
+
+
+def train_boosted(
+    train: TrainingSet, *, thresholds: Mapping[str, float] | None = None
+) -> dict[str, Any]:
+    """Parameters for a ``boosted`` RiskModel; default band thresholds from the train scores."""
+    both_outcomes_check(train)
+    estimator = fit_boosted(train)
+    parameters: dict[str, Any] = {
+        **boosted_parameters(estimator, train),
+        "feature_names": list(FEATURE_NAMES),
+        "cutoff_days": train.cutoff_days,
+    }
+    if thresholds is None:
+        thresholds = train_thresholds(estimator.predict_proba(train.matrix())[:, 1])
     return parameters | {"thresholds": dict(thresholds)}
 
 

@@ -3,8 +3,7 @@ factors add up to the logit, it keeps the declared directions, and levers and ch
 
 import json
 import math
-import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
@@ -22,53 +21,16 @@ from learners.risk.boosted import (
     boosted_parameters,
     fit_boosted,
 )
-from learners.risk.dataset import TrainingRow, TrainingSet
-from learners.risk.features import FEATURE_NAMES, LearnerFeatures
+from learners.risk.dataset import TrainingSet
+from learners.risk.features import FEATURE_NAMES
 from learners.risk.model import best_lever, score_values, sigmoid, train_boosted
 from learners.risk.services import learners_rescore
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
+from tests.learners.risk.training_sets import synthetic_set, training_row
 
 THRESHOLDS = {"medium": 0.3, "high": 0.6}
 #: Random models: fitting is the slow part, so each of these data sets is fitted once.
 SEEDS = (0, 1, 2, 3)
-
-
-def synthetic_set(seed: int, n: int = 300, cohorts: int = 1) -> TrainingSet:
-    """Random features (some discrete, so values land on the edges) and outcomes drawn from a
-    random logit, in ``cohorts`` consecutive cohorts a month apart."""
-    rng = np.random.default_rng(seed)
-    matrix = rng.normal(size=(n, len(FEATURE_NAMES))) * rng.uniform(0.5, 5, len(FEATURE_NAMES))
-    matrix[:, 0] = rng.integers(0, 60, n)
-    matrix[:, -1] = rng.integers(0, 2, n)
-    weights = rng.normal(size=len(FEATURE_NAMES))
-    logit = (matrix - matrix.mean(axis=0)) / matrix.std(axis=0) @ weights
-    outcomes = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
-    ids = [uuid.UUID(int=index + 1) for index in range(cohorts)]
-    rows = []
-    for index, (values, outcome) in enumerate(zip(matrix.tolist(), outcomes, strict=True)):
-        cohort = index * cohorts // n
-        rows.append(_row(ids[cohort], date(2025, 1 + cohort, 1), int(outcome), values))
-    return TrainingSet(cutoff_days=28, rows=tuple(rows))
-
-
-def _row(cohort: uuid.UUID, starts_on: date, outcome: int, values: list[float]) -> TrainingRow:
-    learner_id = uuid.uuid4()
-    return TrainingRow(
-        learner_id=learner_id,
-        cohort_id=cohort,
-        cohort_starts_on=starts_on,
-        enrolled_at=datetime.combine(starts_on, datetime.min.time(), tzinfo=UTC),
-        locale="en",
-        outcome=outcome,
-        features=LearnerFeatures(
-            learner_id=learner_id,
-            cohort_id=cohort,
-            as_of=datetime(2026, 1, 1, tzinfo=UTC),
-            values=dict(zip(FEATURE_NAMES, values, strict=True)),
-            raw={},
-            little_data=False,
-        ),
-    )
 
 
 @cache
@@ -134,7 +96,7 @@ def test_a_feature_the_trees_never_use_contributes_nothing() -> None:
     constant = TrainingSet(
         cutoff_days=28,
         rows=tuple(
-            _row(
+            training_row(
                 row.cohort_id,
                 row.cohort_starts_on,
                 row.outcome,

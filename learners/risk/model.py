@@ -22,7 +22,12 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from engagement.errors import ValidationFailed
-from learners.risk.boosted import boosted_contributions, boosted_parameters, fit_boosted
+from learners.risk.boosted import (
+    boosted_contributions,
+    boosted_parameters,
+    boosted_probabilities,
+    fit_boosted,
+)
 from learners.risk.dataset import TrainingSet
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures
 
@@ -224,7 +229,7 @@ def train_boosted(
         "cutoff_days": train.cutoff_days,
     }
     if thresholds is None:
-        thresholds = train_thresholds(estimator.predict_proba(train.matrix())[:, 1])
+        thresholds = train_thresholds(boosted_probabilities(estimator, train.matrix()))
     return parameters | {"thresholds": dict(thresholds)}
 
 

@@ -17,7 +17,7 @@ from engagement.models import AuditEvent
 from learners.demo.generator import DEMO_SOURCE
 from learners.demo.writer import demo_population_seed
 from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus, RiskModel
-from learners.risk import services as risk_services
+from learners.risk import kind_selection
 from learners.risk.dataset import (
     NOT_ENOUGH_HISTORY,
     TrainingRow,
@@ -358,7 +358,8 @@ class TestOnDemoHistory:
         admin = UserFactory(username="trainer")
         model = risk_model_train(cutoff_days=28, actor=admin)
 
-        assert (model.version, model.kind, model.is_active) == (2, "logistic", False)
+        assert (model.version, model.is_active) == (2, False)
+        assert model.kind == model.metrics["kind_selection"]["chosen"]
         assert risk_model_active().version == 1
         compared = model.metrics["active_on_same_test"]
         assert (compared["version"], compared["kind"]) == (1, "rules")
@@ -368,13 +369,38 @@ class TestOnDemoHistory:
         assert not set(model.metrics["train_cohorts"]) & set(model.metrics["test_cohorts"])
         assert AuditEvent.objects.filter(action="risk_model.train", actor_id=str(admin.pk)).exists()
 
+    def test_the_kind_is_chosen_on_training_cohorts_only(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        fitted: list[set[str]] = []
+        for kind in ("logistic", "boosted"):
+            real = getattr(kind_selection, f"train_{kind}")
+
+            def spy(data: TrainingSet, *, real: Any = real) -> dict[str, Any]:
+                fitted.append(set(data.cohort_ids()))
+                return real(data)
+
+            monkeypatch.setattr(kind_selection, f"train_{kind}", spy)
+
+        model = risk_model_train(cutoff_days=28)
+
+        selection = model.metrics["kind_selection"]
+        test_cohorts = set(model.metrics["test_cohorts"])
+        assert selection["requested"] == "auto"
+        assert set(selection["validation_roc_auc"]) == {"logistic", "boosted"}
+        assert model.kind == selection["chosen"]
+        assert len(fitted) == 3  # each kind on the fit cohorts, the winner on all training ones
+        assert all(not cohorts & test_cohorts for cohorts in fitted)
+        assert not set(selection["fit_cohorts"]) & set(selection["validation_cohorts"])
+        assert fitted[-1] == set(model.metrics["train_cohorts"])
+
     def test_refuses_to_activate_a_worse_model_unless_forced(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(risk_services, "train_logistic", _degraded(train_logistic))
+        monkeypatch.setattr(kind_selection, "train_logistic", _degraded(train_logistic))
 
         with pytest.raises(Conflict) as refused:
-            risk_model_train(activate=True)
+            risk_model_train(kind="logistic", activate=True)
 
         detail = refused.value.detail
         assert (detail["version"], detail["active_version"]) == (2, 1)
@@ -387,7 +413,7 @@ class TestOnDemoHistory:
         with pytest.raises(Conflict):
             risk_model_activate(model=stored, actor=None)
 
-        forced = risk_model_train(activate=True, force=True)
+        forced = risk_model_train(kind="logistic", activate=True, force=True)
         assert (forced.version, forced.is_active) == (3, True)
         assert list(RiskModel.objects.filter(is_active=True).values_list("version")) == [(3,)]
 

@@ -35,6 +35,20 @@ MONOTONE_DIRECTIONS: dict[str, int] = {
     "progress_gap": 1,
     # "Little data yet" is a policy (hold back from flagging), not a direction to enforce.
     "new_learner": 0,
+    # Engagement since enrolment: more of it, of any kind, means less risk.
+    "events_log": -1,
+    "events_vs_peers": -1,
+    "active_days_log": -1,
+    "active_days_vs_peers": -1,
+    "active_share": -1,
+    "first_week_events_log": -1,
+    "activity_span_share": -1,
+    "logins_log": -1,
+    "content_log": -1,
+    "videos_log": -1,
+    "lessons_log": -1,
+    "assessments_log": -1,
+    "forum_log": -1,
 }
 BOOSTING_OPTIONS: dict[str, Any] = {
     "learning_rate": 0.1,
@@ -133,9 +147,8 @@ def boosted_parameters(
 def boosted_contributions(
     parameters: Mapping[str, Any], values: Mapping[str, float]
 ) -> dict[str, float]:
-    """Each feature's centred step value at the learner's value."""
-    steps = parameters["steps"]
+    """Each of the model's features: its centred step value at the learner's value."""
     return {
-        name: steps[name]["contributions"][bisect_left(steps[name]["edges"], values[name])]
-        for name in FEATURE_NAMES
+        name: step["contributions"][bisect_left(step["edges"], values[name])]
+        for name, step in parameters["steps"].items()
     }

@@ -111,12 +111,12 @@ def model_features(kind: str, parameters: Mapping[str, Any]) -> tuple[str, ...]:
 def _contributions(
     kind: str, parameters: Mapping[str, Any], values: Mapping[str, float]
 ) -> dict[str, float]:
+    if kind == "boosted":
+        return boosted_contributions(parameters, values)  # over the features it has steps for
     names = model_features(kind, parameters)
     if kind == "rules":
         centres, weights = parameters["centres"], parameters["weights"]
         return {name: weights[name] * (values[name] - centres[name]) for name in names}
-    if kind == "boosted":
-        return boosted_contributions(parameters, values)
     means, stds, coefficients = parameters["means"], parameters["stds"], parameters["coefficients"]
     return {name: coefficients[name] * (values[name] - means[name]) / stds[name] for name in names}
 

@@ -45,7 +45,9 @@ def validation_split(train: TrainingSet) -> tuple[TrainingSet, TrainingSet] | No
     return fit, check
 
 
-def fit_best_kind(train: TrainingSet, *, kind: str = "auto") -> tuple[str, dict[str, Any], dict]:
+def fit_best_kind(
+    train: TrainingSet, *, kind: str = "auto"
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """``(kind, parameters fitted on all of train, selection record for the metrics)``.
 
     With ``auto``, the kind with the best validation ROC AUC (ties and no validation:
@@ -60,12 +62,12 @@ def fit_best_kind(train: TrainingSet, *, kind: str = "auto") -> tuple[str, dict[
         for candidate in candidates:
             scores = model_scores(_train(candidate, fit), candidate, check)
             validation[candidate] = roc_auc(check.outcomes(), scores)
-    judged = [candidate for candidate in candidates if validation.get(candidate) is not None]
+    judged = {name: auc for name, auc in validation.items() if auc is not None}
     if kind != "auto":
         chosen, reason = kind, "requested"
     elif judged:
         # max keeps the first of equals: TRAINABLE_KINDS lists the fallback first.
-        chosen, reason = max(judged, key=lambda name: validation[name]), "best validation ROC AUC"
+        chosen, reason = max(judged, key=judged.__getitem__), "best validation ROC AUC"
     else:
         chosen, reason = FALLBACK_KIND, "too little training history to validate on"
     selection = {

@@ -534,7 +534,8 @@ def risk_model_train(
     """Train on earlier cohorts, evaluate it and the active model on the later ones, store it.
 
     ``kind`` is ``auto`` (the best on a validation split of the training cohorts, see
-    ``fit_best_kind``), ``logistic`` or ``boosted``. The new version is stored (inactive) even when activation is refused with ``Conflict``.
+    ``fit_best_kind``), ``logistic`` or ``boosted``. The new version is stored (inactive) even
+    when activation is refused with ``Conflict``.
     ``on_progress`` gets fractions while the features are computed (the slow part).
     """
     data = training_set(cutoff_days=cutoff_days, on_progress=on_progress)
@@ -572,7 +573,9 @@ def _store(
                 parameters=parameters,
                 metrics=metrics,
                 trained_at=timezone.now(),
-                notes=f"{RiskModelKind(kind).label}, features as of day {parameters['cutoff_days']}.",
+                notes=(
+                    f"{RiskModelKind(kind).label}, features as of day {parameters['cutoff_days']}."
+                ),
             )
             audit_record(
                 actor=actor,

@@ -36,7 +36,10 @@ def selection_line(selection: dict[str, Any]) -> str:
         f"{kind} {'n/a' if auc is None else f'{auc:.3f}'}"
         for kind, auc in selection["validation_roc_auc"].items()
     )
-    return f"Kind {selection['chosen']} ({selection['reason']}; validation ROC AUC: {judged or 'none'})."
+    return (
+        f"Kind {selection['chosen']} ({selection['reason']}; "
+        f"validation ROC AUC: {judged or 'none'})."
+    )
 
 
 class Command(JobCommand):
@@ -98,7 +101,8 @@ class Command(JobCommand):
         active = metrics["active_on_same_test"]
         self.stdout.write(
             f"Stored risk model v{model.version} ({model.kind}, "
-            f"{'active' if model.is_active else 'inactive'}), features as of day {metrics['cutoff_days']}: trained on "
+            f"{'active' if model.is_active else 'inactive'}), features as of day "
+            f"{metrics['cutoff_days']}: trained on "
             f"{counted(metrics['n_train'], 'learner')} in "
             f"{counted(len(metrics['train_cohorts']), 'cohort')}, tested on "
             f"{counted(metrics['test']['n'], 'learner')} in "

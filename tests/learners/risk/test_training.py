@@ -3,7 +3,7 @@ whole loop (train, compare, activate, roll back) on a seeded demo history."""
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ from learners.risk.dataset import (
     time_split,
     training_set,
 )
-from learners.risk.features import FEATURE_NAMES, LearnerFeatures
+from learners.risk.features import FEATURE_NAMES
 from learners.risk.metrics import (
     brier,
     calibration,
@@ -41,6 +41,7 @@ from learners.risk.model import fit_logistic, score, train_logistic
 from learners.risk.services import risk_model_activate, risk_model_train
 from learners.selectors import risk_model_active
 from tests.factories import CohortFactory, LearnerFactory, UserFactory
+from tests.learners.risk.training_sets import training_row
 
 # Metrics on hand-made arrays -------------------------------------------------------------------
 
@@ -137,24 +138,8 @@ def test_metrics_overall_and_per_group() -> None:
 def _row(
     cohort: uuid.UUID, starts_on: date, outcome: int, days_inactive: float = 0.0
 ) -> TrainingRow:
-    learner_id = uuid.uuid4()
-    values = {**dict.fromkeys(FEATURE_NAMES, 0.0), "days_inactive": days_inactive}
-    return TrainingRow(
-        learner_id=learner_id,
-        cohort_id=cohort,
-        cohort_starts_on=starts_on,
-        enrolled_at=datetime.combine(starts_on, datetime.min.time(), tzinfo=UTC),
-        locale="en",
-        outcome=outcome,
-        features=LearnerFeatures(
-            learner_id=learner_id,
-            cohort_id=cohort,
-            as_of=datetime(2026, 1, 1, tzinfo=UTC),
-            values=values,
-            raw={},
-            little_data=False,
-        ),
-    )
+    values = [days_inactive if name == "days_inactive" else 0.0 for name in FEATURE_NAMES]
+    return training_row(cohort, starts_on, outcome, values)
 
 
 def test_split_trains_on_earlier_cohorts_and_tests_on_later_ones_whole() -> None:

@@ -8,6 +8,10 @@ sum of all trees on one feature is a step function of that feature alone, stored
 which is exactly the trees' ``x <= threshold`` goes left. Each value is stored minus the term's
 mean over the training rows, so a contribution reads as "push away from a typical learner", and
 the intercept (the trees' baseline plus those means) absorbs the difference.
+
+Flattening reads the fitted trees through the estimator's private ``_predictors`` and
+``_baseline_prediction``; the test that scores equal ``predict_proba`` to 1e-9 guards that
+against a scikit-learn upgrade.
 """
 
 from bisect import bisect_left
@@ -96,7 +100,7 @@ def _leaf_value(nodes: np.ndarray, value: float) -> float:
     return float(node["value"])
 
 
-def step_functions(
+def _step_functions(
     estimator: HistGradientBoostingClassifier,
 ) -> tuple[float, dict[str, tuple[list[float], np.ndarray]]]:
     """The trees' baseline (plus any tree that never split) and, per feature, the sorted edges
@@ -132,7 +136,7 @@ def boosted_parameters(
     estimator: HistGradientBoostingClassifier, train: TrainingSet
 ) -> dict[str, Any]:
     """``intercept`` and ``steps`` (per feature ``edges`` and centred ``contributions``)."""
-    baseline, steps = step_functions(estimator)
+    baseline, steps = _step_functions(estimator)
     matrix = train.matrix()
     intercept = baseline
     stored = {}

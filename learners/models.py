@@ -296,6 +296,7 @@ class ActivityEvent(models.Model):
 class RiskModelKind(models.TextChoices):
     RULES = "rules", "Rules (documented default weights)"
     LOGISTIC = "logistic", "Logistic regression (trained)"
+    BOOSTED = "boosted", "Boosted step functions per feature (trained)"
 
 
 class RiskModel(BaseModel):

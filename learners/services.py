@@ -34,6 +34,7 @@ from learners.models import (
     course_closed_at,
 )
 from learners.risk.dataset import DEFAULT_CUTOFF_DAYS, cutoff_days_check
+from learners.risk.kind_selection import kind_check
 from learners.risk.services import rescore_as_of_check
 
 # The same answer wherever the existing learner is: it names no cohort, id or person (see
@@ -648,6 +649,7 @@ def learners_rescore_request(
 def risk_model_train_request(
     *,
     cutoff_days: int = DEFAULT_CUTOFF_DAYS,
+    kind: str = "auto",
     activate: bool = False,
     force: bool = False,
     requested_by: User | None = None,
@@ -656,12 +658,14 @@ def risk_model_train_request(
 ) -> Job:
     """Ask for a ``learners.train_risk_model`` job (see ``learners.risk.services.risk_model_train``).
 
-    ``force`` matters with ``activate`` only; a cutoff outside the training range is refused.
+    ``force`` matters with ``activate`` only; a cutoff outside the training range or an unknown
+    kind is refused.
     """
     cutoff_days_check(cutoff_days)
+    kind_check(kind)
     return job_enqueue(
         tasks.risk_model_train_task,
-        {"cutoff_days": cutoff_days, "activate": activate, "force": force},
+        {"cutoff_days": cutoff_days, "kind": kind, "activate": activate, "force": force},
         requested_by=requested_by,
         idempotency_key=idempotency_key,
         in_process=in_process,

@@ -79,6 +79,7 @@ def risk_model_train_task(self: Task, job_id: str) -> None:
     def work(job: Job, report_progress: ProgressReporter) -> dict[str, Any]:
         model = risk_model_train(
             cutoff_days=int(job.params.get("cutoff_days", 28)),
+            kind=str(job.params.get("kind", "auto")),
             activate=bool(job.params.get("activate")),
             force=bool(job.params.get("force")),
             actor=job.requested_by,
@@ -87,6 +88,7 @@ def risk_model_train_task(self: Task, job_id: str) -> None:
         return {
             "version": model.version,
             "active": model.is_active,
+            "kind": model.kind,
             "test": model.metrics.get("test", {}),
         }
 

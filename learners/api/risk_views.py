@@ -37,7 +37,7 @@ from learners.risk.services import risk_model_activate
         responses={200: RiskModelOutputSerializer, **ERRORS},
     ),
     train=extend_schema(
-        summary="Train a new logistic version on the platform's history (background job)",
+        summary="Train a new version on the platform's history (background job)",
         request=RiskModelTrainSerializer,
         responses={202: JobOutputSerializer, **ERRORS},
     ),

@@ -27,6 +27,7 @@ from learners.models import (
 )
 from learners.risk.dataset import MAX_CUTOFF_DAYS, MIN_CUTOFF_DAYS
 from learners.risk.explanations import assessment_factors
+from learners.risk.kind_selection import KIND_CHOICES
 from learners.risk.metrics_scope import metrics_within_scope
 
 
@@ -365,6 +366,11 @@ class RiskModelTrainSerializer(serializers.Serializer):
         max_value=MAX_CUTOFF_DAYS,
         default=28,
         help_text="Features as of this many days after enrolment.",
+    )
+    kind = serializers.ChoiceField(
+        choices=KIND_CHOICES,
+        default="auto",
+        help_text="auto: the trainable kind with the best validation ROC AUC.",
     )
     activate = serializers.BooleanField(
         default=False,

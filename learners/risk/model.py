@@ -1,6 +1,6 @@
 """Scoring: a pure function from features to a probability, a band and factor contributions.
 
-Both kinds are logistic in form, ``logit = intercept + sum(contribution)``, so every score is
+Every kind is logistic in form, ``logit = intercept + sum(contribution)``, so every score is
 explained exactly by its factors:
 
 - ``rules``: documented default weights on centred features (``contribution = weight * (value -
@@ -10,7 +10,7 @@ explained exactly by its factors:
 
 Band thresholds belong to the model version (``parameters["thresholds"]``). Factors carry
 numbers only: ``learners.risk.explanations`` words them when they are read. Fitting a
-``logistic`` version's parameters (pure: arrays in, parameters out) is at the bottom.
+trained version's parameters (pure: arrays in, parameters out) is at the bottom.
 """
 
 import math
@@ -23,6 +23,12 @@ from sklearn.linear_model import LogisticRegression
 
 from engagement.errors import ValidationFailed
 from learners.risk.bands import BandPolicy, band_choice, configured_policy
+from learners.risk.boosted import (
+    boosted_contributions,
+    boosted_parameters,
+    boosted_probabilities,
+    fit_boosted,
+)
 from learners.risk.dataset import TrainingSet
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures
 
@@ -97,12 +103,16 @@ def model_features(kind: str, parameters: Mapping[str, Any]) -> tuple[str, ...]:
     feature was added keeps scoring exactly as it did; a newly trained one names them all."""
     if kind == "rules":
         return tuple(parameters["weights"])
+    if kind == "boosted":
+        return tuple(parameters["steps"])
     return tuple(parameters.get("feature_names") or parameters["coefficients"])
 
 
 def _contributions(
     kind: str, parameters: Mapping[str, Any], values: Mapping[str, float]
 ) -> dict[str, float]:
+    if kind == "boosted":
+        return boosted_contributions(parameters, values)  # over the features it has steps for
     names = model_features(kind, parameters)
     if kind == "rules":
         centres, weights = parameters["centres"], parameters["weights"]
@@ -178,12 +188,17 @@ def best_lever(
 # Fitting ---------------------------------------------------------------------------------------
 
 
-def fit_logistic(train: TrainingSet) -> tuple[LogisticRegression, np.ndarray, np.ndarray]:
-    """The fitted scikit-learn model with the train means and stds it was fitted on."""
-    outcomes = train.outcomes()
-    if len(set(outcomes.tolist())) < 2:
+def both_outcomes_check(train: TrainingSet) -> None:
+    """Refuse to fit on learners who all ended the same way (nothing to learn from)."""
+    if len(set(train.outcomes().tolist())) < 2:
         message = "The training cohorts need both completed and withdrawn learners."
         raise ValidationFailed(message, detail={"detail": message})
+
+
+def fit_logistic(train: TrainingSet) -> tuple[LogisticRegression, np.ndarray, np.ndarray]:
+    """The fitted scikit-learn model with the train means and stds it was fitted on."""
+    both_outcomes_check(train)
+    outcomes = train.outcomes()
     matrix = train.matrix()
     means = matrix.mean(axis=0)
     stds = matrix.std(axis=0)
@@ -212,12 +227,42 @@ def train_logistic(
         "feature_names": list(FEATURE_NAMES),
         "cutoff_days": train.cutoff_days,
     }
-    if thresholds is not None:
-        return parameters | {"thresholds": dict(thresholds)}
-    policy = policy or configured_policy()
     scores = regression.predict_proba((train.matrix() - means) / stds)[:, 1]
+    return parameters | _bands(train, scores, thresholds=thresholds, policy=policy)
+
+
+def train_boosted(
+    train: TrainingSet,
+    *,
+    thresholds: Mapping[str, float] | None = None,
+    policy: BandPolicy | None = None,
+) -> dict[str, Any]:
+    """Parameters for a ``boosted`` RiskModel; bands chosen as for ``train_logistic``."""
+    both_outcomes_check(train)
+    estimator = fit_boosted(train)
+    parameters: dict[str, Any] = {
+        **boosted_parameters(estimator, train),
+        "feature_names": list(FEATURE_NAMES),
+        "cutoff_days": train.cutoff_days,
+    }
+    scores = boosted_probabilities(estimator, train.matrix())
+    return parameters | _bands(train, scores, thresholds=thresholds, policy=policy)
+
+
+def _bands(
+    train: TrainingSet,
+    scores: np.ndarray,
+    *,
+    thresholds: Mapping[str, float] | None,
+    policy: BandPolicy | None,
+) -> dict[str, Any]:
+    """Given ``thresholds``, or chosen on the training scores under ``policy`` (by default the
+    configured coach capacity and precision, see ``learners.risk.bands``), stored with how."""
+    if thresholds is not None:
+        return {"thresholds": dict(thresholds)}
+    policy = policy or configured_policy()
     choice = band_choice(train.outcomes(), scores, policy)
-    return parameters | {"thresholds": choice.thresholds(), "band_choice": choice.as_dict(policy)}
+    return {"thresholds": choice.thresholds(), "band_choice": choice.as_dict(policy)}
 
 
 def score_matrix(

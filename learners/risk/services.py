@@ -69,8 +69,9 @@ from learners.risk.features import (
     model_inputs,
     raw_features,
 )
+from learners.risk.kind_selection import fit_best_kind
 from learners.risk.metrics import evaluate
-from learners.risk.model import Score, score, train_logistic
+from learners.risk.model import Score, score
 from learners.selectors import risk_model_active
 
 CHUNK_SIZE = 2000
@@ -551,6 +552,7 @@ def _next_version() -> int:
 def risk_model_train(
     *,
     cutoff_days: int = DEFAULT_CUTOFF_DAYS,
+    kind: str = "auto",
     activate: bool = False,
     force: bool = False,
     actor: Actor = None,
@@ -558,14 +560,16 @@ def risk_model_train(
 ) -> RiskModel:
     """Train on earlier cohorts, evaluate it and the active model on the later ones, store it.
 
-    The new version is stored (inactive) even when activation is refused with ``Conflict``.
+    ``kind`` is ``auto`` (the best on a validation split of the training cohorts, see
+    ``fit_best_kind``), ``logistic`` or ``boosted``. The new version is stored (inactive) even
+    when activation is refused with ``Conflict``.
     ``on_progress`` gets fractions while the features are computed (the slow part).
     """
     data = training_set(cutoff_days=cutoff_days, on_progress=on_progress)
     train, test = time_split(data)
-    parameters = train_logistic(train)
+    chosen, parameters, selection = fit_best_kind(train, kind=kind)
     active = risk_model_active()
-    tested = evaluate(parameters, RiskModelKind.LOGISTIC, test)
+    tested = evaluate(parameters, chosen, test)
     measured = {
         "test": tested,
         **baselines_on(test, tested["roc_auc"]),
@@ -578,24 +582,29 @@ def risk_model_train(
         "train_cohorts": train.cohort_ids(),
         "test_cohorts": test.cohort_ids(),
         "cutoff_days": cutoff_days,
+        "kind_selection": selection,
     }
-    model = _store(parameters=parameters, metrics=measured, actor=actor)
+    model = _store(kind=chosen, parameters=parameters, metrics=measured, actor=actor)
     if activate:
         risk_model_activate(model=model, actor=actor, force=force)
     return model
 
 
-def _store(*, parameters: dict[str, Any], metrics: dict[str, Any], actor: Actor) -> RiskModel:
+def _store(
+    *, kind: str, parameters: dict[str, Any], metrics: dict[str, Any], actor: Actor
+) -> RiskModel:
     """Save as the next version; a concurrent training that took the number is a Conflict."""
     try:
         with transaction.atomic():
             model = RiskModel.objects.create(
                 version=_next_version(),
-                kind=RiskModelKind.LOGISTIC,
+                kind=kind,
                 parameters=parameters,
                 metrics=metrics,
                 trained_at=timezone.now(),
-                notes=f"Logistic regression, features as of day {parameters['cutoff_days']}.",
+                notes=(
+                    f"{RiskModelKind(kind).label}, features as of day {parameters['cutoff_days']}."
+                ),
             )
             audit_record(
                 actor=actor,

@@ -1,5 +1,6 @@
-"""``manage.py train_risk_model [--cutoff-day N] [--activate [--force]] [--json] [--queue]``: the
-run is recorded as a ``learners.train_risk_model`` job."""
+"""``manage.py train_risk_model [--cutoff-day N] [--kind auto|logistic|boosted]
+[--activate [--force]] [--json] [--queue]``: the run is recorded as a ``learners.train_risk_model``
+job."""
 
 import json
 from typing import Any
@@ -11,6 +12,7 @@ from engagement.wording import counted
 from learners.management.commands.evaluate_risk_model import baseline_lines, comparison_lines
 from learners.models import RiskModel
 from learners.risk.dataset import DEFAULT_CUTOFF_DAYS
+from learners.risk.kind_selection import KIND_CHOICES
 from learners.risk.selectors import risk_model_get
 from learners.services import risk_model_train_request
 
@@ -28,9 +30,22 @@ def summary(model: RiskModel) -> dict[str, Any]:
     }
 
 
+def selection_line(selection: dict[str, Any]) -> str:
+    """How the kind was chosen, with each candidate's validation ROC AUC."""
+    judged = ", ".join(
+        f"{kind} {'n/a' if auc is None else f'{auc:.3f}'}"
+        for kind, auc in selection["validation_roc_auc"].items()
+    )
+    return (
+        f"Kind {selection['chosen']} ({selection['reason']}; "
+        f"validation ROC AUC: {judged or 'none'})."
+    )
+
+
 class Command(JobCommand):
     help = (
-        "Train a logistic risk model on earlier cohorts, evaluate it and the active model on "
+        "Train a risk model (the kind with the best validation ROC AUC unless --kind names one) "
+        "on earlier cohorts, evaluate it and the active model on "
         "later ones, and store it as a new version (inactive unless --activate). The run is "
         "recorded as a job; it runs here and now unless --queue hands it to the workers."
     )
@@ -43,6 +58,13 @@ class Command(JobCommand):
             type=int,
             default=DEFAULT_CUTOFF_DAYS,
             help="Take features this many days after each learner's enrolment.",
+        )
+        parser.add_argument(
+            "--kind",
+            choices=KIND_CHOICES,
+            default="auto",
+            help="auto (default): the trainable kind with the best ROC AUC on the latest "
+            "training cohorts; or fit this kind.",
         )
         parser.add_argument(
             "--activate",
@@ -65,6 +87,7 @@ class Command(JobCommand):
             raise CommandError("--force only applies together with --activate.")
         job = risk_model_train_request(
             cutoff_days=options["cutoff_days"],
+            kind=options["kind"],
             activate=options["activate"],
             force=options["force"],
             in_process=not options["queue"],
@@ -79,13 +102,15 @@ class Command(JobCommand):
         metrics = model.metrics
         active = metrics["active_on_same_test"]
         self.stdout.write(
-            f"Stored risk model v{model.version} ({'active' if model.is_active else 'inactive'}"
-            f"), features as of day {metrics['cutoff_days']}: trained on "
+            f"Stored risk model v{model.version} ({model.kind}, "
+            f"{'active' if model.is_active else 'inactive'}), features as of day "
+            f"{metrics['cutoff_days']}: trained on "
             f"{counted(metrics['n_train'], 'learner')} in "
             f"{counted(len(metrics['train_cohorts']), 'cohort')}, tested on "
             f"{counted(metrics['test']['n'], 'learner')} in "
             f"{counted(len(metrics['test_cohorts']), 'later cohort')}."
         )
+        self.stdout.write(selection_line(metrics["kind_selection"]))
         for line in comparison_lines(
             {
                 f"new v{model.version}": metrics["test"],

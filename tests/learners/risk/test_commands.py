@@ -15,7 +15,7 @@ from engagement.models import Job
 from learners.demo.generator import DEMO_SOURCE
 from learners.demo.writer import demo_population_seed
 from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus, RiskModel
-from learners.risk import services as risk_services
+from learners.risk import kind_selection
 from learners.risk.dataset import TrainingSet
 from learners.risk.model import train_logistic
 from tests.factories import CohortFactory, LearnerFactory
@@ -79,7 +79,7 @@ def backwards_training(monkeypatch: pytest.MonkeyPatch) -> None:
         flipped = {name: -value for name, value in parameters["coefficients"].items()}
         return {**parameters, "coefficients": flipped}
 
-    monkeypatch.setattr(risk_services, "train_logistic", backwards)
+    monkeypatch.setattr(kind_selection, "train_logistic", backwards)
 
 
 @pytest.mark.django_db
@@ -103,6 +103,7 @@ def test_not_enough_history_is_a_clear_command_error() -> None:
         # The API's floor too: one rule, in the request service.
         (("train_risk_model", "--cutoff-day", "3"), "Must be between 7 and 180 days"),
         (("train_risk_model", "--cutoff-day", "3", "--queue"), "Must be between 7 and 180 days"),
+        (("train_risk_model", "--kind", "forest"), "invalid choice: 'forest'"),
         (("evaluate_risk_model", "99"), "There is no risk model v99"),
         (("activate_risk_model", "99"), "There is no risk model v99"),
     ],
@@ -128,11 +129,8 @@ class TestOnDemoHistory:
             "thresholds",
             "metrics",
         }
-        assert (document["version"], document["kind"], document["is_active"]) == (
-            2,
-            "logistic",
-            False,
-        )
+        assert (document["version"], document["is_active"]) == (2, False)
+        assert document["kind"] == document["metrics"]["kind_selection"]["chosen"]
         assert document["cutoff_days"] == 21
         assert set(document["thresholds"]) == {"medium", "high"}
         metrics = document["metrics"]
@@ -148,15 +146,17 @@ class TestOnDemoHistory:
         assert RiskModel.objects.get(version=2).parameters["cutoff_days"] == 21
         job = Job.objects.get(kind="learners.train_risk_model")  # the run is recorded as a job
         assert job.result is not None
-        assert (job.status, job.params["cutoff_days"], job.result["version"]) == (
+        assert (job.status, job.params["cutoff_days"], job.params["kind"]) == (
             "succeeded",
             21,
-            2,
+            "auto",
         )
+        assert (job.result["version"], job.result["kind"]) == (2, document["kind"])
 
     def test_train_prints_a_readable_comparison(self) -> None:
-        output = _run("train_risk_model", "--activate", "--force")
-        assert "Stored risk model v2 (active), features as of day 28" in output
+        output = _run("train_risk_model", "--kind", "boosted", "--activate", "--force")
+        assert "Stored risk model v2 (boosted, active), features as of day 28" in output
+        assert "Kind boosted (requested; validation ROC AUC: boosted 0." in output
         assert "ROC AUC" in output
         assert "v1 rules" in output
         assert "fewest events since enrolment" in output
@@ -166,13 +166,13 @@ class TestOnDemoHistory:
     @pytest.mark.usefixtures("backwards_training")
     def test_train_refuses_to_activate_a_worse_model(self) -> None:
         with pytest.raises(CommandError, match="v2 is not activated: its test ROC AUC"):
-            _run("train_risk_model", "--activate")
+            _run("train_risk_model", "--kind", "logistic", "--activate")
 
         assert RiskModel.objects.get(is_active=True).version == 1
         assert RiskModel.objects.filter(version=2, is_active=False).exists()
 
     def test_activate_then_roll_back_from_the_command_line(self) -> None:
-        _run("train_risk_model")
+        _run("train_risk_model", "--kind", "logistic")
 
         assert _run("activate_risk_model", "2", "--force").startswith(
             "Activated risk model v2 (logistic); v1 (rules) is no longer active."
@@ -184,7 +184,7 @@ class TestOnDemoHistory:
 
     @pytest.mark.usefixtures("backwards_training")
     def test_activate_refuses_a_worse_model_unless_forced(self) -> None:
-        _run("train_risk_model")
+        _run("train_risk_model", "--kind", "logistic")
 
         with pytest.raises(CommandError, match="v2 is not activated: its test ROC AUC"):
             _run("activate_risk_model", "2")
@@ -193,14 +193,14 @@ class TestOnDemoHistory:
         assert RiskModel.objects.get(is_active=True).version == 2
 
     def test_evaluate_json_has_the_documented_keys(self) -> None:
-        _run("train_risk_model")
+        _run("train_risk_model", "--kind", "boosted")
 
         document = _json("evaluate_risk_model", "2")
 
         assert set(document) == EVALUATION_KEYS
         assert (document["version"], document["kind"], document["cutoff_days"]) == (
             2,
-            "logistic",
+            "boosted",
             28,
         )
         assert len(document["calibration"]) == 10

@@ -54,9 +54,15 @@ def test_train_and_rescore_answer_202_with_a_job(auth_client: APIClient) -> None
     assert train["Location"].endswith(f"/api/v1/jobs/{train.data['id']}/")
     assert Job.objects.get(pk=train.data["id"]).params == {
         "cutoff_days": 21,
+        "kind": "auto",
         "activate": False,
         "force": False,
     }
+    boosted = auth_client.post("/api/v1/risk/models/train/", {"kind": "boosted"}, format="json")
+    assert Job.objects.get(pk=boosted.data["id"]).params["kind"] == "boosted"
+    unknown = auth_client.post("/api/v1/risk/models/train/", {"kind": "forest"}, format="json")
+    assert unknown.status_code == 400
+    assert "kind" in unknown.json()
     assert (
         auth_client.post(
             "/api/v1/risk/models/train/", {"cutoff_days": 2}, format="json"

@@ -3,7 +3,7 @@ whole loop (train, compare, activate, roll back) on a seeded demo history."""
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,7 @@ from engagement.models import AuditEvent, Job
 from learners.demo.generator import DEMO_SOURCE
 from learners.demo.writer import demo_population_seed
 from learners.models import ActivityEvent, Cohort, Learner, LearnerStatus, RiskModel
-from learners.risk import services as risk_services
+from learners.risk import kind_selection
 from learners.risk.dataset import (
     NOT_ENOUGH_HISTORY,
     TrainingRow,
@@ -27,7 +27,7 @@ from learners.risk.dataset import (
     time_split,
     training_set,
 )
-from learners.risk.features import FEATURE_NAMES, LearnerFeatures
+from learners.risk.features import FEATURE_NAMES
 from learners.risk.metrics import (
     brier,
     calibration,
@@ -42,6 +42,7 @@ from learners.risk.model import fit_logistic, score, train_logistic
 from learners.risk.services import risk_model_activate, risk_model_train
 from learners.selectors import risk_model_active
 from tests.factories import CohortFactory, LearnerFactory, UserFactory
+from tests.learners.risk.training_sets import training_row
 
 # Metrics on hand-made arrays -------------------------------------------------------------------
 
@@ -145,24 +146,8 @@ def test_metrics_overall_and_per_group() -> None:
 def _row(
     cohort: uuid.UUID, starts_on: date, outcome: int, days_inactive: float = 0.0
 ) -> TrainingRow:
-    learner_id = uuid.uuid4()
-    values = {**dict.fromkeys(FEATURE_NAMES, 0.0), "days_inactive": days_inactive}
-    return TrainingRow(
-        learner_id=learner_id,
-        cohort_id=cohort,
-        cohort_starts_on=starts_on,
-        enrolled_at=datetime.combine(starts_on, datetime.min.time(), tzinfo=UTC),
-        locale="en",
-        outcome=outcome,
-        features=LearnerFeatures(
-            learner_id=learner_id,
-            cohort_id=cohort,
-            as_of=datetime(2026, 1, 1, tzinfo=UTC),
-            values=values,
-            raw={},
-            little_data=False,
-        ),
-    )
+    values = [days_inactive if name == "days_inactive" else 0.0 for name in FEATURE_NAMES]
+    return training_row(cohort, starts_on, outcome, values)
 
 
 def test_split_trains_on_earlier_cohorts_and_tests_on_later_ones_whole() -> None:
@@ -368,7 +353,8 @@ class TestOnDemoHistory:
         admin = UserFactory(username="trainer")
         model = risk_model_train(cutoff_days=28, actor=admin)
 
-        assert (model.version, model.kind, model.is_active) == (2, "logistic", False)
+        assert (model.version, model.is_active) == (2, False)
+        assert model.kind == model.metrics["kind_selection"]["chosen"]
         assert risk_model_active().version == 1
         compared = model.metrics["active_on_same_test"]
         assert (compared["version"], compared["kind"]) == (1, "rules")
@@ -383,13 +369,38 @@ class TestOnDemoHistory:
         )
         assert AuditEvent.objects.filter(action="risk_model.train", actor_id=str(admin.pk)).exists()
 
+    def test_the_kind_is_chosen_on_training_cohorts_only(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        fitted: list[set[str]] = []
+        for kind in ("logistic", "boosted"):
+            real = getattr(kind_selection, f"train_{kind}")
+
+            def spy(data: TrainingSet, *, real: Any = real) -> dict[str, Any]:
+                fitted.append(set(data.cohort_ids()))
+                return real(data)
+
+            monkeypatch.setattr(kind_selection, f"train_{kind}", spy)
+
+        model = risk_model_train(cutoff_days=28)
+
+        selection = model.metrics["kind_selection"]
+        test_cohorts = set(model.metrics["test_cohorts"])
+        assert selection["requested"] == "auto"
+        assert set(selection["validation_roc_auc"]) == {"logistic", "boosted"}
+        assert model.kind == selection["chosen"]
+        assert len(fitted) == 3  # each kind on the fit cohorts, the winner on all training ones
+        assert all(not cohorts & test_cohorts for cohorts in fitted)
+        assert not set(selection["fit_cohorts"]) & set(selection["validation_cohorts"])
+        assert fitted[-1] == set(model.metrics["train_cohorts"])
+
     def test_refuses_to_activate_a_worse_model_unless_forced(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(risk_services, "train_logistic", _degraded(train_logistic))
+        monkeypatch.setattr(kind_selection, "train_logistic", _degraded(train_logistic))
 
         with pytest.raises(Conflict) as refused:
-            risk_model_train(activate=True)
+            risk_model_train(kind="logistic", activate=True)
 
         detail = refused.value.detail
         assert (detail["version"], detail["active_version"]) == (2, 1)
@@ -402,19 +413,19 @@ class TestOnDemoHistory:
         with pytest.raises(Conflict):
             risk_model_activate(model=stored, actor=None)
 
-        forced = risk_model_train(activate=True, force=True)
+        forced = risk_model_train(kind="logistic", activate=True, force=True)
         assert (forced.version, forced.is_active) == (3, True)
         assert list(RiskModel.objects.filter(is_active=True).values_list("version")) == [(3,)]
 
     def test_training_does_not_activate_a_model_a_naive_baseline_beats(
         self, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
     ) -> None:
-        monkeypatch.setattr(risk_services, "train_logistic", _degraded(train_logistic))
-        risk_model_train(activate=True, force=True)  # v2: ranks backwards, active
+        monkeypatch.setattr(kind_selection, "train_logistic", _degraded(train_logistic))
+        risk_model_train(kind="logistic", activate=True, force=True)  # v2: ranks backwards
 
         # v3 is exactly as good as the active v2, so only the baselines refuse it.
         with pytest.raises(Conflict) as refused:
-            risk_model_train(activate=True)
+            risk_model_train(kind="logistic", activate=True)
 
         detail = refused.value.detail
         assert "active_version" not in detail
@@ -424,7 +435,9 @@ class TestOnDemoHistory:
         admin = APIClient()
         admin.force_authenticate(UserFactory(role="admin"))
         with django_capture_on_commit_callbacks(execute=True):
-            response = admin.post("/api/v1/risk/models/train/", {"activate": True}, format="json")
+            response = admin.post(
+                "/api/v1/risk/models/train/", {"kind": "logistic", "activate": True}, format="json"
+            )
         job = Job.objects.get(pk=response.data["id"])
         assert (job.status, risk_model_active().version) == ("failed", 2)
         assert "does not beat" in job.error

@@ -1,5 +1,8 @@
 """Liveness and readiness probes for load balancers and orchestrators.
 
+Readiness fails (503) when the database or the broker does not answer, naming it; a failing
+cache is reported (``"status": "degraded"``) without failing it, since requests keep working.
+
 Readiness runs every dependency check at once, each in its own thread, and waits at most
 ``READINESS_TIMEOUT`` seconds for all of them: a hung database, cache or broker makes the probe
 answer 503 naming it (``"timeout"``) instead of hanging the probe. A thread left behind by a hung
@@ -52,6 +55,9 @@ CHECKS: dict[str, Callable[[], str]] = {
     "cache": _cache_ok,
     "broker": _broker_ok,
 }
+# Dependencies the platform keeps serving without: a cache outage only slows requests (every read
+# a miss), so it is reported as degraded rather than taking every instance out of service.
+DEGRADABLE = frozenset({"cache"})
 
 
 def _outcome(future: Future[str]) -> str:
@@ -79,8 +85,11 @@ def readyz(request: HttpRequest) -> JsonResponse:
     """Ready to serve: every dependency answers in time; otherwise 503 naming what failed."""
     checks = check_dependencies(settings.READINESS_TIMEOUT)
     failures = {name: outcome for name, outcome in checks.items() if outcome not in (OK, NOT_USED)}
-    if failures:
+    fatal = {name: outcome for name, outcome in failures.items() if name not in DEGRADABLE}
+    if fatal:
         return JsonResponse(
             {"status": "unavailable", "failing": failures, "checks": checks}, status=503
         )
+    if failures:
+        return JsonResponse({"status": "degraded", "failing": failures, "checks": checks})
     return JsonResponse({"status": "ok", "checks": checks})

@@ -43,7 +43,12 @@ def formatter(log_format: str) -> dict[str, Any]:
     )
     final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
     if log_format == "json":
-        final.append(structlog.processors.dict_tracebacks)
+        # Tracebacks as data, without the frames' local variables: those can hold personal data.
+        final.append(
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            )
+        )
     return {
         "()": structlog.stdlib.ProcessorFormatter,
         "processors": [*final, renderer],

@@ -12,8 +12,10 @@ import pytest
 from celery.result import allow_join_result
 from django.conf import settings as django_settings
 from django.core.cache import cache
-from django.db import connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from rest_framework.test import APIClient
+
+from engagement.db_routing import REPLICA_DB_ALIAS
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
 
@@ -36,6 +38,23 @@ def _service_markers(request: pytest.FixtureRequest) -> None:
             pytest.fail(f"required service missing (REQUIRE_SERVICES=1): {reason}")
         if reason:
             pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """A read replica in every run: a test mirror of the test database (a second connection).
+
+    Selectors' replica reads (engagement/db_routing.py) are thus exercised wherever they are safe:
+    under a test's wrapping transaction they stay on the primary, as in production.
+    """
+    if REPLICA_DB_ALIAS in connections.settings:
+        return
+    default = connections.settings[DEFAULT_DB_ALIAS]
+    connections.settings[REPLICA_DB_ALIAS] = {
+        **default,
+        "OPTIONS": dict(default["OPTIONS"]),
+        "TEST": {**default["TEST"], "MIRROR": DEFAULT_DB_ALIAS},
+    }
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -39,6 +39,7 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "engagement.request_context.RequestContextMiddleware",
     "engagement.request_log.RequestLogMiddleware",
+    "engagement.db_routing.UnitOfWorkMiddleware",
     "engagement.error_views.ApiJsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -1,10 +1,13 @@
 """Shared fixtures and the rules for service-backed tests.
 
 Tests marked ``postgres`` or ``redis`` skip, with the reason, when that service is not the
-configured backend; with ``REQUIRE_SERVICES=1`` (set by ``.ci/run``) they fail instead.
+configured backend, and tests marked ``celery`` (a real worker on a private Redis broker) when
+``redis-server`` is not installed; with ``REQUIRE_SERVICES=1`` (set by ``.ci/run``) they fail
+instead.
 """
 
 import os
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,12 +28,14 @@ def _missing_service(marker: str) -> str | None:
         return "needs PostgreSQL: set DATABASE_URL=postgres://..."
     if marker == "redis" and "redis" not in django_settings.CACHES["default"]["BACKEND"].lower():
         return "needs Redis: set REDIS_URL=redis://..."
+    if marker == "celery" and shutil.which("redis-server") is None:
+        return "needs redis-server installed (the test starts its own broker)"
     return None
 
 
 @pytest.fixture(autouse=True)
 def _service_markers(request: pytest.FixtureRequest) -> None:
-    for marker in ("postgres", "redis"):
+    for marker in ("postgres", "redis", "celery"):
         if request.node.get_closest_marker(marker) is None:
             continue
         reason = _missing_service(marker)

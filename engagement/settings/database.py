@@ -32,7 +32,7 @@ def _pool() -> dict[str, int]:
     return pool
 
 
-def _database(variable: str, default: str) -> dict[str, Any]:
+def _database(*, variable: str, default: str) -> dict[str, Any]:
     """SQLite in WAL mode by default; PostgreSQL through Django's psycopg 3 pool when configured.
 
     With the pool on, Django requires ``CONN_MAX_AGE`` = 0 (the pool keeps connections instead);
@@ -60,12 +60,14 @@ def _database(variable: str, default: str) -> dict[str, Any]:
     return database
 
 
-DATABASES = {"default": _database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES = {
+    "default": _database(variable="DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+}
 # An optional read replica for lists and analytics (engagement/db_routing.py). In tests it is a
 # mirror of the test database: the same rows, reached through a second connection.
 if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = {
-        **_database("DATABASE_REPLICA_URL", ""),
+        **_database(variable="DATABASE_REPLICA_URL", default=""),
         "TEST": {"MIRROR": "default"},
     }
 DATABASE_ROUTERS = ["engagement.db_routing.PrimaryReplicaRouter"]

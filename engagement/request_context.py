@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -30,7 +31,7 @@ def current() -> RequestContext | None:
     return _current.get()
 
 
-def valid_request_id(offered: object) -> bool:
+def valid_request_id(offered: object) -> TypeGuard[str]:
     """1 to 64 of ``A-Z a-z 0-9 . _ -``: safe in headers, logs and the audit log as given."""
     return isinstance(offered, str) and _VALID_REQUEST_ID.fullmatch(offered) is not None
 

@@ -97,7 +97,7 @@ def test_restore_brings_back_what_was_lost_since_the_backup(
     backup = tmp_path / "engagement.backup"
     call_command("backup", str(backup), stdout=StringIO())
     before = _live_contents()
-    Learner.objects.order_by("pk").first().delete()  # type: ignore[union-attr]
+    Learner.objects.order_by("pk").first().delete()
     LearnerFactory()
     call_command("restore", str(backup), "--noinput", stdout=StringIO())
     assert _live_contents() == before

@@ -1,5 +1,6 @@
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -58,13 +59,13 @@ def hung() -> Iterator[threading.Event]:
 
 @pytest.mark.django_db
 def test_a_hung_dependency_fails_the_probe_within_the_timeout(
-    client: Client, monkeypatch: pytest.MonkeyPatch, settings: object, hung: threading.Event
+    client: Client, monkeypatch: pytest.MonkeyPatch, settings: Any, hung: threading.Event
 ) -> None:
     def never_answers() -> str:
         hung.wait()
         return health.OK
 
-    settings.READINESS_TIMEOUT = 0.2  # type: ignore[attr-defined]
+    settings.READINESS_TIMEOUT = 0.2
     monkeypatch.setitem(health.CHECKS, "broker", never_answers)
     response = client.get("/readyz")
     assert not hung.is_set()  # the probe answered while the check was still blocked

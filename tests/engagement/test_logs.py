@@ -3,6 +3,7 @@
 import json
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import structlog
@@ -49,7 +50,7 @@ def json_lines() -> Iterator[_JsonLines]:
 
 @pytest.mark.django_db
 def test_a_request_logs_route_status_user_and_request_id_and_no_personal_data(
-    auth_client: APIClient, user: object, json_lines: _JsonLines
+    auth_client: APIClient, user: Any, json_lines: _JsonLines
 ) -> None:
     learner = LearnerFactory(name="Zelda Quixote-Marlowe", email="zelda.qm@example.org")
     response = auth_client.get(
@@ -62,7 +63,7 @@ def test_a_request_logs_route_status_user_and_request_id_and_no_personal_data(
     assert entry["method"] == "GET"
     assert entry["route"] == "api/v1/learners/(?P<pk>[^/.]+)/$"
     assert entry["status"] == 200
-    assert entry["user_id"] == str(user.pk)  # type: ignore[attr-defined]
+    assert entry["user_id"] == str(user.pk)
     assert entry["request_id"] == "trace-42"
     assert entry["level"] == "info"
     assert isinstance(entry["duration_ms"], float)

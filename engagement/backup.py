@@ -11,7 +11,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,17 @@ class BackupFailed(Exception):
 def _sqlite_connect(database: Mapping[str, Any]) -> sqlite3.Connection:
     name = str(database["NAME"])
     return sqlite3.connect(name, uri=name.startswith("file:"))
+
+
+def _sqlite_copy(
+    source: Callable[[], sqlite3.Connection], target: Callable[[], sqlite3.Connection]
+) -> None:
+    """Copy every page of one database into another with SQLite's online backup."""
+    try:
+        with closing(source()) as reading, closing(target()) as writing:
+            reading.backup(writing)
+    except (sqlite3.Error, OSError) as error:
+        raise BackupFailed(str(error)) from error
 
 
 def _pg_tool(name: str) -> str:
@@ -71,8 +82,7 @@ def backup_database(database: Mapping[str, Any], path: Path) -> None:
     """Write a full copy of ``database`` to ``path`` (replaced if it exists)."""
     if _engine(database) == SQLITE:
         path.unlink(missing_ok=True)
-        with closing(_sqlite_connect(database)) as source, closing(sqlite3.connect(path)) as target:
-            source.backup(target)
+        _sqlite_copy(lambda: _sqlite_connect(database), lambda: sqlite3.connect(path))
         return
     _run(
         [
@@ -94,11 +104,9 @@ def restore_database(database: Mapping[str, Any], path: Path) -> None:
         raise BackupFailed(f"{path}: no such backup file")
     if _engine(database) == SQLITE:
         read_only = f"{path.resolve().as_uri()}?mode=ro"
-        with (
-            closing(sqlite3.connect(read_only, uri=True)) as source,
-            closing(_sqlite_connect(database)) as target,
-        ):
-            source.backup(target)
+        _sqlite_copy(
+            lambda: sqlite3.connect(read_only, uri=True), lambda: _sqlite_connect(database)
+        )
         return
     _run(
         [

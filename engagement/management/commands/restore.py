@@ -1,17 +1,16 @@
 """``manage.py restore PATH``: replace the database's contents with a backup made by ``backup``."""
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connections
 
 from engagement.backup import BackupFailed, restore_database
-from engagement.commands import ApplicationCommand
+from engagement.commands import DatabaseCommand
 
 
-class Command(ApplicationCommand):
+class Command(DatabaseCommand):
     help = (
         "Replace everything in the database with the backup at PATH (made by manage.py backup). "
         "Stop the web processes and workers first. Asks for confirmation unless --noinput."
@@ -19,7 +18,7 @@ class Command(ApplicationCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", type=Path)
-        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="database alias")
+        super().add_arguments(parser)
         parser.add_argument(
             "--noinput",
             "--no-input",
@@ -30,9 +29,7 @@ class Command(ApplicationCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["path"]
-        alias = options["database"]
-        if alias not in connections:
-            raise CommandError(f"--database: no database alias {alias!r}.")
+        alias = self.database_alias(options)
         if not path.is_file():
             raise CommandError(f"{path}: no such backup file.")
         database = connections[alias].settings_dict
@@ -45,6 +42,6 @@ class Command(ApplicationCommand):
         connections[alias].close()
         try:
             restore_database(database, path)
-        except (BackupFailed, OSError, sqlite3.Error) as error:
+        except BackupFailed as error:
             raise CommandError(f"Restore failed: {error}.") from error
         self.stdout.write(f"Restored {path} into {database['NAME']}.")

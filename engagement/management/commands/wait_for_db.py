@@ -3,13 +3,13 @@
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
-from django.db import OperationalError, connections
+from django.db import OperationalError
 
-from engagement.commands import ApplicationCommand
+from engagement.commands import DatabaseCommand
 from engagement.database_wait import DatabaseUnavailable, wait_for_database
 
 
-class Command(ApplicationCommand):
+class Command(DatabaseCommand):
     help = (
         "Wait until the database accepts a connection, retrying with exponential back-off and "
         "jitter; exit status 1 if it has not answered within --timeout seconds."
@@ -17,13 +17,12 @@ class Command(ApplicationCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--timeout", type=float, default=60.0, help="seconds (default 60)")
-        parser.add_argument("--database", default="default", help="database alias")
+        super().add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["timeout"] < 0:
             raise CommandError("--timeout must be at least 0.")
-        if options["database"] not in connections:
-            raise CommandError(f"--database: no database alias {options['database']!r}.")
+        alias = self.database_alias(options)
 
         def report(attempt: int, delay: float, error: OperationalError) -> None:
             self.stderr.write(
@@ -32,9 +31,7 @@ class Command(ApplicationCommand):
             )
 
         try:
-            attempts = wait_for_database(
-                timeout=options["timeout"], alias=options["database"], on_retry=report
-            )
+            attempts = wait_for_database(timeout=options["timeout"], alias=alias, on_retry=report)
         except DatabaseUnavailable as error:
             raise CommandError(f"Giving up: {error}.") from error
         self.stdout.write(f"Database ready after {attempts} attempt(s).")

@@ -25,8 +25,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # A task that failed or timed out is acknowledged (not redelivered forever); retries are explicit.
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
-# Workers log through the project's LOGGING (structured lines with the request id), not Celery's.
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 # Each app registers its periodic tasks (engagement/registry.py); beat keeps them in the database.
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

@@ -6,7 +6,10 @@ class EngagementConfig(AppConfig):
     verbose_name = "Engagement platform"
 
     def ready(self) -> None:
-        from engagement import receivers  # noqa: F401 - connects the login signal receivers
+        from engagement import (
+            receivers,  # noqa: F401 - connects the login signal receivers
+            task_context,  # noqa: F401 - carries request ids into tasks
+        )
         from engagement.api import schema  # noqa: F401 - registers the OpenAPI auth extensions
         from engagement.outbox import BEAT_SCHEDULE, EMAIL_CHANNEL, email_send
         from engagement.registry import registry

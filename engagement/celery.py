@@ -5,8 +5,9 @@ reads it only after Django is set up.
 """
 
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 
 from engagement.registry import registry
 
@@ -16,3 +17,9 @@ app = Celery("engagement")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.conf.beat_schedule = registry.beat_schedule
+
+
+@signals.setup_logging.connect
+def _keep_project_logging(**_: Any) -> None:
+    """Workers and beat log through Django's ``LOGGING`` (structured lines with the request id):
+    a receiver here stops Celery from installing its own handlers and format."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import OperationalError
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connections
 
 from engagement.crypto import DecryptionFailed
 from engagement.errors import ApplicationError
@@ -89,3 +89,16 @@ class JobCommand(ApplicationCommand):
         if job.status != JobStatus.SUCCEEDED:
             raise CommandError(job.error or f"The job ended {job.status}.")
         return dict(job.result or {})
+
+
+class DatabaseCommand(ApplicationCommand):
+    """A command acting on one database: the default one, or the alias given with ``--database``."""
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="database alias")
+
+    def database_alias(self, options: Mapping[str, Any]) -> str:
+        alias = str(options["database"])
+        if alias not in connections:
+            raise CommandError(f"--database: no database alias {alias!r}.")
+        return alias

@@ -86,12 +86,17 @@ class Environment(environ.Env):
             raise ImproperlyConfigured(f"{var} must be a number from {lowest} to 1.")
         return value
 
+    def choice(self, var: str, *, choices: tuple[str, ...], default: str) -> str:
+        """One of ``choices`` (compared case-insensitively, returned as listed)."""
+        value = self.str(var, default=default).strip()
+        by_folded = {choice.casefold(): choice for choice in choices}
+        if value.casefold() not in by_folded:
+            raise ImproperlyConfigured(f"{var} must be one of {', '.join(choices)}.")
+        return by_folded[value.casefold()]
+
     def log_level(self, var: str, *, default: str) -> str:
         """A level name the logging configuration accepts (an unknown one fails at set-up)."""
-        value = self.str(var, default=default).strip().upper()
-        if value not in LOG_LEVELS:
-            raise ImproperlyConfigured(f"{var} must be one of {', '.join(LOG_LEVELS)}.")
-        return value
+        return self.choice(var, choices=LOG_LEVELS, default=default)
 
     def rate(self, var: str, *, default: str) -> str:
         """A throttle rate as REST framework reads it: ``<requests>/<s|min|hour|day>``."""

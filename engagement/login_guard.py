@@ -24,14 +24,19 @@ def _key(username: str) -> str:
 
 
 def login_failure_register(*, username: str) -> int:
-    """Count one failed attempt; returns the attempts within the current window."""
+    """Count one failed attempt; returns the attempts within the current window.
+
+    0 while the cache is unreachable (django-redis answers ``None`` then): the lockout fails open
+    with the rest of the cache rather than failing the login request.
+    """
     key = _key(username)
     cache.add(key, 0, timeout=settings.LOGIN_LOCKOUT_SECONDS)
     try:
-        return int(cache.incr(key))
+        counted = cache.incr(key)
     except ValueError:
         cache.set(key, 1, timeout=settings.LOGIN_LOCKOUT_SECONDS)
         return 1
+    return 0 if counted is None else int(counted)
 
 
 def login_is_locked(*, username: str) -> bool:

@@ -7,14 +7,15 @@ through :func:`current`; nothing outside a request sees one (``None``).
 import re
 import uuid
 from collections.abc import Callable
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 REQUEST_ID_HEADER = "X-Request-ID"
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,20 @@ _current: ContextVar[RequestContext | None] = ContextVar("request_context", defa
 
 def current() -> RequestContext | None:
     return _current.get()
+
+
+def valid_request_id(offered: object) -> TypeGuard[str]:
+    """1 to 64 of ``A-Z a-z 0-9 . _ -``: safe in headers, logs and the audit log as given."""
+    return isinstance(offered, str) and _VALID_REQUEST_ID.fullmatch(offered) is not None
+
+
+def enter(*, request_id: str, ip: str | None) -> Token[RequestContext | None]:
+    """Make this the current context (a request, or a task queued by one) until :func:`leave`."""
+    return _current.set(RequestContext(request_id=request_id, ip=ip))
+
+
+def leave(token: Token[RequestContext | None]) -> None:
+    _current.reset(token)
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -55,11 +70,11 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         offered = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = offered if _VALID_REQUEST_ID.match(offered) else uuid.uuid4().hex
-        token = _current.set(RequestContext(request_id=request_id, ip=client_ip(request)))
+        request_id = offered if valid_request_id(offered) else uuid.uuid4().hex
+        token = enter(request_id=request_id, ip=client_ip(request))
         try:
             response = self.get_response(request)
         finally:
-            _current.reset(token)
+            leave(token)
         response[REQUEST_ID_HEADER] = request_id
         return response

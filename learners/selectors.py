@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from engagement.db_routing import replica_read_alias
 from engagement.errors import NotFound, ValidationFailed
 from engagement.filters import filtered
 from engagement.ids import row_by_id
@@ -62,7 +63,8 @@ def learner_queryset(*, actor: Any) -> QuerySet[Learner]:
 def learner_list(*, actor: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[Learner]:
     """The caller's learners matching the list filters (see :class:`LearnerFilter`).
 
-    Analysts may not filter on personal data: that would re-identify pseudonymised rows.
+    Analysts may not filter on personal data: that would re-identify pseudonymised rows. A list
+    tolerates replication lag: it reads from the replica when one may serve it.
     """
     filters = filters or {}
     if not sees_personal_data(actor):
@@ -71,7 +73,9 @@ def learner_list(*, actor: Any, filters: Mapping[str, Any] | None = None) -> Que
             raise ValidationFailed(
                 detail={name: ["Not available on pseudonymised data."] for name in refused}
             )
-    return filtered(LearnerFilter, learner_queryset(actor=actor), filters)
+    return filtered(LearnerFilter, learner_queryset(actor=actor), filters).using(
+        replica_read_alias()
+    )
 
 
 def learner_get(*, actor: Any, learner_id: uuid.UUID | str) -> Learner:
@@ -127,25 +131,32 @@ def _high_risk_without_action(now: datetime) -> Q:
 
 
 def cohort_learner_counts(*, actor: Any) -> Iterable[Mapping[str, Any]]:
-    """The caller's cohorts as rows with their learner counts (``*_count``), in one query."""
+    """The caller's cohorts as rows with their learner counts (``*_count``), in one query (on the
+    replica when one may serve it: aggregates tolerate replication lag)."""
     studying = Q(learners__status__in=STUDYING_STATUSES)
-    return cohort_list(actor=actor).values(
-        "id",
-        "name",
-        "course_code",
-        "starts_on",
-        "ends_on",
-        "timezone",
-        learner_count=Count("learners"),
-        studying_count=Count("learners", filter=studying),
-        completed_count=Count("learners", filter=Q(learners__status=LearnerStatus.COMPLETED)),
-        withdrawn_count=Count("learners", filter=Q(learners__status=LearnerStatus.WITHDRAWN)),
-        high_risk_count=Count("learners", filter=studying & Q(learners__risk_band=RiskBand.HIGH)),
-        medium_risk_count=Count(
-            "learners", filter=studying & Q(learners__risk_band=RiskBand.MEDIUM)
-        ),
-        low_risk_count=Count("learners", filter=studying & Q(learners__risk_band=RiskBand.LOW)),
-        unscored_count=Count("learners", filter=studying & Q(learners__risk_band="")),
+    return (
+        cohort_list(actor=actor)
+        .using(replica_read_alias())
+        .values(
+            "id",
+            "name",
+            "course_code",
+            "starts_on",
+            "ends_on",
+            "timezone",
+            learner_count=Count("learners"),
+            studying_count=Count("learners", filter=studying),
+            completed_count=Count("learners", filter=Q(learners__status=LearnerStatus.COMPLETED)),
+            withdrawn_count=Count("learners", filter=Q(learners__status=LearnerStatus.WITHDRAWN)),
+            high_risk_count=Count(
+                "learners", filter=studying & Q(learners__risk_band=RiskBand.HIGH)
+            ),
+            medium_risk_count=Count(
+                "learners", filter=studying & Q(learners__risk_band=RiskBand.MEDIUM)
+            ),
+            low_risk_count=Count("learners", filter=studying & Q(learners__risk_band=RiskBand.LOW)),
+            unscored_count=Count("learners", filter=studying & Q(learners__risk_band="")),
+        )
     )
 
 

@@ -59,7 +59,9 @@ def learners_rescore_task(self: Task, job_id: str) -> None:
         return learners_rescore(
             cohort_id=job.params.get("cohort_id"),
             stale_only=bool(job.params.get("stale_only")),
-            as_of=datetime.fromisoformat(as_of) if as_of else None,
+            # "Now" is the job's first start, which a redelivery (worker killed) keeps: the
+            # re-run scores as of the same moment and so adds no assessment twice.
+            as_of=datetime.fromisoformat(as_of) if as_of else job.started_at,
             on_progress=report_progress,
         ).as_dict()
 

@@ -1,10 +1,13 @@
 """Shared fixtures and the rules for service-backed tests.
 
 Tests marked ``postgres`` or ``redis`` skip, with the reason, when that service is not the
-configured backend; with ``REQUIRE_SERVICES=1`` (set by ``.ci/run``) they fail instead.
+configured backend, and tests marked ``celery`` (a real worker on a private Redis broker) when
+``redis-server`` is not installed; with ``REQUIRE_SERVICES=1`` (set by ``.ci/run``) they fail
+instead.
 """
 
 import os
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,8 +15,10 @@ import pytest
 from celery.result import allow_join_result
 from django.conf import settings as django_settings
 from django.core.cache import cache
-from django.db import connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from rest_framework.test import APIClient
+
+from engagement.db_routing import REPLICA_DB_ALIAS
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
 
@@ -23,12 +28,14 @@ def _missing_service(marker: str) -> str | None:
         return "needs PostgreSQL: set DATABASE_URL=postgres://..."
     if marker == "redis" and "redis" not in django_settings.CACHES["default"]["BACKEND"].lower():
         return "needs Redis: set REDIS_URL=redis://..."
+    if marker == "celery" and shutil.which("redis-server") is None:
+        return "needs redis-server installed (the test starts its own broker)"
     return None
 
 
 @pytest.fixture(autouse=True)
 def _service_markers(request: pytest.FixtureRequest) -> None:
-    for marker in ("postgres", "redis"):
+    for marker in ("postgres", "redis", "celery"):
         if request.node.get_closest_marker(marker) is None:
             continue
         reason = _missing_service(marker)
@@ -36,6 +43,23 @@ def _service_markers(request: pytest.FixtureRequest) -> None:
             pytest.fail(f"required service missing (REQUIRE_SERVICES=1): {reason}")
         if reason:
             pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """A read replica in every run: a test mirror of the test database (a second connection).
+
+    Selectors' replica reads (engagement/db_routing.py) are thus exercised wherever they are safe:
+    under a test's wrapping transaction they stay on the primary, as in production.
+    """
+    if REPLICA_DB_ALIAS in connections.settings:
+        return
+    default = connections.settings[DEFAULT_DB_ALIAS]
+    connections.settings[REPLICA_DB_ALIAS] = {
+        **default,
+        "OPTIONS": dict(default["OPTIONS"]),
+        "TEST": {**default["TEST"], "MIRROR": DEFAULT_DB_ALIAS},
+    }
 
 
 @pytest.fixture(scope="session", autouse=True)

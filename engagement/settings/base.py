@@ -38,6 +38,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "engagement.request_context.RequestContextMiddleware",
+    "engagement.request_log.RequestLogMiddleware",
+    "engagement.db_routing.UnitOfWorkMiddleware",
     "engagement.error_views.ApiJsonErrorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

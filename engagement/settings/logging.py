@@ -1,22 +1,47 @@
-"""Logging: plain lines to the console at ``LOG_LEVEL``."""
+"""Logging: every record through structlog, JSON lines in production, console lines in development.
 
-from engagement.settings.base import env
+``LOG_FORMAT`` (``json`` or ``console``) defaults to ``console`` with ``DEBUG`` on and ``json``
+otherwise. The request log (``engagement.request_log``) replaces Django's own request lines,
+which name raw paths and query strings (personal data can travel in both).
+"""
+
+from engagement.logs import LOG_FORMATS, configure_structlog, formatter
+from engagement.settings.base import DEBUG, env
 from engagement.settings.celery import CELERY_TASK_ALWAYS_EAGER
 
 LOG_LEVEL = env.log_level("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.choice("LOG_FORMAT", choices=LOG_FORMATS, default="console" if DEBUG else "json")
 # Tasks run in-process (no broker) are part of the command or request that ran them: Celery's
 # per-task lines and kombu's note about the in-memory broker's missing host are noise there.
 # Workers keep them.
 IN_PROCESS_TASK_LOGGERS = ("celery.app.trace", "kombu.connection")
+# Django's own handlers (plain text, only with DEBUG) give way to the structured one: its loggers
+# propagate to the root. Its per-request lines go: runserver's access line carries the query
+# string and django.request's 4xx warnings the raw path; the request log says the same without
+# either. Server errors (5xx) keep django.request's traceback.
+# SQL statements (django.db.backends at DEBUG) carry parameters, personal data among them.
+DJANGO_LOGGERS = {
+    "django": LOG_LEVEL,
+    "django.db.backends": "INFO",
+    "django.server": "ERROR",
+    "django.request": "ERROR",
+}
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {"structured": formatter(LOG_FORMAT)},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": (
-        {name: {"level": "ERROR"} for name in IN_PROCESS_TASK_LOGGERS}
-        if CELERY_TASK_ALWAYS_EAGER
-        else {}
-    ),
+    "loggers": {
+        **{
+            name: {"level": level, "handlers": [], "propagate": True}
+            for name, level in DJANGO_LOGGERS.items()
+        },
+        **(
+            {name: {"level": "ERROR"} for name in IN_PROCESS_TASK_LOGGERS}
+            if CELERY_TASK_ALWAYS_EAGER
+            else {}
+        ),
+    },
 }
+configure_structlog()

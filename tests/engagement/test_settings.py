@@ -10,6 +10,7 @@ from pathlib import Path
 import environ
 import pytest
 from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
 
 from engagement.environment import Environment
 from engagement.settings import database as database_settings
@@ -67,17 +68,38 @@ def test_debug_defaults_need_nothing() -> None:
 
 def test_sqlite_runs_in_wal_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "sqlite:////tmp/x.sqlite3")
-    database = database_settings._database()
+    database = database_settings._database(variable="DATABASE_URL", default="")
     assert "journal_mode=WAL" in database["OPTIONS"]["init_command"]
 
 
 def test_postgres_url_switches_to_the_connection_pool(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "postgres://app@db.internal:5432/engagement")
     monkeypatch.setenv("DATABASE_POOL_MAX_SIZE", "20")
-    database = database_settings._database()
+    database = database_settings._database(variable="DATABASE_URL", default="")
     assert database["ENGINE"] == "django.db.backends.postgresql"
     assert database["OPTIONS"]["pool"]["max_size"] == 20
     assert database["CONN_MAX_AGE"] == 0
+    assert database["CONN_HEALTH_CHECKS"] is True
+
+
+def test_without_the_pool_connections_live_conn_max_age(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgres://app@db.internal:5432/engagement")
+    monkeypatch.setenv("DATABASE_POOL", "false")
+    monkeypatch.setenv("CONN_MAX_AGE", "60")
+    monkeypatch.setenv("CONN_HEALTH_CHECKS", "false")
+    database = database_settings._database(variable="DATABASE_URL", default="")
+    assert "pool" not in database.get("OPTIONS", {})
+    assert (database["CONN_MAX_AGE"], database["CONN_HEALTH_CHECKS"]) == (60, False)
+
+
+def test_a_pool_whose_minimum_exceeds_its_maximum_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgres://app@db.internal:5432/engagement")
+    monkeypatch.setenv("DATABASE_POOL_MIN_SIZE", "5")
+    monkeypatch.setenv("DATABASE_POOL_MAX_SIZE", "4")
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_POOL_MIN_SIZE must be at most"):
+        database_settings._database(variable="DATABASE_URL", default="")
 
 
 def test_redis_url_selects_django_redis() -> None:
@@ -196,7 +218,8 @@ def test_in_process_task_lines_are_quiet_only_without_a_broker(broker: str, quie
         [
             sys.executable,
             "-c",
-            "import engagement.settings as s; print(sorted(s.LOGGING['loggers']))",
+            "import engagement.settings as s; "
+            "print(sorted(n for n in s.LOGGING['loggers'] if n.startswith(('celery', 'kombu'))))",
         ],
         cwd=ROOT,
         env={"PATH": os.environ.get("PATH", ""), "DEBUG": "true", "CELERY_BROKER_URL": broker},

@@ -1,0 +1,72 @@
+"""Structured logs: every record, ours or a library's, goes through one structlog pipeline.
+
+Production writes one JSON object per line (for a log shipper); development a readable console
+line. Each record carries the current request id (a request's, or the one a Celery task was
+queued under), so a request and the background work it caused can be followed together. Nothing
+here adds personal data: callers log ids, never names, emails or raw paths.
+"""
+
+from typing import Any
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+from engagement import request_context
+
+LOG_FORMATS = ("json", "console")
+
+
+def add_request_id(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """The request id of the request or task being served, unless the caller gave one."""
+    context = request_context.current()
+    if context is not None:
+        event_dict.setdefault("request_id", context.request_id)
+    return event_dict
+
+
+def _shared_processors() -> list[Processor]:
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_request_id,
+    ]
+
+
+def formatter(log_format: str) -> dict[str, Any]:
+    """A ``logging.config`` formatter rendering records as JSON lines or console lines."""
+    renderer: Processor = (
+        structlog.processors.JSONRenderer()
+        if log_format == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    final: list[Processor] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta]
+    if log_format == "json":
+        # Tracebacks as data, without the frames' local variables: those can hold personal data.
+        final.append(
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            )
+        )
+    return {
+        "()": structlog.stdlib.ProcessorFormatter,
+        "processors": [*final, renderer],
+        "foreign_pre_chain": _shared_processors(),
+    }
+
+
+def configure_structlog() -> None:
+    """Route structlog's own loggers into the standard library, where the formatter renders them."""
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_shared_processors(),
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )

@@ -56,7 +56,8 @@ KIND_TOTALS: dict[str, tuple[str, ...]] = {
     "forum_log": (EventKind.FORUM_POST,),
 }
 
-# The model inputs, in a fixed order: what each means is explained in ``learners.risk.model``.
+# The model inputs, in a fixed order (docs/risk.md says what each means). New ones are appended:
+# a model version names the features it scores on, so one stored earlier keeps scoring as it did.
 FEATURE_NAMES = (
     "days_inactive",
     "active_days_ratio",

@@ -346,10 +346,11 @@ def _write_chunk(
             for learner_id, learner in state.items()
             if group.studying and learner.status in STUDYING_STATUSES
         }
+        studying_and_current = studying & current  # once: not once per learner
         entered = [
             (learner_id, features, result)
             for learner_id, (features, result) in scored.items()
-            if learner_id in studying & current
+            if learner_id in studying_and_current
             and result.band == "high"
             and state[learner_id].risk_band != "high"
         ]

@@ -25,19 +25,23 @@ INSTRUMENTED_CACHE_BACKENDS = {
 }
 
 
-def _networks(var: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+def networks_parse(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``METRICS_ALLOWED_NETWORKS``: comma-separated networks (a bare address is a /32 or /128)."""
     try:
-        return tuple(ipaddress.ip_network(item.strip()) for item in env.list(var, default=[]))
+        return tuple(
+            ipaddress.ip_network(item.strip()) for item in value.split(",") if item.strip()
+        )
     except ValueError as exc:
         raise ImproperlyConfigured(
-            f"{var} must be a comma-separated list of networks such as 10.0.0.0/8,127.0.0.1/32."
+            "METRICS_ALLOWED_NETWORKS must be a comma-separated list of networks such as "
+            "10.0.0.0/8,127.0.0.1/32."
         ) from exc
 
 
-def _multiprocess_dir(var: str) -> str:
-    value = env.str(var, default="")
+def multiprocess_dir_check(value: str) -> str:
+    """``PROMETHEUS_MULTIPROC_DIR``: empty (one process) or an existing directory."""
     if value and not Path(value).is_dir():
-        raise ImproperlyConfigured(f"{var} must name an existing, writable directory.")
+        raise ImproperlyConfigured("PROMETHEUS_MULTIPROC_DIR must name an existing directory.")
     return value
 
 
@@ -57,10 +61,10 @@ PROMETHEUS_LATENCY_BUCKETS = (
 PROMETHEUS_EXPORT_MIGRATIONS = False  # it would query the database while apps load
 
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-METRICS_ALLOWED_NETWORKS = _networks("METRICS_ALLOWED_NETWORKS")
+METRICS_ALLOWED_NETWORKS = networks_parse(env.str("METRICS_ALLOWED_NETWORKS", default=""))
 # Open in development only when nothing restricts it; in production an unguarded /metrics is 403.
 METRICS_OPEN = DEBUG and not (METRICS_TOKEN or METRICS_ALLOWED_NETWORKS)
-PROMETHEUS_MULTIPROC_DIR = _multiprocess_dir("PROMETHEUS_MULTIPROC_DIR")
+PROMETHEUS_MULTIPROC_DIR = multiprocess_dir_check(env.str("PROMETHEUS_MULTIPROC_DIR", default=""))
 # The Celery worker serves its metrics here (0: not at all); Prometheus scrapes it like the web.
 METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=9808)
 if METRICS_WORKER_PORT > 65535:

@@ -30,7 +30,7 @@ def metrics_registry() -> CollectorRegistry:
         MultiProcessCollector(collected, path=settings.PROMETHEUS_MULTIPROC_DIR)
     else:
         collected = CollectorRegistry()
-        collected.register(REGISTRY)  # type: ignore[arg-type]  # a registry collects like a collector
+        collected.register(REGISTRY)  # a registry collects like any collector
     for collector in registry.metrics_collectors():
         collected.register(collector)
     return collected

@@ -143,11 +143,12 @@ def test_with_a_multiprocess_directory_the_page_adds_up_the_processes(
 ) -> None:
     settings.PROMETHEUS_MULTIPROC_DIR = str(tmp_path)
     built: list[Any] = []
-    monkeypatch.setattr(
-        metrics_exposition,
-        "MultiProcessCollector",
-        lambda registry, path: built.append(path) or MultiProcessCollector(registry, path=path),
-    )
+
+    def collector(registry: Any, path: str) -> MultiProcessCollector:
+        built.append(path)
+        return MultiProcessCollector(registry, path=path)
+
+    monkeypatch.setattr(metrics_exposition, "MultiProcessCollector", collector)
     metrics_exposition.metrics_registry()
     assert built == [str(tmp_path)]
 

@@ -502,6 +502,9 @@ def main() -> int:
     except (SmokeFailure, subprocess.CalledProcessError, psycopg.Error, redis.RedisError) as exc:
         print(f"prod-smoke FAILED: {exc} (logs in {workdir})", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"prod-smoke interrupted; everything it started is stopped (logs in {workdir})")
+        return 130
     print("prod-smoke passed:")
     print(json.dumps(summary, indent=2))
     shutil.rmtree(workdir, ignore_errors=True)

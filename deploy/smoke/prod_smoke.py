@@ -259,8 +259,10 @@ def prometheus_config(workdir: Path, ports: dict[str, int], token: str) -> Path:
             job["authorization"]["credentials_file"] = str(home / "metrics-token")
     path = home / "prometheus.yml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
+    rules = sorted(str(rule) for rule in (home / "rules").glob("*.yml"))
     for check in (
         ["check", "config", str(path)],
+        ["check", "rules", *rules],
         ["test", "rules", str(home / "tests" / "alerts.test.yml")],
     ):
         subprocess.run(["promtool", *check], check=True, stdout=subprocess.DEVNULL)

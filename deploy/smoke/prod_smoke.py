@@ -222,6 +222,8 @@ def nginx_config(workdir: Path, ports: dict[str, int]) -> Path:
     """The repo's site file with its placeholders filled, inside a minimal nginx.conf."""
     home = workdir / "nginx"
     (home / "snippets").mkdir(parents=True)
+    # Started as root, nginx's workers run as an unprivileged user that must reach its temp files.
+    workdir.chmod(0o711)
     values = {
         "ENGAGEMENT_UPSTREAM": f"127.0.0.1:{ports['web']}",
         "NGINX_LISTEN": f"127.0.0.1:{ports['nginx']}",
@@ -250,6 +252,7 @@ def prometheus_config(workdir: Path, ports: dict[str, int], token: str) -> Path:
     home = workdir / "prometheus"
     shutil.copytree(DEPLOY / "prometheus", home)
     (home / "metrics-token").write_text(token)
+    (home / "metrics-token").chmod(0o600)
     config = yaml.safe_load((home / "prometheus.yml").read_text())
     config["global"]["scrape_interval"] = config["global"]["evaluation_interval"] = "2s"
     targets = {"web": ports["web"], "worker": ports["worker"], "prometheus": ports["prometheus"]}

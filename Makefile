@@ -12,7 +12,7 @@ DEMO_DAYS ?= 240
 # mail (invitations) point at the address served.
 RUN_ENV := DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: setup run test lint security schemathesis format migrate clean
+.PHONY: setup run test lint security schemathesis prod-smoke format migrate clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ security: setup
 # Fuzz every API operation against /api/schema/ on a throwaway live server (see .ci/schemathesis).
 schemathesis: setup
 	$(BIN)/python .ci/schemathesis $(SCHEMATHESIS_ARGS)
+
+# The container topology natively on loopback: gunicorn, Celery worker and beat, nginx and
+# Prometheus from deploy/, driven end to end (see docs/operations.md, Production smoke test).
+prod-smoke: setup
+	$(BIN)/python deploy/smoke/prod_smoke.py
 
 format: setup
 	$(BIN)/ruff format .

@@ -1,7 +1,8 @@
 """The Celery application; configuration comes from Django settings (``CELERY_*``).
 
 Beat's schedule is the registry's table, which each app fills from ``AppConfig.ready()``; beat
-reads it only after Django is set up.
+reads it only after Django is set up. Task outcomes and the worker's metrics exporter are
+wired by :mod:`engagement.metrics_worker`.
 """
 
 import os
@@ -9,6 +10,7 @@ from typing import Any
 
 from celery import Celery, signals
 
+from engagement import metrics_worker  # noqa: F401 - connects the task and worker metrics
 from engagement.registry import registry
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "engagement.settings")

@@ -35,4 +35,5 @@ def tunables() -> dict[str, Any]:
         "RISK_MEDIUM_BAND_CAPACITY": env.share(
             "RISK_MEDIUM_BAND_CAPACITY", default=DEFAULT_MEDIUM_CAPACITY, zero=False
         ),
+        "RISK_METRICS_CACHE_SECONDS": env.int("RISK_METRICS_CACHE_SECONDS", default=60),
     }

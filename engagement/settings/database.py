@@ -38,12 +38,11 @@ def _database() -> dict[str, Any]:
         "DATABASE_POOL", default=True
     ):
         database["CONN_MAX_AGE"] = 0
-        database["OPTIONS"] = {
-            "pool": {
-                "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
-                "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10, minimum=1),
-                "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10, minimum=1),
-            }
+        # Added beside the URL's own options (``?sslmode=require`` and other libpq parameters).
+        database.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+            "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=10, minimum=1),
+            "timeout": env.int("DATABASE_POOL_TIMEOUT", default=10, minimum=1),
         }
     return database
 

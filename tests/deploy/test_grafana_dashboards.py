@@ -133,7 +133,7 @@ def test_every_query_reads_a_known_metric_from_a_provisioned_source(path: Path) 
 def test_metric_names_are_read_from_promql() -> None:
     expr = (
         'histogram_quantile(0.95, sum by (le, view) (rate(django_x_bucket{status=~"5.."}'
-        '[$__rate_interval]))) / on(job) group_left(instance) up offset 5m'
+        "[$__rate_interval]))) / on(job) group_left(instance) up offset 5m"
     )
     assert metrics_in(expr) == {"django_x_bucket", "up"}
 

@@ -4,7 +4,7 @@
 # source and the collected static files, and runs as an unprivileged user. It serves every role:
 # web (the default command), worker, beat and the migrate job (compose.yaml, deploy/k8s/). The
 # `proxy` target is nginx with the shared configuration and the same release's static files.
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+ARG PYTHON_IMAGE=python:3.11-slim-trixie
 ARG NGINX_IMAGE=nginx:1.28-bookworm
 
 FROM ${PYTHON_IMAGE} AS builder
@@ -22,7 +22,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
-RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /app app
+# pg_dump and pg_restore for `manage.py backup` and `restore` (Debian 13's client, 17, reads
+# servers up to 17). Debian's security updates move its version: it is not pinned.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --user-group --no-create-home --home-dir /app app
 WORKDIR /app
 RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     pip install --no-index --no-deps /wheels/*.whl

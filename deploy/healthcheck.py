@@ -1,15 +1,16 @@
 """Container health check: ``GET /healthz`` on the local server, with no curl in the image.
 
-Django answers only to a name in ``ALLOWED_HOSTS``, so the probe names the first allowed host
-(``/healthz`` itself is exempt from the HTTPS redirect). Exit status 0 means healthy (Docker's
-HEALTHCHECK contract).
+Usage: ``python deploy/healthcheck.py [PORT]`` (8000, gunicorn's, by default). Django answers
+only to a name in ``ALLOWED_HOSTS``, so the probe names the first allowed host (``/healthz``
+itself is exempt from the HTTPS redirect). Exit status 0 means healthy (Docker's HEALTHCHECK
+contract).
 """
 
 import http.client
 import os
 import sys
 
-PORT = int(os.environ.get("HEALTHCHECK_PORT", "8000"))
+DEFAULT_PORT = 8000
 
 
 def probe_host() -> str:
@@ -18,8 +19,8 @@ def probe_host() -> str:
     return first if first and first != "*" else "localhost"
 
 
-def main() -> int:
-    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=4)
+def main(port: int = DEFAULT_PORT) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=4)
     try:
         connection.request("GET", "/healthz", headers={"Host": probe_host()})
         status = connection.getresponse().status
@@ -35,4 +36,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(*map(int, sys.argv[1:2])))

@@ -35,17 +35,15 @@ def test_healthy_server_passes(monkeypatch: pytest.MonkeyPatch) -> None:
         answering = threading.Thread(target=server.handle_request)
         answering.start()
         monkeypatch.setenv("ALLOWED_HOSTS", "engage.example.org,localhost")
-        monkeypatch.setenv("HEALTHCHECK_PORT", str(server.server_port))
-        assert load_healthcheck().main() == 0
+        assert load_healthcheck().main(server.server_port) == 0
         answering.join()
 
 
-def test_nothing_listening_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nothing_listening_fails() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         free_port = probe.getsockname()[1]
-    monkeypatch.setenv("HEALTHCHECK_PORT", str(free_port))
-    assert load_healthcheck().main() == 1
+    assert load_healthcheck().main(free_port) == 1
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ DEMO_DAYS ?= 240
 # mail (invitations) point at the address served.
 RUN_ENV := DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: setup run test lint security schemathesis format migrate clean deploy-check dev-cert
+.PHONY: setup run test lint security schemathesis prod-smoke format migrate clean deploy-check dev-cert
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ security: setup
 # Fuzz every API operation against /api/schema/ on a throwaway live server (see .ci/schemathesis).
 schemathesis: setup
 	$(BIN)/python .ci/schemathesis $(SCHEMATHESIS_ARGS)
+
+# The container topology natively on loopback: gunicorn, Celery worker and beat, nginx and
+# Prometheus from deploy/, driven end to end (see docs/operations.md, Production smoke test).
+prod-smoke: setup
+	$(BIN)/python deploy/smoke/prod_smoke.py
 
 # Offline checks of the container and Kubernetes files (deploy/validate): no Docker, no cluster.
 deploy-check: setup

@@ -41,6 +41,7 @@ Rules the runner relies on:
 
 import logging
 import math
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -55,6 +56,7 @@ from engagement.audit import audit_record
 from engagement.errors import ApplicationError, Conflict, ValidationFailed
 from engagement.filters import JobFilter, filtered
 from engagement.ids import row_by_id
+from engagement.metrics import job_duration, jobs_finished
 from engagement.models import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
     JOB_ACTIVE_STATUSES,
@@ -294,20 +296,31 @@ def job_run(job_id: JobId, work: JobWork) -> Job | None:
     def report_progress(progress: float) -> None:
         job_progress(job_id=job.pk, progress=progress)
 
+    started = time.monotonic()
+    outcome = "failed"
     try:
         result = work(job, report_progress)
-        job_succeed(job_id=job.pk, result=result or {})
+        outcome = "succeeded" if job_succeed(job_id=job.pk, result=result or {}) else "cancelled"
     except JobCancelled:
+        outcome = "cancelled"
         logger.info("job %s (%s) stopped: cancelled", job.pk, job.kind)
     except Retry:
+        outcome = "retried"
         _job_requeue(job_id=job.pk)
         raise
     except Exception as exc:
         job_fail(job_id=job.pk, error=_error_text(exc))
         logger.warning("job %s (%s) failed: %s", job.pk, job.kind, type(exc).__name__)
         raise
+    finally:
+        _job_observe(job.kind, outcome, time.monotonic() - started)
     job.refresh_from_db()
     return job
+
+
+def _job_observe(kind: str, outcome: str, seconds: float) -> None:
+    jobs_finished.labels(kind=kind, outcome=outcome).inc()
+    job_duration.labels(kind=kind, outcome=outcome).observe(seconds)
 
 
 def job_list(*, actor: Any, filters: Mapping[str, Any] | None = None) -> QuerySet[Job]:

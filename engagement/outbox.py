@@ -44,6 +44,7 @@ from django.utils import timezone
 from engagement.audit import Actor, audit_record
 from engagement.filters import OutboxFilter, filtered
 from engagement.ids import row_by_id
+from engagement.metrics import outbox_deliveries
 from engagement.models import OutboxMessage, OutboxStatus
 from engagement.registry import registry
 
@@ -190,6 +191,7 @@ def _fail(message: OutboxMessage, error: BaseException, now: datetime) -> None:
         last_error=type(error).__name__[:ERROR_MAX_LENGTH],
         updated_at=now,
     )
+    outbox_deliveries.labels(channel=message.channel, status="failed" if final else "retry").inc()
     logger.warning(
         "outbox message %s (%s) attempt %s of %s failed%s: %s",
         message.pk,
@@ -226,6 +228,7 @@ def outbox_deliver(*, message_id: MessageId, now: datetime | None = None) -> Out
             last_error="",
             updated_at=sent_at,
         )
+        outbox_deliveries.labels(channel=message.channel, status="sent").inc()
         logger.info(
             "outbox message %s (%s) sent on attempt %s",
             message.pk,

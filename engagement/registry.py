@@ -1,8 +1,9 @@
 """What apps add to the platform, registered from each app's ``AppConfig.ready()``.
 
 ``engagement`` names no app: an app registers its API key scopes, throttle scopes and rates, URL
-modules, beat schedule entries, schema enum names and outbox channels here, and the platform builds its API-key
-validation, throttles, URLconf, Celery beat and OpenAPI document from what was registered. A new
+modules, beat schedule entries, schema enum names, outbox channels and metrics collectors here,
+and the platform builds its API-key validation, throttles, URLconf, Celery beat, OpenAPI
+document and ``/metrics`` from what was registered. A new
 app touches only its own folder plus its line in ``INSTALLED_APPS``.
 
 Registering is for ``ready()`` only (before every app is ready); reading what was registered is
@@ -58,6 +59,7 @@ class Registry:
         self._outbox_channels: dict[str, Callable[[Any], None]] = {}
         self._user_scope_provider: UserScopeProvider | None = None
         self._settings: dict[str, Any] = {}
+        self._metrics_collectors: list[Any] = []
 
     def _registering(self, what: str) -> None:
         if self._apps_ready():
@@ -154,6 +156,19 @@ class Registry:
     def outbox_channel(self, name: str) -> Callable[[Any], None] | None:
         self._reading("outbox channels")
         return self._outbox_channels.get(name)
+
+    def add_metrics_collector(self, collector: Any) -> None:
+        """A prometheus-client collector read on every scrape of ``/metrics`` (web processes
+        only): figures that come from the database rather than from events, such as the current
+        risk bands. Its ``collect()`` must be cheap (cache what it reads)."""
+        self._registering("metrics collectors")
+        if collector in self._metrics_collectors:
+            raise ImproperlyConfigured(f"Metrics collector {collector!r} is registered twice.")
+        self._metrics_collectors.append(collector)
+
+    def metrics_collectors(self) -> tuple[Any, ...]:
+        self._reading("metrics collectors")
+        return tuple(self._metrics_collectors)
 
     def set_user_scope_provider(self, provider: "UserScopeProvider") -> None:
         """The app that owns cohorts tells user management which cohorts a user works with."""

@@ -1,11 +1,11 @@
-"""Top-level routes: home, sign-in pages, admin, health probes, the versioned API and its docs,
+"""Top-level routes: home, sign-in pages, admin, health probes, Prometheus metrics, the versioned API and its docs,
 plus the pages each app registered (:mod:`engagement.registry`)."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from engagement import health, pages
+from engagement import health, metrics_http, pages
 from engagement.registry import registry
 
 urlpatterns = [
@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_http.metrics_view, name="metrics"),
     path("api/v1/", include("engagement.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),

@@ -6,10 +6,11 @@ class LearnersConfig(AppConfig):
     verbose_name = "Learners"
 
     def ready(self) -> None:
-        """Add the app's key scopes, throttle, routes, schedules and schema names to the platform."""
+        """Add the app's key scopes, throttle, routes, schedules, schema names and metrics to the platform."""
         from engagement.registry import registry
         from learners.assignments import CohortAssignmentProvider
         from learners.conf import tunables
+        from learners.monitoring import RiskCollector
         from learners.schedules import BEAT_SCHEDULE
         from learners.scopes import ApiKeyScope
 
@@ -27,3 +28,4 @@ class LearnersConfig(AppConfig):
             }
         )
         registry.set_user_scope_provider(CohortAssignmentProvider())
+        registry.add_metrics_collector(RiskCollector())

@@ -1,10 +1,17 @@
-"""Cache keys for learner reads: selectors fill them, services clear them."""
+"""Cache keys for learner reads: selectors fill them, services clear them.
+
+Each cached use has a name for the hit and miss counts (``engagement.metrics.cache_lookup_count``).
+"""
 
 import uuid
 from collections.abc import Iterable
 
 from django.core.cache import cache
 from django.db import transaction
+
+LEARNER_DETAIL_USE = "learner_detail"
+RISK_DETAIL_USE = "risk_detail"
+COHORT_NORMS_USE = "cohort_norms"
 
 
 def learner_detail_key(learner_id: uuid.UUID | str) -> str:

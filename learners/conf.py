@@ -21,4 +21,5 @@ def tunables() -> dict[str, Any]:
         "RISK_FEEDBACK_QUIET_DAYS": env.int("RISK_FEEDBACK_QUIET_DAYS", default=14),
         "RISK_FEEDBACK_RISE": env.float("RISK_FEEDBACK_RISE", default=0.1),
         "RISK_AGGREGATE_WORK_MEM": env.str("RISK_AGGREGATE_WORK_MEM", default="64MB"),
+        "RISK_METRICS_CACHE_SECONDS": env.int("RISK_METRICS_CACHE_SECONDS", default=60),
     }

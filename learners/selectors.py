@@ -15,9 +15,10 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from engagement.errors import NotFound, ValidationFailed
 from engagement.filters import filtered
 from engagement.ids import row_by_id
+from engagement.metrics import cache_lookup_count
 from engagement.models import Role
 from engagement.roles import sees_personal_data
-from learners.cache import learner_detail_key
+from learners.cache import LEARNER_DETAIL_USE, learner_detail_key
 from learners.filters import PERSONAL_FILTERS, LearnerFilter
 from learners.models import (
     STUDYING_STATUSES,
@@ -91,6 +92,7 @@ def learner_detail_cached(
         raise NotFound("No learner with this id.") from exc
     key = learner_detail_key(canonical)
     detail = cache.get(key)
+    cache_lookup_count(LEARNER_DETAIL_USE, hits=detail is not None, misses=detail is None)
     if detail is None:
         detail = render(learner_get(actor=actor, learner_id=canonical))
         cache.set(key, detail, timeout=settings.LEARNER_DETAIL_CACHE_SECONDS)

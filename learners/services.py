@@ -33,6 +33,7 @@ from learners.models import (
     RiskModel,
     course_closed_at,
 )
+from learners.monitoring import ingestion_count
 from learners.risk.dataset import DEFAULT_CUTOFF_DAYS, cutoff_days_check
 from learners.risk.services import rescore_as_of_check
 
@@ -392,8 +393,13 @@ def learners_touch_activity(*, learner_ids: Iterable[uuid.UUID]) -> None:
     tasks.rescore_stale_soon()
 
 
-def events_ingest(*, items: Sequence[Any], now: datetime | None = None) -> IngestReport:
-    """Validate a batch item by item and store the valid ones; re-sending it changes nothing."""
+def events_ingest(
+    *, items: Sequence[Any], door: str = "api", now: datetime | None = None
+) -> IngestReport:
+    """Validate a batch item by item and store the valid ones; re-sending it changes nothing.
+
+    ``door`` (``api`` or ``csv``) names where the batch came in, for the ingestion metrics.
+    """
     now = now or timezone.now()
     report = IngestReport()
     valid: list[tuple[int, EventRecord]] = []
@@ -405,6 +411,9 @@ def events_ingest(*, items: Sequence[Any], now: datetime | None = None) -> Inges
             valid.append((index, record))
     events_store(records=valid, report=report)
     report.rejected.sort(key=lambda row: row["index"])
+    ingestion_count(
+        door, accepted=report.accepted, duplicates=report.duplicates, rejected=len(report.rejected)
+    )
     return report
 
 
@@ -427,7 +436,7 @@ def events_import(
     now = timezone.now()
     for chunk in chunked(rows, chunk_size):
         items = [{**row, "learner_source": row.get("source")} for _, row in chunk]
-        report = events_ingest(items=items, now=now)
+        report = events_ingest(items=items, door="csv", now=now)
         for rejected in report.rejected:
             rejected["index"] = chunk[rejected["index"]][0]
         audit_record(

@@ -19,6 +19,7 @@ from django.utils import timezone
 from engagement.celery import app
 from engagement.jobs import Job, ProgressReporter, job_run
 from learners import services  # its request services send this module's tasks
+from learners.monitoring import rescore_duration
 from learners.risk.feedback import risk_digest_send
 from learners.risk.services import learners_rescore, risk_model_train
 
@@ -56,14 +57,23 @@ def learners_rescore_task(self: Task, job_id: str) -> None:
         as_of = job.params.get("as_of")
         if job.params.get("stale_only"):  # this run takes every learner stale by now
             cache.delete(STALE_RESCORE_PENDING_KEY)
-        return learners_rescore(
-            cohort_id=job.params.get("cohort_id"),
-            stale_only=bool(job.params.get("stale_only")),
-            as_of=datetime.fromisoformat(as_of) if as_of else None,
-            on_progress=report_progress,
-        ).as_dict()
+        with rescore_duration.labels(scope=_rescore_scope(job.params)).time():
+            summary = learners_rescore(
+                cohort_id=job.params.get("cohort_id"),
+                stale_only=bool(job.params.get("stale_only")),
+                as_of=datetime.fromisoformat(as_of) if as_of else None,
+                on_progress=report_progress,
+            )
+        return summary.as_dict()
 
     _run_retrying(self, job_id, work)
+
+
+def _rescore_scope(params: dict[str, Any]) -> str:
+    """The bounded label of a run's scope: every learner, one cohort, or the stale ones."""
+    if params.get("stale_only"):
+        return "stale"
+    return "cohort" if params.get("cohort_id") else "all"
 
 
 @app.task(

@@ -13,6 +13,7 @@ from engagement.settings.base import *  # noqa: F403
 from engagement.settings.security import *  # noqa: F403
 from engagement.settings.database import *  # noqa: F403
 from engagement.settings.cache import *  # noqa: F403
+from engagement.settings.metrics import *  # noqa: F403
 from engagement.settings.celery import *  # noqa: F403
 from engagement.settings.api import *  # noqa: F403
 from engagement.settings.mail import *  # noqa: F403

@@ -26,6 +26,7 @@ from learners.ingestion.xapi import (
     parse_statement_id,
 )
 from learners.models import ActivityEvent, Learner
+from learners.monitoring import ingestion_count
 from learners.services import events_store, ingest_limit
 
 Parsed = list[tuple[int, XapiStatement]]
@@ -58,6 +59,7 @@ def xapi_statements_ingest(
     _reject_reused_ids(parsed, rejected)
     learner_ids = _resolve_actors(parsed, rejected)
     if rejected:
+        ingestion_count("xapi", rejected=len(rejected))
         rows = [{"index": index, "errors": rejected[index]} for index in sorted(rejected)]
         raise ValidationFailed(detail={"rejected": rows})
     records = [(index, statement.for_learner(learner_ids[index])) for index, statement in parsed]
@@ -66,8 +68,10 @@ def xapi_statements_ingest(
         # Checked after the insert, in the same transaction, so that a concurrent writer (of the
         # same id, or deleting a learner) cannot slip in between; raising rolls it all back.
         if report.rejected:
+            ingestion_count("xapi", rejected=len(report.rejected))
             raise ValidationFailed(detail={"rejected": report.rejected})
         _refuse_conflicts(parsed)
+    ingestion_count("xapi", accepted=report.accepted, duplicates=report.duplicates)
     return [statement.id for _, statement in parsed]
 
 

@@ -3,14 +3,24 @@ model versions and their evaluation on the current data."""
 
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import F, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from engagement.errors import NotFound
-from learners.models import Learner, RiskAssessment, RiskFeedback, RiskModel
+from engagement.metrics import cache_lookup_count
+from learners.cache import RISK_DETAIL_USE
+from learners.models import (
+    STUDYING_STATUSES,
+    Learner,
+    RiskAssessment,
+    RiskBand,
+    RiskFeedback,
+    RiskModel,
+)
 from learners.risk.dataset import DEFAULT_CUTOFF_DAYS, time_split, training_set
 from learners.risk.explanations import assessment_factors
 from learners.risk.features import LearnerFeatures
@@ -133,6 +143,7 @@ def learner_risk(*, learner: Learner) -> dict[str, Any]:
     else:
         key = _key([assessment_id for assessment_id, _ in shown])
         detail = cache.get(key)
+        cache_lookup_count(RISK_DETAIL_USE, hits=detail is not None, misses=detail is None)
         if detail is None:
             rows = list(history.select_related("model")[:2])
             current, previous = rows[0], (rows[1] if len(rows) > 1 else None)
@@ -201,3 +212,53 @@ def current_assessments(*, learner_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, 
     for assessment in rows:
         current.setdefault(assessment.learner_id, assessment)
     return current
+
+
+# Upper edges of the score histogram exposed to Prometheus (scores lie in 0..1).
+RISK_SCORE_EDGES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+RISK_DISTRIBUTION_KEY = "risk:distribution:v1"
+
+
+@dataclass(frozen=True)
+class RiskDistribution:
+    """Learners still studying: how many per current band (``unscored``: none yet), and their
+    scores as cumulative counts at each edge of :data:`RISK_SCORE_EDGES`."""
+
+    bands: dict[str, int]
+    buckets: list[tuple[float, int]]
+    scored: int
+    score_sum: float
+
+
+def risk_distribution() -> RiskDistribution:
+    """The current risk of learners still studying, from the denormalised columns in one
+    statement (no query per learner), cached for ``RISK_METRICS_CACHE_SECONDS`` so that
+    frequent readers (every Prometheus scrape of every web process) share one result."""
+    distribution = cache.get(RISK_DISTRIBUTION_KEY)
+    if distribution is None:
+        distribution = _risk_distribution_read()
+        cache.set(RISK_DISTRIBUTION_KEY, distribution, timeout=settings.RISK_METRICS_CACHE_SECONDS)
+    return distribution
+
+
+def _risk_distribution_read() -> RiskDistribution:
+    counts: dict[str, Any] = {
+        f"band_{band}": Count("pk", filter=Q(risk_band=band)) for band in RiskBand.values
+    }
+    counts |= {
+        f"edge_{index}": Count("pk", filter=Q(risk_score__lte=edge))
+        for index, edge in enumerate(RISK_SCORE_EDGES)
+    }
+    row = Learner.objects.filter(status__in=STUDYING_STATUSES).aggregate(
+        **counts,
+        unscored=Count("pk", filter=Q(risk_score__isnull=True)),
+        scored=Count("risk_score"),
+        score_sum=Sum("risk_score"),
+    )
+    return RiskDistribution(
+        bands={band: row[f"band_{band}"] for band in RiskBand.values}
+        | {"unscored": row["unscored"]},
+        buckets=[(edge, row[f"edge_{index}"]) for index, edge in enumerate(RISK_SCORE_EDGES)],
+        scored=row["scored"],
+        score_sum=row["score_sum"] or 0.0,
+    )

@@ -44,7 +44,8 @@ from engagement.errors import Conflict
 from engagement.ids import row_by_id, uuid7
 from engagement.input_bounds import future_problem
 from engagement.iterables import chunked
-from learners.cache import learner_detail_forget
+from engagement.metrics import cache_lookup_count
+from learners.cache import COHORT_NORMS_USE, learner_detail_forget
 from learners.models import (
     FINISHED_STATUSES,
     STUDYING_STATUSES,
@@ -169,6 +170,7 @@ def _norms(raws: dict[uuid.UUID, Any], group: _Group) -> dict[uuid.UUID, CohortN
         cached = cache.get_many(list(keys.values()))
         norms = {cohort_id: cached[key] for cohort_id, key in keys.items() if key in cached}
         missing = cohort_ids - norms.keys()
+        cache_lookup_count(COHORT_NORMS_USE, hits=len(norms), misses=len(missing))
         if missing:
             peers = Learner.objects.filter(
                 _studying_at(group.when)

@@ -62,7 +62,7 @@ def test_production_with_every_secret_starts() -> None:
 def test_debug_defaults_need_nothing() -> None:
     result = load_settings(DEBUG="true", DATABASE_URL="sqlite:////tmp/lep-settings-test.sqlite3")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "django.db.backends.sqlite3"
+    assert result.stdout.strip() == "django_prometheus.db.backends.sqlite3"  # instrumented
 
 
 def test_sqlite_runs_in_wal_mode(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -53,7 +53,7 @@ def test_every_role_is_deployed_once(rendered: dict[tuple[str, str], dict[str, A
     assert all(doc["metadata"]["namespace"] == "engagement" for doc in workloads(rendered))
 
 
-def test_beat_is_a_single_pod_replaced_not_rolled(
+def test_beat_is_a_single_pod_replaced_not_rolled_and_not_autoscaled(
     rendered: dict[tuple[str, str], dict[str, Any]],
 ) -> None:
     beat = rendered[("Deployment", "beat")]
@@ -62,6 +62,8 @@ def test_beat_is_a_single_pod_replaced_not_rolled(
     autoscaled = {doc["spec"]["scaleTargetRef"]["name"] for (kind, _), doc in rendered.items()
                   if kind == "HorizontalPodAutoscaler"}  # fmt: skip
     assert "beat" not in autoscaled
+    for name in autoscaled:  # the autoscaler owns their count: an apply must not reset it
+        assert "replicas" not in rendered[("Deployment", name)]["spec"]
 
 
 def test_pods_run_unprivileged_on_a_read_only_root(

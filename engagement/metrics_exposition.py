@@ -22,16 +22,17 @@ from engagement.registry import registry
 BEARER_CHALLENGE = 'Bearer realm="metrics"'
 
 
-def metrics_registry() -> CollectorRegistry:
+def metrics_registry(*, app_collectors: bool = True) -> CollectorRegistry:
     """What to expose: every process's values when several share the multiprocess directory,
-    this process's otherwise; plus the collectors apps registered."""
+    this process's otherwise; plus the collectors apps registered (the web's page only: a
+    worker's exporter leaves them out, so a scrape of it never reads the database)."""
     if settings.PROMETHEUS_MULTIPROC_DIR:
         collected = CollectorRegistry()
         MultiProcessCollector(collected, path=settings.PROMETHEUS_MULTIPROC_DIR)
     else:
         collected = CollectorRegistry()
         collected.register(REGISTRY)  # a registry collects like any collector
-    for collector in registry.metrics_collectors():
+    for collector in registry.metrics_collectors() if app_collectors else ():
         collected.register(collector)
     return collected
 

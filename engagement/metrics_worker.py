@@ -70,7 +70,7 @@ def exporter_app(environ: dict[str, Any], start_response: StartResponse) -> Iter
         start_response(f"{status} {'Unauthorized' if status == 401 else 'Forbidden'}", headers)
         return [f"{reason}\n".encode()]
     start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
-    return [generate_latest(metrics_registry())]
+    return [generate_latest(metrics_registry(app_collectors=False))]
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):

@@ -124,6 +124,9 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("swagger-ui", "get"): OPEN,
     ("healthz", "get"): OPEN,
     ("readyz", "get"): OPEN,
+    # Guarded by METRICS_TOKEN / METRICS_ALLOWED_NETWORKS, not by roles: with neither set and
+    # DEBUG off, nobody may read it (tests/engagement/test_metrics.py covers 401 and 200).
+    ("metrics", "get"): dict.fromkeys(PRINCIPALS, 403),
 }
 
 # Routes that are not API endpoints: Django admin (staff only, tested below) and the

@@ -135,7 +135,9 @@ def test_the_worker_exporter_is_guarded_like_the_web(exporter: str) -> None:
     )
     with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
         assert response.status == 200
-        assert b"engagement_celery_tasks_total" in response.read()
+        page = response.read()
+    assert b"engagement_celery_tasks_total" in page
+    assert b"learners_risk_band_learners" not in page  # the web's page alone reads the database
 
 
 def test_with_a_multiprocess_directory_the_page_adds_up_the_processes(

@@ -12,7 +12,7 @@ DEMO_DAYS ?= 240
 # mail (invitations) point at the address served.
 RUN_ENV := DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: setup run test lint security schemathesis prod-smoke format migrate clean
+.PHONY: setup run test lint security schemathesis prod-smoke format migrate clean deploy-check dev-cert
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,21 @@ schemathesis: setup
 # Prometheus from deploy/, driven end to end (see docs/operations.md, Production smoke test).
 prod-smoke: setup
 	$(BIN)/python deploy/smoke/prod_smoke.py
+
+# Offline checks of the container and Kubernetes files (deploy/validate): no Docker, no cluster.
+deploy-check: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" deploy/validate
+
+# A self-signed certificate for nginx in compose (deploy/dev-cert/, git-ignored; never commit it).
+DEV_CERT_HOST ?= localhost
+dev-cert: deploy/dev-cert/tls.crt
+
+deploy/dev-cert/tls.crt:
+	mkdir -p deploy/dev-cert
+	openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=$(DEV_CERT_HOST)" \
+		-addext "subjectAltName=DNS:$(DEV_CERT_HOST),DNS:localhost,IP:127.0.0.1" \
+		-keyout deploy/dev-cert/tls.key -out deploy/dev-cert/tls.crt
+	chmod 600 deploy/dev-cert/tls.key
 
 format: setup
 	$(BIN)/ruff format .

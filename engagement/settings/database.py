@@ -54,7 +54,8 @@ def _database(*, variable: str, default: str) -> dict[str, Any]:
         }
     elif env.bool("DATABASE_POOL", default=True):
         database["CONN_MAX_AGE"] = 0
-        database["OPTIONS"] = {"pool": _pool()}
+        # Added beside the URL's own options (``?sslmode=require`` and other libpq parameters).
+        database.setdefault("OPTIONS", {})["pool"] = _pool()
     else:
         database["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     return database

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,3 +55,10 @@ def test_cors_is_closed_unless_configured(client: Client, settings: Any) -> None
         HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
     )
     assert allowed["Access-Control-Allow-Origin"] == "https://dashboard.example.org"
+
+
+@pytest.mark.parametrize(("path", "status"), [("/healthz", 200), ("/accounts/login/", 301)])
+def test_only_probes_and_scrapes_answer_plain_http(path: str, status: int) -> None:
+    # A fresh client loads its middleware under the production redirect.
+    with override_settings(SECURE_SSL_REDIRECT=True):
+        assert Client().get(path).status_code == status

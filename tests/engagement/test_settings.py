@@ -102,6 +102,19 @@ def test_a_pool_whose_minimum_exceeds_its_maximum_is_refused(
         database_settings._database(variable="DATABASE_URL", default="")
 
 
+@pytest.mark.parametrize("pool", ["true", "false"])
+def test_postgres_url_can_require_tls(monkeypatch: pytest.MonkeyPatch, pool: str) -> None:
+    monkeypatch.setenv(
+        "DATABASE_URL",
+        "postgres://app@db.internal:5432/engagement?sslmode=verify-full&sslrootcert=/etc/ca.pem",
+    )
+    monkeypatch.setenv("DATABASE_POOL", pool)
+    options = database_settings._database()["OPTIONS"]
+    assert options["sslmode"] == "verify-full"
+    assert options["sslrootcert"] == "/etc/ca.pem"
+    assert ("pool" in options) is (pool == "true")
+
+
 def test_redis_url_selects_django_redis() -> None:
     cache = environ.Env().cache_url_config("redis://127.0.0.1:6379/0")
     assert cache["BACKEND"] == "django_redis.cache.RedisCache"

@@ -109,7 +109,7 @@ def test_postgres_url_can_require_tls(monkeypatch: pytest.MonkeyPatch, pool: str
         "postgres://app@db.internal:5432/engagement?sslmode=verify-full&sslrootcert=/etc/ca.pem",
     )
     monkeypatch.setenv("DATABASE_POOL", pool)
-    options = database_settings._database()["OPTIONS"]
+    options = database_settings._database(variable="DATABASE_URL", default="")["OPTIONS"]
     assert options["sslmode"] == "verify-full"
     assert options["sslrootcert"] == "/etc/ca.pem"
     assert ("pool" in options) is (pool == "true")

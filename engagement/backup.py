@@ -16,8 +16,9 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-POSTGRESQL = "django.db.backends.postgresql"
-SQLITE = "django.db.backends.sqlite3"
+# Vendors by the last part of ENGINE: Django's backends and django-prometheus' instrumented ones.
+POSTGRESQL = "postgresql"
+SQLITE = "sqlite3"
 
 
 class BackupFailed(Exception):
@@ -71,16 +72,18 @@ def _run(command: list[str], database: Mapping[str, Any]) -> None:
         raise BackupFailed(f"{Path(command[0]).name} failed: {lines[-1]}")
 
 
-def _engine(database: Mapping[str, Any]) -> str:
+def database_vendor(database: Mapping[str, Any]) -> str:
+    """``postgresql`` or ``sqlite3``, whichever package provides the backend."""
     engine = str(database["ENGINE"])
-    if engine not in (POSTGRESQL, SQLITE):
+    vendor = engine.rsplit(".", 1)[-1]
+    if vendor not in (POSTGRESQL, SQLITE):
         raise BackupFailed(f"backups of {engine} are not supported")
-    return engine
+    return vendor
 
 
 def backup_database(database: Mapping[str, Any], path: Path) -> None:
     """Write a full copy of ``database`` to ``path`` (replaced if it exists)."""
-    if _engine(database) == SQLITE:
+    if database_vendor(database) == SQLITE:
         path.unlink(missing_ok=True)
         _sqlite_copy(lambda: _sqlite_connect(database), lambda: sqlite3.connect(path))
         return
@@ -102,7 +105,7 @@ def restore_database(database: Mapping[str, Any], path: Path) -> None:
     """Replace the contents of ``database`` with the backup at ``path``, in one transaction."""
     if not path.is_file():
         raise BackupFailed(f"{path}: no such backup file")
-    if _engine(database) == SQLITE:
+    if database_vendor(database) == SQLITE:
         read_only = f"{path.resolve().as_uri()}?mode=ro"
         _sqlite_copy(
             lambda: sqlite3.connect(read_only, uri=True), lambda: _sqlite_connect(database)

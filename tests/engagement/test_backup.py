@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from engagement.backup import POSTGRESQL, SQLITE, restore_database
+from engagement.backup import POSTGRESQL, SQLITE, database_vendor, restore_database
 from learners.models import Learner
 from tests.factories import ActivityEventFactory, LearnerFactory
 
@@ -46,7 +46,7 @@ def fresh_database(tmp_path: Path) -> Iterator[Mapping[str, Any]]:
     """An empty database of the same kind as the test database."""
     live = connection.settings_dict
     if connection.vendor == "sqlite":
-        yield {"ENGINE": SQLITE, "NAME": str(tmp_path / "fresh.sqlite3")}
+        yield {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp_path / "fresh.sqlite3")}
         return
     import psycopg
 
@@ -64,14 +64,14 @@ def fresh_database(tmp_path: Path) -> Iterator[Mapping[str, Any]]:
 
 
 def _fresh_contents(fresh: Mapping[str, Any], tables: list[str]) -> dict[str, Any]:
-    if fresh["ENGINE"] == SQLITE:
+    if database_vendor(fresh) == SQLITE:
         import sqlite3
 
         with closing(sqlite3.connect(fresh["NAME"])) as database:
             return _contents(database.cursor(), tables)
     import psycopg
 
-    assert fresh["ENGINE"] == POSTGRESQL
+    assert database_vendor(fresh) == POSTGRESQL
     with psycopg.connect(
         dbname=fresh["NAME"], host=fresh["HOST"], port=fresh["PORT"], user=fresh["USER"]
     ) as database:

@@ -13,6 +13,7 @@ updates): the steady daily run. Only 127.0.0.1 is used, and only the scratch dat
 created and dropped.
 
     .venv/bin/python benchmarks/rescore.py --learners 100000 --days 365 [--keep-db] [--reuse-db]
+        [--database NAME]
 """
 
 import argparse
@@ -29,21 +30,21 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = "postgres://postgres@127.0.0.1:5432"
-DATABASE = "lep_rescore_bench"
+DATABASE = "lep_rescore_bench"  # the scratch database unless --database names another
 
 
-def _env() -> dict[str, str]:
+def _env(database: str) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": f"{SERVER}/{DATABASE}",
+        "DATABASE_URL": f"{SERVER}/{database}",
         "DEBUG": "true",
         "SECURE_SSL_REDIRECT": "false",
     }
 
 
-def _manage(*args: str) -> float:
+def _manage(database: str, *args: str) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=_env(), check=True)
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=_env(database), check=True)
     return time.perf_counter() - started
 
 
@@ -52,11 +53,12 @@ def _admin(sql: str) -> None:
         connection.execute(sql)
 
 
-def _prepare(learners: int, days: int) -> float:
-    _admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-    _admin(f"CREATE DATABASE {DATABASE}")
-    _manage("migrate", "-v0")
+def _prepare(database: str, learners: int, days: int) -> float:
+    _admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    _admin(f"CREATE DATABASE {database}")
+    _manage(database, "migrate", "-v0")
     seconds = _manage(
+        database,
         "seed_demo",
         "--cohorts",
         "12",
@@ -69,14 +71,14 @@ def _prepare(learners: int, days: int) -> float:
         "--today",
         datetime.now(UTC).date().isoformat(),
     )
-    with psycopg.connect(f"{SERVER}/{DATABASE}", autocommit=True) as connection:
+    with psycopg.connect(f"{SERVER}/{database}", autocommit=True) as connection:
         connection.execute("UPDATE learners_learner SET status = 'active', finished_at = NULL")
         connection.execute("VACUUM ANALYZE")
     return seconds
 
 
-def _floor() -> tuple[float, int]:
-    with psycopg.connect(f"{SERVER}/{DATABASE}") as connection:
+def _floor(database: str) -> tuple[float, int]:
+    with psycopg.connect(f"{SERVER}/{database}") as connection:
         started = time.perf_counter()
         rows = connection.execute(
             "SELECT learner_id, count(*), max(occurred_at) FROM learners_activityevent GROUP BY learner_id"
@@ -95,8 +97,8 @@ WRITE_FLOOR = (
 )
 
 
-def _write_floor() -> float:
-    with psycopg.connect(f"{SERVER}/{DATABASE}") as connection:
+def _write_floor(database: str) -> float:
+    with psycopg.connect(f"{SERVER}/{database}") as connection:
         started = time.perf_counter()
         for statement in WRITE_FLOOR:
             connection.execute(statement)
@@ -105,13 +107,13 @@ def _write_floor() -> float:
         return seconds
 
 
-def _counts() -> dict[str, int]:
+def _counts(database: str) -> dict[str, int]:
     queries = {
         "learners": "SELECT count(*) FROM learners_learner",
         "events": "SELECT count(*) FROM learners_activityevent",
         "scored": "SELECT count(*) FROM learners_learner WHERE risk_score IS NOT NULL",
     }
-    with psycopg.connect(f"{SERVER}/{DATABASE}") as connection:
+    with psycopg.connect(f"{SERVER}/{database}") as connection:
         return {name: connection.execute(sql).fetchall()[0][0] for name, sql in queries.items()}
 
 
@@ -125,18 +127,22 @@ def main() -> None:
     parser.add_argument(
         "--reuse-db", action="store_true", help="Use the database a --keep-db run left."
     )
+    parser.add_argument(
+        "--database", default=DATABASE, help="The scratch database (dropped unless --keep-db)."
+    )
     options = parser.parse_args()
-    seeding = None if options.reuse_db else _prepare(options.learners, options.days)
+    database = options.database
+    seeding = None if options.reuse_db else _prepare(database, options.learners, options.days)
     # The first scoring of a fresh database also queues an alert for every learner who is high;
     # the figure compared with the floors is the next run, the steady daily rescore.
-    first_seconds = None if options.reuse_db else _manage("rescore")
-    floor_seconds, floor_rows = _floor()
-    write_floor_seconds = _write_floor()
-    rescore_seconds = _manage("rescore")
+    first_seconds = None if options.reuse_db else _manage(database, "rescore")
+    floor_seconds, floor_rows = _floor(database)
+    write_floor_seconds = _write_floor(database)
+    rescore_seconds = _manage(database, "rescore")
     results = {
         "date": datetime.now(UTC).date().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        **_counts(),
+        **_counts(database),
         "seed_seconds": None if seeding is None else round(seeding, 1),
         "floor_seconds": round(floor_seconds, 2),
         "floor_rows": floor_rows,
@@ -150,7 +156,7 @@ def main() -> None:
     }
     print(json.dumps(results, indent=2))
     if not options.keep_db:
-        _admin(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+        _admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from engagement.wording import counted
+from learners.risk.features import FIRST_WEEK_DAYS, kind_total_fact
 
 
 def _pct(value: Any) -> str:
@@ -40,6 +41,34 @@ def _tenure(raw: Mapping[str, Any], value: float) -> str:
     return f"Enrolled {counted(raw['tenure_days'], 'day')} ago: enough history for a firm score"
 
 
+def _since_enrolment(raw: Mapping[str, Any]) -> str:
+    return f"the {counted(raw['elapsed_days'], 'day')} since enrolment"
+
+
+def _first_week(raw: Mapping[str, Any], value: float) -> str:
+    actions = counted(raw["first_week_events"], "action")
+    if raw["elapsed_days"] < FIRST_WEEK_DAYS:
+        return f"{actions} in {_since_enrolment(raw)} (the first week is not over)"
+    return f"{actions} in the first week after enrolment"
+
+
+def _span(raw: Mapping[str, Any], value: float) -> str:
+    if raw["events_total"] < 2:
+        return f"Fewer than two actions in {_since_enrolment(raw)}: no span of activity yet"
+    span = (
+        f"From the first action to the last: {counted(raw['activity_span_days'], 'day')} of "
+        f"{_since_enrolment(raw)}"
+    )
+    if raw["days_since_last_event"] is None:
+        return span
+    return f"{span}; the last was {counted(raw['days_since_last_event'], 'day')} ago"
+
+
+def _kind_total(feature: str, singular: str, plural: str = "") -> Callable[..., str]:
+    fact = kind_total_fact(feature)
+    return lambda raw, value: f"{counted(raw[fact], singular, plural)} since enrolment"
+
+
 # Each takes the stored facts and the factor's model input.
 EXPLANATIONS: dict[str, Callable[[Mapping[str, Any], float], str]] = {
     "days_inactive": lambda raw, value: (
@@ -65,6 +94,29 @@ EXPLANATIONS: dict[str, Callable[[Mapping[str, Any], float], str]] = {
         f"Progress {_pct(raw['actual_progress'])} where {_pct(raw['expected_progress'])} is expected by now"
     ),
     "new_learner": _tenure,
+    "events_log": lambda raw, value: (
+        f"{counted(raw['events_total'], 'action')} in {_since_enrolment(raw)}"
+    ),
+    "events_vs_peers": lambda raw, value: (
+        f"{counted(raw['events_total'], 'action')} since enrolment — peers typically "
+        f"{raw['typical_events_total']:.0f}"
+    ),
+    "active_days_log": lambda raw, value: (
+        f"Active on {raw['active_days_total']} of {_since_enrolment(raw)}"
+    ),
+    "active_days_vs_peers": lambda raw, value: (
+        f"Active on {counted(raw['active_days_total'], 'day')} since enrolment — peers typically "
+        f"{raw['typical_active_days_total']:.0f}"
+    ),
+    "active_share": lambda raw, value: f"Active on {_pct(value)} of {_since_enrolment(raw)}",
+    "first_week_events_log": _first_week,
+    "activity_span_share": _span,
+    "logins_log": _kind_total("logins_log", "login"),
+    "content_log": _kind_total("content_log", "content view"),
+    "videos_log": _kind_total("videos_log", "video watched", "videos watched"),
+    "lessons_log": _kind_total("lessons_log", "lesson completed", "lessons completed"),
+    "assessments_log": _kind_total("assessments_log", "assessment"),
+    "forum_log": _kind_total("forum_log", "forum post"),
 }
 
 

@@ -24,6 +24,7 @@ from django.db.models import (
     F,
     IntegerField,
     Max,
+    Min,
     Q,
     QuerySet,
     Sum,
@@ -42,7 +43,18 @@ ASSESSMENT_KINDS = (
 INACTIVITY_CAP_DAYS = 60.0
 NEW_LEARNER_DAYS = 7.0
 NEW_LEARNER_EVENTS = 3
+FIRST_WEEK_DAYS = 7
 DAY = 86_400.0
+
+# Totals since enrolment of one kind of activity (log1p of the count), by feature name.
+KIND_TOTALS: dict[str, tuple[str, ...]] = {
+    "logins_log": (EventKind.LOGIN,),
+    "content_log": (EventKind.CONTENT_VIEW,),
+    "videos_log": (EventKind.VIDEO_WATCHED,),
+    "lessons_log": (EventKind.LESSON_COMPLETED,),
+    "assessments_log": (EventKind.ASSESSMENT_STARTED, *ASSESSMENT_KINDS),
+    "forum_log": (EventKind.FORUM_POST,),
+}
 
 # The model inputs, in a fixed order: what each means is explained in ``learners.risk.model``.
 FEATURE_NAMES = (
@@ -55,7 +67,20 @@ FEATURE_NAMES = (
     "social",
     "progress_gap",
     "new_learner",
+    "events_log",
+    "events_vs_peers",
+    "active_days_log",
+    "active_days_vs_peers",
+    "active_share",
+    "first_week_events_log",
+    "activity_span_share",
+    *KIND_TOTALS,
 )
+
+
+def kind_total_fact(feature: str) -> str:
+    """The raw fact behind a per-kind total: ``logins_log`` is the log of ``logins_total``."""
+    return feature.removesuffix("_log") + "_total"
 
 
 @dataclass(frozen=True)
@@ -66,6 +91,9 @@ class CohortNorms:
     median_active_days_14: float
     mean_assessment: float | None
     course_lessons: int
+    # Medians of log1p(events) and log1p(active days) since enrolment.
+    median_events_log: float
+    median_active_days_log: float
 
 
 @dataclass(frozen=True)
@@ -98,6 +126,13 @@ class RawFacts(NamedTuple):
     events_total: int
     tenure_days: float
     expected_progress: float
+    # Since enrolment (events before it, imported say, are left out).
+    enrolled_events: int
+    enrolled_active_days: int
+    first_week_events: int
+    span_days: float  # from the first to the last event; 0 with fewer than two
+    days_since_last_event: float | None  # None without any event
+    kind_totals: tuple[int, ...]  # in ``KIND_TOTALS`` order
 
 
 def _log_ratio(recent: float, earlier: float) -> float:
@@ -128,36 +163,61 @@ def _since(anchor: Anchor, days: int) -> Any:
     return ExpressionWrapper(anchor - Value(timedelta(days=days)), output_field=DateTimeField())
 
 
-class ActiveDaysMask(Aggregate):
-    """Bit ``n`` set when the learner was active in the ``n``-th 24-hour period before ``anchor``.
+class _OverPeriods(Aggregate):
+    """An aggregate over the 24-hour periods before ``anchor`` in which a learner's events fall.
 
-    The same integer on both databases: PostgreSQL ORs the bits (a plain aggregate, so the scan
-    stays parallel, unlike ``COUNT(DISTINCT day)``); SQLite sums the distinct powers of two.
-    Periods are counted back from ``anchor`` (period 0 is the 24 hours before it, an event exactly
-    ``days`` days before falls outside), so "active days" do not depend on a timezone.
+    Periods are counted back from ``anchor`` (period 0 is the 24 hours before it), so "active
+    days" do not depend on a timezone. Subclasses say what to make of the periods.
     """
 
     output_field = IntegerField()
 
-    def __init__(self, anchor: Anchor, days: int) -> None:
-        window = Q(occurred_at__gt=_since(anchor, days))  # a literal bound for a fixed anchor
+    def __init__(self, anchor: Anchor, window: Q) -> None:
         if isinstance(anchor, datetime):
             anchor = Value(anchor, output_field=DateTimeField())
         super().__init__(anchor, F("occurred_at"), filter=window)
+
+    def over(self, period: str, vendor: str) -> str:
+        """The aggregate over ``period``, an integer SQL expression."""
+        raise NotImplementedError
 
     def as_sql(self, compiler: SQLCompiler, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
         anchor, occurred = (
             compiler.compile(source) for source in self.get_source_expressions()[:2]
         )
         if connection.vendor == "postgresql":
-            seconds = f"EXTRACT(EPOCH FROM ({anchor[0]}) - ({occurred[0]}))"
-            body = f"BIT_OR(1::bigint << FLOOR({seconds} / 86400)::int)"
+            period = f"FLOOR(EXTRACT(EPOCH FROM ({anchor[0]}) - ({occurred[0]})) / 86400)::int"
         else:
-            seconds = f"(strftime('%%s', {anchor[0]}) - strftime('%%s', {occurred[0]}))"
-            body = f"SUM(DISTINCT 1 << ({seconds} / 86400))"
+            period = f"((strftime('%%s', {anchor[0]}) - strftime('%%s', {occurred[0]})) / 86400)"
         condition, condition_params = compiler.compile(self.filter)
         params = (*anchor[1], *occurred[1], *condition_params)
-        return f"{body} FILTER (WHERE {condition})", params
+        return f"{self.over(period, connection.vendor)} FILTER (WHERE {condition})", params
+
+
+class ActiveDaysMask(_OverPeriods):
+    """Bit ``n`` set when the learner was active in the ``n``-th 24-hour period before ``anchor``,
+    within the last ``days`` (an event exactly ``days`` days before falls outside).
+
+    The same integer on both databases: PostgreSQL ORs the bits (a plain aggregate, so the scan
+    stays parallel, unlike ``COUNT(DISTINCT day)``); SQLite sums the distinct powers of two.
+    """
+
+    def __init__(self, anchor: Anchor, days: int) -> None:
+        # A literal bound for a fixed anchor.
+        super().__init__(anchor, Q(occurred_at__gt=_since(anchor, days)))
+
+    def over(self, period: str, vendor: str) -> str:
+        if vendor == "postgresql":
+            return f"BIT_OR(1::bigint << {period})"
+        return f"SUM(DISTINCT 1 << {period})"
+
+
+class ActiveDaysCount(_OverPeriods):
+    """How many distinct 24-hour periods before ``anchor`` hold an event matching ``window``:
+    any span, where a 64-bit mask holds 64 days at most."""
+
+    def over(self, period: str, vendor: str) -> str:
+        return f"COUNT(DISTINCT {period})"
 
 
 def _event_aggregates(
@@ -172,6 +232,17 @@ def _event_aggregates(
     # Time on task leaves out `other` events: what an unknown verb's duration covers (a whole
     # session already counted piece by piece, say) is unknown.
     on_task = ~Q(kind=EventKind.OTHER)
+    enrolled = Q(occurred_at__gte=F("learner__enrolled_at"))
+    first_week = enrolled & Q(
+        occurred_at__lt=ExpressionWrapper(
+            F("learner__enrolled_at") + Value(timedelta(days=FIRST_WEEK_DAYS)),
+            output_field=DateTimeField(),
+        )
+    )
+    kind_totals = {
+        f"kind_{name}": Count("id", filter=enrolled & Q(kind__in=kinds))
+        for name, kinds in KIND_TOTALS.items()
+    }
     events = ActivityEvent.objects.filter(
         learner_id__in=learners.order_by().values("id"), occurred_at__lt=anchor
     ).order_by()
@@ -189,6 +260,11 @@ def _event_aggregates(
             "id", filter=Q(kind=EventKind.FORUM_POST, occurred_at__gte=_since(anchor, 30))
         ),
         lessons=Count("id", filter=Q(kind=EventKind.LESSON_COMPLETED)),
+        enrolled_events=Count("id", filter=enrolled),
+        enrolled_active_days=ActiveDaysCount(anchor, enrolled),
+        first_week_events=Count("id", filter=first_week),
+        first_enrolled_at=Min("occurred_at", filter=enrolled),
+        **kind_totals,
     )
     with large_aggregate(work_mem=settings.RISK_AGGREGATE_WORK_MEM):
         return {row.pop("learner_id"): row for row in rows}
@@ -203,8 +279,11 @@ def _learner_facts(learners: QuerySet[Learner]) -> dict[uuid.UUID, dict[str, Any
 
 def _raw(facts: Mapping[str, Any], events: Mapping[str, Any] | None, as_of: datetime) -> RawFacts:
     events = events or {}
-    last_at = events.get("last_at") or facts["enrolled_at"]
+    last_event = events.get("last_at")
+    last_at = last_event or facts["enrolled_at"]
     count = events.get("assessment_count_30") or 0
+    enrolled_events = events.get("enrolled_events") or 0
+    first_enrolled = events.get("first_enrolled_at")
     return RawFacts(
         cohort_id=facts["cohort_id"],
         as_of=as_of,
@@ -226,6 +305,17 @@ def _raw(facts: Mapping[str, Any], events: Mapping[str, Any] | None, as_of: date
             starts_on=facts["cohort__starts_on"],
             ends_on=facts["cohort__ends_on"],
         ),
+        enrolled_events=enrolled_events,
+        enrolled_active_days=events.get("enrolled_active_days") or 0,
+        first_week_events=events.get("first_week_events") or 0,
+        # The last event since enrolment is the last event: the first one is on or after it.
+        span_days=(last_at - first_enrolled).total_seconds() / DAY
+        if enrolled_events >= 2 and first_enrolled is not None
+        else 0.0,
+        days_since_last_event=None
+        if last_event is None
+        else max((as_of - last_event).total_seconds() / DAY, 0.0),
+        kind_totals=tuple(events.get(f"kind_{name}") or 0 for name in KIND_TOTALS),
     )
 
 
@@ -246,6 +336,10 @@ def cohort_norms(
             median_active_days_14=statistics.median(m.active_days_14 for m in members),
             mean_assessment=statistics.fmean(scores) if scores else None,
             course_lessons=course_lessons.get(cohort_id, 0),
+            median_events_log=statistics.median(math.log1p(m.enrolled_events) for m in members),
+            median_active_days_log=statistics.median(
+                math.log1p(m.enrolled_active_days) for m in members
+            ),
         )
     return norms
 
@@ -322,6 +416,9 @@ def model_inputs(raw: RawFacts, norms: CohortNorms, learner_id: uuid.UUID) -> Le
     assessment = (
         raw.assessment_mean_30 if raw.assessment_mean_30 is not None else norms.mean_assessment
     )
+    elapsed = max(raw.tenure_days, 1.0)
+    events_log = math.log1p(raw.enrolled_events)
+    active_days_log = math.log1p(raw.enrolled_active_days)
     values = {
         "days_inactive": min(raw.days_inactive, INACTIVITY_CAP_DAYS),
         "active_days_ratio": min(raw.active_days_14 / max(norms.median_active_days_14, 1.0), 3.0),
@@ -334,6 +431,17 @@ def model_inputs(raw: RawFacts, norms: CohortNorms, learner_id: uuid.UUID) -> Le
         "social": math.log1p(raw.forum_posts_30),
         "progress_gap": raw.expected_progress - actual_progress,
         "new_learner": 1.0 if little_data else 0.0,
+        "events_log": events_log,
+        "events_vs_peers": events_log - norms.median_events_log,
+        "active_days_log": active_days_log,
+        "active_days_vs_peers": active_days_log - norms.median_active_days_log,
+        "active_share": min(raw.enrolled_active_days / elapsed, 1.0),
+        "first_week_events_log": math.log1p(raw.first_week_events),
+        "activity_span_share": min(raw.span_days / elapsed, 1.0),
+        **{
+            name: math.log1p(total)
+            for name, total in zip(KIND_TOTALS, raw.kind_totals, strict=True)
+        },
     }
     facts = {
         "days_inactive": round(raw.days_inactive, 1),
@@ -355,6 +463,20 @@ def model_inputs(raw: RawFacts, norms: CohortNorms, learner_id: uuid.UUID) -> Le
         "expected_progress": round(raw.expected_progress, 3),
         "actual_progress": round(actual_progress, 3),
         "tenure_days": round(raw.tenure_days, 1),
+        "events_total": raw.enrolled_events,
+        "typical_events_total": round(math.expm1(norms.median_events_log), 1),
+        "active_days_total": raw.enrolled_active_days,
+        "typical_active_days_total": round(math.expm1(norms.median_active_days_log), 1),
+        "elapsed_days": round(raw.tenure_days, 1),
+        "days_since_last_event": None
+        if raw.days_since_last_event is None
+        else round(raw.days_since_last_event, 1),
+        "first_week_events": raw.first_week_events,
+        "activity_span_days": round(raw.span_days, 1),
+        **{
+            kind_total_fact(name): total
+            for name, total in zip(KIND_TOTALS, raw.kind_totals, strict=True)
+        },
     }
     return LearnerFeatures(
         learner_id=learner_id,

@@ -94,17 +94,23 @@ def band_for(score: float, thresholds: Mapping[str, float]) -> str:
     return "medium" if score >= thresholds["medium"] else "low"
 
 
+def model_features(kind: str, parameters: Mapping[str, Any]) -> tuple[str, ...]:
+    """The features a version scores on: those its parameters name. A version stored before a
+    feature was added keeps scoring exactly as it did; a newly trained one names them all."""
+    if kind == "rules":
+        return tuple(parameters["weights"])
+    return tuple(parameters.get("feature_names") or parameters["coefficients"])
+
+
 def _contributions(
     kind: str, parameters: Mapping[str, Any], values: Mapping[str, float]
 ) -> dict[str, float]:
+    names = model_features(kind, parameters)
     if kind == "rules":
         centres, weights = parameters["centres"], parameters["weights"]
-        return {name: weights[name] * (values[name] - centres[name]) for name in FEATURE_NAMES}
+        return {name: weights[name] * (values[name] - centres[name]) for name in names}
     means, stds, coefficients = parameters["means"], parameters["stds"], parameters["coefficients"]
-    return {
-        name: coefficients[name] * (values[name] - means[name]) / stds[name]
-        for name in FEATURE_NAMES
-    }
+    return {name: coefficients[name] * (values[name] - means[name]) / stds[name] for name in names}
 
 
 def score_values(*, kind: str, parameters: Mapping[str, Any], values: Mapping[str, float]) -> Score:

@@ -153,8 +153,8 @@ def _groups(
 
 def _norms_key(cohort_id: uuid.UUID, group: _Group) -> str:
     if isinstance(group.when, datetime):
-        return f"risk:norms:v3:studying:{cohort_id}:{group.when.date().isoformat()}"
-    return f"risk:norms:v3:finished:{cohort_id}:{timezone.now().date().isoformat()}"
+        return f"risk:norms:v4:studying:{cohort_id}:{group.when.date().isoformat()}"
+    return f"risk:norms:v4:finished:{cohort_id}:{timezone.now().date().isoformat()}"
 
 
 def _norms(raws: dict[uuid.UUID, Any], group: _Group) -> dict[uuid.UUID, CohortNorms]:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from learners.risk.explanations import explained_factors
-from learners.risk.features import FEATURE_NAMES, LearnerFeatures
+from learners.risk.features import FEATURE_NAMES, KIND_TOTALS, LearnerFeatures
 from learners.risk.model import (
     RULES_PARAMETERS,
     Factor,
@@ -34,6 +34,20 @@ RAW = {
     "expected_progress": 0.6,
     "actual_progress": 0.3,
     "tenure_days": 40,
+    "events_total": 30,
+    "typical_events_total": 55.5,
+    "active_days_total": 9,
+    "typical_active_days_total": 14.0,
+    "elapsed_days": 40,
+    "days_since_last_event": 12,
+    "first_week_events": 6,
+    "activity_span_days": 26.0,
+    "logins_total": 9,
+    "content_total": 12,
+    "videos_total": 3,
+    "lessons_total": 4,
+    "assessments_total": 1,
+    "forum_total": 0,
 }
 
 values_strategy = st.fixed_dictionaries(
@@ -47,6 +61,12 @@ values_strategy = st.fixed_dictionaries(
         "social": st.floats(0, 4),
         "progress_gap": st.floats(-1, 1),
         "new_learner": st.sampled_from([0.0, 1.0]),
+        **dict.fromkeys(
+            ("events_log", "active_days_log", "first_week_events_log", *KIND_TOTALS),
+            st.floats(0, 8),
+        ),
+        **dict.fromkeys(("events_vs_peers", "active_days_vs_peers"), st.floats(-8, 8)),
+        **dict.fromkeys(("active_share", "activity_span_share"), st.floats(0, 1)),
     }
 )
 LOGISTIC = {
@@ -104,7 +124,7 @@ def test_factors_are_ordered_and_explained() -> None:
     explained = explained_factors([f.as_dict() for f in result.factors], RAW)
     assert explained[0]["explanation"] == "No activity for 12 days — typical for this cohort is 2"
     assert explained[0]["contribution"] == round(result.factors[0].contribution, 4)
-    assert {f.factor for f in result.factors} == set(FEATURE_NAMES)
+    assert {f.factor for f in result.factors} == set(RULES_PARAMETERS["weights"])
 
 
 def test_bands_follow_the_model_thresholds() -> None:

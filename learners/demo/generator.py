@@ -127,7 +127,8 @@ class Archetype:
 
     ``curve`` is piecewise linear: ``(course fraction, daily activity probability)`` knots.
     ``dropout_window`` is the range of course days (from a learner's first day) at which those
-    who will not complete stop.
+    who will not complete stop. ``diligence`` is the chance that a session includes coursework
+    (lessons, assessments) rather than only a look around.
     """
 
     name: str
@@ -138,6 +139,7 @@ class Archetype:
     dropout_window: tuple[int, int]
     forum_rate: float
     cram_boost: float = 0.0
+    diligence: float = 1.0
 
     @functools.cached_property
     def daily(self) -> tuple[float, ...]:
@@ -216,18 +218,54 @@ SAMPLER = Archetype(
     completion=0.0,
     dropout_window=(2, 10),
     forum_rate=0.01,
+    diligence=0.2,
 )
-# Open courses only: drops in now and then for a few weeks without keeping up.
+# Open courses only: drops in now and then for weeks without keeping up, so recently seen
+# but with little done.
 BROWSER = Archetype(
     name="browser",
-    curve=((0.0, 0.3), (0.3, 0.08), (1.0, 0.04)),
+    curve=((0.0, 0.2), (0.1, 0.16), (1.0, 0.16)),
     score_mean=0.6,
     score_sd=0.14,
     completion=0.04,
-    dropout_window=(10, 40),
+    dropout_window=(30, 80),
     forum_rate=0.02,
+    diligence=0.15,
 )
-ARCHETYPES = (STEADY, FADING, LATE_STARTER, CRAMMER, EARLY_DROPOUT, STRUGGLER, SAMPLER, BROWSER)
+# Open courses only: comes once or twice a week for the new material, and gets through it.
+WEEKLY = Archetype(
+    name="weekly",
+    curve=((0.0, 0.2), (1.0, 0.2)),
+    score_mean=0.75,
+    score_sd=0.1,
+    completion=0.9,
+    dropout_window=(28, 65),
+    forum_rate=0.1,
+)
+# Open courses only: works through a lot in the first fortnight, then comes back in bursts
+# before the deadlines.
+BINGER = Archetype(
+    name="binger",
+    curve=((0.0, 0.7), (0.18, 0.6), (0.25, 0.06), (1.0, 0.06)),
+    score_mean=0.74,
+    score_sd=0.1,
+    completion=0.85,
+    dropout_window=(28, 65),
+    forum_rate=0.05,
+    cram_boost=0.45,
+)
+ARCHETYPES = (
+    STEADY,
+    FADING,
+    LATE_STARTER,
+    CRAMMER,
+    EARLY_DROPOUT,
+    STRUGGLER,
+    SAMPLER,
+    BROWSER,
+    WEEKLY,
+    BINGER,
+)
 
 
 @dataclass(frozen=True)
@@ -236,7 +274,8 @@ class CohortKind:
 
     ``engagement`` is a lognormal multiplier of a learner's daily activity, clipped to
     ``engagement_range``: a wide sigma gives the heavy tail of open courses (a few learners
-    very active). ``completion_per_engagement`` is how strongly its log moves the completion
+    very active). Learners who will withdraw fade out first when ``fades``, or just stop. A
+    ``break_rate`` share of learners take a break of ``break_days`` (a range). ``completion_per_engagement`` is how strongly its log moves the completion
     probability. ``size`` scales the cohort's share of the learners.
     """
 
@@ -245,8 +284,10 @@ class CohortKind:
     engagement_sigma: float
     engagement_range: tuple[float, float]
     break_rate: float
+    break_days: tuple[int, int]
     size: float
     first_day_active: bool
+    fades: bool
     completion_per_engagement: float
 
     @functools.cached_property
@@ -271,26 +312,32 @@ DEGREE = CohortKind(
     engagement_sigma=0.4,
     engagement_range=(0.4, 1.8),
     break_rate=0.15,
+    break_days=(5, 10),
     size=1.0,
     first_day_active=False,
+    fades=True,
     completion_per_engagement=0.6,
 )
 # Every enrolment in a MOOC log has activity on its first day (that is how it shows up).
 MOOC = CohortKind(
     name="mooc",
     archetypes=(
-        (SAMPLER, 0.5),
-        (BROWSER, 0.2),
-        (FADING, 0.1),
-        (STEADY, 0.12),
+        (SAMPLER, 0.42),
+        (BROWSER, 0.28),
+        (FADING, 0.08),
+        (WEEKLY, 0.05),
+        (BINGER, 0.05),
+        (STEADY, 0.04),
         (CRAMMER, 0.04),
         (LATE_STARTER, 0.04),
     ),
     engagement_sigma=0.8,
     engagement_range=(0.25, 5.0),
-    break_rate=0.3,
+    break_rate=0.5,
+    break_days=(10, 21),
     size=2.0,
     first_day_active=True,
+    fades=False,
     completion_per_engagement=0.15,
 )
 COHORT_KINDS = {kind.name: kind for kind in (DEGREE, MOOC)}
@@ -537,7 +584,7 @@ def _plan(
     yesterday = (today - course_start).days - 1
     last_day = min(COURSE_DAYS - 1, yesterday, (dropout_day or COURSE_DAYS) - 1)
     break_start = rng.randrange(COURSE_DAYS)
-    break_length = rng.randint(5, 10) if rng.random() < kind.break_rate else 0
+    break_length = rng.randint(*kind.break_days) if rng.random() < kind.break_rate else 0
     score_shift = SCORE_PER_ENGAGEMENT * (engagement - 1.0) + rng.gauss(0.0, 0.06)
     return _Plan(
         index=index,
@@ -596,7 +643,7 @@ def _active_days(rng: random.Random, plan: _Plan) -> Iterator[int]:
         chance = daily[day] * plan.engagement * WEEKDAY_FACTOR[(weekday + day) % 7]
         if day in plan.break_days:
             chance *= 0.1
-        if plan.dropout_day is not None:
+        if plan.dropout_day is not None and plan.kind.fades:
             chance *= min(1.0, max(0.2, (plan.dropout_day - day) / FADE_DAYS))
         if rng.random() < chance:
             yield day
@@ -640,8 +687,10 @@ class _Timeline:
             self._emit(CONTENT_VIEW, rng.randint(60, 900))
         if rng.random() < VIDEO_RATE:
             self._emit(VIDEO_WATCHED, rng.randint(180, 1500))
-        self._lessons(day, final=final)
-        self._assessment(day)
+        diligence = self.plan.archetype.diligence
+        if final or diligence == 1.0 or rng.random() < diligence:
+            self._lessons(day, final=final)
+            self._assessment(day)
         if rng.random() < self.plan.archetype.forum_rate:
             self._emit(FORUM_POST, rng.randint(60, 600))
 
@@ -663,8 +712,18 @@ class _Timeline:
         else:
             count = int(self.lessons == on_schedule and rng.random() < AHEAD_RATE)
         for _ in range(min(count, LESSONS - self.lessons)):
+            self._lesson_material()
             if self._emit(LESSON_COMPLETED, rng.randint(600, 2400)):
                 self.lessons += 1
+
+    def _lesson_material(self) -> None:
+        """The pages and videos of a lesson, more of them for the more engaged: coursework is
+        where the volume of a committed learner's activity comes from."""
+        rng = self.rng
+        for _ in range(rng.randint(1, max(2, round(2 * self.plan.engagement)))):
+            self._emit(CONTENT_VIEW, rng.randint(60, 600))
+        if rng.random() < VIDEO_RATE:
+            self._emit(VIDEO_WATCHED, rng.randint(180, 1200))
 
     def _assessment(self, day: int) -> None:
         """Attempt the next open assessment: always once it is due, sometimes a little early."""

@@ -131,7 +131,7 @@ def test_withdrawn_learners_are_clearly_less_active_in_their_first_four_weeks() 
 
 
 def _shape_figures(shape: str) -> dict[str, dict[str, float]]:
-    """Per cohort kind: dropout among finished learners, share active on at most 3 days, and
+    """Per cohort kind: dropout among finished learners, share active on at most 7 days, and
     the share of all events made by the most active tenth of learners."""
     population = demo_population_generate(
         cohorts=4, learners=1000, days=400, seed=21, today=TODAY, shape=shape
@@ -146,7 +146,7 @@ def _shape_figures(shape: str) -> dict[str, dict[str, float]]:
         events = sorted((len(learner.events) for learner in learners), reverse=True)
         figures[kind] = {
             "dropout": finished.count(LearnerStatus.WITHDRAWN) / len(finished),
-            "active_3_days_or_fewer": sum(days <= 3 for days in active_days) / len(learners),
+            "active_7_days_or_fewer": sum(days <= 7 for days in active_days) / len(learners),
             "top_tenth_event_share": sum(events[: len(events) // 10]) / sum(events),
         }
     return figures
@@ -157,7 +157,7 @@ def test_open_courses_have_the_shape_of_mooc_logs_and_degrees_stay_steady() -> N
 
     mooc, degree = mixed["mooc"], mixed["degree"]
     assert mooc["dropout"] > 0.7 and degree["dropout"] < 0.35
-    assert mooc["active_3_days_or_fewer"] > 0.5 and degree["active_3_days_or_fewer"] < 0.2
+    assert mooc["active_7_days_or_fewer"] > 0.6 and degree["active_7_days_or_fewer"] < 0.3
     # Heavy tailed: the most active tenth make about half of an open course's activity.
     assert mooc["top_tenth_event_share"] > 0.45 and degree["top_tenth_event_share"] < 0.3
     assert _shape_figures("mixed") == mixed

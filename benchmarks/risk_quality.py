@@ -15,8 +15,9 @@ same test learners:
 - every trainable kind of ``learners.risk.model`` (a ``train_<kind>`` function for a
   ``RiskModelKind``), trained on the training cohorts.
 
-``--fit-rules`` also prints an L2 logistic fit of the features the rules weigh, in their own
-units (log-odds per unit), on the whole population: the evidence behind the rules' weights
+``--fit-rules`` also prints a logistic fit of the features the rules weigh (each weight held to
+the sign of the shipped one), in their own units (log-odds per unit), on the whole population
+as of day 28: the evidence behind the size of the rules' weights
 (docs/risk.md, "Why these rules weights"). ``--timing-learners N`` times building the training
 set and training each kind on a mixed population of N learners.
 
@@ -241,34 +242,41 @@ def measure(cutoff_days: int) -> dict[str, Any]:
 
 
 def fit_rules_features(cutoff_days: int) -> dict[str, Any]:
-    """An L2 logistic fit (C = 1) of the features the rules weigh, on every learner with an
-    outcome, in the features' own units: log-odds per unit, and the completers' median."""
-    from sklearn.linear_model import LogisticRegression
+    """A logistic fit of the features the rules weigh, each weight held to the sign of the
+    shipped one (0 allowed: correlated features otherwise trade weights of either sign), on
+    every learner with an outcome; weights in the features' own units (log-odds per unit)."""
+    from scipy.optimize import minimize
 
     from learners.risk.dataset import training_set
     from learners.risk.features import FEATURE_NAMES
     from learners.risk.model import RULES_PARAMETERS
 
     data = training_set(cutoff_days=cutoff_days)
-    used = list(RULES_PARAMETERS["weights"])
+    weights = RULES_PARAMETERS["weights"]
+    used = list(weights)
     matrix = data.matrix()[:, [FEATURE_NAMES.index(name) for name in used]]
     outcomes = data.outcomes()
     means, stds = matrix.mean(axis=0), matrix.std(axis=0)
     stds[stds == 0] = 1.0
-    regression = LogisticRegression(max_iter=1000).fit((matrix - means) / stds, outcomes)
+    standard = (matrix - means) / stds
+
+    def loss(point: Any) -> float:
+        logits = point[0] + standard @ point[1:]
+        ridge = 1e-3 * float(np.sum(point[1:] ** 2))
+        return float(np.mean(np.logaddexp(0.0, logits) - outcomes * logits)) + ridge
+
+    bounds = [(None, None)] + [(0.0, None) if weights[name] > 0 else (None, 0.0) for name in used]
+    fitted = minimize(loss, np.zeros(len(used) + 1), method="L-BFGS-B", bounds=bounds).x
     completers = matrix[outcomes == 0]
     return {
         "n": len(data),
         "base_rate": round(float(outcomes.mean()), 4),
         "features": {
             name: {
-                "weight_per_unit": round(float(coefficient / std), 3),
+                "weight_per_unit": round(float(fitted[1 + index] / stds[index]), 3),
                 "completers_median": round(float(np.median(completers[:, index])), 3),
-                "std": round(float(std), 3),
             }
-            for index, (name, coefficient, std) in enumerate(
-                zip(used, regression.coef_[0], stds, strict=True)
-            )
+            for index, name in enumerate(used)
         },
     }
 

@@ -11,8 +11,9 @@ Cohorts come in two shapes (``COHORT_KINDS``), mixed by default (``shape``):
   (about a quarter withdraw).
 - **mooc**: an open online course with the shape of public MOOC logs (KDD Cup 2015 XuetangX,
   OULAD): most learners come on a few days only and most drop out, while engagement is heavy
-  tailed (a few learners are very active); the volume of activity since enrolment separates
-  finishers from the rest better than recency does.
+  tailed (a few learners are very active). The volume of activity since enrolment separates
+  finishers from the rest about as well as recency does here (better on real courses:
+  docs/risk.md, "Measured").
 
 Storing it is :mod:`learners.demo.writer`'s job.
 """

@@ -142,7 +142,12 @@ def auth_client(api_client: APIClient, user: Any) -> APIClient:
 
 @pytest.fixture
 def rules_model(request: pytest.FixtureRequest) -> Any:
-    """The shipped rules model, which a data migration creates and transactional tests flush."""
+    """The shipped rules model (``RULES_PARAMETERS``) as the one version, v1, active.
+
+    Data migrations ship each rules version (v1, then the weights of engagement since enrolment
+    as v2; ``tests/learners/test_migrations.py`` covers them) and transactional tests flush
+    them: lifecycle tests count versions from this one model whatever the history.
+    """
     from learners.models import RiskModel
     from learners.risk.model import RULES_PARAMETERS
 
@@ -150,7 +155,8 @@ def rules_model(request: pytest.FixtureRequest) -> Any:
     request.getfixturevalue(
         "transactional_db" if marker and marker.kwargs.get("transaction") else "db"
     )
-    model, _ = RiskModel.objects.get_or_create(
-        is_active=True, defaults={"version": 1, "kind": "rules", "parameters": RULES_PARAMETERS}
+    RiskModel.objects.exclude(version=1).delete()
+    model, _ = RiskModel.objects.update_or_create(
+        version=1, defaults={"kind": "rules", "parameters": RULES_PARAMETERS, "is_active": True}
     )
     return model

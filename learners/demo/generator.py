@@ -4,6 +4,17 @@ Generation is pure and deterministic: one ``random.Random(seed)`` is drawn from 
 order, ids included (``uuid7_from``), so a seed and a ``today`` always give the same rows.
 Outcomes follow from behaviour (learners who will withdraw are less active early and fade
 before they stop), which is what gives the risk model a real, noisy signal to learn.
+
+Cohorts come in two shapes (``COHORT_KINDS``), mixed by default (``shape``):
+
+- **degree**: a programme people signed up to on purpose; most study steadily and finish
+  (about a quarter withdraw).
+- **mooc**: an open online course with the shape of public MOOC logs (KDD Cup 2015 XuetangX,
+  OULAD): most learners come on a few days only and most drop out, while engagement is heavy
+  tailed (a few learners are very active). The volume of activity since enrolment separates
+  finishers from the rest about as well as recency does here (better on real courses:
+  docs/risk.md, "Measured").
+
 Storing it is :mod:`learners.demo.writer`'s job.
 """
 
@@ -11,13 +22,14 @@ Storing it is :mod:`learners.demo.writer`'s job.
 # ruff: noqa: S311
 
 import functools
+import math
 import random
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import accumulate, pairwise
-from typing import NamedTuple
+from typing import Literal, NamedTuple, get_args
 from zoneinfo import ZoneInfo
 
 from engagement.errors import ValidationFailed
@@ -43,14 +55,10 @@ VIDEO_RATE = 0.3
 AHEAD_RATE = 0.25
 # Monday first: people study less at the end of the week.
 WEEKDAY_FACTOR = (1.0, 1.0, 0.95, 0.95, 0.8, 0.6, 0.7)
-# How strongly a learner's own engagement moves their completion probability.
-COMPLETION_PER_ENGAGEMENT = 1.0
 # Engaged learners also score a little better.
 SCORE_PER_ENGAGEMENT = 0.08
 # Learners who will withdraw fade out over this many days before they stop.
 FADE_DAYS = 14
-# Share of learners who take a week or so off in the middle of the course.
-BREAK_RATE = 0.15
 # Completers finish a few days before the end, so even a late-evening session in a timezone
 # behind UTC is over before the course's last UTC day.
 LAST_FINAL_DAY = COURSE_DAYS - 2
@@ -120,11 +128,11 @@ class Archetype:
 
     ``curve`` is piecewise linear: ``(course fraction, daily activity probability)`` knots.
     ``dropout_window`` is the range of course days (from a learner's first day) at which those
-    who will not complete stop.
+    who will not complete stop. ``diligence`` is the chance that a session includes coursework
+    (lessons, assessments) rather than only a look around.
     """
 
     name: str
-    weight: float
     curve: tuple[tuple[float, float], ...]
     score_mean: float
     score_sd: float
@@ -132,6 +140,7 @@ class Archetype:
     dropout_window: tuple[int, int]
     forum_rate: float
     cram_boost: float = 0.0
+    diligence: float = 1.0
 
     @functools.cached_property
     def daily(self) -> tuple[float, ...]:
@@ -146,70 +155,195 @@ class Archetype:
         return self.cram_boost if due_soon else 0.0
 
 
-ARCHETYPES = (
-    Archetype(
-        name="steady",
-        weight=0.32,
-        curve=((0.0, 0.34), (1.0, 0.3)),
-        score_mean=0.78,
-        score_sd=0.1,
-        completion=0.9,
-        dropout_window=(28, 65),
-        forum_rate=0.12,
-    ),
-    Archetype(
-        name="fading",
-        weight=0.17,
-        curve=((0.0, 0.32), (0.3, 0.18), (0.6, 0.1), (1.0, 0.06)),
-        score_mean=0.68,
-        score_sd=0.12,
-        completion=0.22,
-        dropout_window=(14, 50),
-        forum_rate=0.06,
-    ),
-    Archetype(
-        name="late_starter",
-        weight=0.08,
-        curve=((0.0, 0.1), (0.2, 0.14), (0.35, 0.32), (1.0, 0.34)),
-        score_mean=0.72,
-        score_sd=0.11,
-        completion=0.6,
-        dropout_window=(10, 40),
-        forum_rate=0.08,
-    ),
-    Archetype(
-        name="crammer",
-        weight=0.10,
-        curve=((0.0, 0.16), (0.6, 0.16), (0.85, 0.36), (1.0, 0.48)),
-        score_mean=0.7,
-        score_sd=0.13,
-        completion=0.55,
-        dropout_window=(28, 65),
-        forum_rate=0.04,
-        cram_boost=0.35,
-    ),
-    Archetype(
-        name="early_dropout",
-        weight=0.16,
-        curve=((0.0, 0.26), (0.15, 0.13), (0.3, 0.05), (1.0, 0.03)),
-        score_mean=0.6,
-        score_sd=0.14,
-        completion=0.05,
-        dropout_window=(4, 24),
-        forum_rate=0.03,
-    ),
-    Archetype(
-        name="struggler",
-        weight=0.17,
-        curve=((0.0, 0.34), (1.0, 0.29)),
-        score_mean=0.52,
-        score_sd=0.12,
-        completion=0.5,
-        dropout_window=(21, 60),
-        forum_rate=0.15,
-    ),
+STEADY = Archetype(
+    name="steady",
+    curve=((0.0, 0.34), (1.0, 0.3)),
+    score_mean=0.78,
+    score_sd=0.1,
+    completion=0.95,
+    dropout_window=(28, 65),
+    forum_rate=0.12,
 )
-_ARCHETYPE_CUM_WEIGHTS = tuple(accumulate(archetype.weight for archetype in ARCHETYPES))
+FADING = Archetype(
+    name="fading",
+    curve=((0.0, 0.32), (0.3, 0.18), (0.6, 0.1), (1.0, 0.06)),
+    score_mean=0.68,
+    score_sd=0.12,
+    completion=0.22,
+    dropout_window=(14, 50),
+    forum_rate=0.06,
+)
+LATE_STARTER = Archetype(
+    name="late_starter",
+    curve=((0.0, 0.1), (0.2, 0.14), (0.35, 0.32), (1.0, 0.34)),
+    score_mean=0.72,
+    score_sd=0.11,
+    completion=0.7,
+    dropout_window=(10, 40),
+    forum_rate=0.08,
+)
+CRAMMER = Archetype(
+    name="crammer",
+    curve=((0.0, 0.16), (0.6, 0.16), (0.85, 0.36), (1.0, 0.48)),
+    score_mean=0.7,
+    score_sd=0.13,
+    completion=0.7,
+    dropout_window=(28, 65),
+    forum_rate=0.04,
+    cram_boost=0.35,
+)
+EARLY_DROPOUT = Archetype(
+    name="early_dropout",
+    curve=((0.0, 0.26), (0.15, 0.13), (0.3, 0.05), (1.0, 0.03)),
+    score_mean=0.6,
+    score_sd=0.14,
+    completion=0.05,
+    dropout_window=(4, 24),
+    forum_rate=0.03,
+)
+STRUGGLER = Archetype(
+    name="struggler",
+    curve=((0.0, 0.34), (1.0, 0.29)),
+    score_mean=0.52,
+    score_sd=0.12,
+    completion=0.7,
+    dropout_window=(21, 60),
+    forum_rate=0.15,
+)
+# Open courses only: a look on a day or two around enrolment, then gone (most MOOC learners).
+SAMPLER = Archetype(
+    name="sampler",
+    curve=((0.0, 0.6), (1.0, 0.6)),
+    score_mean=0.55,
+    score_sd=0.15,
+    completion=0.0,
+    dropout_window=(2, 10),
+    forum_rate=0.01,
+    diligence=0.2,
+)
+# Open courses only: drops in now and then for weeks without keeping up, so recently seen
+# but with little done.
+BROWSER = Archetype(
+    name="browser",
+    curve=((0.0, 0.2), (0.1, 0.16), (1.0, 0.16)),
+    score_mean=0.6,
+    score_sd=0.14,
+    completion=0.04,
+    dropout_window=(30, 80),
+    forum_rate=0.02,
+    diligence=0.15,
+)
+# Open courses only: comes once or twice a week for the new material, and gets through it.
+WEEKLY = Archetype(
+    name="weekly",
+    curve=((0.0, 0.2), (1.0, 0.2)),
+    score_mean=0.75,
+    score_sd=0.1,
+    completion=0.9,
+    dropout_window=(28, 65),
+    forum_rate=0.1,
+)
+# Open courses only: works through a lot in the first fortnight, then comes back in bursts
+# before the deadlines.
+BINGER = Archetype(
+    name="binger",
+    curve=((0.0, 0.7), (0.18, 0.6), (0.25, 0.06), (1.0, 0.06)),
+    score_mean=0.74,
+    score_sd=0.1,
+    completion=0.85,
+    dropout_window=(28, 65),
+    forum_rate=0.05,
+    cram_boost=0.45,
+)
+ARCHETYPES = (
+    STEADY,
+    FADING,
+    LATE_STARTER,
+    CRAMMER,
+    EARLY_DROPOUT,
+    STRUGGLER,
+    SAMPLER,
+    BROWSER,
+    WEEKLY,
+    BINGER,
+)
+
+
+@dataclass(frozen=True)
+class CohortKind:
+    """How a kind of course's learners behave: archetype mix, spread of engagement, breaks.
+
+    ``engagement`` is a lognormal multiplier of a learner's daily activity, clipped to
+    ``engagement_range``: a wide sigma gives the heavy tail of open courses (a few learners
+    very active). Learners who will withdraw fade out first when ``fades``, or just stop. A
+    ``break_rate`` share of learners take a break of ``break_days`` (a range). ``completion_per_engagement`` is how strongly its log moves the completion
+    probability. ``size`` scales the cohort's share of the learners.
+    """
+
+    name: str
+    archetypes: tuple[tuple[Archetype, float], ...]
+    engagement_sigma: float
+    engagement_range: tuple[float, float]
+    break_rate: float
+    break_days: tuple[int, int]
+    size: float
+    first_day_active: bool
+    fades: bool
+    completion_per_engagement: float
+
+    @functools.cached_property
+    def cum_weights(self) -> tuple[float, ...]:
+        return tuple(accumulate(weight for _, weight in self.archetypes))
+
+    @functools.cached_property
+    def choices(self) -> tuple[Archetype, ...]:
+        return tuple(archetype for archetype, _ in self.archetypes)
+
+
+DEGREE = CohortKind(
+    name="degree",
+    archetypes=(
+        (STEADY, 0.55),
+        (STRUGGLER, 0.2),
+        (CRAMMER, 0.1),
+        (LATE_STARTER, 0.07),
+        (FADING, 0.05),
+        (EARLY_DROPOUT, 0.03),
+    ),
+    engagement_sigma=0.4,
+    engagement_range=(0.4, 1.8),
+    break_rate=0.15,
+    break_days=(5, 10),
+    size=1.0,
+    first_day_active=False,
+    fades=True,
+    completion_per_engagement=0.6,
+)
+# Every enrolment in a MOOC log has activity on its first day (that is how it shows up).
+MOOC = CohortKind(
+    name="mooc",
+    archetypes=(
+        (SAMPLER, 0.42),
+        (BROWSER, 0.28),
+        (FADING, 0.08),
+        (WEEKLY, 0.05),
+        (BINGER, 0.05),
+        (STEADY, 0.04),
+        (CRAMMER, 0.04),
+        (LATE_STARTER, 0.04),
+    ),
+    engagement_sigma=0.8,
+    engagement_range=(0.25, 5.0),
+    break_rate=0.5,
+    break_days=(10, 21),
+    size=2.0,
+    first_day_active=True,
+    fades=False,
+    completion_per_engagement=0.15,
+)
+COHORT_KINDS = {kind.name: kind for kind in (DEGREE, MOOC)}
+Shape = Literal["mixed", "mooc", "degree"]
+SHAPES: tuple[str, ...] = get_args(Shape)
 
 
 class LearnerRow(NamedTuple):
@@ -241,18 +375,22 @@ class EventRow(NamedTuple):
 
 
 class DemoLearner(NamedTuple):
-    """One generated learner with the archetype it was drawn from and its events, oldest first."""
+    """One generated learner with the archetype and cohort kind it was drawn from and its
+    events, oldest first."""
 
     row: LearnerRow
     archetype: str
+    cohort_kind: str
     events: list[EventRow]
 
 
 @dataclass(frozen=True)
 class DemoPopulation:
-    """Unsaved cohorts plus a lazy stream of learners, so memory stays bounded by the caller."""
+    """Unsaved cohorts (with the kind of each) plus a lazy stream of learners, so memory stays
+    bounded by the caller."""
 
     cohorts: list[Cohort]
+    kinds: list[CohortKind]
     learners: Iterator[DemoLearner]
 
 
@@ -261,6 +399,7 @@ class _Plan:
     """Everything decided about a learner before their days are played out."""
 
     index: int
+    kind: CohortKind
     archetype: Archetype
     engagement: float
     score_mean: float
@@ -280,39 +419,58 @@ class _Plan:
 
 
 def demo_population_generate(
-    *, cohorts: int, learners: int, days: int, seed: int, today: date
+    *, cohorts: int, learners: int, days: int, seed: int, today: date, shape: str = "mixed"
 ) -> DemoPopulation:
     """Build the population without touching the database; the same arguments give the same rows.
 
     Cohorts start staggered across the ``days`` before ``today``; no activity is dated on or
-    after ``today`` (00:00 UTC), so the history never runs into the future.
+    after ``today`` (00:00 UTC), so the history never runs into the future. ``shape`` is
+    ``mooc`` or ``degree`` for cohorts of one kind, ``mixed`` for both in turn.
     """
-    _validate(cohorts=cohorts, learners=learners, days=days)
+    _validate(cohorts=cohorts, learners=learners, days=days, shape=shape)
     rng = random.Random(seed)
-    cohort_list = _cohorts_build(rng, count=cohorts, days=days, today=today)
-    counts = _learner_counts(rng, total=learners, cohorts=len(cohort_list))
+    kinds = cohort_kinds(count=cohorts, shape=shape)
+    cohort_list = _cohorts_build(rng, kinds=kinds, days=days, today=today)
+    counts = _learner_counts(rng, total=learners, kinds=kinds)
     return DemoPopulation(
         cohorts=cohort_list,
-        learners=_learners_generate(rng, cohorts=cohort_list, counts=counts, today=today),
+        kinds=kinds,
+        learners=_learners_generate(
+            rng, cohorts=cohort_list, kinds=kinds, counts=counts, today=today
+        ),
     )
 
 
-def _validate(*, cohorts: int, learners: int, days: int) -> None:
+def cohort_kinds(*, count: int, shape: str) -> list[CohortKind]:
+    """The kind of each cohort in start order: ``mixed`` alternates, degree first, so the
+    self-paced second cohort is an open course."""
+    if shape != "mixed":
+        return [COHORT_KINDS[shape]] * count
+    return [(DEGREE, MOOC)[position % 2] for position in range(count)]
+
+
+def _validate(*, cohorts: int, learners: int, days: int, shape: str) -> None:
     errors = {
         name: ["Must be at least 1."]
         for name, value in (("cohorts", cohorts), ("learners", learners), ("days", days))
         if value < 1
     }
+    if shape not in SHAPES:
+        errors["shape"] = [f"Must be one of {', '.join(SHAPES)}."]
     if errors:
         raise ValidationFailed("Invalid demo population size.", detail=errors)
 
 
-def _cohorts_build(rng: random.Random, *, count: int, days: int, today: date) -> list[Cohort]:
+def _cohorts_build(
+    rng: random.Random, *, kinds: Sequence[CohortKind], days: int, today: date
+) -> list[Cohort]:
     """Start dates spread so the oldest cohorts have finished and the newest is a few weeks in.
 
     With three or more cohorts the second one is self-paced (no end date): its learners enrol
-    throughout the window and each runs the course on their own clock.
+    throughout the window and each runs the course on their own clock. Open courses say so in
+    their name.
     """
+    count = len(kinds)
     window_start = today - timedelta(days=days)
     span = max(days - 21, 0)
     self_paced = 1 if count >= 3 else None
@@ -321,10 +479,14 @@ def _cohorts_build(rng: random.Random, *, count: int, days: int, today: date) ->
         starts_on = window_start + timedelta(days=round(position * span / max(count - 1, 1)))
         code, title = COURSES[position % len(COURSES)]
         paced = position != self_paced
+        labels = [] if paced else ["self-paced"]
+        if kinds[position] is MOOC:
+            labels.insert(0, "open course")
+        label = f" ({', '.join(labels)})" if labels else ""
         cohorts.append(
             Cohort(
                 id=uuid7_from(_date_ms(starts_on), rng.getrandbits(74)),
-                name=f"{title} {starts_on:%b %Y}{'' if paced else ' (self-paced)'} #{position + 1}",
+                name=f"{title} {starts_on:%b %Y}{label} #{position + 1}",
                 course_code=code,
                 starts_on=starts_on,
                 ends_on=starts_on + timedelta(days=COURSE_DAYS - 1) if paced else None,
@@ -334,9 +496,10 @@ def _cohorts_build(rng: random.Random, *, count: int, days: int, today: date) ->
     return cohorts
 
 
-def _learner_counts(rng: random.Random, *, total: int, cohorts: int) -> list[int]:
-    """Uneven but deterministic cohort sizes that add up to ``total``."""
-    weights = [rng.uniform(0.7, 1.3) for _ in range(cohorts)]
+def _learner_counts(rng: random.Random, *, total: int, kinds: Sequence[CohortKind]) -> list[int]:
+    """Uneven but deterministic cohort sizes that add up to ``total`` (open courses larger)."""
+    cohorts = len(kinds)
+    weights = [rng.uniform(0.7, 1.3) * kind.size for kind in kinds]
     scale = total / sum(weights)
     counts = [int(weight * scale) for weight in weights]
     for position in range(total - sum(counts)):
@@ -345,22 +508,33 @@ def _learner_counts(rng: random.Random, *, total: int, cohorts: int) -> list[int
 
 
 def _learners_generate(
-    rng: random.Random, *, cohorts: Sequence[Cohort], counts: Sequence[int], today: date
+    rng: random.Random,
+    *,
+    cohorts: Sequence[Cohort],
+    kinds: Sequence[CohortKind],
+    counts: Sequence[int],
+    today: date,
 ) -> Iterator[DemoLearner]:
     cutoff_ms = _date_ms(today)
     index = 0
-    for cohort, count in zip(cohorts, counts, strict=True):
+    for cohort, kind, count in zip(cohorts, kinds, counts, strict=True):
         for _ in range(count):
             index += 1
             yield _learner_generate(
-                rng, index=index, cohort=cohort, today=today, cutoff_ms=cutoff_ms
+                rng, index=index, cohort=cohort, kind=kind, today=today, cutoff_ms=cutoff_ms
             )
 
 
 def _learner_generate(
-    rng: random.Random, *, index: int, cohort: Cohort, today: date, cutoff_ms: int
+    rng: random.Random,
+    *,
+    index: int,
+    cohort: Cohort,
+    kind: CohortKind,
+    today: date,
+    cutoff_ms: int,
 ) -> DemoLearner:
-    plan = _plan(rng, index=index, cohort=cohort, today=today)
+    plan = _plan(rng, index=index, cohort=cohort, kind=kind, today=today)
     learner_id = uuid7_from(plan.enrolled_ms, rng.getrandbits(74))
     timeline = _Timeline(rng, plan=plan, learner_id=learner_id, cutoff_ms=cutoff_ms)
     for day in _active_days(rng, plan):
@@ -380,7 +554,9 @@ def _learner_generate(
         locale=_locale(plan.timezone, index),
         finished_at=_finished_at(plan) if status in FINISHED_STATUSES else None,
     )
-    return DemoLearner(row=row, archetype=plan.archetype.name, events=timeline.events)
+    return DemoLearner(
+        row=row, archetype=plan.archetype.name, cohort_kind=kind.name, events=timeline.events
+    )
 
 
 def _finished_at(plan: _Plan) -> datetime:
@@ -395,21 +571,25 @@ def _locale(zone: str, index: int) -> str:
     return choices[index % len(choices)]
 
 
-def _plan(rng: random.Random, *, index: int, cohort: Cohort, today: date) -> _Plan:
+def _plan(
+    rng: random.Random, *, index: int, cohort: Cohort, kind: CohortKind, today: date
+) -> _Plan:
     course_start, enrolled_ms, first_day = _enrolment(rng, cohort=cohort, today=today)
-    archetype = rng.choices(ARCHETYPES, cum_weights=_ARCHETYPE_CUM_WEIGHTS)[0]
-    engagement = min(max(rng.lognormvariate(0.0, 0.4), 0.4), 1.8)
-    completion = archetype.completion + COMPLETION_PER_ENGAGEMENT * (engagement - 1.0)
+    archetype = rng.choices(kind.choices, cum_weights=kind.cum_weights)[0]
+    low, high = kind.engagement_range
+    engagement = min(max(rng.lognormvariate(0.0, kind.engagement_sigma), low), high)
+    completion = archetype.completion + kind.completion_per_engagement * math.log(engagement)
     completes = rng.random() < min(max(completion, 0.02), 0.98)
     dropout_day = None if completes else _dropout_day(rng, archetype, first_day)
     final_day = LAST_FINAL_DAY - rng.randrange(4) if completes else None
     yesterday = (today - course_start).days - 1
     last_day = min(COURSE_DAYS - 1, yesterday, (dropout_day or COURSE_DAYS) - 1)
     break_start = rng.randrange(COURSE_DAYS)
-    break_length = rng.randint(5, 10) if rng.random() < BREAK_RATE else 0
+    break_length = rng.randint(*kind.break_days) if rng.random() < kind.break_rate else 0
     score_shift = SCORE_PER_ENGAGEMENT * (engagement - 1.0) + rng.gauss(0.0, 0.06)
     return _Plan(
         index=index,
+        kind=kind,
         archetype=archetype,
         engagement=engagement,
         score_mean=archetype.score_mean + score_shift,
@@ -458,10 +638,13 @@ def _active_days(rng: random.Random, plan: _Plan) -> Iterator[int]:
         if day == plan.final_day:
             yield day
             return
+        if day == plan.first_day and plan.kind.first_day_active:
+            yield day
+            continue
         chance = daily[day] * plan.engagement * WEEKDAY_FACTOR[(weekday + day) % 7]
         if day in plan.break_days:
             chance *= 0.1
-        if plan.dropout_day is not None:
+        if plan.dropout_day is not None and plan.kind.fades:
             chance *= min(1.0, max(0.2, (plan.dropout_day - day) / FADE_DAYS))
         if rng.random() < chance:
             yield day
@@ -501,12 +684,14 @@ class _Timeline:
         rng = self.rng
         self.cursor_ms = max(self._session_start_ms(day), self.plan.enrolled_ms + 60_000)
         self._emit(LOGIN)
-        for _ in range(rng.randint(1, 2)):
+        for _ in range(rng.randint(1, max(2, int(2 * self.plan.engagement)))):
             self._emit(CONTENT_VIEW, rng.randint(60, 900))
         if rng.random() < VIDEO_RATE:
             self._emit(VIDEO_WATCHED, rng.randint(180, 1500))
-        self._lessons(day, final=final)
-        self._assessment(day)
+        diligence = self.plan.archetype.diligence
+        if final or diligence == 1.0 or rng.random() < diligence:
+            self._lessons(day, final=final)
+            self._assessment(day)
         if rng.random() < self.plan.archetype.forum_rate:
             self._emit(FORUM_POST, rng.randint(60, 600))
 
@@ -528,8 +713,18 @@ class _Timeline:
         else:
             count = int(self.lessons == on_schedule and rng.random() < AHEAD_RATE)
         for _ in range(min(count, LESSONS - self.lessons)):
+            self._lesson_material()
             if self._emit(LESSON_COMPLETED, rng.randint(600, 2400)):
                 self.lessons += 1
+
+    def _lesson_material(self) -> None:
+        """The pages and videos of a lesson, more of them for the more engaged: coursework is
+        where the volume of a committed learner's activity comes from."""
+        rng = self.rng
+        for _ in range(rng.randint(1, max(2, round(2 * self.plan.engagement)))):
+            self._emit(CONTENT_VIEW, rng.randint(60, 600))
+        if rng.random() < VIDEO_RATE:
+            self._emit(VIDEO_WATCHED, rng.randint(180, 1200))
 
     def _assessment(self, day: int) -> None:
         """Attempt the next open assessment: always once it is due, sometimes a little early."""

@@ -49,13 +49,15 @@ def demo_population_seed(
     days: int,
     seed: int,
     today: date,
+    shape: str = "mixed",
     if_empty: bool = False,
     chunk_size: int = CHUNK_SIZE,
     on_progress: Callable[[int], None] | None = None,
 ) -> SeedSummary:
     """Generate and store a demo population, ``chunk_size`` learners per transaction.
 
-    With ``if_empty`` nothing happens when any learner exists (safe to run on every start).
+    ``shape`` picks the kinds of cohort (``learners.demo.generator.SHAPES``). With ``if_empty``
+    nothing happens when any learner exists (safe to run on every start).
     Otherwise existing demo data is a conflict: seed into a database without it. A failure
     part-way leaves the chunks already committed; clear the demo rows and run again.
     ``on_progress`` is called with the number of learners written after each chunk.
@@ -67,7 +69,7 @@ def demo_population_seed(
     if if_empty and Learner.objects.exists():
         return SeedSummary(skipped=True)
     population = demo_population_generate(
-        cohorts=cohorts, learners=learners, days=days, seed=seed, today=today
+        cohorts=cohorts, learners=learners, days=days, seed=seed, today=today, shape=shape
     )
     _ensure_no_demo_data(population.cohorts)
     written_at = timezone.now()

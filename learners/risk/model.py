@@ -33,31 +33,29 @@ from learners.risk.dataset import TrainingSet
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures
 
 RULES_PARAMETERS: dict[str, Any] = {
-    # Centres are "a typical healthy learner"; weights are log-odds per unit away from it.
-    "intercept": -1.6,
+    # Engagement since enrolment first, as on real course data (docs/risk.md, "Why these rules
+    # weights"). Centres are a typical learner who completes, 28 days in; weights are log-odds
+    # per unit away from it. Only the features named here are factors of a rules score.
+    "intercept": -0.4,
     "centres": {
+        "events_vs_peers": 0.5,
+        "active_share": 0.25,
         "days_inactive": 2.0,
-        "active_days_ratio": 1.0,
-        "activity_trend": 0.0,
-        "assessment_mean": 0.7,
-        "assessment_count": 2.0,
-        "time_trend": 0.0,
-        "social": 0.0,
         "progress_gap": 0.0,
+        "assessment_mean": 0.7,
         "new_learner": 0.0,
     },
     "weights": {
-        "days_inactive": 0.12,  # each idle day adds risk, capped at 60 days by the features
-        "active_days_ratio": -0.9,  # fewer active days than the cohort's median
-        "activity_trend": -0.45,  # activity falling against the learner's own previous weeks
-        "assessment_mean": -2.5,  # weak recent assessment scores
-        "assessment_count": -0.08,  # few assessments attempted
-        "time_trend": -0.2,  # time on task falling
-        "social": -0.3,  # no forum participation
-        "progress_gap": 2.2,  # behind the expected progress for this point of the course
+        "events_vs_peers": -0.6,  # each halving of the events against the cohort's median: +0.4
+        "active_share": -1.0,  # active on 1 day in 4 (centre) against 1 in 20: +0.2
+        "days_inactive": 0.08,  # each idle day past two: +0.08 (a week idle: +0.4); capped at 60
+        "progress_gap": 2.5,  # behind the expected progress: a quarter of the course is +0.6
+        "assessment_mean": -2.0,  # weak assessment scores: 0.5 against 0.7 is +0.4
         "new_learner": -0.4,  # little data yet: hold back from flagging
     },
-    "thresholds": {"medium": 0.35, "high": 0.6},
+    # A learner at the centres scores 0.40 (low). High covers about half of an open course's
+    # learners (where three in four drop out) and about an eighth of a degree cohort's.
+    "thresholds": {"medium": 0.5, "high": 0.75},
 }
 
 

@@ -121,8 +121,8 @@ def test_learner_page_explains_the_latest_risk(admin_client_logged_in: Client) -
     assert "No activity for" in page
 
 
-def test_risk_model_activation_from_admin(admin_client_logged_in: Client) -> None:
-    rules = RiskModel.objects.get(version=1)
+def test_risk_model_activation_from_admin(admin_client_logged_in: Client, rules_model: Any) -> None:
+    rules = rules_model
     RiskModel.objects.filter(pk=rules.pk).update(is_active=False)
     RiskModel.objects.create(version=2, kind="rules", parameters=rules.parameters, is_active=True)
     admin_client_logged_in.post(

@@ -1,12 +1,14 @@
 """Data migrations, run forward over rows written by the schema before them."""
 
+import importlib
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from learners.models import CohortAssignment, Learner
+from learners.models import CohortAssignment, Learner, RiskModel
 
 BEFORE_FINISHED_AT = [("learners", "0008_drop_redundant_event_learner_index")]
 
@@ -138,3 +140,55 @@ def test_coach_cohort_permissions_become_assignments_and_back() -> None:
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
     assert set(CohortAssignment.objects.values_list("user_id", "cohort_id")) == granted
+
+
+BEFORE_RULES_SINCE_ENROLMENT = [("learners", "0019_learner_email_rule")]
+RULES_SINCE_ENROLMENT = [("learners", "0020_rules_risk_model_since_enrolment")]
+
+
+def _risk_models_at(target: list[tuple[str, str]], *models: tuple[int, str, bool]) -> Any:
+    """Migrate to ``target`` and leave exactly ``models`` (version, kind, active) stored."""
+    executor = MigrationExecutor(connection)
+    executor.migrate(target)
+    risk_model = executor.loader.project_state(target).apps.get_model("learners", "RiskModel")
+    risk_model.objects.all().delete()
+    for version, kind, active in models:
+        risk_model.objects.create(version=version, kind=kind, parameters={}, is_active=active)
+    return risk_model
+
+
+def _migrate(target: list[tuple[str, str]] | None = None) -> None:
+    """Migrate to ``target``, by default the latest state."""
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(target or executor.loader.graph.leaf_nodes())
+
+
+def _stored_models() -> list[tuple[int, str, bool]]:
+    return list(RiskModel.objects.order_by("version").values_list("version", "kind", "is_active"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rules_since_enrolment_take_over_from_the_shipped_rules_and_back() -> None:
+    _risk_models_at(BEFORE_RULES_SINCE_ENROLMENT, (1, "rules", True))
+
+    _migrate(RULES_SINCE_ENROLMENT)
+    assert _stored_models() == [(1, "rules", False), (2, "rules", True)]
+    shipped = importlib.import_module("learners.migrations.0020_rules_risk_model_since_enrolment")
+    assert RiskModel.objects.get(version=2).parameters == shipped.RULES_PARAMETERS
+
+    _migrate(BEFORE_RULES_SINCE_ENROLMENT)
+    assert _stored_models() == [(1, "rules", True)]
+    _migrate()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rules_since_enrolment_leave_an_activated_trained_model_active() -> None:
+    _risk_models_at(BEFORE_RULES_SINCE_ENROLMENT, (1, "rules", False), (2, "logistic", True))
+
+    _migrate(RULES_SINCE_ENROLMENT)
+
+    assert _stored_models() == [(1, "rules", False), (2, "logistic", True), (3, "rules", False)]
+    _migrate(BEFORE_RULES_SINCE_ENROLMENT)
+    assert _stored_models() == [(1, "rules", False), (2, "logistic", True)]
+    _migrate()

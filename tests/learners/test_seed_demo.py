@@ -130,6 +130,59 @@ def test_withdrawn_learners_are_clearly_less_active_in_their_first_four_weeks() 
     assert wins / (len(withdrawn) * len(completed)) > 0.7  # ROC AUC of this one feature
 
 
+def _shape_figures(shape: str) -> dict[str, dict[str, float]]:
+    """Per cohort kind: dropout among finished learners, share active on at most 7 days, and
+    the share of all events made by the most active tenth of learners."""
+    population = demo_population_generate(
+        cohorts=4, learners=1000, days=400, seed=21, today=TODAY, shape=shape
+    )
+    by_kind: dict[str, list[DemoLearner]] = {}
+    for learner in population.learners:
+        by_kind.setdefault(learner.cohort_kind, []).append(learner)
+    figures = {}
+    for kind, learners in by_kind.items():
+        finished = [learner.row.status for learner in learners if learner.row.finished_at]
+        active_days = [len({event.occurred_at.date() for event in x.events}) for x in learners]
+        events = sorted((len(learner.events) for learner in learners), reverse=True)
+        figures[kind] = {
+            "dropout": finished.count(LearnerStatus.WITHDRAWN) / len(finished),
+            "active_7_days_or_fewer": sum(days <= 7 for days in active_days) / len(learners),
+            "top_tenth_event_share": sum(events[: len(events) // 10]) / sum(events),
+        }
+    return figures
+
+
+def test_open_courses_have_the_shape_of_mooc_logs_and_degrees_stay_steady() -> None:
+    mixed = _shape_figures("mixed")
+
+    mooc, degree = mixed["mooc"], mixed["degree"]
+    assert mooc["dropout"] > 0.7 and degree["dropout"] < 0.35
+    assert mooc["active_7_days_or_fewer"] > 0.6 and degree["active_7_days_or_fewer"] < 0.3
+    # Heavy tailed: the most active tenth make about half of an open course's activity.
+    assert mooc["top_tenth_event_share"] > 0.45 and degree["top_tenth_event_share"] < 0.3
+    assert _shape_figures("mixed") == mixed
+
+
+def test_mixed_cohorts_alternate_open_courses_say_so_and_one_shape_stays_alone() -> None:
+    population = demo_population_generate(
+        cohorts=4, learners=20, days=300, seed=2, today=TODAY, shape="mixed"
+    )
+
+    assert [kind.name for kind in population.kinds] == ["degree", "mooc", "degree", "mooc"]
+    assert ["open course" in cohort.name for cohort in population.cohorts] == [
+        False,
+        True,
+        False,
+        True,
+    ]
+    assert "(open course, self-paced)" in population.cohorts[1].name
+    for shape in ("mooc", "degree"):
+        single = demo_population_generate(
+            cohorts=3, learners=9, days=300, seed=2, today=TODAY, shape=shape
+        )
+        assert {learner.cohort_kind for learner in single.learners} == {shape}
+
+
 def test_sizes_below_one_are_refused() -> None:
     with pytest.raises(ValidationFailed) as error:
         demo_population_generate(cohorts=0, learners=0, days=30, seed=1, today=TODAY)
@@ -138,6 +191,15 @@ def test_sizes_below_one_are_refused() -> None:
         "cohorts": ["Must be at least 1."],
         "learners": ["Must be at least 1."],
     }
+
+
+def test_an_unknown_shape_is_refused() -> None:
+    with pytest.raises(ValidationFailed) as error:
+        demo_population_generate(
+            cohorts=1, learners=1, days=30, seed=1, today=TODAY, shape="bootcamp"
+        )
+
+    assert error.value.detail == {"shape": ["Must be one of mixed, mooc, degree."]}
 
 
 # Seeding the database --------------------------------------------------------------------------
@@ -222,7 +284,7 @@ def test_seeding_over_existing_demo_data_is_a_conflict() -> None:
 @pytest.mark.django_db
 def test_command_seeds_then_if_empty_leaves_the_data_alone() -> None:
     out = StringIO()
-    args = ["--cohorts", "3", "--learners", "40", "--days", "150", "--seed", "4"]
+    args = ["--cohorts", "3", "--learners", "40", "--days", "150", "--seed", "4", "--shape", "mooc"]
 
     call_command("seed_demo", *args, stdout=out)
     stored = _stored()
@@ -231,6 +293,7 @@ def test_command_seeds_then_if_empty_leaves_the_data_alone() -> None:
     assert "Seeded 3 cohorts, 40 learners" in out.getvalue()
     assert "nothing seeded (--if-empty)" in out.getvalue()
     assert _stored() == stored
+    assert all("(open course" in name for name in Cohort.objects.values_list("name", flat=True))
     assert not ActivityEvent.objects.filter(occurred_at__gt=datetime.now(tz=UTC)).exists()
 
 
@@ -251,6 +314,8 @@ def test_command_reports_bad_input_and_conflicts_as_command_errors() -> None:
         call_command("seed_demo", "--cohorts", "0", "--today", "2026-03-01")
     with pytest.raises(CommandError, match="YYYY-MM-DD"):
         call_command("seed_demo", "--today", "yesterday")
+    with pytest.raises(CommandError, match="invalid choice: 'bootcamp'"):
+        call_command("seed_demo", "--shape", "bootcamp")
 
     call_command("seed_demo", "--learners", "5", "--today", "2026-03-01", stdout=StringIO())
     with pytest.raises(CommandError, match="already stored"):

@@ -13,6 +13,7 @@ from tqdm import tqdm
 from engagement.commands import ApplicationCommand
 from engagement.input_bounds import parse_date
 from engagement.wording import counted
+from learners.demo.generator import SHAPES
 from learners.demo.writer import demo_population_seed
 
 
@@ -46,6 +47,13 @@ class Command(ApplicationCommand):
         )
         parser.add_argument("--seed", type=int, default=42, help="Random seed.")
         parser.add_argument(
+            "--shape",
+            choices=SHAPES,
+            default="mixed",
+            help="Kinds of cohort: open courses (mooc: most learners come a few days and drop "
+            "out), degree programmes (steady, few drop out) or both in turn (mixed).",
+        )
+        parser.add_argument(
             "--today",
             type=_iso_date,
             default=None,
@@ -70,6 +78,7 @@ class Command(ApplicationCommand):
                 learners=options["learners"],
                 days=options["days"],
                 seed=options["seed"],
+                shape=options["shape"],
                 today=options["today"] or timezone.now().date(),
                 if_empty=options["if_empty"],
                 on_progress=bar.update,

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from engagement.ids import uuid7
 from engagement.models import Job
-from learners.models import Learner, RiskAlert, RiskAssessment
+from learners.models import EventKind, Learner, RiskAlert, RiskAssessment
 from learners.risk.services import learners_rescore, rescore_as_of_check
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
 
@@ -21,11 +21,15 @@ def days_ago(days: int) -> datetime:
 
 
 def back_after_a_long_silence(cohort: Any) -> Any:
-    """Busy lately (low risk now), silent for six weeks before (high risk a month ago)."""
+    """Busy lately, lessons done (low risk now), silent for six weeks before (high risk a month
+    ago)."""
     learner = LearnerFactory(cohort=cohort, enrolled_at=days_ago(90))
     ActivityEventFactory(learner=learner, occurred_at=days_ago(85))
     for day in range(1, 20):
         ActivityEventFactory(learner=learner, occurred_at=days_ago(day))
+        ActivityEventFactory(
+            learner=learner, kind=EventKind.LESSON_COMPLETED, occurred_at=days_ago(day)
+        )
     return learner
 
 

@@ -157,6 +157,9 @@ def test_best_lever_names_the_biggest_realistic_improvement() -> None:
 
 def test_no_lever_when_nothing_can_improve() -> None:
     values = {
+        **dict.fromkeys(FEATURE_NAMES, 0.0),
+        "events_vs_peers": 1.0,
+        "active_share": 0.5,
         "days_inactive": 1.0,
         "active_days_ratio": 2.0,
         "activity_trend": 1.0,
@@ -170,9 +173,12 @@ def test_no_lever_when_nothing_can_improve() -> None:
     features = LearnerFeatures(
         uuid.uuid4(), uuid.uuid4(), datetime(2026, 1, 1, tzinfo=UTC), values, RAW, False
     )
+    # Adding an assessment always counts as a lever: weigh it nothing here.
+    weights = {**RULES_PARAMETERS["weights"], "assessment_count": 0.0}
     parameters = {
         **RULES_PARAMETERS,
-        "weights": {**RULES_PARAMETERS["weights"], "assessment_count": 0.0},
+        "centres": {**RULES_PARAMETERS["centres"], "assessment_count": 0.0},
+        "weights": weights,
     }
     assert best_lever(kind="rules", parameters=parameters, features=features) is None
 

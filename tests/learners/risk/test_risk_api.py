@@ -34,7 +34,7 @@ def test_models_list_and_detail(auth_client: APIClient) -> None:
     assert [row["version"] for row in listed.data["results"]] == [1]
     detail = auth_client.get("/api/v1/risk/models/1/")
     assert detail.data["kind"] == "rules" and detail.data["is_active"]
-    assert detail.data["thresholds"] == {"medium": 0.35, "high": 0.6}
+    assert detail.data["thresholds"] == {"medium": 0.5, "high": 0.75}
     assert auth_client.get("/api/v1/risk/models/99/").status_code == 404
 
 

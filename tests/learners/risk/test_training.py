@@ -323,7 +323,9 @@ class TestOnDemoHistory:
         assert sum(row["count"] for row in result["calibration"]) == len(test)
         assert set(result["by_cohort"]) == set(test.cohort_ids())
         assert result["by_locale"]["en"]["n"] == len(test)
-        assert result["top_decile_lift"] > 1.5
+        # Most learners of an open course withdraw, so lift is capped at 1 / base rate: judge
+        # the withdrawal rate among the top decile instead.
+        assert result["top_decile_lift"] * result["base_rate"] > 0.9
 
     def test_scores_equal_scikit_learn_and_bands_follow_coach_capacity(self) -> None:
         train, test = time_split(training_set(cutoff_days=28))

@@ -142,8 +142,8 @@ def test_coach_cohort_permissions_become_assignments_and_back() -> None:
     assert set(CohortAssignment.objects.values_list("user_id", "cohort_id")) == granted
 
 
-BEFORE_RULES_SINCE_ENROLMENT = [("learners", "0019_learner_email_rule")]
-RULES_SINCE_ENROLMENT = [("learners", "0020_rules_risk_model_since_enrolment")]
+BEFORE_RULES_SINCE_ENROLMENT = [("learners", "0020_risk_model_kind_boosted")]
+RULES_SINCE_ENROLMENT = [("learners", "0021_rules_risk_model_since_enrolment")]
 
 
 def _risk_models_at(target: list[tuple[str, str]], *models: tuple[int, str, bool]) -> Any:
@@ -174,7 +174,7 @@ def test_rules_since_enrolment_take_over_from_the_shipped_rules_and_back() -> No
 
     _migrate(RULES_SINCE_ENROLMENT)
     assert _stored_models() == [(1, "rules", False), (2, "rules", True)]
-    shipped = importlib.import_module("learners.migrations.0020_rules_risk_model_since_enrolment")
+    shipped = importlib.import_module("learners.migrations.0021_rules_risk_model_since_enrolment")
     assert RiskModel.objects.get(version=2).parameters == shipped.RULES_PARAMETERS
 
     _migrate(BEFORE_RULES_SINCE_ENROLMENT)

@@ -63,6 +63,6 @@ def remove_rules_model(apps, schema_editor) -> None:  # type: ignore[no-untyped-
 
 
 class Migration(migrations.Migration):
-    dependencies = [("learners", "0019_learner_email_rule")]
+    dependencies = [("learners", "0020_risk_model_kind_boosted")]
 
     operations = [migrations.RunPython(create_rules_model, remove_rules_model)]

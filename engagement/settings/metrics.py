@@ -69,4 +69,6 @@ PROMETHEUS_MULTIPROC_DIR = multiprocess_dir_check(env.str("PROMETHEUS_MULTIPROC_
 METRICS_WORKER_PORT = env.int("METRICS_WORKER_PORT", default=9808)
 if METRICS_WORKER_PORT > 65535:
     raise ImproperlyConfigured("METRICS_WORKER_PORT must be a port number (0 turns it off).")
-METRICS_WORKER_ADDRESS = env.str("METRICS_WORKER_ADDRESS", default="0.0.0.0")  # noqa: S104
+# Every interface by default: Prometheus scrapes workers from another host or pod, and the
+# exporter answers only with the token or from the allowed networks (as /metrics does).
+METRICS_WORKER_ADDRESS = env.str("METRICS_WORKER_ADDRESS", default="0.0.0.0")  # noqa: S104  # nosec B104

@@ -55,7 +55,9 @@ RULES_PARAMETERS: dict[str, Any] = {
         "new_learner": -0.4,  # little data yet: hold back from flagging
     },
     # A learner at the centres scores 0.40 (low). High covers about half of an open course's
-    # learners (where three in four drop out) and about an eighth of a degree cohort's.
+    # learners (where three in four drop out) and about an eighth of a degree cohort's: fixed, as
+    # rules have no outcomes; the coach-capacity settings choose trained versions' bands only
+    # (docs/risk.md, "Bands of the shipped rules").
     "thresholds": {"medium": 0.5, "high": 0.75},
 }
 

@@ -102,6 +102,9 @@ def risk_model_train_task(self: Task, job_id: str) -> None:
             "active": model.is_active,
             "kind": model.kind,
             "test": model.metrics.get("test", {}),
+            # Whether it ranks better than counting events: the first thing to check.
+            "best_baseline": model.metrics.get("best_baseline"),
+            "beats_best_baseline": model.metrics.get("beats_best_baseline"),
         }
 
     _run_retrying(self, job_id, work)

@@ -12,7 +12,8 @@ The **medium** band is the watch list: high and medium together flag at most
 
 ``band_choice`` is pure: arrays in, thresholds out. Call it on training (or validation) scores,
 never on the test set, whose figures must stay an honest check of the choice.
-``configured_policy`` reads the settings, so every trainer follows them without passing them on.
+``configured_policy`` reads the settings; ``risk_model_train`` reads it once and passes it down,
+so fitting stays pure and a test states its policy.
 """
 
 from dataclasses import dataclass
@@ -38,6 +39,10 @@ class BandPolicy:
     high_capacity: float = DEFAULT_HIGH_CAPACITY
     high_min_precision: float = DEFAULT_HIGH_MIN_PRECISION
     medium_capacity: float = DEFAULT_MEDIUM_CAPACITY
+
+
+#: The documented defaults, for a fit given no policy (tests, benchmarks).
+DEFAULT_POLICY = BandPolicy()
 
 
 def configured_policy() -> BandPolicy:

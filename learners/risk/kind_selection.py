@@ -9,6 +9,7 @@ selection score rather than an estimate. Pure (data sets in, parameters out).
 from typing import Any
 
 from engagement.errors import ValidationFailed
+from learners.risk.bands import BandPolicy
 from learners.risk.dataset import TrainingSet, time_split
 from learners.risk.metrics import roc_auc
 from learners.risk.model import model_scores, train_boosted, train_logistic
@@ -28,10 +29,10 @@ def kind_check(kind: str) -> None:
         raise ValidationFailed(f"Invalid kind: {reason}", detail={"kind": [reason]})
 
 
-def _train(kind: str, data: TrainingSet) -> dict[str, Any]:
+def _train(kind: str, data: TrainingSet, policy: BandPolicy) -> dict[str, Any]:
     # Looked up at call time, so a test can swap a trainer for a spy.
     trainer = train_boosted if kind == "boosted" else train_logistic
-    return trainer(data)
+    return trainer(data, policy=policy)
 
 
 def validation_split(train: TrainingSet) -> tuple[TrainingSet, TrainingSet] | None:
@@ -46,9 +47,10 @@ def validation_split(train: TrainingSet) -> tuple[TrainingSet, TrainingSet] | No
 
 
 def fit_best_kind(
-    train: TrainingSet, *, kind: str = "auto"
+    train: TrainingSet, *, kind: str = "auto", policy: BandPolicy
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """``(kind, parameters fitted on all of train, selection record for the metrics)``.
+    """``(kind, parameters fitted on all of train, selection record for the metrics)``; bands
+    under ``policy`` (coach capacity and precision, ``learners.risk.bands``).
 
     With ``auto``, the kind with the best validation ROC AUC (ties and no validation:
     ``FALLBACK_KIND``); a named kind is fitted as asked, with its validation AUC recorded.
@@ -60,7 +62,7 @@ def fit_best_kind(
     if split is not None:
         fit, check = split
         for candidate in candidates:
-            scores = model_scores(_train(candidate, fit), candidate, check)
+            scores = model_scores(_train(candidate, fit, policy), candidate, check)
             validation[candidate] = roc_auc(check.outcomes(), scores)
     judged = {name: auc for name, auc in validation.items() if auc is not None}
     if kind != "auto":
@@ -78,4 +80,4 @@ def fit_best_kind(
         "fit_cohorts": split[0].cohort_ids() if split else [],
         "validation_cohorts": split[1].cohort_ids() if split else [],
     }
-    return chosen, _train(chosen, train), selection
+    return chosen, _train(chosen, train, policy), selection

@@ -10,7 +10,8 @@ explained exactly by its factors:
 
 Band thresholds belong to the model version (``parameters["thresholds"]``). Factors carry
 numbers only: ``learners.risk.explanations`` words them when they are read. Fitting a
-trained version's parameters (pure: arrays in, parameters out) is at the bottom.
+trained version's parameters (pure: data and band policy in, parameters out; no settings read)
+is at the bottom.
 """
 
 import math
@@ -22,7 +23,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from engagement.errors import ValidationFailed
-from learners.risk.bands import BandPolicy, band_choice, configured_policy
+from learners.risk.bands import DEFAULT_POLICY, BandPolicy, band_choice
 from learners.risk.boosted import (
     boosted_contributions,
     boosted_parameters,
@@ -54,7 +55,9 @@ RULES_PARAMETERS: dict[str, Any] = {
         "new_learner": -0.4,  # little data yet: hold back from flagging
     },
     # A learner at the centres scores 0.40 (low). High covers about half of an open course's
-    # learners (where three in four drop out) and about an eighth of a degree cohort's.
+    # learners (where three in four drop out) and about an eighth of a degree cohort's: fixed, as
+    # rules have no outcomes; the coach-capacity settings choose trained versions' bands only
+    # (docs/risk.md, "Bands of the shipped rules").
     "thresholds": {"medium": 0.5, "high": 0.75},
 }
 
@@ -211,11 +214,11 @@ def train_logistic(
     train: TrainingSet,
     *,
     thresholds: Mapping[str, float] | None = None,
-    policy: BandPolicy | None = None,
+    policy: BandPolicy = DEFAULT_POLICY,
 ) -> dict[str, Any]:
     """Parameters for a ``logistic`` RiskModel. Without given ``thresholds`` the bands are
-    chosen on the training scores under ``policy`` (by default the configured coach capacity
-    and precision, see ``learners.risk.bands``), and how is stored as ``band_choice``."""
+    chosen on the training scores under ``policy`` (the caller passes the configured one; see
+    ``learners.risk.bands``), and how is stored as ``band_choice``."""
     regression, means, stds = fit_logistic(train)
     parameters: dict[str, Any] = {
         "intercept": float(regression.intercept_[0]),
@@ -233,7 +236,7 @@ def train_boosted(
     train: TrainingSet,
     *,
     thresholds: Mapping[str, float] | None = None,
-    policy: BandPolicy | None = None,
+    policy: BandPolicy = DEFAULT_POLICY,
 ) -> dict[str, Any]:
     """Parameters for a ``boosted`` RiskModel; bands chosen as for ``train_logistic``."""
     both_outcomes_check(train)
@@ -252,13 +255,11 @@ def _bands(
     scores: np.ndarray,
     *,
     thresholds: Mapping[str, float] | None,
-    policy: BandPolicy | None,
+    policy: BandPolicy,
 ) -> dict[str, Any]:
-    """Given ``thresholds``, or chosen on the training scores under ``policy`` (by default the
-    configured coach capacity and precision, see ``learners.risk.bands``), stored with how."""
+    """Given ``thresholds``, or chosen on the training scores under ``policy``, stored with how."""
     if thresholds is not None:
         return {"thresholds": dict(thresholds)}
-    policy = policy or configured_policy()
     choice = band_choice(train.outcomes(), scores, policy)
     return {"thresholds": choice.thresholds(), "band_choice": choice.as_dict(policy)}
 

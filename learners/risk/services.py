@@ -58,6 +58,7 @@ from learners.models import (
     RiskModelKind,
     day_start,
 )
+from learners.risk.bands import configured_policy
 from learners.risk.baselines import baselines_on
 from learners.risk.dataset import DEFAULT_CUTOFF_DAYS, ProgressCallback, time_split, training_set
 from learners.risk.features import (
@@ -570,7 +571,7 @@ def risk_model_train(
     """
     data = training_set(cutoff_days=cutoff_days, on_progress=on_progress)
     train, test = time_split(data)
-    chosen, parameters, selection = fit_best_kind(train, kind=kind)
+    chosen, parameters, selection = fit_best_kind(train, kind=kind, policy=configured_policy())
     active = risk_model_active()
     tested = evaluate(parameters, chosen, test)
     measured = {

@@ -152,6 +152,8 @@ class TestOnDemoHistory:
             "auto",
         )
         assert (job.result["version"], job.result["kind"]) == (2, document["kind"])
+        assert job.result["best_baseline"] == metrics["best_baseline"]
+        assert job.result["beats_best_baseline"] is metrics["beats_best_baseline"]
 
     def test_train_prints_a_readable_comparison(self) -> None:
         output = _run("train_risk_model", "--kind", "boosted", "--activate", "--force")

@@ -9,10 +9,13 @@ import pytest
 
 from engagement.errors import ValidationFailed
 from learners.risk import kind_selection
+from learners.risk.bands import BandPolicy
 from learners.risk.dataset import TrainingSet, time_split
 from learners.risk.features import FEATURE_NAMES
 from learners.risk.kind_selection import fit_best_kind, kind_check, validation_split
 from tests.learners.risk.training_sets import synthetic_set, training_row
+
+POLICY = BandPolicy(high_capacity=0.2, high_min_precision=0.5, medium_capacity=0.4)
 
 
 def _cohorts(starts: list[date], per_cohort: int = 40) -> tuple[list[str], TrainingSet]:
@@ -34,9 +37,11 @@ def fits(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str]]]:
     for kind in ("logistic", "boosted"):
         real = getattr(kind_selection, f"train_{kind}")
 
-        def spy(data: TrainingSet, *, real: Any = real, kind: str = kind) -> dict[str, Any]:
+        def spy(
+            data: TrainingSet, *, real: Any = real, kind: str = kind, **bands: Any
+        ) -> dict[str, Any]:
             seen.append((kind, data.cohort_ids()))
-            return real(data)
+            return real(data, **bands)
 
         monkeypatch.setattr(kind_selection, f"train_{kind}", spy)
     return seen
@@ -56,7 +61,7 @@ def test_no_fit_sees_the_cohorts_it_is_judged_on_nor_the_test_cohorts(
 ) -> None:
     _, data = _cohorts(starts)
     train, test = time_split(data)
-    kind, _, selection = fit_best_kind(train)
+    kind, _, selection = fit_best_kind(train, policy=POLICY)
 
     fit_cohorts, validation_cohorts = selection["fit_cohorts"], selection["validation_cohorts"]
     assert fit_cohorts and validation_cohorts
@@ -76,7 +81,7 @@ def test_the_better_validation_auc_wins_and_is_refitted_on_all_training_cohorts(
     fits: list[tuple[str, list[str]]],
 ) -> None:
     train = synthetic_set(2, n=600, cohorts=4)
-    kind, parameters, selection = fit_best_kind(train)
+    kind, parameters, selection = fit_best_kind(train, policy=POLICY)
     aucs = selection["validation_roc_auc"]
     assert kind == max(aucs, key=lambda name: (aucs[name], name == "logistic"))
     assert selection["reason"] == "best validation ROC AUC"
@@ -86,7 +91,7 @@ def test_the_better_validation_auc_wins_and_is_refitted_on_all_training_cohorts(
 
 def test_a_tie_keeps_logistic(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(kind_selection, "roc_auc", lambda outcomes, scores: 0.7)
-    kind, _, selection = fit_best_kind(synthetic_set(1, n=400, cohorts=3))
+    kind, _, selection = fit_best_kind(synthetic_set(1, n=400, cohorts=3), policy=POLICY)
     assert (kind, selection["validation_roc_auc"]) == (
         "logistic",
         {"logistic": 0.7, "boosted": 0.7},
@@ -95,7 +100,7 @@ def test_a_tie_keeps_logistic(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_named_kind_is_fitted_as_asked(fits: list[tuple[str, list[str]]]) -> None:
     train = synthetic_set(3, n=400, cohorts=3)
-    kind, parameters, selection = fit_best_kind(train, kind="boosted")
+    kind, parameters, selection = fit_best_kind(train, kind="boosted", policy=POLICY)
     assert (kind, selection["requested"], selection["reason"]) == (
         "boosted",
         "boosted",
@@ -109,7 +114,7 @@ def test_a_named_kind_is_fitted_as_asked(fits: list[tuple[str, list[str]]]) -> N
 def test_one_training_cohort_falls_back_to_logistic(fits: list[tuple[str, list[str]]]) -> None:
     train = synthetic_set(4, n=300, cohorts=1)
     assert validation_split(train) is None
-    kind, _, selection = fit_best_kind(train)
+    kind, _, selection = fit_best_kind(train, policy=POLICY)
     assert (kind, selection["validation_roc_auc"]) == ("logistic", {})
     assert selection["reason"] == "too little training history to validate on"
     assert (selection["fit_cohorts"], selection["validation_cohorts"]) == ([], [])
@@ -130,4 +135,11 @@ def test_unknown_kinds_are_refused() -> None:
         kind_check("forest")
     assert refused.value.detail == {"kind": ["Must be one of: auto, logistic, boosted."]}
     with pytest.raises(ValidationFailed):
-        fit_best_kind(synthetic_set(0), kind="forest")
+        fit_best_kind(synthetic_set(0), kind="forest", policy=POLICY)
+
+
+def test_the_bands_follow_the_given_policy_not_the_settings(settings: Any) -> None:
+    settings.RISK_HIGH_BAND_CAPACITY = 0.05
+    _, parameters, _ = fit_best_kind(synthetic_set(5, n=300, cohorts=1), policy=POLICY)
+    choice = parameters["band_choice"]
+    assert (choice["high_capacity"], choice["medium_capacity"]) == (0.2, 0.4)

@@ -378,9 +378,9 @@ class TestOnDemoHistory:
         for kind in ("logistic", "boosted"):
             real = getattr(kind_selection, f"train_{kind}")
 
-            def spy(data: TrainingSet, *, real: Any = real) -> dict[str, Any]:
+            def spy(data: TrainingSet, *, real: Any = real, **bands: Any) -> dict[str, Any]:
                 fitted.append(set(data.cohort_ids()))
-                return real(data)
+                return real(data, **bands)
 
             monkeypatch.setattr(kind_selection, f"train_{kind}", spy)
 

@@ -71,11 +71,15 @@ class Environment(environ.Env):
             raise ImproperlyConfigured(f"{var} must be a whole number of at least {minimum}.")
         return value
 
-    def float(self, var: str, default: Any = environ.Env.NOTSET) -> Any:
-        """A finite number, not negative (``nan`` and ``inf`` read as numbers but mean none)."""
+    def float(
+        self, var: str, default: Any = environ.Env.NOTSET, *, positive: builtins.bool = False
+    ) -> Any:
+        """A finite number, not negative (``nan`` and ``inf`` read as numbers but mean none);
+        above 0 when ``positive`` (a timeout of 0 would fail every wait at once)."""
         value = super().float(var, default=default)
-        if not math.isfinite(value) or value < 0:
-            raise ImproperlyConfigured(f"{var} must be a finite number of at least 0.")
+        if not math.isfinite(value) or value < 0 or (positive and value == 0):
+            lowest = "above 0" if positive else "of at least 0"
+            raise ImproperlyConfigured(f"{var} must be a finite number {lowest}.")
         return value
 
     def share(self, var: str, default: Any = environ.Env.NOTSET, *, zero: bool = True) -> Any:

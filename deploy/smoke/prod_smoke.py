@@ -248,7 +248,9 @@ def nginx_config(workdir: Path, ports: dict[str, int]) -> Path:
 
 
 def prometheus_config(workdir: Path, ports: dict[str, int], token: str) -> Path:
-    """The repo's prometheus.yml and rules; only targets, token file and intervals change."""
+    """The repo's prometheus.yml and rules; only targets, token file and intervals change.
+
+    Each job's discovery (compose's DNS) is replaced by its one loopback target."""
     home = workdir / "prometheus"
     shutil.copytree(DEPLOY / "prometheus", home)
     (home / "metrics-token").write_text(token)
@@ -257,6 +259,7 @@ def prometheus_config(workdir: Path, ports: dict[str, int], token: str) -> Path:
     config["global"]["scrape_interval"] = config["global"]["evaluation_interval"] = "2s"
     targets = {"web": ports["web"], "worker": ports["worker"], "prometheus": ports["prometheus"]}
     for job in config["scrape_configs"]:
+        job.pop("dns_sd_configs", None)
         job["static_configs"] = [{"targets": [f"127.0.0.1:{targets[job['job_name']]}"]}]
         if "authorization" in job:
             job["authorization"]["credentials_file"] = str(home / "metrics-token")

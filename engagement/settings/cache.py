@@ -18,7 +18,7 @@ CACHES = {
         example="redis://127.0.0.1:6379/0",
     )
 }
-CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.5)
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.5, positive=True)
 if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
     CACHES["default"].setdefault("OPTIONS", {}).update(
         {

@@ -1,6 +1,7 @@
 """A Redis outage degrades caching: requests keep answering from the database.
 
-The test runs its own redis-server, points the cache at it and SIGKILLs it mid-run.
+The test runs its own redis-server, points the configured cache (django-prometheus'
+instrumented django-redis backend, as in production) at it and SIGKILLs it mid-run.
 """
 
 from collections.abc import Iterator
@@ -12,20 +13,17 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from engagement.api.throttling import ScopedClientRateThrottle
+from engagement.settings.metrics import INSTRUMENTED_CACHE_BACKENDS
 from tests.factories import LearnerFactory
 from tests.own_services import OwnRedis, own_redis
 
 
 @pytest.fixture
 def redis_cache(settings: Any, tmp_path: Path) -> Iterator[OwnRedis]:
+    configured = settings.CACHES["default"]
+    assert configured["BACKEND"] == INSTRUMENTED_CACHE_BACKENDS["django_redis.cache.RedisCache"]
     with own_redis(tmp_path) as server:
-        settings.CACHES = {
-            "default": {
-                **settings.CACHES["default"],
-                "BACKEND": "django_redis.cache.RedisCache",
-                "LOCATION": server.url(),
-            }
-        }
+        settings.CACHES = {"default": {**configured, "LOCATION": server.url()}}
         yield server
 
 

@@ -1,6 +1,10 @@
 """A worker killed mid-job (SIGKILL) loses nothing: the broker redelivers the job, another worker
 finishes it, and nothing is written twice. A real worker process, a real Redis broker (started
 here on its own port) and the PostgreSQL test database, which worker and test share.
+
+The worker is killed after it stored at least one chunk of assessments and before the last, so
+a re-run that scored "now" again (instead of as of the job's first start) would add a second
+assessment for the learners of the stored chunks, and this test would fail.
 """
 
 import os
@@ -16,10 +20,11 @@ import pytest
 from celery import Celery
 from django.core.management import call_command
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, F
 
 from engagement.models import Job, JobStatus
 from learners.models import Learner, RiskAssessment
+from learners.risk.services import CHUNK_SIZE
 from tests.own_services import OwnRedis, own_redis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,8 +111,9 @@ def test_a_job_whose_worker_is_killed_is_redelivered_and_finished_once(
     workers: list[subprocess.Popen[bytes]],
     tmp_path: Path,
 ) -> None:
-    call_command("seed_demo", cohorts=2, learners=3000, days=120, seed=3, verbosity=0)
+    call_command("seed_demo", cohorts=2, learners=6000, days=120, seed=3, verbosity=0)
     learners = Learner.objects.count()
+    assert learners > 2 * CHUNK_SIZE  # several chunks: the kill can fall between two of them
     job = Job.objects.create(
         kind="learners.rescore", params={"cohort_id": None, "as_of": None, "stale_only": False}
     )
@@ -118,15 +124,17 @@ def test_a_job_whose_worker_is_killed_is_redelivered_and_finished_once(
     )
 
     _wait_for(
-        lambda: _job(job.pk).status == JobStatus.RUNNING,
-        seconds=60,
-        what="the job to start",
+        lambda: 0 < _job(job.pk).progress < 1,
+        seconds=120,
+        what="the job to store its first chunk",
         log=log,
     )
     workers[0].send_signal(signal.SIGKILL)
     workers[0].wait()
     killed_at = time.monotonic()
     assert _job(job.pk).status == JobStatus.RUNNING  # killed mid-job, not after it
+    stored = RiskAssessment.objects.count()
+    assert 0 < stored < learners, stored  # some chunks written before the kill, not all
 
     _wait_for(
         lambda: time.monotonic() - killed_at > VISIBILITY_TIMEOUT,
@@ -148,4 +156,8 @@ def test_a_job_whose_worker_is_killed_is_redelivered_and_finished_once(
     per_learner = RiskAssessment.objects.values("learner_id").annotate(n=Count("id"))
     assert per_learner.count() == learners  # nothing lost
     assert {row["n"] for row in per_learner} == {1}  # nothing doubled
+    # Learners studying are scored as of the job's first start, the same in both runs
+    # (finished ones as of their finish).
+    scored_now = RiskAssessment.objects.exclude(as_of=F("learner__finished_at"))
+    assert set(scored_now.values_list("as_of", flat=True).distinct()) == {finished.started_at}
     assert "crash-test" in log.read_text()  # the worker logged under the publisher's request id

@@ -6,7 +6,7 @@ explained exactly by its factors:
 - ``rules``: documented default weights on centred features (``contribution = weight * (value -
   centre)``); works from the first day, with no training data.
 - ``logistic``: trained coefficients on standardised features (``contribution = coefficient *
-  (value - mean) / std``).
+  (value - mean) / std``), each held to its feature's declared direction.
 
 Band thresholds belong to the model version (``parameters["thresholds"]``). Factors carry
 numbers only: ``learners.risk.explanations`` words them when they are read. Fitting a
@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from engagement.errors import ValidationFailed
 from learners.risk.bands import BandPolicy, band_choice, configured_policy
@@ -30,7 +29,9 @@ from learners.risk.boosted import (
     fit_boosted,
 )
 from learners.risk.dataset import TrainingSet
+from learners.risk.directions import MONOTONE_DIRECTIONS
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures
+from learners.risk.logistic import LogisticFit, fit_signed_logistic
 
 RULES_PARAMETERS: dict[str, Any] = {
     # Engagement since enrolment first, as on real course data (docs/risk.md, "Why these rules
@@ -193,18 +194,11 @@ def both_outcomes_check(train: TrainingSet) -> None:
         raise ValidationFailed(message, detail={"detail": message})
 
 
-def fit_logistic(train: TrainingSet) -> tuple[LogisticRegression, np.ndarray, np.ndarray]:
-    """The fitted scikit-learn model with the train means and stds it was fitted on."""
+def fit_logistic(train: TrainingSet) -> LogisticFit:
+    """The sign-constrained fit (``learners.risk.logistic``) on the train rows."""
     both_outcomes_check(train)
-    outcomes = train.outcomes()
-    matrix = train.matrix()
-    means = matrix.mean(axis=0)
-    stds = matrix.std(axis=0)
-    stds[stds == 0] = 1.0
-    # L2 is the default penalty (spelled differently across scikit-learn versions).
-    regression = LogisticRegression(C=1.0, max_iter=1000, class_weight=None)
-    regression.fit((matrix - means) / stds, outcomes)
-    return regression, means, stds
+    directions = [MONOTONE_DIRECTIONS[name] for name in FEATURE_NAMES]
+    return fit_signed_logistic(train.matrix(), train.outcomes(), directions)
 
 
 def train_logistic(
@@ -216,16 +210,16 @@ def train_logistic(
     """Parameters for a ``logistic`` RiskModel. Without given ``thresholds`` the bands are
     chosen on the training scores under ``policy`` (by default the configured coach capacity
     and precision, see ``learners.risk.bands``), and how is stored as ``band_choice``."""
-    regression, means, stds = fit_logistic(train)
+    fit = fit_logistic(train)
     parameters: dict[str, Any] = {
-        "intercept": float(regression.intercept_[0]),
-        "coefficients": dict(zip(FEATURE_NAMES, map(float, regression.coef_[0]), strict=True)),
-        "means": dict(zip(FEATURE_NAMES, map(float, means), strict=True)),
-        "stds": dict(zip(FEATURE_NAMES, map(float, stds), strict=True)),
+        "intercept": fit.intercept,
+        "coefficients": dict(zip(FEATURE_NAMES, map(float, fit.coefficients), strict=True)),
+        "means": dict(zip(FEATURE_NAMES, map(float, fit.means), strict=True)),
+        "stds": dict(zip(FEATURE_NAMES, map(float, fit.stds), strict=True)),
         "feature_names": list(FEATURE_NAMES),
         "cutoff_days": train.cutoff_days,
     }
-    scores = regression.predict_proba((train.matrix() - means) / stds)[:, 1]
+    scores = fit.probabilities(train.matrix())
     return parameters | _bands(train, scores, thresholds=thresholds, policy=policy)
 
 

@@ -17,13 +17,13 @@ from rest_framework.test import APIClient
 from learners.models import RiskModel
 from learners.risk.bands import BandPolicy
 from learners.risk.boosted import (
-    MONOTONE_DIRECTIONS,
     boosted_contributions,
     boosted_parameters,
     boosted_probabilities,
     fit_boosted,
 )
 from learners.risk.dataset import TrainingSet
+from learners.risk.directions import MONOTONE_DIRECTIONS
 from learners.risk.features import FEATURE_NAMES
 from learners.risk.model import best_lever, score_values, sigmoid, train_boosted
 from learners.risk.services import learners_rescore

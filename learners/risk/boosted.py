@@ -120,11 +120,18 @@ def boosted_parameters(
     return {"intercept": intercept, "steps": stored}
 
 
+def boosted_features(parameters: Mapping[str, Any]) -> tuple[str, ...]:
+    """The features the trees split on. One they never split on adds exactly 0 to every logit
+    (no tree, no value): listing it would show a coach a factor that explains nothing."""
+    return tuple(name for name, step in parameters["steps"].items() if step["edges"])
+
+
 def boosted_contributions(
     parameters: Mapping[str, Any], values: Mapping[str, float]
 ) -> dict[str, float]:
-    """Each of the model's features: its centred step value at the learner's value."""
+    """Each feature the trees split on: its centred step value at the learner's value."""
+    steps = parameters["steps"]
     return {
-        name: step["contributions"][bisect_left(step["edges"], values[name])]
-        for name, step in parameters["steps"].items()
+        name: steps[name]["contributions"][bisect_left(steps[name]["edges"], values[name])]
+        for name in boosted_features(parameters)
     }

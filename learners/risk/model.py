@@ -24,6 +24,7 @@ from engagement.errors import ValidationFailed
 from learners.risk.bands import BandPolicy, band_choice, configured_policy
 from learners.risk.boosted import (
     boosted_contributions,
+    boosted_features,
     boosted_parameters,
     boosted_probabilities,
     fit_boosted,
@@ -98,12 +99,13 @@ def band_for(score: float, thresholds: Mapping[str, float]) -> str:
 
 
 def model_features(kind: str, parameters: Mapping[str, Any]) -> tuple[str, ...]:
-    """The features a version scores on: those its parameters name. A version stored before a
-    feature was added keeps scoring exactly as it did; a newly trained one names them all."""
+    """The features a version scores on: those its parameters name (of a ``boosted`` one, those
+    its trees split on). A version stored before a feature was added keeps scoring exactly as it
+    did; a newly trained one names them all."""
     if kind == "rules":
         return tuple(parameters["weights"])
     if kind == "boosted":
-        return tuple(parameters["steps"])
+        return boosted_features(parameters)
     return tuple(parameters.get("feature_names") or parameters["coefficients"])
 
 
@@ -111,7 +113,7 @@ def _contributions(
     kind: str, parameters: Mapping[str, Any], values: Mapping[str, float]
 ) -> dict[str, float]:
     if kind == "boosted":
-        return boosted_contributions(parameters, values)  # over the features it has steps for
+        return boosted_contributions(parameters, values)
     names = model_features(kind, parameters)
     if kind == "rules":
         centres, weights = parameters["centres"], parameters["weights"]

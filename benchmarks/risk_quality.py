@@ -245,10 +245,9 @@ def fit_rules_features(cutoff_days: int) -> dict[str, Any]:
     """A logistic fit of the features the rules weigh, each weight held to the sign of the
     shipped one (0 allowed: correlated features otherwise trade weights of either sign), on
     every learner with an outcome; weights in the features' own units (log-odds per unit)."""
-    from scipy.optimize import minimize
-
     from learners.risk.dataset import training_set
     from learners.risk.features import FEATURE_NAMES
+    from learners.risk.logistic import fit_signed_logistic
     from learners.risk.model import RULES_PARAMETERS
 
     data = training_set(cutoff_days=cutoff_days)
@@ -256,24 +255,18 @@ def fit_rules_features(cutoff_days: int) -> dict[str, Any]:
     used = list(weights)
     matrix = data.matrix()[:, [FEATURE_NAMES.index(name) for name in used]]
     outcomes = data.outcomes()
-    means, stds = matrix.mean(axis=0), matrix.std(axis=0)
-    stds[stds == 0] = 1.0
-    standard = (matrix - means) / stds
-
-    def loss(point: Any) -> float:
-        logits = point[0] + standard @ point[1:]
-        ridge = 1e-3 * float(np.sum(point[1:] ** 2))
-        return float(np.mean(np.logaddexp(0.0, logits) - outcomes * logits)) + ridge
-
-    bounds = [(None, None)] + [(0.0, None) if weights[name] > 0 else (None, 0.0) for name in used]
-    fitted = minimize(loss, np.zeros(len(used) + 1), method="L-BFGS-B", bounds=bounds).x
+    directions = [1 if weights[name] > 0 else -1 for name in used]
+    # A light ridge: 1e-3 * ||w||^2 on the mean log-loss.
+    fit = fit_signed_logistic(
+        matrix, outcomes, directions, inverse_regularisation=500 / len(outcomes)
+    )
     completers = matrix[outcomes == 0]
     return {
         "n": len(data),
         "base_rate": round(float(outcomes.mean()), 4),
         "features": {
             name: {
-                "weight_per_unit": round(float(fitted[1 + index] / stds[index]), 3),
+                "weight_per_unit": round(float(fit.coefficients[index] / fit.stds[index]), 3),
                 "completers_median": round(float(np.median(completers[:, index])), 3),
             }
             for index, name in enumerate(used)

@@ -23,37 +23,9 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
 from learners.risk.dataset import TrainingSet
+from learners.risk.directions import MONOTONE_DIRECTIONS
 from learners.risk.features import FEATURE_NAMES
 
-#: Direction of each feature's effect on the risk (+1 more means riskier, -1 more means safer,
-#: 0 left to the data). A feature missing here is a test failure: each new one needs a decision.
-MONOTONE_DIRECTIONS: dict[str, int] = {
-    "days_inactive": 1,
-    "active_days_ratio": -1,
-    "activity_trend": -1,
-    "assessment_mean": -1,
-    "assessment_count": -1,
-    # Rising time on task can mean engagement or struggle: the data decides.
-    "time_trend": 0,
-    "social": -1,
-    "progress_gap": 1,
-    # "Little data yet" is a policy (hold back from flagging), not a direction to enforce.
-    "new_learner": 0,
-    # Engagement since enrolment: more of it, of any kind, means less risk.
-    "events_log": -1,
-    "events_vs_peers": -1,
-    "active_days_log": -1,
-    "active_days_vs_peers": -1,
-    "active_share": -1,
-    "first_week_events_log": -1,
-    "activity_span_share": -1,
-    "logins_log": -1,
-    "content_log": -1,
-    "videos_log": -1,
-    "lessons_log": -1,
-    "assessments_log": -1,
-    "forum_log": -1,
-}
 BOOSTING_OPTIONS: dict[str, Any] = {
     "learning_rate": 0.1,
     "max_iter": 200,
@@ -148,11 +120,18 @@ def boosted_parameters(
     return {"intercept": intercept, "steps": stored}
 
 
+def boosted_features(parameters: Mapping[str, Any]) -> tuple[str, ...]:
+    """The features the trees split on. One they never split on adds exactly 0 to every logit
+    (no tree, no value): listing it would show a coach a factor that explains nothing."""
+    return tuple(name for name, step in parameters["steps"].items() if step["edges"])
+
+
 def boosted_contributions(
     parameters: Mapping[str, Any], values: Mapping[str, float]
 ) -> dict[str, float]:
-    """Each of the model's features: its centred step value at the learner's value."""
+    """Each feature the trees split on: its centred step value at the learner's value."""
+    steps = parameters["steps"]
     return {
-        name: step["contributions"][bisect_left(step["edges"], values[name])]
-        for name, step in parameters["steps"].items()
+        name: steps[name]["contributions"][bisect_left(steps[name]["edges"], values[name])]
+        for name in boosted_features(parameters)
     }

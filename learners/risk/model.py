@@ -6,7 +6,7 @@ explained exactly by its factors:
 - ``rules``: documented default weights on centred features (``contribution = weight * (value -
   centre)``); works from the first day, with no training data.
 - ``logistic``: trained coefficients on standardised features (``contribution = coefficient *
-  (value - mean) / std``).
+  (value - mean) / std``), each held to its feature's declared direction.
 
 Band thresholds belong to the model version (``parameters["thresholds"]``). Factors carry
 numbers only: ``learners.risk.explanations`` words them when they are read. Fitting a
@@ -20,18 +20,20 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from engagement.errors import ValidationFailed
 from learners.risk.bands import DEFAULT_POLICY, BandPolicy, band_choice
 from learners.risk.boosted import (
     boosted_contributions,
+    boosted_features,
     boosted_parameters,
     boosted_probabilities,
     fit_boosted,
 )
 from learners.risk.dataset import TrainingSet
+from learners.risk.directions import MONOTONE_DIRECTIONS
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures
+from learners.risk.logistic import LogisticFit, fit_signed_logistic
 
 RULES_PARAMETERS: dict[str, Any] = {
     # Engagement since enrolment first, as on real course data (docs/risk.md, "Why these rules
@@ -100,12 +102,13 @@ def band_for(score: float, thresholds: Mapping[str, float]) -> str:
 
 
 def model_features(kind: str, parameters: Mapping[str, Any]) -> tuple[str, ...]:
-    """The features a version scores on: those its parameters name. A version stored before a
-    feature was added keeps scoring exactly as it did; a newly trained one names them all."""
+    """The features a version scores on: those its parameters name (of a ``boosted`` one, those
+    its trees split on). A version stored before a feature was added keeps scoring exactly as it
+    did; a newly trained one names them all."""
     if kind == "rules":
         return tuple(parameters["weights"])
     if kind == "boosted":
-        return tuple(parameters["steps"])
+        return boosted_features(parameters)
     return tuple(parameters.get("feature_names") or parameters["coefficients"])
 
 
@@ -113,7 +116,7 @@ def _contributions(
     kind: str, parameters: Mapping[str, Any], values: Mapping[str, float]
 ) -> dict[str, float]:
     if kind == "boosted":
-        return boosted_contributions(parameters, values)  # over the features it has steps for
+        return boosted_contributions(parameters, values)
     names = model_features(kind, parameters)
     if kind == "rules":
         centres, weights = parameters["centres"], parameters["weights"]
@@ -196,18 +199,11 @@ def both_outcomes_check(train: TrainingSet) -> None:
         raise ValidationFailed(message, detail={"detail": message})
 
 
-def fit_logistic(train: TrainingSet) -> tuple[LogisticRegression, np.ndarray, np.ndarray]:
-    """The fitted scikit-learn model with the train means and stds it was fitted on."""
+def fit_logistic(train: TrainingSet) -> LogisticFit:
+    """The sign-constrained fit (``learners.risk.logistic``) on the train rows."""
     both_outcomes_check(train)
-    outcomes = train.outcomes()
-    matrix = train.matrix()
-    means = matrix.mean(axis=0)
-    stds = matrix.std(axis=0)
-    stds[stds == 0] = 1.0
-    # L2 is the default penalty (spelled differently across scikit-learn versions).
-    regression = LogisticRegression(C=1.0, max_iter=1000, class_weight=None)
-    regression.fit((matrix - means) / stds, outcomes)
-    return regression, means, stds
+    directions = [MONOTONE_DIRECTIONS[name] for name in FEATURE_NAMES]
+    return fit_signed_logistic(train.matrix(), train.outcomes(), directions)
 
 
 def train_logistic(
@@ -219,16 +215,16 @@ def train_logistic(
     """Parameters for a ``logistic`` RiskModel. Without given ``thresholds`` the bands are
     chosen on the training scores under ``policy`` (the caller passes the configured one; see
     ``learners.risk.bands``), and how is stored as ``band_choice``."""
-    regression, means, stds = fit_logistic(train)
+    fit = fit_logistic(train)
     parameters: dict[str, Any] = {
-        "intercept": float(regression.intercept_[0]),
-        "coefficients": dict(zip(FEATURE_NAMES, map(float, regression.coef_[0]), strict=True)),
-        "means": dict(zip(FEATURE_NAMES, map(float, means), strict=True)),
-        "stds": dict(zip(FEATURE_NAMES, map(float, stds), strict=True)),
+        "intercept": fit.intercept,
+        "coefficients": dict(zip(FEATURE_NAMES, map(float, fit.coefficients), strict=True)),
+        "means": dict(zip(FEATURE_NAMES, map(float, fit.means), strict=True)),
+        "stds": dict(zip(FEATURE_NAMES, map(float, fit.stds), strict=True)),
         "feature_names": list(FEATURE_NAMES),
         "cutoff_days": train.cutoff_days,
     }
-    scores = regression.predict_proba((train.matrix() - means) / stds)[:, 1]
+    scores = fit.probabilities(train.matrix())
     return parameters | _bands(train, scores, thresholds=thresholds, policy=policy)
 
 

@@ -14,18 +14,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from learners.models import RiskModel
+from learners.models import RiskAssessment, RiskModel
 from learners.risk.bands import BandPolicy
 from learners.risk.boosted import (
-    MONOTONE_DIRECTIONS,
     boosted_contributions,
     boosted_parameters,
     boosted_probabilities,
     fit_boosted,
 )
 from learners.risk.dataset import TrainingSet
+from learners.risk.directions import MONOTONE_DIRECTIONS
 from learners.risk.features import FEATURE_NAMES
-from learners.risk.model import best_lever, score_values, sigmoid, train_boosted
+from learners.risk.model import (
+    best_lever,
+    model_features,
+    score_values,
+    sigmoid,
+    train_boosted,
+)
 from learners.risk.services import learners_rescore
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
 from tests.learners.risk.training_sets import synthetic_set, training_row
@@ -88,7 +94,7 @@ def test_contributions_are_centred_on_the_training_rows() -> None:
     parameters = _fitted(SEEDS[0])[1]
     contributions = [boosted_contributions(parameters, row.features.values) for row in data.rows]
     for name in FEATURE_NAMES:
-        assert np.mean([c[name] for c in contributions]) == pytest.approx(0.0, abs=1e-12)
+        assert np.mean([c.get(name, 0.0) for c in contributions]) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_a_feature_the_trees_never_use_contributes_nothing() -> None:
@@ -105,8 +111,21 @@ def test_a_feature_the_trees_never_use_contributes_nothing() -> None:
             for row in data.rows
         ),
     )
-    step = boosted_parameters(fit_boosted(constant), constant)["steps"][FEATURE_NAMES[-1]]
-    assert step == {"edges": [], "contributions": [0.0]}
+    estimator = fit_boosted(constant)
+    parameters = {**boosted_parameters(estimator, constant), "thresholds": THRESHOLDS}
+    unused = FEATURE_NAMES[-1]
+    assert parameters["steps"][unused] == {"edges": [], "contributions": [0.0]}
+
+    # Not a factor, nor a lever; the factors still add up to the estimator's logit.
+    assert unused not in model_features("boosted", parameters)
+    expected = boosted_probabilities(estimator, constant.matrix())
+    for row, probability in zip(constant.rows, expected, strict=True):
+        result = score_values(kind="boosted", parameters=parameters, values=row.features.values)
+        assert [f.factor for f in result.factors if f.factor == unused] == []
+        assert abs(result.score - probability) < 1e-9
+        assert result.intercept + sum(f.contribution for f in result.factors) == (
+            pytest.approx(result.logit, abs=1e-12)
+        )
 
 
 @settings(max_examples=20, deadline=None)
@@ -161,7 +180,10 @@ def test_best_lever_for_the_boosted_kind() -> None:
 
 @pytest.mark.django_db
 def test_risk_detail_explains_a_boosted_model(auth_client: APIClient) -> None:
-    _, parameters = _fitted(SEEDS[2])
+    _, fitted = _fitted(SEEDS[2])
+    # A feature the trees never split on is no factor of the detail (nor of the stored ones).
+    unused = {"edges": [], "contributions": [0.0]}
+    parameters = {**fitted, "steps": {**fitted["steps"], "social": unused}}
     RiskModel.objects.filter(is_active=True).update(is_active=False)
     RiskModel.objects.create(version=2, kind="boosted", parameters=parameters, is_active=True)
     learner = LearnerFactory(
@@ -173,7 +195,13 @@ def test_risk_detail_explains_a_boosted_model(auth_client: APIClient) -> None:
     detail = auth_client.get(f"/api/v1/learners/{learner.pk}/risk/").data
 
     assert detail["model_version"] == 2
-    assert {f["factor"] for f in detail["factors"]} == set(FEATURE_NAMES)
+    shown = {name for name, step in fitted["steps"].items() if step["edges"]} - {"social"}
+    assert {f["factor"] for f in detail["factors"]} == shown
     assert all(f["explanation"] for f in detail["factors"])
-    assert {c["factor"] for c in detail["changes"]} == set(FEATURE_NAMES)
+    assert {c["factor"] for c in detail["changes"]} == shown
+    stored = RiskAssessment.objects.filter(learner=learner, model__version=2)
+    assert {
+        frozenset(f["factor"] for f in factors)
+        for factors in stored.values_list("factors", flat=True)
+    } == {frozenset(shown)}
     assert detail["best_lever"] is None or detail["best_lever"]["score_after"] < detail["score"]

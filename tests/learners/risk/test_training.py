@@ -27,6 +27,7 @@ from learners.risk.dataset import (
     time_split,
     training_set,
 )
+from learners.risk.directions import MONOTONE_DIRECTIONS
 from learners.risk.features import FEATURE_NAMES
 from learners.risk.metrics import (
     brier,
@@ -327,15 +328,16 @@ class TestOnDemoHistory:
         # the withdrawal rate among the top decile instead.
         assert result["top_decile_lift"] * result["base_rate"] > 0.9
 
-    def test_scores_equal_scikit_learn_and_bands_follow_coach_capacity(self) -> None:
+    def test_scores_equal_the_fitted_coefficients_and_bands_follow_coach_capacity(self) -> None:
         train, test = time_split(training_set(cutoff_days=28))
-        regression, means, stds = fit_logistic(train)
+        fit = fit_logistic(train)
         parameters = train_logistic(train)
 
-        expected = regression.predict_proba((test.matrix() - means) / stds)[:, 1]
+        # The fitted coefficients evaluated directly, outside the scoring code.
+        logits = ((test.matrix() - fit.means) / fit.stds) @ fit.coefficients + fit.intercept
+        expected = 1 / (1 + np.exp(-logits))
         scored = [score(row.features, kind="logistic", parameters=parameters) for row in test.rows]
         assert np.max(np.abs(np.array([s.score for s in scored]) - expected)) < 1e-9
-        logits = regression.decision_function((test.matrix() - means) / stds)
         for result, logit in zip(scored, logits, strict=True):
             assert result.intercept + sum(f.contribution for f in result.factors) == (
                 pytest.approx(logit, abs=1e-9)
@@ -350,6 +352,17 @@ class TestOnDemoHistory:
         assert (bands.count("high") + bands.count("medium")) / len(bands) <= 0.5
         assert parameters["feature_names"] == list(FEATURE_NAMES)
         assert parameters["cutoff_days"] == 28
+
+    def test_no_factor_pushes_against_its_declared_direction(self) -> None:
+        train, test = time_split(training_set(cutoff_days=28))
+        parameters = train_logistic(train)
+        coefficients = parameters["coefficients"]
+        assert all(MONOTONE_DIRECTIONS[name] * coefficients[name] >= 0 for name in coefficients)
+        # So "far less activity than peers" never reads as lowering the risk.
+        for row in test.rows:
+            for factor in score(row.features, kind="logistic", parameters=parameters).factors:
+                offset = factor.value - parameters["means"][factor.factor]
+                assert MONOTONE_DIRECTIONS[factor.factor] * offset * factor.contribution >= 0
 
     def test_training_stores_a_version_measured_against_the_active_model(self) -> None:
         admin = UserFactory(username="trainer")

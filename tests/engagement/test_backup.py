@@ -123,3 +123,15 @@ def test_restore_asks_before_replacing_everything(
     with pytest.raises(CommandError, match=r"^Restore cancelled\.$"):
         call_command("restore", str(backup))
     assert Learner.objects.filter(pk=learner.pk).exists()
+
+
+def test_restore_without_an_answer_to_read_says_to_use_noinput(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backup = tmp_path / "engagement.backup"
+    call_command("backup", str(backup), stdout=StringIO())
+    learner = LearnerFactory()
+    monkeypatch.setattr("sys.stdin", StringIO(""))  # `restore PATH < /dev/null`: input() hits EOF
+    with pytest.raises(CommandError, match=r"^No answer .* use --noinput to restore"):
+        call_command("restore", str(backup), stdout=StringIO())
+    assert Learner.objects.filter(pk=learner.pk).exists()

@@ -56,6 +56,32 @@ def formatter(log_format: str) -> dict[str, Any]:
     }
 
 
+def console_logging(log_format: str) -> dict[str, Any]:
+    """The ``formatters`` and ``handlers`` of a ``logging.config`` dict: one handler, ``console``
+    (standard error), rendering through :func:`formatter`."""
+    return {
+        "formatters": {"structured": formatter(log_format)},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+    }
+
+
+def gunicorn_logging(log_format: str, level: str) -> dict[str, Any]:
+    """gunicorn's ``logconfig_dict``: its own lines (start, workers, invalid requests) in the
+    application's format. Its access log stays off: the request log (``engagement.request``)
+    says the same with the route instead of the raw path and query string."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        **console_logging(log_format),
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "gunicorn.error": {"level": level, "handlers": ["console"], "propagate": False},
+            # Access lines are written at INFO: a WARNING threshold and no handler drop them.
+            "gunicorn.access": {"level": "WARNING", "handlers": [], "propagate": False},
+        },
+    }
+
+
 def configure_structlog() -> None:
     """Route structlog's own loggers into the standard library, where the formatter renders them."""
     structlog.configure(

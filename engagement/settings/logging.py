@@ -5,7 +5,7 @@ otherwise. The request log (``engagement.request_log``) replaces Django's own re
 which name raw paths and query strings (personal data can travel in both).
 """
 
-from engagement.logs import LOG_FORMATS, configure_structlog, formatter
+from engagement.logs import LOG_FORMATS, configure_structlog, console_logging
 from engagement.settings.base import DEBUG, env
 from engagement.settings.celery import CELERY_TASK_ALWAYS_EAGER
 
@@ -29,8 +29,7 @@ DJANGO_LOGGERS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"structured": formatter(LOG_FORMAT)},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+    **console_logging(LOG_FORMAT),
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         **{

@@ -34,6 +34,9 @@ worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
 # Headers a proxy sets (X-Forwarded-Proto) are believed from these addresses only.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 logconfig_dict = gunicorn_logging(LOG_FORMAT, LOG_LEVEL)
+# gunicorn 27's control socket (for gunicornc) would live under $HOME, read-only in the
+# containers (every start logged "Control server error"); nothing here uses it.
+control_socket_disable = True
 
 
 def _multiprocess_dir() -> str:

@@ -1,5 +1,5 @@
 """deploy/gunicorn.conf.py as gunicorn reads it: every name is one of gunicorn's settings, its own
-log lines render in the application's format."""
+log lines render in the application's format, and no control socket is opened."""
 
 import json
 import logging
@@ -34,6 +34,11 @@ def test_every_setting_in_the_file_is_one_gunicorn_knows(monkeypatch: pytest.Mon
     settings = _settings_of(monkeypatch, "json")
     imported = {"os", "Path", "Any", "multiprocess", "gunicorn_logging", "LOG_FORMAT", "LOG_LEVEL"}
     assert set(settings) - imported <= set(Config().settings)
+
+
+def test_no_control_socket_is_opened(monkeypatch: pytest.MonkeyPatch) -> None:
+    """gunicorn 27 would open one under $HOME, read-only in the containers."""
+    assert _gunicorn_config(_settings_of(monkeypatch, "json")).control_socket_disable is True
 
 
 def test_gunicorn_lines_are_json_and_its_access_log_stays_off(

@@ -5,6 +5,9 @@ all start `gunicorn -c deploy/gunicorn.conf.py` (command-line options override i
 Every worker process records its metrics in `PROMETHEUS_MULTIPROC_DIR` (one directory per
 web instance, empty at start: an emptyDir or tmpfs); `/metrics` adds them up. The directory is
 emptied when gunicorn starts, and a worker that exits is marked dead so its live values go.
+
+gunicorn's own log lines go through the application's formatter (JSON lines with
+``LOG_FORMAT=json``), at the settings' ``LOG_LEVEL``.
 """
 
 import os
@@ -12,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client import multiprocess
+
+from engagement.logs import gunicorn_logging
+from engagement.settings import LOG_FORMAT, LOG_LEVEL
 
 wsgi_app = "engagement.wsgi:application"
 bind = ["0.0.0.0:8000"]
@@ -27,6 +33,10 @@ max_requests_jitter = 200
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108
 # Headers a proxy sets (X-Forwarded-Proto) are believed from these addresses only.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+logconfig_dict = gunicorn_logging(LOG_FORMAT, LOG_LEVEL)
+# gunicorn 27's control socket (for gunicornc) would live under $HOME, read-only in the
+# containers (every start logged "Control server error"); nothing here uses it.
+control_socket_disable = True
 
 
 def _multiprocess_dir() -> str:

@@ -18,6 +18,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
 from engagement.celery import app as celery_app
+from engagement.failures import failure_name
 
 OK = "ok"
 NOT_USED = "not used"
@@ -35,8 +36,11 @@ def _database_ok() -> str:
 
 
 def _cache_ok() -> str:
-    cache.set("readyz-probe", "1", timeout=5)
-    if cache.get("readyz-probe") != "1":
+    """A write read back. Through django-redis' client, which raises what the cache itself swallows
+    (``IGNORE_EXCEPTIONS``), so the probe names the cause; other caches are used directly."""
+    store = getattr(cache, "client", cache)
+    store.set("readyz-probe", "1", timeout=5)
+    if store.get("readyz-probe") != "1":
         raise RuntimeError("cache did not return the value just written")
     return OK
 
@@ -64,11 +68,12 @@ def _outcome(future: Future[str]) -> str:
     if not future.done():
         return TIMED_OUT
     error = future.exception()
-    return future.result() if error is None else type(error).__name__
+    return future.result() if error is None else failure_name(error)
 
 
 def check_dependencies(timeout: float) -> dict[str, str]:
-    """Each check's outcome: ``ok``, ``not used``, ``timeout`` or the exception's class name."""
+    """Each check's outcome: ``ok``, ``not used``, ``timeout`` or the failure's name (its class and
+    the system's reason, never its message: see :mod:`engagement.failures`)."""
     executor = ThreadPoolExecutor(max_workers=len(CHECKS), thread_name_prefix="readyz")
     futures = {name: executor.submit(check) for name, check in CHECKS.items()}
     wait(futures.values(), timeout=timeout)

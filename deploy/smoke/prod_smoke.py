@@ -397,13 +397,13 @@ def start_topology(topology: Topology, env: dict[str, str], ports: dict[str, int
     )  # fmt: skip
     topology.start(
         "worker",
-        [str(BIN / "celery"), "-A", "engagement", "worker", "--loglevel", "info",
+        [str(BIN / "celery"), "-A", "engagement", "--quiet", "worker", "--loglevel", "info",
          "--concurrency", "2", "--hostname", f"smoke-{os.getpid()}@%h"],
         worker_env,
     )  # fmt: skip
     topology.start(
         "beat",
-        [str(BIN / "celery"), "-A", "engagement", "beat", "--loglevel", "info",
+        [str(BIN / "celery"), "-A", "engagement", "--quiet", "beat", "--loglevel", "info",
          "--pidfile", str(workdir / "beat.pid")],
         env,
     )  # fmt: skip

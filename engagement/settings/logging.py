@@ -5,7 +5,7 @@ otherwise. The request log (``engagement.request_log``) replaces Django's own re
 which name raw paths and query strings (personal data can travel in both).
 """
 
-from engagement.logs import LOG_FORMATS, configure_structlog, formatter
+from engagement.logs import LOG_FORMATS, configure_structlog, console_logging
 from engagement.settings.base import DEBUG, env
 from engagement.settings.celery import CELERY_TASK_ALWAYS_EAGER
 
@@ -17,8 +17,8 @@ LOG_FORMAT = env.choice("LOG_FORMAT", choices=LOG_FORMATS, default="console" if 
 IN_PROCESS_TASK_LOGGERS = ("celery.app.trace", "kombu.connection")
 # Django's own handlers (plain text, only with DEBUG) give way to the structured one: its loggers
 # propagate to the root. Its per-request lines go: runserver's access line carries the query
-# string and django.request's 4xx warnings the raw path; the request log says the same without
-# either. Server errors (5xx) keep django.request's traceback.
+# string and django.request's lines the raw path; the request log says the same without either
+# (and with the request id). Exceptions keep django.request's line, with its traceback.
 # SQL statements (django.db.backends at DEBUG) carry parameters, personal data among them.
 DJANGO_LOGGERS = {
     "django": LOG_LEVEL,
@@ -26,17 +26,35 @@ DJANGO_LOGGERS = {
     "django.server": "ERROR",
     "django.request": "ERROR",
 }
+# django-redis (and django-prometheus' instrumented backend) log each cache error they ignore
+# there, at error level and half of them with a traceback: two to four lines per request for as
+# long as Redis is down. One warning a minute per process says the same.
+CACHE_ERROR_LOGGER = "django_redis.cache"
+CACHE_ERROR_LOG_INTERVAL = 60
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"structured": formatter(LOG_FORMAT)},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+    **console_logging(LOG_FORMAT),
+    "filters": {
+        "cache_outage": {
+            "()": "engagement.logs.OncePerInterval",
+            "interval": CACHE_ERROR_LOG_INTERVAL,
+            "message": "Cache unavailable, requests are served without it (every read a miss)",
+        },
+        "exceptions_only": {"()": "engagement.logs.ExceptionsOnly"},
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         **{
-            name: {"level": level, "handlers": [], "propagate": True}
+            name: {
+                "level": level,
+                "handlers": [],
+                "propagate": True,
+                "filters": ["exceptions_only"] if name == "django.request" else [],
+            }
             for name, level in DJANGO_LOGGERS.items()
         },
+        CACHE_ERROR_LOGGER: {"filters": ["cache_outage"]},
         **(
             {name: {"level": "ERROR"} for name in IN_PROCESS_TASK_LOGGERS}
             if CELERY_TASK_ALWAYS_EAGER

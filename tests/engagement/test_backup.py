@@ -113,13 +113,23 @@ def test_backup_into_a_missing_directory_is_one_line(tmp_path: Path) -> None:
         call_command("backup", str(tmp_path / "missing" / "x.backup"))
 
 
-def test_restore_asks_before_replacing_everything(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("answering", "refusal"),
+    [
+        ({"builtins.input": lambda prompt: "no"}, r"^Restore cancelled\.$"),
+        # `restore PATH < /dev/null`: input() meets the end of the input
+        ({"sys.stdin": StringIO("")}, r"^No answer .* use --noinput to restore without asking\.$"),
+    ],
+    ids=["no", "no terminal"],
+)
+def test_restore_without_a_yes_replaces_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answering: dict[str, Any], refusal: str
 ) -> None:
     backup = tmp_path / "engagement.backup"
     call_command("backup", str(backup), stdout=StringIO())
     learner = LearnerFactory()
-    monkeypatch.setattr("builtins.input", lambda prompt: "no")
-    with pytest.raises(CommandError, match=r"^Restore cancelled\.$"):
-        call_command("restore", str(backup))
+    for target, value in answering.items():
+        monkeypatch.setattr(target, value)
+    with pytest.raises(CommandError, match=refusal):
+        call_command("restore", str(backup), stdout=StringIO())
     assert Learner.objects.filter(pk=learner.pk).exists()

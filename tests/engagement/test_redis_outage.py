@@ -48,7 +48,7 @@ def test_requests_keep_answering_when_redis_dies(
     assert auth_client.get(detail).json()["status"] == "paused"
     ready = auth_client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["failing"] == {"cache": "RuntimeError"}
+    assert ready.json()["failing"] == {"cache": "ConnectionError: Connection refused"}
 
 
 @pytest.mark.redis

@@ -1,8 +1,9 @@
 from io import StringIO
+from typing import Any
 
 import pytest
-from django.contrib.auth import authenticate
-from django.core.management import call_command
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from tests.factories import CohortFactory, LearnerFactory
@@ -14,7 +15,10 @@ def _credentials(output: str) -> dict[str, str]:
 
 
 @pytest.mark.django_db
-def test_demo_accounts_print_working_credentials_and_the_coach_is_scoped() -> None:
+def test_demo_accounts_print_working_credentials_and_the_coach_is_scoped(
+    settings: Any,
+) -> None:
+    settings.DEBUG = True
     old, recent = CohortFactory(starts_on="2025-01-01"), CohortFactory(starts_on="2026-09-01")
     LearnerFactory(cohort=old)
     LearnerFactory(cohort=recent)
@@ -32,3 +36,13 @@ def test_demo_accounts_print_working_credentials_and_the_coach_is_scoped() -> No
     new_password = _credentials(again.getvalue())["demo-admin"]
     assert new_password != credentials["demo-admin"]
     assert authenticate(username="demo-admin", password=new_password).is_superuser
+
+
+@pytest.mark.django_db
+def test_demo_accounts_refuse_with_debug_off(settings: Any) -> None:
+    settings.DEBUG = False
+    out = StringIO()
+    with pytest.raises(CommandError, match=r"local use only .* DEBUG off"):
+        call_command("demo_accounts", stdout=out)
+    assert out.getvalue() == ""
+    assert not get_user_model().objects.filter(username__startswith="demo-").exists()

@@ -34,9 +34,15 @@ class Command(DatabaseCommand):
             raise CommandError(f"{path}: no such backup file.")
         database = connections[alias].settings_dict
         if options["interactive"]:
-            answer = input(
-                f"Replace everything in database {database['NAME']!r} with {path}? [yes/no] "
-            )
+            try:
+                answer = input(
+                    f"Replace everything in database {database['NAME']!r} with {path}? [yes/no] "
+                )
+            except EOFError as error:  # no terminal (a script, a pipe, < /dev/null)
+                raise CommandError(
+                    "No answer to the confirmation (standard input is closed): "
+                    "use --noinput to restore without asking."
+                ) from error
             if answer.strip().lower() != "yes":
                 raise CommandError("Restore cancelled.")
         connections[alias].close()

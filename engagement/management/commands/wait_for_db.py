@@ -7,6 +7,7 @@ from django.db import OperationalError
 
 from engagement.commands import DatabaseCommand
 from engagement.database_wait import DatabaseUnavailable, wait_for_database
+from engagement.wording import counted
 
 
 class Command(DatabaseCommand):
@@ -34,4 +35,4 @@ class Command(DatabaseCommand):
             attempts = wait_for_database(timeout=options["timeout"], alias=alias, on_retry=report)
         except DatabaseUnavailable as error:
             raise CommandError(f"Giving up: {error}.") from error
-        self.stdout.write(f"Database ready after {attempts} attempt(s).")
+        self.stdout.write(f"Database ready after {counted(attempts, 'attempt')}.")

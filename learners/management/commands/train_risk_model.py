@@ -98,7 +98,13 @@ class Command(JobCommand):
         model = risk_model_get(version=result["version"])
         if options["json"]:
             self.stdout.write(json.dumps(summary(model), allow_nan=False))
-            return
+        else:
+            self.report(model)
+        if "activation_refused" in result:
+            raise CommandError(result["activation_refused"]["detail"])
+
+    def report(self, model: RiskModel) -> None:
+        """The stored version, how its kind was chosen and its comparisons on the test set."""
         metrics = model.metrics
         active = metrics["active_on_same_test"]
         self.stdout.write(

@@ -8,7 +8,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from engagement.api.fields import BoundedDateField, BoundedDateTimeField, TextField
+from engagement.api.fields import (
+    BoundedDateField,
+    BoundedDateTimeField,
+    StrictBooleanField,
+    TextField,
+)
 from engagement.input_bounds import validate_timezone
 from learners.ingestion.validation import email_normalise
 from learners.models import (
@@ -372,18 +377,20 @@ class RiskModelTrainSerializer(serializers.Serializer):
         default="auto",
         help_text="auto: the trainable kind with the best validation ROC AUC.",
     )
-    activate = serializers.BooleanField(
+    activate = StrictBooleanField(
         default=False,
         help_text="Activate if at least as good as the active model and better than the best "
         "naive baseline.",
     )
-    force = serializers.BooleanField(
-        default=False, help_text="With activate: even if worse (recorded in the audit log)."
+    force = StrictBooleanField(
+        default=False,
+        help_text="Only with activate (refused otherwise): activate even if worse (recorded in "
+        "the audit log).",
     )
 
 
 class RiskModelActivateSerializer(serializers.Serializer):
-    force = serializers.BooleanField(
+    force = StrictBooleanField(
         default=False,
         help_text="Activate even if worse than the active model or the best naive baseline on "
         "its test set (recorded in the audit log with the figures overridden).",

@@ -50,6 +50,8 @@ class Command(JobCommand):
         "recorded as a job; it runs here and now unless --queue hands it to the workers."
     )
 
+    field_options = {"force": "--force"}
+
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
         parser.add_argument(
@@ -83,8 +85,6 @@ class Command(JobCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["force"] and not options["activate"]:
-            raise CommandError("--force only applies together with --activate.")
         job = risk_model_train_request(
             cutoff_days=options["cutoff_days"],
             kind=options["kind"],

@@ -11,7 +11,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from engagement.errors import Conflict
-from engagement.models import AuditEvent
+from engagement.models import AuditEvent, Job
 from learners.models import RiskModel
 from learners.risk.baselines import beats
 from learners.risk.model import RULES_PARAMETERS
@@ -170,6 +170,9 @@ def test_api_answers_409_with_both_figures_and_force_activates() -> None:
         ("coach", {"force": True}, 403),
         ("analyst", {"force": True}, 403),
         ("admin", {"force": "perhaps"}, 400),
+        ("admin", {"force": "on"}, 400),
+        ("admin", {"force": "true"}, 400),
+        ("admin", {"force": 1}, 400),
         ("admin", ["force"], 400),
     ],
 )
@@ -181,6 +184,34 @@ def test_api_activation_refuses_strangers_other_roles_and_bad_input(
     assert response.status_code == status
     assert risk_model_active().version == 1
     assert client_for("admin").post("/api/v1/risk/models/9/activate/", {}).status_code == 404
+
+
+def test_api_force_must_be_a_json_boolean() -> None:
+    stored(2, 0.76, 0.81)
+    response = client_for("admin").post(
+        "/api/v1/risk/models/2/activate/", {"force": "yes"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["force"] == ["Must be a JSON boolean (true or false)."]
+    assert not activations()
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"force": True}, "force", "Only applies together with activate."),
+        ({"activate": False, "force": True}, "force", "Only applies together with activate."),
+        ({"activate": "yes"}, "activate", "Must be a JSON boolean (true or false)."),
+        ({"activate": True, "force": "on"}, "force", "Must be a JSON boolean (true or false)."),
+    ],
+)
+def test_api_training_refuses_a_malformed_or_idle_force(
+    body: dict[str, Any], field: str, message: str
+) -> None:
+    response = client_for("admin").post("/api/v1/risk/models/train/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()[field] == [message]
+    assert not Job.objects.filter(kind="learners.train_risk_model").exists()
 
 
 @pytest.mark.parametrize("role", ["admin", "analyst", "coach"])

@@ -98,7 +98,7 @@ def test_not_enough_history_is_a_clear_command_error() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("train_risk_model", "--force"), "--force only applies together with --activate"),
+        (("train_risk_model", "--force"), "--force: Only applies together with activate"),
         (("train_risk_model", "--cutoff-day", "0"), "Invalid cutoff"),
         # The API's floor too: one rule, in the request service.
         (("train_risk_model", "--cutoff-day", "3"), "Must be between 7 and 180 days"),

@@ -452,6 +452,13 @@ def _raws_and_norms(group: _Group) -> tuple[dict[uuid.UUID, Any], dict[uuid.UUID
 # Model versions: train, store, activate -------------------------------------------------------
 
 
+# Why a version has no test ROC AUC (``metrics.roc_auc``): said so, rather than "n/a" or None.
+UNMEASURED = (
+    "its test ROC AUC could not be measured: the test cohorts hold one outcome only (all "
+    "completed or all withdrew)"
+)
+
+
 class ActivationRefused(Conflict):
     """Activation refused by policy (see ``risk_model_activate``): ``model`` stays stored,
     inactive, and ``detail`` carries the figures. Training that asked to activate still
@@ -477,7 +484,9 @@ def _active_refusal(model: RiskModel, active: RiskModel | None) -> dict[str, Any
         "roc_auc": new_auc,
         "active_version": active.version,
         "active_roc_auc": active_auc,
-        "reason": f"its test ROC AUC {_fmt(new_auc)} does not reach the {_fmt(active_auc)} "
+        "reason": f"{UNMEASURED}, so it is not shown to reach the active v{active.version}"
+        if new_auc is None
+        else f"its test ROC AUC {new_auc:.3f} does not reach the {active_auc:.3f} "
         f"of the active v{active.version} on the same test set",
     }
 
@@ -496,7 +505,9 @@ def _baseline_refusal(model: RiskModel) -> dict[str, Any] | None:
         "roc_auc": new_auc,
         "best_baseline": best["name"],
         "best_baseline_roc_auc": best["roc_auc"],
-        "reason": f"its test ROC AUC {_fmt(new_auc)} does not beat the {_fmt(best['roc_auc'])} "
+        "reason": f"{UNMEASURED}, so it is not shown to beat the naive ranking '{best['name']}'"
+        if new_auc is None
+        else f"its test ROC AUC {new_auc:.3f} does not beat the {best['roc_auc']:.3f} "
         f"of the naive ranking '{best['name']}' on the same test set",
     }
 
@@ -552,10 +563,6 @@ def _refused(model: RiskModel, refusals: list[dict[str, Any]]) -> ActivationRefu
     return ActivationRefused(
         model, message, detail={"detail": message, "version": model.version, **_figures(refusals)}
     )
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
 
 
 def _next_version() -> int:

@@ -135,6 +135,40 @@ def test_command_refuses_with_the_message_and_force_activates() -> None:
     assert risk_model_active().version == 1
 
 
+def test_an_unmeasurable_version_is_refused_in_words_not_none(admin_client: Client) -> None:
+    """One outcome in the test cohorts: no ROC AUC, which every door says plainly."""
+    RiskModel.objects.create(
+        version=2,
+        kind="rules",
+        parameters=RULES_PARAMETERS,
+        metrics={
+            "test": {"roc_auc": None},
+            "active_on_same_test": {"version": 1, "kind": "rules", "roc_auc": None},
+            "best_baseline": None,
+            "beats_best_baseline": None,
+        },
+    )
+    expected = "could not be measured: the test cohorts hold one outcome only"
+
+    with pytest.raises(CommandError) as refused:
+        call_command("activate_risk_model", "2")
+    response = client_for("admin").post("/api/v1/risk/models/2/activate/", {}, format="json")
+
+    line = str(refused.value)
+    assert expected in line and "active v1" in line
+    assert "None" not in line and "n/a" not in line
+    assert response.status_code == 409
+    assert expected in response.json()["detail"] and "None" not in response.json()["detail"]
+    assert (response.json()["roc_auc"], response.json()["active_roc_auc"]) == (None, None)
+    in_admin = admin_client.post(
+        "/admin/learners/riskmodel/",
+        {"action": "activate", "_selected_action": [str(RiskModel.objects.get(version=2).pk)]},
+    )
+    shown = [str(message) for message in get_messages(in_admin.wsgi_request)]
+    assert any(expected in message and "None" not in message for message in shown)
+    assert risk_model_active().version == 1
+
+
 # The API -----------------------------------------------------------------------------------------
 
 

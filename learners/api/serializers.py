@@ -312,8 +312,18 @@ class RiskDetailSerializer(serializers.Serializer):
         allow_null=True, help_text="Too little history for a confident score."
     )
     factors = RiskFactorSerializer(many=True)
-    previous = serializers.DictField(allow_null=True)
-    changes = RiskChangeSerializer(many=True)
+    previous = serializers.DictField(
+        allow_null=True,
+        help_text="The previous assessment: score, band, as_of and model_version.",
+    )
+    model_changed = serializers.BooleanField(
+        help_text="The previous assessment is by another model version: its factors are not "
+        "comparable, so changes is empty."
+    )
+    changes = RiskChangeSerializer(
+        many=True,
+        help_text="Factor changes since the previous assessment of the same model version.",
+    )
     best_lever = RiskLeverSerializer(allow_null=True)
     feedback = RiskFeedbackSummarySerializer(
         allow_null=True, help_text="The latest coach feedback on this learner."

@@ -343,9 +343,13 @@ class RiskFeedbackOutputSerializer(serializers.ModelSerializer):
         personal_fields = ("note",)
 
 
+# Needs context["cohorts_in_scope"] (see selectors.cohort_refs_in_scope): the metrics then
+# mention no other cohort (None: every cohort may be mentioned). The docstring below is public:
+# drf-spectacular shows it as the schema's description.
 class RiskModelOutputSerializer(serializers.ModelSerializer):
-    """Needs ``context["cohorts_in_scope"]`` (see ``selectors.cohort_refs_in_scope``): metrics
-    mention no other cohort (``None``: every cohort may be mentioned)."""
+    """A risk model version: its kind, whether it is the one active version, its band thresholds
+    and the evaluation stored when it was trained (a coach sees only the figures of their own
+    cohorts)."""
 
     thresholds = serializers.SerializerMethodField()
 

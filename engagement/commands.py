@@ -21,13 +21,16 @@ from engagement.models import Job, JobStatus
 def application_error_line(
     error: ApplicationError, options: Mapping[str, str] | None = None
 ) -> str:
-    """The message, followed by each field's reasons when the error carries them.
+    """The message, followed by each field's reasons when the error carries them (figures in
+    ``detail``, such as a refused activation's ROC AUCs, are already worded in the message).
 
     ``options`` names the command option that carries a service's field (``{"as_of":
     "--as-of"}``): when every field has one, the line names the options instead.
     """
     detail = error.detail
-    if not isinstance(detail, dict) or set(detail) == {"detail"}:
+    if isinstance(detail, dict):  # a field's reasons are a list; figures are for API clients
+        detail = {field: why for field, why in detail.items() if isinstance(why, list)}
+    if not detail or not isinstance(detail, dict):
         return error.message
     options = options or {}
     reasons = [

@@ -7,6 +7,8 @@ same name, so the app brings its configuration with it and code reads ``settings
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+
 from engagement.environment import Environment
 from learners.risk.bands import (
     DEFAULT_HIGH_CAPACITY,
@@ -16,9 +18,10 @@ from learners.risk.bands import (
 
 
 def tunables() -> dict[str, Any]:
-    """Each tunable's value from the environment, or its default."""
+    """Each tunable's value from the environment, or its default; contradictory band
+    capacities stop start-up."""
     env = Environment()
-    return {
+    values = {
         "INGEST_MAX_EVENTS": env.int("INGEST_MAX_EVENTS", default=5000, minimum=1),
         "LEARNER_DETAIL_CACHE_SECONDS": env.int("LEARNER_DETAIL_CACHE_SECONDS", default=30 * 60),
         "RISK_SELF_PACED_DAYS": env.int("RISK_SELF_PACED_DAYS", default=84, minimum=1),
@@ -37,3 +40,15 @@ def tunables() -> dict[str, Any]:
         ),
         "RISK_METRICS_CACHE_SECONDS": env.int("RISK_METRICS_CACHE_SECONDS", default=60),
     }
+    _check_band_capacities(values["RISK_HIGH_BAND_CAPACITY"], values["RISK_MEDIUM_BAND_CAPACITY"])
+    return values
+
+
+def _check_band_capacities(high: float, medium: float) -> None:
+    """The medium capacity counts high and medium together (``learners.risk.bands``): below the
+    high one it would leave the medium band empty."""
+    if medium < high:
+        raise ImproperlyConfigured(
+            f"RISK_MEDIUM_BAND_CAPACITY ({medium:g}) must be at least RISK_HIGH_BAND_CAPACITY "
+            f"({high:g}): it counts the high and medium bands together."
+        )

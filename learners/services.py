@@ -667,11 +667,14 @@ def risk_model_train_request(
 ) -> Job:
     """Ask for a ``learners.train_risk_model`` job (see ``learners.risk.services.risk_model_train``).
 
-    ``force`` matters with ``activate`` only; a cutoff outside the training range or an unknown
-    kind is refused.
+    A cutoff outside the training range, an unknown kind or ``force`` without ``activate`` (it
+    would silently do nothing) is refused with ``ValidationFailed``.
     """
     cutoff_days_check(cutoff_days)
     kind_check(kind)
+    if force and not activate:
+        reason = "Only applies together with activate."
+        raise ValidationFailed(f"Invalid force: {reason}", detail={"force": [reason]})
     return job_enqueue(
         tasks.risk_model_train_task,
         {"cutoff_days": cutoff_days, "kind": kind, "activate": activate, "force": force},

@@ -7,6 +7,7 @@ per learner, model version and ``as_of``; a finished job is never run again), so
 with redelivery after a crash is safe.
 """
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -21,12 +22,14 @@ from engagement.jobs import Job, ProgressReporter, job_run
 from learners import services  # its request services send this module's tasks
 from learners.monitoring import rescore_duration
 from learners.risk.feedback import risk_digest_send
-from learners.risk.services import learners_rescore, risk_model_train
+from learners.risk.services import ActivationRefused, learners_rescore, risk_model_train
 
 RETRY_BASE_SECONDS = 30
 # Set while a stale-only rescore is queued and not yet started: further batches need no other.
 STALE_RESCORE_PENDING_KEY = "learners:rescore-stale:pending"
 STALE_RESCORE_PENDING_SECONDS = 600
+
+logger = logging.getLogger(__name__)
 
 
 def _run_retrying(task: Task, job_id: str, work: Callable[..., dict[str, Any]]) -> None:
@@ -89,14 +92,19 @@ def _rescore_scope(params: dict[str, Any]) -> str:
 )
 def risk_model_train_task(self: Task, job_id: str) -> None:
     def work(job: Job, report_progress: ProgressReporter) -> dict[str, Any]:
-        model = risk_model_train(
-            cutoff_days=int(job.params.get("cutoff_days", 28)),
-            kind=str(job.params.get("kind", "auto")),
-            activate=bool(job.params.get("activate")),
-            force=bool(job.params.get("force")),
-            actor=job.requested_by,
-            on_progress=report_progress,
-        )
+        refusal: dict[str, Any] = {}
+        try:
+            model = risk_model_train(
+                cutoff_days=int(job.params.get("cutoff_days", 28)),
+                kind=str(job.params.get("kind", "auto")),
+                activate=bool(job.params.get("activate")),
+                force=bool(job.params.get("force")),
+                actor=job.requested_by,
+                on_progress=report_progress,
+            )
+        except ActivationRefused as refused:  # training succeeded; the policy kept it inactive
+            model, refusal = refused.model, refused.detail
+            logger.warning("job %s: %s", job.pk, refused.message)
         return {
             "version": model.version,
             "active": model.is_active,
@@ -105,6 +113,7 @@ def risk_model_train_task(self: Task, job_id: str) -> None:
             # Whether it ranks better than counting events: the first thing to check.
             "best_baseline": model.metrics.get("best_baseline"),
             "beats_best_baseline": model.metrics.get("beats_best_baseline"),
+            **({"activation_refused": refusal} if refusal else {}),
         }
 
     _run_retrying(self, job_id, work)

@@ -68,3 +68,19 @@ class TextField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("not_text")
         return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON ``true`` or ``false`` only.
+
+    DRF's ``BooleanField`` also reads "on", "yes", "1" and the like as true: for a switch with
+    consequences (force an activation past its refusal) a malformed value must be refused, not
+    guessed.
+    """
+
+    default_error_messages = {"not_boolean": "Must be a JSON boolean (true or false)."}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("not_boolean")
+        return data

@@ -8,7 +8,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from engagement.api.fields import BoundedDateField, BoundedDateTimeField, TextField
+from engagement.api.fields import (
+    BoundedDateField,
+    BoundedDateTimeField,
+    StrictBooleanField,
+    TextField,
+)
 from engagement.input_bounds import validate_timezone
 from learners.ingestion.validation import email_normalise
 from learners.models import (
@@ -307,8 +312,18 @@ class RiskDetailSerializer(serializers.Serializer):
         allow_null=True, help_text="Too little history for a confident score."
     )
     factors = RiskFactorSerializer(many=True)
-    previous = serializers.DictField(allow_null=True)
-    changes = RiskChangeSerializer(many=True)
+    previous = serializers.DictField(
+        allow_null=True,
+        help_text="The previous assessment: score, band, as_of and model_version.",
+    )
+    model_changed = serializers.BooleanField(
+        help_text="The previous assessment is by another model version: its factors are not "
+        "comparable, so changes is empty."
+    )
+    changes = RiskChangeSerializer(
+        many=True,
+        help_text="Factor changes since the previous assessment of the same model version.",
+    )
     best_lever = RiskLeverSerializer(allow_null=True)
     feedback = RiskFeedbackSummarySerializer(
         allow_null=True, help_text="The latest coach feedback on this learner."
@@ -328,9 +343,13 @@ class RiskFeedbackOutputSerializer(serializers.ModelSerializer):
         personal_fields = ("note",)
 
 
+# Needs context["cohorts_in_scope"] (see selectors.cohort_refs_in_scope): the metrics then
+# mention no other cohort (None: every cohort may be mentioned). The docstring below is public:
+# drf-spectacular shows it as the schema's description.
 class RiskModelOutputSerializer(serializers.ModelSerializer):
-    """Needs ``context["cohorts_in_scope"]`` (see ``selectors.cohort_refs_in_scope``): metrics
-    mention no other cohort (``None``: every cohort may be mentioned)."""
+    """A risk model version: its kind, whether it is the one active version, its band thresholds
+    and the evaluation stored when it was trained (a coach sees only the figures of their own
+    cohorts)."""
 
     thresholds = serializers.SerializerMethodField()
 
@@ -372,18 +391,20 @@ class RiskModelTrainSerializer(serializers.Serializer):
         default="auto",
         help_text="auto: the trainable kind with the best validation ROC AUC.",
     )
-    activate = serializers.BooleanField(
+    activate = StrictBooleanField(
         default=False,
         help_text="Activate if at least as good as the active model and better than the best "
         "naive baseline.",
     )
-    force = serializers.BooleanField(
-        default=False, help_text="With activate: even if worse (recorded in the audit log)."
+    force = StrictBooleanField(
+        default=False,
+        help_text="Only with activate (refused otherwise): activate even if worse (recorded in "
+        "the audit log).",
     )
 
 
 class RiskModelActivateSerializer(serializers.Serializer):
-    force = serializers.BooleanField(
+    force = StrictBooleanField(
         default=False,
         help_text="Activate even if worse than the active model or the best naive baseline on "
         "its test set (recorded in the audit log with the figures overridden).",

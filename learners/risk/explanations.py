@@ -6,11 +6,12 @@ keeps a batch rescore from formatting text for every factor of every learner, an
 wording improve without rewriting history.
 """
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from engagement.wording import counted
-from learners.risk.features import FIRST_WEEK_DAYS, kind_total_fact
+from learners.risk.features import FIRST_WEEK_DAYS, NEW_LEARNER_DAYS, kind_total_fact
 
 
 def _pct(value: Any) -> str:
@@ -36,9 +37,22 @@ def _time_on_task(raw: Mapping[str, Any], value: float) -> str:
 
 
 def _tenure(raw: Mapping[str, Any], value: float) -> str:
-    if value:
-        return f"Enrolled {counted(raw['tenure_days'], 'day')} ago with little activity yet: this score is tentative"
-    return f"Enrolled {counted(raw['tenure_days'], 'day')} ago: enough history for a firm score"
+    """Whole days enrolled, rounded down as the "under 7 days" rule counts them."""
+    days = math.floor(raw["tenure_days"])
+    if not value:
+        return f"Enrolled {counted(days, 'day')} ago: long enough for a firm score"
+    if days < NEW_LEARNER_DAYS or raw.get("events_total", 0) >= 3:
+        # Tenure is stored to 0.1 day, so 6.96 days reads 7.0: the flag says under a week.
+        days = min(days, int(NEW_LEARNER_DAYS) - 1)
+        return (
+            f"Enrolled {counted(days, 'day')} ago, under a week: too early for a firm score, "
+            "so it is held back"
+        )
+    # Stored before new_learner meant short tenure only, when it also held back few events.
+    return (
+        f"Enrolled {counted(days, 'day')} ago with fewer than 3 actions: held back as tentative "
+        "(a rule since retired)"
+    )
 
 
 def _since_enrolment(raw: Mapping[str, Any]) -> str:

@@ -41,8 +41,9 @@ ASSESSMENT_KINDS = (
     EventKind.ASSESSMENT_FAILED,
 )
 INACTIVITY_CAP_DAYS = 60.0
+# Under a week of tenure is too early to judge: the score holds back (``new_learner``). Few
+# events after weeks is no reason to: that learner is the one most at risk (issue 10).
 NEW_LEARNER_DAYS = 7.0
-NEW_LEARNER_EVENTS = 3
 FIRST_WEEK_DAYS = 7
 DAY = 86_400.0
 
@@ -446,7 +447,7 @@ def raw_features(*, learners: QuerySet[Learner], when: When) -> dict[uuid.UUID, 
 def model_inputs(raw: RawFacts, norms: CohortNorms, learner_id: uuid.UUID) -> LearnerFeatures:
     """Turn raw facts into the model's inputs, peer-normalised where raw counts differ by course."""
     actual_progress = min(raw.lessons / norms.course_lessons, 1.0) if norms.course_lessons else 0.0
-    little_data = raw.tenure_days < NEW_LEARNER_DAYS or raw.events_total < NEW_LEARNER_EVENTS
+    little_data = raw.tenure_days < NEW_LEARNER_DAYS
     assessment = (
         raw.assessment_mean_30 if raw.assessment_mean_30 is not None else norms.mean_assessment
     )

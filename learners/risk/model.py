@@ -174,18 +174,16 @@ LEVERS: dict[str, Any] = {
 def best_lever(
     *, kind: str, parameters: Mapping[str, Any], features: LearnerFeatures
 ) -> dict[str, Any] | None:
-    """The factor whose realistic improvement lowers the score most, and the score it would give."""
+    """The factor whose realistic improvement lowers the score most, and the score it would give;
+    None when none lowers it by a shown amount (a score of about 0 has no lever to offer)."""
     current = score(features, kind=kind, parameters=parameters).score
     best: dict[str, Any] | None = None
     for name in (name for name in model_features(kind, parameters) if name in LEVERS):
         changed = {**features.values, name: LEVERS[name](features.values[name])}
         improved = score_values(kind=kind, parameters=parameters, values=changed).score
-        if improved < current - 1e-9 and (best is None or improved < best["score_after"]):
-            best = {
-                "factor": name,
-                "score_after": round(improved, 4),
-                "reduction": round(current - improved, 4),
-            }
+        reduction = round(current - improved, 4)
+        if reduction > 0 and (best is None or improved < best["score_after"]):
+            best = {"factor": name, "score_after": round(improved, 4), "reduction": reduction}
     return best
 
 

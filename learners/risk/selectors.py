@@ -34,12 +34,19 @@ def _key(assessment_ids: list[Any]) -> str:
     """Assessments are never changed, so a rendering is cached under the ids of the current and
     the previous one (a backfill can slip a new previous one in behind the current): what
     changes (feedback, staleness) is read on every request, never from the cache."""
-    return f"risk:detail:v4:{':'.join(map(str, assessment_ids))}"
+    return f"risk:detail:v5:{':'.join(map(str, assessment_ids))}"
+
+
+def _model_changed(current: RiskAssessment, previous: RiskAssessment | None) -> bool:
+    """Whether the previous assessment is by another model version: then its factors are
+    another model's (other weights, other features) and comparing them would say nothing."""
+    return previous is not None and previous.model_id != current.model_id
 
 
 def _changes(current: RiskAssessment, previous: RiskAssessment | None) -> list[dict[str, Any]]:
-    """Factor by factor, what moved since the previous assessment (largest change first)."""
-    if previous is None:
+    """Factor by factor, what moved since the previous assessment of the same model version
+    (largest change first); none across versions."""
+    if previous is None or _model_changed(current, previous):
         return []
     before = {factor["factor"]: factor for factor in previous.factors}
     changes = []
@@ -88,7 +95,9 @@ def _render(
             "score": round(previous.score, 4),
             "band": previous.band,
             "as_of": previous.as_of.isoformat(),
+            "model_version": previous.model.version,
         },
+        "model_changed": _model_changed(current, previous),
         "changes": _changes(current, previous),
         "best_lever": best_lever(kind=model.kind, parameters=model.parameters, features=features),
     }
@@ -107,6 +116,7 @@ def _not_scored(learner: Learner) -> dict[str, Any]:
         "little_data": None,
         "factors": [],
         "previous": None,
+        "model_changed": False,
         "changes": [],
         "best_lever": None,
     }

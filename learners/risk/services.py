@@ -453,6 +453,23 @@ def _raws_and_norms(group: _Group) -> tuple[dict[uuid.UUID, Any], dict[uuid.UUID
 # Model versions: train, store, activate -------------------------------------------------------
 
 
+# Why a version has no test ROC AUC (``metrics.roc_auc``): said so, rather than "n/a" or None.
+UNMEASURED = (
+    "its test ROC AUC could not be measured: the test cohorts hold one outcome only (all "
+    "completed or all withdrew)"
+)
+
+
+class ActivationRefused(Conflict):
+    """Activation refused by policy (see ``risk_model_activate``): ``model`` stays stored,
+    inactive, and ``detail`` carries the figures. Training that asked to activate still
+    succeeded, so its job reports this instead of failing."""
+
+    def __init__(self, model: RiskModel, message: str, *, detail: dict[str, Any]) -> None:
+        super().__init__(message, detail=detail)
+        self.model = model
+
+
 def _active_refusal(model: RiskModel, active: RiskModel | None) -> dict[str, Any] | None:
     """The figures refusing ``model`` because it was measured worse than the model active now,
     on the same test set (``active_on_same_test``); None when it was not, or was measured
@@ -468,7 +485,9 @@ def _active_refusal(model: RiskModel, active: RiskModel | None) -> dict[str, Any
         "roc_auc": new_auc,
         "active_version": active.version,
         "active_roc_auc": active_auc,
-        "reason": f"its test ROC AUC {_fmt(new_auc)} does not reach the {_fmt(active_auc)} "
+        "reason": f"{UNMEASURED}, so it is not shown to reach the active v{active.version}"
+        if new_auc is None
+        else f"its test ROC AUC {new_auc:.3f} does not reach the {active_auc:.3f} "
         f"of the active v{active.version} on the same test set",
     }
 
@@ -487,7 +506,9 @@ def _baseline_refusal(model: RiskModel) -> dict[str, Any] | None:
         "roc_auc": new_auc,
         "best_baseline": best["name"],
         "best_baseline_roc_auc": best["roc_auc"],
-        "reason": f"its test ROC AUC {_fmt(new_auc)} does not beat the {_fmt(best['roc_auc'])} "
+        "reason": f"{UNMEASURED}, so it is not shown to beat the naive ranking '{best['name']}'"
+        if new_auc is None
+        else f"its test ROC AUC {new_auc:.3f} does not beat the {best['roc_auc']:.3f} "
         f"of the naive ranking '{best['name']}' on the same test set",
     }
 
@@ -495,7 +516,7 @@ def _baseline_refusal(model: RiskModel) -> dict[str, Any] | None:
 def risk_model_activate(*, model: RiskModel, actor: Actor, force: bool = False) -> RiskModel:
     """Make ``model`` the one active version; rollback is activating an older version.
 
-    Refused (``Conflict``, with the figures) when the model was measured worse than the active
+    Refused (``ActivationRefused``, a ``Conflict`` with the figures) when the model was measured worse than the active
     model on the same test set, or did not beat the best naive baseline there, unless ``force``;
     a forced activation records the figures it overrode. Deactivates first because the database
     allows one active row.
@@ -534,19 +555,15 @@ def _figures(refusals: list[dict[str, Any]]) -> dict[str, Any]:
     return {key: value for refusal in refusals for key, value in refusal.items() if key != "reason"}
 
 
-def _refused(model: RiskModel, refusals: list[dict[str, Any]]) -> Conflict:
+def _refused(model: RiskModel, refusals: list[dict[str, Any]]) -> ActivationRefused:
     reasons = "; and ".join(refusal["reason"] for refusal in refusals)
     message = (
         f"v{model.version} is not activated: {reasons}. It stays stored, inactive; force to "
         "activate it anyway."
     )
-    return Conflict(
-        message, detail={"detail": message, "version": model.version, **_figures(refusals)}
+    return ActivationRefused(
+        model, message, detail={"detail": message, "version": model.version, **_figures(refusals)}
     )
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
 
 
 def _next_version() -> int:
@@ -566,7 +583,7 @@ def risk_model_train(
 
     ``kind`` is ``auto`` (the best on a validation split of the training cohorts, see
     ``fit_best_kind``), ``logistic`` or ``boosted``. The new version is stored (inactive) even
-    when activation is refused with ``Conflict``.
+    when activation is refused with ``ActivationRefused``, which carries it.
     ``on_progress`` gets fractions while the features are computed (the slow part).
     """
     data = training_set(cutoff_days=cutoff_days, on_progress=on_progress)

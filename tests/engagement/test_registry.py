@@ -175,3 +175,16 @@ def test_learners_brings_its_own_tunables() -> None:
 
     assert set(tunables()).isdisjoint(vars(limits))
     assert {name: getattr(settings, name) for name in tunables()} == tunables()
+
+
+def test_a_medium_band_capacity_below_the_high_one_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from learners.conf import tunables
+
+    monkeypatch.setenv("RISK_HIGH_BAND_CAPACITY", "0.25")
+    monkeypatch.setenv("RISK_MEDIUM_BAND_CAPACITY", "0.1")
+    with pytest.raises(ImproperlyConfigured, match="must be at least RISK_HIGH_BAND_CAPACITY"):
+        tunables()
+    monkeypatch.setenv("RISK_MEDIUM_BAND_CAPACITY", "0.25")  # equal: an empty medium band, allowed
+    assert tunables()["RISK_MEDIUM_BAND_CAPACITY"] == 0.25

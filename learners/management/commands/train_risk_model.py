@@ -50,6 +50,8 @@ class Command(JobCommand):
         "recorded as a job; it runs here and now unless --queue hands it to the workers."
     )
 
+    field_options = {"force": "--force"}
+
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
         parser.add_argument(
@@ -83,8 +85,6 @@ class Command(JobCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["force"] and not options["activate"]:
-            raise CommandError("--force only applies together with --activate.")
         job = risk_model_train_request(
             cutoff_days=options["cutoff_days"],
             kind=options["kind"],
@@ -98,7 +98,13 @@ class Command(JobCommand):
         model = risk_model_get(version=result["version"])
         if options["json"]:
             self.stdout.write(json.dumps(summary(model), allow_nan=False))
-            return
+        else:
+            self.report(model)
+        if "activation_refused" in result:
+            raise CommandError(result["activation_refused"]["detail"])
+
+    def report(self, model: RiskModel) -> None:
+        """The stored version, how its kind was chosen and its comparisons on the test set."""
         metrics = model.metrics
         active = metrics["active_on_same_test"]
         self.stdout.write(

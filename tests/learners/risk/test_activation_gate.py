@@ -11,7 +11,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from engagement.errors import Conflict
-from engagement.models import AuditEvent
+from engagement.models import AuditEvent, Job
 from learners.models import RiskModel
 from learners.risk.baselines import beats
 from learners.risk.model import RULES_PARAMETERS
@@ -135,6 +135,40 @@ def test_command_refuses_with_the_message_and_force_activates() -> None:
     assert risk_model_active().version == 1
 
 
+def test_an_unmeasurable_version_is_refused_in_words_not_none(admin_client: Client) -> None:
+    """One outcome in the test cohorts: no ROC AUC, which every door says plainly."""
+    RiskModel.objects.create(
+        version=2,
+        kind="rules",
+        parameters=RULES_PARAMETERS,
+        metrics={
+            "test": {"roc_auc": None},
+            "active_on_same_test": {"version": 1, "kind": "rules", "roc_auc": None},
+            "best_baseline": None,
+            "beats_best_baseline": None,
+        },
+    )
+    expected = "could not be measured: the test cohorts hold one outcome only"
+
+    with pytest.raises(CommandError) as refused:
+        call_command("activate_risk_model", "2")
+    response = client_for("admin").post("/api/v1/risk/models/2/activate/", {}, format="json")
+
+    line = str(refused.value)
+    assert expected in line and "active v1" in line
+    assert "None" not in line and "n/a" not in line
+    assert response.status_code == 409
+    assert expected in response.json()["detail"] and "None" not in response.json()["detail"]
+    assert (response.json()["roc_auc"], response.json()["active_roc_auc"]) == (None, None)
+    in_admin = admin_client.post(
+        "/admin/learners/riskmodel/",
+        {"action": "activate", "_selected_action": [str(RiskModel.objects.get(version=2).pk)]},
+    )
+    shown = [str(message) for message in get_messages(in_admin.wsgi_request)]
+    assert any(expected in message and "None" not in message for message in shown)
+    assert risk_model_active().version == 1
+
+
 # The API -----------------------------------------------------------------------------------------
 
 
@@ -170,6 +204,9 @@ def test_api_answers_409_with_both_figures_and_force_activates() -> None:
         ("coach", {"force": True}, 403),
         ("analyst", {"force": True}, 403),
         ("admin", {"force": "perhaps"}, 400),
+        ("admin", {"force": "on"}, 400),
+        ("admin", {"force": "true"}, 400),
+        ("admin", {"force": 1}, 400),
         ("admin", ["force"], 400),
     ],
 )
@@ -181,6 +218,34 @@ def test_api_activation_refuses_strangers_other_roles_and_bad_input(
     assert response.status_code == status
     assert risk_model_active().version == 1
     assert client_for("admin").post("/api/v1/risk/models/9/activate/", {}).status_code == 404
+
+
+def test_api_force_must_be_a_json_boolean() -> None:
+    stored(2, 0.76, 0.81)
+    response = client_for("admin").post(
+        "/api/v1/risk/models/2/activate/", {"force": "yes"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["force"] == ["Must be a JSON boolean (true or false)."]
+    assert not activations()
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"force": True}, "force", "Only applies together with activate."),
+        ({"activate": False, "force": True}, "force", "Only applies together with activate."),
+        ({"activate": "yes"}, "activate", "Must be a JSON boolean (true or false)."),
+        ({"activate": True, "force": "on"}, "force", "Must be a JSON boolean (true or false)."),
+    ],
+)
+def test_api_training_refuses_a_malformed_or_idle_force(
+    body: dict[str, Any], field: str, message: str
+) -> None:
+    response = client_for("admin").post("/api/v1/risk/models/train/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()[field] == [message]
+    assert not Job.objects.filter(kind="learners.train_risk_model").exists()
 
 
 @pytest.mark.parametrize("role", ["admin", "analyst", "coach"])

@@ -98,7 +98,7 @@ def test_not_enough_history_is_a_clear_command_error() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("train_risk_model", "--force"), "--force only applies together with --activate"),
+        (("train_risk_model", "--force"), "--force: Only applies together with activate"),
         (("train_risk_model", "--cutoff-day", "0"), "Invalid cutoff"),
         # The API's floor too: one rule, in the request service.
         (("train_risk_model", "--cutoff-day", "3"), "Must be between 7 and 180 days"),
@@ -166,9 +166,17 @@ class TestOnDemoHistory:
         assert RiskModel.objects.get(is_active=True).version == 2
 
     @pytest.mark.usefixtures("backwards_training")
-    def test_train_refuses_to_activate_a_worse_model(self) -> None:
-        with pytest.raises(CommandError, match="v2 is not activated: its test ROC AUC"):
-            _run("train_risk_model", "--kind", "logistic", "--activate")
+    def test_train_refuses_to_activate_a_worse_model(
+        self, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        out = StringIO()
+        with pytest.raises(CommandError, match="v2 is not activated: its test ROC AUC") as error:
+            call_command("train_risk_model", "--kind", "logistic", "--activate", stdout=out)
+
+        assert "Stored risk model v2 (logistic, inactive)" in out.getvalue()  # the report first
+        assert "\n" not in str(error.value)
+        assert "Traceback" not in capsys.readouterr().err
+        assert Job.objects.get(kind="learners.train_risk_model").status == "succeeded"
 
         assert RiskModel.objects.get(is_active=True).version == 1
         assert RiskModel.objects.filter(version=2, is_active=False).exists()

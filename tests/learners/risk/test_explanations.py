@@ -55,9 +55,20 @@ def test_every_model_input_has_an_explanation() -> None:
             "new_learner",
             {**FULL_RAW, "tenure_days": 3},
             1.0,
-            "Enrolled 3 days ago with little activity yet: this score is tentative",
+            "Enrolled 3 days ago, under a week: too early for a firm score, so it is held back",
         ),
-        ("new_learner", FULL_RAW, 0.0, "Enrolled 40 days ago: enough history for a firm score"),
+        # Whole days, rounded down as the "under 7 days" rule counts them.
+        ("new_learner", {**FULL_RAW, "tenure_days": 6.6}, 1.0, "Enrolled 6 days ago, under a"),
+        ("new_learner", {**FULL_RAW, "tenure_days": 7.0}, 1.0, "Enrolled 6 days ago, under a"),
+        ("new_learner", {**FULL_RAW, "tenure_days": 7.6}, 0.0, "Enrolled 7 days ago: long"),
+        ("new_learner", FULL_RAW, 0.0, "Enrolled 40 days ago: long enough for a firm score"),
+        # Stored when few events after weeks held the score back too.
+        (
+            "new_learner",
+            {**FULL_RAW, "tenure_days": 95, "events_total": 0},
+            1.0,
+            "Enrolled 95 days ago with fewer than 3 actions: held back as tentative (a rule since",
+        ),
         # One of a thing is singular, whatever the factor.
         ("days_inactive", {**FULL_RAW, "days_inactive": 1.2}, 1.2, "No activity for 1 day — "),
         ("new_learner", {**FULL_RAW, "tenure_days": 1}, 0.0, "Enrolled 1 day ago: "),
@@ -115,4 +126,4 @@ def test_explained_factors_keep_the_stored_numbers_and_order() -> None:
     ]
     explained = explained_factors(stored, FULL_RAW)
     assert [{k: v for k, v in f.items() if k != "explanation"} for f in explained] == stored
-    assert explained[1]["explanation"].endswith("enough history for a firm score")
+    assert explained[1]["explanation"].endswith("long enough for a firm score")

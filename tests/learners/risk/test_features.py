@@ -105,6 +105,16 @@ def test_brand_new_learners_are_flagged_as_little_data(cohort: Any) -> None:
     assert features.raw["days_inactive"] == 2.0
 
 
+def test_few_events_after_weeks_are_not_held_back_as_new(cohort: Any) -> None:
+    """The learner barely there from the start is the one most at risk: no tentative discount."""
+    idle = LearnerFactory(cohort=cohort, enrolled_at=AS_OF - timedelta(days=95))
+    almost_a_week = LearnerFactory(cohort=cohort, enrolled_at=AS_OF - timedelta(days=6.9))
+    features = features_for(learner_ids=[idle.id, almost_a_week.id], as_of=AS_OF)
+    assert (features[idle.id].values["new_learner"], features[idle.id].little_data) == (0.0, False)
+    assert features[almost_a_week.id].values["new_learner"] == 1.0
+    assert features[almost_a_week.id].little_data
+
+
 def test_cutoff_after_enrolment_is_per_learner(cohort: Any) -> None:
     early = LearnerFactory(cohort=cohort, enrolled_at=datetime(2026, 9, 1, tzinfo=UTC))
     late = LearnerFactory(cohort=cohort, enrolled_at=datetime(2026, 9, 15, tzinfo=UTC))

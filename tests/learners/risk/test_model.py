@@ -155,6 +155,18 @@ def test_best_lever_names_the_biggest_realistic_improvement() -> None:
     assert math.isclose(lever["reduction"], round(current - lever["score_after"], 4), abs_tol=1e-4)
 
 
+def test_no_lever_when_the_score_is_about_zero() -> None:
+    """A lever that would lower the score by less than its shown precision is no lever."""
+    values = {**dict.fromkeys(FEATURE_NAMES, 0.0), "days_inactive": 30.0, "assessment_mean": 0.7}
+    features = LearnerFeatures(
+        uuid.uuid4(), uuid.uuid4(), datetime(2026, 1, 1, tzinfo=UTC), values, RAW, False
+    )
+    parameters = {**RULES_PARAMETERS, "intercept": -20.0}
+    current = score(features, kind="rules", parameters=parameters).score
+    assert 0 < current < 1e-5  # the idle days still push it up, by a shown 0.0000
+    assert best_lever(kind="rules", parameters=parameters, features=features) is None
+
+
 def test_no_lever_when_nothing_can_improve() -> None:
     values = {
         **dict.fromkeys(FEATURE_NAMES, 0.0),

@@ -7,6 +7,7 @@ import pytest
 from celery.exceptions import Retry
 from django.db import OperationalError
 from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from engagement.models import AuditEvent, Job
@@ -143,3 +144,12 @@ def test_scheduled_tasks_enqueue_one_job_per_slot() -> None:
         risk_digest.delay().get(**EAGER)["alerts"]
         == Learner.objects.filter(risk_band="high").count()
     )
+
+
+def test_the_public_schema_describes_risk_models_and_details_for_their_readers() -> None:
+    schemas = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    description = schemas["RiskModelOutput"]["description"]
+    assert description.startswith("A risk model version")
+    assert "cohorts_in_scope" not in description and "``" not in description
+    assert schemas["RiskDetail"]["properties"]["model_changed"]["type"] == "boolean"
+    assert "model_changed" in schemas["RiskDetail"]["required"]

@@ -16,7 +16,7 @@ from learners.models import Learner, RiskAlert, RiskAssessment, RiskModel, cours
 from learners.risk.explanations import assessment_factors
 from learners.risk.feedback import risk_digest_send, risk_feedback_create
 from learners.risk.model import sigmoid
-from learners.risk.services import learners_rescore
+from learners.risk.services import learners_rescore, risk_model_activate
 from learners.services import events_ingest, learner_update
 from tests.factories import (
     ActivityEventFactory,
@@ -280,6 +280,30 @@ def test_risk_detail_history_and_feedback(auth_client: APIClient) -> None:
     )
     assert feedback.status_code == 201
     assert auth_client.post(f"{url}feedback/", {"kind": "meh"}, format="json").status_code == 400
+
+
+def test_risk_detail_compares_factors_only_within_one_model_version(
+    auth_client: APIClient,
+) -> None:
+    learner = population(3)[2]
+    learners_rescore()
+    before = auth_client.get(f"/api/v1/learners/{learner.pk}/risk/").data
+    other = RiskModel.objects.create(
+        version=RiskModel.objects.order_by("-version").values_list("version", flat=True)[0] + 1,
+        kind="rules",
+        parameters=RULES_V1,
+    )
+    risk_model_activate(model=other, actor=None)
+    learners_rescore()
+
+    changed = auth_client.get(f"/api/v1/learners/{learner.pk}/risk/").data
+    assert changed["model_version"] == other.version
+    assert changed["previous"]["model_version"] == before["model_version"] != other.version
+    assert (changed["model_changed"], changed["changes"]) == (True, [])
+
+    learners_rescore()
+    again = auth_client.get(f"/api/v1/learners/{learner.pk}/risk/").data
+    assert again["model_changed"] is False and again["changes"]
 
 
 def test_risk_detail_is_cached_and_shows_new_scores_and_models(auth_client: APIClient) -> None:

@@ -433,7 +433,10 @@ class TestOnDemoHistory:
         assert list(RiskModel.objects.filter(is_active=True).values_list("version")) == [(3,)]
 
     def test_training_does_not_activate_a_model_a_naive_baseline_beats(
-        self, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        django_capture_on_commit_callbacks: Any,
+        caplog: pytest.LogCaptureFixture,
     ) -> None:
         monkeypatch.setattr(kind_selection, "train_logistic", _degraded(train_logistic))
         risk_model_train(kind="logistic", activate=True, force=True)  # v2: ranks backwards
@@ -454,8 +457,15 @@ class TestOnDemoHistory:
                 "/api/v1/risk/models/train/", {"kind": "logistic", "activate": True}, format="json"
             )
         job = Job.objects.get(pk=response.data["id"])
-        assert (job.status, risk_model_active().version) == ("failed", 2)
-        assert "does not beat" in job.error
+        # Training succeeded; the policy kept v4 stored, inactive: no failed job, no traceback.
+        assert (job.status, risk_model_active().version) == ("succeeded", 2)
+        assert job.result is not None
+        assert (job.result["version"], job.result["active"]) == (4, False)
+        refusal = job.result["activation_refused"]
+        assert "does not beat" in refusal["detail"]
+        assert refusal["best_baseline_roc_auc"] > refusal["roc_auc"]
+        assert not [record for record in caplog.records if record.exc_info]
+        assert any("v4 is not activated" in record.getMessage() for record in caplog.records)
 
     def test_bands_are_chosen_under_the_capacity_settings(self, settings: Any) -> None:
         settings.RISK_HIGH_BAND_CAPACITY = 0.1

@@ -145,7 +145,9 @@ class ExceptionsOnly(logging.Filter):
 
 
 def configure_structlog() -> None:
-    """Route structlog's own loggers into the standard library, where the formatter renders them."""
+    """Route structlog's own loggers, and Python's warnings (``py.warnings``), into the standard
+    library, where the formatter renders them: no plain line among the JSON ones."""
+    logging.captureWarnings(True)
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,

@@ -1,6 +1,7 @@
 """Settings come from the environment; production refuses to start half-configured."""
 
 import ast
+import json
 import os
 import re
 import subprocess
@@ -294,3 +295,17 @@ def test_variables_read_sees_every_way_of_reading_one() -> None:
         'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "x")\n'
     )
     assert variables_read(source) == {"ONE", "TWO", "THREE", "FOUR"}
+
+
+def test_python_warnings_are_logged_in_the_structured_format() -> None:
+    result = run_manage(
+        "shell",
+        "-c",
+        "import warnings; warnings.warn('probe warning')",
+        LOG_FORMAT="json",
+        **PRODUCTION,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "probe warning" in line]
+    assert lines, result.stderr
+    assert all(json.loads(line)["logger"] == "py.warnings" for line in lines)

@@ -37,10 +37,11 @@ def _time_on_task(raw: Mapping[str, Any], value: float) -> str:
 
 
 def _tenure(raw: Mapping[str, Any], value: float) -> str:
-    """Whole days enrolled, rounded down as the "under 7 days" rule counts them."""
-    days = math.floor(raw["tenure_days"])
+    """Days enrolled: rounded as the other factors show them, but down while the "under 7 days"
+    rule holds the score back."""
     if not value:
-        return f"Enrolled {counted(days, 'day')} ago: long enough for a firm score"
+        return f"Enrolled {counted(raw['tenure_days'], 'day')} ago: long enough for a firm score"
+    days = math.floor(raw["tenure_days"])
     if days < NEW_LEARNER_DAYS or raw.get("events_total", 0) >= 3:
         # Tenure is stored to 0.1 day, so 6.96 days reads 7.0: the flag says under a week.
         days = min(days, int(NEW_LEARNER_DAYS) - 1)

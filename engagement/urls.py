@@ -22,7 +22,7 @@ urlpatterns = [
     path("api/v1/", include("engagement.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
-    *[path(route, include(module)) for route, module in registry.site_urls().items()],
+    *[path(route, include(module)) for module, route in registry.site_urls().items()],
 ]
 
 handler400 = "engagement.error_views.bad_request"

@@ -10,7 +10,7 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_home_leads_to_sign_in_and_then_to_the_api_index(live_server: Any, page: Any) -> None:
+def test_home_leads_to_sign_in_and_then_to_the_dashboard(live_server: Any, page: Any) -> None:
     UserFactory(username="coach-e2e", role="coach")
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
@@ -24,9 +24,9 @@ def test_home_leads_to_sign_in_and_then_to_the_api_index(live_server: Any, page:
     assert "correct username and password" in page.inner_text("[role=alert]")
     page.fill("input[name=password]", "a-Strong-pass-123")
     page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/api/v1/")
-    assert "/api/v1/learners/" in page.content()
-    screenshot(page, "api-index-signed-in")
+    page.wait_for_url(f"{live_server.url}/dashboard/")
+    assert page.locator("nav a[aria-current=page]").inner_text() == "Overview"
+    screenshot(page, "dashboard-signed-in")
     page.click("form[action='/accounts/logout/'] button[type=submit]")
     page.wait_for_selector("h1:has-text('Signed out')")
     page.goto(f"{live_server.url}/api/v1/learners/")

@@ -144,7 +144,7 @@ def test_throttles_read_the_registered_rate_of_their_scope() -> None:
 @pytest.fixture
 def site_route(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The site URLconf rebuilt as if an app had registered ``probe/``; restored afterwards."""
-    monkeypatch.setattr(registry, "site_urls", lambda: {"probe/": "learners.api.urls"})
+    monkeypatch.setattr(registry, "site_urls", lambda: {"learners.api.urls": "probe/"})
     importlib.reload(site_urls)
     yield
     monkeypatch.undo()

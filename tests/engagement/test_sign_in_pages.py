@@ -131,12 +131,12 @@ def test_the_browsable_api_offers_a_sign_out(client: Client) -> None:
     assert b'action="/accounts/logout/"' in page.content and b"casey" in page.content
 
 
-def test_home_leads_people_to_the_api_or_to_sign_in(client: Client) -> None:
+def test_home_leads_people_to_the_dashboard_or_to_sign_in(client: Client) -> None:
     response = client.get("/")
     assert response.status_code == 302
-    assert response["Location"] == "/accounts/login/?next=%2Fapi%2Fv1%2F"
+    assert response["Location"] == "/accounts/login/?next=%2Fdashboard%2F"
     client.force_login(UserFactory(role="coach"))
-    assert client.get("/")["Location"] == "/api/v1/"
+    assert client.get("/")["Location"] == "/dashboard/"
     assert client.get("/accounts/login/")["Location"] == "/"
 
 

@@ -38,9 +38,11 @@ class User(AbstractUser):
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.COACH)
+    # db_default covers rows written without the field (older migrations' models, raw SQL).
     timezone = models.CharField(
         max_length=64,
         default=default_timezone,
+        db_default="UTC",
         validators=[validate_timezone],
         help_text="IANA time zone the dashboard shows times in, e.g. Europe/Paris.",
     )

@@ -36,6 +36,7 @@ class TrainForm(forms.Form):
         label=gettext_lazy("Kind"),
         choices=[(kind, kind) for kind in KIND_CHOICES],
         initial="auto",
+        widget=forms.Select(attrs={"aria-describedby": "kind-help"}),
         help_text=gettext_lazy("auto: the trainable kind with the best validation ROC AUC."),
     )
 

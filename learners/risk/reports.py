@@ -16,6 +16,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from learners.models import RiskModel, RiskModelKind
+from learners.risk.baselines import BASELINES
 from learners.risk.explanations import FACTOR_LABELS
 from learners.risk.model import model_features
 from learners.risk.selectors import risk_model_get
@@ -156,14 +157,16 @@ def _comparison(model: RiskModel) -> list[ComparisonRow]:
                 is_model=True,
             )
         )
+    measured = stored["baselines"]
     rows += [
         ComparisonRow(
-            _("Baseline: %(description)s") % {"description": figures.get("description", name)},
-            figures.get("roc_auc"),
-            figures.get("pr_auc"),
+            _("Baseline: %(description)s") % {"description": baseline.description},
+            measured[baseline.name].get("roc_auc"),
+            measured[baseline.name].get("pr_auc"),
             is_model=False,
         )
-        for name, figures in stored["baselines"].items()
+        for baseline in BASELINES  # in their documented order (JSONB does not keep one)
+        if baseline.name in measured
     ]
     return _winners(rows)
 

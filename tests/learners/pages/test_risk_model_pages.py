@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -144,6 +145,20 @@ def test_the_detail_compares_with_each_baseline_and_shows_calibration_and_parame
     assert "log-odds per standard deviation" in page
     assert "Logistic regression (trained), features as of day 28." in page
     assert "Activate v2" not in page  # analysts see no action
+
+
+def test_the_detail_takes_the_same_queries_however_many_learners() -> None:
+    admin = signed_in("admin")
+    LearnerFactory(risk_score=0.9, risk_band="high")
+    admin.get(detail(1))
+    cache.clear()  # the live distribution is read again, not served from the cache
+    with CaptureQueriesContext(connection) as few:
+        assert admin.get(detail(1)).status_code == 200
+    LearnerFactory.create_batch(5, risk_score=0.2, risk_band="low")
+    cache.clear()
+    with CaptureQueriesContext(connection) as many:
+        assert admin.get(detail(1)).status_code == 200
+    assert len(many) == len(few)
 
 
 def test_a_version_never_evaluated_says_so() -> None:

@@ -13,10 +13,12 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
+from engagement.charts import Series, bar_chart, line_chart
 from engagement.dashboard import staff_page
 from engagement.errors import NotFound
 from engagement.models import Job, Role
@@ -25,7 +27,7 @@ from engagement.roles import ADMIN, role_of
 from learners import services
 from learners.risk.kind_selection import KIND_CHOICES
 from learners.risk.reports import ModelReport, risk_model_report, risk_model_summaries
-from learners.risk.selectors import risk_distribution, risk_model_get
+from learners.risk.selectors import RiskDistribution, risk_distribution, risk_model_get
 from learners.risk.services import ActivationRefused, risk_model_activate
 
 READERS = ADMIN | {Role.ANALYST.value}
@@ -71,6 +73,32 @@ def _job_page(job: Job) -> HttpResponseRedirect:
     return redirect(reverse("dashboard-job", args=[job.pk]))
 
 
+def _calibration_chart(report: ModelReport) -> SafeString:
+    """Observed withdrawal rate against mean predicted risk per bin (empty bins left out), with
+    the diagonal a calibrated model would follow."""
+    observed = [
+        (row["mean_predicted"], row["observed_rate"])
+        for row in report.calibration
+        if row["mean_predicted"] is not None
+    ]
+    return line_chart(
+        [
+            Series(_("Observed withdrawal rate"), observed),
+            Series(_("Perfectly calibrated"), [(0.0, 0.0), (1.0, 1.0)], tone="muted"),
+        ],
+        title=_("Calibration: predicted risk against observed withdrawals"),
+        y_label=_("Observed rate"),
+        y_max=1.0,
+    )
+
+
+def _distribution_chart(distribution: RiskDistribution) -> SafeString:
+    return bar_chart(
+        [(band, count) for band, count in distribution.bands.items()],
+        title=_("Learners studying per current risk band"),
+    )
+
+
 def _detail(
     request: HttpRequest,
     version: int,
@@ -80,11 +108,14 @@ def _detail(
     activate_form: ActivateForm | None = None,
 ) -> HttpResponse:
     report = _report(version)
+    distribution = risk_distribution() if report.model.is_active else None
     context = {
         "report": report,
         "summary": report.summary,
         "can_act": role_of(request.user) in ADMIN,
-        "distribution": risk_distribution() if report.model.is_active else None,
+        "calibration_chart": _calibration_chart(report) if report.calibration else None,
+        "distribution": distribution,
+        "distribution_chart": _distribution_chart(distribution) if distribution else None,
         "refusal": refusal,
         "activate_form": activate_form or ActivateForm(),
         "train_form": TrainForm(),

@@ -36,6 +36,7 @@ def test_admin_compares_a_version_with_the_baselines_and_activates_it(
     comparison = page.inner_text("table.comparison")
     assert "Baseline: fewest events since enrolment" in comparison
     assert "best" in comparison
+    assert page.locator("#calibration-heading ~ figure svg[role=img]").count() == 1
     page.click("summary:has-text('Calibration data')")
     assert page.locator("table.calibration tbody tr").count() == 10
     screenshot(page, "risk-model-detail")

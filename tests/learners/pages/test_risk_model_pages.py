@@ -141,6 +141,7 @@ def test_the_detail_compares_with_each_baseline_and_shows_calibration_and_parame
     assert "Beats the best baseline" in page
     assert page.count('badge low">best') == 2  # ROC AUC and PR AUC winners
     assert "Calibration" in page and "Observed withdrawal rate" in page
+    assert 'class="chart" role="img"' in page and "Perfectly calibrated" in page  # the diagonal
     assert FACTOR_LABELS["days_inactive"] in page
     assert "log-odds per standard deviation" in page
     assert "Logistic regression (trained), features as of day 28." in page
@@ -172,6 +173,7 @@ def test_the_active_version_shows_the_live_distribution() -> None:
     LearnerFactory(risk_score=0.9, risk_band="high")
     page = signed_in("admin").get(detail(1)).content.decode()
     assert "Live risk of learners studying" in page
+    assert "Learners studying per current risk band" in page  # the chart's title
     assert (
         "Live risk"
         not in signed_in("admin").get(detail(trained_logistic(2).version)).content.decode()

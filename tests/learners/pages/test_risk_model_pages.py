@@ -74,6 +74,7 @@ def test_coaches_get_403(path: str) -> None:
 def test_analysts_and_coaches_may_not_act(method: str, path: str) -> None:
     for role in ("analyst", "coach"):
         assert getattr(signed_in(role), method)(path, {"kind": "auto"}).status_code == 403
+    assert getattr(Client(), method)(path)["Location"] == f"/accounts/login/?next={path}"
     assert Job.objects.count() == 0
 
 

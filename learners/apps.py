@@ -7,10 +7,12 @@ class LearnersConfig(AppConfig):
 
     def ready(self) -> None:
         """Add the app's key scopes, throttle, routes, schedules, schema names and metrics to the platform."""
+        from engagement.dashboard import NavEntry
         from engagement.registry import registry
         from learners.assignments import CohortAssignmentProvider
         from learners.conf import tunables
         from learners.monitoring import RiskCollector
+        from learners.pages.risk_models import READERS
         from learners.schedules import BEAT_SCHEDULE
         from learners.scopes import ApiKeyScope
 
@@ -29,3 +31,13 @@ class LearnersConfig(AppConfig):
         )
         registry.set_user_scope_provider(CohortAssignmentProvider())
         registry.add_metrics_collector(RiskCollector())
+        registry.add_site_urls("dashboard/", "learners.risk_model_urls")
+        registry.add_dashboard_nav(
+            NavEntry(
+                key="risk-models",
+                label="Risk models",
+                url_name="dashboard-risk-models",
+                roles=READERS,
+                order=50,
+            )
+        )

@@ -150,3 +150,31 @@ def explained_factors(
 def assessment_factors(assessment: Any) -> list[dict[str, Any]]:
     """A stored assessment's factors, each with its explanation (see ``explained_factors``)."""
     return explained_factors(assessment.factors, assessment.features["raw"])
+
+
+# What each factor measures, in a few words: the factor itself, not one learner's value of it
+# (that is ``EXPLANATIONS``). Pages describing a model version's parameters use these.
+FACTOR_LABELS: dict[str, str] = {
+    "days_inactive": "days since the last activity",
+    "active_days_ratio": "active days in the last 14, against the cohort",
+    "activity_trend": "actions in the last 7 days against the 21 before",
+    "assessment_mean": "average assessment score over 30 days",
+    "assessment_count": "assessments in the last 30 days",
+    "time_trend": "time spent learning this week against the three weeks before",
+    "social": "forum posts in the last 30 days",
+    "progress_gap": "progress behind what is expected by now",
+    "new_learner": "enrolled under a week (too early for a firm score)",
+    "events_log": "actions since enrolment",
+    "events_vs_peers": "actions since enrolment, against peers",
+    "active_days_log": "active days since enrolment",
+    "active_days_vs_peers": "active days since enrolment, against peers",
+    "active_share": "share of the days since enrolment with activity",
+    "first_week_events_log": "actions in the first week",
+    "activity_span_share": "days between the first and the last action, against the days enrolled",
+    "logins_log": "logins since enrolment",
+    "content_log": "content views since enrolment",
+    "videos_log": "videos watched since enrolment",
+    "lessons_log": "lessons completed since enrolment",
+    "assessments_log": "assessments since enrolment",
+    "forum_log": "forum posts since enrolment",
+}

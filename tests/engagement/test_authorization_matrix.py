@@ -18,6 +18,7 @@ from engagement.audit import audit_record
 from engagement.models import Job
 from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue
 from engagement.registry import registry
+from learners.models import ImportUpload
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
@@ -116,6 +117,10 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("risk-model-train", "post"): ADMIN_ONLY,
     ("risk-model-activate", "post"): ADMIN_ONLY,
     ("risk-rescore", "post"): ADMIN_ONLY,
+    ("import-upload-list", "get"): ADMIN_ONLY,
+    ("import-upload-list", "post"): ADMIN_ONLY,
+    ("import-upload-detail", "get"): ADMIN_OBJECT,
+    ("import-upload-refused", "get"): ADMIN_OBJECT,
     ("learner-risk", "get"): STAFF_READ_OBJECT,
     ("learner-risk-history", "get"): STAFF_READ_OBJECT,
     ("learner-risk-feedback", "post"): COACH_WRITE_OBJECT,
@@ -129,9 +134,10 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("metrics", "get"): dict.fromkeys(PRINCIPALS, 403),
 }
 
-# Routes that are not API endpoints: Django admin (staff only, tested below) and the
-# password-reset pages of django.contrib.auth (public by nature).
-NOT_IN_MATRIX_PREFIXES = ("admin/", "accounts/")
+# Routes that are not API endpoints: Django admin (staff only, tested below), the
+# password-reset pages of django.contrib.auth (public by nature) and the dashboard pages (each
+# page's tests cover its roles: sign-in redirect, 403, 404).
+NOT_IN_MATRIX_PREFIXES = ("admin/", "accounts/", "dashboard/")
 
 
 def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
@@ -186,6 +192,9 @@ def world(db: Any) -> dict[str, Any]:
         "audit": audit_record(actor=None, action="matrix.probe"),
         "api_key": key_without.api_key,
         "job": Job.objects.create(kind="matrix.probe", requested_by=admin),
+        "upload": ImportUpload.objects.create(
+            kind="activity", filename="probe.csv", content=b"", size=0, sha256="0" * 64
+        ),
         "outbox": outbox_enqueue(
             channel=EMAIL_CHANNEL,
             payload={"to": "probe@example.org", "subject": "Probe", "body": "Probe"},
@@ -210,6 +219,7 @@ OBJECT_FOR_ROUTE = {
     "outbox-message": "outbox",
     "cohort": "cohort",
     "learner": "learner",
+    "import-upload": "upload",
 }
 
 

@@ -3,17 +3,17 @@
 from typing import Any, cast
 
 from django import forms
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
 from engagement.dashboard import staff_page
-from engagement.errors import ApplicationError
+from engagement.errors import ApplicationError, NotFound
 from engagement.models import JOB_ACTIVE_STATUSES, JobStatus, User
 from engagement.roles import ADMIN
 from learners import selectors
 from learners.imports import FORMATS, import_upload_request, upload_limit
-from learners.models import ImportKind
+from learners.models import ImportKind, ImportUpload
 
 RECENT_UPLOADS = 50
 #: Seconds between reloads of an upload's page while its job runs.
@@ -76,10 +76,17 @@ def imports(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard-import", upload_id=upload.pk)
 
 
+def _upload_or_404(request: HttpRequest, upload_id: str) -> ImportUpload:
+    try:
+        return selectors.import_upload_get(actor=request.user, upload_id=upload_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
 @staff_page(roles=ADMIN)
 def import_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
     """One upload: its job's progress (the page reloads itself while it runs) and counts."""
-    upload = selectors.import_upload_get(actor=request.user, upload_id=upload_id)
+    upload = _upload_or_404(request, upload_id)
     job = upload.job
     running = job is not None and job.status in JOB_ACTIVE_STATUSES
     context = {
@@ -95,7 +102,7 @@ def import_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
 @staff_page(roles=ADMIN)
 def import_refused(request: HttpRequest, upload_id: str) -> HttpResponse:
     """The rows the import refused, as a CSV download (line, reasons)."""
-    upload = selectors.import_upload_get(actor=request.user, upload_id=upload_id)
+    upload = _upload_or_404(request, upload_id)
     response = HttpResponse(
         selectors.import_upload_refused(upload=upload), content_type="text/csv; charset=utf-8"
     )

@@ -27,7 +27,6 @@ class ImportUploadOutputSerializer(serializers.ModelSerializer):
     refused_url = serializers.SerializerMethodField(
         help_text="The refused lines as CSV (line, reasons) once the job has finished."
     )
-    uploaded_by = serializers.PrimaryKeyRelatedField(read_only=True)
     job = JobOutputSerializer(read_only=True, allow_null=True)
 
     class Meta:

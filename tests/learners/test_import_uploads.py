@@ -60,7 +60,7 @@ def admin() -> Any:
 
 
 @pytest.fixture
-def learner_a1() -> Learner:
+def learner_a1() -> Any:
     return LearnerFactory(source="lms", external_id="a1", cohort=CohortFactory())
 
 

@@ -244,7 +244,8 @@ def import_upload_run(*, job: Job, report_progress: ProgressReporter) -> dict[st
 
     try:
         total = csv_import(handle, required=format_.columns, importer=importer, on_report=on_report)
-    except CsvRefused as exc:
+    except CsvRefused as exc:  # the same file would fail again: it is not kept either
+        ImportUpload.objects.filter(pk=upload.pk).update(content=b"")
         raise ValidationFailed(str(exc)) from exc
     upload.accepted = total.accepted
     upload.duplicates = total.duplicates

@@ -20,6 +20,7 @@ from learners.imports import (
     upload_request_too_large,
 )
 from learners.models import ActivityEvent, ImportUpload, Learner
+from learners.privacy import database_anonymise
 from learners.tasks import import_upload_task
 from tests.factories import CohortFactory, LearnerFactory, UserFactory
 
@@ -200,6 +201,8 @@ def test_an_upload_that_stops_being_csv_fails_its_job_with_a_reason(admin: Any) 
     job = run_job(upload)
     assert job.status == JobStatus.FAILED
     assert "not UTF-8 text" in job.error
+    upload.refresh_from_db()
+    assert bytes(upload.content) == b""
 
 
 @pytest.mark.parametrize(
@@ -285,3 +288,11 @@ def test_a_request_is_refused_on_its_declared_length(
             upload_request_too_large(length)
     else:
         upload_request_too_large(length)
+
+
+def test_anonymising_the_database_empties_uploaded_files_and_refused_rows(admin: Any) -> None:
+    upload = import_upload_request(actor=admin, kind="learners", file=upload_file(LEARNERS_CSV))
+    ImportUpload.objects.filter(pk=upload.pk).update(refused="line,reasons\n3,status: bad\n")
+    assert database_anonymise()["imports_cleared"] == 1
+    upload.refresh_from_db()
+    assert (bytes(upload.content), upload.refused) == (b"", "")

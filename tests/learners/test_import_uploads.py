@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 
 from engagement.errors import ValidationFailed
 from engagement.jobs import job_run, job_start
@@ -203,6 +204,21 @@ def test_an_upload_that_stops_being_csv_fails_its_job_with_a_reason(admin: Any) 
     assert "not UTF-8 text" in job.error
     upload.refresh_from_db()
     assert bytes(upload.content) == b""
+
+
+def test_a_row_that_is_not_csv_fails_the_job_and_the_command_alike(
+    admin: Any, tmp_path: Any
+) -> None:
+    text = LEARNERS_CSV + 'u9,moodle,"' + "x" * 200_000 + '"\n'
+    upload = import_upload_request(actor=admin, kind="learners", file=upload_file(LEARNERS_CSV))
+    ImportUpload.objects.filter(pk=upload.pk).update(content=text.encode())
+    job = run_job(upload)
+    assert job.status == JobStatus.FAILED
+    assert job.error.startswith("The file is not readable CSV (field larger than field limit")
+    path = tmp_path / "learners.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CommandError, match=r"learners\.csv: The file is not readable CSV"):
+        call_command("import_learners", str(path), stdout=io.StringIO(), stderr=io.StringIO())
 
 
 @pytest.mark.parametrize(

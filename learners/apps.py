@@ -33,6 +33,7 @@ class LearnersConfig(AppConfig):
                 "EventKindEnum": "learners.models.EventKind",
                 "RiskBandEnum": "learners.models.RiskBand",
                 "RiskFeedbackKindEnum": "learners.models.RiskFeedbackKind",
+                "ImportKindEnum": "learners.models.ImportKind",
             }
         )
         registry.set_user_scope_provider(CohortAssignmentProvider())

@@ -25,7 +25,6 @@ class ImportUploadForm(forms.Form):
     file = forms.FileField(
         label=_("CSV file"),
         allow_empty_file=True,  # the service says why an empty file cannot be imported
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
 

@@ -9,6 +9,7 @@ class LearnersConfig(AppConfig):
         """Add the app's key scopes, throttle, routes, schedules, schema names and metrics to the platform."""
         from engagement.dashboard import NavEntry
         from engagement.registry import registry
+        from engagement.roles import ADMIN
         from learners.assignments import CohortAssignmentProvider
         from learners.conf import tunables
         from learners.monitoring import RiskCollector
@@ -21,12 +22,19 @@ class LearnersConfig(AppConfig):
         registry.add_throttle_rate("ingest", variable="THROTTLE_INGEST", default="600/min")
         registry.add_api_urls("learners.api.urls")
         registry.add_beat_schedule(BEAT_SCHEDULE)
+        registry.add_site_urls("dashboard/", "learners.import_urls")
+        registry.add_dashboard_nav(
+            NavEntry(
+                key="imports", label="Imports", url_name="dashboard-imports", roles=ADMIN, order=60
+            )
+        )
         registry.add_schema_enum_names(
             {
                 "LearnerStatusEnum": "learners.models.LearnerStatus",
                 "EventKindEnum": "learners.models.EventKind",
                 "RiskBandEnum": "learners.models.RiskBand",
                 "RiskFeedbackKindEnum": "learners.models.RiskFeedbackKind",
+                "ImportKindEnum": "learners.models.ImportKind",
             }
         )
         registry.set_user_scope_provider(CohortAssignmentProvider())

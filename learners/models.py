@@ -451,3 +451,45 @@ class RiskFeedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.created_at:%Y-%m-%d}"
+
+
+class ImportKind(models.TextChoices):
+    LEARNERS = "learners", "Learners"
+    ACTIVITY = "activity", "Activity events"
+
+
+class ImportUpload(BaseModel):
+    """A CSV file uploaded for import, kept in the database so that any worker can read it.
+
+    The file holds personal data (names, emails, external ids), so ``content`` is emptied once
+    the import succeeded; ``size`` and ``sha256`` still say which file it was. ``refused`` is
+    CSV text (``line,reasons``) of the rows the import refused, for the uploader to correct.
+    The counts and ``refused`` are written when the job finishes; its status is the job's.
+    """
+
+    kind = models.CharField(max_length=16, choices=ImportKind.choices)
+    filename = models.CharField(max_length=255)
+    content = models.BinaryField(editable=False)
+    size = models.PositiveBigIntegerField(help_text="Bytes, as uploaded.")
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        "engagement.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    job = models.OneToOneField(
+        "engagement.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accepted = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    refused = models.TextField(blank=True, help_text="CSV: line,reasons.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ImportKind.values), name="import_upload_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import {self.filename}"

@@ -16,7 +16,7 @@ from django.utils import timezone
 from engagement.accounts import users_anonymise
 from engagement.audit import Actor, audit_list, audit_record
 from learners.cache import learner_detail_forget
-from learners.models import ActivityEvent, Cohort, Learner, RiskAssessment
+from learners.models import ActivityEvent, Cohort, ImportUpload, Learner, RiskAssessment
 from learners.risk.explanations import assessment_factors
 from learners.services import learner_prepare
 
@@ -228,8 +228,15 @@ def database_anonymise() -> dict[str, int]:
         Learner.objects.bulk_update(chunk, ["name", "email", "email_hash", "name_tokens"])
         learners += len(chunk)
     events = ActivityEvent.objects.exclude(metadata={}).update(metadata={})
+    # Uploaded files and their refused rows hold names, emails and external ids as uploaded.
+    uploads = ImportUpload.objects.update(content=b"", refused="")
     users = users_anonymise()
     audit_record(
         actor=None, action="database.anonymise", changes={"learners": learners, "users": users}
     )
-    return {"learners": learners, "events_cleared": events, "users": users}
+    return {
+        "learners": learners,
+        "events_cleared": events,
+        "imports_cleared": uploads,
+        "users": users,
+    }

@@ -18,7 +18,7 @@ from engagement.filters import filtered
 from engagement.ids import row_by_id
 from engagement.metrics import cache_lookup_count
 from engagement.models import Role
-from engagement.roles import sees_personal_data
+from engagement.roles import role_of, sees_personal_data
 from learners.cache import LEARNER_DETAIL_USE, learner_detail_key
 from learners.filters import PERSONAL_FILTERS, LearnerFilter
 from learners.models import (
@@ -26,6 +26,7 @@ from learners.models import (
     ActivityEvent,
     Cohort,
     CohortAssignment,
+    ImportUpload,
     Learner,
     LearnerStatus,
     RiskBand,
@@ -122,6 +123,29 @@ def risk_model_active() -> RiskModel:
 
 
 # Counts for other apps (see learners.contracts) ------------------------------------------------
+
+
+def import_upload_list(*, actor: Any) -> QuerySet[ImportUpload]:
+    """Uploaded import files, newest first, with their jobs: admins see every one, others none.
+
+    The file's bytes and the refused lines are left out (read the refused lines through
+    :func:`import_upload_refused`).
+    """
+    queryset = ImportUpload.objects.select_related("job", "uploaded_by").defer("content", "refused")
+    if role_of(actor) != Role.ADMIN:
+        return queryset.none()
+    return queryset.order_by("-created_at", "-id")
+
+
+def import_upload_get(*, actor: Any, upload_id: uuid.UUID | str) -> ImportUpload:
+    return row_by_id(import_upload_list(actor=actor), upload_id, missing="No import with this id.")
+
+
+def import_upload_refused(*, upload: ImportUpload) -> str:
+    """The refused lines of an upload, as CSV text (``line,reasons``)."""
+    return str(
+        ImportUpload.objects.filter(pk=upload.pk).values_list("refused", flat=True).first() or ""
+    )
 
 
 def _high_risk_without_action(now: datetime) -> Q:

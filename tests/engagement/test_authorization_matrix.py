@@ -18,6 +18,7 @@ from engagement.audit import audit_record
 from engagement.models import Job
 from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue
 from engagement.registry import registry
+from learners.models import ImportUpload
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
@@ -116,6 +117,10 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("risk-model-train", "post"): ADMIN_ONLY,
     ("risk-model-activate", "post"): ADMIN_ONLY,
     ("risk-rescore", "post"): ADMIN_ONLY,
+    ("import-upload-list", "get"): ADMIN_ONLY,
+    ("import-upload-list", "post"): ADMIN_ONLY,
+    ("import-upload-detail", "get"): ADMIN_OBJECT,
+    ("import-upload-refused", "get"): ADMIN_OBJECT,
     ("learner-risk", "get"): STAFF_READ_OBJECT,
     ("learner-risk-history", "get"): STAFF_READ_OBJECT,
     ("learner-risk-feedback", "post"): COACH_WRITE_OBJECT,
@@ -187,6 +192,9 @@ def world(db: Any) -> dict[str, Any]:
         "audit": audit_record(actor=None, action="matrix.probe"),
         "api_key": key_without.api_key,
         "job": Job.objects.create(kind="matrix.probe", requested_by=admin),
+        "upload": ImportUpload.objects.create(
+            kind="activity", filename="probe.csv", content=b"", size=0, sha256="0" * 64
+        ),
         "outbox": outbox_enqueue(
             channel=EMAIL_CHANNEL,
             payload={"to": "probe@example.org", "subject": "Probe", "body": "Probe"},
@@ -211,6 +219,7 @@ OBJECT_FOR_ROUTE = {
     "outbox-message": "outbox",
     "cohort": "cohort",
     "learner": "learner",
+    "import-upload": "upload",
 }
 
 

@@ -175,6 +175,13 @@ def learner_risk_history(*, learner: Learner) -> QuerySet[RiskAssessment]:
     )
 
 
+def learner_risk_trend(*, learner: Learner, limit: int) -> list[tuple[Any, float, str]]:
+    """The learner's last ``limit`` assessments as ``(as_of, score, band)``, oldest first, in
+    one query: what a chart of the score over time needs, however long the history."""
+    rows = RiskAssessment.objects.filter(learner=learner).order_by("-as_of", "-id")
+    return list(rows.values_list("as_of", "score", "band")[:limit])[::-1]
+
+
 def risk_model_get(*, version: int) -> RiskModel:
     try:
         return RiskModel.objects.get(version=version)

@@ -1,0 +1,1 @@
+"""Dashboard pages of the learners app (server-rendered, under ``/dashboard/``)."""

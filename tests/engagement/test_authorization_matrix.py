@@ -21,6 +21,7 @@ from engagement.registry import registry
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
+from learners.services import coach_note_create
 from tests.factories import (
     ActivityEventFactory,
     CohortAssignmentFactory,
@@ -120,6 +121,10 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("learner-risk-history", "get"): STAFF_READ_OBJECT,
     ("learner-risk-feedback", "post"): COACH_WRITE_OBJECT,
     ("learner-erase", "post"): ADMIN_OBJECT,
+    # Coach notes are personal data: never for analysts or keys. The probe note is coach_in's.
+    ("learner-notes", "get"): COACH_WRITE_OBJECT,
+    ("learner-notes", "post"): COACH_WRITE_OBJECT,
+    ("learner-note", "delete"): COACH_WRITE_OBJECT,
     ("schema", "get"): OPEN,
     ("swagger-ui", "get"): OPEN,
     ("healthz", "get"): OPEN,
@@ -129,9 +134,10 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("metrics", "get"): dict.fromkeys(PRINCIPALS, 403),
 }
 
-# Routes that are not API endpoints: Django admin (staff only, tested below) and the
-# password-reset pages of django.contrib.auth (public by nature).
-NOT_IN_MATRIX_PREFIXES = ("admin/", "accounts/")
+# Routes that are not API endpoints: Django admin (staff only, tested below), the
+# password-reset pages of django.contrib.auth (public by nature) and the dashboard's pages
+# (``staff_page``: sign-in redirect and 403 page, tested with each page).
+NOT_IN_MATRIX_PREFIXES = ("admin/", "accounts/", "dashboard/")
 
 
 def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
@@ -179,9 +185,11 @@ def world(db: Any) -> dict[str, Any]:
     CohortAssignmentFactory(user=coach_out, cohort=other)
     key_with = api_key_create(name="all", scopes=list(registry.api_key_scopes()), created_by=admin)
     key_without = api_key_create(name="inbox", scopes=[ApiKeyScope.INBOX_READ], created_by=admin)
+    learner = LearnerFactory(cohort=cohort)
     return {
         "cohort": cohort,
-        "learner": LearnerFactory(cohort=cohort),
+        "learner": learner,
+        "note": coach_note_create(actor=coach_in, learner=learner, body="Matrix probe"),
         "user": UserFactory(role="analyst"),
         "audit": audit_record(actor=None, action="matrix.probe"),
         "api_key": key_without.api_key,
@@ -216,6 +224,8 @@ OBJECT_FOR_ROUTE = {
 def _url(name: str, world: dict[str, Any]) -> str:
     if name in ("risk-model-detail", "risk-model-activate"):
         return reverse(name, kwargs={"version": 1})
+    if name == "learner-note":
+        return reverse(name, kwargs={"pk": world["learner"].pk, "note_id": world["note"].pk})
     for basename, key in OBJECT_FOR_ROUTE.items():
         if name.startswith(f"{basename}-") and not name.endswith("-list"):
             return reverse(name, kwargs={"pk": world[key].pk})

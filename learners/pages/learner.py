@@ -109,6 +109,11 @@ def _timeline(learner: Learner, number: str) -> tuple[Page, list[ActivityDay]]:
     return page, days
 
 
+def percent(score: float | None) -> int | None:
+    """A score (0..1) as the whole percentage every part of the page shows."""
+    return None if score is None else round(score * 100)
+
+
 def _moment(value: str | None) -> datetime | None:
     """A time the risk detail holds as ISO text (it is cached as JSON-ready data)."""
     return None if value is None else datetime.fromisoformat(value)
@@ -138,8 +143,15 @@ def _risk(detail: Mapping[str, Any], *, sees_personal: bool) -> dict[str, Any]:
     previous = detail["previous"]
     return {
         **detail,
+        "percent": percent(detail["score"]),
         "as_of": _moment(detail["as_of"]),
-        "previous": None if previous is None else {**previous, "as_of": _moment(previous["as_of"])},
+        "previous": None
+        if previous is None
+        else {
+            **previous,
+            "percent": percent(previous["score"]),
+            "as_of": _moment(previous["as_of"]),
+        },
         "up": [factor for factor in factors if factor["contribution"] > 0],
         "down": [factor for factor in factors if factor["contribution"] < 0],
         "worded_changes": changes,
@@ -148,7 +160,7 @@ def _risk(detail: Mapping[str, Any], *, sees_personal: bool) -> dict[str, Any]:
         else {
             "label": factor_label(lever["factor"]),
             "advice": str(LEVER_ADVICE.get(lever["factor"], factor_label(lever["factor"]))),
-            "score_after": lever["score_after"],
+            "percent_after": percent(lever["score_after"]),
         },
         "latest_feedback": feedback,
     }

@@ -7,7 +7,7 @@ feedback note or coach notes. Writes (feedback, notes) are POST forms that redir
 """
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, cast
@@ -20,9 +20,11 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from engagement.charts import Series, line_chart
 from engagement.dashboard import staff_page
 from engagement.errors import NotFound, ValidationFailed
 from engagement.models import Role, User
@@ -32,6 +34,7 @@ from learners.models import COACH_NOTE_MAX_LENGTH, ActivityEvent, Learner, RiskF
 from learners.risk import selectors as risk_selectors
 from learners.risk.explanations import LEVER_ADVICE, factor_label
 from learners.risk.feedback import risk_feedback_create
+from learners.risk.selectors import RiskPoint
 
 EVENTS_PER_PAGE = 50
 RISK_HISTORY_POINTS = 90
@@ -166,6 +169,23 @@ def _risk(detail: Mapping[str, Any], *, sees_personal: bool) -> dict[str, Any]:
     }
 
 
+def risk_chart(history: Sequence[RiskPoint]) -> SafeString | None:
+    """The score over time, with the latest model's band thresholds as flat lines."""
+    if not history:
+        return None
+    series = [Series(_("Risk"), [(point.as_of, percent(point.score)) for point in history])]
+    ends = (history[0].as_of, history[-1].as_of)
+    thresholds = history[-1].thresholds or {}
+    for band, tone, label in (
+        ("high", "high", _("High from")),
+        ("medium", "medium", _("Medium from")),
+    ):
+        if band in thresholds:
+            level = percent(thresholds[band])
+            series.append(Series(f"{label} {level}%", [(ends[0], level), (ends[1], level)], tone))
+    return line_chart(series, title=_("Risk over time"), y_label=_("Risk (%)"), y_max=100)
+
+
 def _render(
     request: HttpRequest,
     learner: Learner,
@@ -193,6 +213,7 @@ def _render(
         "is_admin": role_of(actor) == Role.ADMIN,
         "risk": _risk(risk_selectors.learner_risk(learner=learner), sees_personal=sees_personal),
         "history": history,
+        "history_chart": risk_chart(history),
         "history_points": RISK_HISTORY_POINTS,
         "events_page": page,
         "days": days,

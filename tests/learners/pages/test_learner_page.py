@@ -10,9 +10,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from learners.models import ActivityEvent, CoachNote, RiskFeedback
-from learners.pages.learner import back_path, duration_words
+from learners.models import ActivityEvent, CoachNote, RiskAssessment, RiskFeedback
+from learners.pages.learner import RISK_HISTORY_POINTS, back_path, duration_words
 from learners.risk.feedback import risk_feedback_create
+from learners.risk.selectors import learner_risk_trend
 from learners.risk.services import learners_rescore
 from learners.services import coach_note_create
 from tests.factories import (
@@ -371,3 +372,31 @@ def test_an_unsafe_back_falls_back_to_the_caseload(world: dict[str, Any]) -> Non
 )
 def test_durations_read_as_people_say_them(seconds: int | None, words: str) -> None:
     assert duration_words(seconds) == words
+
+
+def test_the_risk_history_is_a_chart_with_band_lines_bounded_to_90_points(
+    world: dict[str, Any], django_assert_num_queries: Any
+) -> None:
+    learner = world["learner"]
+    current = RiskAssessment.objects.get(learner=learner)
+    RiskAssessment.objects.bulk_create(
+        RiskAssessment(
+            learner=learner,
+            model=current.model,
+            as_of=current.as_of - timedelta(days=day),
+            score=0.5,
+            band="medium",
+            factors=current.factors,
+            features=current.features,
+            computed_at=current.computed_at,
+        )
+        for day in range(1, 101)
+    )
+    with django_assert_num_queries(1):
+        points = learner_risk_trend(learner=learner, limit=RISK_HISTORY_POINTS)
+    assert len(points) == 90 and points[-1].as_of == current.as_of
+    assert points[0].as_of == current.as_of - timedelta(days=89)
+    page = _client(world["coach"]).get(_url(learner)).content.decode()
+    assert 'class="chart" role="img"' in page and "Risk over time" in page
+    assert "High from 75%" in page and "Medium from 50%" in page
+    assert "The last 90 assessments as a table" in page

@@ -170,12 +170,13 @@ def _risk(detail: Mapping[str, Any], *, sees_personal: bool) -> dict[str, Any]:
 
 
 def risk_chart(history: Sequence[RiskPoint]) -> SafeString | None:
-    """The score over time, with the latest model's band thresholds as flat lines."""
+    """The score over time in percent, with the latest model's band thresholds as flat lines."""
     if not history:
         return None
     series = [Series(_("Risk"), [(point.as_of, percent(point.score)) for point in history])]
     ends = (history[0].as_of, history[-1].as_of)
-    thresholds = history[-1].thresholds or {}
+    # Flat lines need a span of time: a single assessment shows as its point alone.
+    thresholds = (history[-1].thresholds or {}) if ends[0] != ends[1] else {}
     for band, tone, label in (
         ("high", "high", _("High from")),
         ("medium", "medium", _("Medium from")),

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from engagement.charts import Series, line_chart
 from engagement.dashboard import staff_page
@@ -232,7 +232,7 @@ def _render(
     return render(request, "learners/learner.html", context, status=status)
 
 
-@require_GET
+@require_safe
 @staff_page()
 def learner_page(request: HttpRequest, learner_id: Any) -> HttpResponse:
     """A learner's profile, current risk and why, risk history, activity and coach notes."""

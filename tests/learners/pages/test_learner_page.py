@@ -400,3 +400,12 @@ def test_the_risk_history_is_a_chart_with_band_lines_bounded_to_90_points(
     assert 'class="chart" role="img"' in page and "Risk over time" in page
     assert "High from 75%" in page and "Medium from 50%" in page
     assert "The last 90 assessments as a table" in page
+
+
+def test_the_export_link_downloads_the_learners_data_for_admins(world: dict[str, Any]) -> None:
+    client = _client(world["admin"])
+    page = client.get(_url(world["learner"])).content.decode()
+    link = re.search(r'href="([^"]+/export/\?format=json)" download>Export data', page)
+    assert link
+    document = client.get(link.group(1)).json()
+    assert document["learner"]["id"] == str(world["learner"].pk)

@@ -31,6 +31,7 @@ from engagement.models import Role, User
 from engagement.roles import ADMIN_COACH, role_of, sees_personal_data
 from learners import selectors, services
 from learners.models import COACH_NOTE_MAX_LENGTH, ActivityEvent, Learner, RiskFeedbackKind
+from learners.pages.panels import learner_panels
 from learners.risk import selectors as risk_selectors
 from learners.risk.explanations import LEVER_ADVICE, factor_label
 from learners.risk.feedback import risk_feedback_create
@@ -228,6 +229,10 @@ def _render(
         "note_body": note_body,
         "note_max_length": COACH_NOTE_MAX_LENGTH,
         "export_url": reverse("learner-export", kwargs={"pk": learner.pk}),
+        "panels": [
+            {"template": panel.template, "context": panel.context(request, learner.pk)}
+            for panel in learner_panels(role_of(actor))
+        ],
     }
     return render(request, "learners/learner.html", context, status=status)
 

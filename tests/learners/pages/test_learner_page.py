@@ -7,10 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from django.utils import timezone
 
+from engagement.roles import ADMIN_COACH
 from learners.models import ActivityEvent, CoachNote, RiskAssessment, RiskFeedback
+from learners.pages import panels
 from learners.pages.learner import RISK_HISTORY_POINTS, back_path, duration_words
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.selectors import learner_risk_trend
@@ -409,3 +412,33 @@ def test_the_export_link_downloads_the_learners_data_for_admins(world: dict[str,
     assert link
     document = client.get(link.group(1)).json()
     assert document["learner"]["id"] == str(world["learner"].pk)
+
+
+def test_other_apps_add_panels_for_the_roles_they_name(
+    world: dict[str, Any], monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Any
+) -> None:
+    (tmp_path / "probe_panel.html").write_text(
+        '<section class="panel">Probe {{ panel.word }}</section>'
+    )
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [*settings.TEMPLATES[0]["DIRS"], tmp_path]}
+    ]
+    seen: list[Any] = []
+
+    def context(request: Any, learner_id: Any) -> dict[str, str]:
+        seen.append(learner_id)
+        return {"word": "nudges here"}
+
+    monkeypatch.setattr(panels, "_panels", {})
+    panels.learner_panel_add(
+        panels.LearnerPanel(
+            key="probe", template="probe_panel.html", context=context, roles=ADMIN_COACH
+        )
+    )
+    with pytest.raises(ImproperlyConfigured, match="twice"):
+        panels.learner_panel_add(panels.LearnerPanel(key="probe", template="x", context=context))
+    assert (
+        "Probe nudges here" in _client(world["coach"]).get(_url(world["learner"])).content.decode()
+    )
+    assert seen == [world["learner"].pk]
+    assert "Probe" not in _client(world["analyst"]).get(_url(world["learner"])).content.decode()

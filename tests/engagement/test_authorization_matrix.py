@@ -135,8 +135,8 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 # Routes that are not API endpoints: Django admin (staff only, tested below), the
-# password-reset pages of django.contrib.auth (public by nature) and the dashboard's pages
-# (``staff_page``: sign-in redirect and 403 page, tested with each page).
+# password-reset pages of django.contrib.auth (public by nature), and the dashboard pages
+# (engagement.dashboard.staff_page; each page's tests cover sign-in, roles and scope).
 NOT_IN_MATRIX_PREFIXES = ("admin/", "accounts/", "dashboard/")
 
 

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
+from learners.services import coach_note_create
 from tests.e2e.conftest import screenshot
 from tests.factories import (
     ActivityEventFactory,
@@ -66,3 +68,38 @@ def test_a_coach_reads_the_explanation_and_leaves_feedback_and_a_note(
     assert "the note is empty" in page.locator("#note-error").inner_text()
     screenshot(page, "dashboard-learner-empty-note")
     assert not [text for text in console if "Content Security Policy" in text]
+
+
+def test_an_analyst_sees_the_learner_page_without_personal_data(
+    live_server: Any, page: Any, rules_model: Any
+) -> None:
+    marker = "zqe2eplanted"
+    UserFactory(username="analyst-learner", role="analyst")
+    learner = LearnerFactory(
+        name=f"Ann {marker}",
+        email=f"{marker}@example.org",
+        external_id=f"{marker}-ext",
+        source=f"{marker}-src",
+        enrolled_at=timezone.now() - timedelta(days=40),
+    )
+    ActivityEventFactory(
+        learner=learner,
+        source_event_id=f"{marker}-evt",
+        metadata={"comment": marker},
+        occurred_at=timezone.now() - timedelta(days=3),
+    )
+    learners_rescore(learner_ids=[learner.pk])
+    coach = UserFactory(role="coach")
+    risk_feedback_create(actor=coach, learner=learner, kind="incorrect", note=f"{marker} note")
+    coach_note_create(actor=coach, learner=learner, body=f"{marker} coach note")
+
+    page.goto(f"{live_server.url}/accounts/login/?next=/dashboard/learners/{learner.pk}/")
+    page.fill("input[name=username]", "analyst-learner")
+    page.fill("input[name=password]", "a-Strong-pass-123")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#risk")
+    assert page.locator("h1").inner_text() == f"Learner {str(learner.pk)[-8:]}"
+    assert "Incorrectly flagged" in page.locator("#risk").inner_text()
+    assert marker not in page.content().lower()
+    assert page.locator("form[action*='/notes/'], form[action*='/feedback/']").count() == 0
+    screenshot(page, "dashboard-learner-analyst")

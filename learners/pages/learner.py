@@ -41,7 +41,7 @@ EVENTS_PER_PAGE = 50
 RISK_HISTORY_POINTS = 90
 #: The caseload page (a contract path of issue 12): where "back" leads when no filters came along.
 CASELOAD_PATH = "/dashboard/learners/"
-#: How many factor changes "what changed" lists, largest first.
+#: How many factor changes "what changed" lists, largest first (the order says the size).
 CHANGES_SHOWN = 5
 
 
@@ -131,7 +131,6 @@ def _risk(detail: Mapping[str, Any], *, sees_personal: bool) -> dict[str, Any]:
         {
             "label": factor_label(change["factor"]),
             "up": change["contribution_change"] > 0,
-            "amount": abs(change["contribution_change"]),
         }
         for change in detail["changes"]
         if change["contribution_change"]

@@ -6,7 +6,7 @@ class LearnersConfig(AppConfig):
     verbose_name = "Learners"
 
     def ready(self) -> None:
-        """Add the app's key scopes, throttle, routes, schedules, schema names and metrics to the platform."""
+        """Add the app's key scopes, throttle, routes, pages, schedules, schema names and metrics to the platform."""
         from engagement.dashboard import NavEntry
         from engagement.registry import registry
         from engagement.roles import ADMIN
@@ -21,6 +21,7 @@ class LearnersConfig(AppConfig):
         registry.add_api_key_scopes(ApiKeyScope.choices)
         registry.add_throttle_rate("ingest", variable="THROTTLE_INGEST", default="600/min")
         registry.add_api_urls("learners.api.urls")
+        registry.add_site_urls("dashboard/", "learners.urls")
         registry.add_beat_schedule(BEAT_SCHEDULE)
         registry.add_site_urls("dashboard/", "learners.import_urls")
         registry.add_dashboard_nav(

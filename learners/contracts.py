@@ -6,6 +6,9 @@ every answer is a frozen dataclass, a tuple or a read-only numpy array, so a con
 write through it and does not depend on how the rows are stored. Each function is set-based:
 its query count does not grow with the number of learners, cohorts or coaches asked about.
 
+Other apps add sections to the learner page with ``learner_panel_add`` (see
+``learners.pages.panels``).
+
 Personal data: a risk snapshot carries the learner's first name (to address them) and nothing
 else that names them: no full name, email or external id.
 """
@@ -20,6 +23,7 @@ import numpy as np
 from django.utils import timezone
 
 from learners.models import Learner, RiskAssessment
+from learners.pages.panels import LearnerPanel, learner_panel_add
 from learners.risk.explanations import explained_factors
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
 from learners.risk.metrics import (
@@ -41,6 +45,7 @@ __all__ = [
     "Caseload",
     "CohortSummary",
     "FeatureMatrix",
+    "LearnerPanel",
     "Lever",
     "RiskFactor",
     "RiskSnapshot",
@@ -51,6 +56,7 @@ __all__ = [
     "cohort_summaries",
     "feature_matrix",
     "group_metrics",
+    "learner_panel_add",
     "learner_risk_snapshot",
     "learner_risk_snapshots",
     "metrics",

@@ -493,3 +493,30 @@ class ImportUpload(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.kind} import {self.filename}"
+
+
+#: The longest coach note accepted, in characters: a note is a few lines, not a document.
+COACH_NOTE_MAX_LENGTH = 5000
+
+
+class CoachNote(models.Model):
+    """A coach's note on a learner. Personal data: encrypted at rest, never shown to analysts,
+    exported with the learner and deleted when the learner is erased (``learners.privacy``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    # Indexed by coach_note_learner_time, which leads with it.
+    learner = models.ForeignKey(
+        Learner, on_delete=models.CASCADE, related_name="coach_notes", db_index=False
+    )
+    author = models.ForeignKey(
+        "engagement.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["learner", "-created_at"], name="coach_note_learner_time")]
+
+    def __str__(self) -> str:
+        return f"note of {self.created_at:%Y-%m-%d %H:%M}"

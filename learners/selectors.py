@@ -24,6 +24,7 @@ from learners.filters import PERSONAL_FILTERS, LearnerFilter
 from learners.models import (
     STUDYING_STATUSES,
     ActivityEvent,
+    CoachNote,
     Cohort,
     CohortAssignment,
     ImportUpload,
@@ -108,6 +109,35 @@ def learner_detail_cached(
 
 def learner_events(*, learner: Learner) -> QuerySet[ActivityEvent]:
     return ActivityEvent.objects.filter(learner=learner).order_by("-occurred_at", "-id")
+
+
+def learner_pseudonym(learner_id: uuid.UUID | str) -> str:
+    """A stable stand-in for a learner's name, derived from the id alone: it tells rows apart
+    without saying who anyone is (analysts' pages, anonymised databases)."""
+    return f"Learner {str(learner_id)[-8:]}"
+
+
+def learner_label(learner: Learner, actor: Any) -> str:
+    """How a page names ``learner`` to ``actor``: the name (the external id when there is none)
+    for those who see personal data, the pseudonym for everyone else."""
+    if not sees_personal_data(actor):
+        return learner_pseudonym(learner.pk)
+    return learner.name or learner.external_id
+
+
+def coach_note_list(*, actor: Any, learner: Learner) -> QuerySet[CoachNote]:
+    """The learner's coach notes, newest first, authors joined in; none for callers who may not
+    see personal data (the doors refuse them too: this keeps a new door from leaking notes)."""
+    notes = CoachNote.objects.filter(learner=learner).select_related("author")
+    if not sees_personal_data(actor):
+        notes = notes.none()
+    return notes.order_by("-created_at", "-id")
+
+
+def coach_note_get(*, actor: Any, learner: Learner, note_id: uuid.UUID | str) -> CoachNote:
+    return row_by_id(
+        coach_note_list(actor=actor, learner=learner), note_id, missing="No note with this id."
+    )
 
 
 def risk_model_list() -> QuerySet[RiskModel]:

@@ -1,1 +1,2 @@
-"""Dashboard pages of the learners app (server-rendered, under ``/dashboard/``)."""
+"""The learners app's dashboard pages (``/dashboard/learners/...``): thin views over selectors
+and services."""

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from learners.models import RiskModel, RiskModelKind
 from learners.risk.baselines import BASELINES
-from learners.risk.explanations import FACTOR_LABELS
+from learners.risk.explanations import factor_label
 from learners.risk.model import model_features
 from learners.risk.selectors import risk_model_get
 from learners.selectors import risk_model_list
@@ -199,7 +199,7 @@ def model_factor_weights(kind: str, parameters: Mapping[str, Any]) -> list[Facto
             key = "weights" if kind == "rules" else "coefficients"
             weight = float(parameters[key][name])
             direction = _direction(weight)
-        weights.append(FactorWeight(name, FACTOR_LABELS[name], weight, direction))
+        weights.append(FactorWeight(name, factor_label(name), weight, direction))
     return sorted(weights, key=lambda factor: -abs(factor.weight))
 
 

@@ -22,6 +22,7 @@ from learners.models import ImportUpload
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
+from learners.services import coach_note_create
 from tests.factories import (
     ActivityEventFactory,
     CohortAssignmentFactory,
@@ -125,6 +126,10 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("learner-risk-history", "get"): STAFF_READ_OBJECT,
     ("learner-risk-feedback", "post"): COACH_WRITE_OBJECT,
     ("learner-erase", "post"): ADMIN_OBJECT,
+    # Coach notes are personal data: never for analysts or keys. The probe note is coach_in's.
+    ("learner-notes", "get"): COACH_WRITE_OBJECT,
+    ("learner-notes", "post"): COACH_WRITE_OBJECT,
+    ("learner-note", "delete"): COACH_WRITE_OBJECT,
     ("schema", "get"): OPEN,
     ("swagger-ui", "get"): OPEN,
     ("healthz", "get"): OPEN,
@@ -185,9 +190,11 @@ def world(db: Any) -> dict[str, Any]:
     CohortAssignmentFactory(user=coach_out, cohort=other)
     key_with = api_key_create(name="all", scopes=list(registry.api_key_scopes()), created_by=admin)
     key_without = api_key_create(name="inbox", scopes=[ApiKeyScope.INBOX_READ], created_by=admin)
+    learner = LearnerFactory(cohort=cohort)
     return {
         "cohort": cohort,
-        "learner": LearnerFactory(cohort=cohort),
+        "learner": learner,
+        "note": coach_note_create(actor=coach_in, learner=learner, body="Matrix probe"),
         "user": UserFactory(role="analyst"),
         "audit": audit_record(actor=None, action="matrix.probe"),
         "api_key": key_without.api_key,
@@ -226,6 +233,8 @@ OBJECT_FOR_ROUTE = {
 def _url(name: str, world: dict[str, Any]) -> str:
     if name in ("risk-model-detail", "risk-model-activate"):
         return reverse(name, kwargs={"version": 1})
+    if name == "learner-note":
+        return reverse(name, kwargs={"pk": world["learner"].pk, "note_id": world["note"].pk})
     for basename, key in OBJECT_FOR_ROUTE.items():
         if name.startswith(f"{basename}-") and not name.endswith("-list"):
             return reverse(name, kwargs={"pk": world[key].pk})

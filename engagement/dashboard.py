@@ -13,13 +13,14 @@ from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 from engagement.registry import registry
 from engagement.roles import STAFF, role_of
 
-PageView = Callable[..., HttpResponse]
+PageView = Callable[..., HttpResponseBase]  # a page, or a download streamed from one
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ def staff_page(roles: Collection[str] = STAFF) -> Callable[[PageView], PageView]
 
     def decorate(view: PageView) -> PageView:
         @wraps(view)
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), reverse("login"))
             if role_of(request.user) not in roles:

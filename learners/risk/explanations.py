@@ -150,3 +150,13 @@ def explained_factors(
 def assessment_factors(assessment: Any) -> list[dict[str, Any]]:
     """A stored assessment's factors, each with its explanation (see ``explained_factors``)."""
     return explained_factors(assessment.factors, assessment.features["raw"])
+
+
+def top_factor_explanation(assessment: Any) -> str:
+    """The wording of the factor pushing hardest towards risk (largest positive contribution),
+    or ``""`` when no factor raises it: the one line a caseload table has room for."""
+    raising = [factor for factor in assessment.factors if factor["contribution"] > 0]
+    if not raising:
+        return ""
+    top = max(raising, key=lambda factor: factor["contribution"])
+    return explain(top["factor"], assessment.features["raw"], top["value"])

@@ -8,7 +8,6 @@ from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
 
 from engagement.db_routing import REPLICA_DB_ALIAS
-
 from learners.models import Learner, RiskFeedback
 from learners.risk.services import learners_rescore
 from tests.e2e.conftest import screenshot
@@ -24,7 +23,7 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db(transaction=True, databases=[DEFAULT_DB_ALIAS, REPLICA_DB_ALIAS])
 
 
-def _seed() -> tuple[Any, list[Learner]]:
+def _seed() -> tuple[Any, list[Any]]:
     now = timezone.now()
     mine, other = CohortFactory(name="Spring cohort"), CohortFactory(name="Autumn cohort")
     coach = UserFactory(username="coach-caseload", role="coach")

@@ -6,6 +6,10 @@ every answer is a frozen dataclass, a tuple or a read-only numpy array, so a con
 write through it and does not depend on how the rows are stored. Each function is set-based:
 its query count does not grow with the number of learners, cohorts or coaches asked about.
 
+Other apps add actions on learners selected in the caseload table with
+``bulk_action_register(BulkAction(...))`` from their ``AppConfig.ready()`` (the nudges app's
+"Start a campaign"): the handler receives only ids already checked to be in the caller's scope.
+
 Personal data: a risk snapshot carries the learner's first name (to address them) and nothing
 else that names them: no full name, email or external id.
 """
@@ -19,6 +23,7 @@ from typing import Any
 import numpy as np
 from django.utils import timezone
 
+from learners.bulk_actions import BulkAction, BulkHandler, bulk_action_register
 from learners.models import Learner, RiskAssessment
 from learners.risk.explanations import explained_factors
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
@@ -38,6 +43,8 @@ from learners.selectors import caseload_counts, cohort_learner_counts
 
 __all__ = [
     "FEATURE_NAMES",
+    "BulkAction",
+    "BulkHandler",
     "Caseload",
     "CohortSummary",
     "FeatureMatrix",
@@ -46,6 +53,7 @@ __all__ = [
     "RiskSnapshot",
     "band_for",
     "brier",
+    "bulk_action_register",
     "calibration",
     "caseloads",
     "cohort_summaries",

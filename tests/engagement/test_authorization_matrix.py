@@ -129,9 +129,10 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("metrics", "get"): dict.fromkeys(PRINCIPALS, 403),
 }
 
-# Routes that are not API endpoints: Django admin (staff only, tested below) and the
-# password-reset pages of django.contrib.auth (public by nature).
-NOT_IN_MATRIX_PREFIXES = ("admin/", "accounts/")
+# Routes that are not API endpoints: Django admin (staff only, tested below), the
+# password-reset pages of django.contrib.auth (public by nature), and the dashboard pages
+# (engagement.dashboard.staff_page; each page's tests cover sign-in, roles and scope).
+NOT_IN_MATRIX_PREFIXES = ("admin/", "accounts/", "dashboard/")
 
 
 def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:

@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, Page, Paginator
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy
@@ -31,7 +32,7 @@ RowT = TypeVar("RowT")
 ModelT = TypeVar("ModelT", bound=Model)
 PAGE_PARAM = "page"
 
-PageView = Callable[..., HttpResponse]
+PageView = Callable[..., HttpResponseBase]  # a page, or a download streamed from one
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +51,7 @@ def staff_page(roles: Collection[str] = STAFF) -> Callable[[PageView], PageView]
 
     def decorate(view: PageView) -> PageView:
         @wraps(view)
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), reverse("login"))
             if role_of(request.user) not in roles:

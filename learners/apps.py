@@ -6,13 +6,16 @@ class LearnersConfig(AppConfig):
     verbose_name = "Learners"
 
     def ready(self) -> None:
-        """Add the app's key scopes, throttle, routes, pages, schedules, schema names and metrics to the platform."""
+        """Add the app's key scopes, throttle, routes, schedules, schema names, metrics,
+        dashboard pages and bulk actions to the platform."""
         from engagement.dashboard import NavEntry
         from engagement.registry import registry
         from engagement.roles import ADMIN
         from learners.assignments import CohortAssignmentProvider
+        from learners.bulk_actions import bulk_action_register
         from learners.conf import tunables
         from learners.monitoring import RiskCollector
+        from learners.pages.caseload import BULK_ACTIONS
         from learners.pages.risk_models import READERS
         from learners.schedules import BEAT_SCHEDULE
         from learners.scopes import ApiKeyScope
@@ -50,3 +53,8 @@ class LearnersConfig(AppConfig):
                 order=50,
             )
         )
+        registry.add_dashboard_nav(
+            NavEntry(key="learners", label="Learners", url_name="dashboard-learners", order=20)
+        )
+        for action in BULK_ACTIONS:
+            bulk_action_register(action)

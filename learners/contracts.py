@@ -9,6 +9,10 @@ its query count does not grow with the number of learners, cohorts or coaches as
 Other apps add sections to the learner page with ``learner_panel_add`` (see
 ``learners.pages.panels``).
 
+Other apps add actions on learners selected in the caseload table with
+``bulk_action_register(BulkAction(...))`` from their ``AppConfig.ready()`` (the nudges app's
+"Start a campaign"): the handler receives only ids already checked to be in the caller's scope.
+
 Personal data: a risk snapshot carries the learner's first name (to address them) and nothing
 else that names them: no full name, email or external id.
 """
@@ -22,6 +26,7 @@ from typing import Any
 import numpy as np
 from django.utils import timezone
 
+from learners.bulk_actions import BulkAction, BulkHandler, bulk_action_register
 from learners.models import Learner, RiskAssessment
 from learners.pages.panels import LearnerPanel, learner_panel_add
 from learners.risk.explanations import explained_factors
@@ -42,6 +47,8 @@ from learners.selectors import caseload_counts, cohort_learner_counts
 
 __all__ = [
     "FEATURE_NAMES",
+    "BulkAction",
+    "BulkHandler",
     "Caseload",
     "CohortSummary",
     "FeatureMatrix",
@@ -51,6 +58,7 @@ __all__ = [
     "RiskSnapshot",
     "band_for",
     "brier",
+    "bulk_action_register",
     "calibration",
     "caseloads",
     "cohort_summaries",

@@ -251,4 +251,4 @@ def database_anonymise() -> dict[str, int]:
     )
 
 
-from learners.models import ActivityEvent, CoachNote, Cohort, ImportUpload, Learner, RiskAssessment
+from learners.models import ActivityEvent, Cohort, Learner, RiskAssessment

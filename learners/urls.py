@@ -2,9 +2,11 @@
 
 from django.urls import path
 
-from learners.pages import learner
+from learners.pages import caseload, learner
 
 urlpatterns = [
+    path("learners/", caseload.caseload, name="dashboard-learners"),
+    path("learners/export.csv", caseload.caseload_export, name="dashboard-learners-export"),
     path("learners/<uuid:learner_id>/", learner.learner_page, name="dashboard-learner"),
     path(
         "learners/<uuid:learner_id>/feedback/",

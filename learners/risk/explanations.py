@@ -205,3 +205,13 @@ LEVER_ADVICE: dict[str, Any] = {
 def factor_label(name: str) -> str:
     """A factor's name for people; an unknown one (from a newer model) as its key, readable."""
     return str(FACTOR_LABELS.get(name, name.replace("_", " ").capitalize()))
+
+
+def top_factor_explanation(assessment: Any) -> str:
+    """The wording of the factor pushing hardest towards risk (largest positive contribution),
+    or ``""`` when no factor raises it: the one line a caseload table has room for."""
+    raising = [factor for factor in assessment.factors if factor["contribution"] > 0]
+    if not raising:
+        return ""
+    top = max(raising, key=lambda factor: factor["contribution"])
+    return explain(top["factor"], assessment.features["raw"], top["value"])

@@ -249,6 +249,10 @@ def database_anonymise() -> dict[str, int]:
     audit_record(
         actor=None, action="database.anonymise", changes={"learners": learners, "users": users}
     )
-
-
-from learners.models import ActivityEvent, Cohort, Learner, RiskAssessment
+    return {
+        "learners": learners,
+        "events_cleared": events,
+        "notes_cleared": notes,
+        "imports_cleared": uploads,
+        "users": users,
+    }

@@ -120,6 +120,13 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("learner-risk-history", "get"): STAFF_READ_OBJECT,
     ("learner-risk-feedback", "post"): COACH_WRITE_OBJECT,
     ("learner-erase", "post"): ADMIN_OBJECT,
+    ("analytics-overview", "get"): STAFF_ONLY,
+    ("analytics-cohorts", "get"): STAFF_ONLY,
+    ("analytics-engagement-trend", "get"): STAFF_ONLY,
+    ("analytics-risk-trend", "get"): STAFF_ONLY,
+    ("analytics-caseloads", "get"): STAFF_ONLY,
+    ("analytics-attention", "get"): STAFF_ONLY,
+    ("analytics-changes", "get"): STAFF_ONLY,
     ("schema", "get"): OPEN,
     ("swagger-ui", "get"): OPEN,
     ("healthz", "get"): OPEN,
@@ -129,9 +136,10 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("metrics", "get"): dict.fromkeys(PRINCIPALS, 403),
 }
 
-# Routes that are not API endpoints: Django admin (staff only, tested below) and the
-# password-reset pages of django.contrib.auth (public by nature).
-NOT_IN_MATRIX_PREFIXES = ("admin/", "accounts/")
+# Routes that are not API endpoints: Django admin (staff only, tested below), the
+# password-reset pages of django.contrib.auth (public by nature) and the dashboard pages
+# (``staff_page``: each app's page tests cover sign-in redirects, roles and scope).
+NOT_IN_MATRIX_PREFIXES = ("admin/", "accounts/", "dashboard/")
 
 
 def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:

@@ -1,16 +1,20 @@
 """Dashboard pages of the analytics app: the overview and the cohorts page."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from analytics import selectors
+from engagement.charts import Series, bar_chart, line_chart
 from engagement.dashboard import staff_page
-from learners.contracts import EVENT_KIND_LABELS
+from learners.contracts import EVENT_KIND_LABELS, CohortSummary
 
 
 class TrendForm(forms.Form):
@@ -49,6 +53,45 @@ def _tiles(overview: selectors.Overview) -> list[dict[str, Any]]:
     ]
 
 
+def _distribution_chart(cohorts: Sequence[CohortSummary]) -> SafeString:
+    """Studying learners per cohort, stacked by band (what is left: not scored yet)."""
+    return bar_chart(
+        [(cohort.name, cohort.studying) for cohort in cohorts],
+        title=gettext("Studying learners per cohort by risk band"),
+        tone="muted",
+        stacked={
+            "High": [cohort.high_risk for cohort in cohorts],
+            "Medium": [cohort.medium_risk for cohort in cohorts],
+            "Low": [cohort.low_risk for cohort in cohorts],
+        },
+    )
+
+
+def _engagement_chart(days: Sequence[selectors.EngagementDay]) -> SafeString:
+    return line_chart(
+        [
+            Series(
+                gettext("Daily active learners"),
+                [(day.day, day.active_learners) for day in days],
+            )
+        ],
+        title=gettext("Daily active learners"),
+        y_label=gettext("learners"),
+    )
+
+
+def _risk_chart(days: Sequence[selectors.RiskDay]) -> SafeString:
+    return line_chart(
+        [
+            Series(gettext("High"), [(day.day, day.high) for day in days], tone="high"),
+            Series(gettext("Medium"), [(day.day, day.medium) for day in days], tone="medium"),
+            Series(gettext("Low"), [(day.day, day.low) for day in days], tone="low"),
+        ],
+        title=gettext("Studying learners by risk band"),
+        y_label=gettext("learners"),
+    )
+
+
 @staff_page()
 def overview(request: HttpRequest) -> HttpResponse:
     """The overview a member of staff lands on: KPIs, risk by cohort, trends, who needs a coach."""
@@ -57,6 +100,8 @@ def overview(request: HttpRequest) -> HttpResponse:
         return _refused(request, "analytics/overview.html", form)
     actor = request.user
     engagement = selectors.engagement_trend(actor=actor, days=days)
+    cohorts = selectors.cohort_distribution(actor=actor)
+    risk = selectors.risk_trend(actor=actor, days=days)
     kinds = [
         (kind, label)
         for kind, label in EVENT_KIND_LABELS.items()
@@ -66,10 +111,13 @@ def overview(request: HttpRequest) -> HttpResponse:
         "form": form,
         "days": days,
         "tiles": _tiles(selectors.overview(actor=actor)),
-        "cohorts": selectors.cohort_distribution(actor=actor),
+        "cohorts": cohorts,
+        "distribution_chart": _distribution_chart(cohorts),
+        "engagement_chart": _engagement_chart(engagement),
+        "risk_chart": _risk_chart(risk),
         "engagement_rows": [(day, [day.events[kind] for kind, _ in kinds]) for day in engagement],
         "event_kinds": kinds,
-        "risk": selectors.risk_trend(actor=actor, days=days),
+        "risk": risk,
         "attention": selectors.needing_attention(actor=actor),
         "changes": selectors.since_yesterday(actor=actor),
         "cache_seconds": settings.ANALYTICS_CACHE_SECONDS,
@@ -83,9 +131,18 @@ def cohorts(request: HttpRequest) -> HttpResponse:
     form, days = _days(request)
     if days is None:
         return _refused(request, "analytics/cohorts.html", form)
-    context = {
-        "form": form,
-        "days": days,
-        "cards": selectors.cohort_cards(actor=request.user, days=days),
-    }
+    cards = [
+        {
+            "card": card,
+            "chart": line_chart(
+                [Series(gettext("High risk"), card.high_risk_trend, tone="high")],
+                title=gettext("High-risk learners of %(cohort)s per day")
+                % {"cohort": card.summary.name},
+                width=360,
+                height=140,
+            ),
+        }
+        for card in selectors.cohort_cards(actor=request.user, days=days)
+    ]
+    context = {"form": form, "days": days, "cards": cards}
     return render(request, "analytics/cohorts.html", context)

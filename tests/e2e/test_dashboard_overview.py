@@ -60,11 +60,19 @@ def test_a_coach_reads_the_overview_of_their_cohorts(
     assert attention.locator("tbody tr").count() == 2
     for heading in ("Risk by cohort", "Engagement, last 30 days", "Risk, last 30 days"):
         assert page.locator(f"h2:has-text('{heading}')").count() == 1
+    assert page.locator("main svg[role=img]").count() == 3
+    assert (
+        "Evening cohort"
+        in page.locator("section[aria-labelledby=distribution-heading] svg").text_content()
+    )
     screenshot(page, "dashboard-overview-coach")
+    page.locator("#engagement-heading").scroll_into_view_if_needed()
+    screenshot(page, "dashboard-overview-coach-trends")
 
     page.click("nav a:has-text('Cohorts')")
     page.wait_for_url(f"{live_server.url}/dashboard/cohorts/")
     assert "Evening cohort" in page.inner_text("main")
     assert "Hidden cohort" not in page.inner_text("main")
+    assert page.locator("main svg[role=img]").count() == 1
     screenshot(page, "dashboard-cohorts-coach")
     assert not [text for text in console if "Content Security Policy" in text]

@@ -469,11 +469,11 @@ class BandChanges:
 def risk_band_changes(
     *, actor: Any, since: datetime, now: datetime | None = None, limit: int = 10
 ) -> BandChanges:
-    """Who entered and who left the high band among the caller's learners, from the assessment
-    history (a band as of an instant is the latest assessment's at or before it): three
-    queries."""
+    """Who entered and who left the high band among the caller's learners since ``since``: the
+    band then is their latest assessment's at or before it (the history), the band now their
+    current one (``now`` dates the answer); three queries."""
     now = now or timezone.now()
-    found = band_change_rows(actor=actor, since=since, now=now, limit=limit)
+    found = band_change_rows(actor=actor, since=since, limit=limit)
 
     def changes(learners: Sequence[Learner]) -> tuple[BandChange, ...]:
         return tuple(

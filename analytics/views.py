@@ -119,6 +119,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "event_kinds": kinds,
         "risk": risk,
         "attention": selectors.needing_attention(actor=actor),
+        "caseloads": selectors.caseloads(actor=actor),
         "changes": selectors.since_yesterday(actor=actor),
         "cache_seconds": settings.ANALYTICS_CACHE_SECONDS,
     }

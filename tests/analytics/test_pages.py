@@ -77,6 +77,7 @@ def test_the_overview_shows_the_figures(data: dict[str, Any]) -> None:
     assert f"Ann {MARKER}" in body
     assert f'href="/dashboard/learners/{data["learner-Alph"].pk}/"' in body
     assert "Since yesterday" in body
+    assert "Cora Coach" in body  # the caseloads
     assert "Alpha cohort" in body and "Beta cohort" in body
 
 

@@ -29,7 +29,7 @@ from learners.models import (
 )
 from learners.risk.explanations import explained_factors
 from learners.risk.selectors import current_assessments
-from learners.selectors import _high_risk_without_action, cohort_list, learner_queryset
+from learners.selectors import high_risk_without_action_q, cohort_list, learner_queryset
 
 UNSCORED = "unscored"
 
@@ -130,7 +130,7 @@ def needing_attention(*, actor: Any, now: datetime, limit: int) -> list[dict[str
     high: two queries."""
     learners = list(
         learner_queryset(actor=actor)
-        .filter(_high_risk_without_action(now))
+        .filter(high_risk_without_action_q(now))
         .order_by("-risk_score", "id")[:limit]
     )
     assessments = current_assessments(learner_ids=[learner.pk for learner in learners])

@@ -29,7 +29,7 @@ from learners.models import (
 )
 from learners.risk.explanations import explained_factors
 from learners.risk.selectors import current_assessments
-from learners.selectors import high_risk_without_action_q, cohort_list, learner_queryset
+from learners.selectors import cohort_list, high_risk_without_action_q, learner_queryset
 
 UNSCORED = "unscored"
 

@@ -178,7 +178,7 @@ def import_upload_refused(*, upload: ImportUpload) -> str:
     )
 
 
-def _high_risk_without_action(now: datetime) -> Q:
+def high_risk_without_action_q(now: datetime) -> Q:
     """Studying, in the high band, and no coach mark within ``RISK_FEEDBACK_QUIET_DAYS``: the
     window in which a mark also holds the learner out of the digest."""
     since = now - timedelta(days=settings.RISK_FEEDBACK_QUIET_DAYS)
@@ -236,7 +236,7 @@ def caseload_counts(*, actor: Any, now: datetime) -> dict[Any, dict[str, int]]:
         .annotate(
             learners=Count("id"),
             high_risk=Count("id", filter=Q(risk_band=RiskBand.HIGH)),
-            high_risk_without_action=Count("id", filter=_high_risk_without_action(now)),
+            high_risk_without_action=Count("id", filter=high_risk_without_action_q(now)),
         )
     }
     empty = {"learners": 0, "high_risk": 0, "high_risk_without_action": 0}

@@ -42,7 +42,7 @@ def drop(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("learners", "0021_rules_risk_model_since_enrolment"),
+        ("learners", "0023_coach_note"),
     ]
 
     operations = [migrations.RunPython(create, drop)]

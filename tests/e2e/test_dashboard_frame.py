@@ -11,7 +11,7 @@ from engagement.models import Job, JobStatus, User
 from tests.e2e.conftest import screenshot
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 
 def sign_in(live_server: Any, page: Any, username: str) -> list[str]:

@@ -10,7 +10,7 @@ from learners.models import ActivityEvent
 from tests.e2e.conftest import screenshot
 from tests.factories import CohortFactory, LearnerFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 ACTIVITY = (
     "learner_external_id,source,kind,occurred_at,duration_seconds,score,source_event_id\n"

@@ -10,7 +10,7 @@ from tests.e2e.conftest import screenshot
 from tests.factories import UserFactory
 from tests.learners.pages.risk_model_data import trained_logistic
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 
 def test_admin_compares_a_version_with_the_baselines_and_activates_it(

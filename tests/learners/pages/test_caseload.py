@@ -69,10 +69,11 @@ def test_admin_sees_every_cohort_and_the_row_content(caseload: Caseload) -> None
 
 
 def test_times_are_shown_in_the_viewers_time_zone(caseload: Caseload) -> None:
-    """The exact time (the title) in the active time zone, the machine-readable one in UTC."""
+    """The exact time (the title) in the viewer's own time zone, the machine-readable one in UTC."""
     zone = ZoneInfo("Pacific/Auckland")
-    with timezone.override(zone):
-        page = signed_in(caseload.admin).get(URL, {"cohort": str(caseload.mine.pk)})
+    caseload.admin.timezone = zone.key
+    caseload.admin.save(update_fields=["timezone"])
+    page = signed_in(caseload.admin).get(URL, {"cohort": str(caseload.mine.pk)})
     seen = caseload.steady.last_active_at
     assert seen is not None
     exact = date_format(timezone.localtime(seen, zone), "DATETIME_FORMAT")

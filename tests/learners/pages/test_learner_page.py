@@ -5,6 +5,7 @@ import re
 import uuid
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -196,12 +197,11 @@ def test_a_bad_timeline_page_is_400_with_a_message(world: dict[str, Any], page: 
     assert "There is no such page of activity" in response.content.decode()
 
 
-def test_times_show_in_the_viewers_time_zone(world: dict[str, Any], settings: Any) -> None:
-    settings.TIME_ZONE = "Asia/Tokyo"
+def test_times_show_in_the_viewers_time_zone(world: dict[str, Any]) -> None:
+    world["coach"].timezone = "Asia/Tokyo"
+    world["coach"].save(update_fields=["timezone"])
     event = ActivityEvent.objects.get(learner=world["learner"])
-    local = timezone.localtime(
-        event.occurred_at, timezone=__import__("zoneinfo").ZoneInfo("Asia/Tokyo")
-    )
+    local = timezone.localtime(event.occurred_at, timezone=ZoneInfo("Asia/Tokyo"))
     page = _client(world["coach"]).get(_url(world["learner"])).content.decode()
     assert f"<td>{local:%H:%M}</td>" in page
 

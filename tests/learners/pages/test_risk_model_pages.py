@@ -143,7 +143,7 @@ def test_the_detail_compares_with_each_baseline_and_shows_calibration_and_parame
     assert page.count('badge low">best') == 2  # ROC AUC and PR AUC winners
     assert "Calibration" in page and "Observed withdrawal rate" in page
     assert 'class="chart" role="img"' in page and "Perfectly calibrated" in page  # the diagonal
-    assert FACTOR_LABELS["days_inactive"] in page
+    assert str(FACTOR_LABELS["days_inactive"]) in page
     assert "log-odds per standard deviation" in page
     assert "Logistic regression (trained), features as of day 28." in page
     assert "Activate v2" not in page  # analysts see no action
@@ -167,7 +167,7 @@ def test_a_version_never_evaluated_says_so() -> None:
     page = signed_in("admin").get(detail(1)).content.decode()
     assert "Not evaluated." in page
     assert "evaluate_risk_model 1" in page
-    assert FACTOR_LABELS["events_vs_peers"] in page  # the rules' weights in words
+    assert str(FACTOR_LABELS["events_vs_peers"]) in page  # the rules' weights in words
 
 
 def test_the_active_version_shows_the_live_distribution() -> None:

@@ -287,7 +287,7 @@ def cohort_cards(
     *, actor: Any, days: int = TREND_DAYS_DEFAULT, now: datetime | None = None
 ) -> tuple[CohortCard, ...]:
     """The cohorts page: each of the caller's cohorts with its coaches' names and its daily
-    high-risk counts over ``days`` (from the snapshots); five queries whatever the cohorts."""
+    high-risk counts over ``days`` (from the snapshots); four queries whatever the cohorts."""
     now = _now(now)
     first, last = _trend_days(now, days)
 

@@ -209,3 +209,18 @@ def test_cohort_cards(world: dict[str, Any]) -> None:
         "Alpha cohort"
     ]
     assert DailySnapshot.objects.count() == 4
+
+
+@pytest.mark.parametrize("extra", [0, 10])
+def test_changes_and_cohort_cards_take_the_same_queries_whatever_the_data(
+    world: dict[str, Any], django_assert_num_queries: Any, settings: Any, extra: int
+) -> None:
+    settings.ANALYTICS_CACHE_SECONDS = 0
+    for _ in range(1 + extra):
+        _high(world)
+        _high(world, world["other"])
+    snapshots_write(NOW.date(), now=NOW)
+    with django_assert_num_queries(3):
+        selectors.since_yesterday(actor=world["admin"], now=NOW)
+    with django_assert_num_queries(4):  # summaries, coaches, their names, the snapshots
+        selectors.cohort_cards(actor=world["admin"], now=NOW)

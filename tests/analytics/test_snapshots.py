@@ -183,10 +183,9 @@ def test_the_schedule_is_registered() -> None:
         assert registry.beat_schedule[name] is entry
         assert entry["task"] == "analytics.snapshots_refresh"
     assert BEAT_SCHEDULE["analytics-snapshots-nightly"]["kwargs"] == {"days": 2}
-    from engagement.celery import app
+    from analytics.tasks import snapshots_refresh_task
 
-    app.loader.import_default_modules()
-    assert "analytics.snapshots_refresh" in app.tasks
+    assert snapshots_refresh_task.name == "analytics.snapshots_refresh"
 
 
 def test_the_task_refreshes_today(world: dict[str, Any]) -> None:

@@ -56,7 +56,7 @@ def _upload_page(
 
 @staff_page(roles=ADMIN)
 def imports(request: HttpRequest) -> HttpResponse:
-    """The upload form and the recent uploads; a valid upload leads to its job's page."""
+    """The upload form and the recent uploads; a valid upload leads to its own page."""
     if request.method != "POST":
         return _upload_page(request, ImportUploadForm())
     form = ImportUploadForm(request.POST, request.FILES)

@@ -100,7 +100,7 @@ class ActivityDay:
     rows: list[TimelineRow]
 
 
-def _timeline(learner: Learner, number: str) -> tuple[Page, list[ActivityDay]]:
+def timeline_page(learner: Learner, number: str) -> tuple[Page, list[ActivityDay]]:
     """One page of the learner's activity, grouped by the viewer's days (two queries)."""
     page = Paginator(selectors.learner_events(learner=learner), EVENTS_PER_PAGE).page(number)
     rows = [TimelineRow(event, duration_words(event.duration_seconds)) for event in page]
@@ -200,11 +200,11 @@ def _render(
     back = back_path(request.GET.get("back") or request.POST.get("back"))
     errors = dict(errors or {})
     try:
-        page, days = _timeline(learner, request.GET.get("page", "1"))
+        page, days = timeline_page(learner, request.GET.get("page", "1"))
     except InvalidPage:
         errors["page"] = _("There is no such page of activity; showing the most recent.")
         status = 400
-        page, days = _timeline(learner, "1")
+        page, days = timeline_page(learner, "1")
     history = risk_selectors.learner_risk_trend(learner=learner, limit=RISK_HISTORY_POINTS)
     context = {
         "learner": learner,

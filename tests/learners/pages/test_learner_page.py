@@ -3,7 +3,7 @@ feedback and note forms with their failures, CSRF, and a query count that ignore
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,9 +13,9 @@ from django.test import Client
 from django.utils import timezone
 
 from engagement.roles import ADMIN_COACH
-from learners.models import ActivityEvent, CoachNote, RiskAssessment, RiskFeedback
+from learners.models import CoachNote, RiskAssessment, RiskFeedback
 from learners.pages import panels
-from learners.pages.learner import RISK_HISTORY_POINTS, back_path, duration_words
+from learners.pages.learner import RISK_HISTORY_POINTS, back_path, duration_words, timeline_page
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.selectors import learner_risk_trend
 from learners.risk.services import learners_rescore
@@ -204,6 +204,16 @@ def test_times_show_in_the_viewers_time_zone(world: dict[str, Any]) -> None:
     local = timezone.localtime(event.occurred_at, timezone=ZoneInfo("Asia/Tokyo"))
     page = _client(world["coach"]).get(_url(world["learner"])).content.decode()
     assert f"<td>{local:%H:%M}</td>" in page
+
+
+def test_the_timeline_groups_by_the_viewers_days(world: dict[str, Any]) -> None:
+    """The frame activates the viewer's time zone for the request; days follow it."""
+    learner = LearnerFactory(cohort=world["learner"].cohort)
+    ActivityEventFactory(learner=learner, occurred_at=datetime(2026, 10, 1, 20, 0, tzinfo=UTC))
+    with timezone.override(ZoneInfo("UTC")):
+        assert [day.day for day in timeline_page(learner, "1")[1]] == [date(2026, 10, 1)]
+    with timezone.override(ZoneInfo("Asia/Tokyo")):
+        assert [day.day for day in timeline_page(learner, "1")[1]] == [date(2026, 10, 2)]
 
 
 def test_analysts_see_no_event_sources_or_metadata(world: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from django.test import Client
 from django.utils import timezone
 
 from engagement.roles import ADMIN_COACH
-from learners.models import CoachNote, RiskAssessment, RiskFeedback
+from learners.models import ActivityEvent, CoachNote, RiskAssessment, RiskFeedback
 from learners.pages import panels
 from learners.pages.learner import RISK_HISTORY_POINTS, back_path, duration_words, timeline_page
 from learners.risk.feedback import risk_feedback_create

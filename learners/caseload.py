@@ -33,7 +33,7 @@ from learners.filters import MAX_INACTIVE_DAYS
 from learners.models import STUDYING_STATUSES, Learner, LearnerStatus, RiskBand
 from learners.risk.explanations import top_factor_explanation
 from learners.risk.selectors import current_assessments
-from learners.selectors import cohort_list, learner_list
+from learners.selectors import cohort_list, learner_label, learner_list
 
 #: Counting stops here: an exact total below, "more than" above (see the module docstring).
 COUNT_CAP = 10_000
@@ -54,12 +54,6 @@ ORDERINGS = (
 EXPORT_CHUNK = 1000
 PSEUDONYMISED = _("Not available on pseudonymised data.")
 PERSONAL_FIELDS = ("name", "email", "name_tokens", "email_hash", "external_id", "source")
-
-
-def pseudonym(learner_id: uuid.UUID) -> str:
-    """A stable label for a learner shown to someone who may not see their name: the random
-    tail of the (UUIDv7) id, which the link to the learner carries anyway."""
-    return f"Learner {learner_id.hex[-8:]}"
 
 
 class CaseloadFilterForm(forms.Form):
@@ -192,7 +186,7 @@ def caseload_rows(learners: Sequence[Learner], *, personal: bool) -> list[Caselo
         rows.append(
             CaseloadRow(
                 id=learner.pk,
-                label=(learner.name or learner.external_id) if personal else pseudonym(learner.pk),
+                label=learner_label(learner, personal=personal),
                 name=learner.name if personal else "",
                 email=learner.email if personal else "",
                 external_id=learner.external_id if personal else "",

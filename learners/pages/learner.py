@@ -208,7 +208,7 @@ def _render(
     history = risk_selectors.learner_risk_trend(learner=learner, limit=RISK_HISTORY_POINTS)
     context = {
         "learner": learner,
-        "label": selectors.learner_label(learner, actor),
+        "label": selectors.learner_label(learner, personal=sees_personal),
         "sees_personal": sees_personal,
         "may_act": role_of(actor) in ADMIN_COACH,
         "is_admin": role_of(actor) == Role.ADMIN,

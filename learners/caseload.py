@@ -169,7 +169,6 @@ class CaseloadRow:
     status: str
     status_label: str
     band: str
-    band_label: str
     score: float | None
     top_factor: str
     last_active_at: datetime | None
@@ -195,7 +194,6 @@ def caseload_rows(learners: Sequence[Learner], *, personal: bool) -> list[Caselo
                 status=learner.status,
                 status_label=learner.get_status_display(),
                 band=learner.risk_band,
-                band_label=learner.get_risk_band_display(),
                 score=learner.risk_score,
                 top_factor=top_factor_explanation(assessment) if assessment else "",
                 last_active_at=learner.last_active_at,

@@ -100,6 +100,8 @@ def _render(
         "page_links": _page_links(params, page.number, page.num_pages) if page else [],
         "actions": actions,
         "back": params.urlencode(),
+        # The list as filtered, for the learner page's "back" link (``?back=`` on each row).
+        "list_url": reverse("dashboard-learners") + _query_string(params),
         "export_url": reverse("dashboard-learners-export") + _query_string(params, page=None),
         "bulk_errors": errors,
     }

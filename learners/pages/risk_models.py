@@ -10,7 +10,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import SafeString
@@ -20,7 +20,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from engagement.charts import Series, bar_chart, line_chart
 from engagement.dashboard import staff_page
-from engagement.errors import NotFound
 from engagement.models import Job, Role
 from engagement.principals import acting_user, audit_actor
 from engagement.roles import ADMIN, role_of
@@ -62,13 +61,6 @@ class ActivateForm(forms.Form):
         return cleaned
 
 
-def _report(version: int) -> ModelReport:
-    try:
-        return risk_model_report(version=version)
-    except NotFound as error:
-        raise Http404(error.message) from error
-
-
 def _job_page(job: Job) -> HttpResponseRedirect:
     return redirect(reverse("dashboard-job", args=[job.pk]))
 
@@ -107,7 +99,7 @@ def _detail(
     refusal: dict[str, Any] | None = None,
     activate_form: ActivateForm | None = None,
 ) -> HttpResponse:
-    report = _report(version)
+    report = risk_model_report(version=version)
     distribution = risk_distribution() if report.model.is_active else None
     context = {
         "report": report,
@@ -150,10 +142,7 @@ def risk_model_activate_page(request: HttpRequest, version: int) -> HttpResponse
     form = ActivateForm(request.POST)
     if not form.is_valid():
         return _detail(request, version, status=400, activate_form=form)
-    try:
-        model = risk_model_get(version=version)
-    except NotFound as error:
-        raise Http404(error.message) from error
+    model = risk_model_get(version=version)
     try:
         risk_model_activate(
             model=model, actor=audit_actor(request), force=form.cleaned_data["force"]

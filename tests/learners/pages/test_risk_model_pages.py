@@ -7,9 +7,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import NoReverseMatch, reverse
 
-from engagement.ids import uuid7
 from engagement.models import AuditEvent, Job
 from learners.models import RiskModel
 from learners.risk.explanations import FACTOR_LABELS
@@ -27,15 +25,6 @@ LIST = "/dashboard/risk-models/"
 @pytest.fixture(autouse=True)
 def shipped_rules(rules_model: RiskModel) -> RiskModel:
     return rules_model
-
-
-@pytest.fixture(autouse=True)
-def job_page(settings: Any) -> None:
-    """The job page comes with the dashboard frame; until it is here, a stand-in route."""
-    try:
-        reverse("dashboard-job", args=[uuid7()])
-    except NoReverseMatch:
-        settings.ROOT_URLCONF = "tests.learners.pages.job_page_urls"
 
 
 def signed_in(role: str) -> Client:

@@ -12,7 +12,6 @@ as at 11,000, and pages past the cap (OFFSET 10,000 and more) are not offered: n
 caseload that deep, they narrow the filters.
 """
 
-import csv
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from engagement.audit import Actor, audit_record
 from engagement.errors import ValidationFailed
 from engagement.iterables import chunked
 from engagement.roles import sees_personal_data
+from engagement.spreadsheets import csv_line
 from learners.filters import MAX_INACTIVE_DAYS
 from learners.models import STUDYING_STATUSES, Learner, LearnerStatus, RiskBand
 from learners.risk.explanations import top_factor_explanation
@@ -322,30 +322,14 @@ def _csv_values(row: CaseloadRow, *, personal: bool) -> list[Any]:
     ]
 
 
-class _Line:
-    """A file-like object ``csv.writer`` writes one line into, handed back at once."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _neutralised(value: Any) -> Any:
-    """A cell a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) gets a leading
-    apostrophe: names and ids come from outside."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def caseload_csv_lines(learners: QuerySet[Learner], *, personal: bool) -> Iterator[str]:
     """The CSV of ``learners`` line by line: rows read in chunks of ``EXPORT_CHUNK`` through
     a server-side cursor, with one query per chunk for their assessments, so memory stays
     constant whatever the number of rows."""
-    writer = csv.writer(_Line())
-    yield writer.writerow(csv_header(personal=personal))
+    yield csv_line(csv_header(personal=personal))
     for chunk in chunked(learners.iterator(chunk_size=EXPORT_CHUNK), EXPORT_CHUNK):
         for row in caseload_rows(chunk, personal=personal):
-            yield writer.writerow([_neutralised(v) for v in _csv_values(row, personal=personal)])
+            yield csv_line(_csv_values(row, personal=personal))
 
 
 def caseload_csv_export(

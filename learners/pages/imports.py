@@ -11,6 +11,7 @@ from engagement.dashboard import page_user, staff_page
 from engagement.errors import ApplicationError
 from engagement.models import JOB_ACTIVE_STATUSES, JobStatus
 from engagement.roles import ADMIN
+from engagement.spreadsheets import csv_download
 from learners import selectors
 from learners.imports import FORMATS, import_upload_request, upload_limit
 from learners.models import ImportKind
@@ -95,8 +96,4 @@ def import_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
 def import_refused(request: HttpRequest, upload_id: str) -> HttpResponse:
     """The rows the import refused, as a CSV download (line, reasons)."""
     upload = selectors.import_upload_get(actor=request.user, upload_id=upload_id)
-    response = HttpResponse(
-        selectors.import_upload_refused(upload=upload), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="refused-{upload.pk}.csv"'
-    return response
+    return csv_download(selectors.import_upload_refused(upload=upload), f"refused-{upload.pk}.csv")

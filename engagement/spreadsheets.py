@@ -8,7 +8,7 @@ leading apostrophe, so a spreadsheet shows it instead of running it.
 
 import csv
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, overload
 
 from django.http import HttpResponse, StreamingHttpResponse
 
@@ -43,6 +43,10 @@ def csv_line(values: Iterable[Any]) -> str:
     return str(_WRITER.writerow([cell(value) for value in values]))
 
 
+@overload
+def csv_download(content: str, filename: str) -> HttpResponse: ...  # type: ignore[overload-overlap]  # str is text, not lines
+@overload
+def csv_download(content: Iterable[str], filename: str) -> StreamingHttpResponse: ...
 def csv_download(
     content: str | Iterable[str], filename: str
 ) -> HttpResponse | StreamingHttpResponse:

@@ -1,12 +1,20 @@
 """The analytics cache: answers keyed by what they depend on, short-lived, and made stale at once
-by every snapshot write.
+by every write they depend on.
 
-A key holds the answer's name and parameters, the caller's scope (role; a coach's user id), the
-current *generation* (replaced by each snapshot write, so trends show a new day at once) and the
-time slot of ``ANALYTICS_CACHE_SECONDS`` it was computed in: a live figure (learners studying,
-high risk now, alerts waiting) is never older than that many seconds, whichever write changed it.
+A key holds the answer's name and parameters; the caller's scope (role; for a coach, also a hash
+of the cohorts they see now, so a coach removed from a cohort never gets an answer that counted
+it); the current *generation* (replaced by each snapshot write, so trends show a new day at
+once); the learners app's *data version* (``learners.contracts.data_version``: replaced by every
+write of learners, risk, coach marks, cohorts and assignments, so an acknowledged learner leaves
+the figures at once); and the time slot of ``ANALYTICS_CACHE_SECONDS`` it was computed in, which
+bounds what no version tracks (activity events until their rescore, the clock).
+
+Only figures are cached, never rows that name learners (the "needs attention" and "since
+yesterday" lists, see ``analytics.selectors``): those are indexed reads of a few rows, cheap
+enough to read per request, and a name then never outlives the access or the row it came from.
 """
 
+import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -19,6 +27,7 @@ from engagement.ids import uuid7
 from engagement.metrics import cache_lookup_count
 from engagement.models import Role
 from engagement.roles import role_of
+from learners import contracts
 
 T = TypeVar("T")
 
@@ -34,9 +43,13 @@ def analytics_cache_forget() -> None:
 
 
 def scope_key(actor: Any) -> str:
-    """Who the answer is for: a coach by id (their cohorts), everyone else by role."""
+    """Who the answer is for: a coach by id and the cohorts they see now (one query), everyone
+    else by role."""
     role = role_of(actor)
-    return f"coach-{actor.pk}" if role == Role.COACH else str(role)
+    if role != Role.COACH:
+        return str(role)
+    cohorts = ",".join(sorted(map(str, contracts.visible_cohort_ids(actor=actor) or ())))
+    return f"coach-{actor.pk}-{hashlib.sha256(cohorts.encode()).hexdigest()[:16]}"
 
 
 def cached(name: str, *, actor: Any, now: datetime, compute: Callable[[], T], **params: Any) -> T:
@@ -47,7 +60,10 @@ def cached(name: str, *, actor: Any, now: datetime, compute: Callable[[], T], **
     generation = cache.get(GENERATION_KEY) or "0"
     slot = int(now.timestamp()) // seconds
     arguments = ":".join(f"{key}={value}" for key, value in sorted(params.items()))
-    key = f"analytics:v1:{name}:{scope_key(actor)}:{generation}:{slot}:{arguments}"
+    key = (
+        f"analytics:v2:{name}:{scope_key(actor)}:{generation}:{contracts.data_version()}:"
+        f"{slot}:{arguments}"
+    )
     answer = cache.get(key)
     cache_lookup_count(ANALYTICS_USE, hits=answer is not None, misses=answer is None)
     if answer is None:

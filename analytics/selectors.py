@@ -2,8 +2,9 @@
 
 Live figures (learners studying, high risk now, alerts waiting, distributions, caseloads, the
 learners needing attention) come from ``learners.contracts``; trends and "7 days ago" come from
-the daily snapshots, so they cost O(days), not O(events). Every answer is cached through
-:func:`analytics.cache.cached` (``ANALYTICS_CACHE_SECONDS``, keyed by the caller's scope).
+the daily snapshots, so they cost O(days), not O(events). Every figure is cached through
+:func:`analytics.cache.cached` (``ANALYTICS_CACHE_SECONDS``, keyed by the caller's scope and the
+data versions); the rows that name learners are not.
 """
 
 import uuid
@@ -252,28 +253,17 @@ def caseloads(*, actor: Any, now: datetime | None = None) -> tuple[CoachCaseload
 def needing_attention(
     *, actor: Any, now: datetime | None = None
 ) -> tuple[contracts.AttentionLearner, ...]:
-    """The caller's top high-risk learners nobody has acted on (pseudonyms for analysts)."""
-    now = _now(now)
-    return cached(
-        "attention",
-        actor=actor,
-        now=now,
-        compute=lambda: contracts.learners_needing_attention(
-            actor=actor, now=now, limit=ATTENTION_ROWS
-        ),
-    )
+    """The caller's top high-risk learners nobody has acted on (pseudonyms for analysts). Rows
+    that name learners are read per request, not cached (see ``analytics.cache``)."""
+    return contracts.learners_needing_attention(actor=actor, now=_now(now), limit=ATTENTION_ROWS)
 
 
 def since_yesterday(*, actor: Any, now: datetime | None = None) -> contracts.BandChanges:
-    """Who entered and who left the high band in the last 24 hours."""
+    """Who entered and who left the high band in the last 24 hours: indexed reads, per request
+    like the needs-attention rows (they name learners)."""
     now = _now(now)
-    return cached(
-        "changes",
-        actor=actor,
-        now=now,
-        compute=lambda: contracts.risk_band_changes(
-            actor=actor, since=now - timedelta(hours=24), now=now, limit=ATTENTION_ROWS
-        ),
+    return contracts.risk_band_changes(
+        actor=actor, since=now - timedelta(hours=24), now=now, limit=ATTENTION_ROWS
     )
 
 

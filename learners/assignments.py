@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from engagement.accounts import demo_accounts_ensure
 from engagement.errors import ValidationFailed
 from engagement.models import User
+from learners.cache import learners_data_changed
 from learners.models import Cohort, CohortAssignment
 
 UNKNOWN_COHORTS = "One or more cohorts do not exist."
@@ -43,6 +44,7 @@ def cohort_assignments_set(*, user: User, cohort_ids: Iterable[Any]) -> None:
         (CohortAssignment(user=user, cohort_id=cohort_id) for cohort_id in found - current),
         ignore_conflicts=True,  # a concurrent change for the same user added it meanwhile
     )
+    learners_data_changed()
 
 
 def demo_accounts_ensure_with_cohorts(*, coach_cohorts: int = 2) -> list[tuple[str, str, str]]:

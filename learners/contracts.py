@@ -13,6 +13,10 @@ Other apps add actions on learners selected in the caseload table with
 ``bulk_action_register(BulkAction(...))`` from their ``AppConfig.ready()`` (the nudges app's
 "Start a campaign"): the handler receives only ids already checked to be in the caller's scope.
 
+Caching: ``data_version()`` is replaced by every write of this app that changes what the staff
+dashboard counts or lists (learners, risk, coach marks, cohorts, assignments); a consumer that
+keys its cached answers on it never serves them after such a write (see ``learners.cache``).
+
 Personal data: a risk snapshot carries the learner's first name (to address them) and nothing
 else that names them: no full name, email or external id.
 """
@@ -37,6 +41,7 @@ from learners.analytics_selectors import (
     needing_attention,
 )
 from learners.bulk_actions import BulkAction, BulkHandler, bulk_action_register
+from learners.cache import data_version
 from learners.models import EventKind, Learner, RiskAssessment, RiskBand
 from learners.pages.panels import LearnerPanel, learner_panel_add
 from learners.risk.explanations import explained_factors
@@ -88,6 +93,7 @@ __all__ = [
     "cohort_coaches",
     "cohort_days",
     "cohort_summaries",
+    "data_version",
     "feature_matrix",
     "group_metrics",
     "learner_panel_add",
@@ -418,7 +424,7 @@ def cohort_coaches(*, actor: Any) -> Mapping[uuid.UUID, tuple[Any, ...]]:
 class AttentionLearner:
     """A studying learner in the high band whom no coach marked within
     ``RISK_FEEDBACK_QUIET_DAYS``: ``label`` is a pseudonym for pseudonymised callers;
-    ``high_since`` is when their current run of high assessments began."""
+    ``high_since`` is when their current band began (the assessment that made them high)."""
 
     learner_id: uuid.UUID
     label: str
@@ -432,7 +438,7 @@ class AttentionLearner:
 def learners_needing_attention(
     *, actor: Any, now: datetime | None = None, limit: int = 10
 ) -> tuple[AttentionLearner, ...]:
-    """The caller's high-risk learners nobody has acted on, riskiest first (three queries)."""
+    """The caller's high-risk learners nobody has acted on, riskiest first (two queries)."""
     rows = needing_attention(actor=actor, now=now or timezone.now(), limit=limit)
     personal = sees_personal_data(actor)
     return tuple(
@@ -451,8 +457,8 @@ def learners_needing_attention(
 
 @dataclass(frozen=True, slots=True)
 class BandChange:
-    """A learner whose band changed in a window: ``band_before`` is ``None`` when they were
-    not scored at its start."""
+    """A learner whose band changed in a window: ``band_before`` is their band before the last
+    change, ``None`` when that change was their first score."""
 
     learner_id: uuid.UUID
     label: str
@@ -464,8 +470,8 @@ class BandChange:
 
 @dataclass(frozen=True, slots=True)
 class BandChanges:
-    """Between ``since`` and ``now``: studying learners who entered the high band and learners
-    who left it (counts, and the top rows of each)."""
+    """Between ``since`` and ``now``: studying learners who entered the high band and those who
+    left it (counts, and the top rows of each), judged by each learner's last change of band."""
 
     since: datetime
     now: datetime
@@ -478,9 +484,9 @@ class BandChanges:
 def risk_band_changes(
     *, actor: Any, since: datetime, now: datetime | None = None, limit: int = 10
 ) -> BandChanges:
-    """Who entered and who left the high band among the caller's learners since ``since``: the
-    band then is their latest assessment's at or before it (the history), the band now their
-    current one (``now`` dates the answer); three queries."""
+    """Who entered and who left the high band among the caller's studying learners since
+    ``since``: those whose current band began after it (``risk_band_changed_at``, kept by
+    scoring), and into or out of high; ``now`` dates the answer. Three indexed queries."""
     now = now or timezone.now()
     found = band_change_rows(actor=actor, since=since, limit=limit)
     personal = sees_personal_data(actor)

@@ -194,6 +194,11 @@ class Learner(BaseModel):
     risk_score = models.FloatField(null=True, blank=True)
     risk_band = models.CharField(max_length=8, choices=RiskBand.choices, blank=True)
     risk_scored_at = models.DateTimeField(null=True, blank=True)
+    # Kept by scoring with the current risk (``learners.risk.services``): the band before the
+    # last change of band (blank if none: first scored) and when the current band began, so
+    # "since yesterday" and "high since" are read from the learner row, not the history.
+    risk_band_previous = models.CharField(max_length=8, choices=RiskBand.choices, blank=True)
+    risk_band_changed_at = models.DateTimeField(null=True, blank=True)
     # Set for new learners and when activity or a change arrives; the incremental rescore
     # queued then (``learners.tasks.rescore_stale_soon``) picks these learners up.
     risk_stale = models.BooleanField(default=True)
@@ -223,6 +228,12 @@ class Learner(BaseModel):
             models.Index(fields=["risk_score"], name="learner_risk_score"),
             models.Index(fields=["last_active_at"], name="learner_last_active"),
             models.Index(fields=["email_hash"], name="learner_email_hash"),
+            # "Since yesterday": studying learners whose band changed lately, a range read.
+            models.Index(
+                fields=["risk_band_changed_at"],
+                condition=Q(status__in=STUDYING_STATUSES),
+                name="learner_studying_band_changed",
+            ),
             # The caseload table's orders have partial indexes of their own, written in SQL by
             # migration 0022_caseload_indexes (SQLite cannot declare NULLS FIRST in an index).
         ]

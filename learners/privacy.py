@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from engagement.accounts import users_anonymise
 from engagement.audit import Actor, audit_list, audit_record
-from learners.cache import learner_detail_forget
+from learners.cache import learner_detail_forget, learners_data_changed
 from learners.models import ActivityEvent, CoachNote, Cohort, ImportUpload, Learner, RiskAssessment
 from learners.risk.explanations import assessment_factors
 from learners.selectors import learner_pseudonym
@@ -190,6 +190,7 @@ def learner_erase(*, actor: Actor, learner: Learner) -> Learner:
     learner.risk_feedback.update(note="")
     learner.coach_notes.all().delete()
     learner_detail_forget([learner.pk])
+    learners_data_changed()
     audit_record(actor=actor, action="learner.erase", target=learner)
     return learner
 

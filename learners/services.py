@@ -24,7 +24,7 @@ from engagement.models import Job, Role, User
 from engagement.roles import role_of
 from engagement.services import model_update
 from learners import tasks  # its schedules call the request services below
-from learners.cache import learner_detail_forget
+from learners.cache import learner_detail_forget, learners_data_changed
 from learners.ingestion.events import EventRecord, LearnerRef, parse_event
 from learners.ingestion.validation import Errors, learner_row
 from learners.models import (
@@ -111,6 +111,7 @@ def cohort_create(
     cohort.full_clean()
     cohort.save()
     audit_record(actor=actor, action="cohort.create", target=cohort, changes={"name": name})
+    learners_data_changed()
     return cohort
 
 
@@ -122,6 +123,7 @@ def cohort_update(*, actor: Actor, cohort: Cohort, data: Mapping[str, Any]) -> C
         cohort.learners.update(risk_stale=True, updated_at=timezone.now())
         tasks.rescore_stale_soon()
     if changed:
+        learners_data_changed()
         audit_record(
             actor=actor,
             action="cohort.update",
@@ -145,6 +147,7 @@ def cohorts_delete(*, actor: Actor, cohorts: Iterable[Cohort]) -> None:
         raise Conflict(f"{which} learners; move or delete them first.")
     audit_record_many(actor=actor, events=(("cohort.delete", cohort, {}) for cohort in cohorts))
     Cohort.objects.filter(pk__in=[cohort.pk for cohort in cohorts]).delete()
+    learners_data_changed()
 
 
 # Learners --------------------------------------------------------------------------------------
@@ -211,6 +214,7 @@ def learner_create(
     audit_record(
         actor=actor, action="learner.create", target=learner, changes={"cohort": str(cohort.pk)}
     )
+    learners_data_changed()
     tasks.rescore_stale_soon()
     return learner
 
@@ -228,6 +232,7 @@ def learner_update(*, actor: Actor, learner: Learner, data: Mapping[str, Any]) -
         tasks.rescore_stale_soon()
     if changed:
         learner_detail_forget([learner.id])
+        learners_data_changed()
         changes = audit_changes({name: data[name] for name in changed}, personal=PERSONAL_FIELDS)
         audit_record(actor=actor, action="learner.update", target=learner, changes=changes)
     return learner
@@ -246,6 +251,7 @@ def learners_delete(*, actor: Actor, learners: Iterable[Learner]) -> None:
     audit_record_many(actor=actor, events=(("learner.delete", learner, {}) for learner in learners))
     Learner.objects.filter(pk__in=ids).delete()
     learner_detail_forget(ids)
+    learners_data_changed()
 
 
 # Activity ingestion ----------------------------------------------------------------------------
@@ -629,6 +635,7 @@ def learners_import(
             learner_detail_forget(
                 [learner.id for learner in learners] + [learner.id for learner in stored.values()]
             )
+            learners_data_changed()
             tasks.rescore_stale_soon()
         report.accepted = len(latest)
         yield report

@@ -16,6 +16,7 @@ from engagement.audit import Actor, audit_record, audit_record_many
 from engagement.models import Role, User
 from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue_many
 from engagement.wording import counted
+from learners.cache import learners_data_changed
 from learners.models import (
     STUDYING_STATUSES,
     CohortAssignment,
@@ -43,6 +44,7 @@ def risk_feedback_create(
         created_by=actor if isinstance(actor, User) else None,
     )
     audit_record(actor=actor, action="risk.feedback", target=learner, changes={"kind": kind})
+    learners_data_changed()
     return feedback
 
 
@@ -73,6 +75,7 @@ def risk_feedback_create_many(
         actor=actor,
         events=(("risk.feedback", learner, {"kind": kind}) for learner in learners),
     )
+    learners_data_changed()
     return len(learners)
 
 

@@ -46,7 +46,7 @@ from engagement.ids import row_by_id, uuid7
 from engagement.input_bounds import future_problem
 from engagement.iterables import chunked
 from engagement.metrics import cache_lookup_count
-from learners.cache import COHORT_NORMS_USE, learner_detail_forget
+from learners.cache import COHORT_NORMS_USE, learner_detail_forget, learners_data_changed
 from learners.models import (
     FINISHED_STATUSES,
     STUDYING_STATUSES,
@@ -267,12 +267,22 @@ def _update_current_risk(
 
     ``progress`` is set with the risk: the learner's progress is the one the assessment explains
     (``actual_progress``, see docs/risk.md), so the record and the explanation cannot disagree.
+
+    Where the band changes (``risk_band`` is never NULL: blank until first scored), the old band
+    becomes ``risk_band_previous`` and the assessment's time ``risk_band_changed_at``, in the
+    same statement (the right-hand sides read the row as it was): "since yesterday" and "high
+    since" read them instead of the history.
     """
     table = connection.ops.quote_name(Learner._meta.db_table)
     # Only the model's own quoted table name and fixed placeholders are interpolated; every
     # value is a bound parameter.
+    changed = f"{table}.risk_band <> v.band"
     assign = (
         f"UPDATE {table} SET risk_score = v.score, risk_band = v.band, "  # noqa: S608  # nosec B608
+        f"risk_band_previous = CASE WHEN {changed} THEN {table}.risk_band "
+        f"ELSE {table}.risk_band_previous END, "
+        f"risk_band_changed_at = CASE WHEN {changed} THEN v.as_of "
+        f"ELSE {table}.risk_band_changed_at END, "
         f"risk_scored_at = v.as_of, progress = v.progress, risk_stale = {table}.updated_at > %s"
     )
     join = (
@@ -367,6 +377,7 @@ def _write_chunk(
             ignore_conflicts=True,
         )
     learner_detail_forget(chunk)
+    learners_data_changed()
     summary.entered_high += len(entered)
     summary.assessments_created += created
     summary.finished += len(chunk) - len(studying)

@@ -23,7 +23,8 @@ def assess(
     current: bool = False,
 ) -> RiskAssessment:
     """One stored assessment (days inactive as its factor); ``current`` makes it the learner's
-    denormalised current risk, as scoring does."""
+    denormalised current risk, as scoring does (with the band before a change and when the
+    current band began)."""
     assessment = RiskAssessment.objects.create(
         learner=learner,
         model=model,
@@ -39,8 +40,18 @@ def assess(
         computed_at=as_of,
     )
     if current:
+        previous, began = "", as_of
+        for earlier in learner.risk_assessments.filter(as_of__lte=as_of).order_by("-as_of"):
+            if earlier.band != band:
+                previous = earlier.band
+                break
+            began = earlier.as_of
         Learner.objects.filter(pk=learner.pk).update(
-            risk_score=score, risk_band=band, risk_scored_at=as_of
+            risk_score=score,
+            risk_band=band,
+            risk_scored_at=as_of,
+            risk_band_previous=previous,
+            risk_band_changed_at=began,
         )
     return assessment
 

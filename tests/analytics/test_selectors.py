@@ -9,7 +9,10 @@ from django.core.cache import cache
 from analytics import selectors
 from analytics.models import DailySnapshot
 from analytics.services import snapshots_write
-from learners.models import RiskAlert, RiskFeedback
+from learners.assignments import cohort_assignments_set
+from learners.contracts import data_version
+from learners.models import CohortAssignment, RiskAlert, RiskFeedback
+from learners.risk.feedback import risk_feedback_create
 from tests.analytics.conftest import MARKER, NOW, assess
 from tests.factories import LearnerFactory
 
@@ -162,11 +165,11 @@ def test_needing_attention_takes_the_same_queries_whatever_the_data(
 ) -> None:
     settings.ANALYTICS_CACHE_SECONDS = 0
     _high(world)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         selectors.needing_attention(actor=world["admin"], now=NOW)
     for _ in range(12):
         _high(world)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         selectors.needing_attention(actor=world["admin"], now=NOW)
 
 
@@ -224,3 +227,38 @@ def test_changes_and_cohort_cards_take_the_same_queries_whatever_the_data(
         selectors.since_yesterday(actor=world["admin"], now=NOW)
     with django_assert_num_queries(4):  # summaries, coaches, their names, the snapshots
         selectors.cohort_cards(actor=world["admin"], now=NOW)
+
+
+def test_an_acknowledged_learner_leaves_the_figures_at_once(
+    world: dict[str, Any], settings: Any
+) -> None:
+    """A coach's mark replaces the learners' data version: no cached figure outlives it."""
+    settings.ANALYTICS_CACHE_SECONDS = 600
+    learner = _high(world)
+    [before] = selectors.caseloads(actor=world["admin"], now=NOW)
+    assert before.high_risk_without_action == 1
+    assert [row.learner_id for row in selectors.needing_attention(actor=world["coach"], now=NOW)]
+    risk_feedback_create(actor=world["coach"], learner=learner, kind="acknowledged")
+    assert selectors.needing_attention(actor=world["coach"], now=NOW) == ()
+    [after] = selectors.caseloads(actor=world["admin"], now=NOW)
+    assert after.high_risk_without_action == 0
+
+
+def test_a_coach_removed_from_a_cohort_stops_seeing_it_at_once(
+    world: dict[str, Any], settings: Any
+) -> None:
+    settings.ANALYTICS_CACHE_SECONDS = 600
+    _high(world, name=f"Ann {MARKER}")
+    coach = world["coach"]
+    assert selectors.overview(actor=coach, now=NOW).high_risk.value == 1
+    assert [c.name for c in selectors.cohort_distribution(actor=coach, now=NOW)] == ["Alpha cohort"]
+    CohortAssignment.objects.filter(user=coach).delete()  # no service: only the scope changes
+    assert selectors.overview(actor=coach, now=NOW).high_risk.value == 0
+    assert selectors.cohort_distribution(actor=coach, now=NOW) == ()
+    assert selectors.needing_attention(actor=coach, now=NOW) == ()
+
+
+def test_cohort_assignment_changes_replace_the_data_version(world: dict[str, Any]) -> None:
+    before = data_version()
+    cohort_assignments_set(user=world["coach"], cohort_ids=[world["other"].pk])
+    assert data_version() != before

@@ -90,7 +90,8 @@ def line_chart(
     width: int = 640,
     height: int = 220,
 ) -> SafeString:
-    """A line chart of ``series`` over dates (or numbers); ``None`` values break the line.
+    """A line chart of ``series`` over dates (or numbers); ``None`` values break the line and
+    still take their place on the x axis.
 
     ``y_max`` fixes the top of the scale (1 for rates, 100 for percentages); data above it
     still shows, the scale then grows to a round number above the data. The y axis starts at 0
@@ -100,7 +101,8 @@ def line_chart(
     if not values:
         return _empty(title, width, height)
     is_dates = any(isinstance(x, date) for s in series for x, _ in s.points)
-    xs = [_x_position(x) for s in series for x, y in s.points if y is not None]
+    # Every point spans the x axis, gaps too: a window's missing first days show as missing.
+    xs = [_x_position(x) for s in series for x, _ in s.points]
     x_low, x_high = min(xs), max(xs)
     if x_high == x_low:
         x_low, x_high = x_low - 1, x_high + 1

@@ -190,6 +190,14 @@ def test_stacked_bars_total_their_segments_and_show_the_remainder() -> None:
     assert "Cohort 1: 10 (high 2, medium 3, low 4, Other 1)." in text_of(root, "svg:desc")
 
 
+def test_gaps_at_the_edges_keep_their_place_on_the_x_axis() -> None:
+    days = [date(2026, 11, d) for d in range(1, 11)]
+    points = [(day, None if day.day <= 5 else 1.0) for day in days]
+    root = parse(line_chart([Series("a", points)], title="t"))
+    labels = [t.text for t in root.iterfind(".//svg:g[@class='chart-axis chart-x']/svg:text", NS)]
+    assert labels[0] == "1 Nov"
+
+
 def test_segment_tones_are_explicit_not_read_from_their_names() -> None:
     root = parse(
         bar_chart(

@@ -23,7 +23,7 @@ from learners import contracts
 #: Trends cover this many days unless asked otherwise, and never more than the maximum.
 TREND_DAYS_DEFAULT = 30
 TREND_DAYS_MAX = 365
-#: Rows of the "needs attention" and "since yesterday" lists.
+#: Rows of the "needs attention" and "in the last 24 hours" lists.
 ATTENTION_ROWS = 10
 #: Where the figures the nudges app brings will come from, until it is installed.
 NUDGES_PENDING = "Arrives with the nudges app."
@@ -308,7 +308,7 @@ def needing_attention(
     )
 
 
-def since_yesterday(*, actor: Any, now: datetime | None = None) -> contracts.BandChanges:
+def last_24_hours(*, actor: Any, now: datetime | None = None) -> contracts.BandChanges:
     """Who entered and who left the high band in the last 24 hours."""
     now = _now(now)
     return cached(

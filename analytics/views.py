@@ -163,7 +163,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "snapshots_missing": all(day.events_total is None for day in engagement),
         "attention": selectors.needing_attention(actor=actor),
         "caseloads": selectors.caseloads(actor=actor),
-        "changes": selectors.since_yesterday(actor=actor),
+        "changes": selectors.last_24_hours(actor=actor),
         "cache_seconds": settings.ANALYTICS_CACHE_SECONDS,
     }
     return render(request, "analytics/overview.html", context)

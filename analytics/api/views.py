@@ -228,7 +228,7 @@ class ChangesView(CSVExportMixin, APIView):
     csv_columns = ("change", *BandChangeSerializer().fields)
 
     def get(self, request: Request) -> Response:
-        changes = BandChangesSerializer(selectors.since_yesterday(actor=request.user)).data
+        changes = BandChangesSerializer(selectors.last_24_hours(actor=request.user)).data
         if request.accepted_renderer.format != "csv":
             return Response(changes)
         return Response(

@@ -201,7 +201,7 @@ def test_needing_attention_takes_the_same_queries_whatever_the_data(
         selectors.needing_attention(actor=world["admin"], now=NOW)
 
 
-def test_since_yesterday_finds_new_high_risk_and_recovered(world: dict[str, Any]) -> None:
+def test_last_24_hours_finds_new_high_risk_and_recovered(world: dict[str, Any]) -> None:
     model = world["model"]
     newly = LearnerFactory(cohort=world["cohort"], enrolled_at=world["enrolled"])
     assess(newly, model, NOW - timedelta(days=2), "medium", 0.5)
@@ -216,7 +216,7 @@ def test_since_yesterday_finds_new_high_risk_and_recovered(world: dict[str, Any]
     assess(still, model, NOW - timedelta(hours=3), "high", 0.9, current=True)
     elsewhere = LearnerFactory(cohort=world["other"], enrolled_at=world["enrolled"])
     assess(elsewhere, model, NOW - timedelta(hours=3), "high", 0.9, current=True)
-    changes = selectors.since_yesterday(actor=world["coach"], now=NOW)
+    changes = selectors.last_24_hours(actor=world["coach"], now=NOW)
     assert (changes.became_high, changes.recovered) == (2, 1)
     assert [(row.learner_id, row.band_before) for row in changes.became_high_rows] == [
         (newly.pk, "medium"),
@@ -224,7 +224,7 @@ def test_since_yesterday_finds_new_high_risk_and_recovered(world: dict[str, Any]
     ]
     [back] = changes.recovered_rows
     assert (back.learner_id, back.band_before, back.band_now) == (recovered.pk, "high", "low")
-    assert selectors.since_yesterday(actor=world["admin"], now=NOW).became_high == 3
+    assert selectors.last_24_hours(actor=world["admin"], now=NOW).became_high == 3
 
 
 def test_cohort_cards(world: dict[str, Any]) -> None:
@@ -257,6 +257,6 @@ def test_changes_and_cohort_cards_take_the_same_queries_whatever_the_data(
         _high(world, world["other"])
     snapshots_write(NOW.date(), now=NOW)
     with django_assert_num_queries(3):
-        selectors.since_yesterday(actor=world["admin"], now=NOW)
+        selectors.last_24_hours(actor=world["admin"], now=NOW)
     with django_assert_num_queries(4):  # summaries, coaches, their names, the snapshots
         selectors.cohort_cards(actor=world["admin"], now=NOW)

@@ -8,6 +8,8 @@ class AnalyticsConfig(AppConfig):
     def ready(self) -> None:
         """Add the dashboard pages, their navigation, the API, the settings and the snapshot
         schedule to the platform."""
+        from django.utils.translation import gettext_lazy as _
+
         from analytics.conf import tunables
         from analytics.schedules import BEAT_SCHEDULE
         from engagement.dashboard import NavEntry
@@ -18,8 +20,8 @@ class AnalyticsConfig(AppConfig):
         registry.add_api_urls("analytics.api.urls")
         registry.add_beat_schedule(BEAT_SCHEDULE)
         registry.add_dashboard_nav(
-            NavEntry(key="overview", label="Overview", url_name="dashboard", order=10)
+            NavEntry(key="overview", label=_("Overview"), url_name="dashboard", order=10)
         )
         registry.add_dashboard_nav(
-            NavEntry(key="cohorts", label="Cohorts", url_name="dashboard-cohorts", order=30)
+            NavEntry(key="cohorts", label=_("Cohorts"), url_name="dashboard-cohorts", order=30)
         )

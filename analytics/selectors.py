@@ -24,7 +24,7 @@ from learners import contracts
 #: Trends cover this many days unless asked otherwise, and never more than the maximum.
 TREND_DAYS_DEFAULT = 30
 TREND_DAYS_MAX = 365
-#: Rows of the "needs attention" and "since yesterday" lists.
+#: Rows of the "needs attention" and "in the last 24 hours" lists.
 ATTENTION_ROWS = 10
 #: Where the figures the nudges app brings will come from, until it is installed.
 NUDGES_PENDING = "Arrives with the nudges app."
@@ -32,14 +32,18 @@ NUDGES_PENDING = "Arrives with the nudges app."
 
 @dataclass(frozen=True, slots=True)
 class Kpi:
-    """A figure now, the same figure 7 days ago (from the snapshots; ``None`` without one) and
-    the change; ``available`` is false for figures whose app is not installed yet."""
+    """A figure now (live) and its change over 7 days, from the snapshots: ``previous`` is the
+    row of ``reference_day`` (7 days before today) and ``change`` today's row minus it, both
+    over only the cohorts that have a row on both days, so a cohort created or backfilled in
+    between does not count as a change (``None`` when no cohort has both rows).
+    ``available`` is false for figures whose app is not installed yet."""
 
     value: float | None
     previous: float | None
     change: float | None
     available: bool = True
     note: str = ""
+    reference_day: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,20 +59,24 @@ class Overview:
 
 @dataclass(frozen=True, slots=True)
 class EngagementDay:
+    """A UTC day of the engagement trend; the counts are ``None`` on a day without a snapshot."""
+
     day: date
-    active_learners: int
-    events_total: int
-    events: Mapping[str, int]
+    active_learners: int | None
+    events_total: int | None
+    events: Mapping[str, int | None]
 
 
 @dataclass(frozen=True, slots=True)
 class RiskDay:
+    """A UTC day of the risk trend; the counts are ``None`` on a day without a snapshot."""
+
     day: date
-    studying: int
-    high: int
-    medium: int
-    low: int
-    unscored: int
+    studying: int | None
+    high: int | None
+    medium: int | None
+    low: int | None
+    unscored: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +95,7 @@ class CohortCard:
 
     summary: contracts.CohortSummary
     coaches: tuple[str, ...]
-    high_risk_trend: tuple[tuple[date, int], ...]
+    high_risk_trend: tuple[tuple[date, int | None], ...]
 
 
 def _now(now: datetime | None) -> datetime:
@@ -101,24 +109,60 @@ def _snapshots(*, actor: Any) -> QuerySet[DailySnapshot]:
     return snapshots if cohort_ids is None else snapshots.filter(cohort_id__in=cohort_ids)
 
 
+def _window(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
 def _daily_sums(
     *, actor: Any, first: date, last: date, columns: Sequence[str]
-) -> QuerySet[DailySnapshot, dict[str, Any]]:
-    """Per day from ``first`` to ``last`` that has snapshots, oldest first: the sum over the
-    caller's cohorts of each of ``columns``, as ``<column>_sum`` (one query)."""
-    return (
-        _snapshots(actor=actor)
+) -> list[tuple[date, dict[str, int | None]]]:
+    """Every day from ``first`` to ``last``, oldest first, with the sum over the caller's
+    cohorts of each of ``columns``, all ``None`` on a day without a snapshot: trends show a gap
+    there rather than skipping the day (one query)."""
+    sums = {
+        row["day"]: {column: row[f"{column}_sum"] for column in columns}
+        for row in _snapshots(actor=actor)
         .filter(day__range=(first, last))
         .values("day")
         .annotate(**{f"{column}_sum": Sum(column) for column in columns})
         .order_by("day")
-    )
+    }
+    missing: dict[str, int | None] = dict.fromkeys(columns)
+    return [(day, sums.get(day, missing)) for day in _window(first, last)]
 
 
-def _kpi(value: float, previous: float | None) -> Kpi:
-    return Kpi(
-        value=value, previous=previous, change=None if previous is None else value - previous
-    )
+#: The snapshot columns behind the KPIs that have a 7-day change.
+KPI_COLUMNS = ("studying", "high", "alerts_waiting")
+
+
+def _week_change(*, actor: Any, today: date) -> dict[str, tuple[int, int] | None]:
+    """Per column of ``KPI_COLUMNS``: (the row 7 days before today, today's row), summed over
+    the cohorts with a row on both days; ``None`` when there is no such cohort (one query)."""
+    before = today - timedelta(days=7)
+    rows: dict[date, dict[Any, tuple[int, ...]]] = {before: {}, today: {}}
+    for cohort_id, day, *figures in (
+        _snapshots(actor=actor)
+        .filter(day__in=(before, today))
+        .values_list("cohort_id", "day", *KPI_COLUMNS)
+    ):
+        rows[day][cohort_id] = tuple(figures)
+    both = rows[before].keys() & rows[today].keys()
+    if not both:
+        return dict.fromkeys(KPI_COLUMNS)
+    return {
+        column: (
+            sum(rows[before][cohort][n] for cohort in both),
+            sum(rows[today][cohort][n] for cohort in both),
+        )
+        for n, column in enumerate(KPI_COLUMNS)
+    }
+
+
+def _kpi(value: float, week: tuple[int, int] | None, reference_day: date) -> Kpi:
+    if week is None:
+        return Kpi(value=value, previous=None, change=None, reference_day=reference_day)
+    previous, now = week
+    return Kpi(value=value, previous=previous, change=now - previous, reference_day=reference_day)
 
 
 def _unavailable() -> Kpi:
@@ -126,22 +170,21 @@ def _unavailable() -> Kpi:
 
 
 def overview(*, actor: Any, now: datetime | None = None) -> Overview:
-    """The overview's KPIs; "previous" is the snapshot of the day 7 days before today."""
+    """The overview's KPIs: live figures, with today's snapshot row compared to the row of 7
+    days before over the cohorts present on both days (see :class:`Kpi`)."""
     now = _now(now)
 
     def compute() -> Overview:
         summaries = contracts.cohort_summaries(actor=actor)
-        week_ago = _snapshots(actor=actor).filter(day=now.date() - timedelta(days=7))
-        then = week_ago.aggregate(
-            studying=Sum("studying"),
-            high=Sum("high"),
-            alerts=Sum("alerts_waiting"),
-        )
+        week = _week_change(actor=actor, today=now.date())
+        then = now.date() - timedelta(days=7)
         return Overview(
             as_of=now,
-            learners_studying=_kpi(sum(s.studying for s in summaries), then["studying"]),
-            high_risk=_kpi(sum(s.high_risk for s in summaries), then["high"]),
-            alerts_waiting=_kpi(contracts.alerts_waiting(actor=actor), then["alerts"]),
+            learners_studying=_kpi(sum(s.studying for s in summaries), week["studying"], then),
+            high_risk=_kpi(sum(s.high_risk for s in summaries), week["high"], then),
+            alerts_waiting=_kpi(
+                contracts.alerts_waiting(actor=actor), week["alerts_waiting"], then
+            ),
             nudges_sent=_unavailable(),
             re_engagement_rate=_unavailable(),
             llm_cost_month=_unavailable(),
@@ -170,8 +213,8 @@ def _trend_days(now: datetime, days: int) -> tuple[date, date]:
 def engagement_trend(
     *, actor: Any, days: int = TREND_DAYS_DEFAULT, now: datetime | None = None
 ) -> tuple[EngagementDay, ...]:
-    """Per day of the last ``days`` (today included) that has snapshots: active learners and
-    events by kind over the caller's cohorts (one query)."""
+    """Every UTC day of the last ``days`` (today included, partial): active learners and events
+    by kind over the caller's cohorts, ``None`` on days without a snapshot (one query)."""
     now = _now(now)
     first, last = _trend_days(now, days)
     columns = {f"events_{kind}": kind for kind in contracts.EVENT_KINDS}
@@ -185,12 +228,12 @@ def engagement_trend(
         )
         return tuple(
             EngagementDay(
-                day=row["day"],
-                active_learners=row["active_learners_sum"],
-                events_total=row["events_total_sum"],
-                events={kind: row[f"{column}_sum"] for column, kind in columns.items()},
+                day=day,
+                active_learners=row["active_learners"],
+                events_total=row["events_total"],
+                events={kind: row[column] for column, kind in columns.items()},
             )
-            for row in rows
+            for day, row in rows
         )
 
     return cached("engagement", actor=actor, now=now, compute=compute, days=days)
@@ -203,15 +246,16 @@ RISK_COLUMNS = ("studying", "high", "medium", "low", "unscored")
 def risk_trend(
     *, actor: Any, days: int = TREND_DAYS_DEFAULT, now: datetime | None = None
 ) -> tuple[RiskDay, ...]:
-    """Per day of the last ``days`` that has snapshots: studying learners by band (one query)."""
+    """Every UTC day of the last ``days``: studying learners by band as of the day's end,
+    ``None`` on days without a snapshot (one query)."""
     now = _now(now)
     first, last = _trend_days(now, days)
 
     def compute() -> tuple[RiskDay, ...]:
         rows = _daily_sums(actor=actor, first=first, last=last, columns=RISK_COLUMNS)
         return tuple(
-            RiskDay(day=row["day"], **{column: row[f"{column}_sum"] for column in RISK_COLUMNS})
-            for row in rows
+            RiskDay(day=day, **{column: row[column] for column in RISK_COLUMNS})
+            for day, row in rows
         )
 
     return cached("risk", actor=actor, now=now, compute=compute, days=days)
@@ -258,7 +302,7 @@ def needing_attention(
     return contracts.learners_needing_attention(actor=actor, now=_now(now), limit=ATTENTION_ROWS)
 
 
-def since_yesterday(*, actor: Any, now: datetime | None = None) -> contracts.BandChanges:
+def last_24_hours(*, actor: Any, now: datetime | None = None) -> contracts.BandChanges:
     """Who entered and who left the high band in the last 24 hours: indexed reads, per request
     like the needs-attention rows (they name learners)."""
     now = _now(now)
@@ -271,7 +315,8 @@ def cohort_cards(
     *, actor: Any, days: int = TREND_DAYS_DEFAULT, now: datetime | None = None
 ) -> tuple[CohortCard, ...]:
     """The cohorts page: each of the caller's cohorts with its coaches' names and its daily
-    high-risk counts over ``days`` (from the snapshots); four queries whatever the cohorts."""
+    high-risk counts over ``days`` (from the snapshots; ``None`` on a day without one); four
+    queries whatever the cohorts."""
     now = _now(now)
     first, last = _trend_days(now, days)
 
@@ -279,7 +324,7 @@ def cohort_cards(
         summaries = contracts.cohort_summaries(actor=actor)
         coaches = contracts.cohort_coaches(actor=actor)
         names = _coach_names([user_id for ids in coaches.values() for user_id in ids])
-        trends: dict[uuid.UUID, list[tuple[date, int]]] = {}
+        highs: dict[uuid.UUID, dict[date, int]] = {}
         for cohort_id, day, high in (
             DailySnapshot.objects.filter(
                 cohort_id__in=[summary.cohort_id for summary in summaries],
@@ -288,14 +333,17 @@ def cohort_cards(
             .order_by("day")
             .values_list("cohort_id", "day", "high")
         ):
-            trends.setdefault(cohort_id, []).append((day, high))
+            highs.setdefault(cohort_id, {})[day] = high
+        window = _window(first, last)
         return tuple(
             CohortCard(
                 summary=summary,
                 coaches=tuple(
                     sorted(names[user_id] for user_id in coaches.get(summary.cohort_id, ()))
                 ),
-                high_risk_trend=tuple(trends.get(summary.cohort_id, ())),
+                high_risk_trend=tuple(
+                    (day, highs.get(summary.cohort_id, {}).get(day)) for day in window
+                ),
             )
             for summary in summaries
         )

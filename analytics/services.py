@@ -77,6 +77,32 @@ def snapshots_backfill(*, since: date, until: date, now: datetime | None = None)
     return days
 
 
+#: How far back the nightly catch-up looks for days without a snapshot (an outage of a month).
+CATCH_UP_DAYS = 35
+
+
+def snapshots_catch_up(*, window: int = CATCH_UP_DAYS, now: datetime | None = None) -> int:
+    """Write yesterday (closed as of its end), today (as of now) and every day of the last
+    ``window`` days that has no snapshot at all, so days lost to an outage of the workers or of
+    beat come back by themselves; one query finds the days that exist. Returns the days written."""
+    now = now or timezone.now()
+    today = now.date()
+    first = today - timedelta(days=window - 1)
+    present = set(
+        DailySnapshot.objects.filter(day__range=(first, today))
+        .order_by()
+        .values_list("day", flat=True)
+        .distinct()
+    )
+    due = {today, today - timedelta(days=1)}
+    due.update(
+        first + timedelta(days=n) for n in range(window) if first + timedelta(days=n) not in present
+    )
+    for day in sorted(due):
+        snapshots_write(day, now=now)
+    return len(due)
+
+
 def snapshots_refresh(*, days: int = 1, now: datetime | None = None) -> int:
     """Rewrite the last ``days`` days ending today (today's row is partial, as of now): what the
     scheduled task runs. Returns the number of days written."""

@@ -55,15 +55,17 @@ def _tiles(overview: selectors.Overview) -> list[dict[str, Any]]:
 
 def _distribution_chart(cohorts: Sequence[CohortSummary]) -> SafeString:
     """Studying learners per cohort, stacked by band (what is left: not scored yet)."""
+    high, medium, low = gettext("High"), gettext("Medium"), gettext("Low")
     return bar_chart(
         [(cohort.name, cohort.studying) for cohort in cohorts],
         title=gettext("Studying learners per cohort by risk band"),
         tone="muted",
         stacked={
-            "High": [cohort.high_risk for cohort in cohorts],
-            "Medium": [cohort.medium_risk for cohort in cohorts],
-            "Low": [cohort.low_risk for cohort in cohorts],
+            high: [cohort.high_risk for cohort in cohorts],
+            medium: [cohort.medium_risk for cohort in cohorts],
+            low: [cohort.low_risk for cohort in cohorts],
         },
+        tones={high: "high", medium: "medium", low: "low"},
     )
 
 
@@ -75,8 +77,45 @@ def _engagement_chart(days: Sequence[selectors.EngagementDay]) -> SafeString:
                 [(day.day, day.active_learners) for day in days],
             )
         ],
-        title=gettext("Daily active learners"),
+        title=gettext("Daily active learners per day (UTC)"),
         y_label=gettext("learners"),
+    )
+
+
+#: Lines of the events chart: the busiest kinds get one each, the rest share "Other kinds".
+EVENT_LINES = 4
+_EVENT_TONES = ("accent", "low", "medium", "high")
+
+
+def _events_chart(
+    days: Sequence[selectors.EngagementDay], kinds: Sequence[tuple[str, str]]
+) -> SafeString:
+    """Events per day, one line per kind of the ``EVENT_LINES`` busiest kinds of the window
+    and one for the others together (five tones keep the lines apart); gaps on missing days."""
+    busiest = sorted(kinds, key=lambda kind: -sum(day.events[kind[0]] or 0 for day in days))
+    shown, others = busiest[:EVENT_LINES], [kind for kind, _ in busiest[EVENT_LINES:]]
+    series = [
+        Series(label, [(day.day, day.events[kind]) for day in days], tone=tone)
+        for (kind, label), tone in zip(shown, _EVENT_TONES, strict=False)
+    ]
+    if others:
+        series.append(
+            Series(
+                gettext("Other kinds"),
+                [
+                    (
+                        day.day,
+                        None
+                        if day.events_total is None
+                        else sum(day.events[kind] or 0 for kind in others),
+                    )
+                    for day in days
+                ],
+                tone="muted",
+            )
+        )
+    return line_chart(
+        series, title=gettext("Events by kind per day (UTC)"), y_label=gettext("events")
     )
 
 
@@ -87,7 +126,7 @@ def _risk_chart(days: Sequence[selectors.RiskDay]) -> SafeString:
             Series(gettext("Medium"), [(day.day, day.medium) for day in days], tone="medium"),
             Series(gettext("Low"), [(day.day, day.low) for day in days], tone="low"),
         ],
-        title=gettext("Studying learners by risk band"),
+        title=gettext("Studying learners by risk band per day (UTC)"),
         y_label=gettext("learners"),
     )
 
@@ -107,20 +146,24 @@ def overview(request: HttpRequest) -> HttpResponse:
         for kind, label in EVENT_KIND_LABELS.items()
         if any(day.events[kind] for day in engagement)
     ]
+    overview = selectors.overview(actor=actor)
     context = {
         "form": form,
         "days": days,
-        "tiles": _tiles(selectors.overview(actor=actor)),
+        "tiles": _tiles(overview),
+        "reference_day": overview.high_risk.reference_day,
         "cohorts": cohorts,
         "distribution_chart": _distribution_chart(cohorts),
         "engagement_chart": _engagement_chart(engagement),
+        "events_chart": _events_chart(engagement, kinds),
         "risk_chart": _risk_chart(risk),
         "engagement_rows": [(day, [day.events[kind] for kind, _ in kinds]) for day in engagement],
         "event_kinds": kinds,
         "risk": risk,
+        "snapshots_missing": all(day.events_total is None for day in engagement),
         "attention": selectors.needing_attention(actor=actor),
         "caseloads": selectors.caseloads(actor=actor),
-        "changes": selectors.since_yesterday(actor=actor),
+        "changes": selectors.last_24_hours(actor=actor),
         "cache_seconds": settings.ANALYTICS_CACHE_SECONDS,
     }
     return render(request, "analytics/overview.html", context)
@@ -135,9 +178,10 @@ def cohorts(request: HttpRequest) -> HttpResponse:
     cards = [
         {
             "card": card,
+            "has_snapshots": any(high is not None for _, high in card.high_risk_trend),
             "chart": line_chart(
                 [Series(gettext("High risk"), card.high_risk_trend, tone="high")],
-                title=gettext("High-risk learners of %(cohort)s per day")
+                title=gettext("High-risk learners of %(cohort)s per day (UTC)")
                 % {"cohort": card.summary.name},
                 width=360,
                 height=140,

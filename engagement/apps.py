@@ -6,6 +6,8 @@ class EngagementConfig(AppConfig):
     verbose_name = "Engagement platform"
 
     def ready(self) -> None:
+        from django.utils.translation import gettext_lazy as _
+
         from engagement import (
             receivers,  # noqa: F401 - connects the login signal receivers
             task_context,  # noqa: F401 - carries request ids into tasks
@@ -27,5 +29,5 @@ class EngagementConfig(AppConfig):
         registry.add_beat_schedule(BEAT_SCHEDULE)
         registry.add_outbox_channel(EMAIL_CHANNEL, email_send)
         registry.add_dashboard_nav(
-            NavEntry(key="jobs", label="Jobs", url_name="dashboard-jobs", order=80)
+            NavEntry(key="jobs", label=_("Jobs"), url_name="dashboard-jobs", order=80)
         )

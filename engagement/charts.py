@@ -20,7 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 TONES = ("accent", "high", "medium", "low", "muted")
-# Segments of a stacked bar whose names are not tones take these, in turn.
+# Segments of a stacked bar given no tone take these, in turn.
 _CYCLE = ("accent", "medium", "low", "high", "muted")
 _CHAR_WIDTH = 7.0  # average width of a 12px system-ui glyph, for fitting labels
 _MARKER_LIMIT = 60  # above this many points a series draws its line without point markers
@@ -90,7 +90,8 @@ def line_chart(
     width: int = 640,
     height: int = 220,
 ) -> SafeString:
-    """A line chart of ``series`` over dates (or numbers); ``None`` values break the line.
+    """A line chart of ``series`` over dates (or numbers); ``None`` values break the line and
+    still take their place on the x axis.
 
     ``y_max`` fixes the top of the scale (1 for rates, 100 for percentages); data above it
     still shows, the scale then grows to a round number above the data. The y axis starts at 0
@@ -100,7 +101,8 @@ def line_chart(
     if not values:
         return _empty(title, width, height)
     is_dates = any(isinstance(x, date) for s in series for x, _ in s.points)
-    xs = [_x_position(x) for s in series for x, y in s.points if y is not None]
+    # Every point spans the x axis, gaps too: a window's missing first days show as missing.
+    xs = [_x_position(x) for s in series for x, _ in s.points]
     x_low, x_high = min(xs), max(xs)
     if x_high == x_low:
         x_low, x_high = x_low - 1, x_high + 1
@@ -137,19 +139,22 @@ def bar_chart(
     width: int = 640,
     height: int = 220,
     stacked: Mapping[str, Sequence[float]] | None = None,
+    tones: Mapping[str, str] | None = None,
 ) -> SafeString:
     """A vertical bar per (label, value), in the given order.
 
     With ``stacked`` (segment name → one value per bar, in bar order) each bar is drawn as its
-    segments bottom-up in mapping order; a segment named after a tone (``high``, ``medium``,
-    ``low``...) takes that colour. A bar's own value is its total: what its segments do not
-    cover shows as an "Other" segment in ``tone``.
+    segments bottom-up in mapping order; ``tones`` (segment name → tone) colours them, so the
+    names can be translated freely; a segment without a tone takes the next of a fixed cycle.
+    A bar's own value is its total: what its segments do not cover shows as an "Other" segment
+    in ``tone``.
     """
-    if tone not in TONES:
-        raise ValueError(f"Unknown chart tone {tone!r}; use one of {', '.join(TONES)}.")
+    for given in (tone, *(tones or {}).values()):
+        if given not in TONES:
+            raise ValueError(f"Unknown chart tone {given!r}; use one of {', '.join(TONES)}.")
     if not bars:
         return _empty(title, width, height)
-    segments = _segments(bars, stacked or {}, tone)
+    segments = _segments(bars, stacked or {}, tones or {}, tone)
     totals = [sum(values[i] for _, _, values in segments) for i in range(len(bars))]
     y_ticks = _y_ticks([*totals, 0.0], None)
     legend = len(segments) > 1
@@ -327,7 +332,10 @@ def _x_text(x: XValue) -> str:
 
 
 def _segments(
-    bars: Sequence[tuple[str, float]], stacked: Mapping[str, Sequence[float]], tone: str
+    bars: Sequence[tuple[str, float]],
+    stacked: Mapping[str, Sequence[float]],
+    tones: Mapping[str, str],
+    tone: str,
 ) -> list[Segment]:
     """(name, tone, value per bar) for each stacked segment, then what the segments leave over."""
     segments = []
@@ -336,7 +344,7 @@ def _segments(
             raise ValueError(
                 f"Stacked segment {name!r} has {len(values)} values for {len(bars)} bars."
             )
-        seg_tone = name.lower() if name.lower() in TONES else _CYCLE[n % len(_CYCLE)]
+        seg_tone = tones.get(name) or _CYCLE[n % len(_CYCLE)]
         segments.append((name, seg_tone, [float(v) for v in values]))
     covered = [sum(values[i] for _, _, values in segments) for i in range(len(bars))]
     rest = [max(float(value) - covered[i], 0.0) for i, (_, value) in enumerate(bars)]

@@ -22,6 +22,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext, gettext_lazy
+from django_stubs_ext import StrOrPromise
 
 from engagement.errors import ApplicationError, NotFound, ValidationFailed
 from engagement.models import User
@@ -37,10 +38,11 @@ PageView = Callable[..., HttpResponseBase]  # a page, or a download streamed fro
 
 @dataclass(frozen=True, slots=True)
 class NavEntry:
-    """One link of the dashboard navigation, shown to the listed roles, in ``order``."""
+    """One link of the dashboard navigation, shown to the listed roles, in ``order``; ``label``
+    is lazily translated (``gettext_lazy``), so each request shows it in its own language."""
 
     key: str
-    label: str
+    label: StrOrPromise
     url_name: str
     roles: frozenset[str] = STAFF
     order: int = 100
@@ -84,7 +86,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {"dashboard_nav": []}
     role = role_of(user)
-    links = [
+    links: list[dict[str, Any]] = [
         {"key": entry.key, "label": entry.label, "url": reverse(entry.url_name)}
         for entry in registry.dashboard_nav()
         if role in entry.roles

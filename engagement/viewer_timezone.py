@@ -1,7 +1,12 @@
 """Times on pages read in the viewer's own zone: each signed-in user chooses theirs.
 
 Templates and ``localtime`` follow Django's current time zone, which this middleware sets per
-request from ``User.timezone``; anonymous visitors and API clients keep ``TIME_ZONE``.
+request from ``User.timezone`` whenever the request's user is signed in through the session:
+pages, and API calls a browser makes with its session cookie (DRF serialises datetimes in the
+current zone, so such an answer carries the viewer's offset). Anonymous visitors and API clients
+authenticated by token or API key (resolved later, by DRF, not here) keep ``TIME_ZONE``. An
+answer whose figures must not depend on who asks writes its times in UTC explicitly (the
+analytics API does).
 """
 
 import zoneinfo

@@ -8,6 +8,8 @@ class LearnersConfig(AppConfig):
     def ready(self) -> None:
         """Add the app's key scopes, throttle, routes, schedules, schema names, metrics,
         dashboard pages and bulk actions to the platform."""
+        from django.utils.translation import gettext_lazy as _
+
         from engagement.dashboard import NavEntry
         from engagement.registry import registry
         from engagement.roles import ADMIN
@@ -29,7 +31,11 @@ class LearnersConfig(AppConfig):
         registry.add_site_urls("dashboard/", "learners.import_urls")
         registry.add_dashboard_nav(
             NavEntry(
-                key="imports", label="Imports", url_name="dashboard-imports", roles=ADMIN, order=60
+                key="imports",
+                label=_("Imports"),
+                url_name="dashboard-imports",
+                roles=ADMIN,
+                order=60,
             )
         )
         registry.add_schema_enum_names(
@@ -47,14 +53,14 @@ class LearnersConfig(AppConfig):
         registry.add_dashboard_nav(
             NavEntry(
                 key="risk-models",
-                label="Risk models",
+                label=_("Risk models"),
                 url_name="dashboard-risk-models",
                 roles=READERS,
                 order=50,
             )
         )
         registry.add_dashboard_nav(
-            NavEntry(key="learners", label="Learners", url_name="dashboard-learners", order=20)
+            NavEntry(key="learners", label=_("Learners"), url_name="dashboard-learners", order=20)
         )
         for action in BULK_ACTIONS:
             bulk_action_register(action)

@@ -1,8 +1,16 @@
-"""The shapes of the analytics API's answers (read-only) and of its query parameters."""
+"""The shapes of the analytics API's answers (read-only) and of its query parameters.
 
+Times are given in UTC whoever asks (a signed-in browser session activates the viewer's zone,
+which must not change the figures or their CSV), and days are UTC days (docs/analytics.md).
+"""
+
+from datetime import UTC
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from analytics.selectors import TREND_DAYS_DEFAULT, TREND_DAYS_MAX
+from analytics.selectors import TREND_DAYS_DEFAULT, TREND_DAYS_MAX, CohortCard
 from learners.contracts import EVENT_KINDS
 
 
@@ -15,12 +23,27 @@ class TrendQuerySerializer(serializers.Serializer):
     )
 
 
+class UTCDateTimeField(serializers.DateTimeField):
+    """An instant written in UTC, not in the zone the request activated."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(default_timezone=UTC, **kwargs)  # type: ignore[arg-type]
+
+
 class KpiSerializer(serializers.Serializer):
-    value = serializers.FloatField(allow_null=True, help_text="The figure now.")
+    value = serializers.FloatField(allow_null=True, help_text="The figure now (live).")
     previous = serializers.FloatField(
-        allow_null=True, help_text="The figure 7 days ago, from the snapshots (null without one)."
+        allow_null=True,
+        help_text="The snapshot of reference_day, over the cohorts with a snapshot both then "
+        "and today (null when there is none).",
     )
-    change = serializers.FloatField(allow_null=True, help_text="value - previous.")
+    change = serializers.FloatField(
+        allow_null=True,
+        help_text="Today's snapshot minus previous, over the same cohorts (null without them).",
+    )
+    reference_day = serializers.DateField(
+        allow_null=True, help_text="The UTC day compared with: 7 days before today."
+    )
     available = serializers.BooleanField(
         help_text="False while the app that brings this figure is not installed (value null)."
     )
@@ -28,7 +51,7 @@ class KpiSerializer(serializers.Serializer):
 
 
 class OverviewSerializer(serializers.Serializer):
-    as_of = serializers.DateTimeField()
+    as_of = UTCDateTimeField()
     learners_studying = KpiSerializer()
     high_risk = KpiSerializer(help_text="Studying learners in the high band.")
     alerts_waiting = KpiSerializer(help_text="Risk alerts not delivered to coaches yet.")
@@ -55,24 +78,57 @@ class CohortDistributionSerializer(serializers.Serializer):
 EventCountsSerializer = type(
     "EventCountsSerializer",
     (serializers.Serializer,),
-    {kind: serializers.IntegerField() for kind in EVENT_KINDS},
+    {kind: serializers.IntegerField(allow_null=True) for kind in EVENT_KINDS},
 )
 
 
 class EngagementDaySerializer(serializers.Serializer):
-    day = serializers.DateField()
-    active_learners = serializers.IntegerField(help_text="Learners with an event that day.")
-    events_total = serializers.IntegerField()
+    day = serializers.DateField(help_text="The UTC day; counts are null without its snapshot.")
+    active_learners = serializers.IntegerField(
+        allow_null=True, help_text="Learners with an event that day."
+    )
+    events_total = serializers.IntegerField(allow_null=True)
     events = EventCountsSerializer()
 
 
 class RiskDaySerializer(serializers.Serializer):
-    day = serializers.DateField()
-    studying = serializers.IntegerField(help_text="As of the end of the day (UTC).")
-    high = serializers.IntegerField()
-    medium = serializers.IntegerField()
-    low = serializers.IntegerField()
-    unscored = serializers.IntegerField()
+    day = serializers.DateField(help_text="The UTC day; counts are null without its snapshot.")
+    studying = serializers.IntegerField(
+        allow_null=True, help_text="As of the end of the day (UTC)."
+    )
+    high = serializers.IntegerField(allow_null=True)
+    medium = serializers.IntegerField(allow_null=True)
+    low = serializers.IntegerField(allow_null=True)
+    unscored = serializers.IntegerField(allow_null=True)
+
+
+class HighRiskDaySerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="The UTC day.")
+    high = serializers.IntegerField(
+        allow_null=True, help_text="Studying, high band, as of the day's end (null: no snapshot)."
+    )
+
+
+class CohortCardSerializer(serializers.Serializer):
+    """A card of the cohorts page: the cohort's counts, its coaches and its high-risk trend."""
+
+    cohort_id = serializers.UUIDField(source="summary.cohort_id")
+    name = serializers.CharField(source="summary.name")
+    course_code = serializers.CharField(source="summary.course_code")
+    starts_on = serializers.DateField(source="summary.starts_on")
+    ends_on = serializers.DateField(source="summary.ends_on", allow_null=True)
+    learners = serializers.IntegerField(source="summary.learners")
+    studying = serializers.IntegerField(source="summary.studying")
+    high_risk = serializers.IntegerField(source="summary.high_risk")
+    medium_risk = serializers.IntegerField(source="summary.medium_risk")
+    coaches = serializers.ListField(
+        child=serializers.CharField(), help_text="The names of the cohort's coaches."
+    )
+    high_risk_trend = serializers.SerializerMethodField()
+
+    @extend_schema_field(HighRiskDaySerializer(many=True))
+    def get_high_risk_trend(self, card: CohortCard) -> list[dict[str, Any]]:
+        return [{"day": day, "high": high} for day, high in card.high_risk_trend]
 
 
 class CaseloadSerializer(serializers.Serializer):
@@ -95,7 +151,7 @@ class AttentionSerializer(serializers.Serializer):
     cohort_name = serializers.CharField()
     score = serializers.FloatField(allow_null=True)
     top_factor = serializers.CharField(help_text="The factor pushing the risk up most, in words.")
-    high_since = serializers.DateTimeField(allow_null=True)
+    high_since = UTCDateTimeField(allow_null=True)
 
 
 class BandChangeSerializer(serializers.Serializer):
@@ -108,8 +164,8 @@ class BandChangeSerializer(serializers.Serializer):
 
 
 class BandChangesSerializer(serializers.Serializer):
-    since = serializers.DateTimeField()
-    now = serializers.DateTimeField()
+    since = UTCDateTimeField()
+    now = UTCDateTimeField()
     became_high = serializers.IntegerField(help_text="Studying learners who entered the high band.")
     recovered = serializers.IntegerField(help_text="Learners who left the high band.")
     became_high_rows = BandChangeSerializer(many=True, help_text="The riskiest of them.")

@@ -7,6 +7,7 @@ from analytics.api import views
 urlpatterns = [
     path("analytics/overview/", views.OverviewView.as_view(), name="analytics-overview"),
     path("analytics/cohorts/", views.CohortDistributionView.as_view(), name="analytics-cohorts"),
+    path("analytics/cohort-cards/", views.CohortCardsView.as_view(), name="analytics-cohort-cards"),
     path(
         "analytics/engagement-trend/",
         views.EngagementTrendView.as_view(),

@@ -4,6 +4,7 @@ scoped to the caller's cohorts; every table also answers CSV (``?format=csv``)."
 from collections.abc import Iterable
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,8 +14,10 @@ from rest_framework.views import APIView
 from analytics import selectors
 from analytics.api.serializers import (
     AttentionSerializer,
+    BandChangeSerializer,
     BandChangesSerializer,
     CaseloadSerializer,
+    CohortCardSerializer,
     CohortDistributionSerializer,
     EngagementDaySerializer,
     OverviewSerializer,
@@ -28,7 +31,23 @@ from engagement.roles import STAFF
 from learners.contracts import EVENT_KINDS
 
 STAFF_ONLY = Access(read=STAFF)
-CSV = OpenApiResponse(description="The same table as CSV (`?format=csv` or `Accept: text/csv`).")
+
+
+def _csv(what: str) -> OpenApiResponse:
+    return OpenApiResponse(
+        response=OpenApiTypes.STR,
+        description=f"{what} as CSV text (`?format=csv` or `Accept: text/csv`), one line per row "
+        "after the header; nested objects spread into `<field>_<key>` columns.",
+    )
+
+
+def _table(serializer: type[Serializer], what: str = "The same table") -> dict[Any, Any]:
+    """The documented answers of a table endpoint: a JSON array, or the same rows as CSV."""
+    return {
+        (200, "application/json"): serializer(many=True),
+        (200, "text/csv"): _csv(what),
+        **ERRORS,
+    }
 
 
 def _days(request: Request) -> int:
@@ -55,8 +74,10 @@ class OverviewView(APIView):
 
     @extend_schema(summary="Overview KPIs", responses={200: OverviewSerializer, **ERRORS})
     def get(self, request: Request) -> Response:
-        """The KPIs of the caller's cohorts with their change over 7 days; the nudge figures
-        are null with ``available: false`` until the nudges app is installed."""
+        """The KPIs of the caller's cohorts, live, with their change over 7 days: today's
+        snapshot against the one of ``reference_day`` (UTC), over the cohorts present on both
+        days. The nudge figures are null with ``available: false`` until the nudges app is
+        installed."""
         return Response(OverviewSerializer(selectors.overview(actor=request.user)).data)
 
 
@@ -65,7 +86,7 @@ class OverviewView(APIView):
         summary="Risk distribution per cohort",
         description="The caller's cohorts: learners by status, the studying ones by current "
         "risk band.",
-        responses={200: CohortDistributionSerializer(many=True), **ERRORS},
+        responses=_table(CohortDistributionSerializer),
     )
 )
 class CohortDistributionView(_TableView):
@@ -80,10 +101,10 @@ class CohortDistributionView(_TableView):
 @extend_schema_view(
     get=extend_schema(
         summary="Engagement per day",
-        description="Daily active learners and events by kind, per UTC day with a snapshot "
-        "(today's is partial).",
+        description="Daily active learners and events by kind, for every UTC day of the window "
+        "(today's partial); the counts are null on a day without a snapshot.",
         parameters=[TrendQuerySerializer],
-        responses={200: EngagementDaySerializer(many=True), **ERRORS},
+        responses=_table(EngagementDaySerializer),
     )
 )
 class EngagementTrendView(_TableView):
@@ -103,9 +124,10 @@ class EngagementTrendView(_TableView):
 @extend_schema_view(
     get=extend_schema(
         summary="Risk bands per day",
-        description="Studying learners by band as of the end of each UTC day with a snapshot.",
+        description="Studying learners by band as of the end of every UTC day of the window; "
+        "the counts are null on a day without a snapshot.",
         parameters=[TrendQuerySerializer],
-        responses={200: RiskDaySerializer(many=True), **ERRORS},
+        responses=_table(RiskDaySerializer),
     )
 )
 class RiskTrendView(_TableView):
@@ -122,7 +144,7 @@ class RiskTrendView(_TableView):
         summary="Coach caseloads",
         description="Per coach of the caller's cohorts: learners, high risk, high risk nobody "
         "acted on.",
-        responses={200: CaseloadSerializer(many=True), **ERRORS},
+        responses=_table(CaseloadSerializer),
     )
 )
 class CaseloadView(_TableView):
@@ -138,7 +160,7 @@ class CaseloadView(_TableView):
     get=extend_schema(
         summary="Learners needing attention",
         description="The top high-risk learners nobody has acted on (pseudonyms for analysts).",
-        responses={200: AttentionSerializer(many=True), **ERRORS},
+        responses=_table(AttentionSerializer),
     )
 )
 class AttentionView(_TableView):
@@ -150,14 +172,69 @@ class AttentionView(_TableView):
         return selectors.needing_attention(actor=request.user)
 
 
-class ChangesView(APIView):
-    access = STAFF_ONLY
-
-    @extend_schema(
-        summary="Risk changes since yesterday",
-        responses={200: BandChangesSerializer, **ERRORS},
+@extend_schema_view(
+    get=extend_schema(
+        summary="Cohort cards",
+        description="The cohorts page's data: each of the caller's cohorts with its counts, "
+        "its coaches' names and its high-risk learners on every UTC day of the window (null "
+        "on a day without a snapshot). The CSV has one line per cohort and day.",
+        parameters=[TrendQuerySerializer],
+        responses=_table(CohortCardSerializer, "One line per cohort and day"),
     )
+)
+class CohortCardsView(_TableView):
+    serializer = CohortCardSerializer
+    csv_filename = "cohort-cards.csv"
+    csv_columns = ("cohort_id", "name", "course_code", "coaches", "day", "high")
+
+    def rows(self, request: Request) -> Iterable[Any]:
+        return selectors.cohort_cards(actor=request.user, days=_days(request))
+
     def get(self, request: Request) -> Response:
-        """Learners who entered or left the high band in the last 24 hours."""
-        changes = selectors.since_yesterday(actor=request.user)
-        return Response(BandChangesSerializer(changes).data)
+        cards = self.serializer(self.rows(request), many=True).data
+        if request.accepted_renderer.format != "csv":
+            return Response(cards)
+        return Response(
+            [
+                {
+                    "cohort_id": card["cohort_id"],
+                    "name": card["name"],
+                    "course_code": card["course_code"],
+                    "coaches": "; ".join(card["coaches"]),
+                    **day,
+                }
+                for card in cards
+                for day in card["high_risk_trend"]
+            ]
+        )
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Risk changes in the last 24 hours",
+        description="Learners who entered or left the high band in the last 24 hours (a "
+        "rolling window ending now): the counts and the top rows of each. The CSV lists those "
+        "rows, with `change` telling which way each went.",
+        responses={
+            (200, "application/json"): BandChangesSerializer,
+            (200, "text/csv"): _csv("The rows"),
+            **ERRORS,
+        },
+    )
+)
+class ChangesView(CSVExportMixin, APIView):
+    access = STAFF_ONLY
+    csv_filename = "risk-changes.csv"
+    csv_columns = ("change", *BandChangeSerializer().fields)
+
+    def get(self, request: Request) -> Response:
+        changes = BandChangesSerializer(selectors.last_24_hours(actor=request.user)).data
+        if request.accepted_renderer.format != "csv":
+            return Response(changes)
+        return Response(
+            [
+                {**row, "change": change}
+                for change in ("became_high", "recovered")
+                for row in changes[f"{change}_rows"]
+            ]
+        )

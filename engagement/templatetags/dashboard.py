@@ -1,6 +1,7 @@
 """Template helpers every dashboard page shares: ``{% load dashboard %}``.
 
 - ``{{ band|band_badge }}``: a risk band as a coloured badge with its word ("Not scored" when empty).
+- ``{{ band|band_label }}``: the same word alone, translated, for running text.
 - ``{{ rate|percent }}`` / ``{{ rate|percent:1 }}``: a fraction (0.123) as a percentage ("12%").
 - ``{{ when|relative_days }}``: a date or datetime as days from today in the viewer's zone.
 - ``{% pagination page request %}``: Previous/Next links for a Django ``Page`` (or
@@ -29,9 +30,16 @@ BANDS = {"high": "High", "medium": "Medium", "low": "Low"}
 def band_badge(band: Any) -> SafeString:
     """``<span class="badge high">High</span>``; empty or unknown bands read "Not scored"."""
     key = str(band or "").lower()
-    if key not in BANDS:
-        return format_html('<span class="badge unscored">{}</span>', gettext("Not scored"))
-    return format_html('<span class="badge {}">{}</span>', key, gettext(BANDS[key]))
+    return format_html(
+        '<span class="badge {}">{}</span>', key if key in BANDS else "unscored", band_label(band)
+    )
+
+
+@register.filter
+def band_label(band: Any) -> str:
+    """A risk band's word, translated ("High"); empty or unknown bands read "Not scored"."""
+    key = str(band or "").lower()
+    return gettext(BANDS[key]) if key in BANDS else gettext("Not scored")
 
 
 @register.filter

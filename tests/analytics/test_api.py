@@ -19,7 +19,7 @@ from tests.factories import LearnerFactory
 pytestmark = pytest.mark.django_db
 
 TABLES = ["cohorts", "engagement-trend", "risk-trend", "caseloads", "attention"]
-ENDPOINTS = ["overview", *TABLES, "changes"]
+ENDPOINTS = ["overview", *TABLES, "cohort-cards", "changes"]
 
 
 @pytest.fixture
@@ -71,6 +71,7 @@ def test_overview_shape(data: dict[str, Any]) -> None:
         "value": None,
         "previous": None,
         "change": None,
+        "reference_day": None,
         "available": False,
         "note": "Arrives with the nudges app.",
     }
@@ -80,7 +81,9 @@ def test_a_coach_sees_only_their_cohorts(data: dict[str, Any]) -> None:
     client = _client(data["coach"])
     assert [row["name"] for row in client.get(_url("cohorts")).json()] == ["Alpha cohort"]
     assert client.get(_url("overview")).json()["high_risk"]["value"] == 1
-    assert [row["high"] for row in client.get(_url("risk-trend")).json()] == [1]
+    assert client.get(_url("risk-trend")).json()[-1]["high"] == 1
+    [card] = client.get(_url("cohort-cards")).json()
+    assert (card["name"], card["coaches"]) == ("Alpha cohort", ["Cora Coach"])
     [row] = client.get(_url("attention")).json()
     assert row["cohort_name"] == "Alpha cohort"
     assert client.get(_url("changes")).json()["became_high"] == 1
@@ -143,8 +146,58 @@ def test_csv_columns_spread_event_kinds(data: dict[str, Any]) -> None:
 
 
 def test_an_empty_table_still_has_its_header(world: dict[str, Any]) -> None:
-    response = _client(world["outsider"]).get(_url("risk-trend"), {"format": "csv"})
-    assert response.content.decode().strip() == "day,studying,high,medium,low,unscored"
+    response = _client(world["outsider"]).get(_url("caseloads"), {"format": "csv"})
+    assert response.content.decode().strip() == (
+        "coach_id,coach_name,cohorts,learners,high_risk,high_risk_without_action"
+    )
+
+
+def test_trends_list_every_day_with_blanks_where_no_snapshot_exists(data: dict[str, Any]) -> None:
+    client = _client(data["admin"])
+    days = client.get(_url("risk-trend"), {"days": 3}).json()
+    assert [day["high"] for day in days] == [None, None, 2]
+    lines = client.get(_url("risk-trend"), {"days": 3, "format": "csv"}).content.decode()
+    assert lines.splitlines()[1].endswith(",,,,,")
+
+
+def test_cohort_cards_answer_the_cohorts_page(data: dict[str, Any]) -> None:
+    client = _client(data["admin"])
+    cards = client.get(_url("cohort-cards"), {"days": 2}).json()
+    alpha = next(card for card in cards if card["name"] == "Alpha cohort")
+    assert alpha["coaches"] == ["Cora Coach"]
+    assert (alpha["studying"], alpha["high_risk"]) == (1, 1)
+    today = timezone.now().date()
+    assert alpha["high_risk_trend"] == [
+        {"day": (today - timedelta(days=1)).isoformat(), "high": None},
+        {"day": today.isoformat(), "high": 1},
+    ]
+    response = client.get(_url("cohort-cards"), {"days": 2, "format": "csv"})
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert len(rows) == 2 * len(cards)  # one line per cohort and day
+    assert {"cohort_id", "name", "coaches", "day", "high"} <= set(rows[0])
+    assert client.get(_url("cohort-cards"), {"days": "0"}).status_code == 400
+
+
+def test_changes_answer_csv_rows(data: dict[str, Any]) -> None:
+    response = _client(data["admin"]).get(_url("changes"), {"format": "csv"})
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [row["change"] for row in rows] == ["became_high", "became_high"]
+    assert {row["band_now"] for row in rows} == {"high"}
+    assert list(rows[0])[:2] == ["change", "learner_id"]
+
+
+def test_figures_do_not_depend_on_the_viewers_zone(data: dict[str, Any]) -> None:
+    """A browser session activates the viewer's zone; the API's times stay in UTC."""
+    data["admin"].timezone = "Asia/Tokyo"
+    data["admin"].save(update_fields=["timezone"])
+    client = APIClient()
+    client.force_login(data["admin"])
+    for name in ("overview", "changes", "attention"):
+        body = client.get(_url(name)).content.decode()
+        assert "+09:00" not in body
+    as_of = client.get(_url("overview")).json()["as_of"]
+    assert as_of.endswith("Z")
 
 
 def test_the_schema_documents_the_endpoints(data: dict[str, Any]) -> None:
@@ -153,3 +206,9 @@ def test_the_schema_documents_the_endpoints(data: dict[str, Any]) -> None:
         assert f"/api/v1/analytics/{name}/" in schema["paths"]
     parameters = schema["paths"]["/api/v1/analytics/risk-trend/"]["get"]["parameters"]
     assert "days" in [parameter["name"] for parameter in parameters]
+    for name in [*TABLES, "cohort-cards", "changes"]:
+        content = schema["paths"][f"/api/v1/analytics/{name}/"]["get"]["responses"]["200"][
+            "content"
+        ]
+        assert content["text/csv"]["schema"] == {"type": "string"}
+        assert "application/json" in content

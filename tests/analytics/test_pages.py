@@ -73,10 +73,15 @@ def test_the_overview_shows_the_figures(data: dict[str, Any]) -> None:
     body = _client(data["admin"]).get("/dashboard/").content.decode()
     assert 'data-kpi="high-risk"' in body
     assert "Arrives with the nudges app." in body
-    assert "compared with 7 days ago" in body or "No figure from 7 days ago yet." in body
+    week_ago = (timezone.now() - timedelta(days=7)).date()
+    assert f"No snapshot of {week_ago:%-d %b} to compare with yet." in body
     assert f"Ann {MARKER}" in body
     assert f'href="/dashboard/learners/{data["learner-Alph"].pk}/"' in body
-    assert "Since yesterday" in body
+    assert "In the last 24 hours" in body
+    assert "Since yesterday" not in body
+    assert 'href="/api/v1/analytics/changes/?format=csv"' in body
+    assert "Events by kind per day (UTC)" in body  # the chart, not only the table
+    assert body.count("Day (UTC)") == 2  # both trend tables
     assert "Cora Coach" in body  # the caseloads
     assert "Alpha cohort" in body and "Beta cohort" in body
 
@@ -109,6 +114,34 @@ def test_bad_days_answer_400_with_the_reason(data: dict[str, Any], path: str, da
 def test_the_days_window_applies(data: dict[str, Any]) -> None:
     body = _client(data["admin"]).get("/dashboard/", {"days": "2"}).content.decode()
     assert "last 2 days" in body
+
+
+def test_trend_tables_show_every_day_with_a_dash_where_no_snapshot_exists(
+    data: dict[str, Any],
+) -> None:
+    body = _client(data["admin"]).get("/dashboard/", {"days": "6"}).content.decode()
+    day = (timezone.now() - timedelta(days=5)).date()
+    row = body.split(f'<th scope="row">{day:%Y-%m-%d}</th>')
+    assert len(row) == 3  # the engagement and the risk tables
+    assert row[1].split("</tr>")[0].startswith('<td class="number">—</td>')
+    assert row[2].split("</tr>")[0].startswith('<td class="number">—</td>')
+
+
+def test_the_overview_compares_with_a_labelled_day(data: dict[str, Any]) -> None:
+    now = timezone.now()
+    snapshots_write((now - timedelta(days=7)).date(), now=now)
+    body = _client(data["admin"]).get("/dashboard/").content.decode()
+    week_ago = (now - timedelta(days=7)).date()
+    assert f"vs {week_ago:%-d %b} (UTC)" in body
+
+
+def test_earlier_bands_read_as_their_labels(data: dict[str, Any]) -> None:
+    learner = data["learner-Alph"]
+    assess(learner, data["model"], timezone.now() - timedelta(days=1, hours=1), "medium", 0.5)
+    cache.clear()
+    body = _client(data["admin"]).get("/dashboard/").content.decode()
+    assert "was Medium" in body
+    assert "was medium" not in body
 
 
 def test_the_cohorts_page(data: dict[str, Any]) -> None:

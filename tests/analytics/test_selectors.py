@@ -35,14 +35,18 @@ def _high(world: dict[str, Any], cohort: Any = None, *, score: float = 0.9, **kw
 
 
 def test_overview_counts_now_and_7_days_ago(world: dict[str, Any]) -> None:
-    snapshots_write((NOW - timedelta(days=7)).date(), now=NOW - timedelta(days=7))
+    week_ago = (NOW - timedelta(days=7)).date()
+    snapshots_write(week_ago, now=NOW - timedelta(days=7))
     learner = _high(world)
     _high(world, world["other"])
     RiskAlert.objects.create(learner=learner, score=0.9, as_of=NOW)
+    snapshots_write(NOW.date(), now=NOW)
     overview = selectors.overview(actor=world["admin"], now=NOW)
     assert overview.learners_studying.value == 2
     assert overview.learners_studying.previous == 0
-    assert overview.high_risk == selectors.Kpi(value=2, previous=0, change=2)
+    assert overview.high_risk == selectors.Kpi(
+        value=2, previous=0, change=2, reference_day=week_ago
+    )
     assert overview.alerts_waiting.value == 1
     for kpi in (overview.nudges_sent, overview.re_engagement_rate, overview.llm_cost_month):
         assert kpi.available is False
@@ -52,8 +56,27 @@ def test_overview_counts_now_and_7_days_ago(world: dict[str, Any]) -> None:
 
 def test_overview_without_a_snapshot_7_days_ago_has_no_change(world: dict[str, Any]) -> None:
     _high(world)
+    snapshots_write(NOW.date(), now=NOW)
     overview = selectors.overview(actor=world["admin"], now=NOW)
     assert (overview.high_risk.previous, overview.high_risk.change) == (None, None)
+    assert overview.high_risk.reference_day == (NOW - timedelta(days=7)).date()
+
+
+def test_the_7_day_change_compares_only_cohorts_present_on_both_days(
+    world: dict[str, Any],
+) -> None:
+    """A cohort with a row today but none 7 days ago (created or backfilled since) adds
+    nothing to the change; "previous" is the row of the same cohorts 7 days before."""
+    week_ago = (NOW - timedelta(days=7)).date()
+    _high(world)
+    snapshots_write(week_ago, now=NOW - timedelta(days=7))
+    DailySnapshot.objects.filter(cohort=world["other"], day=week_ago).delete()
+    _high(world, world["other"])
+    _high(world, world["other"])
+    snapshots_write(NOW.date(), now=NOW)
+    overview = selectors.overview(actor=world["admin"], now=NOW)
+    assert overview.high_risk.value == 3  # live, every cohort
+    assert (overview.high_risk.previous, overview.high_risk.change) == (0, 1)  # Alpha only
 
 
 def test_a_coach_counts_only_their_cohorts(world: dict[str, Any]) -> None:
@@ -79,10 +102,10 @@ def test_cached_figures_change_within_the_ttl(world: dict[str, Any], settings: A
 
 
 def test_a_snapshot_write_makes_cached_trends_stale_at_once(world: dict[str, Any]) -> None:
-    assert selectors.risk_trend(actor=world["admin"], now=NOW) == ()
+    assert selectors.risk_trend(actor=world["admin"], now=NOW)[-1].high is None
     _high(world)
     snapshots_write(now=NOW)
-    [today] = selectors.risk_trend(actor=world["admin"], now=NOW)
+    today = selectors.risk_trend(actor=world["admin"], now=NOW)[-1]
     assert (today.day, today.high) == (NOW.date(), 1)
 
 
@@ -105,10 +128,18 @@ def test_trends_sum_the_callers_cohorts_per_day(world: dict[str, Any]) -> None:
     for days_ago in (40, 2, 1, 0):
         snapshots_write((NOW - timedelta(days=days_ago)).date(), now=NOW)
     engagement = selectors.engagement_trend(actor=world["admin"], days=30, now=NOW)
-    assert [row.day for row in engagement] == [(NOW - timedelta(days=d)).date() for d in (2, 1, 0)]
-    assert set(engagement[0].events) >= {"login", "forum_post"}
-    risk = selectors.risk_trend(actor=world["admin"], days=2, now=NOW)
-    assert [(row.high, row.studying) for row in risk] == [(2, 2), (2, 2)]
+    # Every day of the window, oldest first; days without a snapshot are gaps, not skipped.
+    assert [row.day for row in engagement] == [
+        (NOW - timedelta(days=d)).date() for d in range(29, -1, -1)
+    ]
+    assert [row.day for row in engagement if row.events_total is not None] == [
+        (NOW - timedelta(days=d)).date() for d in (2, 1, 0)
+    ]
+    assert engagement[0].active_learners is None
+    assert set(engagement[0].events.values()) == {None}
+    assert set(engagement[-1].events) >= {"login", "forum_post"}
+    risk = selectors.risk_trend(actor=world["admin"], days=4, now=NOW)
+    assert [(row.high, row.studying) for row in risk] == [(None, None), (2, 2), (2, 2), (2, 2)]
     coach = selectors.risk_trend(actor=world["coach"], days=2, now=NOW)
     assert [row.high for row in coach] == [1, 1]
 
@@ -173,7 +204,7 @@ def test_needing_attention_takes_the_same_queries_whatever_the_data(
         selectors.needing_attention(actor=world["admin"], now=NOW)
 
 
-def test_since_yesterday_finds_new_high_risk_and_recovered(world: dict[str, Any]) -> None:
+def test_last_24_hours_finds_new_high_risk_and_recovered(world: dict[str, Any]) -> None:
     model = world["model"]
     newly = LearnerFactory(cohort=world["cohort"], enrolled_at=world["enrolled"])
     assess(newly, model, NOW - timedelta(days=2), "medium", 0.5)
@@ -188,7 +219,7 @@ def test_since_yesterday_finds_new_high_risk_and_recovered(world: dict[str, Any]
     assess(still, model, NOW - timedelta(hours=3), "high", 0.9, current=True)
     elsewhere = LearnerFactory(cohort=world["other"], enrolled_at=world["enrolled"])
     assess(elsewhere, model, NOW - timedelta(hours=3), "high", 0.9, current=True)
-    changes = selectors.since_yesterday(actor=world["coach"], now=NOW)
+    changes = selectors.last_24_hours(actor=world["coach"], now=NOW)
     assert (changes.became_high, changes.recovered) == (2, 1)
     assert [(row.learner_id, row.band_before) for row in changes.became_high_rows] == [
         (newly.pk, "medium"),
@@ -196,7 +227,7 @@ def test_since_yesterday_finds_new_high_risk_and_recovered(world: dict[str, Any]
     ]
     [back] = changes.recovered_rows
     assert (back.learner_id, back.band_before, back.band_now) == (recovered.pk, "high", "low")
-    assert selectors.since_yesterday(actor=world["admin"], now=NOW).became_high == 3
+    assert selectors.last_24_hours(actor=world["admin"], now=NOW).became_high == 3
 
 
 def test_cohort_cards(world: dict[str, Any]) -> None:
@@ -207,7 +238,12 @@ def test_cohort_cards(world: dict[str, Any]) -> None:
     alpha = next(card for card in cards if card.summary.name == "Alpha cohort")
     assert alpha.coaches == ("Cora Coach",)
     assert alpha.summary.high_risk == 1
-    assert alpha.high_risk_trend == ((NOW.date() - timedelta(days=1), 1), (NOW.date(), 1))
+    assert len(alpha.high_risk_trend) == selectors.TREND_DAYS_DEFAULT
+    assert alpha.high_risk_trend[-3:] == (
+        (NOW.date() - timedelta(days=2), None),
+        (NOW.date() - timedelta(days=1), 1),
+        (NOW.date(), 1),
+    )
     assert [card.summary.name for card in selectors.cohort_cards(actor=world["coach"])] == [
         "Alpha cohort"
     ]
@@ -224,7 +260,7 @@ def test_changes_and_cohort_cards_take_the_same_queries_whatever_the_data(
         _high(world, world["other"])
     snapshots_write(NOW.date(), now=NOW)
     with django_assert_num_queries(3):
-        selectors.since_yesterday(actor=world["admin"], now=NOW)
+        selectors.last_24_hours(actor=world["admin"], now=NOW)
     with django_assert_num_queries(4):  # summaries, coaches, their names, the snapshots
         selectors.cohort_cards(actor=world["admin"], now=NOW)
 

@@ -9,7 +9,12 @@ from django.core.management.base import CommandError
 
 from analytics.models import EVENT_COLUMNS, DailySnapshot
 from analytics.schedules import BEAT_SCHEDULE
-from analytics.services import snapshots_backfill, snapshots_refresh, snapshots_write
+from analytics.services import (
+    snapshots_backfill,
+    snapshots_catch_up,
+    snapshots_refresh,
+    snapshots_write,
+)
 from engagement.registry import registry
 from learners import contracts
 from learners.models import LearnerStatus, RiskAlert, RiskAlertStatus
@@ -181,8 +186,8 @@ def test_refresh_writes_yesterday_and_today(world: dict[str, Any]) -> None:
 def test_the_schedule_is_registered() -> None:
     for name, entry in BEAT_SCHEDULE.items():
         assert registry.beat_schedule[name] is entry
-        assert entry["task"] == "analytics.snapshots_refresh"
-    assert BEAT_SCHEDULE["analytics-snapshots-nightly"]["kwargs"] == {"days": 2}
+    assert BEAT_SCHEDULE["analytics-snapshots-nightly"]["task"] == "analytics.snapshots_catch_up"
+    assert BEAT_SCHEDULE["analytics-snapshots-hourly"]["task"] == "analytics.snapshots_refresh"
     from analytics.tasks import snapshots_refresh_task
 
     assert snapshots_refresh_task.name == "analytics.snapshots_refresh"
@@ -216,3 +221,31 @@ def test_backfill_command(world: dict[str, Any], capsys: Any) -> None:
 def test_backfill_command_refuses_bad_input(args: list[str], message: str) -> None:
     with pytest.raises(CommandError, match=message):
         call_command("backfill_snapshots", *args)
+
+
+def test_catch_up_writes_missing_days_yesterday_and_today(world: dict[str, Any]) -> None:
+    today = NOW.date()
+    for back in (0, 1, 2, 5):  # today and yesterday exist, yet are written again
+        snapshots_write(today - timedelta(days=back), now=NOW)
+    written = snapshots_catch_up(window=7, now=NOW)
+    assert written == 2 + 3  # today, yesterday, and the 3rd, 4th and 6th days back
+    days = set(DailySnapshot.objects.values_list("day", flat=True))
+    assert days == {today - timedelta(days=back) for back in range(7)}
+
+
+def test_catch_up_finds_missing_days_in_one_query(
+    world: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    for back in range(35):
+        snapshots_write(NOW.date() - timedelta(days=back), now=NOW)
+    with django_assert_max_num_queries(1 + 2 * 8):  # the lookup, then two days of writes
+        assert snapshots_catch_up(now=NOW) == 2
+
+
+def test_the_snapshot_tasks_are_bounded_and_safe_to_redeliver() -> None:
+    from analytics.tasks import snapshots_catch_up_task, snapshots_refresh_task
+
+    for task in (snapshots_catch_up_task, snapshots_refresh_task):
+        assert task.acks_late and task.reject_on_worker_lost
+        assert task.max_retries == 3
+        assert task.soft_time_limit < task.time_limit

@@ -50,7 +50,8 @@ def test_a_coach_reads_the_overview_of_their_cohorts(
 
     high = page.locator("[data-kpi=high-risk]")
     assert high.locator(".kpi-value").inner_text() == "2"
-    assert "compared with 7 days ago" in high.inner_text()
+    week_ago = (now - timedelta(days=7)).date()
+    assert f"compared with {week_ago:%-d %b} (UTC)" in high.inner_text()
     assert "Arrives with the nudges app." in page.locator("[data-kpi=nudges]").inner_text()
     body = page.inner_text("main")
     assert "Evening cohort" in body
@@ -60,7 +61,10 @@ def test_a_coach_reads_the_overview_of_their_cohorts(
     assert attention.locator("tbody tr").count() == 2
     for heading in ("Risk by cohort", "Engagement, last 30 days", "Risk, last 30 days"):
         assert page.locator(f"h2:has-text('{heading}')").count() == 1
-    assert page.locator("main svg[role=img]").count() == 3
+    # Risk by cohort, daily active learners, events by kind, risk bands.
+    assert page.locator("main svg[role=img]").count() == 4
+    assert page.locator("main svg title:has-text('Events by kind per day (UTC)')").count() == 1
+    assert "In the last 24 hours" in body
     assert (
         "Evening cohort"
         in page.locator("section[aria-labelledby=distribution-heading] svg").text_content()

@@ -132,6 +132,7 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("learner-note", "delete"): COACH_WRITE_OBJECT,
     ("analytics-overview", "get"): STAFF_ONLY,
     ("analytics-cohorts", "get"): STAFF_ONLY,
+    ("analytics-cohort-cards", "get"): STAFF_ONLY,
     ("analytics-engagement-trend", "get"): STAFF_ONLY,
     ("analytics-risk-trend", "get"): STAFF_ONLY,
     ("analytics-caseloads", "get"): STAFF_ONLY,

@@ -172,6 +172,7 @@ def test_stacked_bars_total_their_segments_and_show_the_remainder() -> None:
             title="Risk bands",
             tone="muted",
             stacked={"high": [2, 1], "medium": [3, 0], "low": [4, 3]},
+            tones={"high": "high", "medium": "medium", "low": "low"},
         )
     )
     groups = root.findall(".//svg:g[@class='chart-bar-group']", NS)
@@ -187,6 +188,33 @@ def test_stacked_bars_total_their_segments_and_show_the_remainder() -> None:
     ]
     assert sum(value for _, value in first) == 10
     assert "Cohort 1: 10 (high 2, medium 3, low 4, Other 1)." in text_of(root, "svg:desc")
+
+
+def test_gaps_at_the_edges_keep_their_place_on_the_x_axis() -> None:
+    days = [date(2026, 11, d) for d in range(1, 11)]
+    points = [(day, None if day.day <= 5 else 1.0) for day in days]
+    root = parse(line_chart([Series("a", points)], title="t"))
+    labels = [t.text for t in root.iterfind(".//svg:g[@class='chart-axis chart-x']/svg:text", NS)]
+    assert labels[0] == "1 Nov"
+
+
+def test_segment_tones_are_explicit_not_read_from_their_names() -> None:
+    root = parse(
+        bar_chart(
+            [("A", 5)],
+            title="t",
+            stacked={"Élevé": [1], "high": [2], "Faible": [2]},
+            tones={"Élevé": "high", "Faible": "low"},
+        )
+    )
+    classes = [r.get("class") for r in root.iterfind(".//svg:rect[@data-value]", NS)]
+    # "high" has no tone given: it takes the cycle's second colour, not "high".
+    assert classes == ["chart-bar tone-high", "chart-bar tone-medium", "chart-bar tone-low"]
+
+
+def test_an_unknown_segment_tone_is_refused() -> None:
+    with pytest.raises(ValueError, match="Unknown chart tone 'red'"):
+        bar_chart([("A", 1)], title="t", stacked={"x": [1]}, tones={"x": "red"})
 
 
 def test_stacked_bars_taller_than_their_value_use_the_segment_sum() -> None:

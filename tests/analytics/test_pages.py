@@ -138,6 +138,7 @@ def test_the_overview_compares_with_a_labelled_day(data: dict[str, Any]) -> None
 def test_earlier_bands_read_as_their_labels(data: dict[str, Any]) -> None:
     learner = data["learner-Alph"]
     assess(learner, data["model"], timezone.now() - timedelta(days=1, hours=1), "medium", 0.5)
+    assess(learner, data["model"], timezone.now() - timedelta(hours=1), "high", 0.9, current=True)
     cache.clear()
     body = _client(data["admin"]).get("/dashboard/").content.decode()
     assert "was Medium" in body

@@ -58,12 +58,6 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     """Django's reset form, mailing through the outbox like every other mail, with links to
     ``SITE_URL`` (never to the request's ``Host``, which the requester chooses)."""
 
-    def save(self, **kwargs: Any) -> None:
-        site = urlsplit(settings.SITE_URL)
-        super().save(
-            **{**kwargs, "domain_override": site.netloc, "use_https": site.scheme == "https"}
-        )
-
     def send_mail(
         self,
         subject_template_name: str,
@@ -73,6 +67,13 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
         to_email: str,
         html_email_template_name: str | None = None,
     ) -> None:
+        site = urlsplit(settings.SITE_URL)
+        context = {
+            **context,
+            "protocol": site.scheme,
+            "domain": site.netloc,
+            "site_name": site.netloc,
+        }
         subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
         # One message per account and window: a repeated request in the window sends nothing more.
         window = int(timezone.now().timestamp()) // PASSWORD_RESET_MAIL_WINDOW

@@ -37,7 +37,7 @@ def _dashboard_paths() -> list[str]:
         if not route.startswith("dashboard/"):
             continue
         filled = re.sub(
-            r"<(?:(\w+):)?\w+>", lambda m: _CONVERTER_VALUES[m.group(1) or "str"], route
+            r"<(?:(\w+):)?\w+>", lambda m: _CONVERTER_VALUES[str(m.group(1) or "str")], route
         )
         paths.append(f"/{filled}")
     return sorted(set(paths))

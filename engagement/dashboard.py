@@ -2,10 +2,11 @@
 
 Apps add their pages under ``/dashboard/`` (``registry.add_site_urls``) and their links to the
 navigation (``registry.add_dashboard_nav``); a page view is wrapped in :func:`staff_page`, which
-sends anonymous visitors to the sign-in page and answers 403 to a signed-in user whose role may
-not open it. Objects outside a coach's cohorts stay 404, as on the API: the selectors decide that.
-A service's :class:`~engagement.errors.ApplicationError` becomes the matching error page (400
-with its message, 404, 409), so page views call services and selectors as the API does.
+answers 405 to a method the page does not declare, sends anonymous visitors to the sign-in page
+and answers 403 to a signed-in user whose role may not open it. Objects outside a coach's cohorts
+stay 404, as on the API: the selectors decide that. A service's
+:class:`~engagement.errors.ApplicationError` becomes the matching error page (400 with its
+message, 404, 409), so page views call services and selectors as the API does.
 """
 
 import re
@@ -50,7 +51,7 @@ class NavEntry:
     order: int = 100
 
 
-def allowed_methods(methods: Collection[str]) -> list[str]:
+def _allowed_methods(methods: Collection[str]) -> list[str]:
     """``methods`` in upper case, with HEAD wherever GET is (a HEAD is a GET without the body)."""
     allowed = [method.upper() for method in methods]
     if "GET" in allowed and "HEAD" not in allowed:
@@ -64,7 +65,7 @@ def staff_page(
     """Decorate a page view: one of ``methods`` (405 with ``Allow`` otherwise, before anything
     else), then sign-in required, then one of ``roles`` (403 page otherwise). Pages with forms
     declare ``POST`` too; HEAD is answered wherever GET is."""
-    allowed = allowed_methods(methods)
+    allowed = _allowed_methods(methods)
 
     def decorate(view: PageView) -> PageView:
         @wraps(view)
@@ -172,8 +173,8 @@ PAGE_NUMBER_PATTERN = re.compile(r"[0-9]{1,10}")
 
 def parse_page_number(raw: str) -> int:
     """``raw`` as a page number: empty is page 1; otherwise up to ten ASCII digits making 1 or
-    more. Signs, spaces and other scripts' digits (full-width U+FF11, which ``int()`` reads) are refused,
-    so every list reads the same query the same way; ``ValueError`` says why."""
+    more. Signs, spaces and other scripts' digits (full-width U+FF11, which ``int()`` reads) are
+    refused, so every list reads the same query the same way; ``ValueError`` says why."""
     if raw == "":
         return 1
     if not PAGE_NUMBER_PATTERN.fullmatch(raw) or int(raw) < 1:

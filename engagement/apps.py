@@ -20,6 +20,9 @@ class EngagementConfig(AppConfig):
         registry.add_throttle_rate("principal", variable="THROTTLE_PRINCIPAL", default="1200/min")
         registry.add_throttle_rate("anonymous", variable="THROTTLE_ANONYMOUS", default="60/min")
         registry.add_throttle_rate("login", variable="THROTTLE_LOGIN", default="20/min")
+        registry.add_throttle_rate(
+            "password-reset", variable="THROTTLE_PASSWORD_RESET", default="10/hour"
+        )
         registry.add_schema_enum_names(
             {
                 "JobStatusEnum": "engagement.models.JobStatus",

@@ -2,19 +2,22 @@
 
 Apps add their pages under ``/dashboard/`` (``registry.add_site_urls``) and their links to the
 navigation (``registry.add_dashboard_nav``); a page view is wrapped in :func:`staff_page`, which
-sends anonymous visitors to the sign-in page and answers 403 to a signed-in user whose role may
-not open it. Objects outside a coach's cohorts stay 404, as on the API: the selectors decide that.
-A service's :class:`~engagement.errors.ApplicationError` becomes the matching error page (400
-with its message, 404, 409), so page views call services and selectors as the API does.
+answers 405 to a method the page does not declare, sends anonymous visitors to the sign-in page
+and answers 403 to a signed-in user whose role may not open it. Objects outside a coach's cohorts
+stay 404, as on the API: the selectors decide that. A service's
+:class:`~engagement.errors.ApplicationError` becomes the matching error page (400 with its
+message, 404, 409), so page views call services and selectors as the API does.
 """
 
+import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
+from django import forms
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import EmptyPage, Page, Paginator
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -32,6 +35,8 @@ from engagement.roles import STAFF, role_of
 RowT = TypeVar("RowT")
 ModelT = TypeVar("ModelT", bound=Model)
 PAGE_PARAM = "page"
+#: What a page answers when it declares nothing else: reading it (HEAD wherever GET is).
+READ_METHODS = ("GET", "HEAD")
 
 PageView = Callable[..., HttpResponseBase]  # a page, or a download streamed from one
 
@@ -48,12 +53,27 @@ class NavEntry:
     order: int = 100
 
 
-def staff_page(roles: Collection[str] = STAFF) -> Callable[[PageView], PageView]:
-    """Decorate a page view: sign-in required, then one of ``roles`` (403 page otherwise)."""
+def _allowed_methods(methods: Collection[str]) -> list[str]:
+    """``methods`` in upper case, with HEAD wherever GET is (a HEAD is a GET without the body)."""
+    allowed = [method.upper() for method in methods]
+    if "GET" in allowed and "HEAD" not in allowed:
+        allowed.append("HEAD")
+    return allowed
+
+
+def staff_page(
+    roles: Collection[str] = STAFF, methods: Collection[str] = READ_METHODS
+) -> Callable[[PageView], PageView]:
+    """Decorate a page view: one of ``methods`` (405 with ``Allow`` otherwise, before anything
+    else), then sign-in required, then one of ``roles`` (403 page otherwise). Pages with forms
+    declare ``POST`` too; HEAD is answered wherever GET is."""
+    allowed = _allowed_methods(methods)
 
     def decorate(view: PageView) -> PageView:
         @wraps(view)
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if request.method not in allowed:
+                return method_not_allowed_page(request, allowed)
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), reverse("login"))
             if role_of(request.user) not in roles:
@@ -113,6 +133,7 @@ ERROR_HEADINGS = {
     400: gettext_lazy("This request could not be handled"),
     403: gettext_lazy("You cannot open this page"),
     404: gettext_lazy("Page not found"),
+    405: gettext_lazy("This page does not take this kind of request"),
     409: gettext_lazy("This could not be done"),
 }
 
@@ -133,19 +154,54 @@ def error_page(
     )
 
 
+def method_not_allowed_page(request: HttpRequest, allowed: Sequence[str]) -> HttpResponse:
+    """405 for a method the page does not answer, naming those it does (``Allow``)."""
+    response = error_page(
+        request,
+        405,
+        gettext("This page answers only %(methods)s requests.") % {"methods": ", ".join(allowed)},
+    )
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
 def application_error_page(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
     """A service's refusal (bad filter, conflicting state) with what was wrong."""
     return error_page(request, exc.status_code, exc.message, _problems(exc.detail))
 
 
-def page_number(request: HttpRequest, param: str = PAGE_PARAM) -> int:
-    """The requested page number (1 when absent); anything but a positive whole number is a 400."""
-    raw = request.GET.get(param, "1")
-    if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
-        raise ValidationFailed(
-            detail={param: [gettext("Give a page number of 1 or more.")]},
-        )
+PAGE_NUMBER_PATTERN = re.compile(r"[0-9]{1,10}")
+
+
+def parse_page_number(raw: str) -> int:
+    """``raw`` as a page number: empty is page 1; otherwise up to ten ASCII digits making 1 or
+    more. Signs, spaces and other scripts' digits (full-width U+FF11, which ``int()`` reads) are
+    refused, so every list reads the same query the same way; ``ValueError`` says why."""
+    if raw == "":
+        return 1
+    if not PAGE_NUMBER_PATTERN.fullmatch(raw) or int(raw) < 1:
+        raise ValueError(gettext("Give a page number of 1 or more."))
     return int(raw)
+
+
+class PageNumberField(forms.IntegerField):
+    """A filter form's page number, read by :func:`parse_page_number` (empty is page 1)."""
+
+    def to_python(self, value: Any) -> int | None:
+        if value is None:
+            return None
+        try:
+            return parse_page_number(str(value))
+        except ValueError as exc:
+            raise ValidationError(str(exc), code="invalid") from exc
+
+
+def page_number(request: HttpRequest, param: str = PAGE_PARAM) -> int:
+    """The requested page number by :func:`parse_page_number`; anything else is a 400."""
+    try:
+        return parse_page_number(request.GET.get(param, ""))
+    except ValueError as exc:
+        raise ValidationFailed(detail={param: [str(exc)]}) from exc
 
 
 def paginate(

@@ -1,9 +1,9 @@
 """Error pages: JSON under ``/api/`` (with the request id), dashboard pages under ``/dashboard/``
-(403 and 404), Django's HTML pages elsewhere.
+(400, 403 including a failed CSRF check, and 404), Django's HTML pages elsewhere.
 
 DRF views answer their own errors; these cover whatever happens outside them (middleware, URL
 routing, plain Django views) and every uncaught exception, so that an API client never has to
-read HTML. Wired as ``handler400/403/404/500`` in ``engagement.urls``; with ``DEBUG`` on (as in
+read HTML. Wired as ``handler400/403/404/500`` in ``engagement.urls`` (and ``CSRF_FAILURE_VIEW``); with ``DEBUG`` on (as in
 ``make run``) Django answers with its HTML debug pages instead of these handlers, and
 :class:`ApiJsonErrorsMiddleware` turns those into the same JSON.
 """
@@ -12,9 +12,11 @@ import uuid
 from collections.abc import Callable
 from http import HTTPStatus
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext
-from django.views import defaults
+from django.views import csrf, defaults
 from rest_framework.response import Response
 
 from engagement import dashboard, request_context
@@ -38,9 +40,22 @@ def _json_error(detail: str, status: int) -> JsonResponse:
 SERVER_ERROR = "A server error occurred; quote the request id when reporting it."
 
 
+def _bad_request_message(exception: Exception) -> str:
+    """What was wrong with a request Django could not read, in words a viewer can act on."""
+    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        return gettext("The form sent too many fields or files at once; send fewer.")
+    if isinstance(exception, RequestDataTooBig):
+        return gettext("The form sent was too large.")
+    if isinstance(exception, MultiPartParserError):
+        return gettext("The form sent could not be read; reload the page and try again.")
+    return gettext("The request could not be read; reload the page and try again.")
+
+
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return _json_error("Bad request.", 400)
+    if _is_dashboard(request):
+        return dashboard.error_page(request, 400, _bad_request_message(exception))
     return defaults.bad_request(request, exception)
 
 
@@ -56,6 +71,16 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
             request, 403, gettext("Your role does not give access to this page.")
         )
     return defaults.permission_denied(request, exception)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: on the dashboard, the usual cause is a page left open past its
+    session or a sign-in elsewhere, so the page says what to do rather than why."""
+    if _is_dashboard(request):
+        return dashboard.error_page(
+            request, 403, gettext("Your form expired; reload the page and try again.")
+        )
+    return csrf.csrf_failure(request, reason)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

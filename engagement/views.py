@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext, gettext_lazy
-from django.views.decorators.http import require_http_methods, require_POST
 
 from engagement import accounts, jobs, user_scopes
 from engagement.dashboard import page_user, paginate, staff_page
@@ -46,12 +45,12 @@ class JobFilterForm(forms.Form):
     )
 
 
-@staff_page()
-@require_http_methods(["GET", "POST"])
+@staff_page(methods=("GET", "POST"))
 def account(request: HttpRequest) -> HttpResponse:
     """The viewer's own account: their role, their cohorts, and the time zone they read in."""
     user = page_user(request)
-    form = TimezoneForm(request.POST or None, initial={"timezone": user.timezone})
+    bound = request.POST if request.method == "POST" else None  # an empty POST is refused
+    form = TimezoneForm(bound, initial={"timezone": user.timezone})
     if request.method == "POST" and form.is_valid():
         accounts.user_timezone_set(user=user, timezone=form.cleaned_data["timezone"])
         messages.success(
@@ -109,8 +108,7 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     return render(request, "dashboard/job.html", context)
 
 
-@staff_page()
-@require_POST
+@staff_page(methods=("POST",))
 def job_cancel(request: HttpRequest, job_id: str) -> HttpResponse:
     """Cancel a queued or running job; a job that finished meanwhile is said so, not an error."""
     job = jobs.job_get(actor=request.user, job_id=job_id)

@@ -25,6 +25,7 @@ from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 
 from engagement.audit import Actor, audit_record
+from engagement.dashboard import PageNumberField
 from engagement.errors import ValidationFailed
 from engagement.iterables import chunked
 from engagement.roles import sees_personal_data
@@ -95,7 +96,7 @@ class CaseloadFilterForm(forms.Form):
         empty_value=PER_PAGE_CHOICES[0],  # type: ignore[arg-type]  # the stubs say str only
         choices=[(str(size), str(size)) for size in PER_PAGE_CHOICES],
     )
-    page = forms.IntegerField(label=_("Page"), required=False, min_value=1)
+    page = PageNumberField(label=_("Page"), required=False)
 
     def __init__(
         self, data: Mapping[str, Any], *, cohorts: Sequence[tuple[Any, str]], personal: bool

@@ -18,6 +18,7 @@ from engagement.audit import Actor, audit_changes, audit_record, audit_record_ma
 from engagement.crypto import keyed_hash, word_tokens
 from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import uuid7
+from engagement.input_bounds import text_problem
 from engagement.iterables import chunked
 from engagement.jobs import job_enqueue
 from engagement.models import Job, Role, User
@@ -258,8 +259,14 @@ def learners_delete(*, actor: Actor, learners: Iterable[Learner]) -> None:
 
 
 def coach_note_create(*, actor: User, learner: Learner, body: str) -> CoachNote:
-    """Add a coach's note to a learner; audited without its text (a note is personal data)."""
-    text = body.strip()
+    """Add a coach's note to a learner; audited without its text (a note is personal data).
+
+    Checked here so that every door (API, page) refuses the same notes: browsers send line breaks
+    as CRLF, so those count as one character each, and text PostgreSQL cannot store is refused.
+    """
+    text = body.replace("\r\n", "\n").strip()
+    if problem := text_problem(text):
+        raise ValidationFailed(detail={"body": [f"Must be valid text: it {problem}."]})
     if not text:
         raise ValidationFailed(detail={"body": ["Write something first: the note is empty."]})
     if len(text) > COACH_NOTE_MAX_LENGTH:

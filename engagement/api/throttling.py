@@ -61,17 +61,23 @@ class ScopedClientRateThrottle(ClientIpIdent, RegisteredRate, ScopedRateThrottle
     """DRF's per-view scopes (``throttle_scope``), counting anonymous callers by client IP."""
 
 
-class _LoginScope:
-    throttle_scope = "login"
+class _Scope:
+    """What :class:`ScopedRateThrottle` reads of a view: its ``throttle_scope``."""
+
+    def __init__(self, scope: str) -> None:
+        self.throttle_scope = scope
+
+
+def attempt_wait(request: HttpRequest, scope: str) -> int | None:
+    """Count one attempt made outside DRF (a sign-in or password-reset page) against ``scope``,
+    per client IP; ``None`` when allowed, otherwise the seconds to wait."""
+    throttle = ScopedClientRateThrottle()
+    if throttle.allow_request(request, _Scope(scope)):  # type: ignore[arg-type]
+        return None
+    return math.ceil(throttle.wait() or 1)
 
 
 def login_attempt_wait(request: HttpRequest) -> int | None:
-    """Count one password attempt made outside DRF (the sign-in page) against the ``login`` scope.
-
-    The same budget per client IP as the token endpoints; ``None`` when allowed, otherwise the
-    seconds to wait.
-    """
-    throttle = ScopedClientRateThrottle()
-    if throttle.allow_request(request, _LoginScope()):  # type: ignore[arg-type]
-        return None
-    return math.ceil(throttle.wait() or 1)
+    """Count one password attempt made outside DRF (the sign-in page) against the ``login`` scope:
+    the same budget per client IP as the token endpoints."""
+    return attempt_wait(request, "login")

@@ -49,6 +49,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A dashboard form left open past its session reads as such, on the dashboard's own page.
+CSRF_FAILURE_VIEW = "engagement.error_views.csrf_failure"
 CORS_ALLOWED_ORIGINS: list[str] = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 CONTENT_SECURITY_POLICY = {

@@ -18,7 +18,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_GET, require_http_methods
 
 from engagement.dashboard import staff_page
 from engagement.principals import audit_actor
@@ -110,8 +109,7 @@ def _render(
     return render(request, "learners/caseload.html", context, status=status)
 
 
-@staff_page()
-@require_http_methods(["GET", "POST"])
+@staff_page(methods=("GET", "POST"))
 def caseload(request: HttpRequest) -> HttpResponseBase:
     """The viewer's learners, filtered, sorted and paginated; POST runs a bulk action."""
     if request.method == "POST":
@@ -167,7 +165,6 @@ def _csv_response(lines: Iterator[str], name: str) -> HttpResponseBase:
 
 
 @staff_page()
-@require_GET
 def caseload_export(request: HttpRequest) -> HttpResponseBase:
     """The whole filtered list as CSV (same query string as the page), streamed and audited."""
     query = caseload_query(actor=request.user, params=request.GET)

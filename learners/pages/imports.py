@@ -55,7 +55,7 @@ def _upload_page(
     return render(request, "learners/imports.html", context, status=status)
 
 
-@staff_page(roles=ADMIN)
+@staff_page(roles=ADMIN, methods=("GET", "POST"))
 def imports(request: HttpRequest) -> HttpResponse:
     """The upload form and the recent uploads; a valid upload leads to its own page."""
     if request.method != "POST":

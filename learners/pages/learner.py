@@ -21,7 +21,6 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST, require_safe
 
 from engagement.charts import Series, line_chart
 from engagement.dashboard import page_user, paginate, staff_page
@@ -212,15 +211,13 @@ def _render(
     return render(request, "learners/learner.html", context, status=status)
 
 
-@require_safe
 @staff_page()
 def learner_page(request: HttpRequest, learner_id: Any) -> HttpResponse:
     """A learner's profile, current risk and why, risk history, activity and coach notes."""
     return _render(request, _learner(request, learner_id))
 
 
-@require_POST
-@staff_page(ADMIN_COACH)
+@staff_page(ADMIN_COACH, methods=("POST",))
 def learner_feedback(request: HttpRequest, learner_id: Any) -> HttpResponse:
     """Mark the learner's current assessment: acknowledged, not applicable or incorrectly flagged."""
     learner = _learner(request, learner_id)
@@ -236,8 +233,7 @@ def learner_feedback(request: HttpRequest, learner_id: Any) -> HttpResponse:
     return HttpResponseRedirect(_here(learner, back_path(request.POST.get("back"))))
 
 
-@require_POST
-@staff_page(ADMIN_COACH)
+@staff_page(ADMIN_COACH, methods=("POST",))
 def learner_note_add(request: HttpRequest, learner_id: Any) -> HttpResponse:
     """Add a coach note; an empty or overlong note comes back with the reason (400)."""
     learner = _learner(request, learner_id)
@@ -252,8 +248,7 @@ def learner_note_add(request: HttpRequest, learner_id: Any) -> HttpResponse:
     return HttpResponseRedirect(_here(learner, back_path(request.POST.get("back"))))
 
 
-@require_POST
-@staff_page(ADMIN_COACH)
+@staff_page(ADMIN_COACH, methods=("POST",))
 def learner_note_delete(request: HttpRequest, learner_id: Any, note_id: Any) -> HttpResponse:
     """Delete a note: its author or an admin (403 for another coach)."""
     learner = _learner(request, learner_id)

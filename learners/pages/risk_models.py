@@ -16,7 +16,6 @@ from django.urls import reverse
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET, require_POST
 
 from engagement.charts import Series, bar_chart, line_chart
 from engagement.dashboard import staff_page
@@ -116,7 +115,6 @@ def _detail(
 
 
 @staff_page(READERS)
-@require_GET
 def risk_models(request: HttpRequest) -> HttpResponse:
     """Every version, newest first, with its figures against the best naive baseline."""
     context = {
@@ -128,14 +126,12 @@ def risk_models(request: HttpRequest) -> HttpResponse:
 
 
 @staff_page(READERS)
-@require_GET
 def risk_model(request: HttpRequest, version: int) -> HttpResponse:
     """One version: baselines, high band, calibration, parameters, live distribution if active."""
     return _detail(request, version)
 
 
-@staff_page(ADMIN)
-@require_POST
+@staff_page(ADMIN, methods=("POST",))
 def risk_model_activate_page(request: HttpRequest, version: int) -> HttpResponse:
     """Activate through the policy; a refusal is shown with its figures and the offer to force
     it, which needs the confirmation box ticked (checked here, not only in the browser)."""
@@ -153,8 +149,7 @@ def risk_model_activate_page(request: HttpRequest, version: int) -> HttpResponse
     return redirect("dashboard-risk-model", version=version)
 
 
-@staff_page(ADMIN)
-@require_POST
+@staff_page(ADMIN, methods=("POST",))
 def risk_model_train_page(request: HttpRequest) -> HttpResponse:
     """Ask for a training job and follow it on the job page."""
     form = TrainForm(request.POST)
@@ -172,8 +167,7 @@ def risk_model_train_page(request: HttpRequest) -> HttpResponse:
     return _job_page(job)
 
 
-@staff_page(ADMIN)
-@require_POST
+@staff_page(ADMIN, methods=("POST",))
 def learners_rescore_page(request: HttpRequest) -> HttpResponse:
     """Ask for a rescore of every learner with the active model and follow it on the job page."""
     job = services.learners_rescore_request(requested_by=acting_user(request))

@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.db import connection
+from django.test import Client
 from rest_framework.test import APIClient
 
 from engagement.errors import ValidationFailed
@@ -81,6 +82,43 @@ def test_an_empty_or_overlong_note_is_refused(
         coach_note_create(actor=world["coach"], learner=world["learner"], body=body)
     assert reason in refused.value.detail["body"][0]
     assert not CoachNote.objects.exists()
+
+
+@pytest.mark.parametrize("body", ["before\x00after", "lone \ud800 surrogate"])
+def test_text_that_cannot_be_stored_is_refused_by_the_service_for_every_door(
+    world: dict[str, Any], body: str
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        coach_note_create(actor=world["coach"], learner=world["learner"], body=body)
+    assert refused.value.detail["body"][0].startswith("Must be valid text")
+    assert not CoachNote.objects.exists()
+
+
+def test_the_page_refuses_a_nul_character_as_the_api_does(world: dict[str, Any]) -> None:
+    client = Client()
+    client.force_login(world["coach"])
+    url = f"/dashboard/learners/{world['learner'].pk}/notes/"
+    page = client.post(url, {"body": "before\x00after"})
+    assert page.status_code == 400
+    assert "Must be valid text: it contains a NUL character." in page.content.decode()
+    api = _api(world["coach"]).post(_notes(world["learner"]), {"body": "a\x00b"}, format="json")
+    assert api.status_code == 400
+    assert not CoachNote.objects.exists()
+
+
+def test_browser_line_breaks_count_as_one_character(world: dict[str, Any]) -> None:
+    """A textarea sends line breaks as CRLF: 5,000 typed characters must not read as 5,050."""
+    typed = "\n".join(["x" * 99] * 50)  # 50 lines: 4,950 letters and 49 line breaks
+    assert len(typed) == 4999
+    note = coach_note_create(
+        actor=world["coach"], learner=world["learner"], body=typed.replace("\n", "\r\n") + "!"
+    )
+    assert note.body == typed + "!" and "\r" not in note.body
+    with pytest.raises(ValidationFailed) as refused:
+        coach_note_create(
+            actor=world["coach"], learner=world["learner"], body=typed.replace("\n", "\r\n") + "!!"
+        )
+    assert "this note has 5,001" in refused.value.detail["body"][0]
 
 
 def test_the_author_or_an_admin_may_delete_a_note(world: dict[str, Any]) -> None:

@@ -4,13 +4,14 @@ Objects outside the caller's scope are reported as not found, never as forbidden
 """
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext, ngettext
 
 from engagement.db_routing import replica_read_alias
 from engagement.errors import NotFound, ValidationFailed
@@ -83,6 +84,38 @@ def learner_list(*, actor: Any, filters: Mapping[str, Any] | None = None) -> Que
 
 def learner_get(*, actor: Any, learner_id: uuid.UUID | str) -> Learner:
     return row_by_id(learner_queryset(actor=actor), learner_id, missing="No learner with this id.")
+
+
+#: At most this many learners in one bulk request (four pages of 100, and some).
+MAX_SELECTED = 500
+
+
+def learner_selection(*, actor: Any, learner_ids: Collection[uuid.UUID]) -> QuerySet[Learner]:
+    """The learners a member of staff selected for a bulk action: all of them or none. Refused
+    (``ValidationFailed`` saying why) when empty, above :data:`MAX_SELECTED`, or when any id is
+    outside the caller's scope (one count query tells how many)."""
+    ids = set(learner_ids)
+    if not ids:
+        raise _selection_refused(gettext("Select at least one learner first."))
+    if len(ids) > MAX_SELECTED:
+        raise _selection_refused(
+            gettext("Select at most %(limit)s learners at a time; nothing was done.")
+            % {"limit": MAX_SELECTED}
+        )
+    selected = learner_queryset(actor=actor).filter(pk__in=ids)
+    outside = len(ids) - selected.count()
+    if outside:
+        message = ngettext(
+            "%(count)s selected learner is not in your caseload: nothing was done.",
+            "%(count)s selected learners are not in your caseload: nothing was done.",
+            outside,
+        )
+        raise _selection_refused(message % {"count": outside})
+    return selected
+
+
+def _selection_refused(message: str) -> ValidationFailed:
+    return ValidationFailed(message, detail={"learner": [message]})
 
 
 def learner_detail_cached(

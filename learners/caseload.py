@@ -87,6 +87,11 @@ class CaseloadFilterForm(forms.Form):
         min_value=0,
         max_value=MAX_INACTIVE_DAYS,
     )
+    unattended = forms.BooleanField(
+        label=_("Only those needing attention"),
+        required=False,
+        help_text=_("High risk, still studying, and no coach has marked them recently."),
+    )
     ordering = forms.ChoiceField(label=_("Sort by"), required=False, choices=ORDERINGS)
     per_page = forms.TypedChoiceField(
         label=_("Rows per page"),
@@ -132,6 +137,8 @@ class CaseloadFilterForm(forms.Form):
                 filters[name] = data[name]
         if data["inactive_days"] is not None:
             filters["inactive_days"] = str(data["inactive_days"])
+        if data["unattended"]:
+            filters["unattended"] = "true"
         return filters
 
     def add_errors(self, detail: Mapping[str, Any]) -> None:
@@ -150,6 +157,7 @@ class CaseloadFilterForm(forms.Form):
             "band": list(data["band"]),
             "status": data["status"] or STUDYING,
             "inactive_days": data["inactive_days"],
+            "unattended": data["unattended"],
             "ordering": data["ordering"] or DEFAULT_ORDERING,
             "search": bool(data["search"]),
         }

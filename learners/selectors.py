@@ -5,12 +5,12 @@ Objects outside the caller's scope are reported as not found, never as forbidden
 
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext, ngettext
 
 from engagement.db_routing import replica_read_alias
@@ -21,7 +21,7 @@ from engagement.metrics import cache_lookup_count
 from engagement.models import Role
 from engagement.roles import role_of, sees_personal_data
 from learners.cache import LEARNER_DETAIL_USE, learner_detail_key
-from learners.filters import PERSONAL_FILTERS, LearnerFilter
+from learners.filters import PERSONAL_FILTERS, LearnerFilter, high_risk_without_action_q
 from learners.models import (
     STUDYING_STATUSES,
     ActivityEvent,
@@ -32,7 +32,6 @@ from learners.models import (
     Learner,
     LearnerStatus,
     RiskBand,
-    RiskFeedback,
     RiskModel,
 )
 from learners.scoping import cohort_is_visible, scope_to_cohorts, sees_every_cohort
@@ -209,14 +208,6 @@ def import_upload_refused(*, upload: ImportUpload) -> str:
     return str(
         ImportUpload.objects.filter(pk=upload.pk).values_list("refused", flat=True).first() or ""
     )
-
-
-def high_risk_without_action_q(now: datetime) -> Q:
-    """Studying, in the high band, and no coach mark within ``RISK_FEEDBACK_QUIET_DAYS``: the
-    window in which a mark also holds the learner out of the digest."""
-    since = now - timedelta(days=settings.RISK_FEEDBACK_QUIET_DAYS)
-    marked = RiskFeedback.objects.filter(learner_id=OuterRef("pk"), created_at__gte=since)
-    return Q(status__in=STUDYING_STATUSES, risk_band=RiskBand.HIGH) & Q(~Exists(marked))
 
 
 def cohort_learner_counts(*, actor: Any) -> Iterable[Mapping[str, Any]]:

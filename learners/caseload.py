@@ -52,7 +52,6 @@ ORDERINGS = (
     ("enrolled", _("Enrolment, oldest first")),
 )
 EXPORT_CHUNK = 1000
-PSEUDONYMISED = _("Not available on pseudonymised data.")
 PERSONAL_FIELDS = ("name", "email", "name_tokens", "email_hash", "external_id", "source")
 
 
@@ -102,19 +101,14 @@ class CaseloadFilterForm(forms.Form):
     )
     page = forms.IntegerField(label=_("Page"), required=False, min_value=1)
 
-    def __init__(
-        self, data: Mapping[str, Any], *, cohorts: Sequence[tuple[Any, str]], personal: bool
-    ) -> None:
+    def __init__(self, data: Mapping[str, Any], *, cohorts: Sequence[tuple[Any, str]]) -> None:
         super().__init__(data)
-        self.personal = personal
         cohort_field: Any = self.fields["cohort"]
         cohort_field.choices = [("", _("All my cohorts")), *((str(pk), n) for pk, n in cohorts)]
 
     def clean_search(self) -> str:
-        search = self.cleaned_data["search"].strip()
-        if search and not self.personal:
-            raise forms.ValidationError(PSEUDONYMISED)
-        return search
+        """Trimmed; an analyst's search is refused by ``learner_list`` (personal data)."""
+        return self.cleaned_data["search"].strip()
 
     def learner_filters(self) -> MultiValueDict:
         """The validated query as ``LearnerFilter`` parameters."""
@@ -225,7 +219,7 @@ def caseload_query(*, actor: Any, params: Mapping[str, Any]) -> CaseloadQuery:
     a lazy queryset). Invalid params leave the errors on the form, next to their field."""
     personal = sees_personal_data(actor)
     cohorts = list(cohort_list(actor=actor).values_list("id", "name"))
-    form = CaseloadFilterForm(params, cohorts=cohorts, personal=personal)
+    form = CaseloadFilterForm(params, cohorts=cohorts)
     if not form.is_valid():
         return CaseloadQuery(form=form, learners=None, personal=personal)
     try:

@@ -172,6 +172,7 @@ def test_no_admin_page_view_writes_a_domain_table(client: Client, world: dict[st
 
 
 def _routes(patterns: list[Any], prefix: str = "") -> Iterator[str]:
+    """Every route of ``patterns`` as written (``dashboard/learners/<uuid:learner_id>/``)."""
     for pattern in patterns:
         if isinstance(pattern, URLResolver):
             yield from _routes(pattern.url_patterns, prefix + str(pattern.pattern))
@@ -185,7 +186,7 @@ def dashboard_paths(ids: dict[str, Any]) -> list[str]:
     paths = []
     for route in dict.fromkeys(_routes(get_resolver().url_patterns)):
         if route.startswith("dashboard/"):
-            filled = re.sub(r"<(?:\w+:)?(\w+)>", lambda found: str(ids[found.group(1)]), route)
+            filled = re.sub(r"<(?:\w+:)?(\w+)>", lambda found: str(ids[str(found[1])]), route)
             paths.append(f"/{filled}")
     return paths
 
@@ -215,7 +216,7 @@ def test_no_dashboard_page_view_writes_a_domain_table(
         with CaptureQueriesContext(connection) as queries:
             response = client.get(path)
             if response.streaming:  # a streamed CSV reads as it is sent
-                b"".join(response.streaming_content)  # type: ignore[arg-type]
+                b"".join(response.streaming_content)
         answered[path] = response.status_code
         if writes := domain_writes(queries.captured_queries):
             refused[path] = writes

@@ -33,7 +33,6 @@ def _plant(admin: Any) -> list[Learner]:
     and an import whose file name and refused lines carry it too."""
     now = timezone.now()
     cohort = CohortFactory(name="Sweep cohort")
-    learners = []
     for index, days_idle in enumerate((19, 25, 1)):
         learner = LearnerFactory(
             cohort=cohort,
@@ -49,8 +48,8 @@ def _plant(admin: Any) -> list[Learner]:
             metadata={"comment": f"{MARKER} said hello", "page": MARKER},
             occurred_at=now - timedelta(days=days_idle),
         )
-        learners.append(learner)
     learners_rescore()
+    learners = list(Learner.objects.filter(cohort=cohort).order_by("external_id"))
     risk_feedback_create(
         actor=admin, learner=learners[0], kind="incorrect", note=f"{MARKER} feedback note"
     )

@@ -179,12 +179,12 @@ def test_single_feedback_and_bulk_feedback_write_alike(caseload: Caseload) -> No
 def test_handlers_never_see_unchecked_ids(caseload: Caseload, monkeypatch: Any) -> None:
     """The registry checks the selection before any handler runs, whoever calls it."""
     seen: list[Any] = []
-    action = BulkAction(
-        name="probe",
-        label="Probe",
-        roles=frozenset({"coach"}),
-        handler=lambda request, ids: seen.append(ids) or "ok",
-    )
+
+    def probe(request: Any, learner_ids: Any) -> str:
+        seen.append(learner_ids)
+        return "ok"
+
+    action = BulkAction(name="probe", label="Probe", roles=frozenset({"coach"}), handler=probe)
     request = RequestFactory().post(URL)
     request.user = caseload.coach
     for values in (

@@ -3,8 +3,8 @@
 A small registry: each :class:`BulkAction` names the roles that may use it and a handler. The
 caseload page offers the actions of the viewer's role as buttons and hands the chosen one to
 :func:`bulk_action_run`, which checks the selection (valid ids, not too many, every one in
-the viewer's scope, refusing the whole request otherwise) and only then calls the
-handler with the ids. Apps add theirs from ``AppConfig.ready()`` through ``learners.contracts`` (the nudges
+the viewer's scope, refusing the whole request otherwise) and only then calls the handler with
+the ids. Apps add theirs from ``AppConfig.ready()`` through ``learners.contracts`` (the nudges
 app's "Start a campaign" will be one), so the page never needs to know them.
 """
 

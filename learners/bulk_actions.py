@@ -1,8 +1,9 @@
 """What a member of staff can do with learners selected in the caseload table.
 
 A small registry: each :class:`BulkAction` names the roles that may use it and a handler. The
-caseload page offers the actions of the viewer's role as buttons, checks every selected id is in
-the viewer's scope (refusing the whole request otherwise) and only then calls the handler with
+caseload page offers the actions of the viewer's role as buttons and hands the chosen one to
+:func:`bulk_action_run`, which checks the selection (valid ids, not too many, every one in
+the viewer's scope, refusing the whole request otherwise) and only then calls the handler with
 the ids. Apps add theirs from ``AppConfig.ready()`` through ``learners.contracts`` (the nudges
 app's "Start a campaign" will be one), so the page never needs to know them.
 """
@@ -13,7 +14,11 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils.translation import gettext
 from django_stubs_ext import StrOrPromise
+
+from engagement.errors import ValidationFailed
+from learners.selectors import learner_selection
 
 #: A handler gets the request (its user is the actor) and the selected ids, all in scope. It
 #: answers a message to show on the list it returns to, or a response of its own (a download,
@@ -46,3 +51,18 @@ def bulk_actions_for(role: str | None) -> list[BulkAction]:
         (action for action in _actions.values() if role in action.roles),
         key=lambda action: (action.order, action.name),
     )
+
+
+def bulk_action_run(
+    action: BulkAction, request: HttpRequest, values: Sequence[str]
+) -> HttpResponseBase | str:
+    """Run ``action`` on the learners ``values`` select, as ``request.user``: the handler gets
+    only ids checked by :func:`~learners.selectors.learner_selection` (all in scope, not too
+    many); ``ValidationFailed`` with the reason when the selection is refused."""
+    try:
+        ids = list(dict.fromkeys(uuid.UUID(value) for value in values))
+    except ValueError:
+        message = gettext("A selected learner id is not valid; nothing was done.")
+        raise ValidationFailed(message, detail={"learner": [message]}) from None
+    learner_selection(actor=request.user, learner_ids=ids)
+    return action.handler(request, ids)

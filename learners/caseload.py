@@ -53,7 +53,6 @@ ORDERINGS = (
     ("enrolled", _("Enrolment, oldest first")),
 )
 EXPORT_CHUNK = 1000
-PSEUDONYMISED = _("Not available on pseudonymised data.")
 PERSONAL_FIELDS = ("name", "email", "name_tokens", "email_hash", "external_id", "source")
 
 
@@ -88,6 +87,11 @@ class CaseloadFilterForm(forms.Form):
         min_value=0,
         max_value=MAX_INACTIVE_DAYS,
     )
+    unattended = forms.BooleanField(
+        label=_("Only those needing attention"),
+        required=False,
+        help_text=_("High risk, still studying, and no coach has marked them recently."),
+    )
     ordering = forms.ChoiceField(label=_("Sort by"), required=False, choices=ORDERINGS)
     per_page = forms.TypedChoiceField(
         label=_("Rows per page"),
@@ -98,19 +102,14 @@ class CaseloadFilterForm(forms.Form):
     )
     page = PageNumberField(label=_("Page"), required=False)
 
-    def __init__(
-        self, data: Mapping[str, Any], *, cohorts: Sequence[tuple[Any, str]], personal: bool
-    ) -> None:
+    def __init__(self, data: Mapping[str, Any], *, cohorts: Sequence[tuple[Any, str]]) -> None:
         super().__init__(data)
-        self.personal = personal
         cohort_field: Any = self.fields["cohort"]
         cohort_field.choices = [("", _("All my cohorts")), *((str(pk), n) for pk, n in cohorts)]
 
     def clean_search(self) -> str:
-        search = self.cleaned_data["search"].strip()
-        if search and not self.personal:
-            raise forms.ValidationError(PSEUDONYMISED)
-        return search
+        """Trimmed; an analyst's search is refused by ``learner_list`` (personal data)."""
+        return self.cleaned_data["search"].strip()
 
     def learner_filters(self) -> MultiValueDict:
         """The validated query as ``LearnerFilter`` parameters."""
@@ -133,6 +132,8 @@ class CaseloadFilterForm(forms.Form):
                 filters[name] = data[name]
         if data["inactive_days"] is not None:
             filters["inactive_days"] = str(data["inactive_days"])
+        if data["unattended"]:
+            filters["unattended"] = "true"
         return filters
 
     def add_errors(self, detail: Mapping[str, Any]) -> None:
@@ -151,6 +152,7 @@ class CaseloadFilterForm(forms.Form):
             "band": list(data["band"]),
             "status": data["status"] or STUDYING,
             "inactive_days": data["inactive_days"],
+            "unattended": data["unattended"],
             "ordering": data["ordering"] or DEFAULT_ORDERING,
             "search": bool(data["search"]),
         }
@@ -218,7 +220,7 @@ def caseload_query(*, actor: Any, params: Mapping[str, Any]) -> CaseloadQuery:
     a lazy queryset). Invalid params leave the errors on the form, next to their field."""
     personal = sees_personal_data(actor)
     cohorts = list(cohort_list(actor=actor).values_list("id", "name"))
-    form = CaseloadFilterForm(params, cohorts=cohorts, personal=personal)
+    form = CaseloadFilterForm(params, cohorts=cohorts)
     if not form.is_valid():
         return CaseloadQuery(form=form, learners=None, personal=personal)
     try:

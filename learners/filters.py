@@ -1,16 +1,17 @@
 """FilterSets behind the learner list; the selectors apply them."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import django_filters
-from django.db.models import F, Q, QuerySet
+from django.conf import settings
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django_filters.constants import EMPTY_VALUES
 
 from engagement.crypto import keyed_hash, word_tokens
 from engagement.filters import PlainNumberFilter
-from learners.models import STUDYING_STATUSES, Learner, LearnerStatus, RiskBand
+from learners.models import STUDYING_STATUSES, Learner, LearnerStatus, RiskBand, RiskFeedback
 
 PERSONAL_FILTERS = frozenset({"search", "email"})
 #: A century: anything longer reaches before any learning platform (and overflows soon after).
@@ -73,6 +74,12 @@ class LearnerFilter(django_filters.FilterSet):
         max_value=MAX_INACTIVE_DAYS,
         help_text="No activity for at least this many days (or never).",
     )
+    unattended = django_filters.ChoiceFilter(
+        choices=(("true", "true"), ("false", "false")),
+        method="filter_unattended",
+        help_text="true: only learners still studying in the high band whom no coach has marked "
+        'within RISK_FEEDBACK_QUIET_DAYS (the overview\'s "needs attention"); false: all others.',
+    )
     search = django_filters.CharFilter(
         method="filter_search", help_text="Whole words of the name, or the exact external id."
     )
@@ -107,6 +114,12 @@ class LearnerFilter(django_filters.FilterSet):
         cutoff = timezone.now() - timedelta(days=float(value))
         return queryset.filter(Q(last_active_at__lt=cutoff) | Q(last_active_at__isnull=True))
 
+    def filter_unattended(
+        self, queryset: QuerySet[Learner], name: str, value: str
+    ) -> QuerySet[Learner]:
+        unattended = high_risk_without_action_q(timezone.now())
+        return queryset.filter(unattended) if value == "true" else queryset.exclude(unattended)
+
     def filter_search(
         self, queryset: QuerySet[Learner], name: str, value: str
     ) -> QuerySet[Learner]:
@@ -121,6 +134,14 @@ class LearnerFilter(django_filters.FilterSet):
 
     def filter_email(self, queryset: QuerySet[Learner], name: str, value: str) -> QuerySet[Learner]:
         return queryset.filter(email_hash=keyed_hash(value))
+
+
+def high_risk_without_action_q(now: datetime) -> Q:
+    """Studying, in the high band, and no coach mark within ``RISK_FEEDBACK_QUIET_DAYS``: the
+    window in which a mark also holds the learner out of the digest."""
+    since = now - timedelta(days=settings.RISK_FEEDBACK_QUIET_DAYS)
+    marked = RiskFeedback.objects.filter(learner_id=OuterRef("pk"), created_at__gte=since)
+    return Q(status__in=STUDYING_STATUSES, risk_band=RiskBand.HIGH) & Q(~Exists(marked))
 
 
 def studying(queryset: QuerySet[Learner]) -> QuerySet[Learner]:

@@ -4,13 +4,14 @@ Objects outside the caller's scope are reported as not found, never as forbidden
 """
 
 import uuid
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable, Collection, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext, ngettext
 
 from engagement.db_routing import replica_read_alias
 from engagement.errors import NotFound, ValidationFailed
@@ -20,7 +21,7 @@ from engagement.metrics import cache_lookup_count
 from engagement.models import Role
 from engagement.roles import role_of, sees_personal_data
 from learners.cache import LEARNER_DETAIL_USE, learner_detail_key
-from learners.filters import PERSONAL_FILTERS, LearnerFilter
+from learners.filters import PERSONAL_FILTERS, LearnerFilter, high_risk_without_action_q
 from learners.models import (
     STUDYING_STATUSES,
     ActivityEvent,
@@ -31,7 +32,6 @@ from learners.models import (
     Learner,
     LearnerStatus,
     RiskBand,
-    RiskFeedback,
     RiskModel,
 )
 from learners.scoping import cohort_is_visible, scope_to_cohorts, sees_every_cohort
@@ -83,6 +83,38 @@ def learner_list(*, actor: Any, filters: Mapping[str, Any] | None = None) -> Que
 
 def learner_get(*, actor: Any, learner_id: uuid.UUID | str) -> Learner:
     return row_by_id(learner_queryset(actor=actor), learner_id, missing="No learner with this id.")
+
+
+#: At most this many learners in one bulk request (four pages of 100, and some).
+MAX_SELECTED = 500
+
+
+def learner_selection(*, actor: Any, learner_ids: Collection[uuid.UUID]) -> QuerySet[Learner]:
+    """The learners a member of staff selected for a bulk action: all of them or none. Refused
+    (``ValidationFailed`` saying why) when empty, above :data:`MAX_SELECTED`, or when any id is
+    outside the caller's scope (one count query tells how many)."""
+    ids = set(learner_ids)
+    if not ids:
+        raise _selection_refused(gettext("Select at least one learner first."))
+    if len(ids) > MAX_SELECTED:
+        raise _selection_refused(
+            gettext("Select at most %(limit)s learners at a time; nothing was done.")
+            % {"limit": MAX_SELECTED}
+        )
+    selected = learner_queryset(actor=actor).filter(pk__in=ids)
+    outside = len(ids) - selected.count()
+    if outside:
+        message = ngettext(
+            "%(count)s selected learner is not in your caseload: nothing was done.",
+            "%(count)s selected learners are not in your caseload: nothing was done.",
+            outside,
+        )
+        raise _selection_refused(message % {"count": outside})
+    return selected
+
+
+def _selection_refused(message: str) -> ValidationFailed:
+    return ValidationFailed(message, detail={"learner": [message]})
 
 
 def learner_detail_cached(
@@ -176,14 +208,6 @@ def import_upload_refused(*, upload: ImportUpload) -> str:
     return str(
         ImportUpload.objects.filter(pk=upload.pk).values_list("refused", flat=True).first() or ""
     )
-
-
-def high_risk_without_action_q(now: datetime) -> Q:
-    """Studying, in the high band, and no coach mark within ``RISK_FEEDBACK_QUIET_DAYS``: the
-    window in which a mark also holds the learner out of the digest."""
-    since = now - timedelta(days=settings.RISK_FEEDBACK_QUIET_DAYS)
-    marked = RiskFeedback.objects.filter(learner_id=OuterRef("pk"), created_at__gte=since)
-    return Q(status__in=STUDYING_STATUSES, risk_band=RiskBand.HIGH) & Q(~Exists(marked))
 
 
 def cohort_learner_counts(*, actor: Any) -> Iterable[Mapping[str, Any]]:

@@ -20,10 +20,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from engagement.dashboard import staff_page
+from engagement.errors import ValidationFailed
 from engagement.principals import audit_actor
 from engagement.roles import ADMIN_COACH, role_of, sees_personal_data
 from engagement.spreadsheets import csv_download
-from learners.bulk_actions import BulkAction, bulk_actions_for
+from learners.bulk_actions import BulkAction, bulk_action_run, bulk_actions_for
 from learners.caseload import (
     DEFAULT_ORDERING,
     FIRST_DIRECTION,
@@ -35,10 +36,8 @@ from learners.caseload import (
 )
 from learners.models import RiskFeedbackKind
 from learners.risk.feedback import risk_feedback_create_many
-from learners.selectors import learner_list, learner_queryset
+from learners.selectors import learner_list
 
-#: At most this many learners in one bulk request (four pages of 100, and some).
-MAX_SELECTED = 500
 SORTABLE = (("risk", _("Risk")), ("last_active", _("Last activity")), ("enrolled", _("Enrolled")))
 
 
@@ -117,30 +116,6 @@ def caseload(request: HttpRequest) -> HttpResponseBase:
     return _render(request, request.GET)
 
 
-def _selected_ids(request: HttpRequest) -> tuple[list[uuid.UUID], str | None]:
-    values = request.POST.getlist("learner")
-    try:
-        ids = list(dict.fromkeys(uuid.UUID(value) for value in values))
-    except ValueError:
-        return [], str(_("A selected learner id is not valid; nothing was done."))
-    if not ids:
-        return [], str(_("Select at least one learner first."))
-    if len(ids) > MAX_SELECTED:
-        return [], str(
-            _("Select at most %(limit)s learners at a time; nothing was done.")
-            % {"limit": MAX_SELECTED}
-        )
-    outside = len(ids) - learner_queryset(actor=request.user).filter(pk__in=ids).count()
-    if outside:
-        message = ngettext(
-            "%(count)s selected learner is not in your caseload: nothing was done.",
-            "%(count)s selected learners are not in your caseload: nothing was done.",
-            outside,
-        )
-        return [], message % {"count": outside}
-    return ids, None
-
-
 def _bulk(request: HttpRequest) -> HttpResponseBase:
     """Run the chosen action on the selected learners, all in the caller's scope or none."""
     offered = {action.name: action for action in bulk_actions_for(role_of(request.user))}
@@ -150,10 +125,10 @@ def _bulk(request: HttpRequest) -> HttpResponseBase:
     action = offered.get(request.POST.get("action", ""))
     if action is None:
         return _render(request, back, errors=[str(_("Choose one of the actions offered."))])
-    ids, error = _selected_ids(request)
-    if error:
-        return _render(request, back, errors=[error])
-    result = action.handler(request, ids)
+    try:
+        result = bulk_action_run(action, request, request.POST.getlist("learner"))
+    except ValidationFailed as refused:
+        return _render(request, back, errors=[refused.message])
     if isinstance(result, HttpResponseBase):
         return result
     messages.success(request, result)

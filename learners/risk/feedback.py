@@ -3,7 +3,7 @@
 import hashlib
 import uuid
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from engagement.audit import Actor, audit_record, audit_record_many
+from engagement.audit import Actor, audit_record_many
 from engagement.models import Role, User
 from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue_many
 from engagement.wording import counted
@@ -27,56 +27,60 @@ from learners.models import (
     RiskAlertStatus,
     RiskFeedback,
 )
-from learners.risk.selectors import current_assessments, learner_assessments_to_current
+from learners.risk.selectors import current_assessments
+from learners.selectors import learner_selection
 
 
 def risk_feedback_create(
     *, actor: Actor, learner: Learner, kind: str, note: str = ""
 ) -> RiskFeedback:
-    """Record a coach's verdict on the learner's current assessment."""
-    assessment = learner_assessments_to_current(learner=learner).first()
-    feedback = RiskFeedback.objects.create(
-        learner=learner,
-        assessment=assessment,
-        kind=kind,
-        note=note,
-        score_at_feedback=assessment.score if assessment else (learner.risk_score or 0.0),
-        created_by=actor if isinstance(actor, User) else None,
-    )
-    audit_record(actor=actor, action="risk.feedback", target=learner, changes={"kind": kind})
-    learners_data_changed()
-    return feedback
+    """Record a coach's verdict on the current assessment of one learner the caller has
+    already read through its scope (the API's and the learner page's feedback)."""
+    return _feedback_record(actor=actor, learners=[learner], kind=kind, note=note)[0]
 
 
-@transaction.atomic
 def risk_feedback_create_many(
     *, actor: Actor, learner_ids: Collection[uuid.UUID], kind: str, note: str = ""
 ) -> int:
     """Record the same verdict on the current assessment of each of ``learner_ids`` (a coach's
-    bulk "mark acknowledged"), audited per learner as :func:`risk_feedback_create` is, in four
-    statements whatever their number. The caller has checked the ids are in its scope."""
-    learners = list(Learner.objects.filter(pk__in=learner_ids).only("id", "risk_score"))
+    bulk "mark acknowledged"), all of them or none: ``learner_selection`` refuses the whole
+    request when any id is outside the actor's scope. Six statements whatever their number."""
+    selected = learner_selection(actor=actor, learner_ids=learner_ids)
+    learners = list(selected.select_related(None).only("id", "risk_score"))
+    return len(_feedback_record(actor=actor, learners=learners, kind=kind, note=note))
+
+
+@transaction.atomic
+def _feedback_record(
+    *, actor: Actor, learners: Sequence[Learner], kind: str, note: str
+) -> list[RiskFeedback]:
+    """The one write behind both: a feedback per learner on its current assessment (read for
+    all in one query), with the score it had, audited per learner."""
     current = current_assessments(learner_ids=[learner.pk for learner in learners])
     author = actor if isinstance(actor, User) else None
-    RiskFeedback.objects.bulk_create(
-        RiskFeedback(
-            learner=learner,
-            assessment=current.get(learner.pk),
-            kind=kind,
-            note=note,
-            score_at_feedback=(
-                current[learner.pk].score if learner.pk in current else (learner.risk_score or 0.0)
-            ),
-            created_by=author,
-        )
-        for learner in learners
+    feedback = RiskFeedback.objects.bulk_create(
+        [
+            RiskFeedback(
+                learner=learner,
+                assessment=current.get(learner.pk),
+                kind=kind,
+                note=note,
+                score_at_feedback=(
+                    current[learner.pk].score
+                    if learner.pk in current
+                    else (learner.risk_score or 0.0)
+                ),
+                created_by=author,
+            )
+            for learner in learners
+        ]
     )
     audit_record_many(
         actor=actor,
         events=(("risk.feedback", learner, {"kind": kind}) for learner in learners),
     )
     learners_data_changed()
-    return len(learners)
+    return feedback
 
 
 def _quieted(alerts: list[RiskAlert], now: datetime) -> set[Any]:

@@ -1,4 +1,5 @@
-"""Reads never write: a GET of every API read route and admin page changes no domain table.
+"""Reads never write: a GET of every API read route, admin page and dashboard page (for each
+staff role) changes no domain table.
 
 A GET may write only what is about the request itself, never the data it reads:
 
@@ -18,7 +19,7 @@ from django.contrib import admin
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from engagement.api_keys import api_key_create
@@ -30,8 +31,14 @@ from learners.models import ImportUpload, Learner, RiskModel
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
+from learners.services import coach_note_create
 from tests.contract.schema import api_schema
-from tests.factories import ActivityEventFactory, LearnerFactory, UserFactory
+from tests.factories import (
+    ActivityEventFactory,
+    CohortAssignmentFactory,
+    LearnerFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -68,6 +75,7 @@ def world() -> dict[str, Any]:
     Learner.objects.filter(pk=stale.pk).update(risk_stale=True)  # a read must not rescore it
     learner.refresh_from_db()
     risk_feedback_create(actor=admin_user, learner=learner, kind="acknowledged", note="On it.")
+    note = coach_note_create(actor=admin_user, learner=learner, body="Called on Monday.")
     job = Job.objects.create(kind="learners.rescore", params={}, requested_by=admin_user)
     upload = ImportUpload.objects.create(
         kind="learners", filename="a.csv", content=b"", size=1, sha256="0" * 64, job=job
@@ -95,6 +103,13 @@ def world() -> dict[str, Any]:
             "risk/models": RiskModel.objects.get(is_active=True).version,
         },
         "secret": key.secret,
+        "route_ids": {
+            "learner_id": learner.pk,
+            "note_id": note.pk,
+            "job_id": job.pk,
+            "upload_id": upload.pk,
+            "version": RiskModel.objects.get(is_active=True).version,
+        },
     }
 
 
@@ -154,6 +169,63 @@ def test_no_admin_page_view_writes_a_domain_table(client: Client, world: dict[st
             if writes := domain_writes(queries.captured_queries):
                 refused[url] = writes
     assert refused == {}
+
+
+def _routes(patterns: list[Any], prefix: str = "") -> Iterator[str]:
+    """Every route of ``patterns`` as written (``dashboard/learners/<uuid:learner_id>/``)."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            yield prefix + str(pattern.pattern)
+
+
+def dashboard_paths(ids: dict[str, Any]) -> list[str]:
+    """Every route of the URLconf under ``/dashboard/``, its parameters filled with real ids
+    (POST-only ones too: their GET must answer 405 without writing)."""
+    paths = []
+    for route in dict.fromkeys(_routes(get_resolver().url_patterns)):
+        if route.startswith("dashboard/"):
+            filled = re.sub(r"<(?:\w+:)?(\w+)>", lambda found: str(ids[str(found[1])]), route)
+            paths.append(f"/{filled}")
+    return paths
+
+
+def test_every_dashboard_route_is_covered(world: dict[str, Any]) -> None:
+    paths = dashboard_paths(world["route_ids"])
+    learner = world["learner"].pk
+    for page in ("/dashboard/", "/dashboard/cohorts/", "/dashboard/learners/export.csv"):
+        assert page in paths
+    assert f"/dashboard/learners/{learner}/" in paths
+    assert all("<" not in path for path in paths)
+
+
+@pytest.mark.parametrize("role", ["admin", "coach", "analyst"])
+def test_no_dashboard_page_view_writes_a_domain_table(
+    client: Client, world: dict[str, Any], role: str
+) -> None:
+    """Each role GETs every dashboard route: pages answer (200, or 403/404 outside the role's
+    reach), actions answer 405, and none of them writes a domain table."""
+    user = world["user"] if role == "admin" else UserFactory(role=role)
+    if role == "coach":
+        CohortAssignmentFactory(user=user, cohort=world["learner"].cohort)
+    client.force_login(user)
+    refused = {}
+    answered = {}
+    for path in dashboard_paths(world["route_ids"]):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(path)
+            if response.streaming:  # a streamed CSV reads as it is sent
+                b"".join(response.streaming_content)
+        answered[path] = response.status_code
+        if writes := domain_writes(queries.captured_queries):
+            refused[path] = writes
+    assert refused == {}
+    assert set(answered.values()) <= {200, 403, 404, 405}, answered
+    pages = [path for path, status in answered.items() if status != 405]
+    assert len(pages) >= 10, answered
+    if role == "admin":
+        assert {answered[path] for path in pages} == {200}, answered
 
 
 def test_the_filter_sees_writes() -> None:

@@ -7,6 +7,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from learners.models import LearnerStatus, RiskBand
+from learners.risk.feedback import risk_feedback_create
 from learners.services import DUPLICATE_IDENTITY
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
 
@@ -162,6 +163,10 @@ def test_filters(auth_client: APIClient) -> None:
     assert _ids(auth_client.get(URL, {"search": "hopper"})) == {str(never.id)}
     assert _ids(auth_client.get(URL, {"search": "GH-1"})) == {str(never.id)}
     assert _ids(auth_client.get(URL, {"email": "GRACE@example.org"})) == {str(never.id)}
+    assert _ids(auth_client.get(URL, {"unattended": "true"})) == {str(risky.id)}
+    assert _ids(auth_client.get(URL, {"unattended": "false"})) == {str(calm.id), str(never.id)}
+    risk_feedback_create(actor=None, learner=risky, kind="acknowledged")
+    assert _ids(auth_client.get(URL, {"unattended": "true"})) == set()
 
 
 def test_ordering(auth_client: APIClient) -> None:
@@ -174,7 +179,8 @@ def test_ordering(auth_client: APIClient) -> None:
 
 
 @pytest.mark.parametrize(
-    "params", [{"risk_min": "lots"}, {"status": "sleeping"}, {"ordering": "password"}]
+    "params",
+    [{"risk_min": "lots"}, {"status": "sleeping"}, {"ordering": "password"}, {"unattended": "1"}],
 )
 def test_bad_filters_are_400(auth_client: APIClient, params: dict) -> None:
     response = auth_client.get(URL, params)

@@ -11,6 +11,7 @@ from django.utils.formats import date_format
 from django.utils.html import escape
 
 from learners.models import RiskBand
+from learners.risk.feedback import risk_feedback_create
 from tests.factories import UserFactory
 from tests.learners.pages.conftest import URL, Caseload, signed_in
 
@@ -120,6 +121,8 @@ def test_analysts_cannot_search_by_name(caseload: Caseload) -> None:
         ({"status": "paused"}, []),
         ({"inactive_days": "10"}, ["Dora Drift"]),
         ({"inactive_days": "30"}, []),
+        ({"unattended": "true"}, ["Dora Drift"]),
+        ({"unattended": "true", "status": "completed"}, []),
         ({"ordering": "-last_active"}, ["Sam Steady", "Dora Drift"]),
         ({"ordering": "last_active"}, ["Dora Drift", "Sam Steady"]),
         ({"ordering": "risk"}, ["Sam Steady", "Dora Drift"]),
@@ -219,3 +222,20 @@ def test_a_learner_link_leads_back_to_the_filtered_list(caseload: Caseload) -> N
     assert f'href="{link}"' in page
     learner_page = client.get(link).content.decode()
     assert f'href="{escape(back)}"' in learner_page
+
+
+def test_needs_attention_link_lists_every_unattended_learner(caseload: Caseload) -> None:
+    """The overview's "needs attention" panel links here for the rows past its tenth; the box is
+    labelled, stays ticked, and a coach's mark takes the learner off the list."""
+    client = signed_in(caseload.admin)
+    response = client.get(URL, {"unattended": "true"})
+    assert response.status_code == 200
+    assert _names(response) == ["Dora Drift", "Otto Outside"]
+    page = response.content.decode()
+    assert 'for="id_unattended"' in page
+    assert 'name="unattended" value="true" id="id_unattended" ' in page
+    assert "checked" in page.split('id="id_unattended"')[1].split(">")[0]
+    risk_feedback_create(actor=caseload.admin, learner=caseload.drifting, kind="acknowledged")
+    assert _names(client.get(URL, {"unattended": "true"})) == ["Otto Outside"]
+    unticked = client.get(URL).content.decode()
+    assert "checked" not in unticked.split('id="id_unattended"')[1].split(">")[0]

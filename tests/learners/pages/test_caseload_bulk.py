@@ -5,11 +5,19 @@ import io
 from typing import Any
 
 import pytest
+from django.test import RequestFactory
 
+from engagement.errors import ValidationFailed
 from engagement.models import AuditEvent
 from learners import bulk_actions
-from learners.bulk_actions import BulkAction, bulk_action_register, bulk_actions_for
+from learners.bulk_actions import (
+    BulkAction,
+    bulk_action_register,
+    bulk_action_run,
+    bulk_actions_for,
+)
 from learners.models import RiskFeedback, RiskFeedbackKind
+from learners.risk.feedback import risk_feedback_create, risk_feedback_create_many
 from learners.risk.selectors import current_assessments
 from tests.learners.pages.conftest import URL, Caseload, signed_in
 
@@ -72,7 +80,7 @@ def test_bad_bulk_requests_are_400_with_a_message(
 
 
 def test_too_many_selected_is_refused(caseload: Caseload, monkeypatch: Any) -> None:
-    monkeypatch.setattr("learners.pages.caseload.MAX_SELECTED", 1)
+    monkeypatch.setattr("learners.selectors.MAX_SELECTED", 1)
     response = _post(
         signed_in(caseload.coach), "acknowledge", caseload.drifting.pk, caseload.steady.pk
     )
@@ -121,3 +129,72 @@ def test_another_app_can_add_an_action(caseload: Caseload, monkeypatch: Any) -> 
         bulk_action_register(
             BulkAction(name="campaign", label="Other", roles=frozenset(), handler=campaign)
         )
+
+
+def test_the_service_refuses_ids_outside_its_actors_scope(caseload: Caseload) -> None:
+    """The scope rule lives in the service: a caller that skipped the page's checks still
+    writes nothing for a selection with one learner outside the coach's cohorts."""
+    with pytest.raises(ValidationFailed) as refused:
+        risk_feedback_create_many(
+            actor=caseload.coach,
+            learner_ids=[caseload.drifting.pk, caseload.outsider.pk],
+            kind=RiskFeedbackKind.ACKNOWLEDGED,
+        )
+    assert refused.value.detail == {
+        "learner": ["1 selected learner is not in your caseload: nothing was done."]
+    }
+    assert not RiskFeedback.objects.exists()
+    assert not AuditEvent.objects.filter(action="risk.feedback").exists()
+
+
+def test_the_service_refuses_too_many_ids(caseload: Caseload, monkeypatch: Any) -> None:
+    monkeypatch.setattr("learners.selectors.MAX_SELECTED", 1)
+    with pytest.raises(ValidationFailed, match="Select at most 1 learners"):
+        risk_feedback_create_many(
+            actor=caseload.admin,
+            learner_ids=[caseload.drifting.pk, caseload.outsider.pk],
+            kind=RiskFeedbackKind.ACKNOWLEDGED,
+        )
+    assert not RiskFeedback.objects.exists()
+
+
+def test_single_feedback_and_bulk_feedback_write_alike(caseload: Caseload) -> None:
+    """One code path: the API's single feedback records what the bulk one does."""
+    single = risk_feedback_create(
+        actor=caseload.coach, learner=caseload.drifting, kind="incorrect", note="Back at work."
+    )
+    risk_feedback_create_many(
+        actor=caseload.coach, learner_ids=[caseload.steady.pk], kind="incorrect", note="Same."
+    )
+    bulk = RiskFeedback.objects.get(learner=caseload.steady)
+    current = current_assessments(learner_ids=[caseload.drifting.pk, caseload.steady.pk])
+    for row, learner in ((single, caseload.drifting), (bulk, caseload.steady)):
+        row.refresh_from_db()
+        assert row.assessment == current[learner.pk]
+        assert row.score_at_feedback == current[learner.pk].score
+        assert row.created_by == caseload.coach
+    assert AuditEvent.objects.filter(action="risk.feedback").count() == 2
+
+
+def test_handlers_never_see_unchecked_ids(caseload: Caseload, monkeypatch: Any) -> None:
+    """The registry checks the selection before any handler runs, whoever calls it."""
+    seen: list[Any] = []
+
+    def probe(request: Any, learner_ids: Any) -> str:
+        seen.append(learner_ids)
+        return "ok"
+
+    action = BulkAction(name="probe", label="Probe", roles=frozenset({"coach"}), handler=probe)
+    request = RequestFactory().post(URL)
+    request.user = caseload.coach
+    for values in (
+        [str(caseload.outsider.pk)],
+        ["not-an-id"],
+        [],
+    ):
+        with pytest.raises(ValidationFailed):
+            bulk_action_run(action, request, values)
+    assert seen == []
+    twice = [str(caseload.drifting.pk), str(caseload.drifting.pk)]
+    assert bulk_action_run(action, request, twice) == "ok"
+    assert seen == [[caseload.drifting.pk]]

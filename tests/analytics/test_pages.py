@@ -77,6 +77,7 @@ def test_the_overview_shows_the_figures(data: dict[str, Any]) -> None:
     assert f"No snapshot of {week_ago:%-d %b} to compare with yet." in body
     assert f"Ann {MARKER}" in body
     assert f'href="/dashboard/learners/{data["learner-Alph"].pk}/"' in body
+    assert 'href="/dashboard/learners/?unattended=true"' in body  # the rest of the list
     assert "In the last 24 hours" in body
     assert "Since yesterday" not in body
     assert 'href="/api/v1/analytics/changes/?format=csv"' in body

@@ -155,6 +155,16 @@ def test_the_cohorts_page(data: dict[str, Any]) -> None:
     assert 'aria-current="page"' in body
 
 
+def test_a_finished_cohort_links_to_all_its_learners(data: dict[str, Any]) -> None:
+    """The table lists studying learners by default: a cohort with none leads to every status."""
+    cohort = data["cohort"]
+    cohort.learners.update(status="completed", finished_at=timezone.now())
+    cache.clear()
+    body = _client(data["admin"]).get("/dashboard/cohorts/").content.decode()
+    assert f'href="/dashboard/learners/?cohort={cohort.pk}&amp;status=all"' in body
+    assert f'href="/dashboard/learners/?cohort={data["other"].pk}"' in body
+
+
 def test_the_cohorts_page_without_cohorts(data: dict[str, Any]) -> None:
     CohortAssignment.objects.all().delete()
     body = _client(data["coach"]).get("/dashboard/cohorts/").content.decode()

@@ -68,7 +68,7 @@ def test_an_upload_is_accepted_with_its_job(
 
 def test_refused_lines_may_be_asked_for_as_csv(admin_client: APIClient) -> None:
     upload = ImportUpload.objects.create(
-        kind="activity", filename="x.csv", content=b"", size=1, sha256="0" * 64, refused="line\n"
+        kind="activity", filename="x.csv", content="", size=1, sha256="0" * 64, refused="line\n"
     )
     response = admin_client.get(f"{URL}{upload.pk}/refused/", HTTP_ACCEPT="text/csv")
     assert response.status_code == 200 and response.content == b"line\n"

@@ -224,7 +224,7 @@ class Learner(BaseModel):
             models.Index(fields=["last_active_at"], name="learner_last_active"),
             models.Index(fields=["email_hash"], name="learner_email_hash"),
             # The caseload table's orders have partial indexes of their own, written in SQL by
-            # migration 0022_caseload_indexes (SQLite cannot declare NULLS FIRST in an index).
+            # migration 0024_caseload_indexes (SQLite cannot declare NULLS FIRST in an index).
         ]
 
     def __str__(self) -> str:

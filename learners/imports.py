@@ -9,7 +9,7 @@ run again after its worker died adds nothing twice.
 
 The file holds personal data, so it is stored encrypted (``ImportUpload.content``) and kept only
 while its job may still need it: :func:`import_upload_job_ended` empties it once the job ended,
-whatever the outcome, and :func:`import_uploads_clear` (a daily beat task) empties any older than
+whatever the outcome, and :func:`import_uploads_clear` (an hourly beat task) empties any older than
 ``IMPORT_UPLOAD_RETENTION_HOURS`` whose job never ended (a worker lost, a queue dropped).
 """
 

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from celery import Task
+from celery.exceptions import Retry
 from django.core.cache import cache
 from django.db import OperationalError, transaction
 from django.utils import timezone
@@ -134,8 +135,12 @@ def import_upload_task(self: Task, job_id: str) -> None:
                 job=job, report_progress=report_progress
             ),
         )
-    finally:
-        import_upload_job_ended(job_id=job_id)
+    except Retry:
+        raise  # queued again after database trouble: the next run needs the file
+    except BaseException:
+        import_upload_job_ended(job_id=job_id)  # failed
+        raise
+    import_upload_job_ended(job_id=job_id)  # succeeded, cancelled, or not run (already ended)
 
 
 @app.task(name="learners.import_uploads_clear")

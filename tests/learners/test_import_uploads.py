@@ -8,6 +8,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from celery.exceptions import Retry
 from cryptography.fernet import Fernet
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
@@ -18,7 +19,7 @@ from engagement.crypto import decrypt
 from engagement.errors import ValidationFailed
 from engagement.jobs import job_cancel, job_run, job_start
 from engagement.models import AuditEvent, Job, JobStatus
-from learners import imports
+from learners import imports, tasks
 from learners.imports import (
     UploadTooLarge,
     import_upload_check,
@@ -267,6 +268,22 @@ def test_a_job_that_may_still_run_keeps_its_file(admin: Any) -> None:
     assert import_upload_job_ended(job_id=str(upload.job_id)) == 0  # queued
     job_start(job_id=upload.job_id)
     assert import_upload_job_ended(job_id=str(upload.job_id)) == 0  # running
+    upload.refresh_from_db()
+    assert upload.content == LEARNERS_CSV
+
+
+def test_a_run_given_back_for_a_retry_keeps_its_file(
+    admin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upload = import_upload_request(actor=admin, kind="learners", file=upload_file(LEARNERS_CSV))
+
+    def retried(task: Any, job_id: str, work: Any) -> None:
+        Job.objects.filter(pk=job_id).update(status=JobStatus.SUCCEEDED)  # even so: not emptied
+        raise Retry("database trouble")
+
+    monkeypatch.setattr(tasks, "_run_retrying", retried)
+    with pytest.raises(Retry):
+        import_upload_task(str(upload.job_id))
     upload.refresh_from_db()
     assert upload.content == LEARNERS_CSV
 

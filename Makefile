@@ -10,6 +10,8 @@ DEMO_LEARNERS ?= 600
 DEMO_DAYS ?= 240
 # Days of daily snapshots (the dashboard's trends) written from the seeded history, and the
 # weekly risk history scored before them (seed_demo scores nobody; one rescore gives only today).
+# Both only right after seeding: a database already seeded keeps its scores and snapshots (each
+# run would add assessments otherwise); `manage.py rescore` scores it again as of now.
 DEMO_SNAPSHOT_DAYS ?= 90
 DEMO_HISTORY_WEEKS ?= 4
 WEEKS_AGO = $(BIN)/python -c "import datetime as d, sys; print((d.datetime.now(d.UTC) - d.timedelta(weeks=int(sys.argv[1]))).isoformat(timespec='seconds'))"
@@ -31,11 +33,13 @@ migrate: setup
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 
 run: migrate
-	$(RUN_ENV) $(BIN)/python manage.py seed_demo --if-empty --cohorts $(DEMO_COHORTS) --learners $(DEMO_LEARNERS) --days $(DEMO_DAYS) --seed 42
-	$(RUN_ENV) $(BIN)/python manage.py rescore
+	seeded=$$($(RUN_ENV) $(BIN)/python manage.py seed_demo --if-empty --cohorts $(DEMO_COHORTS) --learners $(DEMO_LEARNERS) --days $(DEMO_DAYS) --seed 42) || exit 1; \
+	echo "$$seeded"; \
+	case "$$seeded" in *"nothing seeded"*) exit 0 ;; esac; \
+	$(RUN_ENV) $(BIN)/python manage.py rescore || exit 1; \
 	for weeks in $$(seq $(DEMO_HISTORY_WEEKS) -1 1); do \
 		$(RUN_ENV) $(BIN)/python manage.py rescore --as-of $$($(WEEKS_AGO) $$weeks) || exit 1; \
-	done
+	done; \
 	$(RUN_ENV) $(BIN)/python manage.py backfill_snapshots --days $(DEMO_SNAPSHOT_DAYS)
 	$(RUN_ENV) $(BIN)/python manage.py demo_accounts
 	@echo "Serving on http://$(HOST):$(PORT)/  (API: /api/v1/, docs: /api/docs/, admin: /admin/)"

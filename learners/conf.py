@@ -26,6 +26,9 @@ def tunables() -> dict[str, Any]:
         "IMPORT_UPLOAD_MAX_BYTES": env.int(
             "IMPORT_UPLOAD_MAX_BYTES", default=25 * 1024 * 1024, minimum=1
         ),
+        "IMPORT_UPLOAD_RETENTION_HOURS": env.int(
+            "IMPORT_UPLOAD_RETENTION_HOURS", default=24, minimum=1
+        ),
         "LEARNER_DETAIL_CACHE_SECONDS": env.int("LEARNER_DETAIL_CACHE_SECONDS", default=30 * 60),
         "RISK_SELF_PACED_DAYS": env.int("RISK_SELF_PACED_DAYS", default=84, minimum=1),
         "RISK_DETAIL_CACHE_SECONDS": env.int("RISK_DETAIL_CACHE_SECONDS", default=3600),

@@ -23,7 +23,8 @@ class StableOrderingFilter(django_filters.OrderingFilter):
     one never active the oldest activity) and the id breaks ties in the same direction.
 
     Pages then never repeat or skip a row, and each order, in either direction, reads one
-    b-tree index (``col ASC NULLS FIRST, id``) forwards or backwards (migration 0022).
+    b-tree index (``col ASC NULLS FIRST, id``) forwards or backwards (migration
+    ``0024_caseload_indexes``).
     """
 
     def filter(self, qs: QuerySet, value: list[str]) -> QuerySet:

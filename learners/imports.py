@@ -6,6 +6,11 @@ row), stored in the database so that any Celery worker can read it, and imported
 commands use (:func:`learners.ingestion.csv.csv_import`). The importers are idempotent (learners
 upsert on ``(source, external_id)``, events on ``(source, source_event_id)``), so a job that is
 run again after its worker died adds nothing twice.
+
+The file holds personal data, so it is stored encrypted (``ImportUpload.content``) and kept only
+while its job may still need it: :func:`import_upload_job_ended` empties it once the job ended,
+whatever the outcome, and :func:`import_uploads_clear` (an hourly beat task) empties any older than
+``IMPORT_UPLOAD_RETENTION_HOURS`` whose job never ended (a worker lost, a queue dropped).
 """
 
 import codecs
@@ -14,16 +19,18 @@ import hashlib
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from engagement.audit import audit_record
 from engagement.errors import ApplicationError, ValidationFailed
 from engagement.jobs import ProgressReporter, job_enqueue
-from engagement.models import Job, User
+from engagement.models import JOB_ACTIVE_STATUSES, Job, User
 from engagement.spreadsheets import csv_line
 from engagement.wording import counted
 from learners import services, tasks
@@ -191,7 +198,7 @@ def import_upload_request(*, actor: User, kind: str, file: UploadedFile | None) 
         upload = ImportUpload.objects.create(
             kind=kind,
             filename=filename,
-            content=content,
+            content=content.decode("utf-8"),  # checked UTF-8 above; encrypted as it is saved
             size=len(content),
             sha256=hashlib.sha256(content).hexdigest(),
             uploaded_by=actor,
@@ -225,7 +232,11 @@ def import_upload_run(*, job: Job, report_progress: ProgressReporter) -> dict[st
     idempotent) and its counts and refused lines replace the earlier run's.
     """
     upload = ImportUpload.objects.get(pk=job.params["upload_id"])
-    content = bytes(upload.content)
+    content = upload.content.encode("utf-8")
+    if not content:
+        raise ValidationFailed(
+            _("The file was cleared before it could be imported; upload it again.")
+        )
     handle = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
     # Rows below the header; a quoted value spanning lines makes this a slight over-estimate.
     total_rows = max(content.count(b"\n") + (not content.endswith(b"\n")) - 1, 1)
@@ -243,14 +254,13 @@ def import_upload_run(*, job: Job, report_progress: ProgressReporter) -> dict[st
 
     try:
         total = csv_import(handle, required=format_.columns, importer=importer, on_report=on_report)
-    except CsvRefused as exc:  # the same file would fail again: it is not kept either
-        ImportUpload.objects.filter(pk=upload.pk).update(content=b"")
+    except CsvRefused as exc:  # the same file would fail again (its content goes at the end)
         raise ValidationFailed(str(exc)) from exc
     upload.accepted = total.accepted
     upload.duplicates = total.duplicates
     upload.rejected = len(total.rejected)
     upload.refused = _refused_csv(total.rejected)
-    upload.content = b""
+    upload.content = ""
     upload.save(
         update_fields=["accepted", "duplicates", "rejected", "refused", "content", "updated_at"]
     )
@@ -261,3 +271,36 @@ def import_upload_run(*, job: Job, report_progress: ProgressReporter) -> dict[st
         "duplicates": upload.duplicates,
         "rejected": upload.rejected,
     }
+
+
+def import_upload_job_ended(*, job_id: str) -> int:
+    """Empty the content of the job's upload unless the job may still run (queued again for a
+    retry, or running): called after every run of the task, so the file goes whatever the
+    outcome (succeeded, failed, cancelled). Returns the uploads emptied (0 or 1)."""
+    return (
+        ImportUpload.objects.filter(job_id=job_id)
+        .exclude(job__status__in=JOB_ACTIVE_STATUSES)
+        .exclude(content="")
+        .update(content="")
+    )
+
+
+def import_uploads_clear(*, older_than: timedelta | None = None) -> int:
+    """Empty every upload older than ``older_than`` (``IMPORT_UPLOAD_RETENTION_HOURS``) that
+    still holds its file, whatever its job's state: a job that died or never ran must not keep
+    personal data beyond the retention window. Returns the uploads emptied."""
+    if older_than is None:
+        older_than = timedelta(hours=settings.IMPORT_UPLOAD_RETENTION_HOURS)
+    cleared = (
+        ImportUpload.objects.filter(created_at__lt=timezone.now() - older_than)
+        .exclude(content="")
+        .update(content="")
+    )
+    if cleared:
+        audit_record(
+            actor=None,
+            action="import.clear",
+            target_type="learners.importupload",
+            changes={"uploads": cleared},
+        )
+    return cleared

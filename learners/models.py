@@ -235,7 +235,7 @@ class Learner(BaseModel):
                 name="learner_studying_band_changed",
             ),
             # The caseload table's orders have partial indexes of their own, written in SQL by
-            # migration 0022_caseload_indexes (SQLite cannot declare NULLS FIRST in an index).
+            # migration 0024_caseload_indexes (SQLite cannot declare NULLS FIRST in an index).
         ]
 
     def __str__(self) -> str:
@@ -474,15 +474,18 @@ class ImportKind(models.TextChoices):
 class ImportUpload(BaseModel):
     """A CSV file uploaded for import, kept in the database so that any worker can read it.
 
-    The file holds personal data (names, emails, external ids), so ``content`` is emptied once
-    the import succeeded; ``size`` and ``sha256`` still say which file it was. ``refused`` is
-    CSV text (``line,reasons``) of the rows the import refused, for the uploader to correct.
-    The counts and ``refused`` are written when the job finishes; its status is the job's.
+    The file holds personal data (names, emails, external ids): ``content`` (the file as UTF-8
+    text) is encrypted at rest like a learner's name, emptied once its job ends whatever the
+    outcome, and by the ``learners.import_uploads_clear`` sweep after
+    ``IMPORT_UPLOAD_RETENTION_HOURS`` when a job never ended; ``size`` and ``sha256`` still say
+    which file it was. ``refused`` is CSV text (``line,reasons``, encrypted too: reasons may
+    quote values) of the rows the import refused, for the uploader to correct. The counts and
+    ``refused`` are written when the job finishes; its status is the job's.
     """
 
     kind = models.CharField(max_length=16, choices=ImportKind.choices)
     filename = models.CharField(max_length=255)
-    content = models.BinaryField(editable=False)
+    content = EncryptedTextField(blank=True, editable=False)
     size = models.PositiveBigIntegerField(help_text="Bytes, as uploaded.")
     sha256 = models.CharField(max_length=64)
     uploaded_by = models.ForeignKey(
@@ -494,7 +497,7 @@ class ImportUpload(BaseModel):
     accepted = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
-    refused = models.TextField(blank=True, help_text="CSV: line,reasons.")
+    refused = EncryptedTextField(blank=True, help_text="CSV: line,reasons.")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -22,6 +22,8 @@ from learners.selectors import learner_pseudonym
 from learners.services import learner_prepare
 
 CHUNK = 2000
+#: Uploads read per round trip when re-encrypting (each may hold a file of many MiB).
+UPLOAD_CHUNK = 20
 
 
 # The export document ----------------------------------------------------------------------------
@@ -208,8 +210,8 @@ def _chunks(queryset: QuerySet[Any]) -> Iterator[list[Any]]:
 
 
 def learners_reencrypt() -> int:
-    """Re-encrypt every learner's personal data (name, email, coach notes) under the primary
-    key; returns the learners rewritten.
+    """Re-encrypt every learner's personal data (name, email, coach notes, uploaded import files
+    and their refused lines) under the primary key; returns the learners rewritten.
 
     Reading decrypts with any configured key and writing encrypts with the first one, so after
     this runs, older keys can be removed from ``FIELD_ENCRYPTION_KEYS``.
@@ -220,6 +222,9 @@ def learners_reencrypt() -> int:
         rewritten += len(chunk)
     for notes in _chunks(CoachNote.objects.order_by("pk")):
         CoachNote.objects.bulk_update(notes, ["body"])
+    uploads = ImportUpload.objects.exclude(content="", refused="").order_by("pk")
+    for upload in uploads.only("id", "content", "refused").iterator(UPLOAD_CHUNK):
+        upload.save(update_fields=["content", "refused"])  # one by one: each may be 25 MiB
     audit_record(
         actor=None,
         action="crypto.rotate",
@@ -244,7 +249,7 @@ def database_anonymise() -> dict[str, int]:
         learners += len(chunk)
     events = ActivityEvent.objects.exclude(metadata={}).update(metadata={})
     # Uploaded files and their refused rows hold names, emails and external ids as uploaded.
-    uploads = ImportUpload.objects.update(content=b"", refused="")
+    uploads = ImportUpload.objects.update(content="", refused="")
     notes = CoachNote.objects.update(body=ANONYMISED_NOTE)
     users = users_anonymise()
     audit_record(

@@ -9,4 +9,9 @@ BEAT_SCHEDULE = {
     "rescore-stale": {"task": "learners.rescore_stale", "schedule": crontab(minute="*/10")},
     # 06:00 UTC, after the daily rescore: coaches get the learners newly in the high band.
     "risk-digest": {"task": "learners.risk_digest", "schedule": crontab(hour=6, minute=0)},
+    # Hourly: uploaded import files whose job never ended, past IMPORT_UPLOAD_RETENTION_HOURS.
+    "import-uploads-clear": {
+        "task": "learners.import_uploads_clear",
+        "schedule": crontab(minute=40),
+    },
 }

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from celery import Task
+from celery.exceptions import Retry
 from django.core.cache import cache
 from django.db import OperationalError, transaction
 from django.utils import timezone
@@ -121,16 +122,33 @@ def risk_model_train_task(self: Task, job_id: str) -> None:
 @app.task(**_job_task("learners.import", retries=3, minutes=30))
 def import_upload_task(self: Task, job_id: str) -> None:
     """Import an uploaded CSV file (``learners.imports``); a redelivery re-runs it without
-    duplicates."""
+    duplicates. The file's content goes once the job has ended, whatever the outcome."""
     # Imported here: learners.imports sends this module's task and reads the CSV loop, which
     # needs learners.services complete (services imports this module at its top).
-    from learners.imports import import_upload_run
+    from learners.imports import import_upload_job_ended, import_upload_run
 
-    _run_retrying(
-        self,
-        job_id,
-        lambda job, report_progress: import_upload_run(job=job, report_progress=report_progress),
-    )
+    try:
+        _run_retrying(
+            self,
+            job_id,
+            lambda job, report_progress: import_upload_run(
+                job=job, report_progress=report_progress
+            ),
+        )
+    except Retry:
+        raise  # queued again after database trouble: the next run needs the file
+    except BaseException:
+        import_upload_job_ended(job_id=job_id)  # failed
+        raise
+    import_upload_job_ended(job_id=job_id)  # succeeded, cancelled, or not run (already ended)
+
+
+@app.task(name="learners.import_uploads_clear")
+def import_uploads_clear() -> int:
+    """Uploaded files whose job died still hold personal data: emptied after the retention."""
+    from learners.imports import import_uploads_clear as clear
+
+    return clear()
 
 
 @app.task(name="learners.rescore_daily")

@@ -1,5 +1,7 @@
 """CSV files uploaded for import: upload (a background job), list, read, refused lines."""
 
+from typing import Any
+
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.urls import reverse
@@ -73,9 +75,14 @@ class ImportUploadViewSet(viewsets.GenericViewSet):
         upload = selectors.import_upload_get(actor=request.user, upload_id=pk)
         return Response(self.get_serializer(upload).data)
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # An upload is refused on its declared length before anything reads the body: before
+        # authentication too, whose CSRF check (a session sign-in) reads the form.
+        if self.action == "create":
+            upload_request_too_large(request.META.get("CONTENT_LENGTH"))
+        super().initial(request, *args, **kwargs)
+
     def create(self, request: Request) -> Response:
-        # Refused on its declared length, before the body is read.
-        upload_request_too_large(request.META.get("CONTENT_LENGTH"))
         serializer = ImportUploadInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         created = import_upload_request(actor=staff_user(request), **serializer.validated_data)

@@ -5,6 +5,10 @@ The list orders with a missing value lowest and the id breaking ties
 (``learners.filters.StableOrderingFilter``): ``col ASC NULLS FIRST, id`` read forwards or
 backwards serves both directions. Written in SQL because an index cannot say ``NULLS FIRST`` on
 SQLite, where an ascending index puts NULLs first anyway; the model's state does not list them.
+On PostgreSQL they are built ``CONCURRENTLY`` (outside a transaction, so the migration is not
+atomic): writes to ``learners_learner`` go on while they build. A build interrupted there leaves
+an invalid index behind, which ``CREATE INDEX IF NOT EXISTS`` would keep: drop it
+(``DROP INDEX CONCURRENTLY name``) and migrate again.
 Measured at 100,000 learners: see ``learners/caseload.py`` and the caseload notes in
 ``benchmarks/README.md``.
 """
@@ -13,7 +17,9 @@ from typing import Any
 
 from django.db import migrations
 
-STUDYING = "status IN ('active', 'paused')"
+from learners.models import STUDYING_STATUSES
+
+STUDYING = "status IN ({})".format(", ".join(f"'{status}'" for status in STUDYING_STATUSES))
 INDEXES = {
     "learner_studying_risk": ("risk_score", "id"),
     "learner_studying_band_risk": ("risk_band", "risk_score", "id"),
@@ -21,6 +27,10 @@ INDEXES = {
     "learner_studying_enrolled": ("enrolled_at", "id"),
 }
 NULLABLE_ORDER = {"risk_score", "last_active_at", "enrolled_at"}
+
+
+def _concurrently(schema_editor: Any) -> str:
+    return "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
 
 
 def create(apps: Any, schema_editor: Any) -> None:
@@ -31,16 +41,19 @@ def create(apps: Any, schema_editor: Any) -> None:
             for column in columns
         )
         schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {name} ON learners_learner ({written}) WHERE {STUDYING}"
+            f"CREATE INDEX {_concurrently(schema_editor)}IF NOT EXISTS {name} "
+            f"ON learners_learner ({written}) WHERE {STUDYING}"
         )
 
 
 def drop(apps: Any, schema_editor: Any) -> None:
     for name in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
+        schema_editor.execute(f"DROP INDEX {_concurrently(schema_editor)}IF EXISTS {name}")
 
 
 class Migration(migrations.Migration):
+    atomic = False  # PostgreSQL builds an index CONCURRENTLY only outside a transaction
+
     dependencies = [
         ("learners", "0023_coach_note"),
     ]

@@ -208,7 +208,7 @@ def world(db: Any) -> dict[str, Any]:
         "api_key": key_without.api_key,
         "job": Job.objects.create(kind="matrix.probe", requested_by=admin),
         "upload": ImportUpload.objects.create(
-            kind="activity", filename="probe.csv", content=b"", size=0, sha256="0" * 64
+            kind="activity", filename="probe.csv", content="", size=0, sha256="0" * 64
         ),
         "outbox": outbox_enqueue(
             channel=EMAIL_CHANNEL,

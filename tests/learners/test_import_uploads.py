@@ -3,26 +3,36 @@
 import csv
 import hashlib
 import io
+from datetime import timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
+from celery.exceptions import Retry
+from cryptography.fernet import Fernet
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.db import connection
+from django.utils import timezone
 
+from engagement.crypto import decrypt
 from engagement.errors import ValidationFailed
-from engagement.jobs import job_run, job_start
+from engagement.jobs import job_cancel, job_run, job_start
 from engagement.models import AuditEvent, Job, JobStatus
-from learners import imports
+from learners import imports, tasks
 from learners.imports import (
     UploadTooLarge,
     import_upload_check,
+    import_upload_job_ended,
     import_upload_request,
     import_upload_run,
+    import_uploads_clear,
     upload_request_too_large,
 )
 from learners.models import ActivityEvent, ImportUpload, Learner
 from learners.privacy import database_anonymise
 from learners.tasks import import_upload_task
+from learners.tasks import import_uploads_clear as import_uploads_clear_task
 from tests.factories import CohortFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -74,7 +84,7 @@ def refused_rows(upload: ImportUpload) -> list[list[str]]:
 def test_an_upload_is_stored_with_its_job_and_audited(admin: Any) -> None:
     upload = import_upload_request(actor=admin, kind="learners", file=upload_file(LEARNERS_CSV))
     upload.refresh_from_db()
-    assert bytes(upload.content) == LEARNERS_CSV.encode()
+    assert upload.content == LEARNERS_CSV
     assert upload.size == len(LEARNERS_CSV.encode())
     assert upload.sha256 == hashlib.sha256(LEARNERS_CSV.encode()).hexdigest()
     assert upload.filename == "data.csv"
@@ -106,7 +116,7 @@ def test_the_job_imports_learners_and_records_refused_lines(admin: Any) -> None:
     assert rows[1][0] == "3" and rows[1][1].startswith("status:")
     assert len(rows) == 2
     assert (upload.accepted, upload.duplicates, upload.rejected) == (2, 0, 1)
-    assert bytes(upload.content) == b""  # personal data is not kept once imported
+    assert upload.content == ""  # personal data is not kept once imported
     assert (
         AuditEvent.objects.filter(action="learner.create", changes__via="import_upload").count()
         == 2
@@ -142,7 +152,7 @@ def test_a_rerun_after_a_crash_adds_nothing_twice(admin: Any, learner_a1: Learne
     job_start(job_id=upload.job_id)
     job = Job.objects.get(pk=upload.job_id)
     import_upload_run(job=job, report_progress=lambda fraction: None)  # the first run landed
-    ImportUpload.objects.filter(pk=upload.pk).update(content=ACTIVITY_CSV.encode())  # then died
+    ImportUpload.objects.filter(pk=upload.pk).update(content=ACTIVITY_CSV)  # then died
     stored = set(ActivityEvent.objects.values_list("id", flat=True))
     job = run_job(upload)
     assert job.status == JobStatus.SUCCEEDED
@@ -195,15 +205,125 @@ def test_progress_is_reported_per_chunk_as_the_share_of_bytes_read(
     assert ActivityEvent.objects.count() == 60
 
 
-def test_an_upload_that_stops_being_csv_fails_its_job_with_a_reason(admin: Any) -> None:
+def test_an_upload_that_stops_being_importable_fails_its_job_and_is_emptied(admin: Any) -> None:
     upload = import_upload_request(actor=admin, kind="learners", file=upload_file(LEARNERS_CSV))
-    header = LEARNERS_CSV.splitlines()[0]
-    ImportUpload.objects.filter(pk=upload.pk).update(content=f"{header}\nu9,\xff".encode("latin-1"))
+    ImportUpload.objects.filter(pk=upload.pk).update(content="name,email\nAda,ada@example.org\n")
     job = run_job(upload)
     assert job.status == JobStatus.FAILED
-    assert "not UTF-8 text" in job.error
+    assert "The header lacks the columns" in job.error
     upload.refresh_from_db()
-    assert bytes(upload.content) == b""
+    assert upload.content == ""
+
+
+def _raw(upload: ImportUpload, column: str) -> str:
+    """The column as stored, bypassing the field's decryption."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {column} FROM learners_importupload WHERE id = %s",  # noqa: S608 (a column name of ours)
+            [upload.pk.hex if connection.vendor == "sqlite" else upload.pk],
+        )
+        return str(cursor.fetchone()[0])
+
+
+def test_the_file_and_its_refused_lines_are_encrypted_at_rest(admin: Any) -> None:
+    upload = import_upload_request(actor=admin, kind="learners", file=upload_file(LEARNERS_CSV))
+    stored = _raw(upload, "content")
+    assert "Ada Lovelace" not in stored and "ada@example.org" not in stored
+    assert decrypt(stored) == LEARNERS_CSV
+    run_job(upload)
+    refused = _raw(upload, "refused")
+    assert "line,reasons" not in refused
+    assert decrypt(refused).startswith("line,reasons")
+    assert _raw(upload, "content") == ""
+
+
+def test_a_cancelled_job_empties_its_file(admin: Any) -> None:
+    upload = import_upload_request(actor=admin, kind="learners", file=upload_file(LEARNERS_CSV))
+    job_cancel(job=Job.objects.get(pk=upload.job_id), actor=admin)
+    assert run_job(upload).status == JobStatus.CANCELLED
+    upload.refresh_from_db()
+    assert upload.content == ""
+    assert not Learner.objects.exists()
+
+
+def test_a_job_cancelled_while_it_runs_empties_its_file(
+    admin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upload = import_upload_request(actor=admin, kind="learners", file=upload_file(LEARNERS_CSV))
+    real_run = imports.import_upload_run
+
+    def cancelled_meanwhile(*, job: Job, report_progress: Any) -> Any:
+        job_cancel(job=job, actor=admin)
+        return real_run(job=job, report_progress=report_progress)
+
+    monkeypatch.setattr(imports, "import_upload_run", cancelled_meanwhile)
+    assert run_job(upload).status == JobStatus.CANCELLED
+    upload.refresh_from_db()
+    assert upload.content == ""
+
+
+def test_a_job_that_may_still_run_keeps_its_file(admin: Any) -> None:
+    """Queued again for a retry (database trouble) or still running: the file is needed."""
+    upload = import_upload_request(actor=admin, kind="learners", file=upload_file(LEARNERS_CSV))
+    assert import_upload_job_ended(job_id=str(upload.job_id)) == 0  # queued
+    job_start(job_id=upload.job_id)
+    assert import_upload_job_ended(job_id=str(upload.job_id)) == 0  # running
+    upload.refresh_from_db()
+    assert upload.content == LEARNERS_CSV
+
+
+def test_a_run_given_back_for_a_retry_keeps_its_file(
+    admin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upload = import_upload_request(actor=admin, kind="learners", file=upload_file(LEARNERS_CSV))
+
+    def retried(task: Any, job_id: str, work: Any) -> None:
+        Job.objects.filter(pk=job_id).update(status=JobStatus.SUCCEEDED)  # even so: not emptied
+        raise Retry("database trouble")
+
+    monkeypatch.setattr(tasks, "_run_retrying", retried)
+    with pytest.raises(Retry):
+        import_upload_task(str(upload.job_id))
+    upload.refresh_from_db()
+    assert upload.content == LEARNERS_CSV
+
+
+def test_a_file_cleared_before_its_job_ran_fails_the_job_saying_so(admin: Any) -> None:
+    upload = import_upload_request(actor=admin, kind="learners", file=upload_file(LEARNERS_CSV))
+    ImportUpload.objects.filter(pk=upload.pk).update(content="")
+    job = run_job(upload)
+    assert job.status == JobStatus.FAILED
+    assert "cleared before it could be imported" in job.error
+
+
+def test_the_sweep_empties_files_older_than_the_retention_whatever_their_job(
+    admin: Any, settings: Any
+) -> None:
+    settings.IMPORT_UPLOAD_RETENTION_HOURS = 24
+    stale = import_upload_request(actor=admin, kind="learners", file=upload_file(LEARNERS_CSV))
+    fresh = import_upload_request(actor=admin, kind="learners", file=upload_file(LEARNERS_CSV))
+    long_ago = timezone.now() - timedelta(hours=25)
+    ImportUpload.objects.filter(pk=stale.pk).update(created_at=long_ago)
+    assert import_uploads_clear_task.apply().get() == 1
+    stale.refresh_from_db()
+    fresh.refresh_from_db()
+    assert (stale.content, fresh.content) == ("", LEARNERS_CSV)
+    assert AuditEvent.objects.get(action="import.clear").changes == {"uploads": 1}
+    assert import_uploads_clear() == 0  # nothing left to clear, nothing audited
+    assert import_uploads_clear(older_than=timedelta(0)) == 1
+    assert AuditEvent.objects.filter(action="import.clear").count() == 2
+
+
+def test_key_rotation_reencrypts_files_and_refused_lines(admin: Any, settings: Any) -> None:
+    upload = import_upload_request(actor=admin, kind="learners", file=upload_file(LEARNERS_CSV))
+    ImportUpload.objects.filter(pk=upload.pk).update(refused="line,reasons\n3,status: bad\n")
+    old, new = list(settings.FIELD_ENCRYPTION_KEYS), Fernet.generate_key().decode()
+    settings.FIELD_ENCRYPTION_KEYS = [new, *old]
+    call_command("rotate_encryption_keys", stdout=StringIO())
+    settings.FIELD_ENCRYPTION_KEYS = [new]
+    upload.refresh_from_db()
+    assert upload.content == LEARNERS_CSV
+    assert upload.refused == "line,reasons\n3,status: bad\n"
 
 
 def test_a_row_that_is_not_csv_fails_the_job_and_the_command_alike(
@@ -211,7 +331,7 @@ def test_a_row_that_is_not_csv_fails_the_job_and_the_command_alike(
 ) -> None:
     text = LEARNERS_CSV + 'u9,moodle,"' + "x" * 200_000 + '"\n'
     upload = import_upload_request(actor=admin, kind="learners", file=upload_file(LEARNERS_CSV))
-    ImportUpload.objects.filter(pk=upload.pk).update(content=text.encode())
+    ImportUpload.objects.filter(pk=upload.pk).update(content=text)
     job = run_job(upload)
     assert job.status == JobStatus.FAILED
     assert job.error.startswith("The file is not readable CSV (field larger than field limit")
@@ -311,4 +431,4 @@ def test_anonymising_the_database_empties_uploaded_files_and_refused_rows(admin:
     ImportUpload.objects.filter(pk=upload.pk).update(refused="line,reasons\n3,status: bad\n")
     assert database_anonymise()["imports_cleared"] == 1
     upload.refresh_from_db()
-    assert (bytes(upload.content), upload.refused) == (b"", "")
+    assert (upload.content, upload.refused) == ("", "")

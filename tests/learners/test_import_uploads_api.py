@@ -68,7 +68,7 @@ def test_an_upload_is_accepted_with_its_job(
 
 def test_refused_lines_may_be_asked_for_as_csv(admin_client: APIClient) -> None:
     upload = ImportUpload.objects.create(
-        kind="activity", filename="x.csv", content=b"", size=1, sha256="0" * 64, refused="line\n"
+        kind="activity", filename="x.csv", content="", size=1, sha256="0" * 64, refused="line\n"
     )
     response = admin_client.get(f"{URL}{upload.pk}/refused/", HTTP_ACCEPT="text/csv")
     assert response.status_code == 200 and response.content == b"line\n"
@@ -188,3 +188,25 @@ def test_the_schema_documents_the_multipart_upload(admin_client: APIClient) -> N
     assert {"202", "400", "413"} <= set(operation["responses"])
     refused = schema["paths"]["/api/v1/imports/{id}/refused/"]["get"]
     assert "text/csv" in refused["responses"]["200"]["content"]
+
+
+def test_a_session_upload_declaring_too_much_is_413_before_the_csrf_check_reads_it(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signed in through the dashboard's session, the CSRF check would read the body first."""
+    settings.IMPORT_UPLOAD_MAX_BYTES = 100
+    monkeypatch.setattr(
+        "django.http.multipartparser.MultiPartParser.parse",
+        lambda parser: pytest.fail("the body was read"),
+    )
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(UserFactory(role="admin"))
+    client.cookies["csrftoken"] = "k" * 32  # with a cookie, the check looks for the token
+    response = client.generic(
+        "POST",
+        URL,
+        "x" * 10,
+        content_type="multipart/form-data; boundary=zz",
+        CONTENT_LENGTH=str(10 * 1024 * 1024),
+    )
+    assert response.status_code == 413

@@ -2,6 +2,7 @@
 
 import importlib
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -192,3 +193,17 @@ def test_rules_since_enrolment_leave_an_activated_trained_model_active() -> None
     _migrate(BEFORE_RULES_SINCE_ENROLMENT)
     assert _stored_models() == [(1, "rules", False), (2, "logistic", True)]
     _migrate()
+
+
+def test_caseload_indexes_build_concurrently_on_postgresql_only() -> None:
+    """Writes to learners go on while PostgreSQL builds them (outside a transaction)."""
+    module = importlib.import_module("learners.migrations.0024_caseload_indexes")
+    assert module.Migration.atomic is False
+    for vendor, concurrently in (("postgresql", True), ("sqlite", False)):
+        executed: list[str] = []
+        editor = SimpleNamespace(connection=SimpleNamespace(vendor=vendor), execute=executed.append)
+        module.create(None, editor)
+        module.drop(None, editor)
+        assert len(executed) == 8
+        assert all(("CONCURRENTLY" in sql) == concurrently for sql in executed)
+        assert executed[0].endswith("WHERE status IN ('active', 'paused')")

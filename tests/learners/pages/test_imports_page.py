@@ -87,7 +87,7 @@ def test_an_upload_leads_to_its_page_with_counts_and_refused_lines(
 def test_a_running_import_reloads_its_page(admin_client: Client) -> None:
     job = Job.objects.create(kind="learners.import", status=JobStatus.RUNNING, progress=0.4)
     stored = ImportUpload.objects.create(
-        kind="learners", filename="a.csv", content=b"x", size=1, sha256="0" * 64, job=job
+        kind="learners", filename="a.csv", content="x", size=1, sha256="0" * 64, job=job
     )
     html = admin_client.get(f"/dashboard/imports/{stored.pk}/").content.decode()
     assert '<meta http-equiv="refresh" content="2">' in html
@@ -100,7 +100,7 @@ def test_a_failed_import_shows_its_reason(admin_client: Client) -> None:
         kind="learners.import", status=JobStatus.FAILED, error="The file is not UTF-8 text."
     )
     stored = ImportUpload.objects.create(
-        kind="learners", filename="a.csv", content=b"x", size=1, sha256="0" * 64, job=job
+        kind="learners", filename="a.csv", content="x", size=1, sha256="0" * 64, job=job
     )
     html = admin_client.get(f"/dashboard/imports/{stored.pk}/").content.decode()
     assert "The file is not UTF-8 text." in html and "Failed" in html
@@ -136,6 +136,48 @@ def test_an_oversized_file_is_413_with_the_reason(admin_client: Client, settings
     assert "The file is larger than 100 bytes." in response.content.decode()
 
 
+def test_a_request_declaring_more_than_the_limit_is_413_before_its_body_is_read(
+    admin_client: Client, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.IMPORT_UPLOAD_MAX_BYTES = 100
+    monkeypatch.setattr(
+        "django.http.multipartparser.MultiPartParser.parse",
+        lambda parser: pytest.fail("the body was read"),
+    )
+    declared = str(100 + 64 * 1024 + 1)
+    for client in (admin_client, _csrf_checked(admin_client)):
+        response = client.post(URL, {"kind": "learners"}, CONTENT_LENGTH=declared)
+        assert response.status_code == 413
+        assert "The file is larger than 100 bytes." in response.content.decode()
+    assert not ImportUpload.objects.exists()
+
+
+def _csrf_checked(signed_in: Client) -> Client:
+    """A client that enforces CSRF, signed in as ``signed_in`` is."""
+    client = Client(enforce_csrf_checks=True)
+    client.cookies = signed_in.cookies
+    client.cookies["csrftoken"] = "k" * 32  # with a cookie, the check looks for the token
+    return client
+
+
+def test_the_upload_still_needs_the_csrf_token(admin_client: Client) -> None:
+    client = _csrf_checked(admin_client)
+    assert upload(client, "learners", LEARNERS_CSV).status_code == 403
+    assert not ImportUpload.objects.exists()
+    del client.cookies["csrftoken"]
+    client.get(URL)  # the form sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    file = SimpleUploadedFile("a.csv", LEARNERS_CSV.encode(), content_type="text/csv")
+    response = client.post(URL, {"kind": "learners", "file": file, "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert ImportUpload.objects.count() == 1
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_the_form_answers_get_and_post_only(admin_client: Client, method: str) -> None:
+    assert getattr(admin_client, method)(URL).status_code == 405
+
+
 def test_anonymous_visitors_are_sent_to_sign_in(client: Client) -> None:
     for path in (URL, f"{URL}{uuid.uuid4()}/", f"{URL}{uuid.uuid4()}/refused.csv"):
         response = client.get(path)
@@ -147,7 +189,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(client: Client) -> None:
 def test_other_roles_get_403_and_no_link(client: Client, role: str) -> None:
     client.force_login(UserFactory(role=role))
     stored = ImportUpload.objects.create(
-        kind="learners", filename="a.csv", content=b"", size=1, sha256="0" * 64
+        kind="learners", filename="a.csv", content="", size=1, sha256="0" * 64
     )
     for path in (URL, f"{URL}{stored.pk}/", f"{URL}{stored.pk}/refused.csv"):
         assert client.get(path).status_code == 403

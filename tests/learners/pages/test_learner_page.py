@@ -168,7 +168,7 @@ def test_what_changed_since_the_previous_assessment(world: dict[str, Any]) -> No
     learner = world["learner"]
     learners_rescore(learner_ids=[learner.pk], as_of=timezone.now() - timedelta(days=10))
     page = _client(world["coach"]).get(_url(learner)).content.decode()
-    assert re.search(r"Risk \d+% on \d+ \w+ \d{4}, \d+% now\.", page)
+    assert re.search(r"Risk \d+% on <time [^>]+>\d+ \w+ \d{4}</time>, \d+% now\.", page)
     assert "This is the first assessment." not in page
     assert "now raises the risk more" in page or "now lowers the risk more" in page
 

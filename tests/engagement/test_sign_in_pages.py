@@ -171,4 +171,5 @@ def test_sign_in_pages_are_translation_ready(client: Client) -> None:
     folder = Path(settings.BASE_DIR) / "templates" / "registration"
     for template in folder.glob("*.html"):
         assert "{% load i18n" in template.read_text(), template.name
-    assert '<html lang="en">' in client.get("/accounts/login/").content.decode()
+    page = client.get("/accounts/login/").content.decode()
+    assert f'<html lang="{settings.LANGUAGE_CODE}">' in page

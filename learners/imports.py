@@ -57,8 +57,8 @@ class ImportFormat:
 
     columns: tuple[str, ...]
     optional: tuple[str, ...]
-    blank: tuple[str, ...]
     importer: Importer
+    blank: tuple[str, ...] = ()
 
 
 FORMATS: dict[str, ImportFormat] = {

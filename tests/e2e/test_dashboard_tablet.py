@@ -1,4 +1,4 @@
-"""The caseload on a tablet (768×1024): the learner and risk columns in view, no sideways scroll."""
+"""The caseload on a tablet (768 by 1024): the learner and risk columns in view, no sideways scroll."""
 
 from datetime import timedelta
 from typing import Any

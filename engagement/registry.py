@@ -1,7 +1,8 @@
 """What apps add to the platform, registered from each app's ``AppConfig.ready()``.
 
 ``engagement`` names no app: an app registers its API key scopes, throttle scopes and rates, URL
-modules, dashboard navigation, beat schedule entries, schema enum names, outbox channels and metrics collectors here,
+modules, dashboard navigation, job kinds, beat schedule entries, schema enum names, outbox channels and
+metrics collectors here,
 and the platform builds its API-key validation, throttles, URLconf, Celery beat, OpenAPI
 document and ``/metrics`` from what was registered. A new
 app touches only its own folder plus its line in ``INSTALLED_APPS``.
@@ -11,6 +12,7 @@ for after, so that nothing builds on half the apps.
 """
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
@@ -43,6 +45,18 @@ class LiveMapping(Mapping[str, Any]):
         return f"LiveMapping({self._table!r})"
 
 
+JobLinks = Callable[[Mapping[str, Any], Mapping[str, Any]], list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A registered job kind: its id, its label, and the pages its jobs link to."""
+
+    kind: str
+    label: str
+    links: JobLinks | None = None
+
+
 class Registry:
     """The tables apps fill from ``ready()``; ``apps_ready`` tells whether every app is ready."""
 
@@ -53,6 +67,7 @@ class Registry:
         self._api_url_modules: list[str] = []
         self._site_urls: dict[str, str] = {}
         self._dashboard_nav: dict[str, NavEntry] = {}
+        self._job_kinds: dict[str, JobKind] = {}
         self.beat_schedule: dict[str, dict[str, Any]] = {}
         """Celery beat's table itself (``engagement/celery.py``); beat reads it after set-up."""
         self._schema_enum_names: dict[str, str] = {}
@@ -141,6 +156,18 @@ class Registry:
         """Every navigation entry, in their declared order."""
         self._reading("dashboard navigation")
         return tuple(sorted(self._dashboard_nav.values(), key=lambda entry: entry.order))
+
+    def add_job_kind(self, kind: str, label: str, *, links: JobLinks | None = None) -> None:
+        """A kind of background job (its task's Celery name) and the words the jobs pages show
+        for it; ``links(params, result)`` names the pages a job of this kind made or worked on,
+        as ``(text, url)`` pairs."""
+        self._registering("job kinds")
+        self._add(self._job_kinds, kind, JobKind(kind, label, links), what="Job kind")
+
+    def job_kinds(self) -> dict[str, "JobKind"]:
+        """Every registered job kind, in registration order."""
+        self._reading("job kinds")
+        return dict(self._job_kinds)
 
     def add_beat_schedule(self, entries: Mapping[str, dict[str, Any]]) -> None:
         """Celery beat entries (name to ``{"task": ..., "schedule": ...}``)."""

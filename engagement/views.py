@@ -16,9 +16,10 @@ from django.utils.translation import gettext, gettext_lazy
 
 from engagement import accounts, jobs, user_scopes
 from engagement.dashboard import page_user, paginate, staff_page
-from engagement.errors import Conflict
+from engagement.errors import Conflict, ValidationFailed
 from engagement.input_bounds import portable_timezones
 from engagement.models import JOB_ACTIVE_STATUSES, Job, JobStatus
+from engagement.registry import registry
 from engagement.roles import UNSCOPED_ROLES, role_of
 
 JOBS_PER_PAGE = 25
@@ -40,8 +41,13 @@ class JobFilterForm(forms.Form):
         required=False,
         choices=[("", gettext_lazy("Any status")), *JobStatus.choices],
     )
-    kind = forms.CharField(
-        label=gettext_lazy("Kind"), required=False, max_length=64, help_text="e.g. learners.rescore"
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Kind"),
+        required=False,
+        choices=lambda: [
+            ("", gettext_lazy("Any kind")),
+            *((kind.kind, kind.label) for kind in registry.job_kinds().values()),
+        ],
     )
 
 
@@ -70,6 +76,8 @@ def account(request: HttpRequest) -> HttpResponse:
 def job_list(request: HttpRequest) -> HttpResponse:
     """The caller's jobs (every job for admins), newest first, with how far each got."""
     form = JobFilterForm(request.GET)
+    if not form.is_valid() and "kind" in form.errors:
+        raise ValidationFailed(gettext("Unknown job kind."), detail={"kind": form.errors["kind"]})
     # Empty fields of the GET form mean "any"; JobFilter would refuse an empty status.
     filters: dict[str, Any] = {}
     if statuses := [value for value in request.GET.getlist("status") if value]:
@@ -82,15 +90,18 @@ def job_list(request: HttpRequest) -> HttpResponse:
 
 
 def _readable(value: Any) -> list[tuple[str, bool, str]]:
-    """A job's params or result as (name, is_block, text) rows: scalars inline, the rest as JSON."""
+    """A job's params or result as (name, is_block, text) rows: text inline as it is, every other
+    value as JSON (``true``, ``null``, nested values indented), as the jobs API shows them."""
     if not isinstance(value, dict):
         return [("", True, json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True))]
     rows = []
     for key, item in value.items():
-        if isinstance(item, dict | list):
-            rows.append((str(key), True, json.dumps(item, indent=2, ensure_ascii=False)))
+        if isinstance(item, str):
+            rows.append((str(key), False, item))
         else:
-            rows.append((str(key), False, "—" if item is None else str(item)))
+            block = isinstance(item, dict | list)
+            text = json.dumps(item, indent=2 if block else None, ensure_ascii=False)
+            rows.append((str(key), block, text))
     return rows
 
 
@@ -98,8 +109,11 @@ def _readable(value: Any) -> list[tuple[str, bool, str]]:
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     """One job: what it was asked, how far it got, its outcome; live while queued or running."""
     job: Job = jobs.job_get(actor=request.user, job_id=job_id)
+    kind = registry.job_kinds().get(job.kind)
+    links = kind.links(job.params or {}, job.result or {}) if kind and kind.links else []
     context = {
         "job": job,
+        "links": links,
         "active": job.status in JOB_ACTIVE_STATUSES,
         "params": _readable(job.params) if job.params else [],
         "result": _readable(job.result) if job.result else [],

@@ -16,6 +16,7 @@ class LearnersConfig(AppConfig):
         from learners.assignments import CohortAssignmentProvider
         from learners.bulk_actions import bulk_action_register
         from learners.conf import tunables
+        from learners.job_kinds import JOB_KINDS
         from learners.monitoring import RiskCollector
         from learners.pages.caseload import BULK_ACTIONS
         from learners.pages.risk_models import READERS
@@ -28,6 +29,8 @@ class LearnersConfig(AppConfig):
         registry.add_api_urls("learners.api.urls")
         registry.add_site_urls("dashboard/", "learners.urls")
         registry.add_beat_schedule(BEAT_SCHEDULE)
+        for kind, label, links in JOB_KINDS:
+            registry.add_job_kind(kind, label, links=links)
         registry.add_site_urls("dashboard/", "learners.import_urls")
         registry.add_dashboard_nav(
             NavEntry(

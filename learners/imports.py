@@ -35,7 +35,9 @@ from engagement.spreadsheets import csv_line
 from engagement.wording import counted
 from learners import services, tasks
 from learners.ingestion.csv import (
+    ACTIVITY_BLANK_COLUMNS,
     ACTIVITY_COLUMNS,
+    LEARNER_BLANK_COLUMNS,
     LEARNER_COLUMNS,
     CsvRefused,
     Importer,
@@ -57,19 +59,27 @@ MULTIPART_SLACK_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class ImportFormat:
-    """What a kind of file must hold, and the importer its rows go through."""
+    """What a kind of file must hold, and the importer its rows go through: the header names
+    every one of ``columns`` (those in ``blank`` may have empty cells) and may name ``optional``."""
 
     columns: tuple[str, ...]
     optional: tuple[str, ...]
     importer: Importer
+    blank: tuple[str, ...] = ()
 
 
 FORMATS: dict[str, ImportFormat] = {
     ImportKind.LEARNERS: ImportFormat(
-        columns=LEARNER_COLUMNS, optional=("finished_at",), importer=services.learners_import
+        columns=LEARNER_COLUMNS,
+        optional=("finished_at",),
+        blank=LEARNER_BLANK_COLUMNS,
+        importer=services.learners_import,
     ),
     ImportKind.ACTIVITY: ImportFormat(
-        columns=ACTIVITY_COLUMNS, optional=(), importer=services.events_import
+        columns=ACTIVITY_COLUMNS,
+        optional=(),
+        blank=ACTIVITY_BLANK_COLUMNS,
+        importer=services.events_import,
     ),
 }
 

@@ -4,6 +4,10 @@
 - ``{{ band|band_label }}``: the same word alone, translated, for running text.
 - ``{{ rate|percent }}`` / ``{{ rate|percent:1 }}``: a fraction (0.123) as a percentage ("12%").
 - ``{{ when|relative_days }}``: a date or datetime as days from today in the viewer's zone.
+- ``{{ moment|when }}`` / ``{{ moment|day }}``: the dashboard's one date-time format ("2 Dec 2026
+  10:53") and one date format ("2 Dec 2026"), in the viewer's zone, as ``<time>`` elements whose
+  ``title`` gives the exact moment.
+- ``{{ job.kind|job_kind }}``: a job kind's registered label (its id when none is registered).
 - ``{% pagination page request %}``: Previous/Next links for a Django ``Page`` (or
   :class:`engagement.dashboard.CountlessPage`), keeping the request's other query parameters.
 """
@@ -20,6 +24,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 
 from engagement.dashboard import PAGE_PARAM
+from engagement.registry import registry
 
 register = template.Library()
 
@@ -74,6 +79,62 @@ def relative_days(value: date | datetime | None) -> str:
     if days > 0:
         return ngettext("%(count)d day ago", "%(count)d days ago", days) % {"count": days}
     return ngettext("in %(count)d day", "in %(count)d days", -days) % {"count": -days}
+
+
+DATE_TIME_FORMAT = "j M Y H:i"
+DATE_FORMAT = "j M Y"
+EXACT_TIME_FORMAT = "j F Y H:i:s T"
+EXACT_DATE_FORMAT = "l j F Y"
+NO_DATE = "—"
+
+
+def _local(value: date | datetime) -> date | datetime:
+    """Datetimes in the viewer's zone (naive ones as they are); dates as they are."""
+    if isinstance(value, datetime) and timezone.is_aware(value):
+        return timezone.localtime(value)
+    return value
+
+
+@register.filter
+def exact_time(value: date | datetime | None) -> str:
+    """The exact moment ("2 December 2026 10:53:07 CET"), or the full date of a bare date: what
+    the ``title`` of :func:`when` and :func:`day` says."""
+    if value is None or value == "":
+        return NO_DATE
+    local = _local(value)
+    exact = EXACT_TIME_FORMAT if isinstance(local, datetime) else EXACT_DATE_FORMAT
+    return formats.date_format(local, exact)
+
+
+def _time_element(value: date | datetime | None, shown: str) -> SafeString | str:
+    """``value`` as ``<time datetime="ISO" title="exact">`` showing it in the format ``shown``
+    (a bare date always as a date), "—" for none."""
+    if value is None or value == "":
+        return NO_DATE
+    local = _local(value)
+    text = formats.date_format(local, shown if isinstance(local, datetime) else DATE_FORMAT)
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>', local.isoformat(), exact_time(local), text
+    )
+
+
+@register.filter
+def when(value: date | datetime | None) -> SafeString | str:
+    """A moment as "2 Dec 2026 10:53" in the viewer's zone (a bare date as "2 Dec 2026")."""
+    return _time_element(value, DATE_TIME_FORMAT)
+
+
+@register.filter
+def day(value: date | datetime | None) -> SafeString | str:
+    """A date, or the day of a moment in the viewer's zone, as "2 Dec 2026"."""
+    return _time_element(value, DATE_FORMAT)
+
+
+@register.filter
+def job_kind(kind: str) -> str:
+    """The label a job kind was registered with (``registry.add_job_kind``), else its id."""
+    registered = registry.job_kinds().get(kind)
+    return str(registered.label) if registered else kind
 
 
 def _page_url(request: HttpRequest, param: str, number: int) -> str:

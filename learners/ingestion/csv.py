@@ -21,6 +21,9 @@ from learners.services import IngestReport
 
 #: The columns every learners file has (``finished_at`` is optional).
 LEARNER_COLUMNS = ("external_id", "source", "cohort", "name", "email", "enrolled_at", "status")
+#: Columns of a learners file whose cells may be empty (the header still names them; an empty
+#: status reads ``active``).
+LEARNER_BLANK_COLUMNS = ("name", "email", "status")
 #: The columns every activity file has.
 ACTIVITY_COLUMNS = (
     "learner_external_id",
@@ -31,6 +34,8 @@ ACTIVITY_COLUMNS = (
     "score",
     "source_event_id",
 )
+#: Columns of an activity file whose cells may be empty (the header still names them).
+ACTIVITY_BLANK_COLUMNS = ("duration_seconds", "score")
 
 Importer = Callable[..., Iterator[IngestReport]]
 

@@ -42,6 +42,7 @@ def _formats() -> list[dict[str, Any]]:
             "kind": ImportKind(kind).label,
             "columns": spec.columns,
             "optional": spec.optional,
+            "blank": spec.blank,
             "header": ",".join(spec.columns + spec.optional),
         }
         for kind, spec in FORMATS.items()

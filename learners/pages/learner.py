@@ -149,14 +149,26 @@ def _risk(detail: Mapping[str, Any], *, sees_personal: bool) -> dict[str, Any]:
     }
 
 
+def shared_thresholds(history: Sequence[RiskPoint]) -> Mapping[str, float]:
+    """The band thresholds every shown assessment was scored with, or none when models with other
+    thresholds scored some of them (one model's lines would misplace the others' points)."""
+    if not history:
+        return {}
+    first = history[0].thresholds or {}
+    if any((point.thresholds or {}) != first for point in history[1:]):
+        return {}
+    return first
+
+
 def risk_chart(history: Sequence[RiskPoint]) -> SafeString | None:
-    """The score over time in percent, with the latest model's band thresholds as flat lines."""
+    """The score over time in percent, with the band thresholds as flat lines when every point
+    shares them (see :func:`shared_thresholds`)."""
     if not history:
         return None
     series = [Series(_("Risk"), [(point.as_of, chart_percent(point.score)) for point in history])]
     ends = (history[0].as_of, history[-1].as_of)
     # Flat lines need a span of time: a single assessment shows as its point alone.
-    thresholds = (history[-1].thresholds or {}) if ends[0] != ends[1] else {}
+    thresholds = shared_thresholds(history) if ends[0] != ends[1] else {}
     for band, tone, label in (
         ("high", "high", _("High from")),
         ("medium", "medium", _("Medium from")),
@@ -190,6 +202,7 @@ def _render(
         "risk": _risk(risk_selectors.learner_risk(learner=learner), sees_personal=sees_personal),
         "history": history,
         "history_chart": risk_chart(history),
+        "history_mixed_thresholds": bool(history) and not shared_thresholds(history),
         "history_points": RISK_HISTORY_POINTS,
         "events_page": page,
         "days": timeline_days(page),

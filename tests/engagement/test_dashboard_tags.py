@@ -128,3 +128,31 @@ def test_paginate_without_count_reads_one_row_more(django_assert_num_queries) ->
     assert len(last) == 2 and not last.has_next()
     with pytest.raises(Http404):
         paginate_without_count(_request("page=3"), rows, per_page=5)
+
+
+def test_when_and_day_show_one_format_in_the_viewers_zone_with_the_exact_time() -> None:
+    moment = datetime(2026, 12, 2, 9, 53, 7, tzinfo=UTC)
+    with timezone.override("Europe/Berlin"):
+        assert render("{{ m|when }}", m=moment) == (
+            '<time datetime="2026-12-02T10:53:07+01:00" title="2 December 2026 10:53:07 CET">'
+            "2 Dec 2026 10:53</time>"
+        )
+        assert render("{{ m|day }}", m=moment) == (
+            '<time datetime="2026-12-02T10:53:07+01:00" title="2 December 2026 10:53:07 CET">'
+            "2 Dec 2026</time>"
+        )
+    with timezone.override("Pacific/Auckland"):  # the next day there
+        assert ">3 Dec 2026</time>" in render("{{ m|day }}", m=moment + timedelta(hours=12))
+
+
+def test_day_of_a_bare_date_and_nothing() -> None:
+    assert render("{{ d|day }}", d=date(2026, 9, 27)) == (
+        '<time datetime="2026-09-27" title="Sunday 27 September 2026">27 Sep 2026</time>'
+    )
+    assert ">27 Sep 2026</time>" in render("{{ d|when }}", d=date(2026, 9, 27))
+    assert render("{{ d|when }}|{{ d|day }}", d=None) == "—|—"
+
+
+def test_job_kind_reads_the_registered_label_or_the_id() -> None:
+    assert render("{{ k|job_kind }}", k="learners.rescore") == "Rescore learners"
+    assert render("{{ k|job_kind }}", k="tests.unregistered") == "tests.unregistered"

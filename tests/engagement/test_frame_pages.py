@@ -92,10 +92,12 @@ def test_times_on_pages_follow_the_viewer_zone() -> None:
     client, coach = signed_in(Role.COACH, timezone="Asia/Tokyo")
     job = make_job(coach)
     Job.objects.filter(pk=job.pk).update(created_at=datetime(2026, 3, 1, 23, 30, tzinfo=UTC))
-    assert "2 Mar 2026 08:30 JST" in client.get("/dashboard/jobs/").content.decode()
+    tokyo = client.get("/dashboard/jobs/").content.decode()
+    assert 'title="2 March 2026 08:30:00 JST">2 Mar 2026 08:30</time>' in tokyo
     coach.timezone = "America/New_York"
     coach.save()
-    assert "1 Mar 2026 18:30 EST" in client.get("/dashboard/jobs/").content.decode()
+    new_york = client.get("/dashboard/jobs/").content.decode()
+    assert 'title="1 March 2026 18:30:00 EST">1 Mar 2026 18:30</time>' in new_york
 
 
 def test_new_users_get_the_site_zone(settings: Any) -> None:

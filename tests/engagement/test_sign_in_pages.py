@@ -1,8 +1,10 @@
 """Sign-in pages, the home redirect and the API index."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.test import Client
 from django.utils.encoding import force_bytes
@@ -161,3 +163,13 @@ def test_the_api_index_lists_only_what_the_caller_may_read(role: str) -> None:
     assert "learner" in index and "job" in index
     for name, url in index.items():
         assert client.get(url).status_code == 200, name
+
+
+def test_sign_in_pages_are_translation_ready(client: Client) -> None:
+    """Every text of the sign-in pages goes through the translation tags; the page says its
+    language."""
+    folder = Path(settings.BASE_DIR) / "templates" / "registration"
+    for template in folder.glob("*.html"):
+        assert "{% load i18n" in template.read_text(), template.name
+    page = client.get("/accounts/login/").content.decode()
+    assert f'<html lang="{settings.LANGUAGE_CODE}">' in page

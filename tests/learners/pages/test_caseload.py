@@ -79,7 +79,7 @@ def test_times_are_shown_in_the_viewers_time_zone(caseload: Caseload) -> None:
     page = signed_in(caseload.admin).get(URL, {"cohort": str(caseload.mine.pk)})
     seen = caseload.steady.last_active_at
     assert seen is not None
-    exact = date_format(timezone.localtime(seen, zone), "DATETIME_FORMAT")
+    exact = date_format(timezone.localtime(seen, zone), "j F Y H:i:s T")
     utc = seen.astimezone(UTC).isoformat()
     assert f'<time datetime="{utc}" title="{exact}">1' in page.content.decode()
 

@@ -15,7 +15,13 @@ from django.utils import timezone
 from engagement.roles import ADMIN_COACH
 from learners.models import ActivityEvent, CoachNote, RiskAssessment, RiskFeedback
 from learners.pages import panels
-from learners.pages.learner import RISK_HISTORY_POINTS, back_path, duration_words, timeline_days
+from learners.pages.learner import (
+    RISK_HISTORY_POINTS,
+    back_path,
+    duration_words,
+    shared_thresholds,
+    timeline_days,
+)
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.selectors import learner_risk_trend
 from learners.risk.services import learners_rescore
@@ -168,7 +174,7 @@ def test_what_changed_since_the_previous_assessment(world: dict[str, Any]) -> No
     learner = world["learner"]
     learners_rescore(learner_ids=[learner.pk], as_of=timezone.now() - timedelta(days=10))
     page = _client(world["coach"]).get(_url(learner)).content.decode()
-    assert re.search(r"Risk \d+% on \d+ \w+ \d{4}, \d+% now\.", page)
+    assert re.search(r"Risk \d+% on <time [^>]+>\d+ \w+ \d{4}</time>, \d+% now\.", page)
     assert "This is the first assessment." not in page
     assert "now raises the risk more" in page or "now lowers the risk more" in page
 
@@ -462,3 +468,32 @@ def test_other_apps_add_panels_for_the_roles_they_name(
     )
     assert seen == [world["learner"].pk]
     assert "Probe" not in _client(world["analyst"]).get(_url(world["learner"])).content.decode()
+
+
+def test_band_lines_are_left_out_when_older_models_with_other_thresholds_scored_points(
+    world: dict[str, Any],
+) -> None:
+    learner = world["learner"]
+    current = RiskAssessment.objects.get(learner=learner)
+    older = current.model
+    older.pk = None
+    older.version = current.model.version + 100
+    older.is_active = False
+    older.parameters = {**older.parameters, "thresholds": {"high": 0.9, "medium": 0.6}}
+    older.save()
+    RiskAssessment.objects.create(
+        learner=learner,
+        model=older,
+        as_of=current.as_of - timedelta(days=7),
+        score=0.8,
+        band="medium",
+        factors=current.factors,
+        features=current.features,
+        computed_at=current.computed_at,
+    )
+    points = learner_risk_trend(learner=learner, limit=RISK_HISTORY_POINTS)
+    assert shared_thresholds(points) == {}
+    page = _client(world["coach"]).get(_url(learner)).content.decode()
+    assert 'class="chart" role="img"' in page
+    assert "High from" not in page and "Medium from" not in page
+    assert "scored by models with different band thresholds" in page

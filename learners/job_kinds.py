@@ -1,0 +1,38 @@
+"""The app's background job kinds as the jobs pages show them: a label each, and the page a
+training job's model version or an import job's upload has (registered from ``apps.py``)."""
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
+
+from engagement.registry import JobLinks
+
+
+def _model_version_link(
+    params: Mapping[str, Any], result: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """The model version a training job made, once its result names it."""
+    version = result.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        return []
+    text = gettext("Risk model version %(version)d") % {"version": version}
+    return [(text, reverse("dashboard-risk-model", kwargs={"version": version}))]
+
+
+def _upload_link(params: Mapping[str, Any], result: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The upload an import job reads (its page shows the counts and the refused rows)."""
+    try:
+        upload_id = uuid.UUID(str(params.get("upload_id")))
+    except ValueError:
+        return []
+    return [(gettext("The upload and its outcome"), reverse("dashboard-import", args=[upload_id]))]
+
+
+JOB_KINDS: tuple[tuple[str, Any, JobLinks | None], ...] = (
+    ("learners.rescore", gettext_lazy("Rescore learners"), None),
+    ("learners.train_risk_model", gettext_lazy("Train a risk model"), _model_version_link),
+    ("learners.import", pgettext_lazy("job kind", "CSV import"), _upload_link),
+)

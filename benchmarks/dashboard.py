@@ -249,14 +249,14 @@ def scope(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def targets_build(learner_ids: list[str], only: set[str]) -> list[Target]:
+def targets_build(learner_ids: list[str], only: set[str], filtered: str) -> list[Target]:
     learner_paths = tuple(f"/dashboard/learners/{learner}/" for learner in learner_ids)
     every = [
         Target(f"{kind}-{role}", kind, role, paths)
         for kind, paths in (
             ("overview", ("/dashboard/",)),
             ("table", ("/dashboard/learners/",)),
-            ("filtered", (f"/dashboard/learners/?{FILTERED_QUERY}",)),
+            ("filtered", (f"/dashboard/learners/?{filtered}",)),
             ("learner", learner_paths),
         )
         for role in ("coach", "admin")
@@ -267,8 +267,15 @@ def targets_build(learner_ids: list[str], only: set[str]) -> list[Target]:
 # Query counts (a separate Django process: the test client and CaptureQueriesContext) ---------
 
 
+def slowest(queries: list[dict[str, str]], keep: int = 3) -> list[dict[str, Any]]:
+    """The ``keep`` slowest queries (time in ms, start of the SQL), to see where a page waits."""
+    ranked = sorted(queries, key=lambda query: float(query["time"]), reverse=True)[:keep]
+    return [{"ms": round(float(q["time"]) * 1000, 1), "sql": q["sql"][:400]} for q in ranked]
+
+
 def count_queries_child(spec: dict[str, Any]) -> None:
-    """Print, as JSON, each target's queries with the cache emptied and then filled."""
+    """Print, as JSON, each target's queries with the cache emptied and then filled, the time of
+    the second request alone (no other client) and the slowest queries of the first."""
     import django
 
     django.setup()
@@ -290,14 +297,19 @@ def count_queries_child(spec: dict[str, Any]) -> None:
             cache.clear()
             with CaptureQueriesContext(connection) as cold:
                 first = clients[role].get(path)
+            started = time.perf_counter()
             with CaptureQueriesContext(connection) as warm:
                 second = clients[role].get(path)
+            seconds = time.perf_counter() - started
             pages.append(
                 {
                     "path": path,
                     "status": [first.status_code, second.status_code],
                     "cold": len(cold),
                     "warm": len(warm),
+                    "warm_ms": round(seconds * 1000, 1),
+                    "warm_sql_ms": round(sum(float(q["time"]) for q in warm) * 1000, 1),
+                    "slowest_cold": slowest(cold.captured_queries),
                 }
             )
         results[name] = pages
@@ -324,6 +336,7 @@ def count_queries(args: argparse.Namespace, targets: list[Target]) -> dict[str, 
             "status": sorted({status for page in rows for status in page["status"]}),
             "cold": sorted({page["cold"] for page in rows}),
             "warm": sorted({page["warm"] for page in rows}),
+            "warm_ms_max": max(page["warm_ms"] for page in rows),
             "pages": rows,
         }
         for name, rows in pages.items()
@@ -602,6 +615,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--urls", default="", help="comma-separated page names or kinds (default: all)"
     )
+    parser.add_argument(
+        "--filtered-query", default=FILTERED_QUERY, help="query string of the filtered table page"
+    )
     parser.add_argument("--database", default=DATABASE, help="scratch database (dropped)")
     parser.add_argument("--redis-url", default=REDIS_URL, help="Redis db for the cache (flushed)")
     parser.add_argument("--keep-db", action="store_true", help="keep the scratch database")
@@ -629,7 +645,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any] | None:
     # DEBUG off serves hashed static names from the manifest, as `make prod-smoke` builds it.
     manage(args, "collectstatic", "--noinput", "-v0")
     only = {name.strip() for name in args.urls.split(",") if name.strip()}
-    targets = targets_build(data["learner_ids"], only)
+    targets = targets_build(data["learner_ids"], only, args.filtered_query)
     print("Counting queries (Django test client) ...", flush=True)
     queries = count_queries(args, targets)
     print(f"Serving with gunicorn ({args.workers} sync workers), {args.clients} clients ...")

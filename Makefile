@@ -8,6 +8,11 @@ PORT ?= 8000
 DEMO_COHORTS ?= 6
 DEMO_LEARNERS ?= 600
 DEMO_DAYS ?= 240
+# Days of daily snapshots (the dashboard's trends) written from the seeded history, and the
+# weekly risk history scored before them (seed_demo scores nobody; one rescore gives only today).
+DEMO_SNAPSHOT_DAYS ?= 90
+DEMO_HISTORY_WEEKS ?= 4
+WEEKS_AGO = $(BIN)/python -c "import datetime as d, sys; print((d.datetime.now(d.UTC) - d.timedelta(weeks=int(sys.argv[1]))).isoformat(timespec='seconds'))"
 # Local runs default to DEBUG on (embedded SQLite, local-memory cache, eager tasks), and links in
 # mail (invitations) point at the address served.
 RUN_ENV := DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
@@ -28,6 +33,10 @@ migrate: setup
 run: migrate
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo --if-empty --cohorts $(DEMO_COHORTS) --learners $(DEMO_LEARNERS) --days $(DEMO_DAYS) --seed 42
 	$(RUN_ENV) $(BIN)/python manage.py rescore
+	for weeks in $$(seq $(DEMO_HISTORY_WEEKS) -1 1); do \
+		$(RUN_ENV) $(BIN)/python manage.py rescore --as-of $$($(WEEKS_AGO) $$weeks) || exit 1; \
+	done
+	$(RUN_ENV) $(BIN)/python manage.py backfill_snapshots --days $(DEMO_SNAPSHOT_DAYS)
 	$(RUN_ENV) $(BIN)/python manage.py demo_accounts
 	@echo "Serving on http://$(HOST):$(PORT)/  (API: /api/v1/, docs: /api/docs/, admin: /admin/)"
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -44,7 +53,7 @@ lint: setup
 
 # bandit fails on medium or high findings; pip-audit checks the pinned dependencies.
 security: setup
-	$(BIN)/bandit -q -r engagement learners -x '*/migrations/*' --severity-level medium
+	$(BIN)/bandit -q -r engagement learners analytics -x '*/migrations/*' --severity-level medium
 	.ci/pip-audit
 
 # Fuzz every API operation against /api/schema/ on a throwaway live server (see .ci/schemathesis).

@@ -6,4 +6,5 @@ from analytics import views
 
 urlpatterns = [
     path("", views.overview, name="dashboard"),
+    path("cohorts/", views.cohorts, name="dashboard-cohorts"),
 ]

@@ -16,6 +16,7 @@ from django.utils.http import urlsafe_base64_encode
 from engagement.audit import audit_record, audit_record_many
 from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import row_by_id
+from engagement.input_bounds import check_timezone
 from engagement.models import Role, User
 from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue
 from engagement.user_scopes import user_cohorts_set
@@ -66,13 +67,18 @@ def user_create(
     role: str,
     password: str | None = None,
     cohort_ids: Collection[Any] = (),
+    timezone: str | None = None,
 ) -> User:
-    """Create a staff user; without a password they are invited by email to choose one."""
+    """Create a staff user; without a password they are invited by email to choose one.
+
+    ``timezone`` left out is the site's (``TIME_ZONE``)."""
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationFailed(detail={"username": ["A user with this username already exists."]})
     if password is None and not email:
         raise ValidationFailed(detail={"email": ["An invited user needs an email address."]})
     user = User(username=username, email=email, role=role)
+    if timezone:
+        user.timezone = timezone
     user_grant_admin_site(user)
     if password is None:
         user.set_unusable_password()
@@ -123,9 +129,9 @@ def _refuse_admin_removal(*, actor: User | None, user: User, data: dict[str, Any
         raise ValidationFailed(detail={"role" if is_active else "is_active": [refusal]})
 
 
-#: Fields ``user_update`` changes (the API offers the last three; the admin form all of them),
+#: Fields ``user_update`` changes (the API offers the last four; the admin form all of them),
 #: and those audited as ``(changed)`` rather than by value because they identify a person.
-USER_FIELDS = ("username", "first_name", "last_name", "email", "role", "is_active")
+USER_FIELDS = ("username", "first_name", "last_name", "email", "role", "is_active", "timezone")
 PERSONAL_FIELDS = frozenset({"username", "first_name", "last_name", "email"})
 
 
@@ -149,6 +155,21 @@ def user_update(*, actor: User | None, user: User, data: dict[str, Any]) -> User
         changes["cohorts"] = _cohorts_audited(data["cohort_ids"])
     if changes:
         audit_record(actor=actor, action="user.update", target=user, changes=changes)
+    return user
+
+
+@transaction.atomic
+def user_timezone_set(*, user: User, timezone: str) -> User:
+    """A staff user's own choice of time zone (the account page): a preference, so none of the
+    role rules of :func:`user_update` apply; audited as ``user.update`` all the same."""
+    try:
+        check_timezone(timezone)
+    except ValueError as exc:
+        raise ValidationFailed(detail={"timezone": [str(exc)]}) from exc
+    if user.timezone != timezone:
+        user.timezone = timezone
+        user.save(update_fields=["timezone"])
+        audit_record(actor=user, action="user.update", target=user, changes={"timezone": timezone})
     return user
 
 

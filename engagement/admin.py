@@ -19,6 +19,7 @@ from engagement import accounts, api_keys, jobs, outbox, user_scopes
 from engagement.admin_bases import ReadOnlyAdmin
 from engagement.admin_fields import STRICT_DATE_FORMFIELDS
 from engagement.errors import Conflict, ValidationFailed
+from engagement.input_bounds import portable_timezones
 from engagement.models import (
     JOB_ACTIVE_STATUSES,
     ApiKey,
@@ -42,6 +43,15 @@ class _CohortsField(forms.Form):
 
 class UserChangeForm(DjangoUserChangeForm, _CohortsField):
     actor: User | None = None  # set per request by UserAdmin.get_form
+
+    timezone = forms.ChoiceField(
+        choices=lambda: [(name, name) for name in portable_timezones()],
+        required=False,
+        help_text="Dates and times on the dashboard are shown in this zone; left out, unchanged.",
+    )
+
+    def clean_timezone(self) -> str:
+        return str(self.cleaned_data.get("timezone") or self.instance.timezone)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -80,7 +90,7 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = ("is_staff", "is_superuser", "last_login", "date_joined")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        ("Person", {"fields": ("first_name", "last_name", "email")}),
+        ("Person", {"fields": ("first_name", "last_name", "email", "timezone")}),
         ("Access", {"fields": ("role", "cohorts", "is_active", "is_staff", "is_superuser")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )

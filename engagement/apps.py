@@ -11,6 +11,7 @@ class EngagementConfig(AppConfig):
             task_context,  # noqa: F401 - carries request ids into tasks
         )
         from engagement.api import schema  # noqa: F401 - registers the OpenAPI auth extensions
+        from engagement.dashboard import NavEntry
         from engagement.outbox import BEAT_SCHEDULE, EMAIL_CHANNEL, email_send
         from engagement.registry import registry
 
@@ -25,3 +26,6 @@ class EngagementConfig(AppConfig):
         )
         registry.add_beat_schedule(BEAT_SCHEDULE)
         registry.add_outbox_channel(EMAIL_CHANNEL, email_send)
+        registry.add_dashboard_nav(
+            NavEntry(key="jobs", label="Jobs", url_name="dashboard-jobs", order=80)
+        )

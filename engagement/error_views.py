@@ -1,4 +1,5 @@
-"""Error pages: JSON under ``/api/`` (with the request id), Django's HTML pages elsewhere.
+"""Error pages: JSON under ``/api/`` (with the request id), dashboard pages under ``/dashboard/``
+(403 and 404), Django's HTML pages elsewhere.
 
 DRF views answer their own errors; these cover whatever happens outside them (middleware, URL
 routing, plain Django views) and every uncaught exception, so that an API client never has to
@@ -12,12 +13,14 @@ from collections.abc import Callable
 from http import HTTPStatus
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext
 from django.views import defaults
 from rest_framework.response import Response
 
-from engagement import request_context
+from engagement import dashboard, request_context
 
 API_PREFIX = "/api/"
+DASHBOARD_PREFIX = "/dashboard/"
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -41,15 +44,29 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     return defaults.bad_request(request, exception)
 
 
+def _is_dashboard(request: HttpRequest) -> bool:
+    return request.path.startswith(DASHBOARD_PREFIX)
+
+
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _is_api(request):
         return _json_error("You do not have permission to perform this action.", 403)
+    if _is_dashboard(request):
+        return dashboard.error_page(
+            request, 403, gettext("Your role does not give access to this page.")
+        )
     return defaults.permission_denied(request, exception)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Under ``/dashboard/`` a dashboard page: a missing object reads the same as a missing page
+    (a coach cannot tell a learner outside their cohorts from one that does not exist)."""
     if _is_api(request):
         return _json_error("Not found.", 404)
+    if _is_dashboard(request):
+        return dashboard.error_page(
+            request, 404, gettext("There is nothing here, or it is not yours to see.")
+        )
     return defaults.page_not_found(request, exception)
 
 

@@ -13,6 +13,7 @@ be stored as text by PostgreSQL, nor encoded as UTF-8. Pure functions that raise
 with a message fit for a ``{"field": ["why"]}`` answer.
 """
 
+import functools
 import math
 import re
 import zoneinfo
@@ -181,6 +182,18 @@ def check_timezone(value: Any) -> str:
     if not portable or value not in zoneinfo.available_timezones():
         raise ValueError(f"{_quoted(str(value))} is not an IANA time zone such as 'Europe/Paris'.")
     return value
+
+
+@functools.cache
+def portable_timezones() -> tuple[str, ...]:
+    """Every zone :func:`check_timezone` accepts, sorted: the choices offered to people."""
+    return tuple(
+        sorted(
+            name
+            for name in zoneinfo.available_timezones()
+            if name == "UTC" or ("/" in name and name.partition("/")[0] in TIMEZONE_AREAS)
+        )
+    )
 
 
 def text_problem(value: str) -> str | None:

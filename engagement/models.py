@@ -1,10 +1,12 @@
 """Users and roles, API keys, the audit log, background jobs, and the abstract bases every app shares."""
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 
 from engagement.ids import uuid7
+from engagement.input_bounds import validate_timezone
 
 
 class BaseModel(models.Model):
@@ -26,11 +28,24 @@ class Role(models.TextChoices):
     ANALYST = "analyst", "Analyst"
 
 
+def default_timezone() -> str:
+    """The site's zone (``TIME_ZONE``) for a new user, read when the user is created."""
+    return str(settings.TIME_ZONE)
+
+
 class User(AbstractUser):
     """A staff member. Machines (an LMS pushing activity) use API keys instead of users."""
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.COACH)
+    # db_default covers rows written without the field (older migrations' models, raw SQL).
+    timezone = models.CharField(
+        max_length=64,
+        default=default_timezone,
+        db_default="UTC",
+        validators=[validate_timezone],
+        help_text="IANA time zone the dashboard shows times in, e.g. Europe/Paris.",
+    )
 
     @property
     def effective_role(self) -> str:

@@ -1,11 +1,12 @@
-"""Top-level routes: home, sign-in pages, admin, health probes, Prometheus metrics, the versioned API and its docs,
-plus the pages each app registered (:mod:`engagement.registry`)."""
+"""Top-level routes: home, sign-in pages, admin, the platform's dashboard pages (account, jobs),
+health probes, Prometheus metrics, the versioned API and its docs, plus the pages each app
+registered (:mod:`engagement.registry`)."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from engagement import health, metrics_http, pages
+from engagement import health, metrics_http, pages, views
 from engagement.registry import registry
 
 urlpatterns = [
@@ -19,6 +20,10 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_http.metrics_view, name="metrics"),
+    path("dashboard/account/", views.account, name="dashboard-account"),
+    path("dashboard/jobs/", views.job_list, name="dashboard-jobs"),
+    path("dashboard/jobs/<uuid:job_id>/", views.job_detail, name="dashboard-job"),
+    path("dashboard/jobs/<uuid:job_id>/cancel/", views.job_cancel, name="dashboard-job-cancel"),
     path("api/v1/", include("engagement.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),

@@ -51,3 +51,9 @@ def user_cohort_choices() -> list[tuple[str, str]]:
     """``(id, label)`` of the cohorts that may be assigned, for the user admin's form."""
     provider = registry.user_scope_provider()
     return [] if provider is None else provider.choices()
+
+
+def user_cohort_labels(*, user: User) -> list[str]:
+    """Names of the cohorts ``user`` works with, in display order (for their account page)."""
+    assigned = {str(cohort_id) for cohort_id in user_cohort_ids(user=user)}
+    return [label for value, label in user_cohort_choices() if str(value) in assigned]

@@ -23,6 +23,9 @@ def tunables() -> dict[str, Any]:
     env = Environment()
     values = {
         "INGEST_MAX_EVENTS": env.int("INGEST_MAX_EVENTS", default=5000, minimum=1),
+        "IMPORT_UPLOAD_MAX_BYTES": env.int(
+            "IMPORT_UPLOAD_MAX_BYTES", default=25 * 1024 * 1024, minimum=1
+        ),
         "LEARNER_DETAIL_CACHE_SECONDS": env.int("LEARNER_DETAIL_CACHE_SECONDS", default=30 * 60),
         "RISK_SELF_PACED_DAYS": env.int("RISK_SELF_PACED_DAYS", default=84, minimum=1),
         "RISK_DETAIL_CACHE_SECONDS": env.int("RISK_DETAIL_CACHE_SECONDS", default=3600),

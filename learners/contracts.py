@@ -6,6 +6,13 @@ every answer is a frozen dataclass, a tuple or a read-only numpy array, so a con
 write through it and does not depend on how the rows are stored. Each function is set-based:
 its query count does not grow with the number of learners, cohorts or coaches asked about.
 
+Other apps add sections to the learner page with ``learner_panel_add`` (see
+``learners.pages.panels``).
+
+Other apps add actions on learners selected in the caseload table with
+``bulk_action_register(BulkAction(...))`` from their ``AppConfig.ready()`` (the nudges app's
+"Start a campaign"): the handler receives only ids already checked to be in the caller's scope.
+
 Personal data: a risk snapshot carries the learner's first name (to address them) and nothing
 else that names them: no full name, email or external id.
 """
@@ -13,13 +20,25 @@ else that names them: no full name, email or external id.
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 from django.utils import timezone
 
-from learners.models import Learner, RiskAssessment
+from engagement.roles import sees_personal_data
+from learners.analytics_selectors import (
+    UNSCORED,
+    alerts_waiting_count,
+    band_change_rows,
+    cohort_coach_ids,
+    cohort_day_counts,
+    needing_attention,
+)
+from learners.bulk_actions import BulkAction, BulkHandler, bulk_action_register
+from learners.models import EventKind, Learner, RiskAssessment, RiskBand
+from learners.pages.panels import LearnerPanel, learner_panel_add
 from learners.risk.explanations import explained_factors
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
 from learners.risk.metrics import (
@@ -34,31 +53,51 @@ from learners.risk.metrics import (
 )
 from learners.risk.model import band_for, best_lever, score_matrix
 from learners.risk.selectors import current_assessments
-from learners.selectors import caseload_counts, cohort_learner_counts
+from learners.scoping import sees_every_cohort
+from learners.selectors import caseload_counts, cohort_learner_counts, cohort_list
 
 __all__ = [
+    "BANDS",
+    "EVENT_KINDS",
+    "EVENT_KIND_LABELS",
     "FEATURE_NAMES",
+    "AttentionLearner",
+    "BandChange",
+    "BandChanges",
+    "BulkAction",
+    "BulkHandler",
     "Caseload",
+    "CohortDay",
     "CohortSummary",
     "FeatureMatrix",
+    "LearnerPanel",
     "Lever",
     "RiskFactor",
     "RiskSnapshot",
+    "alerts_waiting",
     "band_for",
     "brier",
+    "bulk_action_register",
     "calibration",
     "caseloads",
+    "cohort_coaches",
+    "cohort_days",
     "cohort_summaries",
     "feature_matrix",
     "group_metrics",
+    "learner_label",
+    "learner_panel_add",
     "learner_risk_snapshot",
     "learner_risk_snapshots",
+    "learners_needing_attention",
     "metrics",
     "pr_auc",
     "precision_recall",
+    "risk_band_changes",
     "roc_auc",
     "score_matrix",
     "top_decile_lift",
+    "visible_cohort_ids",
 ]
 
 #: Factors a snapshot carries: the ones pushing the score up most, largest first.
@@ -284,3 +323,190 @@ def caseloads(*, actor: Any, now: datetime | None = None) -> tuple[Caseload, ...
         actor=actor, now=now or timezone.now()
     )
     return tuple(Caseload(coach_id=coach_id, **row) for coach_id, row in sorted(counts.items()))
+
+
+# For analytics: snapshots of a day, learners needing attention, band changes -----------------
+#
+# Day convention: a day is a UTC calendar day ``[00:00, 24:00)``. Events and active learners
+# count within it; learners, statuses, bands and alerts waiting are as of its END (the next
+# midnight, UTC), or as of now for today, whose figures are partial until the day is over.
+
+
+#: Every activity kind, in their declared order: the per-kind event columns of a snapshot.
+EVENT_KINDS: tuple[str, ...] = tuple(EventKind.values)
+#: Each kind's label, for people.
+EVENT_KIND_LABELS: Mapping[str, str] = MappingProxyType(dict(EventKind.choices))
+#: Risk bands of a studying learner, worst first, and ``unscored`` for those not scored yet.
+BANDS: tuple[str, ...] = (RiskBand.HIGH, RiskBand.MEDIUM, RiskBand.LOW, UNSCORED)
+
+
+@dataclass(frozen=True, slots=True)
+class CohortDay:
+    """One cohort's figures for one UTC day (see the day convention above). ``studying`` is
+    split by band into ``high``, ``medium``, ``low`` and ``unscored``; ``events`` maps each kind
+    of :data:`EVENT_KINDS` to its count."""
+
+    cohort_id: uuid.UUID
+    day: date
+    as_of: datetime
+    learners: int
+    studying: int
+    completed: int
+    withdrawn: int
+    high: int
+    medium: int
+    low: int
+    unscored: int
+    active_learners: int
+    events: Mapping[str, int]
+    alerts_waiting: int
+
+
+def cohort_days(*, day: date, now: datetime | None = None) -> tuple[CohortDay, ...]:
+    """Every cohort's figures for ``day`` (UTC), as of its end or ``now`` if earlier, in six
+    queries whatever the number of cohorts and learners. The band of a learner is that of their
+    latest assessment at or before that instant: as sparse as the scoring history."""
+    now = now or timezone.now()
+    start = datetime.combine(day, time.min, tzinfo=UTC)
+    end = start + timedelta(days=1)
+    as_of = min(end, now)
+    return tuple(
+        CohortDay(
+            cohort_id=row["cohort_id"],
+            day=day,
+            as_of=as_of,
+            learners=row["learners"],
+            studying=row["studying"],
+            completed=row["completed"],
+            withdrawn=row["withdrawn"],
+            high=row[RiskBand.HIGH],
+            medium=row[RiskBand.MEDIUM],
+            low=row[RiskBand.LOW],
+            unscored=row[UNSCORED],
+            active_learners=row["active_learners"],
+            events=MappingProxyType({kind: row["events"].get(kind, 0) for kind in EVENT_KINDS}),
+            alerts_waiting=row["alerts_waiting"],
+        )
+        for row in cohort_day_counts(start=start, end=end, as_of=as_of)
+    )
+
+
+def visible_cohort_ids(*, actor: Any) -> frozenset[uuid.UUID] | None:
+    """The ids of the caller's cohorts; ``None`` when the caller sees every cohort (no query)."""
+    if sees_every_cohort(actor):
+        return None
+    return frozenset(cohort_list(actor=actor).values_list("id", flat=True))
+
+
+def alerts_waiting(*, actor: Any) -> int:
+    """Risk alerts of the caller's learners not delivered yet (one query)."""
+    return alerts_waiting_count(actor=actor)
+
+
+def cohort_coaches(*, actor: Any) -> Mapping[uuid.UUID, tuple[Any, ...]]:
+    """The active coaches' user ids assigned to each of the caller's cohorts (one query)."""
+    return MappingProxyType(
+        {cohort_id: tuple(ids) for cohort_id, ids in cohort_coach_ids(actor=actor).items()}
+    )
+
+
+def learner_label(*, learner_id: uuid.UUID, name: str, actor: Any) -> str:
+    """How a row names a learner: their name for callers who see personal data (or a pseudonym
+    when it is blank or erased), a pseudonym from the id otherwise (``Learner 3f2a…``)."""
+    if sees_personal_data(actor) and name.strip():
+        return name
+    return f"Learner {learner_id.hex[-4:]}…"
+
+
+@dataclass(frozen=True, slots=True)
+class AttentionLearner:
+    """A studying learner in the high band whom no coach marked within
+    ``RISK_FEEDBACK_QUIET_DAYS``: ``label`` is a pseudonym for pseudonymised callers;
+    ``high_since`` is when their current run of high assessments began."""
+
+    learner_id: uuid.UUID
+    label: str
+    cohort_id: uuid.UUID
+    cohort_name: str
+    score: float | None
+    top_factor: str
+    high_since: datetime | None
+
+
+def learners_needing_attention(
+    *, actor: Any, now: datetime | None = None, limit: int = 10
+) -> tuple[AttentionLearner, ...]:
+    """The caller's high-risk learners nobody has acted on, riskiest first (three queries)."""
+    rows = needing_attention(actor=actor, now=now or timezone.now(), limit=limit)
+    return tuple(
+        AttentionLearner(
+            learner_id=row["learner"].pk,
+            label=learner_label(
+                learner_id=row["learner"].pk, name=row["learner"].name, actor=actor
+            ),
+            cohort_id=row["learner"].cohort_id,
+            cohort_name=row["learner"].cohort.name,
+            score=row["score"],
+            top_factor=row["top_factor"],
+            high_since=row["high_since"],
+        )
+        for row in rows
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BandChange:
+    """A learner whose band changed in a window: ``band_before`` is ``None`` when they were
+    not scored at its start."""
+
+    learner_id: uuid.UUID
+    label: str
+    cohort_name: str
+    score: float | None
+    band_before: str | None
+    band_now: str
+
+
+@dataclass(frozen=True, slots=True)
+class BandChanges:
+    """Between ``since`` and ``now``: studying learners who entered the high band and learners
+    who left it (counts, and the top rows of each)."""
+
+    since: datetime
+    now: datetime
+    became_high: int
+    recovered: int
+    became_high_rows: tuple[BandChange, ...]
+    recovered_rows: tuple[BandChange, ...]
+
+
+def risk_band_changes(
+    *, actor: Any, since: datetime, now: datetime | None = None, limit: int = 10
+) -> BandChanges:
+    """Who entered and who left the high band among the caller's learners since ``since``: the
+    band then is their latest assessment's at or before it (the history), the band now their
+    current one (``now`` dates the answer); three queries."""
+    now = now or timezone.now()
+    found = band_change_rows(actor=actor, since=since, limit=limit)
+
+    def changes(learners: Sequence[Learner]) -> tuple[BandChange, ...]:
+        return tuple(
+            BandChange(
+                learner_id=learner.pk,
+                label=learner_label(learner_id=learner.pk, name=learner.name, actor=actor),
+                cohort_name=learner.cohort.name,
+                score=learner.risk_score,
+                band_before=learner.band_before,  # type: ignore[attr-defined]
+                band_now=learner.band_now,  # type: ignore[attr-defined]
+            )
+            for learner in learners
+        )
+
+    return BandChanges(
+        since=since,
+        now=now,
+        became_high=found["became_high"],
+        recovered=found["recovered"],
+        became_high_rows=changes(found["became_high_rows"]),
+        recovered_rows=changes(found["recovered_rows"]),
+    )

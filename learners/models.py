@@ -223,6 +223,8 @@ class Learner(BaseModel):
             models.Index(fields=["risk_score"], name="learner_risk_score"),
             models.Index(fields=["last_active_at"], name="learner_last_active"),
             models.Index(fields=["email_hash"], name="learner_email_hash"),
+            # The caseload table's orders have partial indexes of their own, written in SQL by
+            # migration 0022_caseload_indexes (SQLite cannot declare NULLS FIRST in an index).
         ]
 
     def __str__(self) -> str:
@@ -451,3 +453,72 @@ class RiskFeedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} at {self.created_at:%Y-%m-%d}"
+
+
+class ImportKind(models.TextChoices):
+    LEARNERS = "learners", "Learners"
+    ACTIVITY = "activity", "Activity events"
+
+
+class ImportUpload(BaseModel):
+    """A CSV file uploaded for import, kept in the database so that any worker can read it.
+
+    The file holds personal data (names, emails, external ids), so ``content`` is emptied once
+    the import succeeded; ``size`` and ``sha256`` still say which file it was. ``refused`` is
+    CSV text (``line,reasons``) of the rows the import refused, for the uploader to correct.
+    The counts and ``refused`` are written when the job finishes; its status is the job's.
+    """
+
+    kind = models.CharField(max_length=16, choices=ImportKind.choices)
+    filename = models.CharField(max_length=255)
+    content = models.BinaryField(editable=False)
+    size = models.PositiveBigIntegerField(help_text="Bytes, as uploaded.")
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        "engagement.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    job = models.OneToOneField(
+        "engagement.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accepted = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    refused = models.TextField(blank=True, help_text="CSV: line,reasons.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ImportKind.values), name="import_upload_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} import {self.filename}"
+
+
+#: The longest coach note accepted, in characters: a note is a few lines, not a document.
+COACH_NOTE_MAX_LENGTH = 5000
+
+
+class CoachNote(models.Model):
+    """A coach's note on a learner. Personal data: encrypted at rest, never shown to analysts,
+    exported with the learner and deleted when the learner is erased (``learners.privacy``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    # Indexed by coach_note_learner_time, which leads with it.
+    learner = models.ForeignKey(
+        Learner, on_delete=models.CASCADE, related_name="coach_notes", db_index=False
+    )
+    author = models.ForeignKey(
+        "engagement.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["learner", "-created_at"], name="coach_note_learner_time")]
+
+    def __str__(self) -> str:
+        return f"note of {self.created_at:%Y-%m-%d %H:%M}"

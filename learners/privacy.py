@@ -16,8 +16,9 @@ from django.utils import timezone
 from engagement.accounts import users_anonymise
 from engagement.audit import Actor, audit_list, audit_record
 from learners.cache import learner_detail_forget
-from learners.models import ActivityEvent, Cohort, Learner, RiskAssessment
+from learners.models import ActivityEvent, CoachNote, Cohort, ImportUpload, Learner, RiskAssessment
 from learners.risk.explanations import assessment_factors
+from learners.selectors import learner_pseudonym
 from learners.services import learner_prepare
 
 CHUNK = 2000
@@ -29,7 +30,7 @@ CHUNK = 2000
 # export format changes only on purpose, with ``EXPORT_FORMAT_VERSION`` (see docs/security.md,
 # "Personal data export").
 
-EXPORT_FORMAT_VERSION = 1
+EXPORT_FORMAT_VERSION = 2
 
 
 def _time(value: datetime | None) -> str | None:
@@ -120,12 +121,14 @@ def learner_export(*, actor: Actor, learner: Learner) -> dict[str, Any]:
 
     Format ``EXPORT_FORMAT_VERSION`` (docs/security.md): ``format_version``, ``exported_at``,
     ``learner``, ``cohort``, ``activity`` (oldest first), ``risk_assessments`` (oldest first,
-    each factor worded), ``risk_feedback`` and ``audit_trail`` (the events about the learner).
+    each factor worded), ``risk_feedback``, ``coach_notes`` and ``audit_trail`` (the events
+    about the learner).
     Times are ISO 8601 UTC strings, ids are strings, absent values are ``null``.
     """
     events = ActivityEvent.objects.filter(learner=learner).order_by("occurred_at", "id")
     assessments = learner.risk_assessments.select_related("model").order_by("as_of", "id")
     feedback = learner.risk_feedback.order_by("created_at", "id")
+    notes = learner.coach_notes.order_by("created_at", "id")
     history = (
         audit_list()
         .filter(target_type="learners.learner", target_id=str(learner.pk))
@@ -141,6 +144,9 @@ def learner_export(*, actor: Actor, learner: Learner) -> dict[str, Any]:
         "risk_feedback": [
             {"created_at": _time(row.created_at), "kind": row.kind, "note": row.note}
             for row in feedback
+        ],
+        "coach_notes": [
+            {"created_at": _time(note.created_at), "body": note.body} for note in notes
         ],
         "audit_trail": [
             {
@@ -166,8 +172,9 @@ def _anonymous_event_id(source_event_id: str) -> str:
 def learner_erase(*, actor: Actor, learner: Learner) -> Learner:
     """Remove personal data; keep activity only in anonymised form so aggregates stay intact.
 
-    Name, email and the source system's identifiers go; the row stays (as a pseudonymous
-    learner) with its status, progress and activity times, kinds, durations and scores.
+    Name, email, the source system's identifiers, feedback notes and coach notes go; the row
+    stays (as a pseudonymous learner) with its status, progress and activity times, kinds,
+    durations and scores.
     """
     learner.name = learner.email = ""
     learner.external_id = f"erased-{learner.pk}"
@@ -181,6 +188,7 @@ def learner_erase(*, actor: Actor, learner: Learner) -> Learner:
             event.metadata = {}
         ActivityEvent.objects.bulk_update(chunk, ["source_event_id", "metadata"])
     learner.risk_feedback.update(note="")
+    learner.coach_notes.all().delete()
     learner_detail_forget([learner.pk])
     audit_record(actor=actor, action="learner.erase", target=learner)
     return learner
@@ -199,7 +207,8 @@ def _chunks(queryset: QuerySet[Any]) -> Iterator[list[Any]]:
 
 
 def learners_reencrypt() -> int:
-    """Re-encrypt every learner's personal data under the primary key; returns rows rewritten.
+    """Re-encrypt every learner's personal data (name, email, coach notes) under the primary
+    key; returns the learners rewritten.
 
     Reading decrypts with any configured key and writing encrypts with the first one, so after
     this runs, older keys can be removed from ``FIELD_ENCRYPTION_KEYS``.
@@ -208,6 +217,8 @@ def learners_reencrypt() -> int:
     for chunk in _chunks(Learner.objects.order_by("pk")):
         Learner.objects.bulk_update(chunk, ["name", "email"])
         rewritten += len(chunk)
+    for notes in _chunks(CoachNote.objects.order_by("pk")):
+        CoachNote.objects.bulk_update(notes, ["body"])
     audit_record(
         actor=None,
         action="crypto.rotate",
@@ -217,19 +228,31 @@ def learners_reencrypt() -> int:
     return rewritten
 
 
+ANONYMISED_NOTE = "(note removed when the database was anonymised)"
+
+
 def database_anonymise() -> dict[str, int]:
     """Replace every person's data with fakes so the database is safe to use in development."""
     learners = 0
     for chunk in _chunks(Learner.objects.order_by("pk")):
         for learner in chunk:
-            learner.name = f"Learner {str(learner.pk)[-8:]}"
+            learner.name = learner_pseudonym(learner.pk)
             learner.email = f"learner-{str(learner.pk)[-8:]}@example.invalid"
             learner_prepare(learner)
         Learner.objects.bulk_update(chunk, ["name", "email", "email_hash", "name_tokens"])
         learners += len(chunk)
     events = ActivityEvent.objects.exclude(metadata={}).update(metadata={})
+    # Uploaded files and their refused rows hold names, emails and external ids as uploaded.
+    uploads = ImportUpload.objects.update(content=b"", refused="")
+    notes = CoachNote.objects.update(body=ANONYMISED_NOTE)
     users = users_anonymise()
     audit_record(
         actor=None, action="database.anonymise", changes={"learners": learners, "users": users}
     )
-    return {"learners": learners, "events_cleared": events, "users": users}
+    return {
+        "learners": learners,
+        "events_cleared": events,
+        "notes_cleared": notes,
+        "imports_cleared": uploads,
+        "users": users,
+    }

@@ -18,14 +18,16 @@ from engagement.filters import filtered
 from engagement.ids import row_by_id
 from engagement.metrics import cache_lookup_count
 from engagement.models import Role
-from engagement.roles import sees_personal_data
+from engagement.roles import role_of, sees_personal_data
 from learners.cache import LEARNER_DETAIL_USE, learner_detail_key
 from learners.filters import PERSONAL_FILTERS, LearnerFilter
 from learners.models import (
     STUDYING_STATUSES,
     ActivityEvent,
+    CoachNote,
     Cohort,
     CohortAssignment,
+    ImportUpload,
     Learner,
     LearnerStatus,
     RiskBand,
@@ -109,6 +111,35 @@ def learner_events(*, learner: Learner) -> QuerySet[ActivityEvent]:
     return ActivityEvent.objects.filter(learner=learner).order_by("-occurred_at", "-id")
 
 
+def learner_pseudonym(learner_id: uuid.UUID | str) -> str:
+    """A stable stand-in for a learner's name, derived from the id alone: it tells rows apart
+    without saying who anyone is (analysts' pages, anonymised databases)."""
+    return f"Learner {str(learner_id)[-8:]}"
+
+
+def learner_label(learner: Learner, actor: Any) -> str:
+    """How a page names ``learner`` to ``actor``: the name (the external id when there is none)
+    for those who see personal data, the pseudonym for everyone else."""
+    if not sees_personal_data(actor):
+        return learner_pseudonym(learner.pk)
+    return learner.name or learner.external_id
+
+
+def coach_note_list(*, actor: Any, learner: Learner) -> QuerySet[CoachNote]:
+    """The learner's coach notes, newest first, authors joined in; none for callers who may not
+    see personal data (the doors refuse them too: this keeps a new door from leaking notes)."""
+    notes = CoachNote.objects.filter(learner=learner).select_related("author")
+    if not sees_personal_data(actor):
+        notes = notes.none()
+    return notes.order_by("-created_at", "-id")
+
+
+def coach_note_get(*, actor: Any, learner: Learner, note_id: uuid.UUID | str) -> CoachNote:
+    return row_by_id(
+        coach_note_list(actor=actor, learner=learner), note_id, missing="No note with this id."
+    )
+
+
 def risk_model_list() -> QuerySet[RiskModel]:
     return RiskModel.objects.order_by("-version")
 
@@ -124,7 +155,30 @@ def risk_model_active() -> RiskModel:
 # Counts for other apps (see learners.contracts) ------------------------------------------------
 
 
-def _high_risk_without_action(now: datetime) -> Q:
+def import_upload_list(*, actor: Any) -> QuerySet[ImportUpload]:
+    """Uploaded import files, newest first, with their jobs: admins see every one, others none.
+
+    The file's bytes and the refused lines are left out (read the refused lines through
+    :func:`import_upload_refused`).
+    """
+    queryset = ImportUpload.objects.select_related("job", "uploaded_by").defer("content", "refused")
+    if role_of(actor) != Role.ADMIN:
+        return queryset.none()
+    return queryset.order_by("-created_at", "-id")
+
+
+def import_upload_get(*, actor: Any, upload_id: uuid.UUID | str) -> ImportUpload:
+    return row_by_id(import_upload_list(actor=actor), upload_id, missing="No import with this id.")
+
+
+def import_upload_refused(*, upload: ImportUpload) -> str:
+    """The refused lines of an upload, as CSV text (``line,reasons``)."""
+    return str(
+        ImportUpload.objects.filter(pk=upload.pk).values_list("refused", flat=True).first() or ""
+    )
+
+
+def high_risk_without_action_q(now: datetime) -> Q:
     """Studying, in the high band, and no coach mark within ``RISK_FEEDBACK_QUIET_DAYS``: the
     window in which a mark also holds the learner out of the digest."""
     since = now - timedelta(days=settings.RISK_FEEDBACK_QUIET_DAYS)
@@ -182,7 +236,7 @@ def caseload_counts(*, actor: Any, now: datetime) -> dict[Any, dict[str, int]]:
         .annotate(
             learners=Count("id"),
             high_risk=Count("id", filter=Q(risk_band=RiskBand.HIGH)),
-            high_risk_without_action=Count("id", filter=_high_risk_without_action(now)),
+            high_risk_without_action=Count("id", filter=high_risk_without_action_q(now)),
         )
     }
     empty = {"learners": 0, "high_risk": 0, "high_risk_without_action": 0}

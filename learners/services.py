@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Subquery
@@ -19,15 +20,18 @@ from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import uuid7
 from engagement.iterables import chunked
 from engagement.jobs import job_enqueue
-from engagement.models import Job, User
+from engagement.models import Job, Role, User
+from engagement.roles import role_of
 from engagement.services import model_update
 from learners import tasks  # its schedules call the request services below
 from learners.cache import learner_detail_forget
 from learners.ingestion.events import EventRecord, LearnerRef, parse_event
 from learners.ingestion.validation import Errors, learner_row
 from learners.models import (
+    COACH_NOTE_MAX_LENGTH,
     FINISHED_STATUSES,
     ActivityEvent,
+    CoachNote,
     Cohort,
     Learner,
     RiskModel,
@@ -245,6 +249,40 @@ def learners_delete(*, actor: Actor, learners: Iterable[Learner]) -> None:
 
 
 # Activity ingestion ----------------------------------------------------------------------------
+
+
+def coach_note_create(*, actor: User, learner: Learner, body: str) -> CoachNote:
+    """Add a coach's note to a learner; audited without its text (a note is personal data)."""
+    text = body.strip()
+    if not text:
+        raise ValidationFailed(detail={"body": ["Write something first: the note is empty."]})
+    if len(text) > COACH_NOTE_MAX_LENGTH:
+        raise ValidationFailed(
+            detail={
+                "body": [
+                    f"At most {COACH_NOTE_MAX_LENGTH:,} characters; this note has {len(text):,}."
+                ]
+            }
+        )
+    note = CoachNote.objects.create(learner=learner, author=actor, body=text)
+    audit_record(
+        actor=actor, action="learner.note.create", target=learner, changes={"note": str(note.pk)}
+    )
+    return note
+
+
+def coach_note_delete(*, actor: User, note: CoachNote) -> None:
+    """Delete a note: its author may, and admins may; other coaches of the cohort may not."""
+    if role_of(actor) != Role.ADMIN and note.author_id != actor.pk:
+        raise PermissionDenied("Only the note's author or an admin may delete it.")
+    audit_record(
+        actor=actor,
+        action="learner.note.delete",
+        target_type="learners.learner",
+        target_id=str(note.learner_id),
+        changes={"note": str(note.pk)},
+    )
+    note.delete()
 
 
 def _resolve_learners(refs: Iterable[LearnerRef]) -> dict[LearnerRef, uuid.UUID]:

@@ -119,6 +119,29 @@ def risk_model_train_task(self: Task, job_id: str) -> None:
     _run_retrying(self, job_id, work)
 
 
+@app.task(
+    name="learners.import",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=3,
+    soft_time_limit=30 * 60,
+    time_limit=31 * 60,
+)
+def import_upload_task(self: Task, job_id: str) -> None:
+    """Import an uploaded CSV file (``learners.imports``); a redelivery re-runs it without
+    duplicates."""
+    # Imported here: learners.imports sends this module's task and reads the CSV loop, which
+    # needs learners.services complete (services imports this module at its top).
+    from learners.imports import import_upload_run
+
+    _run_retrying(
+        self,
+        job_id,
+        lambda job, report_progress: import_upload_run(job=job, report_progress=report_progress),
+    )
+
+
 @app.task(name="learners.rescore_daily")
 def rescore_daily() -> str:
     """Risk grows without events (inactivity), so everyone is rescored once a day."""

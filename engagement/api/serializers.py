@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from engagement.api.fields import BoundedDateTimeField, TextField
 from engagement.api_keys import scopes_help
+from engagement.input_bounds import validate_timezone
 from engagement.models import ApiKey, AuditEvent, Job, OutboxMessage, Role, User
 from engagement.outbox import SHOWN_FIELDS, outbox_recipient_masked
 from engagement.registry import registry
@@ -26,6 +27,12 @@ class UserCreateSerializer(serializers.Serializer):
         required=False, write_only=True, help_text="Leave out to invite the user by email instead."
     )
     cohort_ids = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
+    timezone = serializers.CharField(
+        max_length=64,
+        required=False,
+        validators=[validate_timezone],
+        help_text="IANA time zone the dashboard shows times in; the site's by default.",
+    )
 
 
 class UserUpdateSerializer(serializers.Serializer):
@@ -33,6 +40,12 @@ class UserUpdateSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     is_active = serializers.BooleanField(required=False)
     cohort_ids = serializers.ListField(child=serializers.UUIDField(), required=False)
+    timezone = serializers.CharField(
+        max_length=64,
+        required=False,
+        validators=[validate_timezone],
+        help_text="IANA time zone the dashboard shows times in, e.g. Europe/Paris.",
+    )
 
 
 class UserOutputSerializer(serializers.ModelSerializer):
@@ -41,7 +54,16 @@ class UserOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = User
-        fields = ["id", "username", "email", "role", "is_active", "last_login", "date_joined"]
+        fields = [
+            "id",
+            "username",
+            "email",
+            "role",
+            "timezone",
+            "is_active",
+            "last_login",
+            "date_joined",
+        ]
         read_only_fields = fields
 
 

@@ -17,8 +17,10 @@ from engagement.api.fields import (
 from engagement.input_bounds import validate_timezone
 from learners.ingestion.validation import email_normalise
 from learners.models import (
+    COACH_NOTE_MAX_LENGTH,
     FINISHED_STATUSES,
     ActivityEvent,
+    CoachNote,
     Cohort,
     EventKind,
     Learner,
@@ -425,3 +427,22 @@ class RescoreInputSerializer(serializers.Serializer):
     stale_only = serializers.BooleanField(
         default=False, help_text="Only learners with new activity."
     )
+
+
+class CoachNoteInputSerializer(serializers.Serializer):
+    body = TextField(max_length=COACH_NOTE_MAX_LENGTH)
+
+
+class CoachNoteOutputSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(
+        source="author.username",
+        allow_null=True,
+        default=None,
+        help_text="The author's username; null once their account is deleted.",
+    )
+
+    class Meta:
+        model = CoachNote
+        fields = ["id", "body", "author", "created_at"]
+        read_only_fields = fields
+        personal_fields = ("body",)

@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from learners.api.import_views import ImportUploadViewSet
 from learners.api.risk_views import RescoreView, RiskModelViewSet
 from learners.api.views import CohortViewSet, EventIngestView, LearnerViewSet
 from learners.api.xapi_views import XapiAboutView, XapiStatementsView
@@ -10,6 +11,7 @@ from learners.api.xapi_views import XapiAboutView, XapiStatementsView
 router = SimpleRouter()
 router.register("cohorts", CohortViewSet, basename="cohort")
 router.register("learners", LearnerViewSet, basename="learner")
+router.register("imports", ImportUploadViewSet, basename="import-upload")
 router.register("risk/models", RiskModelViewSet, basename="risk-model")
 
 urlpatterns = [

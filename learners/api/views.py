@@ -4,7 +4,13 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -12,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engagement.api.pagination import TimeCursorPagination
-from engagement.api.permissions import Access
+from engagement.api.permissions import Access, staff_user
 from engagement.api.personal_data import shown_to
 from engagement.api.responses import ERRORS
 from engagement.errors import ValidationFailed
@@ -22,6 +28,8 @@ from engagement.wording import counted
 from learners import privacy, selectors, services
 from learners.api.serializers import (
     ActivityEventOutputSerializer,
+    CoachNoteInputSerializer,
+    CoachNoteOutputSerializer,
     CohortInputSerializer,
     CohortOutputSerializer,
     EventInputSerializer,
@@ -158,6 +166,24 @@ class CohortViewSet(viewsets.GenericViewSet):
         summary="A learner's activity, newest first",
         responses={200: ActivityEventOutputSerializer(many=True), **ERRORS},
     ),
+    notes=[
+        extend_schema(
+            methods=["GET"],
+            summary="Coaches' notes on a learner, newest first (admins and coaches only)",
+            responses={200: CoachNoteOutputSerializer(many=True), **ERRORS},
+        ),
+        extend_schema(
+            methods=["POST"],
+            summary="Add a note on a learner (admins and coaches only)",
+            request=CoachNoteInputSerializer,
+            responses={201: CoachNoteOutputSerializer, **ERRORS},
+        ),
+    ],
+    note=extend_schema(
+        summary="Delete a note on a learner: its author or an admin",
+        parameters=[OpenApiParameter("note_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+        responses={204: None, **ERRORS},
+    ),
 )
 class LearnerViewSet(viewsets.GenericViewSet):
     """Learners, filterable by cohort, status, risk and inactivity; analysts get pseudonymised rows.
@@ -169,7 +195,14 @@ class LearnerViewSet(viewsets.GenericViewSet):
     access = Access(
         read=STAFF,
         write=ADMIN_COACH,
-        actions={"destroy": ADMIN, "export": ADMIN, "erase": ADMIN},
+        # Notes are personal data: never for analysts (nor for API keys).
+        actions={
+            "destroy": ADMIN,
+            "export": ADMIN,
+            "erase": ADMIN,
+            "notes": ADMIN_COACH,
+            "note": ADMIN_COACH,
+        },
         read_scope=ApiKeyScope.LEARNERS_READ,
     )
     serializer_class = LearnerOutputSerializer
@@ -263,6 +296,33 @@ class LearnerViewSet(viewsets.GenericViewSet):
             actor=audit_actor(request), learner=learner, **serializer.validated_data
         )
         return Response(RiskFeedbackOutputSerializer(feedback).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get", "post"], filter_backends=[])
+    def notes(self, request: Request, pk: str) -> Response:
+        learner = selectors.learner_get(actor=request.user, learner_id=pk)
+        if request.method == "POST":
+            serializer = CoachNoteInputSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            note = services.coach_note_create(
+                actor=staff_user(request), learner=learner, **serializer.validated_data
+            )
+            return Response(CoachNoteOutputSerializer(note).data, status=status.HTTP_201_CREATED)
+        page = self.paginate_queryset(
+            selectors.coach_note_list(actor=request.user, learner=learner)
+        )
+        return self.get_paginated_response(CoachNoteOutputSerializer(page, many=True).data)
+
+    @action(
+        detail=True,
+        methods=["delete"],
+        url_path=r"notes/(?P<note_id>[^/.]+)",
+        filter_backends=[],
+    )
+    def note(self, request: Request, pk: str, note_id: str) -> Response:
+        learner = selectors.learner_get(actor=request.user, learner_id=pk)
+        note = selectors.coach_note_get(actor=request.user, learner=learner, note_id=note_id)
+        services.coach_note_delete(actor=staff_user(request), note=note)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class EventIngestView(APIView):

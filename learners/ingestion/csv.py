@@ -1,4 +1,10 @@
-"""Streaming CSV reading and terminal reporting shared by the two import commands."""
+"""Streaming CSV reading shared by every door of the CSV imports (commands and uploads).
+
+:func:`csv_import` is the one loop: it streams a text handle through an importer
+(``learners_import`` or ``events_import``) chunk by chunk, handing each chunk's report to the
+caller. The commands print refused lines as they come (:func:`run_csv_import`); an uploaded
+file's job records them (``learners.imports``).
+"""
 
 import csv
 import sys
@@ -13,23 +19,88 @@ from tqdm import tqdm
 from engagement.commands import ApplicationCommand
 from learners.services import IngestReport
 
+#: The columns every learners file has (``finished_at`` is optional).
+LEARNER_COLUMNS = ("external_id", "source", "cohort", "name", "email", "enrolled_at", "status")
+#: The columns every activity file has.
+ACTIVITY_COLUMNS = (
+    "learner_external_id",
+    "source",
+    "kind",
+    "occurred_at",
+    "duration_seconds",
+    "score",
+    "source_event_id",
+)
+
+Importer = Callable[..., Iterator[IngestReport]]
+
+
+class CsvRefused(ValueError):
+    """A file the import cannot read as a whole (a missing column, not UTF-8, not CSV); the
+    message is fit to show to whoever sent it."""
+
+
+def missing_columns_message(header: Iterable[str], required: Iterable[str]) -> str | None:
+    """Why ``header`` cannot be imported (the required columns it lacks), or ``None``."""
+    missing = sorted(set(required) - set(header))
+    if not missing:
+        return None
+    noun = "column" if len(missing) == 1 else "columns"
+    return f"The header lacks the {noun}: {', '.join(missing)}."
+
+
+def rejected_reasons(rejected: Mapping[str, Any]) -> str:
+    """One refused row's reasons on one line: ``field: why; other: why``."""
+    return "; ".join(f"{name}: {' '.join(why)}" for name, why in rejected["errors"].items())
+
 
 def csv_rows(handle: TextIO, *, required: Iterable[str]) -> Iterator[tuple[int, Mapping[str, str]]]:
     """Yield ``(line_number, row)`` one at a time, after checking the header names every column."""
     reader = csv.DictReader(handle)
-    missing = sorted(set(required) - set(reader.fieldnames or []))
-    if missing:
-        noun = "column" if len(missing) == 1 else "columns"
-        raise CommandError(f"The header lacks the {noun}: {', '.join(missing)}.")
+    problem = missing_columns_message(reader.fieldnames or [], required)
+    if problem:
+        raise CsvRefused(problem)
     for row in reader:
         yield reader.line_num, row
+
+
+def csv_import(
+    handle: TextIO,
+    *,
+    required: Iterable[str],
+    importer: Importer,
+    on_report: Callable[[IngestReport], Any],
+) -> IngestReport:
+    """Stream ``handle`` through ``importer``, calling ``on_report`` after each chunk; returns
+    the totals.
+
+    Raises :class:`CsvRefused` when the header lacks a required column, or when the text turns
+    out not to be UTF-8 or not CSV part-way (the chunks before stay imported: the importers are
+    idempotent, so the corrected file can simply be imported again).
+    """
+    total = IngestReport()
+    try:
+        for report in importer(rows=csv_rows(handle, required=required)):
+            on_report(report)
+            total.merge(report)
+    except UnicodeDecodeError as exc:
+        done = total.accepted + total.duplicates + len(total.rejected)
+        raise CsvRefused(
+            f"The file is not UTF-8 text ({exc.reason}); stopped after {done} rows."
+        ) from exc
+    except csv.Error as exc:
+        done = total.accepted + total.duplicates + len(total.rejected)
+        raise CsvRefused(
+            f"The file is not readable CSV ({exc}); stopped after {done} rows."
+        ) from exc
+    return total
 
 
 def run_csv_import(
     *,
     path: str,
     required: Iterable[str],
-    importer: Callable[..., Iterator[IngestReport]],
+    importer: Importer,
     write: Callable[[str], Any],
     progress: bool,
 ) -> IngestReport:
@@ -39,26 +110,20 @@ def run_csv_import(
         raise CommandError(f"No such file: {path}")
     if not file.is_file():
         raise CommandError(f"Not a regular file: {path}")
-    total = IngestReport()
     with (
         file.open(newline="", encoding="utf-8-sig") as handle,
         tqdm(unit=" rows", disable=not progress, desc=file.name) as bar,
     ):
+
+        def on_report(report: IngestReport) -> None:
+            for rejected in report.rejected:
+                write(f"line {rejected['index']}: {rejected_reasons(rejected)}")
+            bar.update(report.accepted + report.duplicates + len(report.rejected))
+
         try:
-            for report in importer(rows=csv_rows(handle, required=required)):
-                for rejected in report.rejected:
-                    reasons = "; ".join(
-                        f"{name}: {' '.join(why)}" for name, why in rejected["errors"].items()
-                    )
-                    write(f"line {rejected['index']}: {reasons}")
-                total.merge(report)
-                bar.update(report.accepted + report.duplicates + len(report.rejected))
-        except UnicodeDecodeError as exc:
-            done = total.accepted + total.duplicates + len(total.rejected)
-            raise CommandError(
-                f"{path} is not UTF-8 text ({exc.reason}); stopped after {done} rows."
-            ) from exc
-    return total
+            return csv_import(handle, required=required, importer=importer, on_report=on_report)
+        except CsvRefused as exc:
+            raise CommandError(f"{path}: {exc}") from exc
 
 
 class CsvImportCommand(ApplicationCommand):

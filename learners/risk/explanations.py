@@ -10,6 +10,8 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from engagement.wording import counted
 from learners.risk.features import FIRST_WEEK_DAYS, NEW_LEARNER_DAYS, kind_total_fact
 
@@ -150,3 +152,66 @@ def explained_factors(
 def assessment_factors(assessment: Any) -> list[dict[str, Any]]:
     """A stored assessment's factors, each with its explanation (see ``explained_factors``)."""
     return explained_factors(assessment.factors, assessment.features["raw"])
+
+
+# Words for pages: what each factor is about, and what its lever asks of the learner. ---------
+
+#: Each model input named for a coach (``FEATURE_NAMES``; a test checks none is missing).
+FACTOR_LABELS: dict[str, Any] = {
+    "days_inactive": _("Days without activity"),
+    "active_days_ratio": _("Active days in the last two weeks"),
+    "activity_trend": _("Activity this week against the weeks before"),
+    "assessment_mean": _("Assessment scores"),
+    "assessment_count": _("Assessments in the last 30 days"),
+    "time_trend": _("Time spent learning this week"),
+    "social": _("Forum participation"),
+    "progress_gap": _("Progress against the schedule"),
+    "new_learner": _("Time since enrolment"),
+    "events_log": _("Actions since enrolment"),
+    "events_vs_peers": _("Actions compared with peers"),
+    "active_days_log": _("Active days since enrolment"),
+    "active_days_vs_peers": _("Active days compared with peers"),
+    "active_share": _("Share of days active"),
+    "first_week_events_log": _("Actions in the first week"),
+    "activity_span_share": _("Span of activity"),
+    "logins_log": _("Logins"),
+    "content_log": _("Content viewed"),
+    "videos_log": _("Videos watched"),
+    "lessons_log": _("Lessons completed"),
+    "assessments_log": _("Assessments since enrolment"),
+    "forum_log": _("Forum posts"),
+}
+
+#: What each lever of ``learners.risk.model.LEVERS`` asks for, in words (same keys; tested).
+LEVER_ADVICE: dict[str, Any] = {
+    "days_inactive": _("Get back to the course today"),
+    "active_days_ratio": _("Study on as many days as is typical for the cohort"),
+    "activity_trend": _("Keep this week as busy as the weeks before"),
+    "assessment_mean": _("Raise assessment scores by about 15 points"),
+    "assessment_count": _("Take one more assessment"),
+    "social": _("Post in the forum at least twice this month"),
+    "progress_gap": _("Catch up 15 points of progress on the schedule"),
+    "events_log": _("About one learning action a day for two weeks"),
+    "active_days_log": _("Two study days a week for two weeks"),
+    "logins_log": _("Four more logins"),
+    "content_log": _("Ten more content views"),
+    "videos_log": _("Four more videos watched"),
+    "lessons_log": _("Three more lessons completed"),
+    "assessments_log": _("Two more assessments"),
+    "forum_log": _("Two more forum posts"),
+}
+
+
+def factor_label(name: str) -> str:
+    """A factor's name for people; an unknown one (from a newer model) as its key, readable."""
+    return str(FACTOR_LABELS.get(name, name.replace("_", " ").capitalize()))
+
+
+def top_factor_explanation(assessment: Any) -> str:
+    """The wording of the factor pushing hardest towards risk (largest positive contribution),
+    or ``""`` when no factor raises it: the one line a caseload table has room for."""
+    raising = [factor for factor in assessment.factors if factor["contribution"] > 0]
+    if not raising:
+        return ""
+    top = max(raising, key=lambda factor: factor["contribution"])
+    return explain(top["factor"], assessment.features["raw"], top["value"])

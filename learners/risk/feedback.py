@@ -1,7 +1,9 @@
 """Coach feedback on assessments and the daily high-risk digest that respects it."""
 
 import hashlib
+import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -10,7 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from engagement.audit import Actor, audit_record
+from engagement.audit import Actor, audit_record, audit_record_many
 from engagement.models import Role, User
 from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue_many
 from engagement.wording import counted
@@ -24,7 +26,7 @@ from learners.models import (
     RiskAlertStatus,
     RiskFeedback,
 )
-from learners.risk.selectors import learner_assessments_to_current
+from learners.risk.selectors import current_assessments, learner_assessments_to_current
 
 
 def risk_feedback_create(
@@ -42,6 +44,36 @@ def risk_feedback_create(
     )
     audit_record(actor=actor, action="risk.feedback", target=learner, changes={"kind": kind})
     return feedback
+
+
+@transaction.atomic
+def risk_feedback_create_many(
+    *, actor: Actor, learner_ids: Collection[uuid.UUID], kind: str, note: str = ""
+) -> int:
+    """Record the same verdict on the current assessment of each of ``learner_ids`` (a coach's
+    bulk "mark acknowledged"), audited per learner as :func:`risk_feedback_create` is, in four
+    statements whatever their number. The caller has checked the ids are in its scope."""
+    learners = list(Learner.objects.filter(pk__in=learner_ids).only("id", "risk_score"))
+    current = current_assessments(learner_ids=[learner.pk for learner in learners])
+    author = actor if isinstance(actor, User) else None
+    RiskFeedback.objects.bulk_create(
+        RiskFeedback(
+            learner=learner,
+            assessment=current.get(learner.pk),
+            kind=kind,
+            note=note,
+            score_at_feedback=(
+                current[learner.pk].score if learner.pk in current else (learner.risk_score or 0.0)
+            ),
+            created_by=author,
+        )
+        for learner in learners
+    )
+    audit_record_many(
+        actor=actor,
+        events=(("risk.feedback", learner, {"kind": kind}) for learner in learners),
+    )
+    return len(learners)
 
 
 def _quieted(alerts: list[RiskAlert], now: datetime) -> set[Any]:

@@ -2,8 +2,9 @@
 model versions and their evaluation on the current data."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -173,6 +174,27 @@ def learner_risk_history(*, learner: Learner) -> QuerySet[RiskAssessment]:
         .select_related("model")
         .order_by("-as_of", "-id")
     )
+
+
+@dataclass(frozen=True)
+class RiskPoint:
+    """One past assessment as a chart shows it, with its model's band thresholds."""
+
+    as_of: datetime
+    score: float
+    band: str
+    thresholds: Mapping[str, float] | None
+
+
+def learner_risk_trend(*, learner: Learner, limit: int) -> list[RiskPoint]:
+    """The learner's last ``limit`` assessments, oldest first, in one query: what a chart of the
+    score over time needs, however long the history."""
+    rows = (
+        RiskAssessment.objects.filter(learner=learner)
+        .order_by("-as_of", "-id")
+        .values_list("as_of", "score", "band", "model__parameters__thresholds")
+    )
+    return [RiskPoint(*row) for row in rows[:limit]][::-1]
 
 
 def risk_model_get(*, version: int) -> RiskModel:

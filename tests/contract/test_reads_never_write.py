@@ -26,7 +26,7 @@ from engagement.audit import audit_record
 from engagement.ids import uuid7
 from engagement.models import ApiKey, AuditEvent, Job
 from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue
-from learners.models import Learner, RiskModel
+from learners.models import ImportUpload, Learner, RiskModel
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
@@ -57,8 +57,8 @@ def domain_writes(queries: list[dict[str, Any]]) -> list[str]:
 
 @pytest.fixture
 def world() -> dict[str, Any]:
-    """One of everything a read can show: scored and stale learners, feedback, a job, a key, a
-    message waiting in the outbox."""
+    """One of everything a read can show: scored and stale learners, feedback, a job, an
+    uploaded import, a key, a message waiting in the outbox."""
     admin_user = UserFactory(role="admin", is_staff=True, is_superuser=True)
     learner, stale = LearnerFactory.create_batch(2)
     ActivityEventFactory(learner=learner)
@@ -69,6 +69,9 @@ def world() -> dict[str, Any]:
     learner.refresh_from_db()
     risk_feedback_create(actor=admin_user, learner=learner, kind="acknowledged", note="On it.")
     job = Job.objects.create(kind="learners.rescore", params={}, requested_by=admin_user)
+    upload = ImportUpload.objects.create(
+        kind="learners", filename="a.csv", content=b"", size=1, sha256="0" * 64, job=job
+    )
     key = api_key_create(name="LMS", scopes=list(ApiKeyScope.values), created_by=admin_user)
     audit_record(actor=admin_user, action="test.read", target=learner)
     message = outbox_enqueue(
@@ -85,6 +88,7 @@ def world() -> dict[str, Any]:
             "audit-events": AuditEvent.objects.values_list("pk", flat=True).first(),
             "cohorts": learner.cohort_id,
             "jobs": job.pk,
+            "imports": upload.pk,
             "outbox": message.pk,
             "learners": learner.pk,
             "users": admin_user.pk,

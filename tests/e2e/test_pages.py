@@ -11,7 +11,7 @@ from learners.risk.services import learners_rescore
 from tests.e2e.conftest import screenshot
 from tests.factories import ActivityEventFactory, LearnerFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 
 def _csp_violations(page: Any) -> list[str]:

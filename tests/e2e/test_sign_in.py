@@ -7,7 +7,7 @@ import pytest
 from tests.e2e.conftest import screenshot
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 
 def test_home_leads_to_sign_in_and_then_to_the_dashboard(live_server: Any, page: Any) -> None:

@@ -18,9 +18,11 @@ from engagement.audit import audit_record
 from engagement.models import Job
 from engagement.outbox import EMAIL_CHANNEL, outbox_enqueue
 from engagement.registry import registry
+from learners.models import ImportUpload
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
+from learners.services import coach_note_create
 from tests.factories import (
     ActivityEventFactory,
     CohortAssignmentFactory,
@@ -116,10 +118,25 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("risk-model-train", "post"): ADMIN_ONLY,
     ("risk-model-activate", "post"): ADMIN_ONLY,
     ("risk-rescore", "post"): ADMIN_ONLY,
+    ("import-upload-list", "get"): ADMIN_ONLY,
+    ("import-upload-list", "post"): ADMIN_ONLY,
+    ("import-upload-detail", "get"): ADMIN_OBJECT,
+    ("import-upload-refused", "get"): ADMIN_OBJECT,
     ("learner-risk", "get"): STAFF_READ_OBJECT,
     ("learner-risk-history", "get"): STAFF_READ_OBJECT,
     ("learner-risk-feedback", "post"): COACH_WRITE_OBJECT,
     ("learner-erase", "post"): ADMIN_OBJECT,
+    # Coach notes are personal data: never for analysts or keys. The probe note is coach_in's.
+    ("learner-notes", "get"): COACH_WRITE_OBJECT,
+    ("learner-notes", "post"): COACH_WRITE_OBJECT,
+    ("learner-note", "delete"): COACH_WRITE_OBJECT,
+    ("analytics-overview", "get"): STAFF_ONLY,
+    ("analytics-cohorts", "get"): STAFF_ONLY,
+    ("analytics-engagement-trend", "get"): STAFF_ONLY,
+    ("analytics-risk-trend", "get"): STAFF_ONLY,
+    ("analytics-caseloads", "get"): STAFF_ONLY,
+    ("analytics-attention", "get"): STAFF_ONLY,
+    ("analytics-changes", "get"): STAFF_ONLY,
     ("schema", "get"): OPEN,
     ("swagger-ui", "get"): OPEN,
     ("healthz", "get"): OPEN,
@@ -129,9 +146,10 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("metrics", "get"): dict.fromkeys(PRINCIPALS, 403),
 }
 
-# Routes that are not API endpoints: Django admin (staff only, tested below) and the
-# password-reset pages of django.contrib.auth (public by nature).
-NOT_IN_MATRIX_PREFIXES = ("admin/", "accounts/")
+# Routes that are not API endpoints: Django admin (staff only, tested below), the
+# password-reset pages of django.contrib.auth (public by nature), and the dashboard pages
+# (engagement.dashboard.staff_page; each page's tests cover sign-in, roles and scope).
+NOT_IN_MATRIX_PREFIXES = ("admin/", "accounts/", "dashboard/")
 
 
 def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
@@ -179,13 +197,18 @@ def world(db: Any) -> dict[str, Any]:
     CohortAssignmentFactory(user=coach_out, cohort=other)
     key_with = api_key_create(name="all", scopes=list(registry.api_key_scopes()), created_by=admin)
     key_without = api_key_create(name="inbox", scopes=[ApiKeyScope.INBOX_READ], created_by=admin)
+    learner = LearnerFactory(cohort=cohort)
     return {
         "cohort": cohort,
-        "learner": LearnerFactory(cohort=cohort),
+        "learner": learner,
+        "note": coach_note_create(actor=coach_in, learner=learner, body="Matrix probe"),
         "user": UserFactory(role="analyst"),
         "audit": audit_record(actor=None, action="matrix.probe"),
         "api_key": key_without.api_key,
         "job": Job.objects.create(kind="matrix.probe", requested_by=admin),
+        "upload": ImportUpload.objects.create(
+            kind="activity", filename="probe.csv", content=b"", size=0, sha256="0" * 64
+        ),
         "outbox": outbox_enqueue(
             channel=EMAIL_CHANNEL,
             payload={"to": "probe@example.org", "subject": "Probe", "body": "Probe"},
@@ -210,12 +233,15 @@ OBJECT_FOR_ROUTE = {
     "outbox-message": "outbox",
     "cohort": "cohort",
     "learner": "learner",
+    "import-upload": "upload",
 }
 
 
 def _url(name: str, world: dict[str, Any]) -> str:
     if name in ("risk-model-detail", "risk-model-activate"):
         return reverse(name, kwargs={"version": 1})
+    if name == "learner-note":
+        return reverse(name, kwargs={"pk": world["learner"].pk, "note_id": world["note"].pk})
     for basename, key in OBJECT_FOR_ROUTE.items():
         if name.startswith(f"{basename}-") and not name.endswith("-list"):
             return reverse(name, kwargs={"pk": world[key].pk})

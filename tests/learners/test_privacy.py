@@ -17,8 +17,8 @@ from engagement.models import AuditEvent
 from learners.models import ActivityEvent, Learner
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
-from learners.services import events_ingest
-from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
+from learners.services import coach_note_create, events_ingest
+from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 
 OLD_KEY = Fernet.generate_key().decode()
 NEW_KEY = Fernet.generate_key().decode()
@@ -199,13 +199,14 @@ EXPORT_KEYS = {
     ),
     "risk_assessments": "id as_of score band model_version factors computed_at",
     "risk_feedback": "created_at kind note",
+    "coach_notes": "created_at body",
     "audit_trail": "occurred_at action actor_type changes",
 }
 
 
 @pytest.mark.django_db
 def test_the_export_format_is_pinned(auth_client: APIClient) -> None:
-    """Export format 1 (docs/security.md): a change here is a new format version, on purpose."""
+    """Export format 2 (docs/security.md): a change here is a new format version, on purpose."""
     cohort = CohortFactory(name="Spring", starts_on=date(2026, 3, 2), ends_on=None)
     learner = LearnerFactory(
         cohort=cohort,
@@ -225,6 +226,7 @@ def test_the_export_format_is_pinned(auth_client: APIClient) -> None:
     )
     learners_rescore(learner_ids=[learner.pk])
     risk_feedback_create(actor=None, learner=learner, kind="acknowledged", note="Called.")
+    coach_note_create(actor=UserFactory(role="coach"), learner=learner, body="Prefers email.")
 
     document = auth_client.get(f"/api/v1/learners/{learner.id}/export/").json()
 
@@ -236,9 +238,10 @@ def test_the_export_format_is_pinned(auth_client: APIClient) -> None:
         "activity",
         "risk_assessments",
         "risk_feedback",
+        "coach_notes",
         "audit_trail",
     ]
-    assert document["format_version"] == 1
+    assert document["format_version"] == 2
     for section, keys in EXPORT_KEYS.items():
         rows = document[section] if isinstance(document[section], list) else [document[section]]
         assert rows and all(list(row) == keys.split() for row in rows), section
@@ -264,3 +267,4 @@ def test_the_export_format_is_pinned(auth_client: APIClient) -> None:
     assert list(factor) == ["factor", "value", "contribution", "explanation"]
     assert document["risk_feedback"][0]["note"] == "Called."
     assert document["risk_feedback"][0]["created_at"].endswith("Z")
+    assert document["coach_notes"][0]["body"] == "Prefers email."

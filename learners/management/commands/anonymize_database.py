@@ -11,7 +11,7 @@ from learners.privacy import database_anonymise
 
 
 class Command(ApplicationCommand):
-    help = "Replace every learner's and user's personal data with fakes. Irreversible."
+    help = "Replace every learner's and user's personal data (coach notes too) with fakes. Irreversible."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -30,5 +30,6 @@ class Command(ApplicationCommand):
         self.stdout.write(
             f"Anonymised {counted(counts['learners'], 'learner')} and "
             f"{counted(counts['users'], 'user')}; "
-            f"cleared metadata on {counted(counts['events_cleared'], 'event')}."
+            f"cleared metadata on {counted(counts['events_cleared'], 'event')} and the text of "
+            f"{counted(counts['notes_cleared'], 'coach note')}."
         )

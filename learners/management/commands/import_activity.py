@@ -4,23 +4,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from engagement.wording import counted
-from learners.ingestion.csv import CsvImportCommand
+from learners.ingestion.csv import ACTIVITY_COLUMNS, CsvImportCommand
 from learners.services import IngestReport, events_import
-
-COLUMNS = (
-    "learner_external_id",
-    "source",
-    "kind",
-    "occurred_at",
-    "duration_seconds",
-    "score",
-    "source_event_id",
-)
 
 
 class Command(CsvImportCommand):
-    help = f"Import activity events from a CSV file with the columns: {', '.join(COLUMNS)}."
-    columns = COLUMNS
+    help = (
+        f"Import activity events from a CSV file with the columns: {', '.join(ACTIVITY_COLUMNS)}."
+    )
+    columns = ACTIVITY_COLUMNS
 
     def import_rows(self, **kwargs: Any) -> Iterator[IngestReport]:
         return events_import(via="import_activity", **kwargs)

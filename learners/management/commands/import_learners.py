@@ -3,19 +3,17 @@
 from collections.abc import Iterator
 from typing import Any
 
-from learners.ingestion.csv import CsvImportCommand
+from learners.ingestion.csv import LEARNER_COLUMNS, CsvImportCommand
 from learners.services import IngestReport, learners_import
-
-COLUMNS = ("external_id", "source", "cohort", "name", "email", "enrolled_at", "status")
 
 
 class Command(CsvImportCommand):
     help = (
-        f"Import learners from a CSV file with the columns: {', '.join(COLUMNS)}; optionally "
+        f"Import learners from a CSV file with the columns: {', '.join(LEARNER_COLUMNS)}; optionally "
         "finished_at (when a completed or withdrawn learner finished: not before enrolled_at, not in "
         "the future)."
     )
-    columns = COLUMNS
+    columns = LEARNER_COLUMNS
 
     def import_rows(self, **kwargs: Any) -> Iterator[IngestReport]:
         return learners_import(via="import_learners", **kwargs)

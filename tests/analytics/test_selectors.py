@@ -1,0 +1,226 @@
+"""Every analytics selector: figures, scope, caching and query counts."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+
+from analytics import selectors
+from analytics.models import DailySnapshot
+from analytics.services import snapshots_write
+from learners.models import RiskAlert, RiskFeedback
+from tests.analytics.conftest import MARKER, NOW, assess
+from tests.factories import LearnerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    cache.clear()
+
+
+def _high(world: dict[str, Any], cohort: Any = None, *, score: float = 0.9, **kwargs: Any) -> Any:
+    learner = LearnerFactory(
+        cohort=cohort or world["cohort"], enrolled_at=world["enrolled"], **kwargs
+    )
+    assess(learner, world["model"], NOW - timedelta(days=3), "low", 0.2)
+    assess(learner, world["model"], NOW - timedelta(days=2), "high", score)
+    assess(learner, world["model"], NOW - timedelta(hours=1), "high", score, current=True)
+    return learner
+
+
+def test_overview_counts_now_and_7_days_ago(world: dict[str, Any]) -> None:
+    snapshots_write((NOW - timedelta(days=7)).date(), now=NOW - timedelta(days=7))
+    learner = _high(world)
+    _high(world, world["other"])
+    RiskAlert.objects.create(learner=learner, score=0.9, as_of=NOW)
+    overview = selectors.overview(actor=world["admin"], now=NOW)
+    assert overview.learners_studying.value == 2
+    assert overview.learners_studying.previous == 0
+    assert overview.high_risk == selectors.Kpi(value=2, previous=0, change=2)
+    assert overview.alerts_waiting.value == 1
+    for kpi in (overview.nudges_sent, overview.re_engagement_rate, overview.llm_cost_month):
+        assert kpi.available is False
+        assert kpi.value is None
+        assert "nudges app" in kpi.note
+
+
+def test_overview_without_a_snapshot_7_days_ago_has_no_change(world: dict[str, Any]) -> None:
+    _high(world)
+    overview = selectors.overview(actor=world["admin"], now=NOW)
+    assert (overview.high_risk.previous, overview.high_risk.change) == (None, None)
+
+
+def test_a_coach_counts_only_their_cohorts(world: dict[str, Any]) -> None:
+    _high(world)
+    _high(world, world["other"])
+    RiskAlert.objects.create(learner=_high(world, world["other"]), score=0.9, as_of=NOW)
+    overview = selectors.overview(actor=world["coach"], now=NOW)
+    assert (overview.high_risk.value, overview.alerts_waiting.value) == (1, 0)
+    assert [c.name for c in selectors.cohort_distribution(actor=world["coach"], now=NOW)] == [
+        "Alpha cohort"
+    ]
+    assert selectors.overview(actor=world["outsider"], now=NOW).high_risk.value == 0
+
+
+def test_cached_figures_change_within_the_ttl(world: dict[str, Any], settings: Any) -> None:
+    """Served from the cache within one slot of ANALYTICS_CACHE_SECONDS, recomputed after."""
+    settings.ANALYTICS_CACHE_SECONDS = 60
+    assert selectors.overview(actor=world["admin"], now=NOW).high_risk.value == 0
+    _high(world)
+    assert selectors.overview(actor=world["admin"], now=NOW).high_risk.value == 0
+    later = NOW + timedelta(seconds=60)
+    assert selectors.overview(actor=world["admin"], now=later).high_risk.value == 1
+
+
+def test_a_snapshot_write_makes_cached_trends_stale_at_once(world: dict[str, Any]) -> None:
+    assert selectors.risk_trend(actor=world["admin"], now=NOW) == ()
+    _high(world)
+    snapshots_write(now=NOW)
+    [today] = selectors.risk_trend(actor=world["admin"], now=NOW)
+    assert (today.day, today.high) == (NOW.date(), 1)
+
+
+def test_the_cache_keeps_callers_apart(world: dict[str, Any]) -> None:
+    _high(world, world["other"])
+    assert selectors.overview(actor=world["admin"], now=NOW).high_risk.value == 1
+    assert selectors.overview(actor=world["coach"], now=NOW).high_risk.value == 0
+
+
+def test_no_cache_when_the_ttl_is_zero(world: dict[str, Any], settings: Any) -> None:
+    settings.ANALYTICS_CACHE_SECONDS = 0
+    assert selectors.overview(actor=world["admin"], now=NOW).high_risk.value == 0
+    _high(world)
+    assert selectors.overview(actor=world["admin"], now=NOW).high_risk.value == 1
+
+
+def test_trends_sum_the_callers_cohorts_per_day(world: dict[str, Any]) -> None:
+    _high(world)
+    _high(world, world["other"])
+    for days_ago in (40, 2, 1, 0):
+        snapshots_write((NOW - timedelta(days=days_ago)).date(), now=NOW)
+    engagement = selectors.engagement_trend(actor=world["admin"], days=30, now=NOW)
+    assert [row.day for row in engagement] == [(NOW - timedelta(days=d)).date() for d in (2, 1, 0)]
+    assert set(engagement[0].events) >= {"login", "forum_post"}
+    risk = selectors.risk_trend(actor=world["admin"], days=2, now=NOW)
+    assert [(row.high, row.studying) for row in risk] == [(2, 2), (2, 2)]
+    coach = selectors.risk_trend(actor=world["coach"], days=2, now=NOW)
+    assert [row.high for row in coach] == [1, 1]
+
+
+def test_trends_take_one_query_whatever_the_days(
+    world: dict[str, Any], django_assert_num_queries: Any, settings: Any
+) -> None:
+    settings.ANALYTICS_CACHE_SECONDS = 0
+    for days_ago in range(5):
+        snapshots_write((NOW - timedelta(days=days_ago)).date(), now=NOW)
+    with django_assert_num_queries(1):
+        selectors.engagement_trend(actor=world["admin"], days=30, now=NOW)
+    with django_assert_num_queries(2):  # the coach's cohort ids, then the sums
+        selectors.risk_trend(actor=world["coach"], days=365, now=NOW)
+
+
+def test_caseloads_name_the_coaches(world: dict[str, Any]) -> None:
+    learner = _high(world)
+    _high(world)
+    RiskFeedback.objects.create(learner=learner, kind="acknowledged", score_at_feedback=0.9)
+    [load] = selectors.caseloads(actor=world["admin"], now=NOW)
+    assert load.coach_name == "Cora Coach"
+    assert (load.cohorts, load.learners, load.high_risk, load.high_risk_without_action) == (
+        1,
+        2,
+        2,
+        1,
+    )
+    assert selectors.caseloads(actor=world["outsider"], now=NOW) == ()
+
+
+def test_needing_attention_lists_unmarked_high_risk_learners(world: dict[str, Any]) -> None:
+    top = _high(world, score=0.95, name=f"Ann {MARKER}")
+    _high(world, score=0.8)
+    marked = _high(world, score=0.99)
+    RiskFeedback.objects.create(learner=marked, kind="acknowledged", score_at_feedback=0.9)
+    _high(world, world["other"], score=0.97)
+    rows = selectors.needing_attention(actor=world["coach"], now=NOW)
+    assert [row.score for row in rows] == [0.95, 0.8]
+    first = rows[0]
+    assert first.learner_id == top.pk
+    assert first.label == f"Ann {MARKER}"
+    assert first.cohort_name == "Alpha cohort"
+    assert first.top_factor.startswith("No activity for 12 days")
+    assert first.high_since == NOW - timedelta(days=2)
+    analyst = selectors.needing_attention(actor=world["analyst"], now=NOW)
+    assert len(analyst) == 3
+    assert all(row.label.startswith("Learner ") and MARKER not in row.label for row in analyst)
+    assert f"Learner {top.pk.hex[-4:]}…" in [row.label for row in analyst]
+
+
+def test_needing_attention_takes_the_same_queries_whatever_the_data(
+    world: dict[str, Any], django_assert_num_queries: Any, settings: Any
+) -> None:
+    settings.ANALYTICS_CACHE_SECONDS = 0
+    _high(world)
+    with django_assert_num_queries(3):
+        selectors.needing_attention(actor=world["admin"], now=NOW)
+    for _ in range(12):
+        _high(world)
+    with django_assert_num_queries(3):
+        selectors.needing_attention(actor=world["admin"], now=NOW)
+
+
+def test_since_yesterday_finds_new_high_risk_and_recovered(world: dict[str, Any]) -> None:
+    model = world["model"]
+    newly = LearnerFactory(cohort=world["cohort"], enrolled_at=world["enrolled"])
+    assess(newly, model, NOW - timedelta(days=2), "medium", 0.5)
+    assess(newly, model, NOW - timedelta(hours=3), "high", 0.9, current=True)
+    first_scored = LearnerFactory(cohort=world["cohort"], enrolled_at=world["enrolled"])
+    assess(first_scored, model, NOW - timedelta(hours=2), "high", 0.8, current=True)
+    recovered = LearnerFactory(cohort=world["cohort"], enrolled_at=world["enrolled"])
+    assess(recovered, model, NOW - timedelta(days=2), "high", 0.9)
+    assess(recovered, model, NOW - timedelta(hours=3), "low", 0.2, current=True)
+    still = LearnerFactory(cohort=world["cohort"], enrolled_at=world["enrolled"])
+    assess(still, model, NOW - timedelta(days=2), "high", 0.9)
+    assess(still, model, NOW - timedelta(hours=3), "high", 0.9, current=True)
+    elsewhere = LearnerFactory(cohort=world["other"], enrolled_at=world["enrolled"])
+    assess(elsewhere, model, NOW - timedelta(hours=3), "high", 0.9, current=True)
+    changes = selectors.since_yesterday(actor=world["coach"], now=NOW)
+    assert (changes.became_high, changes.recovered) == (2, 1)
+    assert [(row.learner_id, row.band_before) for row in changes.became_high_rows] == [
+        (newly.pk, "medium"),
+        (first_scored.pk, None),
+    ]
+    [back] = changes.recovered_rows
+    assert (back.learner_id, back.band_before, back.band_now) == (recovered.pk, "high", "low")
+    assert selectors.since_yesterday(actor=world["admin"], now=NOW).became_high == 3
+
+
+def test_cohort_cards(world: dict[str, Any]) -> None:
+    _high(world)
+    snapshots_write((NOW - timedelta(days=1)).date(), now=NOW)
+    snapshots_write(NOW.date(), now=NOW)
+    cards = selectors.cohort_cards(actor=world["admin"], now=NOW)
+    alpha = next(card for card in cards if card.summary.name == "Alpha cohort")
+    assert alpha.coaches == ("Cora Coach",)
+    assert alpha.summary.high_risk == 1
+    assert alpha.high_risk_trend == ((NOW.date() - timedelta(days=1), 1), (NOW.date(), 1))
+    assert [card.summary.name for card in selectors.cohort_cards(actor=world["coach"])] == [
+        "Alpha cohort"
+    ]
+    assert DailySnapshot.objects.count() == 4
+
+
+@pytest.mark.parametrize("extra", [0, 10])
+def test_changes_and_cohort_cards_take_the_same_queries_whatever_the_data(
+    world: dict[str, Any], django_assert_num_queries: Any, settings: Any, extra: int
+) -> None:
+    settings.ANALYTICS_CACHE_SECONDS = 0
+    for _ in range(1 + extra):
+        _high(world)
+        _high(world, world["other"])
+    snapshots_write(NOW.date(), now=NOW)
+    with django_assert_num_queries(3):
+        selectors.since_yesterday(actor=world["admin"], now=NOW)
+    with django_assert_num_queries(4):  # summaries, coaches, their names, the snapshots
+        selectors.cohort_cards(actor=world["admin"], now=NOW)

@@ -100,6 +100,20 @@ def _snapshots(*, actor: Any) -> QuerySet[DailySnapshot]:
     return snapshots if cohort_ids is None else snapshots.filter(cohort_id__in=cohort_ids)
 
 
+def _daily_sums(
+    *, actor: Any, first: date, last: date, columns: Sequence[str]
+) -> QuerySet[DailySnapshot, dict[str, Any]]:
+    """Per day from ``first`` to ``last`` that has snapshots, oldest first: the sum over the
+    caller's cohorts of each of ``columns``, as ``<column>_sum`` (one query)."""
+    return (
+        _snapshots(actor=actor)
+        .filter(day__range=(first, last))
+        .values("day")
+        .annotate(**{f"{column}_sum": Sum(column) for column in columns})
+        .order_by("day")
+    )
+
+
 def _kpi(value: float, previous: float | None) -> Kpi:
     return Kpi(
         value=value, previous=previous, change=None if previous is None else value - previous
@@ -162,28 +176,27 @@ def engagement_trend(
     columns = {f"events_{kind}": kind for kind in contracts.EVENT_KINDS}
 
     def compute() -> tuple[EngagementDay, ...]:
-        rows = (
-            _snapshots(actor=actor)
-            .filter(day__range=(first, last))
-            .values("day")
-            .annotate(
-                active=Sum("active_learners"),
-                total=Sum("events_total"),
-                **{column: Sum(column) for column in columns},
-            )
-            .order_by("day")
+        rows = _daily_sums(
+            actor=actor,
+            first=first,
+            last=last,
+            columns=["active_learners", "events_total", *columns],
         )
         return tuple(
             EngagementDay(
                 day=row["day"],
-                active_learners=row["active"],
-                events_total=row["total"],
-                events={kind: row[column] for column, kind in columns.items()},
+                active_learners=row["active_learners_sum"],
+                events_total=row["events_total_sum"],
+                events={kind: row[f"{column}_sum"] for column, kind in columns.items()},
             )
             for row in rows
         )
 
     return cached("engagement", actor=actor, now=now, compute=compute, days=days)
+
+
+#: The band counts of a snapshot, summed per day by ``risk_trend``.
+RISK_COLUMNS = ("studying", "high", "medium", "low", "unscored")
 
 
 def risk_trend(
@@ -194,28 +207,9 @@ def risk_trend(
     first, last = _trend_days(now, days)
 
     def compute() -> tuple[RiskDay, ...]:
-        rows = (
-            _snapshots(actor=actor)
-            .filter(day__range=(first, last))
-            .values("day")
-            .annotate(
-                studying_sum=Sum("studying"),
-                high_sum=Sum("high"),
-                medium_sum=Sum("medium"),
-                low_sum=Sum("low"),
-                unscored_sum=Sum("unscored"),
-            )
-            .order_by("day")
-        )
+        rows = _daily_sums(actor=actor, first=first, last=last, columns=RISK_COLUMNS)
         return tuple(
-            RiskDay(
-                day=row["day"],
-                studying=row["studying_sum"],
-                high=row["high_sum"],
-                medium=row["medium_sum"],
-                low=row["low_sum"],
-                unscored=row["unscored_sum"],
-            )
+            RiskDay(day=row["day"], **{column: row[f"{column}_sum"] for column in RISK_COLUMNS})
             for row in rows
         )
 

@@ -12,7 +12,6 @@ as at 11,000, and pages past the cap (OFFSET 10,000 and more) are not offered: n
 caseload that deep, they narrow the filters.
 """
 
-import csv
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,11 +28,12 @@ from engagement.audit import Actor, audit_record
 from engagement.errors import ValidationFailed
 from engagement.iterables import chunked
 from engagement.roles import sees_personal_data
+from engagement.spreadsheets import csv_line
 from learners.filters import MAX_INACTIVE_DAYS
 from learners.models import STUDYING_STATUSES, Learner, LearnerStatus, RiskBand
 from learners.risk.explanations import top_factor_explanation
 from learners.risk.selectors import current_assessments
-from learners.selectors import cohort_list, learner_list
+from learners.selectors import cohort_list, learner_label, learner_list
 
 #: Counting stops here: an exact total below, "more than" above (see the module docstring).
 COUNT_CAP = 10_000
@@ -54,12 +54,6 @@ ORDERINGS = (
 EXPORT_CHUNK = 1000
 PSEUDONYMISED = _("Not available on pseudonymised data.")
 PERSONAL_FIELDS = ("name", "email", "name_tokens", "email_hash", "external_id", "source")
-
-
-def pseudonym(learner_id: uuid.UUID) -> str:
-    """A stable label for a learner shown to someone who may not see their name: the random
-    tail of the (UUIDv7) id, which the link to the learner carries anyway."""
-    return f"Learner {learner_id.hex[-8:]}"
 
 
 class CaseloadFilterForm(forms.Form):
@@ -175,7 +169,6 @@ class CaseloadRow:
     status: str
     status_label: str
     band: str
-    band_label: str
     score: float | None
     top_factor: str
     last_active_at: datetime | None
@@ -192,7 +185,7 @@ def caseload_rows(learners: Sequence[Learner], *, personal: bool) -> list[Caselo
         rows.append(
             CaseloadRow(
                 id=learner.pk,
-                label=(learner.name or learner.external_id) if personal else pseudonym(learner.pk),
+                label=learner_label(learner, personal=personal),
                 name=learner.name if personal else "",
                 email=learner.email if personal else "",
                 external_id=learner.external_id if personal else "",
@@ -201,7 +194,6 @@ def caseload_rows(learners: Sequence[Learner], *, personal: bool) -> list[Caselo
                 status=learner.status,
                 status_label=learner.get_status_display(),
                 band=learner.risk_band,
-                band_label=learner.get_risk_band_display(),
                 score=learner.risk_score,
                 top_factor=top_factor_explanation(assessment) if assessment else "",
                 last_active_at=learner.last_active_at,
@@ -330,30 +322,14 @@ def _csv_values(row: CaseloadRow, *, personal: bool) -> list[Any]:
     ]
 
 
-class _Line:
-    """A file-like object ``csv.writer`` writes one line into, handed back at once."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _neutralised(value: Any) -> Any:
-    """A cell a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) gets a leading
-    apostrophe: names and ids come from outside."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def caseload_csv_lines(learners: QuerySet[Learner], *, personal: bool) -> Iterator[str]:
     """The CSV of ``learners`` line by line: rows read in chunks of ``EXPORT_CHUNK`` through
     a server-side cursor, with one query per chunk for their assessments, so memory stays
     constant whatever the number of rows."""
-    writer = csv.writer(_Line())
-    yield writer.writerow(csv_header(personal=personal))
+    yield csv_line(csv_header(personal=personal))
     for chunk in chunked(learners.iterator(chunk_size=EXPORT_CHUNK), EXPORT_CHUNK):
         for row in caseload_rows(chunk, personal=personal):
-            yield writer.writerow([_neutralised(v) for v in _csv_values(row, personal=personal)])
+            yield csv_line(_csv_values(row, personal=personal))
 
 
 def caseload_csv_export(

@@ -54,7 +54,12 @@ from learners.risk.metrics import (
 from learners.risk.model import band_for, best_lever, score_matrix
 from learners.risk.selectors import current_assessments
 from learners.scoping import sees_every_cohort
-from learners.selectors import caseload_counts, cohort_learner_counts, cohort_list
+from learners.selectors import (
+    caseload_counts,
+    cohort_learner_counts,
+    cohort_list,
+    learner_label,
+)
 
 __all__ = [
     "BANDS",
@@ -85,7 +90,6 @@ __all__ = [
     "cohort_summaries",
     "feature_matrix",
     "group_metrics",
-    "learner_label",
     "learner_panel_add",
     "learner_risk_snapshot",
     "learner_risk_snapshots",
@@ -410,14 +414,6 @@ def cohort_coaches(*, actor: Any) -> Mapping[uuid.UUID, tuple[Any, ...]]:
     )
 
 
-def learner_label(*, learner_id: uuid.UUID, name: str, actor: Any) -> str:
-    """How a row names a learner: their name for callers who see personal data (or a pseudonym
-    when it is blank or erased), a pseudonym from the id otherwise (``Learner 3f2a…``)."""
-    if sees_personal_data(actor) and name.strip():
-        return name
-    return f"Learner {learner_id.hex[-4:]}…"
-
-
 @dataclass(frozen=True, slots=True)
 class AttentionLearner:
     """A studying learner in the high band whom no coach marked within
@@ -438,12 +434,11 @@ def learners_needing_attention(
 ) -> tuple[AttentionLearner, ...]:
     """The caller's high-risk learners nobody has acted on, riskiest first (three queries)."""
     rows = needing_attention(actor=actor, now=now or timezone.now(), limit=limit)
+    personal = sees_personal_data(actor)
     return tuple(
         AttentionLearner(
             learner_id=row["learner"].pk,
-            label=learner_label(
-                learner_id=row["learner"].pk, name=row["learner"].name, actor=actor
-            ),
+            label=learner_label(row["learner"], personal=personal),
             cohort_id=row["learner"].cohort_id,
             cohort_name=row["learner"].cohort.name,
             score=row["score"],
@@ -488,12 +483,13 @@ def risk_band_changes(
     current one (``now`` dates the answer); three queries."""
     now = now or timezone.now()
     found = band_change_rows(actor=actor, since=since, limit=limit)
+    personal = sees_personal_data(actor)
 
     def changes(learners: Sequence[Learner]) -> tuple[BandChange, ...]:
         return tuple(
             BandChange(
                 learner_id=learner.pk,
-                label=learner_label(learner_id=learner.pk, name=learner.name, actor=actor),
+                label=learner_label(learner, personal=personal),
                 cohort_name=learner.cohort.name,
                 score=learner.risk_score,
                 band_before=learner.band_before,  # type: ignore[attr-defined]

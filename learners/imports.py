@@ -24,6 +24,7 @@ from engagement.audit import audit_record
 from engagement.errors import ApplicationError, ValidationFailed
 from engagement.jobs import ProgressReporter, job_enqueue
 from engagement.models import Job, User
+from engagement.spreadsheets import csv_line
 from engagement.wording import counted
 from learners import services, tasks
 from learners.ingestion.csv import (
@@ -211,11 +212,9 @@ def import_upload_request(*, actor: User, kind: str, file: UploadedFile | None) 
 
 
 def _refused_csv(rejected: Iterable[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(REFUSED_HEADER)
-    writer.writerows((row["index"], rejected_reasons(row)) for row in rejected)
-    return out.getvalue()
+    lines = [csv_line(REFUSED_HEADER)]
+    lines.extend(csv_line((row["index"], rejected_reasons(row))) for row in rejected)
+    return "".join(lines)
 
 
 def import_upload_run(*, job: Job, report_progress: ProgressReporter) -> dict[str, Any]:

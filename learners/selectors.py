@@ -117,10 +117,10 @@ def learner_pseudonym(learner_id: uuid.UUID | str) -> str:
     return f"Learner {str(learner_id)[-8:]}"
 
 
-def learner_label(learner: Learner, actor: Any) -> str:
-    """How a page names ``learner`` to ``actor``: the name (the external id when there is none)
-    for those who see personal data, the pseudonym for everyone else."""
-    if not sees_personal_data(actor):
+def learner_label(learner: Learner, *, personal: bool) -> str:
+    """How a page or a row names ``learner``: the name (the external id when there is none)
+    for a viewer who sees personal data (``sees_personal_data``), the pseudonym otherwise."""
+    if not personal:
         return learner_pseudonym(learner.pk)
     return learner.name or learner.external_id
 

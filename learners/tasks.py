@@ -32,6 +32,21 @@ STALE_RESCORE_PENDING_SECONDS = 600
 logger = logging.getLogger(__name__)
 
 
+def _job_task(name: str, *, retries: int, minutes: int) -> dict[str, Any]:
+    """Celery options of a job's task: acknowledged once run and given back when the worker is
+    lost (the job runner makes a re-run safe), ``retries`` on database trouble, and a soft time
+    limit of ``minutes`` with the hard one a minute later."""
+    return {
+        "name": name,
+        "bind": True,
+        "acks_late": True,
+        "reject_on_worker_lost": True,
+        "max_retries": retries,
+        "soft_time_limit": minutes * 60,
+        "time_limit": (minutes + 1) * 60,
+    }
+
+
 def _run_retrying(task: Task, job_id: str, work: Callable[..., dict[str, Any]]) -> None:
     """Run the job; transient database trouble backs off and runs it again (it goes back to
     queued)."""
@@ -46,15 +61,7 @@ def _run_retrying(task: Task, job_id: str, work: Callable[..., dict[str, Any]]) 
     job_run(job_id, guarded)
 
 
-@app.task(
-    name="learners.rescore",
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=3,
-    soft_time_limit=30 * 60,
-    time_limit=31 * 60,
-)
+@app.task(**_job_task("learners.rescore", retries=3, minutes=30))
 def learners_rescore_task(self: Task, job_id: str) -> None:
     def work(job: Job, report_progress: ProgressReporter) -> dict[str, Any]:
         as_of = job.params.get("as_of")
@@ -81,15 +88,7 @@ def _rescore_scope(params: dict[str, Any]) -> str:
     return "cohort" if params.get("cohort_id") else "all"
 
 
-@app.task(
-    name="learners.train_risk_model",
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=2,
-    soft_time_limit=60 * 60,
-    time_limit=61 * 60,
-)
+@app.task(**_job_task("learners.train_risk_model", retries=2, minutes=60))
 def risk_model_train_task(self: Task, job_id: str) -> None:
     def work(job: Job, report_progress: ProgressReporter) -> dict[str, Any]:
         refusal: dict[str, Any] = {}
@@ -119,15 +118,7 @@ def risk_model_train_task(self: Task, job_id: str) -> None:
     _run_retrying(self, job_id, work)
 
 
-@app.task(
-    name="learners.import",
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=3,
-    soft_time_limit=30 * 60,
-    time_limit=31 * 60,
-)
+@app.task(**_job_task("learners.import", retries=3, minutes=30))
 def import_upload_task(self: Task, job_id: str) -> None:
     """Import an uploaded CSV file (``learners.imports``); a redelivery re-runs it without
     duplicates."""

@@ -1,9 +1,13 @@
 """The analytics endpoints under ``/api/v1/analytics/``: staff only (API keys are refused),
 scoped to the caller's cohorts; every table also answers CSV (``?format=csv``)."""
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from collections.abc import Iterable
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from analytics import selectors
@@ -33,6 +37,19 @@ def _days(request: Request) -> int:
     return int(query.validated_data["days"])
 
 
+class _TableView(CSVExportMixin, APIView):
+    """A table of the caller's cohorts: ``rows`` through ``serializer``, as JSON or CSV."""
+
+    access = STAFF_ONLY
+    serializer: type[Serializer]
+
+    def rows(self, request: Request) -> Iterable[Any]:
+        raise NotImplementedError
+
+    def get(self, request: Request) -> Response:
+        return Response(self.serializer(self.rows(request), many=True).data)
+
+
 class OverviewView(APIView):
     access = STAFF_ONLY
 
@@ -43,23 +60,34 @@ class OverviewView(APIView):
         return Response(OverviewSerializer(selectors.overview(actor=request.user)).data)
 
 
-class CohortDistributionView(CSVExportMixin, APIView):
-    access = STAFF_ONLY
+@extend_schema_view(
+    get=extend_schema(
+        summary="Risk distribution per cohort",
+        description="The caller's cohorts: learners by status, the studying ones by current "
+        "risk band.",
+        responses={200: CohortDistributionSerializer(many=True), **ERRORS},
+    )
+)
+class CohortDistributionView(_TableView):
+    serializer = CohortDistributionSerializer
     csv_filename = "cohorts-risk.csv"
     csv_columns = tuple(CohortDistributionSerializer().fields)
 
-    @extend_schema(
-        summary="Risk distribution per cohort",
-        responses={200: CohortDistributionSerializer(many=True), **ERRORS},
+    def rows(self, request: Request) -> Iterable[Any]:
+        return selectors.cohort_distribution(actor=request.user)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Engagement per day",
+        description="Daily active learners and events by kind, per UTC day with a snapshot "
+        "(today's is partial).",
+        parameters=[TrendQuerySerializer],
+        responses={200: EngagementDaySerializer(many=True), **ERRORS},
     )
-    def get(self, request: Request) -> Response:
-        """The caller's cohorts: learners by status, the studying ones by current risk band."""
-        rows = selectors.cohort_distribution(actor=request.user)
-        return Response(CohortDistributionSerializer(rows, many=True).data)
-
-
-class EngagementTrendView(CSVExportMixin, APIView):
-    access = STAFF_ONLY
+)
+class EngagementTrendView(_TableView):
+    serializer = EngagementDaySerializer
     csv_filename = "engagement-trend.csv"
     csv_columns = (
         "day",
@@ -68,61 +96,58 @@ class EngagementTrendView(CSVExportMixin, APIView):
         *(f"events_{kind}" for kind in EVENT_KINDS),
     )
 
-    @extend_schema(
-        summary="Engagement per day",
-        parameters=[TrendQuerySerializer],
-        responses={200: EngagementDaySerializer(many=True), **ERRORS},
-    )
-    def get(self, request: Request) -> Response:
-        """Daily active learners and events by kind, per UTC day with a snapshot (today's is
-        partial)."""
-        rows = selectors.engagement_trend(actor=request.user, days=_days(request))
-        return Response(EngagementDaySerializer(rows, many=True).data)
+    def rows(self, request: Request) -> Iterable[Any]:
+        return selectors.engagement_trend(actor=request.user, days=_days(request))
 
 
-class RiskTrendView(CSVExportMixin, APIView):
-    access = STAFF_ONLY
-    csv_filename = "risk-trend.csv"
-    csv_columns = tuple(RiskDaySerializer().fields)
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         summary="Risk bands per day",
+        description="Studying learners by band as of the end of each UTC day with a snapshot.",
         parameters=[TrendQuerySerializer],
         responses={200: RiskDaySerializer(many=True), **ERRORS},
     )
-    def get(self, request: Request) -> Response:
-        """Studying learners by band as of the end of each UTC day with a snapshot."""
-        rows = selectors.risk_trend(actor=request.user, days=_days(request))
-        return Response(RiskDaySerializer(rows, many=True).data)
+)
+class RiskTrendView(_TableView):
+    serializer = RiskDaySerializer
+    csv_filename = "risk-trend.csv"
+    csv_columns = tuple(RiskDaySerializer().fields)
+
+    def rows(self, request: Request) -> Iterable[Any]:
+        return selectors.risk_trend(actor=request.user, days=_days(request))
 
 
-class CaseloadView(CSVExportMixin, APIView):
-    access = STAFF_ONLY
+@extend_schema_view(
+    get=extend_schema(
+        summary="Coach caseloads",
+        description="Per coach of the caller's cohorts: learners, high risk, high risk nobody "
+        "acted on.",
+        responses={200: CaseloadSerializer(many=True), **ERRORS},
+    )
+)
+class CaseloadView(_TableView):
+    serializer = CaseloadSerializer
     csv_filename = "caseloads.csv"
     csv_columns = tuple(CaseloadSerializer().fields)
 
-    @extend_schema(
-        summary="Coach caseloads", responses={200: CaseloadSerializer(many=True), **ERRORS}
+    def rows(self, request: Request) -> Iterable[Any]:
+        return selectors.caseloads(actor=request.user)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        summary="Learners needing attention",
+        description="The top high-risk learners nobody has acted on (pseudonyms for analysts).",
+        responses={200: AttentionSerializer(many=True), **ERRORS},
     )
-    def get(self, request: Request) -> Response:
-        """Per coach of the caller's cohorts: learners, high risk, high risk nobody acted on."""
-        rows = selectors.caseloads(actor=request.user)
-        return Response(CaseloadSerializer(rows, many=True).data)
-
-
-class AttentionView(CSVExportMixin, APIView):
-    access = STAFF_ONLY
+)
+class AttentionView(_TableView):
+    serializer = AttentionSerializer
     csv_filename = "needs-attention.csv"
     csv_columns = tuple(AttentionSerializer().fields)
 
-    @extend_schema(
-        summary="Learners needing attention",
-        responses={200: AttentionSerializer(many=True), **ERRORS},
-    )
-    def get(self, request: Request) -> Response:
-        """The top high-risk learners nobody has acted on (pseudonyms for analysts)."""
-        rows = selectors.needing_attention(actor=request.user)
-        return Response(AttentionSerializer(rows, many=True).data)
+    def rows(self, request: Request) -> Iterable[Any]:
+        return selectors.needing_attention(actor=request.user)
 
 
 class ChangesView(APIView):

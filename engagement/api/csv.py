@@ -7,8 +7,6 @@ are no rows). Rows are the JSON answer's objects; a nested object's keys become
 asking for CSV reads more easily than a one-cell table.
 """
 
-import csv
-import io
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -17,9 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from engagement.api.renderers import JSONRenderer
-
-#: First characters that make a spreadsheet read a cell as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from engagement.spreadsheets import csv_line
 
 
 def flat_row(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -34,33 +30,18 @@ def flat_row(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def cell(value: Any) -> Any:
-    """A value as a cell: empty for none, lists joined, text that a spreadsheet would run as a
-    formula quoted with a leading apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, list | tuple):
-        value = "; ".join(str(item) for item in value)
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return f"'{value}"
-    return value
-
-
 def csv_lines(rows: Iterable[Mapping[str, Any]], columns: Iterable[str] = ()) -> Iterator[str]:
     """The header (``columns``, then any further column the rows bring) and one line per row."""
     flat = [flat_row(row) for row in rows]
     header = list(dict.fromkeys([*columns, *(name for row in flat for name in row)]))
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
+    yield csv_line(header)
     for row in flat:
-        writer.writerow([cell(row.get(name)) for name in header])
-    yield buffer.getvalue()
+        yield csv_line(row.get(name) for name in header)
 
 
 class CSVRenderer(BaseRenderer):
     """A list answer (or a paginated one's ``results``) as CSV, downloaded as the view's
-    ``csv_filename``."""
+    ``csv_filename``; lets a view that answers CSV text itself declare ``text/csv``."""
 
     media_type = "text/csv"
     format = "csv"

@@ -1,23 +1,22 @@
 """CSV files uploaded for import: upload (a background job), list, read, refused lines."""
 
-from collections.abc import Mapping
-from typing import Any
-
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import renderers, status, viewsets
+from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from engagement.api.csv import CSVRenderer
 from engagement.api.permissions import Access, staff_user
 from engagement.api.renderers import JSONRenderer
 from engagement.api.responses import ERRORS
 from engagement.roles import ADMIN
+from engagement.spreadsheets import csv_download
 from learners import selectors
 from learners.api.import_serializers import (
     ImportUploadInputSerializer,
@@ -25,25 +24,6 @@ from learners.api.import_serializers import (
 )
 from learners.imports import import_upload_request, upload_request_too_large
 from learners.models import ImportUpload
-
-
-class CSVRenderer(renderers.BaseRenderer):
-    """Lets a client ask for ``text/csv``; an error body renders as its ``detail`` line."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(
-        self,
-        data: Any,
-        accepted_media_type: str | None = None,
-        renderer_context: Mapping[str, Any] | None = None,
-    ) -> bytes:
-        if isinstance(data, Mapping):
-            data = data.get("detail", "")
-        return str(data or "").encode(self.charset)
-
 
 UPLOAD_ERRORS = {
     **ERRORS,
@@ -111,8 +91,6 @@ class ImportUploadViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, CSVRenderer])
     def refused(self, request: Request, pk: str) -> HttpResponse:
         upload = selectors.import_upload_get(actor=request.user, upload_id=pk)
-        response = HttpResponse(
-            selectors.import_upload_refused(upload=upload), content_type="text/csv; charset=utf-8"
+        return csv_download(
+            selectors.import_upload_refused(upload=upload), f"refused-{upload.pk}.csv"
         )
-        response["Content-Disposition"] = f'attachment; filename="refused-{upload.pk}.csv"'
-        return response

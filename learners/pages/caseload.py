@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from engagement.dashboard import staff_page
 from engagement.principals import audit_actor
 from engagement.roles import ADMIN_COACH, role_of, sees_personal_data
+from engagement.spreadsheets import csv_download
 from learners.bulk_actions import BulkAction, bulk_actions_for
 from learners.caseload import (
     DEFAULT_ORDERING,
@@ -100,6 +101,8 @@ def _render(
         "page_links": _page_links(params, page.number, page.num_pages) if page else [],
         "actions": actions,
         "back": params.urlencode(),
+        # The list as filtered, for the learner page's "back" link (``?back=`` on each row).
+        "list_url": reverse("dashboard-learners") + _query_string(params),
         "export_url": reverse("dashboard-learners-export") + _query_string(params, page=None),
         "bulk_errors": errors,
     }
@@ -159,12 +162,8 @@ def _bulk(request: HttpRequest) -> HttpResponseBase:
     return redirect(reverse("dashboard-learners") + _query_string(back))
 
 
-def _csv_response(lines: Iterator[str], name: str) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{name}-{timezone.localdate():%Y-%m-%d}.csv"'
-    )
-    return response
+def _csv_response(lines: Iterator[str], name: str) -> HttpResponseBase:
+    return csv_download(lines, f"{name}-{timezone.localdate():%Y-%m-%d}.csv")
 
 
 @staff_page()

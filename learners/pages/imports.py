@@ -1,19 +1,20 @@
 """``/dashboard/imports/``: upload a learners or activity CSV file (admins) and follow its job."""
 
-from typing import Any, cast
+from typing import Any
 
 from django import forms
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
-from engagement.dashboard import staff_page
-from engagement.errors import ApplicationError, NotFound
-from engagement.models import JOB_ACTIVE_STATUSES, JobStatus, User
+from engagement.dashboard import page_user, staff_page
+from engagement.errors import ApplicationError
+from engagement.models import JOB_ACTIVE_STATUSES, JobStatus
 from engagement.roles import ADMIN
+from engagement.spreadsheets import csv_download
 from learners import selectors
 from learners.imports import FORMATS, import_upload_request, upload_limit
-from learners.models import ImportKind, ImportUpload
+from learners.models import ImportKind
 
 RECENT_UPLOADS = 50
 #: Seconds between reloads of an upload's page while its job runs.
@@ -64,7 +65,7 @@ def imports(request: HttpRequest) -> HttpResponse:
         return _upload_page(request, form, status=400)
     try:
         upload = import_upload_request(
-            actor=cast(User, request.user),  # staff_page let only an admin through
+            actor=page_user(request),
             kind=form.cleaned_data["kind"],
             file=form.cleaned_data["file"],
         )
@@ -75,17 +76,10 @@ def imports(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard-import", upload_id=upload.pk)
 
 
-def _upload_or_404(request: HttpRequest, upload_id: str) -> ImportUpload:
-    try:
-        return selectors.import_upload_get(actor=request.user, upload_id=upload_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-
-
 @staff_page(roles=ADMIN)
 def import_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
     """One upload: its job's progress (the page reloads itself while it runs) and counts."""
-    upload = _upload_or_404(request, upload_id)
+    upload = selectors.import_upload_get(actor=request.user, upload_id=upload_id)
     job = upload.job
     running = job is not None and job.status in JOB_ACTIVE_STATUSES
     context = {
@@ -101,9 +95,5 @@ def import_detail(request: HttpRequest, upload_id: str) -> HttpResponse:
 @staff_page(roles=ADMIN)
 def import_refused(request: HttpRequest, upload_id: str) -> HttpResponse:
     """The rows the import refused, as a CSV download (line, reasons)."""
-    upload = _upload_or_404(request, upload_id)
-    response = HttpResponse(
-        selectors.import_upload_refused(upload=upload), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = f'attachment; filename="refused-{upload.pk}.csv"'
-    return response
+    upload = selectors.import_upload_get(actor=request.user, upload_id=upload_id)
+    return csv_download(selectors.import_upload_refused(upload=upload), f"refused-{upload.pk}.csv")

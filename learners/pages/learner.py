@@ -7,15 +7,14 @@ feedback note or coach notes. Writes (feedback, notes) are POST forms that redir
 """
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
-from django.core.paginator import InvalidPage, Page, Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,9 +24,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
 from engagement.charts import Series, line_chart
-from engagement.dashboard import staff_page
-from engagement.errors import NotFound, ValidationFailed
-from engagement.models import Role, User
+from engagement.dashboard import page_user, paginate, staff_page
+from engagement.errors import ValidationFailed
+from engagement.models import Role
 from engagement.roles import ADMIN_COACH, role_of, sees_personal_data
 from learners import selectors, services
 from learners.models import COACH_NOTE_MAX_LENGTH, ActivityEvent, Learner, RiskFeedbackKind
@@ -39,23 +38,13 @@ from learners.risk.selectors import RiskPoint
 
 EVENTS_PER_PAGE = 50
 RISK_HISTORY_POINTS = 90
-#: The caseload page (a contract path of issue 12): where "back" leads when no filters came along.
-CASELOAD_PATH = "/dashboard/learners/"
 #: How many factor changes "what changed" lists, largest first (the order says the size).
 CHANGES_SHOWN = 5
 
 
-def _user(request: HttpRequest) -> User:
-    """The signed-in staff user (``staff_page`` let only such a user through)."""
-    return cast(User, request.user)
-
-
 def _learner(request: HttpRequest, learner_id: Any) -> Learner:
-    """The learner if the caller may see them; 404 otherwise (outside a coach's cohorts too)."""
-    try:
-        return selectors.learner_get(actor=request.user, learner_id=learner_id)
-    except NotFound as error:
-        raise Http404(error.message) from error
+    """The learner if the caller may see them (``staff_page`` makes the refusal a 404)."""
+    return selectors.learner_get(actor=request.user, learner_id=learner_id)
 
 
 def back_path(value: str | None) -> str | None:
@@ -100,21 +89,20 @@ class ActivityDay:
     rows: list[TimelineRow]
 
 
-def timeline_page(learner: Learner, number: str) -> tuple[Page, list[ActivityDay]]:
-    """One page of the learner's activity, grouped by the viewer's days (two queries)."""
-    page = Paginator(selectors.learner_events(learner=learner), EVENTS_PER_PAGE).page(number)
-    rows = [TimelineRow(event, duration_words(event.duration_seconds)) for event in page]
-    days = [
+def timeline_days(events: Iterable[ActivityEvent]) -> list[ActivityDay]:
+    """Events (newest first) grouped by the viewer's days, each with its duration in words."""
+    rows = [TimelineRow(event, duration_words(event.duration_seconds)) for event in events]
+    return [
         ActivityDay(day=day, rows=list(group))
         for day, group in itertools.groupby(
             rows, key=lambda row: timezone.localtime(row.event.occurred_at).date()
         )
     ]
-    return page, days
 
 
-def percent(score: float | None) -> int | None:
-    """A score (0..1) as the whole percentage every part of the page shows."""
+def chart_percent(score: float | None) -> int | None:
+    """A score (0..1) as the whole percentage the chart plots (the text uses the ``percent``
+    filter of ``{% load dashboard %}``, which rounds the same way)."""
     return None if score is None else round(score * 100)
 
 
@@ -146,15 +134,8 @@ def _risk(detail: Mapping[str, Any], *, sees_personal: bool) -> dict[str, Any]:
     previous = detail["previous"]
     return {
         **detail,
-        "percent": percent(detail["score"]),
         "as_of": _moment(detail["as_of"]),
-        "previous": None
-        if previous is None
-        else {
-            **previous,
-            "percent": percent(previous["score"]),
-            "as_of": _moment(previous["as_of"]),
-        },
+        "previous": None if previous is None else {**previous, "as_of": _moment(previous["as_of"])},
         "up": [factor for factor in factors if factor["contribution"] > 0],
         "down": [factor for factor in factors if factor["contribution"] < 0],
         "worded_changes": changes,
@@ -163,7 +144,7 @@ def _risk(detail: Mapping[str, Any], *, sees_personal: bool) -> dict[str, Any]:
         else {
             "label": factor_label(lever["factor"]),
             "advice": str(LEVER_ADVICE.get(lever["factor"], factor_label(lever["factor"]))),
-            "percent_after": percent(lever["score_after"]),
+            "score_after": lever["score_after"],
         },
         "latest_feedback": feedback,
     }
@@ -173,7 +154,7 @@ def risk_chart(history: Sequence[RiskPoint]) -> SafeString | None:
     """The score over time in percent, with the latest model's band thresholds as flat lines."""
     if not history:
         return None
-    series = [Series(_("Risk"), [(point.as_of, percent(point.score)) for point in history])]
+    series = [Series(_("Risk"), [(point.as_of, chart_percent(point.score)) for point in history])]
     ends = (history[0].as_of, history[-1].as_of)
     # Flat lines need a span of time: a single assessment shows as its point alone.
     thresholds = (history[-1].thresholds or {}) if ends[0] != ends[1] else {}
@@ -182,7 +163,7 @@ def risk_chart(history: Sequence[RiskPoint]) -> SafeString | None:
         ("medium", "medium", _("Medium from")),
     ):
         if band in thresholds:
-            level = percent(thresholds[band])
+            level = chart_percent(thresholds[band])
             series.append(Series(f"{label} {level}%", [(ends[0], level), (ends[1], level)], tone))
     return line_chart(series, title=_("Risk over time"), y_label=_("Risk (%)"), y_max=100)
 
@@ -198,17 +179,12 @@ def _render(
     actor = request.user
     sees_personal = sees_personal_data(actor)
     back = back_path(request.GET.get("back") or request.POST.get("back"))
-    errors = dict(errors or {})
-    try:
-        page, days = timeline_page(learner, request.GET.get("page", "1"))
-    except InvalidPage:
-        errors["page"] = _("There is no such page of activity; showing the most recent.")
-        status = 400
-        page, days = timeline_page(learner, "1")
+    # One page of the activity (count and rows: two queries); a bad page number is the frame's 4xx.
+    page = paginate(request, selectors.learner_events(learner=learner), EVENTS_PER_PAGE)
     history = risk_selectors.learner_risk_trend(learner=learner, limit=RISK_HISTORY_POINTS)
     context = {
         "learner": learner,
-        "label": selectors.learner_label(learner, actor),
+        "label": selectors.learner_label(learner, personal=sees_personal),
         "sees_personal": sees_personal,
         "may_act": role_of(actor) in ADMIN_COACH,
         "is_admin": role_of(actor) == Role.ADMIN,
@@ -217,14 +193,14 @@ def _render(
         "history_chart": risk_chart(history),
         "history_points": RISK_HISTORY_POINTS,
         "events_page": page,
-        "days": days,
+        "days": timeline_days(page),
         "notes": list(selectors.coach_note_list(actor=actor, learner=learner))
         if sees_personal
         else [],
         "feedback_kinds": RiskFeedbackKind.choices,
         "back": back,
-        "back_url": back or CASELOAD_PATH,
-        "errors": errors,
+        "back_url": back or reverse("dashboard-learners"),
+        "errors": errors or {},
         "note_body": note_body,
         "note_max_length": COACH_NOTE_MAX_LENGTH,
         "export_url": reverse("learner-export", kwargs={"pk": learner.pk}),
@@ -253,7 +229,7 @@ def learner_feedback(request: HttpRequest, learner_id: Any) -> HttpResponse:
         choices = ", ".join(str(label) for _value, label in RiskFeedbackKind.choices)
         message = _("Choose one of: %(choices)s.") % {"choices": choices}
         return _render(request, learner, status=400, errors={"feedback": message})
-    risk_feedback_create(actor=_user(request), learner=learner, kind=kind)
+    risk_feedback_create(actor=page_user(request), learner=learner, kind=kind)
     messages.success(
         request, _("Feedback recorded: %(kind)s.") % {"kind": RiskFeedbackKind(kind).label}
     )
@@ -267,7 +243,7 @@ def learner_note_add(request: HttpRequest, learner_id: Any) -> HttpResponse:
     learner = _learner(request, learner_id)
     body = request.POST.get("body", "")
     try:
-        services.coach_note_create(actor=_user(request), learner=learner, body=body)
+        services.coach_note_create(actor=page_user(request), learner=learner, body=body)
     except ValidationFailed as error:
         return _render(
             request, learner, status=400, errors={"note": error.detail["body"]}, note_body=body
@@ -281,10 +257,7 @@ def learner_note_add(request: HttpRequest, learner_id: Any) -> HttpResponse:
 def learner_note_delete(request: HttpRequest, learner_id: Any, note_id: Any) -> HttpResponse:
     """Delete a note: its author or an admin (403 for another coach)."""
     learner = _learner(request, learner_id)
-    try:
-        note = selectors.coach_note_get(actor=request.user, learner=learner, note_id=note_id)
-    except NotFound as error:
-        raise Http404(error.message) from error
-    services.coach_note_delete(actor=_user(request), note=note)
+    note = selectors.coach_note_get(actor=request.user, learner=learner, note_id=note_id)
+    services.coach_note_delete(actor=page_user(request), note=note)
     messages.success(request, _("Note deleted."))
     return HttpResponseRedirect(_here(learner, back_path(request.POST.get("back"))))

@@ -1,6 +1,7 @@
 """The generic CSV renderer of the platform (engagement/api/csv.py)."""
 
-from engagement.api.csv import cell, csv_lines, flat_row
+from engagement.api.csv import csv_lines, flat_row
+from engagement.spreadsheets import cell
 
 
 def test_nested_objects_spread_into_prefixed_columns() -> None:

@@ -2,11 +2,13 @@
 
 from datetime import UTC
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import escape
 
 from learners.models import RiskBand
 from tests.factories import UserFactory
@@ -58,7 +60,7 @@ def test_admin_sees_every_cohort_and_the_row_content(caseload: Caseload) -> None
     assert set(_names(response)) == {"Dora Drift", "Sam Steady", "Otto Outside"}
     page = response.content.decode()
     drifting = caseload.drifting
-    assert f'href="/dashboard/learners/{drifting.pk}/"' in page
+    assert f'href="/dashboard/learners/{drifting.pk}/?back=/dashboard/learners/' in page
     assert "drift-1" in page
     assert f'<span class="badge {drifting.risk_band}">' in page
     assert f"{drifting.risk_score:.2f}" in page
@@ -206,3 +208,13 @@ def test_the_total_stops_counting_at_the_cap(caseload: Caseload, monkeypatch: An
     page = response.context["page"]
     assert (page.total, page.capped, page.num_pages) == (2, True, 1)
     assert "of more than 2 learners" in response.content.decode()
+
+
+def test_a_learner_link_leads_back_to_the_filtered_list(caseload: Caseload) -> None:
+    client = signed_in(caseload.admin)
+    page = client.get(URL, {"band": "high", "ordering": "risk"}).content.decode()
+    back = "/dashboard/learners/?band=high&ordering=risk"
+    link = f"/dashboard/learners/{caseload.drifting.pk}/?back={quote(back)}"
+    assert f'href="{link}"' in page
+    learner_page = client.get(link).content.decode()
+    assert f'href="{escape(back)}"' in learner_page

@@ -15,7 +15,7 @@ from django.utils import timezone
 from engagement.roles import ADMIN_COACH
 from learners.models import ActivityEvent, CoachNote, RiskAssessment, RiskFeedback
 from learners.pages import panels
-from learners.pages.learner import RISK_HISTORY_POINTS, back_path, duration_words, timeline_page
+from learners.pages.learner import RISK_HISTORY_POINTS, back_path, duration_words, timeline_days
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.selectors import learner_risk_trend
 from learners.risk.services import learners_rescore
@@ -190,11 +190,17 @@ def test_the_timeline_is_paginated_and_grouped_by_day(world: dict[str, Any]) -> 
     assert len(re.findall(r'<h3 class="day">', second)) == 2
 
 
-@pytest.mark.parametrize("page", ["abc", "99", "0"])
-def test_a_bad_timeline_page_is_400_with_a_message(world: dict[str, Any], page: str) -> None:
+@pytest.mark.parametrize(
+    ("page", "status", "message"),
+    [("abc", 400, "Give a page number"), ("0", 400, "Give a page number"), ("99", 404, "")],
+)
+def test_a_bad_timeline_page_is_4xx_with_a_message(
+    world: dict[str, Any], page: str, status: int, message: str
+) -> None:
+    """The frame's pagination: a malformed number is a 400 saying why, one past the last a 404."""
     response = _client(world["coach"]).get(_url(world["learner"]), {"page": page})
-    assert response.status_code == 400
-    assert "There is no such page of activity" in response.content.decode()
+    assert response.status_code == status
+    assert message in response.content.decode()
 
 
 def test_times_show_in_the_viewers_time_zone(world: dict[str, Any]) -> None:
@@ -211,9 +217,13 @@ def test_the_timeline_groups_by_the_viewers_days(world: dict[str, Any]) -> None:
     learner = LearnerFactory(cohort=world["learner"].cohort)
     ActivityEventFactory(learner=learner, occurred_at=datetime(2026, 10, 1, 20, 0, tzinfo=UTC))
     with timezone.override(ZoneInfo("UTC")):
-        assert [day.day for day in timeline_page(learner, "1")[1]] == [date(2026, 10, 1)]
+        assert [
+            day.day for day in timeline_days(ActivityEvent.objects.filter(learner=learner))
+        ] == [date(2026, 10, 1)]
     with timezone.override(ZoneInfo("Asia/Tokyo")):
-        assert [day.day for day in timeline_page(learner, "1")[1]] == [date(2026, 10, 2)]
+        assert [
+            day.day for day in timeline_days(ActivityEvent.objects.filter(learner=learner))
+        ] == [date(2026, 10, 2)]
 
 
 def test_analysts_see_no_event_sources_or_metadata(world: dict[str, Any]) -> None:

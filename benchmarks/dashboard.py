@@ -312,10 +312,14 @@ def count_queries_child(spec: dict[str, Any]) -> None:
             cache.clear()
             with CaptureQueriesContext(connection) as cold:
                 first = clients[role].get(path)
-            started = time.perf_counter()
-            with CaptureQueriesContext(connection) as warm:
-                second = clients[role].get(path)
-            seconds = time.perf_counter() - started
+            # Twice, keeping the fewer: the cache's time slot may turn between two requests.
+            runs = []
+            for _ in range(2):
+                started = time.perf_counter()
+                with CaptureQueriesContext(connection) as captured:
+                    second = clients[role].get(path)
+                runs.append((len(captured), time.perf_counter() - started, captured))
+            _, seconds, warm = min(runs, key=lambda run: run[0])
             pages.append(
                 {
                     "path": path,

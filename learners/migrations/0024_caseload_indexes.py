@@ -13,6 +13,8 @@ Measured at 100,000 learners: see ``learners/caseload.py`` and the caseload note
 ``benchmarks/README.md``.
 """
 
+from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from django.db import migrations
@@ -33,9 +35,11 @@ def _concurrently(schema_editor: Any) -> str:
     return "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
 
 
-def create(apps: Any, schema_editor: Any) -> None:
+def create_indexes(indexes: Mapping[str, tuple[str, ...]], apps: Any, schema_editor: Any) -> None:
+    """Build ``indexes`` (name to columns) over studying learners; later caseload migrations
+    reuse it for theirs."""
     postgres = schema_editor.connection.vendor == "postgresql"
-    for name, columns in INDEXES.items():
+    for name, columns in indexes.items():
         written = ", ".join(
             f"{column} ASC NULLS FIRST" if postgres and column in NULLABLE_ORDER else column
             for column in columns
@@ -46,8 +50,8 @@ def create(apps: Any, schema_editor: Any) -> None:
         )
 
 
-def drop(apps: Any, schema_editor: Any) -> None:
-    for name in INDEXES:
+def drop_indexes(indexes: Mapping[str, tuple[str, ...]], apps: Any, schema_editor: Any) -> None:
+    for name in indexes:
         schema_editor.execute(f"DROP INDEX {_concurrently(schema_editor)}IF EXISTS {name}")
 
 
@@ -58,4 +62,6 @@ class Migration(migrations.Migration):
         ("learners", "0023_coach_note"),
     ]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [
+        migrations.RunPython(partial(create_indexes, INDEXES), partial(drop_indexes, INDEXES))
+    ]

@@ -195,15 +195,19 @@ def test_rules_since_enrolment_leave_an_activated_trained_model_active() -> None
     _migrate()
 
 
-def test_caseload_indexes_build_concurrently_on_postgresql_only() -> None:
+@pytest.mark.parametrize(
+    ("name", "count"), [("0024_caseload_indexes", 4), ("0027_caseload_band_indexes", 2)]
+)
+def test_caseload_indexes_build_concurrently_on_postgresql_only(name: str, count: int) -> None:
     """Writes to learners go on while PostgreSQL builds them (outside a transaction)."""
-    module = importlib.import_module("learners.migrations.0024_caseload_indexes")
+    module = importlib.import_module(f"learners.migrations.{name}")
     assert module.Migration.atomic is False
+    (operation,) = module.Migration.operations
     for vendor, concurrently in (("postgresql", True), ("sqlite", False)):
         executed: list[str] = []
         editor = SimpleNamespace(connection=SimpleNamespace(vendor=vendor), execute=executed.append)
-        module.create(None, editor)
-        module.drop(None, editor)
-        assert len(executed) == 8
+        operation.code(None, editor)
+        operation.reverse_code(None, editor)
+        assert len(executed) == 2 * count
         assert all(("CONCURRENTLY" in sql) == concurrently for sql in executed)
         assert executed[0].endswith("WHERE status IN ('active', 'paused')")

@@ -5,11 +5,12 @@ capped count of one band read the whole learner table (a sequential scan, 50-70 
 leads with the cohort and holds the band), and "band, last activity first" read about 13,000
 entries of ``learner_studying_last_active`` to find 25 rows in that band (12-25 ms). With these
 the count is an index-only scan of the coach's cohorts (2 ms) and the rows an index range (under
-1 ms). Same form as ``0024_caseload_indexes`` (learners still studying, NULLs first).
+1 ms). Built as ``0024_caseload_indexes`` builds its own (learners still studying, NULLs first,
+``CONCURRENTLY`` on PostgreSQL).
 """
 
 import importlib
-from typing import Any
+from functools import partial
 
 from django.db import migrations
 
@@ -21,29 +22,15 @@ INDEXES = {
 }
 
 
-def create(apps: Any, schema_editor: Any) -> None:
-    postgres = schema_editor.connection.vendor == "postgresql"
-    for name, columns in INDEXES.items():
-        written = ", ".join(
-            f"{column} ASC NULLS FIRST"
-            if postgres and column in caseload.NULLABLE_ORDER
-            else column
-            for column in columns
-        )
-        schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {name} ON learners_learner ({written}) "
-            f"WHERE {caseload.STUDYING}"
-        )
-
-
-def drop(apps: Any, schema_editor: Any) -> None:
-    for name in INDEXES:
-        schema_editor.execute(f"DROP INDEX IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
+    atomic = False  # PostgreSQL builds an index CONCURRENTLY only outside a transaction
+
     dependencies = [
-        ("learners", "0024_caseload_indexes"),
+        ("learners", "0026_import_upload_encrypted"),
     ]
 
-    operations = [migrations.RunPython(create, drop)]
+    operations = [
+        migrations.RunPython(
+            partial(caseload.create_indexes, INDEXES), partial(caseload.drop_indexes, INDEXES)
+        )
+    ]

@@ -62,3 +62,21 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=False)
     return path
+
+
+PASSWORD = "a-Strong-pass-123"
+"""The factories' users all share this password."""
+
+
+def submit_sign_in(page: Any, username: str) -> None:
+    """Fill in and send the sign-in form the page shows."""
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def sign_in(page: Any, base_url: str, username: str) -> None:
+    """Sign in through /accounts/login/ and land on the dashboard, as a person does."""
+    page.goto(f"{base_url}/accounts/login/")
+    submit_sign_in(page, username)
+    page.wait_for_url(f"{base_url}/dashboard/")

@@ -19,7 +19,7 @@ from learners.models import ImportUpload, Learner
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.services import coach_note_create
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
@@ -102,11 +102,7 @@ def test_an_analyst_sees_no_personal_data_on_any_dashboard_page(
     page.on("console", lambda message: console.append(message.text))
     base = live_server.url
 
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=username]", "analyst-sweep")
-    page.fill("input[name=password]", "a-Strong-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/dashboard/")
+    sign_in(page, base, "analyst-sweep")
     _assert_clean(page, "overview")
 
     nav = [

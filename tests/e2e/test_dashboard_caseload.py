@@ -10,7 +10,7 @@ from django.utils import timezone
 from engagement.db_routing import REPLICA_DB_ALIAS
 from learners.models import Learner, RiskFeedback
 from learners.risk.services import learners_rescore
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from tests.factories import (
     ActivityEventFactory,
     CohortAssignmentFactory,
@@ -60,11 +60,7 @@ def test_coach_filters_sorts_and_acknowledges_learners(
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", coach.username)
-    page.fill("input[name=password]", "a-Strong-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/dashboard/")
+    sign_in(page, live_server.url, coach.username)
     page.click("nav a:has-text('Learners')")
     page.wait_for_url(f"{live_server.url}/dashboard/learners/")
     table = page.locator("table.caseload tbody")

@@ -8,21 +8,17 @@ import pytest
 
 from engagement.jobs import job_progress
 from engagement.models import Job, JobStatus, User
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
 
-def sign_in(live_server: Any, page: Any, username: str) -> list[str]:
+def signed_in(live_server: Any, page: Any, username: str) -> list[str]:
     """Sign in through /accounts/login/; returns the console log to check for CSP reports."""
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "a-Strong-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/dashboard/")
+    sign_in(page, live_server.url, username)
     return console
 
 
@@ -36,7 +32,7 @@ def test_a_coach_changes_time_zone_and_sees_job_times_in_it(live_server: Any, pa
         kind="learners.rescore", requested_by=coach, status=JobStatus.SUCCEEDED
     )
     Job.objects.filter(pk=job.pk).update(created_at=datetime(2026, 3, 1, 23, 30, tzinfo=UTC))
-    console = sign_in(live_server, page, "coach-zone")
+    console = signed_in(live_server, page, "coach-zone")
     assert page.locator(".account .zone").inner_text() == "UTC"
     page.click(".account a[href='/dashboard/account/']")
     page.wait_for_selector("h1:has-text('Your account')")
@@ -64,7 +60,7 @@ def test_a_running_job_page_updates_its_progress_in_place(live_server: Any, page
         progress=0.1,
         params={"cohort_id": "c-42"},
     )
-    console = sign_in(live_server, page, "coach-job")
+    console = signed_in(live_server, page, "coach-job")
     page.goto(f"{live_server.url}/dashboard/jobs/{job.pk}/")
     page.wait_for_selector("[data-job-progress-text]:has-text('10%')")
     page.evaluate("window.__sameDocument = true")  # gone if the page were reloaded
@@ -93,7 +89,7 @@ def test_a_running_job_page_updates_its_progress_in_place(live_server: Any, page
 def test_cancelling_a_job_and_the_dashboard_404(live_server: Any, page: Any) -> None:
     coach = UserFactory(username="coach-cancel", role="coach")
     job = Job.objects.create(kind="learners.rescore", requested_by=coach, status=JobStatus.QUEUED)
-    console = sign_in(live_server, page, "coach-cancel")
+    console = signed_in(live_server, page, "coach-cancel")
     page.goto(f"{live_server.url}/dashboard/jobs/")
     page.click(f"a[href='/dashboard/jobs/{job.pk}/']")
     page.click("button:has-text('Cancel job')")
@@ -125,7 +121,7 @@ def test_without_javascript_a_running_job_page_reloads_itself(
     )
     page = context.new_page()
     try:
-        sign_in(live_server, page, "coach-nojs")
+        signed_in(live_server, page, "coach-nojs")
         page.goto(f"{live_server.url}/dashboard/jobs/{job.pk}/")
         assert page.inner_text("[data-job-progress-text]") == "20%"
         job_progress(job_id=job.pk, progress=0.7)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from learners.models import ActivityEvent
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, submit_sign_in
 from tests.factories import CohortFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
@@ -32,9 +32,7 @@ def test_admin_uploads_activity_and_downloads_the_refused_lines(
 
     page.goto(f"{live_server.url}/dashboard/imports/")
     page.wait_for_url(f"{live_server.url}/accounts/login/?next=/dashboard/imports/")
-    page.fill("input[name=username]", "admin-e2e")
-    page.fill("input[name=password]", "a-Strong-pass-123")
-    page.click("button[type=submit]")
+    submit_sign_in(page, "admin-e2e")
     page.wait_for_url(f"{live_server.url}/dashboard/imports/")
     assert page.locator("nav a[aria-current=page]").inner_text() == "Imports"
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.services import coach_note_create
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, submit_sign_in
 from tests.factories import (
     ActivityEventFactory,
     CohortAssignmentFactory,
@@ -42,9 +42,7 @@ def test_a_coach_reads_the_explanation_and_leaves_feedback_and_a_note(
     page.goto(f"{live_server.url}{learner_path}")
     page.wait_for_selector("input[name=username]")
     assert "/accounts/login/" in page.url
-    page.fill("input[name=username]", "coach-learner")
-    page.fill("input[name=password]", "a-Strong-pass-123")
-    page.click("button[type=submit]")
+    submit_sign_in(page, "coach-learner")
     page.wait_for_url(f"{live_server.url}{learner_path}")
 
     assert page.locator("h1").inner_text() == "Drifting Dana"
@@ -94,9 +92,7 @@ def test_an_analyst_sees_the_learner_page_without_personal_data(
     coach_note_create(actor=coach, learner=learner, body=f"{marker} coach note")
 
     page.goto(f"{live_server.url}/accounts/login/?next=/dashboard/learners/{learner.pk}/")
-    page.fill("input[name=username]", "analyst-learner")
-    page.fill("input[name=password]", "a-Strong-pass-123")
-    page.click("button[type=submit]")
+    submit_sign_in(page, "analyst-learner")
     page.wait_for_selector("#risk")
     assert page.locator("h1").inner_text() == f"Learner {str(learner.pk)[-8:]}"
     assert "Incorrectly flagged" in page.locator("#risk").inner_text()

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from analytics.services import snapshots_backfill
 from tests.analytics.conftest import assess
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from tests.factories import (
     ActivityEventFactory,
     CohortAssignmentFactory,
@@ -42,11 +42,7 @@ def test_a_coach_reads_the_overview_of_their_cohorts(
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "coach-overview")
-    page.fill("input[name=password]", "a-Strong-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/dashboard/")
+    sign_in(page, live_server.url, "coach-overview")
 
     high = page.locator("[data-kpi=high-risk]")
     assert high.locator(".kpi-value").inner_text() == "2"

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from learners.models import RiskModel
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from tests.factories import UserFactory
 from tests.learners.pages.risk_model_data import trained_logistic
 
@@ -21,11 +21,7 @@ def test_admin_compares_a_version_with_the_baselines_and_activates_it(
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "boss-e2e")
-    page.fill("input[name=password]", "a-Strong-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/dashboard/")
+    sign_in(page, live_server.url, "boss-e2e")
     page.click("nav a:has-text('Risk models')")
     page.wait_for_url(f"{live_server.url}/dashboard/risk-models/")
     assert "not evaluated" in page.inner_text("table.risk-models")

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from learners.risk.services import learners_rescore
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from tests.factories import (
     ActivityEventFactory,
     CohortAssignmentFactory,
@@ -35,11 +35,7 @@ def test_caseload_fits_a_tablet_with_lower_priority_columns_hidden(
 
     context = browser.new_context(viewport={"width": 768, "height": 1024})
     page = context.new_page()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", coach.username)
-    page.fill("input[name=password]", "a-Strong-pass-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/dashboard/")
+    sign_in(page, live_server.url, coach.username)
     page.goto(f"{live_server.url}/dashboard/learners/")
     screenshot(page, "caseload-tablet-768")
 

@@ -8,12 +8,14 @@ PORT ?= 8000
 DEMO_COHORTS ?= 6
 DEMO_LEARNERS ?= 600
 DEMO_DAYS ?= 240
-# Days of daily snapshots (the dashboard's trends) written from the seeded history, and the
-# weekly risk history scored before them (seed_demo scores nobody; one rescore gives only today).
+# Days of daily snapshots (the dashboard's trends, 30 days by default) written from the seeded
+# history, and the weekly risk history scored before them, oldest first and then as of now, so
+# that each learner's band changes read as they happened (seed_demo scores nobody; one rescore
+# gives only today).
 # Both only right after seeding: a database already seeded keeps its scores and snapshots (each
 # run would add assessments otherwise); `manage.py rescore` scores it again as of now.
-DEMO_SNAPSHOT_DAYS ?= 90
-DEMO_HISTORY_WEEKS ?= 4
+DEMO_SNAPSHOT_DAYS ?= 35
+DEMO_HISTORY_WEEKS ?= 5
 WEEKS_AGO = $(BIN)/python -c "import datetime as d, sys; print((d.datetime.now(d.UTC) - d.timedelta(weeks=int(sys.argv[1]))).isoformat(timespec='seconds'))"
 # Local runs default to DEBUG on (embedded SQLite, local-memory cache, eager tasks), and links in
 # mail (invitations) point at the address served.
@@ -36,13 +38,13 @@ run: migrate
 	seeded=$$($(RUN_ENV) $(BIN)/python manage.py seed_demo --if-empty --cohorts $(DEMO_COHORTS) --learners $(DEMO_LEARNERS) --days $(DEMO_DAYS) --seed 42) || exit 1; \
 	echo "$$seeded"; \
 	case "$$seeded" in *"nothing seeded"*) exit 0 ;; esac; \
-	$(RUN_ENV) $(BIN)/python manage.py rescore || exit 1; \
 	for weeks in $$(seq $(DEMO_HISTORY_WEEKS) -1 1); do \
 		$(RUN_ENV) $(BIN)/python manage.py rescore --as-of $$($(WEEKS_AGO) $$weeks) || exit 1; \
 	done; \
+	$(RUN_ENV) $(BIN)/python manage.py rescore || exit 1; \
 	$(RUN_ENV) $(BIN)/python manage.py backfill_snapshots --days $(DEMO_SNAPSHOT_DAYS)
 	$(RUN_ENV) $(BIN)/python manage.py demo_accounts
-	@echo "Serving on http://$(HOST):$(PORT)/  (API: /api/v1/, docs: /api/docs/, admin: /admin/)"
+	@echo "Serving on http://$(HOST):$(PORT)/  (dashboard: /dashboard/, API: /api/v1/, docs: /api/docs/, admin: /admin/)"
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: setup

@@ -114,11 +114,11 @@ def django_env(args: argparse.Namespace) -> dict[str, str]:
     }
 
 
-def manage(args: argparse.Namespace, *command: str) -> tuple[float, str]:
-    """Run ``manage.py`` with the benchmark environment; returns (wall seconds, stdout)."""
-    started = time.perf_counter()
+def python(args: argparse.Namespace, argv: list[str], failure: str) -> str:
+    """Run Python with ``argv`` in the benchmark environment; its stdout, or exit with
+    ``failure`` and what it printed."""
     completed = subprocess.run(
-        [sys.executable, "manage.py", *command],
+        [sys.executable, *argv],
         cwd=ROOT,
         env=django_env(args),
         capture_output=True,
@@ -127,8 +127,15 @@ def manage(args: argparse.Namespace, *command: str) -> tuple[float, str]:
         check=False,
     )
     if completed.returncode != 0:
-        sys.exit(f"manage.py {command[0]} failed:\n{completed.stdout}\n{completed.stderr}")
-    return time.perf_counter() - started, completed.stdout.strip()
+        sys.exit(f"{failure}:\n{completed.stdout}\n{completed.stderr[-4000:]}")
+    return completed.stdout.strip()
+
+
+def manage(args: argparse.Namespace, *command: str) -> tuple[float, str]:
+    """Run ``manage.py`` with the benchmark environment; returns (wall seconds, stdout)."""
+    started = time.perf_counter()
+    stdout = python(args, ["manage.py", *command], f"manage.py {command[0]} failed")
+    return time.perf_counter() - started, stdout
 
 
 def admin_execute(statement: str) -> None:
@@ -338,18 +345,10 @@ def count_queries_child(spec: dict[str, Any]) -> None:
 
 def count_queries(args: argparse.Namespace, targets: list[Target]) -> dict[str, Any]:
     spec = {"targets": [(t.name, t.role, list(t.paths)) for t in targets]}
-    completed = subprocess.run(
-        [sys.executable, __file__, "--count-queries-child", json.dumps(spec)],
-        cwd=ROOT,
-        env=django_env(args),
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT,
-        check=False,
+    stdout = python(
+        args, [__file__, "--count-queries-child", json.dumps(spec)], "counting queries failed"
     )
-    if completed.returncode != 0:
-        sys.exit(f"counting queries failed:\n{completed.stdout}\n{completed.stderr[-4000:]}")
-    pages: dict[str, list[dict[str, Any]]] = json.loads(completed.stdout.strip().splitlines()[-1])
+    pages: dict[str, list[dict[str, Any]]] = json.loads(stdout.splitlines()[-1])
     return {
         name: {
             "status": sorted({status for page in rows for status in page["status"]}),

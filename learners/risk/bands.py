@@ -7,6 +7,9 @@ learners) while at least ``high_min_precision`` of those flagged withdraw. When 
 reaches the precision target within the capacity, the band fills the capacity (still the most
 withdrawers a team can reach), and says so. Learners with equal scores are never split between
 bands, so when the learners tied at the top alone exceed the capacity, they make the band.
+A threshold lies midway between the last score it flags and the next lower one, so the last
+learner flagged stays flagged when live scoring adds the same terms in another order and lands
+an ulp lower.
 The **medium** band is the watch list: high and medium together flag at most
 ``medium_capacity`` of the learners.
 
@@ -86,9 +89,13 @@ def _rounded(value: float | None) -> float | None:
 
 
 def _cuts(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct scores from the highest down, and how many learners score at least each."""
+    """Thresholds from the highest down, each midway between one distinct score and the next
+    lower (the lowest score is its own), and how many learners score at least each."""
     distinct, counts = np.unique(scores, return_counts=True)
-    return distinct[::-1], np.cumsum(counts[::-1])
+    descending = distinct[::-1]
+    thresholds = descending.copy()
+    thresholds[:-1] = (descending[:-1] + descending[1:]) / 2
+    return thresholds, np.cumsum(counts[::-1])
 
 
 def _lowest_within(scores: np.ndarray, capacity: float) -> float:

@@ -28,9 +28,11 @@ INSTALLED_APPS = [
     "corsheaders",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "waffle",
     "engagement",
     "learners",
     "analytics",
+    "nudges",
 ]
 
 MIDDLEWARE = [

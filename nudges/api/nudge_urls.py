@@ -1,0 +1,3 @@
+"""Routes of nudges themselves (owned by the lifecycle area)."""
+
+urlpatterns: list = []

@@ -1,0 +1,7 @@
+"""Routes of the nudges app under ``/api/v1/``: each area keeps its own route module."""
+
+from django.urls import include, path
+
+urlpatterns: list = [
+    path("", include("nudges.api.nudge_urls")),
+]

@@ -24,7 +24,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
@@ -129,15 +129,9 @@ def llm_configured() -> bool:
 def llm_complete(request: LLMRequest) -> LLMReply:
     """The validated subject and body for the request, from the cache or the LLM; raises
     ``LLMFailure`` (with the recorded call) when there is no usable answer."""
-    if not llm_configured():
-        raise LLMFailure(NOT_CONFIGURED)
-    key = response_cache_key(request)
-    cached = cache.get(key)
+    cached = _cached_or_refused(request)
     if cached is not None:
-        call = _record(request, LLMOutcome.OK, cache_hit=True)
-        return LLMReply(subject=cached["subject"], body=cached["body"], call=call)
-    if circuit_open():
-        raise LLMFailure(LLMOutcome.CIRCUIT_OPEN, _record(request, LLMOutcome.CIRCUIT_OPEN))
+        return cached
     started = time.monotonic()
     try:
         completion, attempts = _with_retries(
@@ -145,51 +139,73 @@ def llm_complete(request: LLMRequest) -> LLMReply:
         )
     except _AttemptsFailed as failed:
         raise _failure(request, failed, started) from failed
-    circuit_success()
     usage = completion.usage
-    tokens = {
-        "tokens_in": usage.prompt_tokens if usage else 0,
-        "tokens_out": usage.completion_tokens if usage else 0,
-        "latency_ms": _elapsed_ms(started),
-        "attempts": attempts,
-    }
     content = completion.choices[0].message.content if completion.choices else None
-    try:
-        subject, body = parse_reply(content)
-    except InvalidReply as error:
-        call = _record(request, LLMOutcome.INVALID, error_class=type(error).__name__, **tokens)
-        raise LLMFailure(LLMOutcome.INVALID, call) from error
-    cache.set(key, {"subject": subject, "body": body}, timeout=settings.LLM_CACHE_SECONDS)
-    return LLMReply(subject=subject, body=body, call=_record(request, LLMOutcome.OK, **tokens))
+    return _accept(
+        request,
+        content,
+        tokens_in=usage.prompt_tokens if usage else 0,
+        tokens_out=usage.completion_tokens if usage else 0,
+        latency_ms=_elapsed_ms(started),
+        attempts=attempts,
+    )
 
 
 def llm_stream(request: LLMRequest) -> Iterator[StreamEvent]:
     """The answer as it is written (``delta`` events), then ``done`` with the validated
     ``{"subject", "body"}`` JSON, or ``error`` with the reason; never raises for an LLM fault."""
-    if not llm_configured():
-        yield StreamEvent("error", NOT_CONFIGURED)
-        return
-    key = response_cache_key(request)
-    cached = cache.get(key)
-    if cached is not None:
-        _record(request, LLMOutcome.OK, cache_hit=True)
-        text = json.dumps({"subject": cached["subject"], "body": cached["body"]})
-        yield StreamEvent("delta", text)
-        yield StreamEvent("done", text)
-        return
-    if circuit_open():
-        _record(request, LLMOutcome.CIRCUIT_OPEN)
-        yield StreamEvent("error", LLMOutcome.CIRCUIT_OPEN)
-        return
-    started = time.monotonic()
-    params = {**_create_params(request), "stream": True, "stream_options": {"include_usage": True}}
     try:
-        stream, attempts = _with_retries(
-            lambda: _sdk_client().chat.completions.create(**params)
+        cached = _cached_or_refused(request)
+        if cached is not None:
+            text = json.dumps({"subject": cached.subject, "body": cached.body})
+            yield StreamEvent("delta", text)
+            yield StreamEvent("done", text)
+            return
+        started = time.monotonic()
+        params = {**_create_params(request), "stream": True}
+        params["stream_options"] = {"include_usage": True}
+        try:
+            stream, attempts = _with_retries(
+                lambda: _sdk_client().chat.completions.create(**params)
+            )
+            content, tokens_in, tokens_out = yield from _read_stream(
+                request, stream, attempts, started
+            )
+        except _AttemptsFailed as failed:
+            raise _failure(request, failed, started) from failed
+        reply = _accept(
+            request,
+            content,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            latency_ms=_elapsed_ms(started),
+            attempts=attempts,
         )
-    except _AttemptsFailed as failed:
-        yield StreamEvent("error", _failure(request, failed, started).reason)
+    except LLMFailure as failure:
+        yield StreamEvent("error", failure.reason)
         return
+    yield StreamEvent("done", json.dumps({"subject": reply.subject, "body": reply.body}))
+
+
+def _cached_or_refused(request: LLMRequest) -> LLMReply | None:
+    """The cached answer (recorded as a cache hit), or ``None`` when the LLM is to be asked;
+    ``LLMFailure`` when it may not be: no key, or the circuit open (recorded)."""
+    if not llm_configured():
+        raise LLMFailure(NOT_CONFIGURED)
+    cached = cache.get(response_cache_key(request))
+    if cached is not None:
+        call = _record(request, LLMOutcome.OK, cache_hit=True)
+        return LLMReply(subject=cached["subject"], body=cached["body"], call=call)
+    if circuit_open():
+        raise LLMFailure(LLMOutcome.CIRCUIT_OPEN, _record(request, LLMOutcome.CIRCUIT_OPEN))
+    return None
+
+
+def _read_stream(
+    request: LLMRequest, stream: openai.Stream[Any], attempts: int, started: float
+) -> Generator[StreamEvent, None, tuple[str, int, int]]:
+    """Relay the content as it comes; return it whole with the tokens the server counted. A
+    reader that stops listening still leaves the call recorded."""
     parts: list[str] = []
     tokens_in = tokens_out = 0
     try:
@@ -202,9 +218,7 @@ def llm_stream(request: LLMRequest) -> Iterator[StreamEvent]:
                         parts.append(choice.delta.content)
                         yield StreamEvent("delta", choice.delta.content)
     except CALL_ERRORS as error:
-        failed = _AttemptsFailed(_outcome_of(error), error, attempts)
-        yield StreamEvent("error", _failure(request, failed, started).reason)
-        return
+        raise _AttemptsFailed(_outcome_of(error), error, attempts) from error
     except GeneratorExit:
         _record(
             request,
@@ -214,22 +228,20 @@ def llm_stream(request: LLMRequest) -> Iterator[StreamEvent]:
             attempts=attempts,
         )
         raise
+    return "".join(parts), tokens_in, tokens_out
+
+
+def _accept(request: LLMRequest, content: str | None, **spent: int) -> LLMReply:
+    """The server answered: close the circuit, validate the answer, cache and record it."""
     circuit_success()
-    spent = {
-        "tokens_in": tokens_in,
-        "tokens_out": tokens_out,
-        "latency_ms": _elapsed_ms(started),
-        "attempts": attempts,
-    }
     try:
-        subject, body = parse_reply("".join(parts))
+        subject, body = parse_reply(content)
     except InvalidReply as error:
-        _record(request, LLMOutcome.INVALID, error_class=type(error).__name__, **spent)
-        yield StreamEvent("error", LLMOutcome.INVALID)
-        return
-    cache.set(key, {"subject": subject, "body": body}, timeout=settings.LLM_CACHE_SECONDS)
-    _record(request, LLMOutcome.OK, **spent)
-    yield StreamEvent("done", json.dumps({"subject": subject, "body": body}))
+        call = _record(request, LLMOutcome.INVALID, error_class=type(error).__name__, **spent)
+        raise LLMFailure(LLMOutcome.INVALID, call) from error
+    answer = {"subject": subject, "body": body}
+    cache.set(response_cache_key(request), answer, timeout=settings.LLM_CACHE_SECONDS)
+    return LLMReply(subject=subject, body=body, call=_record(request, LLMOutcome.OK, **spent))
 
 
 def parse_reply(content: str | None) -> tuple[str, str]:

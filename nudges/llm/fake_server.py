@@ -111,8 +111,7 @@ class FakeLLMServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, delay: float = 0.0) -> None:
         self.state = FakeState(delay=delay)
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self.state))
-        self._httpd.daemon_threads = True
+        self._httpd = _Server((host, port), self.state)
         self._thread: threading.Thread | None = None
 
     @property
@@ -199,117 +198,126 @@ def _usage(request: dict[str, Any], content: str) -> dict[str, int]:
     }
 
 
-def _handler_for(state: FakeState) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: the tests and ``make run`` read the requests, not a log."""
+    def __init__(self, address: tuple[str, int], state: FakeState) -> None:
+        super().__init__(address, _Handler)
+        self.state = state
 
-        def do_GET(self) -> None:
-            if self.path == "/_fake/requests":
-                with state.lock:
-                    seen = [{"mode": r["mode"], "json": r["json"]} for r in state.requests]
-                self._json(HTTPStatus.OK, {"requests": seen})
-            elif self.path.rstrip("/") == "/v1/models":
-                self._json(HTTPStatus.OK, {"object": "list", "data": [_model("fake")]})
-            else:
-                self._json(HTTPStatus.NOT_FOUND, _error("not found", "not_found"))
 
-        def do_POST(self) -> None:
-            try:
-                request = json.loads(self._read_body() or b"{}")
-            except ValueError:
-                self._json(HTTPStatus.BAD_REQUEST, _error("body is not JSON", "invalid_json"))
-                return
-            if self.path == "/_fake/configure":
-                try:
-                    _configure(state, request)
-                except (ValueError, TypeError) as error:
-                    self._json(HTTPStatus.BAD_REQUEST, _error(str(error), "invalid_setting"))
-                    return
-                self._json(HTTPStatus.OK, {"configured": sorted(request)})
-            elif self.path == "/_fake/reset":
-                _reset(state)
-                self._json(HTTPStatus.OK, {"reset": True})
-            elif self.path.rstrip("/") == "/v1/chat/completions":
-                self._chat(request)
-            else:
-                self._json(HTTPStatus.NOT_FOUND, _error("not found", "not_found"))
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
 
-        def _chat(self, request: dict[str, Any]) -> None:
-            mode = state.next_mode(request)
-            time.sleep(state.slow_seconds if mode == "slow" else state.delay)
-            if mode == "rate_limited":
-                self._json(
-                    HTTPStatus.TOO_MANY_REQUESTS,
-                    _error("Rate limit reached", "rate_limit_exceeded"),
-                    headers={"Retry-After": state.retry_after},
-                )
-            elif mode == "server_error":
-                self._json(HTTPStatus.INTERNAL_SERVER_ERROR, _error("The server had an error", None))
-            elif mode == "garbage":
-                self._send(HTTPStatus.OK, b"<html>upstream proxy error", "application/json")
-            elif request.get("stream"):
-                self._stream(request, _answer_text(state, mode))
-            else:
-                content = _answer_text(state, mode)
-                self._json(HTTPStatus.OK, _completion(request, content))
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the tests and ``make run`` read the requests, not a log."""
 
-        def _stream(self, request: dict[str, Any], content: str) -> None:
-            self.send_response(HTTPStatus.OK)
-            self.send_header("Content-Type", "text/event-stream")
-            self.send_header("Cache-Control", "no-cache")
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.close_connection = True
-            ident, model = f"chatcmpl-{uuid.uuid4().hex}", str(request.get("model", "fake"))
-            pieces = [
-                content[start : start + STREAM_CHUNK_CHARS]
-                for start in range(0, len(content), STREAM_CHUNK_CHARS)
-            ]
-            for index, piece in enumerate(pieces):
-                delta: dict[str, Any] = {"content": piece}
-                if index == 0:
-                    delta["role"] = "assistant"
-                last = index == len(pieces) - 1
-                self._event(_chunk(ident, model, delta, "stop" if last else None))
-            if (request.get("stream_options") or {}).get("include_usage"):
-                usage_chunk = _chunk(ident, model, None, None)
-                usage_chunk["usage"] = _usage(request, content)
-                self._event(usage_chunk)
-            self.wfile.write(b"data: [DONE]\n\n")
-            self.wfile.flush()
+    def do_GET(self) -> None:
+        state = self.server.state
+        if self.path == "/_fake/requests":
+            with state.lock:
+                seen = [{"mode": r["mode"], "json": r["json"]} for r in state.requests]
+            self._json(HTTPStatus.OK, {"requests": seen})
+        elif self.path.rstrip("/") == "/v1/models":
+            self._json(HTTPStatus.OK, {"object": "list", "data": [_model("fake")]})
+        else:
+            self._json(HTTPStatus.NOT_FOUND, _error("not found", "not_found"))
 
-        def _event(self, payload: dict[str, Any]) -> None:
-            self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
-            self.wfile.flush()
+    def do_POST(self) -> None:
+        try:
+            request = json.loads(self._read_body() or b"{}")
+        except ValueError:
+            self._json(HTTPStatus.BAD_REQUEST, _error("body is not JSON", "invalid_json"))
+            return
+        if self.path == "/_fake/configure":
+            self._configure(request)
+        elif self.path == "/_fake/reset":
+            _reset(self.server.state)
+            self._json(HTTPStatus.OK, {"reset": True})
+        elif self.path.rstrip("/") == "/v1/chat/completions":
+            self._chat(request)
+        else:
+            self._json(HTTPStatus.NOT_FOUND, _error("not found", "not_found"))
 
-        def _read_body(self) -> bytes:
-            length = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(length) if length else b""
+    def _configure(self, request: dict[str, Any]) -> None:
+        try:
+            _configure(self.server.state, request)
+        except (ValueError, TypeError) as error:
+            self._json(HTTPStatus.BAD_REQUEST, _error(str(error), "invalid_setting"))
+            return
+        self._json(HTTPStatus.OK, {"configured": sorted(request)})
 
-        def _json(
-            self, status: HTTPStatus, payload: dict[str, Any], headers: dict[str, str] | None = None
-        ) -> None:
-            self._send(status, json.dumps(payload).encode(), "application/json", headers)
+    def _chat(self, request: dict[str, Any]) -> None:
+        state = self.server.state
+        mode = state.next_mode(request)
+        time.sleep(state.slow_seconds if mode == "slow" else state.delay)
+        if mode == "rate_limited":
+            self._json(
+                HTTPStatus.TOO_MANY_REQUESTS,
+                _error("Rate limit reached", "rate_limit_exceeded"),
+                headers={"Retry-After": state.retry_after},
+            )
+        elif mode == "server_error":
+            self._json(HTTPStatus.INTERNAL_SERVER_ERROR, _error("The server had an error", None))
+        elif mode == "garbage":
+            self._send(HTTPStatus.OK, b"<html>upstream proxy error", "application/json")
+        elif request.get("stream"):
+            self._stream(request, _answer_text(state, mode))
+        else:
+            self._json(HTTPStatus.OK, _completion(request, _answer_text(state, mode)))
 
-        def _send(
-            self,
-            status: HTTPStatus,
-            body: bytes,
-            content_type: str,
-            headers: dict[str, str] | None = None,
-        ) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
+    def _stream(self, request: dict[str, Any], content: str) -> None:
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        ident, model = f"chatcmpl-{uuid.uuid4().hex}", str(request.get("model", "fake"))
+        pieces = [
+            content[start : start + STREAM_CHUNK_CHARS]
+            for start in range(0, len(content), STREAM_CHUNK_CHARS)
+        ]
+        for index, piece in enumerate(pieces):
+            delta: dict[str, Any] = {
+                "content": piece,
+                **({"role": "assistant"} if not index else {}),
+            }
+            finish_reason = "stop" if index == len(pieces) - 1 else None
+            self._event(_chunk(ident, model, delta, finish_reason))
+        if (request.get("stream_options") or {}).get("include_usage"):
+            self._event({**_chunk(ident, model, None, None), "usage": _usage(request, content)})
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
 
-    return Handler
+    def _event(self, payload: dict[str, Any]) -> None:
+        self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
+        self.wfile.flush()
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _json(
+        self, status: HTTPStatus, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        self._send(status, json.dumps(payload).encode(), "application/json", headers)
+
+    def _send(
+        self,
+        status: HTTPStatus,
+        body: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
 
 
 def _model(name: str) -> dict[str, Any]:

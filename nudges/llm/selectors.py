@@ -22,9 +22,7 @@ FIGURES: dict[str, Any] = {
 }
 
 
-def llm_calls_between(
-    *, since: date | None = None, until: date | None = None
-) -> QuerySet[LLMCall]:
+def llm_calls_between(*, since: date | None = None, until: date | None = None) -> QuerySet[LLMCall]:
     """Calls made from the start of ``since`` to the end of ``until`` (UTC days, both kept)."""
     calls = LLMCall.objects.all()
     if since is not None:

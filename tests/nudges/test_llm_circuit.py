@@ -163,7 +163,7 @@ def test_the_circuit_is_shared_by_processes(
         env["CACHE_URL"] = f"filecache://{cache_dir}"
     breaker.configure(mode="server_error")
 
-    child = subprocess.run(
+    child = subprocess.run(  # noqa: S603 - this Python, a script of this test
         [sys.executable, "-c", CHILD], cwd=ROOT, env=env, capture_output=True, text=True
     )
 

@@ -30,7 +30,9 @@ class Command(ApplicationCommand):
         try:
             server = FakeLLMServer(options["host"], options["port"], delay=options["delay"])
         except OSError as error:
-            raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {error.strerror}.") from error
+            raise CommandError(
+                f"Cannot listen on {options['host']}:{options['port']}: {error.strerror}."
+            ) from error
         server.configure(mode=options["mode"])
         self.stdout.write(
             f"Fake LLM server on {server.base_url} (mode {options['mode']}, delay "

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from nudges.llm.api import UsageView
+from nudges.api.llm_views import UsageView
 
 urlpatterns = [
     path("llm/usage/", UsageView.as_view(), name="llm-usage"),

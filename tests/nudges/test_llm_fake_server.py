@@ -73,7 +73,7 @@ def test_it_is_controlled_over_http_from_another_process(fake_llm_server: FakeLL
 
 def test_the_command_serves_until_stopped() -> None:
     env = {**os.environ, "DEBUG": "true"}
-    server = subprocess.Popen(  # noqa: S603 - this Python, our manage.py
+    server = subprocess.Popen(
         [sys.executable, "manage.py", "fake_llm_server", "--port", "0", "--delay", "0.01"],
         cwd=ROOT,
         env=env,

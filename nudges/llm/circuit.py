@@ -29,7 +29,8 @@ def circuit_failure() -> None:
     window = max(cooldown * 10, 60)
     cache.add(FAILURES_KEY, 0, timeout=window)
     try:
-        failures = cache.incr(FAILURES_KEY)
+        # None when the cache is down (its errors are swallowed): the circuit stays closed.
+        failures = cache.incr(FAILURES_KEY) or 0
     except ValueError:  # expired between add and incr
         cache.set(FAILURES_KEY, 1, timeout=window)
         failures = 1

@@ -25,7 +25,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
@@ -129,6 +129,7 @@ def llm_configured() -> bool:
 def llm_complete(request: LLMRequest) -> LLMReply:
     """The validated subject and body for the request, from the cache or the LLM; raises
     ``LLMFailure`` (with the recorded call) when there is no usable answer."""
+    request = _with_model(request)
     cached = _cached_or_refused(request)
     if cached is not None:
         return cached
@@ -154,6 +155,7 @@ def llm_complete(request: LLMRequest) -> LLMReply:
 def llm_stream(request: LLMRequest) -> Iterator[StreamEvent]:
     """The answer as it is written (``delta`` events), then ``done`` with the validated
     ``{"subject", "body"}`` JSON, or ``error`` with the reason; never raises for an LLM fault."""
+    request = _with_model(request)
     try:
         cached = _cached_or_refused(request)
         if cached is not None:
@@ -185,6 +187,11 @@ def llm_stream(request: LLMRequest) -> Iterator[StreamEvent]:
         yield StreamEvent("error", failure.reason)
         return
     yield StreamEvent("done", json.dumps({"subject": reply.subject, "body": reply.body}))
+
+
+def _with_model(request: LLMRequest) -> LLMRequest:
+    """A request without a model (its prompt names none) is for ``OPENAI_MODEL``."""
+    return request if request.model else replace(request, model=str(settings.OPENAI_MODEL))
 
 
 def _cached_or_refused(request: LLMRequest) -> LLMReply | None:

@@ -23,7 +23,8 @@ def fake_llm_server() -> Iterator[FakeLLMServer]:
 
 @pytest.fixture
 def fake_llm(fake_llm_server: FakeLLMServer, settings: Any) -> FakeLLMServer:
-    """The LLM configured at the local server, answering normally; retries back off briefly."""
+    """The LLM configured at the local server, answering normally; retries back off briefly
+    and an attempt times out after 2 s, so mode ``slow`` (3 s) is a timeout."""
     fake_llm_server.reset()
     settings.OPENAI_API_KEY = "local-test-key"
     settings.OPENAI_BASE_URL = fake_llm_server.base_url

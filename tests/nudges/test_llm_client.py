@@ -310,3 +310,14 @@ def test_a_stream_its_reader_abandons_is_still_recorded(fake_llm: FakeLLMServer)
 
     call = LLMCall.objects.get()
     assert (call.outcome, call.error_class) == (LLMOutcome.ERROR, "StreamClosedByReader")
+
+
+def test_a_request_without_a_model_uses_openai_model(
+    fake_llm: FakeLLMServer, settings: Any
+) -> None:
+    settings.OPENAI_MODEL = "gpt-4.1-mini"
+
+    reply = llm_complete(_request(model=""))
+
+    assert fake_llm.requests[0]["json"]["model"] == "gpt-4.1-mini"
+    assert reply.call.model == "gpt-4.1-mini" and reply.call.cost > 0

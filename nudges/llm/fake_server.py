@@ -22,6 +22,7 @@ import json
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -69,6 +70,8 @@ MODES = ("normal", "custom", *FAILURE_MODES, *GUARDRAIL_MODES)
 
 #: How many characters of message text the fake counts as one token.
 CHARS_PER_TOKEN = 4
+#: Requests remembered for ``requests`` (a long benchmark run must not grow without bound).
+KEPT_REQUESTS = 1000
 #: Characters per streamed chunk.
 STREAM_CHUNK_CHARS = 12
 
@@ -89,7 +92,7 @@ class FakeState:
     subject: str = NORMAL_SUBJECT
     body: str = NORMAL_BODY
     script: list[str] = field(default_factory=list)
-    requests: list[dict[str, Any]] = field(default_factory=list)
+    requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=KEPT_REQUESTS))
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_mode(self, request: dict[str, Any]) -> str:

@@ -37,6 +37,10 @@ def tunables() -> dict[str, Any]:
         "OPENAI_MODEL": env.str("OPENAI_MODEL", default="gpt-4o-mini"),
         "OPENAI_TIMEOUT": env.float("OPENAI_TIMEOUT", default=20.0),
         "LLM_MAX_RETRIES": env.int("LLM_MAX_RETRIES", default=3),
+        # Back-off before retry n (from 0): base * 2**n with jitter, at most the maximum; a
+        # Retry-After longer than the maximum is not waited for (the call fails rate-limited).
+        "LLM_RETRY_BASE_SECONDS": env.float("LLM_RETRY_BASE_SECONDS", default=0.5),
+        "LLM_RETRY_MAX_SECONDS": env.float("LLM_RETRY_MAX_SECONDS", default=20.0),
         "LLM_CIRCUIT_FAILURES": env.int("LLM_CIRCUIT_FAILURES", default=5, minimum=1),
         "LLM_CIRCUIT_COOLDOWN_SECONDS": env.int("LLM_CIRCUIT_COOLDOWN_SECONDS", default=60),
         "LLM_CACHE_SECONDS": env.int("LLM_CACHE_SECONDS", default=24 * 3600),

@@ -71,6 +71,9 @@ OWN_JOB = rule(
     anonymous=401, admin=OK, coach_in=404, coach_out=404, analyst=404, key_with=403, key_without=403
 )
 STAFF_OR_KEY_READ = STAFF_READ_LIST
+ADMIN_ANALYST = rule(
+    anonymous=401, admin=OK, coach_in=403, coach_out=403, analyst=OK, key_with=403, key_without=403
+)
 OPEN = dict.fromkeys(PRINCIPALS, PUBLIC)
 
 MATRIX: dict[tuple[str, str], dict[str, Any]] = {
@@ -138,6 +141,7 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("analytics-caseloads", "get"): STAFF_ONLY,
     ("analytics-attention", "get"): STAFF_ONLY,
     ("analytics-changes", "get"): STAFF_ONLY,
+    ("llm-usage", "get"): ADMIN_ANALYST,
     ("schema", "get"): OPEN,
     ("swagger-ui", "get"): OPEN,
     ("healthz", "get"): OPEN,

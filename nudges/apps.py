@@ -13,3 +13,4 @@ class NudgesConfig(AppConfig):
 
         registry.add_settings(tunables())
         registry.add_api_urls("nudges.api.urls")
+        import nudges.prompt_admin  # noqa: F401  (registers the prompt admin)

@@ -3,5 +3,6 @@
 from django.urls import include, path
 
 urlpatterns: list = [
+    path("", include("nudges.api.generation_urls")),
     path("", include("nudges.api.nudge_urls")),
 ]

@@ -219,9 +219,7 @@ def _checked(
             rejected_text=f"{subject}\n\n{body}",
             failures=failures,
         )
-    return Draft(
-        source=NudgeSource.LLM, subject=subject, body=body, prompt=prompt, llm_call=call
-    )
+    return Draft(source=NudgeSource.LLM, subject=subject, body=body, prompt=prompt, llm_call=call)
 
 
 def _written(learner: LearnerFacts, prompt: PromptTemplate | None) -> Draft:

@@ -35,8 +35,8 @@ _BARE_DOMAIN = re.compile(
 )
 _HOST = re.compile(r"^(?:https?://)?([^/:?#]+)", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-_WORD = r"[^\W\d_][\w'’-]*"
-_CAPITALISED = r"[^\W\d_a-zà-ÿ][\w'’-]*"
+_WORD = r"[^\W\d_][\w'\u2019-]*"
+_CAPITALISED = r"[^\W\d_a-zà-ÿ][\w'\u2019-]*"
 _HONORIFIC = re.compile(
     rf"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Mme|Mlle|Madame|Monsieur)\.?\s+{_CAPITALISED}", re.UNICODE
 )

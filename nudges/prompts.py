@@ -93,9 +93,7 @@ def prompt_for(key: str, locale: str) -> PromptTemplate | None:
     candidates = list(dict.fromkeys((locale, language_of(locale), LANGUAGES[0])))
     found = {
         prompt.locale: prompt
-        for prompt in PromptTemplate.objects.filter(
-            key=key, is_active=True, locale__in=candidates
-        )
+        for prompt in PromptTemplate.objects.filter(key=key, is_active=True, locale__in=candidates)
     }
     return next((found[name] for name in candidates if name in found), None)
 

@@ -84,9 +84,7 @@ class PromptViewSet(viewsets.GenericViewSet):
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
-    @extend_schema(
-        summary="A prompt version", responses={200: PromptOutputSerializer, **ERRORS}
-    )
+    @extend_schema(summary="A prompt version", responses={200: PromptOutputSerializer, **ERRORS})
     def retrieve(self, request: Request, pk: str) -> Response:
         return Response(self.get_serializer(prompt_get(pk)).data)
 
@@ -149,8 +147,8 @@ class NudgePreviewStreamView(APIView):
 
     @extend_schema(
         summary="Preview a nudge as server-sent events",
-        description="Events: `delta` (`{\"text\"}`: more of the LLM's answer), `error` "
-        "(`{\"reason\"}`) and a final `done` with the message to show: `source` (`llm` or "
+        description='Events: `delta` (`{"text"}`: more of the LLM\'s answer), `error` '
+        '(`{"reason"}`) and a final `done` with the message to show: `source` (`llm` or '
         "`template`), `fallback_reason` (`no_key` when no LLM key is configured: the template "
         "is shown), `subject`, `body`, `guardrail_failures`, `prompt_version`.",
         parameters=[NudgePreviewQuerySerializer],

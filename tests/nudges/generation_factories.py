@@ -5,14 +5,17 @@ from typing import Any, cast
 
 from django.utils import timezone
 
-from learners.models import Learner
+from learners.models import Cohort, Learner
 from learners.risk.services import learners_rescore
 from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
 
 
 def scored_learner(*, days_inactive: int = 40, **fields: Any) -> Learner:
     """A learner whose only activity was ``days_inactive`` days ago, scored now."""
-    fields.setdefault("cohort", CohortFactory(name="Spring 2026", course_code="PY101"))
+    if "cohort" not in fields:
+        fields["cohort"] = Cohort.objects.filter(name="Spring 2026").first() or CohortFactory(
+            name="Spring 2026", course_code="PY101"
+        )
     fields.setdefault("name", "Ada King Lovelace")
     learner = cast(Learner, LearnerFactory(**fields))
     ActivityEventFactory(

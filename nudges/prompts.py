@@ -14,7 +14,8 @@ from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from engagement.audit import audit_record
-from engagement.errors import Conflict, NotFound, ValidationFailed
+from engagement.errors import Conflict, ValidationFailed
+from engagement.ids import row_by_id
 from learners.contracts import RiskSnapshot
 from nudges.fallback_templates import ADVICE, factor_group
 from nudges.models import PromptTemplate
@@ -76,10 +77,9 @@ def prompt_list(*, key: str | None = None, locale: str | None = None) -> QuerySe
 
 
 def prompt_get(prompt_id: Any) -> PromptTemplate:
-    prompt = PromptTemplate.objects.filter(pk=prompt_id).first()
-    if prompt is None:
-        raise NotFound("No prompt version with this id.")
-    return prompt
+    return row_by_id(
+        PromptTemplate.objects.all(), prompt_id, missing="No prompt version with this id."
+    )
 
 
 def prompt_key_exists(key: str) -> bool:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from engagement.audit import audit_record
 from engagement.errors import Conflict, ValidationFailed
 from engagement.ids import row_by_id
+from engagement.models import User
 from learners.contracts import RiskSnapshot
 from nudges.fallback_templates import ADVICE, factor_group
 from nudges.models import PromptTemplate
@@ -138,7 +139,7 @@ def prompt_version_create(
                 temperature=temperature,
                 max_tokens=max_tokens,
                 notes=notes,
-                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                created_by=actor if isinstance(actor, User) else None,
             )
             audit_record(
                 actor=actor,

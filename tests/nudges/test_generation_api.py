@@ -216,7 +216,10 @@ def test_the_preview_streams_the_template_saying_so_without_a_key(
 
 def test_the_preview_is_scoped_and_refuses_bad_input() -> None:
     client, coach = _client(Role.COACH)
+    mine = scored_learner(cohort=CohortFactory())
+    CohortAssignmentFactory(user=coach, cohort=mine.cohort)
     theirs = scored_learner()
+    assert client.get("/api/v1/nudges/stream/", {"learner": str(mine.pk)}).status_code == 200
     outside = client.get("/api/v1/nudges/stream/", {"learner": str(theirs.pk)})
     assert outside.status_code == 404
     assert client.get("/api/v1/nudges/stream/", {"learner": "nope"}).status_code == 400

@@ -26,7 +26,9 @@ class NudgePreviewQuerySerializer(serializers.Serializer):
 
 
 class PromptOutputSerializer(serializers.ModelSerializer[PromptTemplate]):
-    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    created_by = serializers.CharField(
+        source="created_by.username", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = PromptTemplate

@@ -199,8 +199,9 @@ def _request(learner: LearnerFacts, prompt: PromptTemplate, *, purpose: str) -> 
     )
 
 
-def _failure_reason(failure: LLMFailure) -> str:
-    return NO_KEY if failure.reason == "not_configured" else failure.reason
+def _failure_reason(reason: str) -> str:
+    """The ``fallback_reason`` for an LLM failure's reason (``LLMFailure`` or stream ``error``)."""
+    return NO_KEY if reason == "not_configured" else reason
 
 
 def _checked(
@@ -230,7 +231,7 @@ def _written(learner: LearnerFacts, prompt: PromptTemplate | None) -> Draft:
         reply = llm_complete(_request(learner, prompt, purpose="nudge"))
     except LLMFailure as failure:
         return _template(
-            learner.snapshot, _failure_reason(failure), prompt=prompt, call=failure.call
+            learner.snapshot, _failure_reason(failure.reason), prompt=prompt, call=failure.call
         )
     return _checked(learner, prompt, reply.subject, reply.body, reply.call)
 
@@ -293,8 +294,9 @@ def _preview_events(learner: LearnerFacts, prompt: PromptTemplate | None) -> Ite
             yield _done(_checked(learner, prompt, subject, body, None))
             return
         else:
-            yield PreviewEvent("error", {"reason": event.text})
-            yield _done(_template(learner.snapshot, event.text, prompt=prompt))
+            reason = _failure_reason(event.text)
+            yield PreviewEvent("error", {"reason": reason})
+            yield _done(_template(learner.snapshot, reason, prompt=prompt))
             return
 
 

@@ -275,6 +275,7 @@ def test_the_preview_of_a_rejected_answer_ends_with_the_template(
     ("events", "reason"),
     [
         ((("delta", '{"subj'), ("error", "timeout")), "timeout"),
+        ((("error", "not_configured"),), "no_key"),
         ((("done", "not json"),), "invalid"),
         ((("done", '{"subject": "x"}'),), "invalid"),
     ],

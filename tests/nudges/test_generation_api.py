@@ -125,6 +125,7 @@ def test_staff_list_and_read_prompt_versions_in_a_constant_number_of_queries(
     ]
     french = client.get("/api/v1/prompts/", {"locale": "fr"}).json()["results"]
     assert [row["locale"] for row in french] == ["fr"]
+    assert client.get("/api/v1/prompts/", {"key": "other"}).json()["results"] == []
     detail = client.get(f"/api/v1/prompts/{rows[0]['id']}/")
     assert detail.status_code == 200
     assert detail.json()["user_text"].startswith("Learner's first name: {first_name}")

@@ -218,6 +218,19 @@ def test_a_campaign_occurrence_makes_one_nudge_per_learner(llm: FakeLLM, user: A
     assert len(llm.requests) == 2
 
 
+def test_an_occurrence_made_meanwhile_by_another_worker_is_returned(
+    llm: FakeLLM, user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    learner = scored_learner()
+    campaign = Campaign.objects.create(name="Come back")
+    made = _generate(learner, user, campaign=campaign, occurrence="")
+    lookups = iter([None, made])  # not there when this worker looked, there when it wrote
+    monkeypatch.setattr(generation, "_campaign_nudge", lambda *args: next(lookups))
+
+    assert _generate(learner, user, campaign=campaign, occurrence="") == made
+    assert Nudge.objects.count() == 1
+
+
 def test_a_coach_writes_only_for_learners_of_their_cohorts(llm: FakeLLM) -> None:
     coach = UserFactory(role=Role.COACH)
     mine = scored_learner()

@@ -167,3 +167,11 @@ def test_a_new_version_may_be_activated_at_once_and_numbers_per_key_and_locale(
     )
     assert (first.version, second.version) == (1, 2)
     assert prompt_for("welcome", "fr") == second
+
+
+def test_a_temperature_outside_0_to_2_is_refused(user: Any) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        prompt_version_create(
+            key="k", locale="en", system_text="S", user_text="U", actor=user, temperature=2.5
+        )
+    assert list(refused.value.detail) == ["temperature"]

@@ -19,6 +19,7 @@ from engagement.api.renderers import JSONRenderer
 from engagement.api.responses import ERRORS
 from engagement.principals import audit_actor
 from engagement.roles import ADMIN, ADMIN_COACH, STAFF
+from learners.contracts import learner_cohort_in_scope
 from nudges.api.generation_serializers import (
     NudgePreviewQuerySerializer,
     NudgeRequestSerializer,
@@ -46,6 +47,8 @@ class LearnerNudgeView(APIView):
         responses={201: NudgeSerializer, **ERRORS},
     )
     def post(self, request: Request, learner_id: Any) -> Response:
+        # A learner outside the caller's cohorts is a 404 whatever the body says.
+        learner_cohort_in_scope(actor=request.user, learner_id=learner_id)
         serializer = NudgeRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         nudge = nudge_generate(

@@ -14,3 +14,4 @@ class NudgesConfig(AppConfig):
         registry.add_settings(tunables())
         registry.add_api_urls("nudges.api.urls")
         import nudges.llm.admin  # noqa: F401  (registers LLMCall in the Django admin)
+        import nudges.prompt_admin  # noqa: F401  (registers the prompt admin)

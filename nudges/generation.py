@@ -1,9 +1,72 @@
-"""Writing a nudge (interface; the generation area replaces this file)."""
+"""Writing a nudge: by the LLM from the learner's safe context, or from the template of their
+top risk factor, and always ending as a stored draft (issue 13, §1 and §3).
 
+The LLM is asked only when a prompt applies, a key is configured and the
+``nudges_llm_generation`` flag holds for the learner's cohort. Any LLM failure, and any text a
+guardrail rejects, yields the template with ``fallback_reason`` saying why; rejected text is
+kept on the nudge for review and never sent. The LLM wait happens outside any transaction.
+"""
+
+import json
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
-from nudges.models import Campaign, Category, Experiment, ExperimentVariant, Nudge, PromptTemplate
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from engagement.audit import audit_record
+from engagement.errors import ValidationFailed
+from engagement.models import User
+from learners.contracts import RiskSnapshot, learner_cohort_in_scope, learner_risk_snapshot
+from nudges.fallback_templates import fallback_message
+from nudges.flags import LLM_GENERATION, flag_enabled
+from nudges.guardrails import guardrail_context, guardrail_failures
+from nudges.llm.client import LLMFailure, LLMRequest, llm_complete, llm_configured, llm_stream
+from nudges.models import (
+    Campaign,
+    Category,
+    Experiment,
+    ExperimentVariant,
+    LLMCall,
+    Nudge,
+    NudgeSource,
+    PromptTemplate,
+)
+from nudges.prompts import DEFAULT_PROMPT_KEY, prompt_context, prompt_for, prompt_render
+
+#: ``fallback_reason`` when no LLM key is configured (also for ``LLMFailure("not_configured")``).
+NO_KEY = "no_key"
+#: ``fallback_reason`` when the ``nudges_llm_generation`` flag is off for the learner's cohort.
+FLAG_OFF = "flag_off"
+#: ``fallback_reason`` when no active prompt has the key (in the learner's locale or English).
+NO_PROMPT = "no_prompt"
+
+NOT_SCORED = "Not scored yet: a nudge is written from the learner's risk factors."
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A message written, before it is stored: who wrote it and, for a template, why."""
+
+    source: str
+    subject: str
+    body: str
+    fallback_reason: str = ""
+    rejected_text: str = ""
+    guardrail_failures: list[str] = field(default_factory=list)
+    prompt: PromptTemplate | None = None
+    llm_call: LLMCall | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LearnerFacts:
+    """What generation knows of a learner: their cohort, snapshot and safe context."""
+
+    cohort_id: uuid.UUID
+    snapshot: RiskSnapshot
+    context: dict[str, str]
 
 
 def nudge_generate(
@@ -21,5 +84,231 @@ def nudge_generate(
     variant: ExperimentVariant | None = None,
 ) -> Nudge:
     """A stored draft nudge for the learner: LLM-written, or the template with its
-    ``fallback_reason``. Never raises for an LLM fault."""
-    raise NotImplementedError
+    ``fallback_reason``. Never raises for an LLM fault. ``NotFound`` outside the caller's
+    cohorts, ``ValidationFailed`` for a learner not scored yet. For a campaign, the nudge its
+    occurrence already made is returned rather than a second one."""
+    if campaign is not None:
+        existing = _campaign_nudge(campaign, learner_id, occurrence)
+        if existing is not None:
+            return existing
+    learner = _learner(actor=actor, learner_id=learner_id)
+    if use_template:
+        draft = _template(learner.snapshot)
+    else:
+        chosen = prompt or prompt_for(prompt_key or DEFAULT_PROMPT_KEY, learner.snapshot.locale)
+        draft = _written(learner, chosen)
+    try:
+        with transaction.atomic():
+            nudge = Nudge.objects.create(
+                learner_id=learner_id,
+                channel=channel,
+                category=category,
+                source=draft.source,
+                fallback_reason=draft.fallback_reason,
+                subject=draft.subject,
+                body=draft.body,
+                rejected_text=draft.rejected_text,
+                guardrail_failures=draft.guardrail_failures,
+                prompt=draft.prompt,
+                llm_call=draft.llm_call,
+                campaign=campaign,
+                occurrence=occurrence,
+                experiment=experiment,
+                variant=variant,
+                risk_snapshot=_risk_snapshot(learner.snapshot),
+                created_by=actor if isinstance(actor, User) else None,
+            )
+            audit_record(
+                actor=actor,
+                action="nudge.generate",
+                target=nudge,
+                changes={
+                    "source": nudge.source,
+                    "channel": channel,
+                    "fallback_reason": nudge.fallback_reason,
+                    "prompt_version": draft.prompt.version if draft.prompt else None,
+                },
+            )
+    except IntegrityError:
+        existing = _campaign_nudge(campaign, learner_id, occurrence) if campaign else None
+        if existing is None:
+            raise
+        return existing  # the same occurrence, made meanwhile by another worker
+    return nudge
+
+
+def _campaign_nudge(campaign: Campaign, learner_id: uuid.UUID, occurrence: str) -> Nudge | None:
+    return Nudge.objects.filter(
+        campaign=campaign, learner_id=learner_id, occurrence=occurrence
+    ).first()
+
+
+def _learner(*, actor: Any, learner_id: uuid.UUID) -> LearnerFacts:
+    cohort_id = learner_cohort_in_scope(
+        actor=actor if isinstance(actor, User) else None, learner_id=learner_id
+    )
+    snapshot = learner_risk_snapshot(learner_id)
+    if snapshot is None:
+        raise ValidationFailed(NOT_SCORED, detail={"learner": [NOT_SCORED]})
+    return LearnerFacts(cohort_id=cohort_id, snapshot=snapshot, context=prompt_context(snapshot))
+
+
+def _template(
+    snapshot: RiskSnapshot,
+    reason: str = "",
+    *,
+    prompt: PromptTemplate | None = None,
+    call: LLMCall | None = None,
+    rejected_text: str = "",
+    failures: list[str] | None = None,
+) -> Draft:
+    subject, body = fallback_message(snapshot)
+    return Draft(
+        source=NudgeSource.TEMPLATE,
+        subject=subject,
+        body=body,
+        fallback_reason=reason,
+        rejected_text=rejected_text,
+        guardrail_failures=failures or [],
+        prompt=prompt,
+        llm_call=call,
+    )
+
+
+def _llm_skipped(learner: LearnerFacts, prompt: PromptTemplate | None) -> str:
+    """Why the LLM is not asked at all (``""``: it is)."""
+    if prompt is None:
+        return NO_PROMPT
+    if not llm_configured():
+        return NO_KEY
+    if not flag_enabled(LLM_GENERATION, learner.cohort_id):
+        return FLAG_OFF
+    return ""
+
+
+def _request(learner: LearnerFacts, prompt: PromptTemplate, *, purpose: str) -> LLMRequest:
+    system, user = prompt_render(prompt, learner.context)
+    return LLMRequest(
+        prompt_id=prompt.pk,
+        model=prompt.model or settings.OPENAI_MODEL,
+        system=system,
+        user=user,
+        temperature=prompt.temperature,
+        max_tokens=prompt.max_tokens,
+        purpose=purpose,
+    )
+
+
+def _failure_reason(reason: str) -> str:
+    """The ``fallback_reason`` for an LLM failure's reason (``LLMFailure`` or stream ``error``)."""
+    return NO_KEY if reason == "not_configured" else reason
+
+
+def _checked(
+    learner: LearnerFacts, prompt: PromptTemplate, subject: str, body: str, call: LLMCall | None
+) -> Draft:
+    """The LLM's message if it passes every guardrail, else the template keeping it for review."""
+    failures = guardrail_failures(
+        subject=subject, body=body, context=guardrail_context(learner.context)
+    )
+    if failures:
+        return _template(
+            learner.snapshot,
+            f"guardrail:{failures[0]}",
+            prompt=prompt,
+            call=call,
+            rejected_text=f"{subject}\n\n{body}",
+            failures=failures,
+        )
+    return Draft(source=NudgeSource.LLM, subject=subject, body=body, prompt=prompt, llm_call=call)
+
+
+def _written(learner: LearnerFacts, prompt: PromptTemplate | None) -> Draft:
+    skipped = _llm_skipped(learner, prompt)
+    if skipped or prompt is None:
+        return _template(learner.snapshot, skipped)
+    try:
+        reply = llm_complete(_request(learner, prompt, purpose="nudge"))
+    except LLMFailure as failure:
+        return _template(
+            learner.snapshot, _failure_reason(failure.reason), prompt=prompt, call=failure.call
+        )
+    return _checked(learner, prompt, reply.subject, reply.body, reply.call)
+
+
+def _risk_snapshot(snapshot: RiskSnapshot) -> dict[str, Any]:
+    """What the nudge keeps of the learner's risk when written (no name)."""
+    return {
+        "score": snapshot.score,
+        "band": snapshot.band,
+        "model_version": snapshot.model_version,
+        "scored_at": snapshot.scored_at.isoformat(),
+        "days_inactive": snapshot.days_inactive,
+        "progress": snapshot.progress,
+        "top_factors": [
+            {"factor": factor.name, "value": factor.value, "contribution": factor.contribution}
+            for factor in snapshot.top_factors
+        ],
+        "best_lever": snapshot.best_lever.factor if snapshot.best_lever else None,
+    }
+
+
+# The dashboard's preview (server-sent events) ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewEvent:
+    """``delta`` (``data["text"]``: more of the LLM's answer), ``error`` (``data["reason"]``) or
+    ``done`` (the message to show: source, fallback reason, subject, body, guardrail failures)."""
+
+    kind: str
+    data: dict[str, Any]
+
+
+def nudge_preview(
+    *, learner_id: uuid.UUID, actor: Any, prompt_key: str | None = None
+) -> Iterator[PreviewEvent]:
+    """A preview of the nudge the learner would get, streamed; nothing is stored. Scope and
+    scoring are checked before the first event (``NotFound``, ``ValidationFailed``)."""
+    learner = _learner(actor=actor, learner_id=learner_id)
+    prompt = prompt_for(prompt_key or DEFAULT_PROMPT_KEY, learner.snapshot.locale)
+    return _preview_events(learner, prompt)
+
+
+def _preview_events(learner: LearnerFacts, prompt: PromptTemplate | None) -> Iterator[PreviewEvent]:
+    skipped = _llm_skipped(learner, prompt)
+    if skipped or prompt is None:
+        yield _done(_template(learner.snapshot, skipped))
+        return
+    for event in llm_stream(_request(learner, prompt, purpose="preview")):
+        if event.kind == "delta":
+            yield PreviewEvent("delta", {"text": event.text})
+        elif event.kind == "done":
+            try:
+                message = json.loads(event.text)
+                subject, body = str(message["subject"]), str(message["body"])
+            except (ValueError, KeyError, TypeError):
+                yield PreviewEvent("error", {"reason": "invalid"})
+                yield _done(_template(learner.snapshot, "invalid", prompt=prompt))
+                return
+            yield _done(_checked(learner, prompt, subject, body, None))
+            return
+        else:
+            reason = _failure_reason(event.text)
+            yield PreviewEvent("error", {"reason": reason})
+            yield _done(_template(learner.snapshot, reason, prompt=prompt))
+            return
+
+
+def _done(draft: Draft) -> PreviewEvent:
+    return PreviewEvent(
+        "done",
+        {
+            "source": draft.source,
+            "fallback_reason": draft.fallback_reason,
+            "subject": draft.subject,
+            "body": draft.body,
+            "guardrail_failures": draft.guardrail_failures,
+            "prompt_version": draft.prompt.version if draft.prompt else None,
+        },
+    )

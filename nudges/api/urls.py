@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 urlpatterns: list = [
+    path("", include("nudges.api.generation_urls")),
     path("", include("nudges.api.nudge_urls")),
     path("", include("nudges.api.llm_urls")),
 ]

@@ -32,6 +32,7 @@ from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
 from learners.services import coach_note_create
+from nudges.models import PromptTemplate
 from tests.contract.schema import api_schema
 from tests.factories import (
     ActivityEventFactory,
@@ -41,6 +42,9 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+#: Read routes that need a query parameter: its name and the resource of ``ids`` that fills it.
+QUERIES = {"/api/v1/nudges/stream/": ("learner", "learners")}
 
 WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
 REQUEST_TABLES = {AuditEvent._meta.db_table, "django_session"}
@@ -101,6 +105,7 @@ def world() -> dict[str, Any]:
             "learners": learner.pk,
             "users": admin_user.pk,
             "risk/models": RiskModel.objects.get(is_active=True).version,
+            "prompts": PromptTemplate.objects.values_list("pk", flat=True).first(),
         },
         "secret": key.secret,
         "route_ids": {
@@ -121,7 +126,9 @@ def api_read_paths(ids: dict[str, Any]) -> Iterator[str]:
             continue
         path = operation.path
         resource = path.removeprefix("/api/v1/").split("/{")[0]
-        yield re.sub(r"\{\w+\}", str(ids.get(resource, "")), path)
+        query = QUERIES.get(path)
+        filled = re.sub(r"\{\w+\}", str(ids.get(resource, "")), path)
+        yield filled if query is None else f"{filled}?{query[0]}={ids[query[1]]}"
 
 
 def test_every_api_read_route_is_covered(world: dict[str, Any]) -> None:

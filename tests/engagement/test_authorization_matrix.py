@@ -23,6 +23,7 @@ from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
 from learners.services import coach_note_create
+from nudges.models import PromptTemplate
 from tests.factories import (
     ActivityEventFactory,
     CohortAssignmentFactory,
@@ -121,6 +122,13 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("risk-model-train", "post"): ADMIN_ONLY,
     ("risk-model-activate", "post"): ADMIN_ONLY,
     ("risk-rescore", "post"): ADMIN_ONLY,
+    ("prompt-list", "get"): STAFF_ONLY,
+    ("prompt-list", "post"): ADMIN_ONLY,
+    ("prompt-detail", "get"): STAFF_ONLY,
+    ("prompt-activate", "post"): ADMIN_ONLY,
+    ("learner-nudges", "post"): COACH_WRITE_OBJECT,
+    # Without ``?learner=`` the preview is a 400 for anyone allowed; analysts and keys: 403.
+    ("nudge-stream", "get"): COACH_WRITE_LIST,
     ("import-upload-list", "get"): ADMIN_ONLY,
     ("import-upload-list", "post"): ADMIN_ONLY,
     ("import-upload-detail", "get"): ADMIN_OBJECT,
@@ -211,6 +219,7 @@ def world(db: Any) -> dict[str, Any]:
         "audit": audit_record(actor=None, action="matrix.probe"),
         "api_key": key_without.api_key,
         "job": Job.objects.create(kind="matrix.probe", requested_by=admin),
+        "prompt": PromptTemplate.objects.first(),
         "upload": ImportUpload.objects.create(
             kind="activity", filename="probe.csv", content="", size=0, sha256="0" * 64
         ),
@@ -239,12 +248,15 @@ OBJECT_FOR_ROUTE = {
     "cohort": "cohort",
     "learner": "learner",
     "import-upload": "upload",
+    "prompt": "prompt",
 }
 
 
 def _url(name: str, world: dict[str, Any]) -> str:
     if name in ("risk-model-detail", "risk-model-activate"):
         return reverse(name, kwargs={"version": 1})
+    if name == "learner-nudges":
+        return reverse(name, kwargs={"learner_id": world["learner"].pk})
     if name == "learner-note":
         return reverse(name, kwargs={"pk": world["learner"].pk, "note_id": world["note"].pk})
     for basename, key in OBJECT_FOR_ROUTE.items():

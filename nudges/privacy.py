@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 
 from nudges.lifecycle import CANCELLABLE
@@ -47,9 +48,12 @@ def nudges_export(learner_id: uuid.UUID) -> dict[str, Any]:
 
 
 def nudges_erase(learner_id: uuid.UUID) -> None:
-    """Nothing personal stays: pending nudges are cancelled (never sent), every nudge loses its
-    text; statuses and times stay, so counts and rates hold (two queries)."""
+    """Nothing personal stays: nudges not delivered yet are cancelled (never delivered: the
+    channel finds them cancelled), every nudge loses its text; statuses and times of the others
+    stay, so counts and rates hold (two queries)."""
     now = timezone.now()
     nudges = Nudge.objects.filter(learner_id=learner_id)
-    nudges.filter(status__in=CANCELLABLE).update(status=NudgeStatus.CANCELLED, updated_at=now)
+    nudges.filter(
+        Q(status__in=CANCELLABLE) | Q(status=NudgeStatus.SENT, delivered_at__isnull=True)
+    ).update(status=NudgeStatus.CANCELLED, updated_at=now)
     nudges.update(subject="", body="", rejected_text="", risk_snapshot={}, updated_at=now)

@@ -56,9 +56,7 @@ def learner_contacts(learner_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Learne
 def learner_nudge_opt_out(*, learner_id: uuid.UUID, actor: Actor, source: str) -> bool:
     """Record a learner's wish to receive no nudge at all (an unsubscribe link, staff); returns
     whether it changed anything. Audited, like every change of a learner."""
-    changed = Learner.objects.filter(pk=learner_id, nudge_opt_out=False).update(
-        nudge_opt_out=True
-    )
+    changed = Learner.objects.filter(pk=learner_id, nudge_opt_out=False).update(nudge_opt_out=True)
     if changed:
         learner_detail_forget([learner_id])
         learners_data_changed()

@@ -53,24 +53,29 @@ def _absolute(path: str) -> str:
 
 def unsubscribe_url(learner_id: uuid.UUID, category: str) -> str:
     """The signed link that stops ``category`` (or ``all``) for this learner."""
-    token = signing.dumps({"l": str(learner_id), "c": category}, salt=UNSUBSCRIBE_SALT)
+    token = _signer(UNSUBSCRIBE_SALT).sign_object({"l": str(learner_id), "c": category})
     return _absolute(reverse("nudge-unsubscribe", kwargs={"token": token}))
 
 
 def open_url(nudge_id: uuid.UUID) -> str:
-    token = signing.dumps(str(nudge_id), salt=OPEN_SALT)
+    token = _signer(OPEN_SALT).sign_object(str(nudge_id))
     return _absolute(reverse("nudge-open", kwargs={"token": token}))
 
 
 def click_url(nudge_id: uuid.UUID, target: str) -> str:
-    token = signing.dumps({"n": str(nudge_id), "u": target}, salt=CLICK_SALT)
+    token = _signer(CLICK_SALT).sign_object({"n": str(nudge_id), "u": target})
     return _absolute(reverse("nudge-click", kwargs={"token": token}))
+
+
+def _signer(salt: str) -> signing.Signer:
+    """Signatures without a time: a link stays the same, and valid, for ever."""
+    return signing.Signer(salt=salt)
 
 
 def _loads(token: str, salt: str) -> Any:
     try:
-        return signing.loads(token, salt=salt)
-    except signing.BadSignature as exc:
+        return _signer(salt).unsign_object(token)
+    except (signing.BadSignature, ValueError) as exc:
         raise BadLink from exc
 
 
@@ -104,9 +109,9 @@ def unsubscribe(token: str) -> str:
 
 def _mark(nudge_id: str, field: str, now: datetime) -> None:
     """The first open or click only; a nudge erased since is left alone."""
-    Nudge.objects.filter(
-        pk=nudge_id, status=NudgeStatus.SENT, **{f"{field}__isnull": True}
-    ).update(**{field: now})
+    Nudge.objects.filter(pk=nudge_id, status=NudgeStatus.SENT, **{f"{field}__isnull": True}).update(
+        **{field: now}
+    )
 
 
 def nudge_opened(token: str) -> None:

@@ -94,8 +94,13 @@ def nudge_create_manual(
         action="nudge.create",
         target=nudge,
         changes=audit_changes(
-            {"learner": str(learner_id), "channel": channel, "source": NudgeSource.MANUAL,
-             "subject": subject, "body": body},
+            {
+                "learner": str(learner_id),
+                "channel": channel,
+                "source": NudgeSource.MANUAL,
+                "subject": subject,
+                "body": body,
+            },
             personal=("subject", "body"),
         ),
     )
@@ -111,9 +116,7 @@ def nudge_approve(*, nudge: Nudge, actor: Actor) -> Nudge:
     )
     if not moved:
         raise _refused(nudge, "approved", [NudgeStatus.DRAFT])
-    audit_record(
-        actor=actor, action="nudge.approve", target=nudge, changes={"status": "approved"}
-    )
+    audit_record(actor=actor, action="nudge.approve", target=nudge, changes={"status": "approved"})
     nudge.refresh_from_db()
     return nudge
 
@@ -126,9 +129,7 @@ def nudge_cancel(*, nudge: Nudge, actor: Actor) -> Nudge:
     )
     if not moved:
         raise _refused(nudge, "cancelled", CANCELLABLE)
-    audit_record(
-        actor=actor, action="nudge.cancel", target=nudge, changes={"status": "cancelled"}
-    )
+    audit_record(actor=actor, action="nudge.cancel", target=nudge, changes={"status": "cancelled"})
     nudge.refresh_from_db()
     return nudge
 

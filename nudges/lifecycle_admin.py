@@ -59,7 +59,9 @@ class TrackingCohortAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def save_model(self, request: HttpRequest, obj: TrackingCohort, form: Any, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: TrackingCohort, form: Any, change: bool
+    ) -> None:
         tracking_set(cohort_id=obj.cohort_id, enabled=True, actor=audit_actor(request))
 
     def delete_model(self, request: HttpRequest, obj: TrackingCohort) -> None:

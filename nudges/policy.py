@@ -183,9 +183,7 @@ def policy_decide(nudges: Sequence[Nudge], *, now: datetime) -> dict[uuid.UUID, 
     decisions: dict[uuid.UUID, Decision] = {}
     for nudge in nudges:
         learner_history = history[nudge.learner_id]
-        decision = _decide(
-            nudge, contacts.get(nudge.learner_id), opted_out, learner_history, now
-        )
+        decision = _decide(nudge, contacts.get(nudge.learner_id), opted_out, learner_history, now)
         decisions[nudge.pk] = decision
         if decision == SEND_NOW:
             learner_history.append(_Sent(now, normalised_text(nudge.subject, nudge.body)))

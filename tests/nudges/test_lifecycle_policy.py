@@ -197,9 +197,7 @@ def test_quiet_hours_end_on_the_night_clocks_go_forward_in_europe() -> None:
 def test_quiet_hours_end_on_the_night_clocks_go_back_in_the_us() -> None:
     # 1 November 2026, 02:00 EDT -> 01:00 EST. 22:00 EDT on the 31st = 02:00 UTC; 08:00 EST on
     # the 1st is 13:00 UTC, not 12:00.
-    end = quiet_hours_end(
-        now=datetime(2026, 11, 1, 2, 0, tzinfo=UTC), zone_name="America/New_York"
-    )
+    end = quiet_hours_end(now=datetime(2026, 11, 1, 2, 0, tzinfo=UTC), zone_name="America/New_York")
     assert end == datetime(2026, 11, 1, 13, 0, tzinfo=UTC)
 
 

@@ -64,9 +64,7 @@ def test_approving_a_draft_records_who_and_when_and_is_audited(coach: Any) -> No
     assert event.target_id == str(nudge.pk) and event.actor_id == str(coach.pk)
 
 
-@pytest.mark.parametrize(
-    "status", [s for s in NudgeStatus.values if s != NudgeStatus.DRAFT]
-)
+@pytest.mark.parametrize("status", [s for s in NudgeStatus.values if s != NudgeStatus.DRAFT])
 def test_only_a_draft_can_be_approved(coach: Any, status: str) -> None:
     nudge = NudgeFactory(status=status)
     with pytest.raises(Conflict) as refused:

@@ -2,7 +2,7 @@
 own): a draft email to a studying learner, by default."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import factory
 
@@ -23,6 +23,11 @@ class NudgeFactory(factory.django.DjangoModelFactory[Nudge]):
     body = factory.Faker("paragraph", nb_sentences=4)
 
 
+def make_nudge(**fields: Any) -> Nudge:
+    """A stored nudge (``NudgeFactory`` typed as the model)."""
+    return cast(Nudge, NudgeFactory(**fields))
+
+
 def sent_nudge(learner: Any, at: datetime, **fields: Any) -> Nudge:
     """A nudge sent to ``learner`` at ``at`` (history the policy counts)."""
-    return NudgeFactory(learner=learner, status=NudgeStatus.SENT, sent_at=at, **fields)
+    return make_nudge(learner=learner, status=NudgeStatus.SENT, sent_at=at, **fields)

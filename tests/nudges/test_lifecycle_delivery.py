@@ -22,7 +22,7 @@ from nudges.lifecycle import nudge_send
 from nudges.models import Category, Channel, ContactOptOut, Nudge, NudgeStatus, TrackingCohort
 from nudges.policy import Rule
 from tests.factories import CohortFactory, LearnerFactory, UserFactory
-from tests.nudges.lifecycle_factories import NudgeFactory
+from tests.nudges.lifecycle_factories import make_nudge
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def test_every_email_carries_its_unsubscribe_links(settings: Any) -> None:
     settings.SITE_URL = "https://engage.example.org"
     learner = LearnerFactory(email="ada@example.org", name="Ada Lovelace")
     nudge = send_and_deliver(
-        NudgeFactory(learner=learner, subject="Back to it?", body="Lesson 4 is waiting.")
+        make_nudge(learner=learner, subject="Back to it?", body="Lesson 4 is waiting.")
     )
 
     (email,) = mail.outbox
@@ -68,13 +68,13 @@ def test_every_email_carries_its_unsubscribe_links(settings: Any) -> None:
 
 
 def test_an_in_app_nudge_is_delivered_to_the_inbox_not_mailed() -> None:
-    nudge = send_and_deliver(NudgeFactory(channel=Channel.IN_APP))
+    nudge = send_and_deliver(make_nudge(channel=Channel.IN_APP))
     assert OutboxMessage.objects.get().channel == "in_app"
     assert mail.outbox == [] and nudge.delivered_at is not None
 
 
 def test_an_email_to_a_learner_whose_address_went_fails_and_is_retried() -> None:
-    nudge = NudgeFactory()
+    nudge = make_nudge()
     nudge_send(nudge=nudge, actor=None, now=NOON)
     Learner.objects.filter(pk=nudge.learner_id).update(email="")
 
@@ -104,7 +104,7 @@ def test_the_unsubscribe_link_asks_first_then_stops_one_category() -> None:
     assert (opt_out.learner_id, opt_out.category) == (learner.pk, "reengagement")
     learner.refresh_from_db()
     assert learner.nudge_opt_out is False
-    nudge = NudgeFactory(learner=learner)
+    nudge = make_nudge(learner=learner)
     nudge_send(nudge=nudge, actor=None, now=NOON)
     assert nudge_status(nudge) == (NudgeStatus.SUPPRESSED, Rule.CATEGORY_OPT_OUT)
 
@@ -164,10 +164,8 @@ def test_tracking_is_off_by_default_and_on_for_opted_in_cohorts_only() -> None:
     assert tracking_set(cohort_id=tracked_cohort.pk, enabled=True, actor=admin)
     assert not tracking_set(cohort_id=tracked_cohort.pk, enabled=True, actor=admin)
     body = "Your lesson: https://lms.example.org/lesson/4 today."
-    tracked = send_and_deliver(
-        NudgeFactory(learner=LearnerFactory(cohort=tracked_cohort), body=body)
-    )
-    send_and_deliver(NudgeFactory(body=body))
+    tracked = send_and_deliver(make_nudge(learner=LearnerFactory(cohort=tracked_cohort), body=body))
+    send_and_deliver(make_nudge(body=body))
 
     tracked_mail, plain_mail = mail.outbox
     assert "https://lms.example.org/lesson/4" in plain_mail.body and not plain_mail.alternatives
@@ -196,7 +194,7 @@ def test_tracking_is_off_by_default_and_on_for_opted_in_cohorts_only() -> None:
 
 
 def test_forged_tracking_links_record_nothing() -> None:
-    nudge = send_and_deliver(NudgeFactory())
+    nudge = send_and_deliver(make_nudge())
     client = Client()
     assert client.get("/nudges/open/forged/")["Content-Type"] == "image/gif"
     assert client.get("/nudges/click/forged/").status_code == 404

@@ -22,11 +22,11 @@ from nudges.lifecycle import (
     nudges_send_due,
     outbox_key,
 )
-from nudges.privacy import nudges_erase
 from nudges.models import Channel, Nudge, NudgeSource, NudgeStatus
+from nudges.privacy import nudges_erase
 from nudges.tasks import nudges_send_due_task
 from tests.factories import LearnerFactory, UserFactory
-from tests.nudges.lifecycle_factories import NudgeFactory
+from tests.nudges.lifecycle_factories import make_nudge
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,7 @@ def deliver(nudge: Nudge, now: datetime | None = None) -> OutboxMessage | None:
 
 
 def test_approving_a_draft_records_who_and_when_and_is_audited(coach: Any) -> None:
-    nudge = nudge_approve(nudge=NudgeFactory(), actor=coach)
+    nudge = nudge_approve(nudge=make_nudge(), actor=coach)
 
     assert nudge.status == NudgeStatus.APPROVED
     assert nudge.approved_by == coach and nudge.approved_at is not None
@@ -66,7 +66,7 @@ def test_approving_a_draft_records_who_and_when_and_is_audited(coach: Any) -> No
 
 @pytest.mark.parametrize("status", [s for s in NudgeStatus.values if s != NudgeStatus.DRAFT])
 def test_only_a_draft_can_be_approved(coach: Any, status: str) -> None:
-    nudge = NudgeFactory(status=status)
+    nudge = make_nudge(status=status)
     with pytest.raises(Conflict) as refused:
         nudge_approve(nudge=nudge, actor=coach)
     assert "status" in refused.value.detail
@@ -75,7 +75,7 @@ def test_only_a_draft_can_be_approved(coach: Any, status: str) -> None:
 
 @pytest.mark.parametrize("status", ["draft", "approved", "scheduled"])
 def test_a_nudge_not_sent_yet_can_be_cancelled(coach: Any, status: str) -> None:
-    nudge = nudge_cancel(nudge=NudgeFactory(status=status), actor=coach)
+    nudge = nudge_cancel(nudge=make_nudge(status=status), actor=coach)
     assert nudge.status == NudgeStatus.CANCELLED
     assert AuditEvent.objects.filter(action="nudge.cancel", target_id=str(nudge.pk)).exists()
 
@@ -83,11 +83,11 @@ def test_a_nudge_not_sent_yet_can_be_cancelled(coach: Any, status: str) -> None:
 @pytest.mark.parametrize("status", ["sent", "failed", "cancelled", "suppressed"])
 def test_a_nudge_past_sending_cannot_be_cancelled(coach: Any, status: str) -> None:
     with pytest.raises(Conflict):
-        nudge_cancel(nudge=NudgeFactory(status=status), actor=coach)
+        nudge_cancel(nudge=make_nudge(status=status), actor=coach)
 
 
 def test_a_stale_instance_cannot_move_a_nudge_another_caller_moved(coach: Any) -> None:
-    nudge = NudgeFactory()
+    nudge = make_nudge()
     stale = Nudge.objects.get(pk=nudge.pk)
     nudge_cancel(nudge=nudge, actor=coach)
     with pytest.raises(Conflict):
@@ -143,7 +143,7 @@ def test_an_in_app_nudge_needs_no_subject(coach: Any) -> None:
 
 
 def test_sending_a_draft_approves_it_and_writes_one_outbox_message(coach: Any) -> None:
-    nudge = nudge_send(nudge=NudgeFactory(), actor=coach, now=NOON)
+    nudge = nudge_send(nudge=make_nudge(), actor=coach, now=NOON)
 
     assert nudge.status == NudgeStatus.SENT and nudge.sent_at == NOON
     assert nudge.approved_by == coach and nudge.approved_at == NOON
@@ -156,13 +156,13 @@ def test_sending_a_draft_approves_it_and_writes_one_outbox_message(coach: Any) -
 
 def test_sending_an_approved_nudge_keeps_its_approver(coach: Any) -> None:
     approver = UserFactory(role="admin")
-    nudge = nudge_approve(nudge=NudgeFactory(), actor=approver)
+    nudge = nudge_approve(nudge=make_nudge(), actor=approver)
     nudge = nudge_send(nudge=nudge, actor=coach, now=NOON)
     assert nudge.approved_by == approver
 
 
 def test_a_suppressed_nudge_names_its_rule_and_writes_nothing_to_send(coach: Any) -> None:
-    nudge = NudgeFactory(learner=LearnerFactory(nudge_opt_out=True))
+    nudge = make_nudge(learner=LearnerFactory(nudge_opt_out=True))
     nudge = nudge_send(nudge=nudge, actor=coach, now=NOON)
 
     assert (nudge.status, nudge.suppressed_rule) == (NudgeStatus.SUPPRESSED, "opted_out")
@@ -176,7 +176,7 @@ def test_a_suppressed_nudge_names_its_rule_and_writes_nothing_to_send(coach: Any
 def test_quiet_hours_schedule_the_nudge_and_the_beat_task_sends_it_when_due(coach: Any) -> None:
     learner = LearnerFactory(timezone="Europe/Paris")
     late = datetime(2026, 10, 14, 20, 30, tzinfo=UTC)  # 22:30 in Paris
-    nudge = nudge_send(nudge=NudgeFactory(learner=learner), actor=coach, now=late)
+    nudge = nudge_send(nudge=make_nudge(learner=learner), actor=coach, now=late)
 
     assert nudge.status == NudgeStatus.SCHEDULED
     assert nudge.scheduled_for == datetime(2026, 10, 15, 6, 0, tzinfo=UTC)  # 08:00 CEST
@@ -194,13 +194,13 @@ def test_quiet_hours_schedule_the_nudge_and_the_beat_task_sends_it_when_due(coac
 def test_a_due_nudge_is_judged_again_when_due(coach: Any) -> None:
     learner = LearnerFactory()
     nudge = nudge_send(
-        nudge=NudgeFactory(learner=learner), actor=coach, at=NOON + timedelta(hours=1), now=NOON
+        nudge=make_nudge(learner=learner), actor=coach, at=NOON + timedelta(hours=1), now=NOON
     )
     assert (nudge.status, nudge.scheduled_for) == (
         NudgeStatus.SCHEDULED,
         NOON + timedelta(hours=1),
     )
-    nudge_send(nudge=NudgeFactory(learner=learner), actor=coach, now=NOON)  # sent meanwhile
+    nudge_send(nudge=make_nudge(learner=learner), actor=coach, now=NOON)  # sent meanwhile
 
     nudges_send_due(now=NOON + timedelta(hours=1))
 
@@ -209,20 +209,20 @@ def test_a_due_nudge_is_judged_again_when_due(coach: Any) -> None:
 
 
 def test_a_scheduled_nudge_can_be_sent_now(coach: Any) -> None:
-    nudge = NudgeFactory(status=NudgeStatus.SCHEDULED, scheduled_for=NOON + timedelta(days=1))
+    nudge = make_nudge(status=NudgeStatus.SCHEDULED, scheduled_for=NOON + timedelta(days=1))
     assert nudge_send(nudge=nudge, actor=coach, now=NOON).status == NudgeStatus.SENT
 
 
 @pytest.mark.parametrize("status", ["sent", "failed", "cancelled", "suppressed"])
 def test_a_nudge_past_sending_is_not_sent_again(coach: Any, status: str) -> None:
     with pytest.raises(Conflict):
-        nudge_send(nudge=NudgeFactory(status=status), actor=coach, now=NOON)
+        nudge_send(nudge=make_nudge(status=status), actor=coach, now=NOON)
     with pytest.raises(Conflict):
-        nudge_send(nudge=NudgeFactory(status=status), actor=coach, at=NOON + timedelta(days=1))
+        nudge_send(nudge=make_nudge(status=status), actor=coach, at=NOON + timedelta(days=1))
 
 
 def test_sending_twice_sends_once(coach: Any) -> None:
-    nudge = NudgeFactory()
+    nudge = make_nudge()
     nudge_send(nudge=nudge, actor=coach, now=NOON)
     with pytest.raises(Conflict):
         nudge_send(nudge=nudge, actor=coach, now=NOON)
@@ -239,7 +239,7 @@ def test_sending_twice_sends_once(coach: Any) -> None:
 def test_the_beat_task_run_twice_sends_each_due_nudge_once() -> None:
     due = timezone.now() - timedelta(minutes=1)
     nudges = [
-        NudgeFactory(status=NudgeStatus.SCHEDULED, scheduled_for=due, channel=Channel.IN_APP)
+        make_nudge(status=NudgeStatus.SCHEDULED, scheduled_for=due, channel=Channel.IN_APP)
         for _ in range(3)
     ]
     with pytest.MonkeyPatch.context() as patch:
@@ -257,14 +257,14 @@ def test_the_beat_task_run_twice_sends_each_due_nudge_once() -> None:
 def test_a_batch_is_sent_in_a_constant_number_of_queries(
     coach: Any, django_assert_max_num_queries: Any
 ) -> None:
-    few = [NudgeFactory(status=NudgeStatus.APPROVED) for _ in range(2)]
+    few = [make_nudge(status=NudgeStatus.APPROVED) for _ in range(2)]
     with django_assert_max_num_queries(12) as captured:
         nudges_send(nudge_ids=[n.pk for n in few], actor=coach, now=NOON)
     expected = len(captured)
-    many = [NudgeFactory(status=NudgeStatus.APPROVED) for _ in range(20)]
-    many += [NudgeFactory(learner=LearnerFactory(nudge_opt_out=True)) for _ in range(3)]
-    many += [NudgeFactory(learner=LearnerFactory(timezone="Asia/Tokyo")) for _ in range(3)]
-    many += [NudgeFactory(channel=Channel.IN_APP) for _ in range(3)]
+    many = [make_nudge(status=NudgeStatus.APPROVED) for _ in range(20)]
+    many += [make_nudge(learner=LearnerFactory(nudge_opt_out=True)) for _ in range(3)]
+    many += [make_nudge(learner=LearnerFactory(timezone="Asia/Tokyo")) for _ in range(3)]
+    many += [make_nudge(channel=Channel.IN_APP) for _ in range(3)]
     with django_assert_max_num_queries(expected + 4):  # one UPDATE per outcome and channel
         counts = nudges_send(nudge_ids=[n.pk for n in many], actor=coach, now=NOON)
     assert counts == {"sent": 23, "scheduled": 3, "suppressed": 3}
@@ -274,7 +274,7 @@ def test_a_batch_is_sent_in_a_constant_number_of_queries(
 
 
 def test_a_worker_lost_mid_send_does_not_send_the_nudge_again(coach: Any) -> None:
-    nudge = nudge_send(nudge=NudgeFactory(), actor=coach, now=NOON)
+    nudge = nudge_send(nudge=make_nudge(), actor=coach, now=NOON)
     message = OutboxMessage.objects.get()
     # A worker claims the message, marks the nudge delivered, mails it, and dies before the
     # outbox records it sent.
@@ -297,7 +297,7 @@ def test_a_worker_lost_mid_send_does_not_send_the_nudge_again(coach: Any) -> Non
 def test_a_failed_delivery_is_retried_and_fails_the_nudge_on_the_last_attempt(
     coach: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    nudge = nudge_send(nudge=NudgeFactory(), actor=coach, now=NOON)
+    nudge = nudge_send(nudge=make_nudge(), actor=coach, now=NOON)
     message = OutboxMessage.objects.get()
     OutboxMessage.objects.filter(pk=message.pk).update(max_attempts=2)
 
@@ -319,7 +319,7 @@ def test_a_failed_delivery_is_retried_and_fails_the_nudge_on_the_last_attempt(
 def test_a_retry_that_succeeds_after_a_failure_sends_once(
     coach: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    nudge = nudge_send(nudge=NudgeFactory(), actor=coach, now=NOON)
+    nudge = nudge_send(nudge=make_nudge(), actor=coach, now=NOON)
     message = OutboxMessage.objects.get()
     real_send = EmailMultiAlternatives.send
     failures = [SMTPRecipientsRefused({})]
@@ -339,10 +339,11 @@ def test_a_retry_that_succeeds_after_a_failure_sends_once(
 
 
 def test_a_learner_erased_before_delivery_gets_nothing(coach: Any) -> None:
-    nudge = nudge_send(nudge=NudgeFactory(), actor=coach, now=NOON)
+    nudge = nudge_send(nudge=make_nudge(), actor=coach, now=NOON)
     nudges_erase(nudge.learner_id)
 
-    assert deliver(nudge).status == OutboxStatus.SENT  # type: ignore[union-attr]
+    delivered = deliver(nudge)
+    assert delivered is not None and delivered.status == OutboxStatus.SENT
     assert mail.outbox == []
     nudge.refresh_from_db()
     assert (nudge.status, nudge.body, nudge.delivered_at) == (NudgeStatus.CANCELLED, "", None)

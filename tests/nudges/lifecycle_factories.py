@@ -1,13 +1,25 @@
 """Nudges made directly with the models, for the lifecycle tests (generation is tested on its
 own): a draft email to a studying learner, by default."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import factory
 
 from nudges.models import Channel, Nudge, NudgeSource, NudgeStatus
 from tests.factories import LearnerFactory
+
+#: A Wednesday, 12:00 UTC: outside quiet hours in UTC and in Paris.
+NOON = datetime(2026, 10, 14, 12, 0, tzinfo=UTC)
+
+
+def pin_policy(settings: Any) -> None:
+    """The contact policy the lifecycle tests count with, whatever the environment says."""
+    settings.NUDGE_MAX_PER_WEEK = 2
+    settings.NUDGE_MIN_GAP_HOURS = 48
+    settings.NUDGE_QUIET_HOURS_START = 21
+    settings.NUDGE_QUIET_HOURS_END = 8
+    settings.NUDGE_DUPLICATE_DAYS = 30
 
 
 class NudgeFactory(factory.django.DjangoModelFactory[Nudge]):

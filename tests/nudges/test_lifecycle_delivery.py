@@ -1,7 +1,6 @@
 """Delivery channels: the email with its unsubscribe links, the in-app inbox; the signed pages
 a learner reaches from an email (unsubscribe, open and click tracking when opted in)."""
 
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,11 +21,9 @@ from nudges.lifecycle import nudge_send
 from nudges.models import Category, Channel, ContactOptOut, Nudge, NudgeStatus, TrackingCohort
 from nudges.policy import Rule
 from tests.factories import CohortFactory, LearnerFactory, UserFactory
-from tests.nudges.lifecycle_factories import make_nudge
+from tests.nudges.lifecycle_factories import NOON, make_nudge
 
 pytestmark = pytest.mark.django_db
-
-NOON = datetime(2026, 10, 14, 12, 0, tzinfo=UTC)
 
 
 def sign(value: Any, salt: str) -> str:

@@ -17,21 +17,14 @@ from nudges.policy import (
     quiet_hours_end,
 )
 from tests.factories import LearnerFactory
-from tests.nudges.lifecycle_factories import make_nudge, sent_nudge
+from tests.nudges.lifecycle_factories import NOON, make_nudge, pin_policy, sent_nudge
 
 pytestmark = pytest.mark.django_db
-
-# A Wednesday, 12:00 UTC: outside quiet hours in UTC and in Paris.
-NOON = datetime(2026, 10, 14, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
 def _policy(settings: Any) -> None:
-    settings.NUDGE_MAX_PER_WEEK = 2
-    settings.NUDGE_MIN_GAP_HOURS = 48
-    settings.NUDGE_QUIET_HOURS_START = 21
-    settings.NUDGE_QUIET_HOURS_END = 8
-    settings.NUDGE_DUPLICATE_DAYS = 30
+    pin_policy(settings)
 
 
 def decide(nudge: Any, now: datetime = NOON) -> Decision:

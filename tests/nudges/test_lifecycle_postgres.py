@@ -3,7 +3,7 @@
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,10 +13,9 @@ from engagement.errors import Conflict
 from engagement.models import AuditEvent, OutboxMessage
 from nudges.lifecycle import nudge_cancel, nudge_send, nudges_send_due
 from nudges.models import Channel, Nudge, NudgeStatus
-from tests.nudges.lifecycle_factories import make_nudge
+from tests.nudges.lifecycle_factories import NOON, make_nudge
 
 WORKERS = 6
-NOON = datetime(2026, 10, 14, 12, 0, tzinfo=UTC)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -26,19 +26,14 @@ from nudges.models import Channel, Nudge, NudgeSource, NudgeStatus
 from nudges.privacy import nudges_erase
 from nudges.tasks import nudges_send_due_task
 from tests.factories import LearnerFactory, UserFactory
-from tests.nudges.lifecycle_factories import make_nudge
+from tests.nudges.lifecycle_factories import NOON, make_nudge, pin_policy
 
 pytestmark = pytest.mark.django_db
-
-NOON = datetime(2026, 10, 14, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
 def _policy(settings: Any) -> None:
-    settings.NUDGE_MAX_PER_WEEK = 2
-    settings.NUDGE_MIN_GAP_HOURS = 48
-    settings.NUDGE_QUIET_HOURS_START = 21
-    settings.NUDGE_QUIET_HOURS_END = 8
+    pin_policy(settings)
 
 
 @pytest.fixture

@@ -57,6 +57,7 @@ def _refused(nudge: Nudge, verb: str, allowed: Iterable[str]) -> Conflict:
     )
 
 
+@transaction.atomic
 def nudge_create_manual(
     *,
     learner_id: uuid.UUID,

@@ -32,7 +32,7 @@ def nudge_get(*, actor: Any, nudge_id: Any) -> Nudge:
     return row_by_id(nudge_queryset(actor=actor), nudge_id, missing="No nudge with this id.")
 
 
-def inbox_learner(*, actor: Any, learner_id: Any) -> uuid.UUID:
+def learner_in_scope(*, actor: Any, learner_id: Any) -> uuid.UUID:
     """The learner's id, if the learner exists within the caller's scope; ``NotFound`` else."""
     missing = NotFound("No learner with this id.")
     try:

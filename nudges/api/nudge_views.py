@@ -95,7 +95,7 @@ class NudgeViewSet(viewsets.GenericViewSet):
         serializer = NudgeCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        selectors.inbox_learner(actor=request.user, learner_id=data["learner"])
+        selectors.learner_in_scope(actor=request.user, learner_id=data["learner"])
         nudge = lifecycle.nudge_create_manual(
             learner_id=data["learner"],
             channel=data["channel"],
@@ -151,7 +151,7 @@ class InboxView(GenericAPIView):
         responses={200: InboxMessageSerializer(many=True), **ERRORS},
     )
     def get(self, request: Request, learner_id: str) -> Response:
-        learner = selectors.inbox_learner(actor=request.user, learner_id=learner_id)
+        learner = selectors.learner_in_scope(actor=request.user, learner_id=learner_id)
         page = self.paginate_queryset(selectors.inbox_list(learner_id=learner))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
@@ -169,7 +169,7 @@ class InboxReadView(GenericAPIView):
         responses={200: InboxMessageSerializer, **ERRORS},
     )
     def post(self, request: Request, learner_id: str, nudge_id: str) -> Response:
-        learner = selectors.inbox_learner(actor=request.user, learner_id=learner_id)
+        learner = selectors.learner_in_scope(actor=request.user, learner_id=learner_id)
         nudge = selectors.inbox_get(learner_id=learner, nudge_id=nudge_id)
         nudge = lifecycle.nudge_mark_read(nudge=nudge, actor=audit_actor(request))
         return Response(self.get_serializer(nudge).data)

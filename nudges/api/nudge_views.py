@@ -144,6 +144,7 @@ class InboxView(GenericAPIView):
 
     access = INBOX_ACCESS
     serializer_class = InboxMessageSerializer
+    queryset = Nudge.objects.none()  # for the schema: the rows come from the selector
 
     @extend_schema(
         summary="A learner's in-app inbox (API key with inbox:read)",
@@ -161,6 +162,7 @@ class InboxReadView(GenericAPIView):
 
     access = INBOX_ACCESS
     serializer_class = InboxMessageSerializer
+    queryset = Nudge.objects.none()  # for the schema: the rows come from the selector
 
     @extend_schema(
         summary="Mark an inbox message read (API key with inbox:read)",

@@ -44,6 +44,8 @@ from learners.bulk_actions import BulkAction, BulkHandler, bulk_action_register
 from learners.cache import data_version
 from learners.models import EventKind, Learner, RiskAssessment, RiskBand
 from learners.nudge_generation import learner_cohort_in_scope
+from learners.nudge_contacts import LearnerContact, learner_contacts, learner_nudge_opt_out
+from learners.nudge_privacy import PrivacyHook, learner_privacy_hook_add
 from learners.pages.panels import LearnerPanel, learner_panel_add
 from learners.risk.explanations import explained_factors
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
@@ -59,6 +61,7 @@ from learners.risk.metrics import (
 )
 from learners.risk.model import band_for, best_lever, score_matrix
 from learners.risk.selectors import current_assessments
+from learners.scopes import ApiKeyScope
 from learners.scoping import sees_every_cohort
 from learners.selectors import (
     caseload_counts,
@@ -72,6 +75,7 @@ __all__ = [
     "EVENT_KINDS",
     "EVENT_KIND_LABELS",
     "FEATURE_NAMES",
+    "ApiKeyScope",
     "AttentionLearner",
     "BandChange",
     "BandChanges",
@@ -81,8 +85,10 @@ __all__ = [
     "CohortDay",
     "CohortSummary",
     "FeatureMatrix",
+    "LearnerContact",
     "LearnerPanel",
     "Lever",
+    "PrivacyHook",
     "RiskFactor",
     "RiskSnapshot",
     "alerts_waiting",
@@ -98,7 +104,10 @@ __all__ = [
     "feature_matrix",
     "group_metrics",
     "learner_cohort_in_scope",
+    "learner_contacts",
+    "learner_nudge_opt_out",
     "learner_panel_add",
+    "learner_privacy_hook_add",
     "learner_risk_snapshot",
     "learner_risk_snapshots",
     "learners_needing_attention",

@@ -17,6 +17,7 @@ from engagement.accounts import users_anonymise
 from engagement.audit import Actor, audit_list, audit_record
 from learners.cache import learner_detail_forget, learners_data_changed
 from learners.models import ActivityEvent, CoachNote, Cohort, ImportUpload, Learner, RiskAssessment
+from learners.nudge_privacy import privacy_hooks
 from learners.risk.explanations import assessment_factors
 from learners.selectors import learner_pseudonym
 from learners.services import learner_prepare
@@ -32,7 +33,7 @@ UPLOAD_CHUNK = 20
 # export format changes only on purpose, with ``EXPORT_FORMAT_VERSION`` (see docs/security.md,
 # "Personal data export").
 
-EXPORT_FORMAT_VERSION = 2
+EXPORT_FORMAT_VERSION = 3
 
 
 def _time(value: datetime | None) -> str | None:
@@ -123,8 +124,8 @@ def learner_export(*, actor: Actor, learner: Learner) -> dict[str, Any]:
 
     Format ``EXPORT_FORMAT_VERSION`` (docs/security.md): ``format_version``, ``exported_at``,
     ``learner``, ``cohort``, ``activity`` (oldest first), ``risk_assessments`` (oldest first,
-    each factor worded), ``risk_feedback``, ``coach_notes`` and ``audit_trail`` (the events
-    about the learner).
+    each factor worded), ``risk_feedback``, ``coach_notes``, a section per privacy hook
+    (``nudges``) and ``audit_trail`` (the events about the learner).
     Times are ISO 8601 UTC strings, ids are strings, absent values are ``null``.
     """
     events = ActivityEvent.objects.filter(learner=learner).order_by("occurred_at", "id")
@@ -150,6 +151,7 @@ def learner_export(*, actor: Actor, learner: Learner) -> dict[str, Any]:
         "coach_notes": [
             {"created_at": _time(note.created_at), "body": note.body} for note in notes
         ],
+        **{hook.key: hook.export(learner.pk) for hook in privacy_hooks()},
         "audit_trail": [
             {
                 "occurred_at": _time(event.occurred_at),
@@ -174,7 +176,8 @@ def _anonymous_event_id(source_event_id: str) -> str:
 def learner_erase(*, actor: Actor, learner: Learner) -> Learner:
     """Remove personal data; keep activity only in anonymised form so aggregates stay intact.
 
-    Name, email, the source system's identifiers, feedback notes and coach notes go; the row
+    Name, email, the source system's identifiers, feedback notes, coach notes and what each
+    privacy hook holds (the nudges' text) go; the row
     stays (as a pseudonymous learner) with its status, progress and activity times, kinds,
     durations and scores.
     """
@@ -191,6 +194,8 @@ def learner_erase(*, actor: Actor, learner: Learner) -> Learner:
         ActivityEvent.objects.bulk_update(chunk, ["source_event_id", "metadata"])
     learner.risk_feedback.update(note="")
     learner.coach_notes.all().delete()
+    for hook in privacy_hooks():
+        hook.erase(learner.pk)
     learner_detail_forget([learner.pk])
     learners_data_changed()
     audit_record(actor=actor, action="learner.erase", target=learner)

@@ -15,3 +15,19 @@ class NudgesConfig(AppConfig):
         registry.add_api_urls("nudges.api.urls")
         import nudges.llm.admin  # noqa: F401  (registers LLMCall in the Django admin)
         import nudges.prompt_admin  # noqa: F401  (registers the prompt admin)
+
+        # lifecycle: delivery (outbox channels, the due-nudge schedule, the email links' pages),
+        # the admin of nudges, and the nudges' part in learners' exports and erasures.
+        import nudges.lifecycle_admin  # noqa: F401 - registers its admin classes
+        from learners.contracts import PrivacyHook, learner_privacy_hook_add
+        from nudges.delivery import in_app_deliver, nudge_email_send
+        from nudges.privacy import EXPORT_KEY, nudges_erase, nudges_export
+        from nudges.schedules import BEAT_SCHEDULE
+
+        registry.add_outbox_channel("nudge_email", nudge_email_send)
+        registry.add_outbox_channel("in_app", in_app_deliver)
+        registry.add_beat_schedule(BEAT_SCHEDULE)
+        registry.add_site_urls("nudges/", "nudges.public_urls")
+        learner_privacy_hook_add(
+            PrivacyHook(key=EXPORT_KEY, export=nudges_export, erase=nudges_erase)
+        )

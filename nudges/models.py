@@ -294,6 +294,9 @@ class Nudge(BaseModel):
     approved_at = models.DateTimeField(null=True, blank=True)
     scheduled_for = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Set by the delivery channel, once, just before it hands the nudge on (``nudges.delivery``):
+    # a delivery retried after a worker died past this point is not sent again.
+    delivered_at = models.DateTimeField(null=True, blank=True)
     suppressed_rule = models.CharField(max_length=32, blank=True)
     error = models.CharField(max_length=200, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -340,6 +343,18 @@ class ContactOptOut(models.Model):
 
     def __str__(self) -> str:
         return f"opted out of {self.category}"
+
+
+class TrackingCohort(models.Model):
+    """A cohort whose programme opted in to email open and link-click tracking (off for every
+    other cohort): its nudge emails carry a tracking image and tracked links."""
+
+    id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
+    cohort = models.OneToOneField("learners.Cohort", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"tracking in {self.cohort_id}"
 
 
 class FeatureCohortLimit(models.Model):

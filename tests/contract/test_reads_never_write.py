@@ -33,6 +33,7 @@ from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
 from learners.services import coach_note_create
 from nudges.models import PromptTemplate
+from nudges.models import Nudge
 from tests.contract.schema import api_schema
 from tests.factories import (
     ActivityEventFactory,
@@ -91,6 +92,7 @@ def world() -> dict[str, Any]:
         payload={"to": "coach@example.org", "subject": "Hello", "body": "Hi."},
         idempotency_key="read-test",
     )
+    nudge = Nudge.objects.create(learner=learner, channel="in_app", source="manual", body="Hi.")
     return {
         "user": admin_user,
         "learner": learner,
@@ -102,6 +104,7 @@ def world() -> dict[str, Any]:
             "jobs": job.pk,
             "imports": upload.pk,
             "outbox": message.pk,
+            "nudges": nudge.pk,
             "learners": learner.pk,
             "users": admin_user.pk,
             "risk/models": RiskModel.objects.get(is_active=True).version,

@@ -8,9 +8,11 @@ for the dummy body, but never 401, 403 or 404) or ``PUBLIC`` (reachable without 
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from engagement.api_keys import api_key_create
@@ -24,6 +26,8 @@ from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
 from learners.services import coach_note_create
 from nudges.models import PromptTemplate
+from nudges.delivery import click_url, open_url, unsubscribe_url
+from nudges.models import Nudge
 from tests.factories import (
     ActivityEventFactory,
     CohortAssignmentFactory,
@@ -74,6 +78,17 @@ OWN_JOB = rule(
 STAFF_OR_KEY_READ = STAFF_READ_LIST
 ADMIN_ANALYST = rule(
     anonymous=401, admin=OK, coach_in=403, coach_out=403, analyst=OK, key_with=403, key_without=403
+# Nudges: staff only (no key scope reads them), coaches within their cohorts.
+NUDGE_READ_OBJECT = rule(
+    anonymous=401, admin=OK, coach_in=OK, coach_out=404, analyst=OK, key_with=403, key_without=403
+)
+# The inbox is message text: for the learner's platform (inbox:read) and coaches in scope.
+INBOX_READ = rule(
+    anonymous=401, admin=OK, coach_in=OK, coach_out=404, analyst=403, key_with=OK, key_without=OK
+)
+# Read receipts come from the learner's platform only.
+INBOX_RECEIPT = rule(
+    anonymous=401, admin=403, coach_in=403, coach_out=403, analyst=403, key_with=OK, key_without=OK
 )
 OPEN = dict.fromkeys(PRINCIPALS, PUBLIC)
 
@@ -150,6 +165,18 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("analytics-attention", "get"): STAFF_ONLY,
     ("analytics-changes", "get"): STAFF_ONLY,
     ("llm-usage", "get"): ADMIN_ANALYST,
+    ("nudge-list", "get"): STAFF_ONLY,
+    ("nudge-list", "post"): COACH_WRITE_LIST,
+    ("nudge-detail", "get"): NUDGE_READ_OBJECT,
+    ("nudge-approve", "post"): COACH_WRITE_OBJECT,
+    ("nudge-send", "post"): COACH_WRITE_OBJECT,
+    ("nudge-cancel", "post"): COACH_WRITE_OBJECT,
+    ("learner-inbox", "get"): INBOX_READ,
+    ("learner-inbox-read", "post"): INBOX_RECEIPT,
+    # Reached from a nudge email without signing in; the signed link is the authority.
+    ("nudge-unsubscribe", "get"): OPEN,
+    ("nudge-open", "get"): OPEN,
+    ("nudge-click", "get"): OPEN,
     ("schema", "get"): OPEN,
     ("swagger-ui", "get"): OPEN,
     ("healthz", "get"): OPEN,
@@ -211,9 +238,20 @@ def world(db: Any) -> dict[str, Any]:
     key_with = api_key_create(name="all", scopes=list(registry.api_key_scopes()), created_by=admin)
     key_without = api_key_create(name="inbox", scopes=[ApiKeyScope.INBOX_READ], created_by=admin)
     learner = LearnerFactory(cohort=cohort)
+    now = timezone.now()
+    nudge = Nudge.objects.create(
+        learner=learner,
+        channel="in_app",
+        source="manual",
+        body="Hi.",
+        status="sent",
+        sent_at=now,
+        delivered_at=now,
+    )
     return {
         "cohort": cohort,
         "learner": learner,
+        "nudge": nudge,
         "note": coach_note_create(actor=coach_in, learner=learner, body="Matrix probe"),
         "user": UserFactory(role="analyst"),
         "audit": audit_record(actor=None, action="matrix.probe"),
@@ -249,6 +287,7 @@ OBJECT_FOR_ROUTE = {
     "learner": "learner",
     "import-upload": "upload",
     "prompt": "prompt",
+    "nudge": "nudge",
 }
 
 
@@ -257,6 +296,18 @@ def _url(name: str, world: dict[str, Any]) -> str:
         return reverse(name, kwargs={"version": 1})
     if name == "learner-nudges":
         return reverse(name, kwargs={"learner_id": world["learner"].pk})
+    if name in ("learner-inbox", "learner-inbox-read"):
+        ids = {"learner_id": world["nudge"].learner_id}
+        return reverse(
+            name, kwargs={**ids, "nudge_id": world["nudge"].pk} if "read" in name else ids
+        )
+    links = {
+        "nudge-unsubscribe": lambda n: unsubscribe_url(n.learner_id, "all"),
+        "nudge-open": lambda n: open_url(n.pk),
+        "nudge-click": lambda n: click_url(n.pk, "https://lms.example.org/"),
+    }
+    if name in links:
+        return urlsplit(links[name](world["nudge"])).path
     if name == "learner-note":
         return reverse(name, kwargs={"pk": world["learner"].pk, "note_id": world["note"].pk})
     for basename, key in OBJECT_FOR_ROUTE.items():
@@ -304,6 +355,7 @@ PLANTED = {
     "source_event_id": f"{MARKER}-event-id",
     "metadata": f"{MARKER}-metadata",
     "coach note": f"Call {MARKER}note on +44 20 7946 0000",
+    "nudge text": f"Dear Ann {MARKER}nudge, lesson 4 awaits",
 }
 # A cohort outside coach_in's scope, named in the risk model's metrics.
 HIDDEN = "zqhiddencohort"
@@ -340,6 +392,9 @@ def planted(world: dict[str, Any], rules_model: Any) -> dict[str, Any]:
         kind="acknowledged",
         note=PLANTED["coach note"],
     )
+    Nudge.objects.create(
+        learner=learner, channel="email", source="manual", body=PLANTED["nudge text"]
+    )
     hidden = CohortFactory(name=f"{HIDDEN} cohort")
     LearnerFactory(cohort=hidden)
     shown, secret = str(world["cohort"].pk), str(hidden.pk)
@@ -359,7 +414,7 @@ def planted(world: dict[str, Any], rules_model: Any) -> dict[str, Any]:
 def _body(principal: str, name: str, world: dict[str, Any]) -> str:
     response = _client(principal, world).get(_url(name, world))
     assert response.status_code < 500, response.content[:300]
-    return response.content.decode().lower()
+    return response.content.decode(errors="replace").lower()  # an image (nudge-open) too
 
 
 @pytest.mark.parametrize("name", _readable("analyst"))

@@ -206,7 +206,7 @@ EXPORT_KEYS = {
 
 @pytest.mark.django_db
 def test_the_export_format_is_pinned(auth_client: APIClient) -> None:
-    """Export format 2 (docs/security.md): a change here is a new format version, on purpose."""
+    """Export format 3 (docs/security.md): a change here is a new format version, on purpose."""
     cohort = CohortFactory(name="Spring", starts_on=date(2026, 3, 2), ends_on=None)
     learner = LearnerFactory(
         cohort=cohort,
@@ -239,9 +239,10 @@ def test_the_export_format_is_pinned(auth_client: APIClient) -> None:
         "risk_assessments",
         "risk_feedback",
         "coach_notes",
+        "nudges",
         "audit_trail",
     ]
-    assert document["format_version"] == 2
+    assert document["format_version"] == 3
     for section, keys in EXPORT_KEYS.items():
         rows = document[section] if isinstance(document[section], list) else [document[section]]
         assert rows and all(list(row) == keys.split() for row in rows), section

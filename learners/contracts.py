@@ -43,6 +43,12 @@ from learners.analytics_selectors import (
 from learners.bulk_actions import BulkAction, BulkHandler, bulk_action_register
 from learners.cache import data_version
 from learners.models import EventKind, Learner, RiskAssessment, RiskBand
+from learners.nudge_selection import (
+    CampaignCandidate,
+    campaign_candidates,
+    known_cohort_ids,
+    learner_cohort_ids,
+)
 from learners.pages.panels import LearnerPanel, learner_panel_add
 from learners.risk.explanations import explained_factors
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
@@ -76,6 +82,7 @@ __all__ = [
     "BandChanges",
     "BulkAction",
     "BulkHandler",
+    "CampaignCandidate",
     "Caseload",
     "CohortDay",
     "CohortSummary",
@@ -89,6 +96,7 @@ __all__ = [
     "brier",
     "bulk_action_register",
     "calibration",
+    "campaign_candidates",
     "caseloads",
     "cohort_coaches",
     "cohort_days",
@@ -96,6 +104,8 @@ __all__ = [
     "data_version",
     "feature_matrix",
     "group_metrics",
+    "known_cohort_ids",
+    "learner_cohort_ids",
     "learner_panel_add",
     "learner_risk_snapshot",
     "learner_risk_snapshots",

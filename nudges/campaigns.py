@@ -426,7 +426,9 @@ class _Tally:
 def campaign_run(*, job: Job, on_progress: ProgressReporter) -> dict[str, Any]:
     """The work of a ``nudges.campaign_run`` job (see the module docstring); its result counts
     learners and nudges, no personal data. Stops at the next step once the job is cancelled."""
-    campaign = Campaign.objects.select_related("experiment").get(pk=job.params["campaign_id"])
+    campaign = Campaign.objects.select_related("experiment", "created_by").get(
+        pk=job.params["campaign_id"]
+    )
     occurrence = str(job.params.get("occurrence", ""))
     now = job.started_at or timezone.now()
     actor = job.requested_by or campaign.created_by

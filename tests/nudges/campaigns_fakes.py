@@ -118,4 +118,3 @@ def install(monkeypatch: pytest.MonkeyPatch, *, only_missing: bool = False) -> F
         monkeypatch.setattr(module, name, getattr(fakes, name))
         fakes.replaced.append(name)
     return fakes
-

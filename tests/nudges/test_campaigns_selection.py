@@ -93,9 +93,7 @@ def test_a_mark_older_than_the_quiet_window_no_longer_excludes(user: Any, settin
         learner=learner, kind=RiskFeedbackKind.NOT_APPLICABLE, score_at_feedback=0.9
     )
     days = settings.RISK_FEEDBACK_QUIET_DAYS + 1
-    RiskFeedback.objects.filter(pk=mark.pk).update(
-        created_at=timezone.now() - timedelta(days=days)
-    )
+    RiskFeedback.objects.filter(pk=mark.pk).update(created_at=timezone.now() - timedelta(days=days))
 
     assert _selected(_campaign(user, cohort_ids=[cohort.pk])) == {learner.pk}
 

@@ -23,6 +23,7 @@ from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
 from learners.services import coach_note_create
+from nudges.campaigns import campaign_create
 from tests.factories import (
     ActivityEventFactory,
     CohortAssignmentFactory,
@@ -71,6 +72,9 @@ OWN_JOB = rule(
     anonymous=401, admin=OK, coach_in=404, coach_out=404, analyst=404, key_with=403, key_without=403
 )
 STAFF_OR_KEY_READ = STAFF_READ_LIST
+STAFF_OBJECT = rule(
+    anonymous=401, admin=OK, coach_in=OK, coach_out=404, analyst=OK, key_with=403, key_without=403
+)
 OPEN = dict.fromkeys(PRINCIPALS, PUBLIC)
 
 MATRIX: dict[tuple[str, str], dict[str, Any]] = {
@@ -138,6 +142,11 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("analytics-caseloads", "get"): STAFF_ONLY,
     ("analytics-attention", "get"): STAFF_ONLY,
     ("analytics-changes", "get"): STAFF_ONLY,
+    ("campaign-list", "get"): STAFF_ONLY,
+    ("campaign-list", "post"): COACH_WRITE_LIST,
+    ("campaign-detail", "get"): STAFF_OBJECT,
+    ("campaign-preview", "post"): COACH_WRITE_OBJECT,
+    ("campaign-run", "post"): COACH_WRITE_OBJECT,
     ("schema", "get"): OPEN,
     ("swagger-ui", "get"): OPEN,
     ("healthz", "get"): OPEN,
@@ -215,6 +224,9 @@ def world(db: Any) -> dict[str, Any]:
             payload={"to": "probe@example.org", "subject": "Probe", "body": "Probe"},
             idempotency_key="matrix.probe",
         ),
+        "campaign": campaign_create(
+            actor=admin, name="Matrix probe", channel="email", cohort_ids=[cohort.pk]
+        ),
         "principals": {
             "admin": admin,
             "coach_in": coach_in,
@@ -235,6 +247,7 @@ OBJECT_FOR_ROUTE = {
     "cohort": "cohort",
     "learner": "learner",
     "import-upload": "upload",
+    "campaign": "campaign",
 }
 
 

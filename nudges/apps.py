@@ -8,15 +8,13 @@ class NudgesConfig(AppConfig):
     def ready(self) -> None:
         """Add the app's settings, API, pages, schedules, outbox channels, learner-page panel
         and bulk action to the platform."""
-        from django.utils.translation import gettext_lazy as _
-
         from engagement.registry import registry
         from nudges import campaign_tasks
         from nudges.conf import tunables
 
         registry.add_settings(tunables())
         registry.add_api_urls("nudges.api.urls")
-        registry.add_job_kind(campaign_tasks.CAMPAIGN_RUN, _("Nudge campaign run"))
+        registry.add_job_kind(campaign_tasks.CAMPAIGN_RUN, campaign_tasks.CAMPAIGN_RUN_LABEL)
         registry.add_beat_schedule(campaign_tasks.BEAT_SCHEDULE)
         registry.add_schema_enum_names(
             {

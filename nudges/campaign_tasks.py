@@ -10,6 +10,7 @@ from typing import Any
 from celery import Task
 from celery.schedules import crontab
 from django.db import OperationalError
+from django.utils.translation import gettext_lazy
 
 from engagement.celery import app
 from engagement.jobs import Job, ProgressReporter, job_run
@@ -17,6 +18,8 @@ from nudges import campaigns  # its request service sends the run task below
 
 CAMPAIGN_RUN = "nudges.campaign_run"
 CAMPAIGN_AUTOMATIONS = "nudges.campaign_automations"
+#: The run's kind as the jobs pages name it.
+CAMPAIGN_RUN_LABEL: Any = gettext_lazy("Nudge campaign run")
 RETRY_BASE_SECONDS = 30
 RUN_MINUTES = 60
 

@@ -142,7 +142,10 @@ def campaign_create(
         schedule=schedule,
         created_by=actor if isinstance(actor, User) else None,
     )
-    campaign.cohorts.set(cohorts)
+    Campaign.cohorts.through.objects.bulk_create(
+        Campaign.cohorts.through(campaign_id=campaign.pk, cohort_id=cohort_id)
+        for cohort_id in cohorts
+    )
     audit_record(
         actor=actor,
         action="campaign.create",

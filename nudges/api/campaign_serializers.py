@@ -1,5 +1,6 @@
 """A campaign as the API takes and shows it, and its preview."""
 
+import uuid
 from typing import Any
 
 from rest_framework import serializers
@@ -7,7 +8,7 @@ from rest_framework import serializers
 from engagement.api.fields import StrictBooleanField, TextField
 from nudges.api.serializers import NudgeSerializer
 from nudges.campaigns import PREVIEW_MAX, PREVIEW_SAMPLE
-from nudges.models import Campaign, Category, Channel, Experiment
+from nudges.models import Campaign, Category, Channel, Experiment, Nudge
 
 #: A minimum band admits itself and the bands above it.
 BANDS = ("low", "medium", "high")
@@ -77,7 +78,7 @@ class CampaignInputSerializer(serializers.Serializer):
 
 
 class CampaignOutputSerializer(serializers.ModelSerializer[Campaign]):
-    cohorts = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    cohorts = serializers.SerializerMethodField(help_text="Cohort ids; none: every cohort.")
     learner_ids = serializers.ListField(child=serializers.UUIDField(), read_only=True)
     nudges = serializers.SerializerMethodField(
         help_text="The campaign's nudges by status (all its runs)."
@@ -107,6 +108,9 @@ class CampaignOutputSerializer(serializers.ModelSerializer[Campaign]):
         )
         read_only_fields = fields
 
+    def get_cohorts(self, campaign: Campaign) -> list[uuid.UUID]:
+        return [cohort.pk for cohort in campaign.cohorts.all()]
+
     def get_nudges(self, campaign: Campaign) -> dict[str, int]:
         counts: dict[str, int] = self.context.get("nudge_counts", {}).get(campaign.pk, {})
         return counts
@@ -125,7 +129,8 @@ class CampaignPreviewInputSerializer(serializers.Serializer):
 class SampleNudgeSerializer(NudgeSerializer):
     """A message a run would write, never stored: no id, status or times of its own."""
 
-    class Meta(NudgeSerializer.Meta):
+    class Meta:
+        model = Nudge
         fields = (
             "learner",
             "channel",

@@ -27,4 +27,4 @@ def scored_learner(
         "last_active_at": now - timedelta(days=inactive_days),
         **fields,
     }
-    return LearnerFactory(cohort=cohort, **values)
+    return LearnerFactory.create(cohort=cohort, **values)

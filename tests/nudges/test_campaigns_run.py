@@ -8,8 +8,6 @@ use the real services wherever those are merged.
 from typing import Any
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from engagement.errors import Conflict
@@ -47,6 +45,11 @@ def _run(campaign: Campaign, actor: Any = None) -> Job:
     job = campaign_run_request(campaign=campaign, requested_by=actor, in_process=True)
     job.refresh_from_db()
     return job
+
+
+def _result(job: Job) -> dict[str, Any]:
+    assert job.result is not None
+    return job.result
 
 
 def test_a_run_writes_one_draft_per_learner_for_review(user: Any, fakes: Fakes) -> None:
@@ -112,13 +115,13 @@ def test_auto_approval_sends_where_its_flag_holds_and_leaves_drafts_elsewhere(
 
     job = _run(campaign, user)
 
-    assert job.result["by_status"] == {"draft": 1, "sent": 1}
+    assert _result(job)["by_status"] == {"draft": 1, "sent": 1}
     statuses = dict(Nudge.objects.values_list("learner_id", "status"))
     assert statuses == {sent.pk: NudgeStatus.SENT, reviewed.pk: NudgeStatus.DRAFT}
 
     fakes.flags_off.add(AUTO_APPROVAL)
     Nudge.objects.all().delete()
-    assert _run(campaign, user).result["by_status"] == {"draft": 2}
+    assert _result(_run(campaign, user))["by_status"] == {"draft": 2}
 
 
 def test_an_experiment_holds_out_learners_and_tags_the_others_with_their_arm(
@@ -141,8 +144,8 @@ def test_an_experiment_holds_out_learners_and_tags_the_others_with_their_arm(
     assert all(n.variant_id == assigned[n.learner_id] for n in nudges)
     assert {n.variant_id for n in nudges} == {arm.pk for arm in arms}
     assert {n.experiment_id for n in nudges} == {experiment.pk}
-    assert job.result["holdout"] == len(holdout)
-    assert job.result["selected"] == 40
+    assert _result(job)["holdout"] == len(holdout)
+    assert _result(job)["selected"] == 40
 
 
 def test_the_preview_selects_exactly_what_the_run_then_nudges_and_stores_nothing(
@@ -162,8 +165,8 @@ def test_the_preview_selects_exactly_what_the_run_then_nudges_and_stores_nothing
     assert len(preview.sample) == min(2, preview.count - preview.holdout)
     assert all(draft.campaign_id == campaign.pk for draft in preview.sample)
     job = _run(campaign, user)
-    assert job.result["selected"] == preview.count
-    assert job.result["holdout"] == preview.holdout
+    assert _result(job)["selected"] == preview.count
+    assert _result(job)["holdout"] == preview.holdout
     assert Nudge.objects.filter(campaign=campaign).count() == preview.count - preview.holdout
 
 
@@ -181,8 +184,8 @@ def test_a_campaign_run_twice_writes_and_sends_nothing_twice(
     second = _run(campaign, user)
 
     assert first.pk != second.pk
-    assert (first.result["created"], second.result["created"]) == (5, 0)
-    assert second.result["existing"] == 5
+    assert (_result(first)["created"], _result(second)["created"]) == (5, 0)
+    assert _result(second)["existing"] == 5
     assert {n.pk: (n.status, n.sent_at) for n in Nudge.objects.all()} == after_first
     if "nudge_send" in fakes.replaced:
         assert set(fakes.sent.values()) == {1}
@@ -210,7 +213,7 @@ def test_a_cancelled_run_stops_and_a_new_run_resumes_without_doubles(
     resumed = _run(campaign, user)
 
     assert resumed.status == JobStatus.SUCCEEDED
-    assert (resumed.result["created"], resumed.result["existing"]) == (3, 4)
+    assert (_result(resumed)["created"], _result(resumed)["existing"]) == (3, 4)
     assert Nudge.objects.count() == 7
     assert set(fakes.generated.values()) == {1}
     assert set(fakes.sent.values()) == {1}
@@ -237,7 +240,7 @@ def test_a_run_that_failed_midway_is_resumed_by_the_next_one(
 
     resumed = _run(campaign, user)
 
-    assert (resumed.result["created"], resumed.result["existing"]) == (2, 3)
+    assert (_result(resumed)["created"], _result(resumed)["existing"]) == (2, 3)
     assert Nudge.objects.filter(campaign=campaign).count() == 5
 
 

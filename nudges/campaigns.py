@@ -253,9 +253,11 @@ class _Writer:
             )
         except IntegrityError:
             self.budget.release(window)
-            existing = Nudge.objects.get(
+            existing = Nudge.objects.filter(
                 campaign=campaign, learner_id=target.learner_id, occurrence=self.occurrence
-            )
+            ).first()
+            if campaign is None or existing is None:
+                raise
             return existing, False
         except BaseException:
             self.budget.release(window)

@@ -16,6 +16,12 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/campaigns/"
 
 
+@pytest.fixture(autouse=True)
+def _one_thread(settings: Any) -> None:
+    """Inline: other threads cannot see the rows of a test's transaction."""
+    settings.CAMPAIGN_CONCURRENCY = 1
+
+
 @pytest.fixture
 def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
     return install(monkeypatch)

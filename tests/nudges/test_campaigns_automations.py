@@ -23,6 +23,12 @@ from tests.nudges.campaigns_fakes import Fakes, install
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _one_thread(settings: Any) -> None:
+    """Inline: other threads cannot see the rows of a test's transaction."""
+    settings.CAMPAIGN_CONCURRENCY = 1
+
+
 @pytest.fixture
 def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
     return install(monkeypatch)

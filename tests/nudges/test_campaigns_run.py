@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from engagement.errors import Conflict
 from engagement.models import AuditEvent, Job, JobStatus
+from learners.models import Learner
+from learners.risk.services import learners_rescore
 from nudges import campaigns
 from nudges.campaigns import campaign_create, campaign_preview, campaign_run_request
 from nudges.flags import AUTO_APPROVAL
@@ -154,35 +156,50 @@ def test_an_experiment_holds_out_learners_and_tags_the_others_with_their_arm(
     assert _result(job)["selected"] == 40
 
 
+def _score_if_generating_for_real(fakes: Fakes, cohort: Any) -> None:
+    """The real ``nudge_generate`` writes from the learner's current assessment: score them."""
+    if "nudge_generate" not in fakes.replaced:
+        learners_rescore(cohort_id=cohort.pk)
+
+
 def test_the_preview_selects_exactly_what_the_run_then_nudges_and_stores_nothing(
-    user: Any, monkeypatch: pytest.MonkeyPatch
+    user: Any, monkeypatch: pytest.MonkeyPatch, rules_model: Any
 ) -> None:
-    install(monkeypatch, only_missing=True)
+    fakes = install(monkeypatch, only_missing=True)
     cohort = CohortFactory()
     for band in ("high", "medium", "low") * 3:
-        scored_learner(cohort, band=band)
+        scored_learner(cohort, band=band, inactive_days=30)
+    _score_if_generating_for_real(fakes, cohort)
+    expected = set(
+        Learner.objects.filter(risk_band__in=("medium", "high")).values_list("pk", flat=True)
+    )
     experiment = Experiment.objects.create(name="Tone", holdout_share=0.25)
     ExperimentVariant.objects.create(experiment=experiment, name="template")
     campaign = _campaign(user, cohort, min_band="medium", experiment=experiment)
 
     preview = campaign_preview(campaign=campaign, actor=user, sample=2)
 
-    assert (preview.count, Nudge.objects.count(), ExperimentAssignment.objects.count()) == (6, 0, 0)
+    assert preview.count == len(expected) > 0
+    assert (Nudge.objects.count(), ExperimentAssignment.objects.count()) == (0, 0)
     assert len(preview.sample) == min(2, preview.count - preview.holdout)
     assert all(draft.campaign_id == campaign.pk for draft in preview.sample)
     job = _run(campaign, user)
     assert _result(job)["selected"] == preview.count
     assert _result(job)["holdout"] == preview.holdout
-    assert Nudge.objects.filter(campaign=campaign).count() == preview.count - preview.holdout
+    assigned = set(ExperimentAssignment.objects.values_list("learner_id", flat=True))
+    nudged = set(Nudge.objects.filter(campaign=campaign).values_list("learner_id", flat=True))
+    assert assigned == expected
+    assert len(nudged) == preview.count - preview.holdout
 
 
 def test_a_campaign_run_twice_writes_and_sends_nothing_twice(
-    user: Any, monkeypatch: pytest.MonkeyPatch
+    user: Any, monkeypatch: pytest.MonkeyPatch, rules_model: Any
 ) -> None:
     fakes = install(monkeypatch, only_missing=True)
     cohort = CohortFactory()
     for _ in range(5):
-        scored_learner(cohort)
+        scored_learner(cohort, inactive_days=30)
+    _score_if_generating_for_real(fakes, cohort)
     campaign = _campaign(user, cohort, approval=Campaign.Approval.AUTO)
 
     first = _run(campaign, user)

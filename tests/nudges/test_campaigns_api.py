@@ -227,3 +227,23 @@ def test_a_run_answers_202_with_the_job_which_then_writes_the_drafts(
     detail = client.get(f"{URL}{campaign['id']}/").json()
     assert detail["nudges"]["draft"] == 3
     assert detail["last_run_at"] is not None
+
+
+def test_the_admin_lists_campaigns_and_runs_the_selected_ones(
+    client: Any, cohort: Any, fakes: Fakes, django_capture_on_commit_callbacks: Any
+) -> None:
+    user = UserFactory(role=Role.ADMIN)
+    scored_learner(cohort)
+    campaign = _client(user).post(URL, _body(cohort), format="json").json()
+    client.force_login(user)
+
+    assert client.get("/admin/nudges/campaign/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/admin/nudges/campaign/", {"action": "run", "_selected_action": [campaign["id"]]}
+        )
+
+    assert response.status_code == 302
+    job = Job.objects.get(kind="nudges.campaign_run")
+    assert (job.status, job.requested_by) == (JobStatus.SUCCEEDED, user)
+    assert Nudge.objects.filter(campaign_id=campaign["id"]).count() == 1

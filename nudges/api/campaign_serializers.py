@@ -14,6 +14,21 @@ from nudges.models import Campaign, Category, Channel, Experiment, Nudge
 BANDS = ("low", "medium", "high")
 MAX_DAYS = 3650
 MAX_CHOSEN_LEARNERS = 10_000
+#: A nudge's fields that only a stored one has: a preview's sample leaves them out.
+STORED_ONLY = frozenset(
+    {
+        "id",
+        "status",
+        "suppressed_rule",
+        "scheduled_for",
+        "approved_at",
+        "created_at",
+        "sent_at",
+        "read_at",
+        "re_engaged_at",
+        "error",
+    }
+)
 
 
 class CampaignInputSerializer(serializers.Serializer):
@@ -127,23 +142,11 @@ class CampaignPreviewInputSerializer(serializers.Serializer):
 
 
 class SampleNudgeSerializer(NudgeSerializer):
-    """A message a run would write, never stored: no id, status or times of its own."""
+    """A message a run would write, never stored: none of a stored nudge's own fields."""
 
     class Meta:
         model = Nudge
-        fields = (
-            "learner",
-            "channel",
-            "category",
-            "source",
-            "fallback_reason",
-            "guardrail_failures",
-            "subject",
-            "body",
-            "prompt_version",
-            "experiment",
-            "variant",
-        )
+        fields = tuple(name for name in NudgeSerializer.Meta.fields if name not in STORED_ONLY)
         read_only_fields = fields
 
 

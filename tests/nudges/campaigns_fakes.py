@@ -5,6 +5,8 @@ with every call counted.
 ``install(monkeypatch, only_missing=True)`` replaces only the functions still unimplemented on
 this branch (their interface raises ``NotImplementedError``), so the tests using it run against
 the real services once those are merged.
+
+A test module takes the fixtures below by name: ``fakes = campaigns_fakes.fakes``.
 """
 
 import hashlib
@@ -118,3 +120,14 @@ def install(monkeypatch: pytest.MonkeyPatch, *, only_missing: bool = False) -> F
         monkeypatch.setattr(module, name, getattr(fakes, name))
         fakes.replaced.append(name)
     return fakes
+
+
+@pytest.fixture
+def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
+    return install(monkeypatch)
+
+
+@pytest.fixture(autouse=True)
+def one_thread(settings: Any) -> None:
+    """Runs inline: other threads cannot see the rows of a test's transaction."""
+    settings.CAMPAIGN_CONCURRENCY = 1

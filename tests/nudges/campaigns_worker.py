@@ -18,16 +18,7 @@ def main() -> None:
     from tests.nudges.campaigns_fakes import install
 
     install(pytest.MonkeyPatch())
-    app.worker_main(
-        [
-            "worker",
-            "--pool=solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=INFO",
-        ]
-    )
+    app.worker_main(["worker", "--pool=solo", "--without-mingle", "--loglevel=INFO"])
 
 
 if __name__ == "__main__":

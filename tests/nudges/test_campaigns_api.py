@@ -8,23 +8,17 @@ from rest_framework.test import APIClient
 from engagement.models import AuditEvent, Job, JobStatus, Role
 from nudges.models import Campaign, Experiment, Nudge, NudgeSource, NudgeStatus, PromptTemplate
 from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
+from tests.nudges import campaigns_fakes
 from tests.nudges.campaigns_factories import scored_learner
-from tests.nudges.campaigns_fakes import Fakes, install
+from tests.nudges.campaigns_fakes import Fakes
 
 pytestmark = pytest.mark.django_db
 
 URL = "/api/v1/campaigns/"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread(settings: Any) -> None:
-    """Inline: other threads cannot see the rows of a test's transaction."""
-    settings.CAMPAIGN_CONCURRENCY = 1
-
-
-@pytest.fixture
-def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
-    return install(monkeypatch)
+fakes = campaigns_fakes.fakes
+one_thread = campaigns_fakes.one_thread
 
 
 @pytest.fixture

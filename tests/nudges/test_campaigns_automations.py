@@ -17,21 +17,15 @@ from nudges.campaigns import (
 from nudges.flags import AUTOMATIONS
 from nudges.models import Campaign, Nudge
 from tests.factories import CohortFactory
+from tests.nudges import campaigns_fakes
 from tests.nudges.campaigns_factories import scored_learner
-from tests.nudges.campaigns_fakes import Fakes, install
+from tests.nudges.campaigns_fakes import Fakes
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _one_thread(settings: Any) -> None:
-    """Inline: other threads cannot see the rows of a test's transaction."""
-    settings.CAMPAIGN_CONCURRENCY = 1
-
-
-@pytest.fixture
-def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
-    return install(monkeypatch)
+fakes = campaigns_fakes.fakes
+one_thread = campaigns_fakes.one_thread
 
 
 def _automation(actor: Any, cohorts: list[Any], schedule: str = "daily") -> Campaign:

@@ -26,21 +26,15 @@ from nudges.models import (
     NudgeStatus,
 )
 from tests.factories import CohortFactory
+from tests.nudges import campaigns_fakes
 from tests.nudges.campaigns_factories import scored_learner
 from tests.nudges.campaigns_fakes import Fakes, install
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _one_thread(settings: Any) -> None:
-    """Inline: other threads cannot see the rows of a test's transaction."""
-    settings.CAMPAIGN_CONCURRENCY = 1
-
-
-@pytest.fixture
-def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
-    return install(monkeypatch)
+fakes = campaigns_fakes.fakes
+one_thread = campaigns_fakes.one_thread
 
 
 def _campaign(actor: Any, cohort: Any, **options: Any) -> Campaign:
@@ -214,14 +208,20 @@ def test_a_campaign_run_twice_writes_and_sends_nothing_twice(
         assert set(fakes.sent.values()) == {1}
 
 
+def _in_steps_of_two(
+    monkeypatch: pytest.MonkeyPatch, user: Any, learners: int, **options: Any
+) -> Campaign:
+    monkeypatch.setattr(campaigns, "CHUNK_SIZE", 2)
+    cohort = CohortFactory()
+    for _ in range(learners):
+        scored_learner(cohort)
+    return _campaign(user, cohort, **options)
+
+
 def test_a_cancelled_run_stops_and_a_new_run_resumes_without_doubles(
     user: Any, fakes: Fakes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(campaigns, "CHUNK_SIZE", 2)
-    cohort = CohortFactory()
-    for _ in range(7):
-        scored_learner(cohort)
-    campaign = _campaign(user, cohort, approval=Campaign.Approval.AUTO)
+    campaign = _in_steps_of_two(monkeypatch, user, 7, approval=Campaign.Approval.AUTO)
 
     def cancel_after_three(learner_id: Any) -> None:
         if sum(fakes.generated.values()) == 3:
@@ -245,11 +245,7 @@ def test_a_cancelled_run_stops_and_a_new_run_resumes_without_doubles(
 def test_a_run_that_failed_midway_is_resumed_by_the_next_one(
     user: Any, fakes: Fakes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(campaigns, "CHUNK_SIZE", 2)
-    cohort = CohortFactory()
-    for _ in range(5):
-        scored_learner(cohort)
-    campaign = _campaign(user, cohort)
+    campaign = _in_steps_of_two(monkeypatch, user, 5)
 
     def crash_on_the_fourth(learner_id: Any) -> None:
         if sum(fakes.generated.values()) == 4:

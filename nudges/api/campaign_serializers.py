@@ -16,18 +16,18 @@ MAX_DAYS = 3650
 MAX_CHOSEN_LEARNERS = 10_000
 #: A nudge's fields that only a stored one has: a preview's sample leaves them out.
 STORED_ONLY = frozenset(
-    {
-        "id",
-        "status",
-        "suppressed_rule",
-        "scheduled_for",
+    [
         "approved_at",
         "created_at",
-        "sent_at",
-        "read_at",
-        "re_engaged_at",
         "error",
-    }
+        "id",
+        "re_engaged_at",
+        "read_at",
+        "scheduled_for",
+        "sent_at",
+        "status",
+        "suppressed_rule",
+    ]
 )
 
 

@@ -32,6 +32,7 @@ from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
 from learners.services import coach_note_create
+from nudges.campaigns import campaign_create
 from tests.contract.schema import api_schema
 from tests.factories import (
     ActivityEventFactory,
@@ -87,6 +88,9 @@ def world() -> dict[str, Any]:
         payload={"to": "coach@example.org", "subject": "Hello", "body": "Hi."},
         idempotency_key="read-test",
     )
+    campaign = campaign_create(
+        actor=admin_user, name="Read test", channel="email", cohort_ids=[learner.cohort_id]
+    )
     return {
         "user": admin_user,
         "learner": learner,
@@ -101,6 +105,7 @@ def world() -> dict[str, Any]:
             "learners": learner.pk,
             "users": admin_user.pk,
             "risk/models": RiskModel.objects.get(is_active=True).version,
+            "campaigns": campaign.pk,
         },
         "secret": key.secret,
         "route_ids": {

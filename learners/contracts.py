@@ -46,6 +46,12 @@ from learners.models import EventKind, Learner, RiskAssessment, RiskBand
 from learners.nudge_generation import learner_cohort_in_scope
 from learners.nudge_contacts import LearnerContact, learner_contacts, learner_nudge_opt_out
 from learners.nudge_privacy import PrivacyHook, learner_privacy_hook_add
+from learners.nudge_selection import (
+    CampaignCandidate,
+    campaign_candidates,
+    known_cohort_ids,
+    learner_cohort_ids,
+)
 from learners.pages.panels import LearnerPanel, learner_panel_add
 from learners.risk.explanations import explained_factors
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
@@ -81,6 +87,7 @@ __all__ = [
     "BandChanges",
     "BulkAction",
     "BulkHandler",
+    "CampaignCandidate",
     "Caseload",
     "CohortDay",
     "CohortSummary",
@@ -96,6 +103,7 @@ __all__ = [
     "brier",
     "bulk_action_register",
     "calibration",
+    "campaign_candidates",
     "caseloads",
     "cohort_coaches",
     "cohort_days",
@@ -106,6 +114,8 @@ __all__ = [
     "learner_cohort_in_scope",
     "learner_contacts",
     "learner_nudge_opt_out",
+    "known_cohort_ids",
+    "learner_cohort_ids",
     "learner_panel_add",
     "learner_privacy_hook_add",
     "learner_risk_snapshot",

@@ -9,6 +9,7 @@ class NudgesConfig(AppConfig):
         """Add the app's settings, API, pages, schedules, outbox channels, learner-page panel
         and bulk action to the platform."""
         from engagement.registry import registry
+        from nudges import campaign_tasks
         from nudges.conf import tunables
 
         registry.add_settings(tunables())
@@ -30,4 +31,11 @@ class NudgesConfig(AppConfig):
         registry.add_site_urls("nudges/", "nudges.public_urls")
         learner_privacy_hook_add(
             PrivacyHook(key=EXPORT_KEY, export=nudges_export, erase=nudges_erase)
+        registry.add_job_kind(campaign_tasks.CAMPAIGN_RUN, campaign_tasks.CAMPAIGN_RUN_LABEL)
+        registry.add_beat_schedule(campaign_tasks.BEAT_SCHEDULE)
+        registry.add_schema_enum_names(
+            {
+                "CampaignApprovalEnum": "nudges.models.Campaign.Approval",
+                "CampaignScheduleEnum": "nudges.models.Campaign.Schedule",
+            }
         )

@@ -6,4 +6,5 @@ urlpatterns: list = [
     path("", include("nudges.api.generation_urls")),
     path("", include("nudges.api.nudge_urls")),
     path("", include("nudges.api.llm_urls")),
+    path("", include("nudges.api.campaign_urls")),
 ]

@@ -34,6 +34,7 @@ from learners.scopes import ApiKeyScope
 from learners.services import coach_note_create
 from nudges.models import PromptTemplate
 from nudges.models import Nudge
+from nudges.campaigns import campaign_create
 from tests.contract.schema import api_schema
 from tests.factories import (
     ActivityEventFactory,
@@ -93,6 +94,9 @@ def world() -> dict[str, Any]:
         idempotency_key="read-test",
     )
     nudge = Nudge.objects.create(learner=learner, channel="in_app", source="manual", body="Hi.")
+    campaign = campaign_create(
+        actor=admin_user, name="Read test", channel="email", cohort_ids=[learner.cohort_id]
+    )
     return {
         "user": admin_user,
         "learner": learner,
@@ -109,6 +113,7 @@ def world() -> dict[str, Any]:
             "users": admin_user.pk,
             "risk/models": RiskModel.objects.get(is_active=True).version,
             "prompts": PromptTemplate.objects.values_list("pk", flat=True).first(),
+            "campaigns": campaign.pk,
         },
         "secret": key.secret,
         "route_ids": {

@@ -28,6 +28,7 @@ from learners.services import coach_note_create
 from nudges.models import PromptTemplate
 from nudges.delivery import click_url, open_url, unsubscribe_url
 from nudges.models import Nudge
+from nudges.campaigns import campaign_create
 from tests.factories import (
     ActivityEventFactory,
     CohortAssignmentFactory,
@@ -89,6 +90,8 @@ INBOX_READ = rule(
 # Read receipts come from the learner's platform only.
 INBOX_RECEIPT = rule(
     anonymous=401, admin=403, coach_in=403, coach_out=403, analyst=403, key_with=OK, key_without=OK
+)
+STAFF_OBJECT = rule(
 )
 OPEN = dict.fromkeys(PRINCIPALS, PUBLIC)
 
@@ -177,6 +180,11 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("nudge-unsubscribe", "get"): OPEN,
     ("nudge-open", "get"): OPEN,
     ("nudge-click", "get"): OPEN,
+    ("campaign-list", "get"): STAFF_ONLY,
+    ("campaign-list", "post"): COACH_WRITE_LIST,
+    ("campaign-detail", "get"): STAFF_OBJECT,
+    ("campaign-preview", "post"): COACH_WRITE_OBJECT,
+    ("campaign-run", "post"): COACH_WRITE_OBJECT,
     ("schema", "get"): OPEN,
     ("swagger-ui", "get"): OPEN,
     ("healthz", "get"): OPEN,
@@ -266,6 +274,9 @@ def world(db: Any) -> dict[str, Any]:
             payload={"to": "probe@example.org", "subject": "Probe", "body": "Probe"},
             idempotency_key="matrix.probe",
         ),
+        "campaign": campaign_create(
+            actor=admin, name="Matrix probe", channel="email", cohort_ids=[cohort.pk]
+        ),
         "principals": {
             "admin": admin,
             "coach_in": coach_in,
@@ -288,6 +299,7 @@ OBJECT_FOR_ROUTE = {
     "import-upload": "upload",
     "prompt": "prompt",
     "nudge": "nudge",
+    "campaign": "campaign",
 }
 
 

@@ -1,0 +1,31 @@
+"""Admin pages of the nudges app: each area's admin, writes through its services only."""
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from engagement.admin_bases import ReadOnlyAdmin
+from engagement.errors import ApplicationError
+from engagement.principals import acting_user
+from nudges.campaigns import campaign_run_request
+from nudges.models import Campaign
+
+
+@admin.register(Campaign)
+class CampaignAdmin(ReadOnlyAdmin):
+    """Campaigns are created through the API or the dashboard; here they are read and run."""
+
+    list_display = ("name", "channel", "approval", "schedule", "is_active", "last_run_at")
+    list_filter = ("approval", "schedule", "is_active", "channel")
+    search_fields = ("name",)
+    actions = ["run"]
+
+    @admin.action(description="Run the selected campaigns now (background jobs)")
+    def run(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        for campaign in queryset:
+            try:
+                job = campaign_run_request(campaign=campaign, requested_by=acting_user(request))
+            except ApplicationError as exc:
+                messages.error(request, f"{campaign.name}: {exc.message}")
+            else:
+                messages.success(request, f"{campaign.name}: job {job.pk} ({job.status}).")

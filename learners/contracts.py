@@ -43,6 +43,7 @@ from learners.analytics_selectors import (
 from learners.bulk_actions import BulkAction, BulkHandler, bulk_action_register
 from learners.cache import data_version
 from learners.models import EventKind, Learner, RiskAssessment, RiskBand
+from learners.nudge_pages import learner_labels, learner_visible
 from learners.pages.panels import LearnerPanel, learner_panel_add
 from learners.risk.explanations import explained_factors
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
@@ -96,9 +97,11 @@ __all__ = [
     "data_version",
     "feature_matrix",
     "group_metrics",
+    "learner_labels",
     "learner_panel_add",
     "learner_risk_snapshot",
     "learner_risk_snapshots",
+    "learner_visible",
     "learners_needing_attention",
     "metrics",
     "pr_auc",

@@ -18,7 +18,6 @@ from engagement.roles import role_of
 from learners import contracts
 from nudges.models import (
     Campaign,
-    Experiment,
     Nudge,
     NudgeStatus,
     PromptTemplate,
@@ -96,13 +95,4 @@ def prompt_versions() -> QuerySet[PromptTemplate]:
 def prompt_version_get(*, prompt_id: uuid.UUID | str) -> PromptTemplate:
     return row_by_id(
         PromptTemplate.objects.all(), prompt_id, missing="No prompt version with this id."
-    )
-
-
-def experiment_page_get(*, experiment_id: uuid.UUID | str) -> Experiment:
-    """An experiment with its variants' prompts (results are counts and rates: every role)."""
-    return row_by_id(
-        Experiment.objects.select_related("winner"),
-        experiment_id,
-        missing="No experiment with this id.",
     )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from nudges.pages import campaigns, nudges, panel, prompts
+from nudges.pages import campaigns, experiments, nudges, panel, prompts
 
 urlpatterns = [
     path("nudges/", nudges.nudge_list, name="dashboard-nudges"),
@@ -28,6 +28,11 @@ urlpatterns = [
         "campaigns/<uuid:campaign_id>/run/",
         campaigns.campaign_run_page,
         name="dashboard-campaign-run",
+    ),
+    path(
+        "experiments/<uuid:experiment_id>/",
+        experiments.experiment_detail,
+        name="dashboard-experiment",
     ),
     path("prompts/", prompts.prompt_list, name="dashboard-prompts"),
     path(

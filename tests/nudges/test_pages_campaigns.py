@@ -180,9 +180,7 @@ def test_analysts_read_but_may_not_create(world: World, services: dict[str, Call
     assert services["campaign_create"].calls == []
 
 
-def test_the_preview_shows_the_count_and_samples(
-    world: World, services: dict[str, Calls]
-) -> None:
+def test_the_preview_shows_the_count_and_samples(world: World, services: dict[str, Calls]) -> None:
     campaign = _campaign(world, world.coach)
     response = client_for(world.coach).post(f"{URL}{campaign.pk}/preview/")
     assert response.status_code == 200

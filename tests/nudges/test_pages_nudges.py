@@ -182,9 +182,7 @@ def test_a_suppressed_send_says_which_rule(world: World, monkeypatch: pytest.Mon
     assert "the contact policy suppressed it (max_per_week)" in body
 
 
-def test_a_refused_transition_is_a_409_page(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_refused_transition_is_a_409_page(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     target = nudge(world.learner, status=NudgeStatus.SENT)
 
     def refuse(**kwargs: Any) -> Nudge:

@@ -41,9 +41,19 @@ def _sent(learner: Any, at: datetime, *, came_back: bool = False, call: Any = No
 
 @pytest.fixture
 def month(world: World) -> World:
-    _sent(world.learner, NOW - timedelta(days=3), came_back=True, call=_call("0.25", NOW - timedelta(days=3)))
+    _sent(
+        world.learner,
+        NOW - timedelta(days=3),
+        came_back=True,
+        call=_call("0.25", NOW - timedelta(days=3)),
+    )
     _sent(world.learner, NOW - timedelta(days=2))
-    _sent(world.outsider, NOW - timedelta(days=1), came_back=True, call=_call("1.50", NOW - timedelta(days=1)))
+    _sent(
+        world.outsider,
+        NOW - timedelta(days=1),
+        came_back=True,
+        call=_call("1.50", NOW - timedelta(days=1)),
+    )
     _sent(world.outsider, MONTH - timedelta(days=1), came_back=True)  # last month
     nudge(world.learner)  # a draft is not sent
     _call("0.10", MONTH - timedelta(hours=1))  # last month

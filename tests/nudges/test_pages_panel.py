@@ -24,9 +24,7 @@ def _draft_url(learner: Any) -> str:
     return f"/dashboard/learners/{learner.pk}/nudges/"
 
 
-def test_the_panel_lists_the_learner_nudges_and_offers_a_draft(
-    world: World, settings: Any
-) -> None:
+def test_the_panel_lists_the_learner_nudges_and_offers_a_draft(world: World, settings: Any) -> None:
     settings.OPENAI_API_KEY = ""
     shown = nudge(world.learner)
     nudge(world.outsider, subject="Not this one")
@@ -72,7 +70,11 @@ def _generated(source: str, fallback_reason: str = "") -> Calls:
 @pytest.mark.parametrize(
     ("source", "reason", "message"),
     [
-        (NudgeSource.TEMPLATE, "no_key", "Draft written from the template: no LLM key is configured."),
+        (
+            NudgeSource.TEMPLATE,
+            "no_key",
+            "Draft written from the template: no LLM key is configured.",
+        ),
         (NudgeSource.TEMPLATE, "timeout", "Draft written from the template (timeout)"),
         (NudgeSource.LLM, "", "Draft written by the LLM"),
     ],

@@ -46,9 +46,7 @@ def test_every_version_is_listed_with_the_active_one_marked(
     assert "/activate/" not in body
 
 
-def test_an_admin_activates_an_older_version(
-    world: World, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_admin_activates_an_older_version(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     old = _version(1)
     _version(2, active=True)
     activate = Calls(lambda *, prompt, actor: prompt)

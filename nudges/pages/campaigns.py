@@ -14,6 +14,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -30,8 +31,12 @@ from nudges.models import Campaign, Channel, Experiment, PromptTemplate
 
 CAMPAIGNS_PER_PAGE = 25
 #: The bands a campaign may start from, worst last (a minimum band of "medium" takes high too).
-MIN_BANDS = [("", gettext_lazy("Any band")), ("low", gettext_lazy("Low")),
-             ("medium", gettext_lazy("Medium")), ("high", gettext_lazy("High"))]  # fmt: skip
+MIN_BANDS = [
+    ("", gettext_lazy("Any band")),
+    ("low", gettext_lazy("Low")),
+    ("medium", gettext_lazy("Medium")),
+    ("high", gettext_lazy("High")),
+]
 
 
 class CampaignForm(forms.Form):
@@ -123,7 +128,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _list(request, CampaignForm(actor=request.user))
     if role_of(request.user) not in ADMIN_COACH:
-        return _list(request, CampaignForm(actor=request.user), status=403)
+        raise PermissionDenied("Your role does not start campaigns.")
     form = CampaignForm(request.POST, actor=request.user)
     if not form.is_valid():
         return _list(request, form, status=400)

@@ -3,9 +3,11 @@
 from typing import Any
 
 import pytest
+from django.test import RequestFactory
 
 from nudges import generation
 from nudges.models import Nudge, NudgeSource
+from nudges.pages.panel import panel_context
 from tests.nudges.pages_factories import Calls, World, client_for, make_world, nudge
 
 pytestmark = pytest.mark.django_db
@@ -118,3 +120,17 @@ def test_refused_drafts_write_nothing(
     if status == 400:
         assert "channel" in response.content.decode()
     assert calls.calls == []
+
+
+def test_the_panel_reads_one_query_however_many_nudges(
+    world: World, django_assert_num_queries: Any
+) -> None:
+    request = RequestFactory().get("/")
+    request.user = world.coach
+    nudge(world.learner)
+    with django_assert_num_queries(1):
+        assert len(panel_context(request, world.learner.pk)["nudges"]) == 1
+    for _ in range(15):
+        nudge(world.learner)
+    with django_assert_num_queries(1):
+        assert len(panel_context(request, world.learner.pk)["nudges"]) == 10

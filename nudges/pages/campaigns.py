@@ -60,9 +60,11 @@ class CampaignForm(forms.Form):
     )
     channel = forms.ChoiceField(label=gettext_lazy("Channel"), choices=Channel.choices)
     prompt_key = forms.ChoiceField(label=gettext_lazy("Prompt"), required=False)
-    experiment = forms.ChoiceField(
+    experiment = forms.ModelChoiceField(
         label=gettext_lazy("Experiment"),
+        queryset=Experiment.objects.filter(status=Experiment.Status.RUNNING).order_by("name"),
         required=False,
+        empty_label=gettext_lazy("None"),
         help_text=gettext_lazy("Instead of a prompt: each learner gets their arm's message."),
     )
     approval = forms.ChoiceField(
@@ -85,11 +87,6 @@ class CampaignForm(forms.Form):
             ("", _("The default")),
             *((key, key) for key in keys),
         ]
-        running = Experiment.objects.filter(status=Experiment.Status.RUNNING).order_by("name")
-        self.fields["experiment"].choices = [  # type: ignore[attr-defined]
-            ("", _("None")),
-            *((str(experiment.pk), experiment.name) for experiment in running),
-        ]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -108,7 +105,7 @@ class CampaignForm(forms.Form):
             "not_nudged_days": data["not_nudged_days"],
             "channel": data["channel"],
             "prompt_key": data["prompt_key"],
-            "experiment_id": uuid.UUID(data["experiment"]) if data["experiment"] else None,
+            "experiment": data["experiment"],
             "approval": data["approval"],
             "schedule": data["schedule"],
         }

@@ -2,12 +2,13 @@
 caseload's "Start a campaign" bulk action."""
 
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from engagement.models import Job
-from nudges.models import Campaign, Experiment, NudgeStatus, PromptTemplate
+from nudges.models import Campaign, Experiment, Nudge, NudgeSource, NudgeStatus, PromptTemplate
 from tests.nudges.pages_factories import (
     Calls,
     World,
@@ -45,17 +46,18 @@ def services(monkeypatch: pytest.MonkeyPatch) -> dict[str, Calls]:
     calls = {
         "campaign_create": Calls(_create),
         "campaign_preview": Calls(
-            lambda **kwargs: {
-                "count": 3,
-                "sample": [
-                    {
-                        "subject": "Sample subject",
-                        "body": "Sample body",
-                        "source": "template",
-                        "fallback_reason": "no_key",
-                    }
-                ],
-            }
+            lambda **kwargs: SimpleNamespace(
+                count=3,
+                holdout=1,
+                sample=(
+                    Nudge(
+                        subject="Sample subject",
+                        body="Sample body",
+                        source=NudgeSource.TEMPLATE,
+                        fallback_reason="no_key",
+                    ),
+                ),
+            )
         ),
         "campaign_run_request": Calls(
             lambda **kwargs: Job.objects.create(
@@ -138,7 +140,7 @@ def test_creating_calls_the_service_and_opens_the_campaign(
         "not_nudged_days": None,
         "channel": "email",
         "prompt_key": "reengage",
-        "experiment_id": None,
+        "experiment": None,
         "approval": "review",
         "schedule": "",
     }
@@ -187,6 +189,8 @@ def test_the_preview_shows_the_count_and_samples(world: World, services: dict[st
     body = response.content.decode()
     assert '<strong data-count="preview">3</strong>' in body
     assert "Sample subject" in body and "Sample body" in body
+    assert "Template (no_key)" in body
+    assert "1 of them is held out by the experiment" in body
     [call] = services["campaign_preview"].calls
     assert call == {"campaign": campaign, "actor": world.coach}
 

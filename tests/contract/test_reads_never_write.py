@@ -32,6 +32,7 @@ from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
 from learners.services import coach_note_create
+from nudges.models import Campaign, Experiment, Nudge, PromptTemplate
 from tests.contract.schema import api_schema
 from tests.factories import (
     ActivityEventFactory,
@@ -87,6 +88,10 @@ def world() -> dict[str, Any]:
         payload={"to": "coach@example.org", "subject": "Hello", "body": "Hi."},
         idempotency_key="read-test",
     )
+    nudge = Nudge.objects.create(learner=learner, channel="email", source="template", body="Hi.")
+    campaign = Campaign.objects.create(name="Read me", created_by=admin_user)
+    experiment = Experiment.objects.create(name="Read me")
+    prompt = PromptTemplate.objects.create(key="read", version=1, system_text="s", user_text="u")
     return {
         "user": admin_user,
         "learner": learner,
@@ -109,6 +114,11 @@ def world() -> dict[str, Any]:
             "job_id": job.pk,
             "upload_id": upload.pk,
             "version": RiskModel.objects.get(is_active=True).version,
+            "nudge_id": nudge.pk,
+            "action": "send",
+            "campaign_id": campaign.pk,
+            "experiment_id": experiment.pk,
+            "prompt_id": prompt.pk,
         },
     }
 

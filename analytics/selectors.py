@@ -10,7 +10,7 @@ data versions); the rows that name learners are not.
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db.models import QuerySet, Sum
@@ -20,14 +20,13 @@ from analytics.cache import cached
 from analytics.models import DailySnapshot
 from engagement.models import User
 from learners import contracts
+from nudges import contracts as nudge_contracts
 
 #: Trends cover this many days unless asked otherwise, and never more than the maximum.
 TREND_DAYS_DEFAULT = 30
 TREND_DAYS_MAX = 365
 #: Rows of the "needs attention" and "in the last 24 hours" lists.
 ATTENTION_ROWS = 10
-#: Where the figures the nudges app brings will come from, until it is installed.
-NUDGES_PENDING = "Arrives with the nudges app."
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +35,9 @@ class Kpi:
     row of ``reference_day`` (7 days before today) and ``change`` today's row minus it, both
     over only the cohorts that have a row on both days, so a cohort created or backfilled in
     between does not count as a change (``None`` when no cohort has both rows).
-    ``available`` is false for figures whose app is not installed yet."""
+    ``available`` stays true (the API keeps it for figures an app may bring later). The nudge
+    figures cover the UTC calendar month so far, from ``period_start``, and have no 7-day
+    change; the re-engagement rate is ``None`` while nothing was sent."""
 
     value: float | None
     previous: float | None
@@ -44,6 +45,7 @@ class Kpi:
     available: bool = True
     note: str = ""
     reference_day: date | None = None
+    period_start: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +167,19 @@ def _kpi(value: float, week: tuple[int, int] | None, reference_day: date) -> Kpi
     return Kpi(value=value, previous=previous, change=now - previous, reference_day=reference_day)
 
 
-def _unavailable() -> Kpi:
-    return Kpi(value=None, previous=None, change=None, available=False, note=NUDGES_PENDING)
+def _nudge_kpis(*, actor: Any, now: datetime) -> tuple[Kpi, Kpi, Kpi]:
+    """Nudges sent, their re-engagement rate and the LLM cost over the caller's cohorts, this
+    UTC calendar month so far (two queries, through ``nudges.contracts``)."""
+    month = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    figures = nudge_contracts.nudge_figures(
+        since=month, until=now, cohort_ids=contracts.visible_cohort_ids(actor=actor)
+    )
+    start = month.date()
+    return (
+        Kpi(value=figures.sent, previous=None, change=None, period_start=start),
+        Kpi(value=figures.rate, previous=None, change=None, period_start=start),
+        Kpi(value=float(figures.llm_cost), previous=None, change=None, period_start=start),
+    )
 
 
 def overview(*, actor: Any, now: datetime | None = None) -> Overview:
@@ -178,6 +191,7 @@ def overview(*, actor: Any, now: datetime | None = None) -> Overview:
         summaries = contracts.cohort_summaries(actor=actor)
         week = _week_change(actor=actor, today=now.date())
         then = now.date() - timedelta(days=7)
+        sent, rate, cost = _nudge_kpis(actor=actor, now=now)
         return Overview(
             as_of=now,
             learners_studying=_kpi(sum(s.studying for s in summaries), week["studying"], then),
@@ -185,9 +199,9 @@ def overview(*, actor: Any, now: datetime | None = None) -> Overview:
             alerts_waiting=_kpi(
                 contracts.alerts_waiting(actor=actor), week["alerts_waiting"], then
             ),
-            nudges_sent=_unavailable(),
-            re_engagement_rate=_unavailable(),
-            llm_cost_month=_unavailable(),
+            nudges_sent=sent,
+            re_engagement_rate=rate,
+            llm_cost_month=cost,
         )
 
     return cached("overview", actor=actor, now=now, compute=compute)

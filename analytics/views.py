@@ -48,8 +48,14 @@ def _tiles(overview: selectors.Overview) -> list[dict[str, Any]]:
             "key": "re-engagement",
             "label": _("Re-engagement rate"),
             "kpi": overview.re_engagement_rate,
+            "format": "percent",
         },
-        {"key": "llm-cost", "label": _("LLM cost this month"), "kpi": overview.llm_cost_month},
+        {
+            "key": "llm-cost",
+            "label": _("LLM cost this month"),
+            "kpi": overview.llm_cost_month,
+            "format": "money",
+        },
     ]
 
 

@@ -52,6 +52,7 @@ from learners.nudge_selection import (
     known_cohort_ids,
     learner_cohort_ids,
 )
+from learners.nudge_pages import learner_labels, learner_visible
 from learners.pages.panels import LearnerPanel, learner_panel_add
 from learners.risk.explanations import explained_factors
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
@@ -116,10 +117,12 @@ __all__ = [
     "learner_nudge_opt_out",
     "known_cohort_ids",
     "learner_cohort_ids",
+    "learner_labels",
     "learner_panel_add",
     "learner_privacy_hook_add",
     "learner_risk_snapshot",
     "learner_risk_snapshots",
+    "learner_visible",
     "learners_needing_attention",
     "metrics",
     "pr_auc",

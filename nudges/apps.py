@@ -38,4 +38,44 @@ class NudgesConfig(AppConfig):
                 "CampaignApprovalEnum": "nudges.models.Campaign.Approval",
                 "CampaignScheduleEnum": "nudges.models.Campaign.Schedule",
             }
+        self._add_pages()
+
+    @staticmethod
+    def _add_pages() -> None:
+        """The dashboard pages (pages area): routes, navigation, the learner-page panel and the
+        caseload's "Start a campaign"."""
+        from django.utils.translation import gettext_lazy as _
+
+        from engagement.dashboard import NavEntry
+        from engagement.registry import registry
+        from engagement.roles import ADMIN_COACH
+        from learners.contracts import (
+            BulkAction,
+            LearnerPanel,
+            bulk_action_register,
+            learner_panel_add,
+        )
+        from nudges.pages.campaigns import start_campaign
+        from nudges.pages.panel import panel_context
+
+        registry.add_site_urls("dashboard/", "nudges.urls")
+        for key, label, url_name, order in (
+            ("nudges", _("Nudges"), "dashboard-nudges", 40),
+            ("campaigns", _("Campaigns"), "dashboard-campaigns", 42),
+            ("prompts", _("Prompts"), "dashboard-prompts", 44),
+        ):
+            registry.add_dashboard_nav(
+                NavEntry(key=key, label=label, url_name=url_name, order=order)
+            )
+        learner_panel_add(
+            LearnerPanel(key="nudges", template="nudges/learner_panel.html", context=panel_context)
+        )
+        bulk_action_register(
+            BulkAction(
+                name="start-campaign",
+                label=_("Start a campaign"),
+                roles=ADMIN_COACH,
+                handler=start_campaign,
+                order=30,
+            )
         )

@@ -47,6 +47,10 @@ class KpiSerializer(serializers.Serializer):
     available = serializers.BooleanField(
         help_text="False while the app that brings this figure is not installed (value null)."
     )
+    period_start = serializers.DateField(
+        allow_null=True,
+        help_text="The nudge figures: the UTC day their month began (they have no 7-day change).",
+    )
     note = serializers.CharField()
 
 
@@ -55,9 +59,12 @@ class OverviewSerializer(serializers.Serializer):
     learners_studying = KpiSerializer()
     high_risk = KpiSerializer(help_text="Studying learners in the high band.")
     alerts_waiting = KpiSerializer(help_text="Risk alerts not delivered to coaches yet.")
-    nudges_sent = KpiSerializer(help_text="Nudges sent this month (arrives with nudges).")
-    re_engagement_rate = KpiSerializer(help_text="Share of nudged learners active again.")
-    llm_cost_month = KpiSerializer(help_text="LLM cost this month (arrives with nudges).")
+    nudges_sent = KpiSerializer(help_text="Nudges sent this UTC month so far.")
+    re_engagement_rate = KpiSerializer(
+        help_text="Share of this month's sent nudges whose learner came back within the "
+        "attribution window (null when none was sent)."
+    )
+    llm_cost_month = KpiSerializer(help_text="LLM cost this UTC month so far, in US dollars.")
 
 
 class CohortDistributionSerializer(serializers.Serializer):

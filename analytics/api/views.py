@@ -76,8 +76,7 @@ class OverviewView(APIView):
     def get(self, request: Request) -> Response:
         """The KPIs of the caller's cohorts, live, with their change over 7 days: today's
         snapshot against the one of ``reference_day`` (UTC), over the cohorts present on both
-        days. The nudge figures are null with ``available: false`` until the nudges app is
-        installed."""
+        days. The nudge figures cover the UTC month so far (``period_start``)."""
         return Response(OverviewSerializer(selectors.overview(actor=request.user)).data)
 
 

@@ -68,12 +68,13 @@ def test_overview_shape(data: dict[str, Any]) -> None:
     body = _client(data["admin"]).get(_url("overview")).json()
     assert body["high_risk"]["value"] == 2
     assert body["nudges_sent"] == {
-        "value": None,
+        "value": 0.0,
         "previous": None,
         "change": None,
         "reference_day": None,
-        "available": False,
-        "note": "Arrives with the nudges app.",
+        "available": True,
+        "period_start": timezone.now().date().replace(day=1).isoformat(),
+        "note": "",
     }
 
 

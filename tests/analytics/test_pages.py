@@ -72,7 +72,7 @@ def test_a_user_without_a_role_is_refused(data: dict[str, Any]) -> None:
 def test_the_overview_shows_the_figures(data: dict[str, Any]) -> None:
     body = _client(data["admin"]).get("/dashboard/").content.decode()
     assert 'data-kpi="high-risk"' in body
-    assert "Arrives with the nudges app." in body
+    assert f"Since {timezone.now().date().replace(day=1):%-d %b} (UTC)" in body
     week_ago = (timezone.now() - timedelta(days=7)).date()
     assert f"No snapshot of {week_ago:%-d %b} to compare with yet." in body
     assert f"Ann {MARKER}" in body

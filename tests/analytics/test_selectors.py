@@ -48,10 +48,12 @@ def test_overview_counts_now_and_7_days_ago(world: dict[str, Any]) -> None:
         value=2, previous=0, change=2, reference_day=week_ago
     )
     assert overview.alerts_waiting.value == 1
-    for kpi in (overview.nudges_sent, overview.re_engagement_rate, overview.llm_cost_month):
-        assert kpi.available is False
-        assert kpi.value is None
-        assert "nudges app" in kpi.note
+    month = NOW.date().replace(day=1)
+    assert overview.nudges_sent == selectors.Kpi(
+        value=0, previous=None, change=None, period_start=month
+    )
+    assert overview.re_engagement_rate.value is None  # nothing sent: no rate
+    assert overview.llm_cost_month.value == 0
 
 
 def test_overview_without_a_snapshot_7_days_ago_has_no_change(world: dict[str, Any]) -> None:

@@ -35,6 +35,7 @@ from learners.services import coach_note_create
 from nudges.models import PromptTemplate
 from nudges.models import Nudge
 from nudges.campaigns import campaign_create
+from nudges.models import Campaign, Experiment, Nudge, PromptTemplate
 from tests.contract.schema import api_schema
 from tests.factories import (
     ActivityEventFactory,
@@ -97,6 +98,10 @@ def world() -> dict[str, Any]:
     campaign = campaign_create(
         actor=admin_user, name="Read test", channel="email", cohort_ids=[learner.cohort_id]
     )
+    nudge = Nudge.objects.create(learner=learner, channel="email", source="template", body="Hi.")
+    campaign = Campaign.objects.create(name="Read me", created_by=admin_user)
+    experiment = Experiment.objects.create(name="Read me")
+    prompt = PromptTemplate.objects.create(key="read", version=1, system_text="s", user_text="u")
     return {
         "user": admin_user,
         "learner": learner,
@@ -122,6 +127,11 @@ def world() -> dict[str, Any]:
             "job_id": job.pk,
             "upload_id": upload.pk,
             "version": RiskModel.objects.get(is_active=True).version,
+            "nudge_id": nudge.pk,
+            "action": "send",
+            "campaign_id": campaign.pk,
+            "experiment_id": experiment.pk,
+            "prompt_id": prompt.pk,
         },
     }
 

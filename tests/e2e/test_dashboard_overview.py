@@ -48,7 +48,9 @@ def test_a_coach_reads_the_overview_of_their_cohorts(
     assert high.locator(".kpi-value").inner_text() == "2"
     week_ago = (now - timedelta(days=7)).date()
     assert f"compared with {week_ago:%-d %b} (UTC)" in high.inner_text()
-    assert "Arrives with the nudges app." in page.locator("[data-kpi=nudges]").inner_text()
+    nudges = page.locator("[data-kpi=nudges]")
+    assert nudges.locator(".kpi-value").inner_text() == "0"
+    assert f"Since {now.date().replace(day=1):%-d %b} (UTC)" in nudges.inner_text()
     body = page.inner_text("main")
     assert "Evening cohort" in body
     assert "Hidden cohort" not in body

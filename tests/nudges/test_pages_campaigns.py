@@ -1,0 +1,239 @@
+"""/dashboard/campaigns/: list, create form, preview, run (through nudges.campaigns), and the
+caseload's "Start a campaign" bulk action."""
+
+import uuid
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from engagement.models import Job
+from nudges.models import Campaign, Experiment, Nudge, NudgeSource, NudgeStatus, PromptTemplate
+from tests.nudges.pages_factories import (
+    Calls,
+    World,
+    client_for,
+    make_world,
+    nudge,
+    service_module,
+)
+
+pytestmark = pytest.mark.django_db
+
+URL = "/dashboard/campaigns/"
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    return make_world()
+
+
+def _create(**kwargs: Any) -> Campaign:
+    """What campaign_create does, as far as the pages see it: a stored campaign."""
+    campaign = Campaign.objects.create(
+        name=kwargs["name"],
+        learner_ids=[str(learner_id) for learner_id in kwargs.get("learner_ids", [])],
+        channel=kwargs["channel"],
+        approval=kwargs["approval"],
+        created_by=kwargs["actor"],
+    )
+    campaign.cohorts.set(kwargs["cohort_ids"])
+    return campaign
+
+
+@pytest.fixture
+def services(monkeypatch: pytest.MonkeyPatch) -> dict[str, Calls]:
+    calls = {
+        "campaign_create": Calls(_create),
+        "campaign_preview": Calls(
+            lambda **kwargs: SimpleNamespace(
+                count=3,
+                holdout=1,
+                sample=(
+                    Nudge(
+                        subject="Sample subject",
+                        body="Sample body",
+                        source=NudgeSource.TEMPLATE,
+                        fallback_reason="no_key",
+                    ),
+                ),
+            )
+        ),
+        "campaign_run_request": Calls(
+            lambda **kwargs: Job.objects.create(
+                kind="nudges.campaign_run",
+                params={"campaign_id": str(kwargs["campaign"].pk)},
+                requested_by=kwargs["requested_by"],
+            )
+        ),
+    }
+    service_module(monkeypatch, "campaigns", **calls)
+    return calls
+
+
+def _campaign(world: World, owner: Any, name: str = "Autumn push") -> Campaign:
+    campaign = Campaign.objects.create(name=name, created_by=owner)
+    campaign.cohorts.set([world.mine])
+    return campaign
+
+
+def test_the_list_counts_each_campaign_nudges_in_constant_queries(
+    world: World, django_assert_num_queries: Any
+) -> None:
+    campaign = _campaign(world, world.coach)
+    nudge(world.learner, campaign=campaign, status=NudgeStatus.SENT)
+    nudge(world.outsider, campaign=campaign)
+    client = client_for(world.coach)
+    # session, user, count, page of campaigns with counts; the form's cohorts, prompt keys and
+    # experiments
+    with django_assert_num_queries(7) as few:
+        body = client.get(URL).content.decode()
+    assert f'data-campaign="{campaign.pk}"' in body
+    assert '<td class="number">2</td>' in body
+    for n in range(5):
+        other = _campaign(world, world.coach, name=f"More {n}")
+        nudge(world.learner, campaign=other)
+    with django_assert_num_queries(len(few.captured_queries)):
+        assert client.get(URL).status_code == 200
+
+
+def test_a_coach_sees_the_campaigns_they_started(world: World) -> None:
+    mine = _campaign(world, world.coach)
+    theirs = _campaign(world, world.admin, name="Admin's")
+    body = client_for(world.coach).get(URL).content.decode()
+    assert f'data-campaign="{mine.pk}"' in body
+    assert f'data-campaign="{theirs.pk}"' not in body
+    assert client_for(world.coach).get(f"{URL}{theirs.pk}/").status_code == 404
+    admin_body = client_for(world.admin).get(URL).content.decode()
+    assert f'data-campaign="{theirs.pk}"' in admin_body
+
+
+def test_the_form_offers_only_the_coach_cohorts(world: World) -> None:
+    body = client_for(world.coach).get(URL).content.decode()
+    assert f'value="{world.mine.pk}"' in body
+    assert f'value="{world.other.pk}"' not in body
+
+
+def test_creating_calls_the_service_and_opens_the_campaign(
+    world: World, services: dict[str, Calls]
+) -> None:
+    PromptTemplate.objects.create(key="reengage", version=1, system_text="s", user_text="u")
+    response = client_for(world.coach).post(
+        URL,
+        {
+            "name": "Come back",
+            "cohorts": [str(world.mine.pk)],
+            "min_band": "high",
+            "inactive_days": "7",
+            "channel": "email",
+            "prompt_key": "reengage",
+            "approval": "review",
+        },
+    )
+    [call] = services["campaign_create"].calls
+    assert call == {
+        "actor": world.coach,
+        "name": "Come back",
+        "cohort_ids": [world.mine.pk],
+        "min_band": "high",
+        "inactive_days": 7,
+        "not_nudged_days": None,
+        "channel": "email",
+        "prompt_key": "reengage",
+        "experiment": None,
+        "approval": "review",
+        "schedule": "",
+    }
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"{URL}{campaign.pk}/"
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"name": ""}, "This field is required."),
+        ({"cohorts": [str(uuid.uuid4())]}, "Select a valid choice."),
+        ({"inactive_days": "-1"}, "greater than or equal to 0"),
+        ({"prompt_key": "reengage", "experiment": "EXPERIMENT"}, "not both"),
+    ],
+)
+def test_bad_input_comes_back_with_the_reason(
+    world: World, services: dict[str, Calls], fields: dict[str, Any], problem: str
+) -> None:
+    PromptTemplate.objects.create(key="reengage", version=1, system_text="s", user_text="u")
+    experiment = Experiment.objects.create(name="Tone")
+    data = {"name": "Come back", "channel": "email", "approval": "review"} | fields
+    if data.get("experiment") == "EXPERIMENT":
+        data["experiment"] = str(experiment.pk)
+    response = client_for(world.coach).post(URL, data)
+    assert response.status_code == 400
+    assert problem in response.content.decode()
+    assert services["campaign_create"].calls == []
+
+
+def test_analysts_read_but_may_not_create(world: World, services: dict[str, Calls]) -> None:
+    campaign = _campaign(world, world.coach)
+    client = client_for(world.analyst)
+    assert client.get(f"{URL}{campaign.pk}/").status_code == 200
+    assert "Start a campaign" not in client.get(URL).content.decode()
+    assert client.post(URL, {"name": "x"}).status_code == 403
+    assert client.post(f"{URL}{campaign.pk}/preview/").status_code == 403
+    assert services["campaign_create"].calls == []
+
+
+def test_the_preview_shows_the_count_and_samples(world: World, services: dict[str, Calls]) -> None:
+    campaign = _campaign(world, world.coach)
+    response = client_for(world.coach).post(f"{URL}{campaign.pk}/preview/")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert '<strong data-count="preview">3</strong>' in body
+    assert "Sample subject" in body and "Sample body" in body
+    assert "Template (no_key)" in body
+    assert "1 of them is held out by the experiment" in body
+    [call] = services["campaign_preview"].calls
+    assert call == {"campaign": campaign, "actor": world.coach}
+
+
+def test_running_asks_for_a_job_and_follows_it(world: World, services: dict[str, Calls]) -> None:
+    campaign = _campaign(world, world.coach)
+    response = client_for(world.coach).post(f"{URL}{campaign.pk}/run/")
+    job = Job.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/dashboard/jobs/{job.pk}/"
+    [call] = services["campaign_run_request"].calls
+    assert call == {"campaign": campaign, "requested_by": world.coach}
+
+
+def test_a_coach_may_not_run_another_coach_campaign(
+    world: World, services: dict[str, Calls]
+) -> None:
+    campaign = _campaign(world, world.admin)
+    assert client_for(world.coach).post(f"{URL}{campaign.pk}/run/").status_code == 404
+    assert services["campaign_run_request"].calls == []
+
+
+def test_start_a_campaign_from_the_caseload(world: World, services: dict[str, Calls]) -> None:
+    client = client_for(world.coach)
+    assert "Start a campaign" in client.get("/dashboard/learners/").content.decode()
+    response = client.post(
+        "/dashboard/learners/", {"action": "start-campaign", "learner": [str(world.learner.pk)]}
+    )
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"{URL}{campaign.pk}/"
+    [call] = services["campaign_create"].calls
+    assert call["learner_ids"] == [world.learner.pk]
+    assert call["actor"] == world.coach
+    assert call["approval"] == "review"
+
+
+def test_start_a_campaign_refuses_learners_outside_the_scope(
+    world: World, services: dict[str, Calls]
+) -> None:
+    response = client_for(world.coach).post(
+        "/dashboard/learners/",
+        {"action": "start-campaign", "learner": [str(world.learner.pk), str(world.outsider.pk)]},
+    )
+    assert response.status_code == 400
+    assert services["campaign_create"].calls == []

@@ -1,0 +1,201 @@
+"""/dashboard/nudges/: the list (scope, filters, pseudonyms, constant queries) and one nudge
+(text by role, guardrail failures, approve / send / cancel through the lifecycle services)."""
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from engagement.errors import Conflict
+from nudges import lifecycle
+from nudges.models import Nudge, NudgeSource, NudgeStatus
+from tests.nudges.pages_factories import Calls, World, client_for, make_world, nudge
+
+pytestmark = pytest.mark.django_db
+
+URL = "/dashboard/nudges/"
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    return make_world()
+
+
+def _detail(target: Nudge) -> str:
+    return f"{URL}{target.pk}/"
+
+
+def test_anonymous_visitors_are_sent_to_sign_in() -> None:
+    response = Client().get(URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
+
+
+def test_the_navigation_leads_to_the_nudges_pages(world: World) -> None:
+    body = client_for(world.coach).get(URL).content.decode()
+    for path in ("/dashboard/nudges/", "/dashboard/campaigns/", "/dashboard/prompts/"):
+        assert f'href="{path}"' in body
+
+
+def test_a_coach_lists_only_the_nudges_of_their_cohorts(world: World) -> None:
+    mine = nudge(world.learner, status=NudgeStatus.SENT)
+    hidden = nudge(world.outsider)
+    body = client_for(world.coach).get(URL).content.decode()
+    assert f'data-nudge="{mine.pk}"' in body
+    assert "Ann Inside" in body
+    assert "Sent" in body
+    assert f'data-nudge="{hidden.pk}"' not in body
+    assert "Otto Outside" not in body
+    admin_body = client_for(world.admin).get(URL).content.decode()
+    assert f'data-nudge="{hidden.pk}"' in admin_body
+
+
+def test_the_list_filters_by_status_source_and_learner(world: World) -> None:
+    draft = nudge(world.learner)
+    sent = nudge(world.learner, status=NudgeStatus.SENT, source=NudgeSource.LLM)
+    other = nudge(world.outsider)
+    client = client_for(world.admin)
+    body = client.get(URL, {"status": "sent"}).content.decode()
+    assert f'data-nudge="{sent.pk}"' in body and f'data-nudge="{draft.pk}"' not in body
+    body = client.get(URL, {"source": "template"}).content.decode()
+    assert f'data-nudge="{draft.pk}"' in body and f'data-nudge="{sent.pk}"' not in body
+    body = client.get(URL, {"learner": str(world.outsider.pk)}).content.decode()
+    assert f'data-nudge="{other.pk}"' in body and f'data-nudge="{draft.pk}"' not in body
+
+
+@pytest.mark.parametrize("query", [{"status": "bogus"}, {"learner": "not-a-uuid"}, {"page": "x"}])
+def test_bad_filters_answer_400(world: World, query: dict[str, str]) -> None:
+    assert client_for(world.admin).get(URL, query).status_code == 400
+
+
+def test_analysts_see_pseudonyms(world: World) -> None:
+    nudge(world.learner)
+    body = client_for(world.analyst).get(URL).content.decode()
+    assert "Ann Inside" not in body
+    assert f"Learner {str(world.learner.pk)[-8:]}" in body
+
+
+def test_the_list_reads_a_constant_number_of_queries(
+    world: World, django_assert_num_queries: Any
+) -> None:
+    client = client_for(world.coach)
+    nudge(world.learner)
+    # session, user, the coach's cohorts, count, page of rows, learner labels
+    with django_assert_num_queries(6):
+        assert client.get(URL).status_code == 200
+    for _ in range(20):
+        nudge(world.learner)
+        nudge(world.outsider)
+    with django_assert_num_queries(6):
+        assert client.get(URL).status_code == 200
+
+
+def test_the_detail_shows_the_text_and_why_the_template_wrote_it(world: World) -> None:
+    target = nudge(world.learner, fallback_reason="no_key")
+    body = client_for(world.coach).get(_detail(target)).content.decode()
+    assert "Hello Ann, your course misses you." in body
+    assert "No LLM key is configured: the template wrote it." in body
+    for action in ("approve", "send", "cancel"):
+        assert f'action="{_detail(target)}{action}/"' in body
+
+
+def test_guardrail_failures_are_shown_and_the_rejected_text_to_admins_only(world: World) -> None:
+    target = nudge(
+        world.learner,
+        fallback_reason="guardrail:pii",
+        guardrail_failures=["pii"],
+        rejected_text="Write to bob@example.org",
+    )
+    admin_body = client_for(world.admin).get(_detail(target)).content.decode()
+    assert "guardrail:pii" in admin_body
+    assert 'data-field="rejected-text"' in admin_body
+    assert "Write to bob@example.org" in admin_body
+    coach_body = client_for(world.coach).get(_detail(target)).content.decode()
+    assert 'data-field="guardrail-failures"' in coach_body
+    assert "bob@example.org" not in coach_body
+
+
+def test_analysts_never_see_the_text_nor_the_buttons(world: World) -> None:
+    target = nudge(world.learner)
+    body = client_for(world.analyst).get(_detail(target)).content.decode()
+    assert "your course misses you" not in body
+    assert "A word for Ann" not in body
+    assert "/approve/" not in body
+
+
+def test_a_nudge_outside_the_coach_cohorts_is_404(world: World) -> None:
+    target = nudge(world.outsider)
+    assert client_for(world.coach).get(_detail(target)).status_code == 404
+    assert client_for(world.coach).post(f"{_detail(target)}send/").status_code == 404
+
+
+def _transition(status: str, **fields: Any) -> Any:
+    def answer(*, nudge: Nudge, actor: Any) -> Nudge:
+        Nudge.objects.filter(pk=nudge.pk).update(status=status, **fields)
+        nudge.refresh_from_db()
+        return nudge
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("action", "service", "status", "message"),
+    [
+        ("approve", "nudge_approve", NudgeStatus.APPROVED, "Approved: it can be sent now."),
+        ("send", "nudge_send", NudgeStatus.SENT, "Sent."),
+        ("cancel", "nudge_cancel", NudgeStatus.CANCELLED, "Cancelled: it will not be sent."),
+    ],
+)
+def test_each_button_calls_its_lifecycle_service(
+    world: World,
+    monkeypatch: pytest.MonkeyPatch,
+    action: str,
+    service: str,
+    status: str,
+    message: str,
+) -> None:
+    target = nudge(world.learner)
+    calls = Calls(_transition(status))
+    monkeypatch.setattr(lifecycle, service, calls)
+    client = client_for(world.coach)
+    response = client.post(f"{_detail(target)}{action}/")
+    assert response.status_code == 302
+    assert response["Location"] == _detail(target)
+    [call] = calls.calls
+    assert call["nudge"].pk == target.pk
+    assert call["actor"] == world.coach
+    body = client.get(_detail(target)).content.decode()
+    assert message in body
+    assert f'data-field="status">{NudgeStatus(status).label}<' in body
+
+
+def test_a_suppressed_send_says_which_rule(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = nudge(world.learner)
+    monkeypatch.setattr(
+        lifecycle,
+        "nudge_send",
+        Calls(_transition(NudgeStatus.SUPPRESSED, suppressed_rule="max_per_week")),
+    )
+    client = client_for(world.coach)
+    client.post(f"{_detail(target)}send/")
+    body = client.get(_detail(target)).content.decode()
+    assert "the contact policy suppressed it (max_per_week)" in body
+
+
+def test_a_refused_transition_is_a_409_page(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = nudge(world.learner, status=NudgeStatus.SENT)
+
+    def refuse(**kwargs: Any) -> Nudge:
+        raise Conflict("This nudge was sent already.")
+
+    monkeypatch.setattr(lifecycle, "nudge_cancel", refuse)
+    response = client_for(world.coach).post(f"{_detail(target)}cancel/")
+    assert response.status_code == 409
+    assert "This nudge was sent already." in response.content.decode()
+
+
+def test_actions_are_for_coaches_and_admins_by_post(world: World) -> None:
+    target = nudge(world.learner)
+    assert client_for(world.analyst).post(f"{_detail(target)}send/").status_code == 403
+    assert client_for(world.coach).get(f"{_detail(target)}send/").status_code == 405
+    assert client_for(world.coach).post(f"{_detail(target)}delete/").status_code == 404

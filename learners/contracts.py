@@ -43,6 +43,12 @@ from learners.analytics_selectors import (
 from learners.bulk_actions import BulkAction, BulkHandler, bulk_action_register
 from learners.cache import data_version
 from learners.models import EventKind, Learner, RiskAssessment, RiskBand
+from learners.nudge_demo import (
+    InactiveLearner,
+    first_activity_after,
+    inactive_learners_at,
+    recent_cohort_ids,
+)
 from learners.pages.panels import LearnerPanel, learner_panel_add
 from learners.risk.explanations import explained_factors
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
@@ -80,6 +86,7 @@ __all__ = [
     "CohortDay",
     "CohortSummary",
     "FeatureMatrix",
+    "InactiveLearner",
     "LearnerPanel",
     "Lever",
     "RiskFactor",
@@ -95,7 +102,9 @@ __all__ = [
     "cohort_summaries",
     "data_version",
     "feature_matrix",
+    "first_activity_after",
     "group_metrics",
+    "inactive_learners_at",
     "learner_panel_add",
     "learner_risk_snapshot",
     "learner_risk_snapshots",
@@ -103,6 +112,7 @@ __all__ = [
     "metrics",
     "pr_auc",
     "precision_recall",
+    "recent_cohort_ids",
     "risk_band_changes",
     "roc_auc",
     "score_matrix",

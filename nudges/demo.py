@@ -57,23 +57,25 @@ SEND_INTERVAL = timedelta(milliseconds=400)
 MILLION = Decimal(1_000_000)
 COST_PLACES = Decimal("0.000001")
 
-# The prompt shipped by the generation area's data migration, written here only when missing.
+# The prompt the data migration 0002 ships (same placeholders), written here only when missing.
 PROMPTS = {
     "en": (
         "You write short, warm messages from a learning programme to one of its learners. "
-        "Never shame, threaten or invent facts; use only the first name.",
-        "Write to {first_name}, studying {course_code} in {cohort_name}, inactive for "
-        "{days_inactive} days, progress {progress}. Why they may be drifting: {factors}. "
-        "What would help most: {best_lever}. Write in English. Answer as JSON with subject "
-        "and body.",
+        "Never shame, threaten or invent facts; use only the first name. Answer with JSON "
+        'only: {{"subject": "...", "body": "..."}}.',
+        "Learner's first name: {first_name}\nCohort: {cohort}\nCourse: {course}\n"
+        "Days since their last activity: {days_inactive}\nProgress: {progress}\n"
+        "What puts them at risk:\n{factors}\nThe step that would help most: {best_lever}\n"
+        "Write the message in {language} (locale {locale}).",
     ),
     "fr": (
-        "Tu écris des messages courts et chaleureux d'un programme de formation à l'un de ses "
-        "apprenants. Jamais de honte, de menace ni de faits inventés ; seulement le prénom.",
-        "Écris à {first_name}, qui suit {course_code} dans {cohort_name}, inactif depuis "
-        "{days_inactive} jours, progression {progress}. Pourquoi il décroche peut-être : "
-        "{factors}. Ce qui aiderait le plus : {best_lever}. Écris en français. Réponds en JSON "
-        "avec subject et body.",
+        "Vous rédigez de courts messages chaleureux d'un programme de formation à l'un de ses "
+        "apprenants. Jamais de honte, de menace ni de faits inventés ; le prénom seul. "
+        'Répondez uniquement en JSON : {{"subject": "...", "body": "..."}}.',
+        "Prénom : {first_name}\nPromotion : {cohort}\nCours : {course}\n"
+        "Jours depuis sa dernière activité : {days_inactive}\nProgression : {progress}\n"
+        "Ce qui le met en risque :\n{factors}\nL'étape qui aiderait le plus : {best_lever}\n"
+        "Rédigez le message en français (locale {locale}).",
     ),
 }
 # (subject, body) by locale and arm; learners of other locales get English.
@@ -331,8 +333,8 @@ def _campaign_write(
 
 
 def _drafts_write(summary: NudgesDemoSummary, *, now: datetime) -> None:
-    """Template drafts (no LLM key in the demo) for the demo coach's riskiest inactive
-    learners, to approve and send from the dashboard."""
+    """Template drafts for the demo coach's riskiest inactive learners, to approve and send
+    from the dashboard; without an LLM key they say so, as generation would."""
     audience = inactive_learners_at(
         as_of=now,
         inactive_days=INACTIVE_DAYS,
@@ -352,7 +354,7 @@ def _drafts_write(summary: NudgesDemoSummary, *, now: datetime) -> None:
                 channel=Channel.IN_APP if len(drafts) % 2 else Channel.EMAIL,
                 status=NudgeStatus.DRAFT,
                 source=NudgeSource.TEMPLATE,
-                fallback_reason="no_key",
+                fallback_reason="" if settings.OPENAI_API_KEY else "no_key",
                 subject=subject,
                 body=body,
                 risk_snapshot=_risk_snapshot(snapshot),

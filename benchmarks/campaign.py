@@ -52,13 +52,16 @@ def _env(options: argparse.Namespace) -> dict[str, str]:
         "DATABASE_URL": f"{SERVER}/{options.database}",
         "DEBUG": "true",
         "SECURE_SSL_REDIRECT": "false",
+        # As Celery workers are deployed (compose, Kubernetes): no pool, one connection per
+        # thread, so 16 threads never wait for one of the pool's 10.
+        "DATABASE_POOL": "false",
         "OPENAI_BASE_URL": f"http://127.0.0.1:{options.llm_port}/v1",
         "OPENAI_API_KEY": "benchmark",
         "CAMPAIGN_CONCURRENCY": str(options.concurrency),
         "LLM_CACHE_SECONDS": "0",
         "LLM_REQUESTS_PER_MINUTE": "10000000",
         "LLM_TOKENS_PER_MINUTE": "10000000000",
-        "EMAIL_URL": "locmemmail://",
+        "EMAIL_URL": "memorymail://",
         # Auto-approved nudges are handed to the outbox; its delivery (a worker's job) is left
         # queued in memory instead of running eagerly on the campaign's threads.
         **({"CELERY_TASK_ALWAYS_EAGER": "false"} if auto else {}),
@@ -207,7 +210,7 @@ def _run(options: argparse.Namespace) -> dict[str, Any]:
         cwd=ROOT,
         env=_env(options),
         check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
         text=True,
     )
     return json.loads(done.stdout.strip().splitlines()[-1])

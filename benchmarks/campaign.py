@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from scratch_db import SERVER, admin_execute, scratch_arguments
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER = "postgres://postgres@127.0.0.1:5432"
 DATABASE = "lep_campaign_bench"  # the scratch database unless --database names another
 CHILD = "--run-campaign-child"
 BENCH_USER = "bench-admin"
@@ -74,16 +74,11 @@ def _manage(options: argparse.Namespace, *args: str) -> float:
     return time.perf_counter() - started
 
 
-def _admin(sql: str) -> None:
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as connection:
-        connection.execute(sql)
-
-
 def _prepare(options: argparse.Namespace) -> float:
     """A fresh scratch database: migrated, seeded, every learner studying and scored."""
     database = options.database
-    _admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-    _admin(f"CREATE DATABASE {database}")
+    admin_execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    admin_execute(f"CREATE DATABASE {database}")
     _manage(options, "migrate", "-v0")
     seconds = _manage(
         options,
@@ -253,15 +248,7 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.3, help="The LLM server's answer time.")
     parser.add_argument("--approval", choices=("review", "auto"), default="review")
     parser.add_argument("--llm-port", type=int, default=8109, help="The local LLM server's port.")
-    parser.add_argument(
-        "--keep-db", action="store_true", help="Leave the scratch database for another run."
-    )
-    parser.add_argument(
-        "--reuse-db", action="store_true", help="Use the database a --keep-db run left."
-    )
-    parser.add_argument(
-        "--database", default=DATABASE, help="The scratch database (dropped unless --keep-db)."
-    )
+    scratch_arguments(parser, default=DATABASE)
     options = parser.parse_args()
     seeding = None
     if options.reuse_db:
@@ -277,7 +264,7 @@ def main() -> None:
     results = {**_figures(run, options), "seed_seconds": seeding and round(seeding, 1)}
     print(json.dumps(results, indent=2))
     if not options.keep_db:
-        _admin(f"DROP DATABASE IF EXISTS {options.database} WITH (FORCE)")
+        admin_execute(f"DROP DATABASE IF EXISTS {options.database} WITH (FORCE)")
 
 
 if __name__ == "__main__":

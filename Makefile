@@ -16,12 +16,14 @@ DEMO_DAYS ?= 240
 # run would add assessments otherwise); `manage.py rescore` scores it again as of now.
 DEMO_SNAPSHOT_DAYS ?= 35
 DEMO_HISTORY_WEEKS ?= 5
+# The local OpenAI-compatible server of `make llm-server` (OPENAI_BASE_URL=http://127.0.0.1:$(LLM_SERVER_PORT)/v1).
+LLM_SERVER_PORT ?= 8100
 WEEKS_AGO = $(BIN)/python -c "import datetime as d, sys; print((d.datetime.now(d.UTC) - d.timedelta(weeks=int(sys.argv[1]))).isoformat(timespec='seconds'))"
 # Local runs default to DEBUG on (embedded SQLite, local-memory cache, eager tasks), and links in
 # mail (invitations) point at the address served.
 RUN_ENV := DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: setup run test lint security schemathesis prod-smoke format migrate clean deploy-check dev-cert
+.PHONY: setup run llm-server test lint security schemathesis prod-smoke format migrate clean deploy-check dev-cert
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,9 +45,14 @@ run: migrate
 	done; \
 	$(RUN_ENV) $(BIN)/python manage.py rescore || exit 1; \
 	$(RUN_ENV) $(BIN)/python manage.py backfill_snapshots --days $(DEMO_SNAPSHOT_DAYS)
+	$(RUN_ENV) $(BIN)/python manage.py seed_nudges_demo
 	$(RUN_ENV) $(BIN)/python manage.py demo_accounts
 	@echo "Serving on http://$(HOST):$(PORT)/  (dashboard: /dashboard/, API: /api/v1/, docs: /api/docs/, admin: /admin/)"
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The local OpenAI-compatible server (chat completions, streaming) for the LLM path of `make run`.
+llm-server: setup
+	$(RUN_ENV) $(BIN)/python manage.py fake_llm_server --port $(LLM_SERVER_PORT) $(LLM_SERVER_ARGS)
 
 test: setup
 	$(BIN)/pytest --cov --cov-report=term $(PYTEST_ARGS)

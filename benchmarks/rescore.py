@@ -27,9 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+from scratch_db import SERVER, admin_execute, scratch_arguments
 
 ROOT = Path(__file__).resolve().parent.parent
-SERVER = "postgres://postgres@127.0.0.1:5432"
 DATABASE = "lep_rescore_bench"  # the scratch database unless --database names another
 
 
@@ -48,14 +48,9 @@ def _manage(database: str, *args: str) -> float:
     return time.perf_counter() - started
 
 
-def _admin(sql: str) -> None:
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as connection:
-        connection.execute(sql)
-
-
 def _prepare(database: str, learners: int, days: int) -> float:
-    _admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-    _admin(f"CREATE DATABASE {database}")
+    admin_execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    admin_execute(f"CREATE DATABASE {database}")
     _manage(database, "migrate", "-v0")
     seconds = _manage(
         database,
@@ -121,15 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--learners", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=365)
-    parser.add_argument(
-        "--keep-db", action="store_true", help="Leave the scratch database for another run."
-    )
-    parser.add_argument(
-        "--reuse-db", action="store_true", help="Use the database a --keep-db run left."
-    )
-    parser.add_argument(
-        "--database", default=DATABASE, help="The scratch database (dropped unless --keep-db)."
-    )
+    scratch_arguments(parser, default=DATABASE)
     options = parser.parse_args()
     database = options.database
     seeding = None if options.reuse_db else _prepare(database, options.learners, options.days)
@@ -156,7 +143,7 @@ def main() -> None:
     }
     print(json.dumps(results, indent=2))
     if not options.keep_db:
-        _admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        admin_execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 
 if __name__ == "__main__":

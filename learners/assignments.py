@@ -17,6 +17,7 @@ from engagement.errors import ValidationFailed
 from engagement.models import User
 from learners.cache import learners_data_changed
 from learners.models import Cohort, CohortAssignment
+from learners.nudge_demo import recent_cohort_ids
 
 UNKNOWN_COHORTS = "One or more cohorts do not exist."
 
@@ -50,7 +51,7 @@ def cohort_assignments_set(*, user: User, cohort_ids: Iterable[Any]) -> None:
 def demo_accounts_ensure_with_cohorts(*, coach_cohorts: int = 2) -> list[tuple[str, str, str]]:
     """The platform's demo accounts, the coach working with the ``coach_cohorts`` most recent
     cohorts (``manage.py demo_accounts``)."""
-    recent = Cohort.objects.order_by("-starts_on").values_list("pk", flat=True)[:coach_cohorts]
+    recent = recent_cohort_ids(coach_cohorts)
     return demo_accounts_ensure(coach_cohort_ids=list(recent))
 
 

@@ -53,6 +53,12 @@ from learners.nudge_selection import (
     learner_cohort_ids,
 )
 from learners.nudge_pages import learner_labels, learner_visible
+from learners.nudge_demo import (
+    InactiveLearner,
+    first_activity_after,
+    inactive_learners_at,
+    recent_cohort_ids,
+)
 from learners.pages.panels import LearnerPanel, learner_panel_add
 from learners.risk.explanations import explained_factors
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
@@ -94,6 +100,7 @@ __all__ = [
     "CohortSummary",
     "FeatureMatrix",
     "LearnerContact",
+    "InactiveLearner",
     "LearnerPanel",
     "Lever",
     "PrivacyHook",
@@ -111,6 +118,7 @@ __all__ = [
     "cohort_summaries",
     "data_version",
     "feature_matrix",
+    "first_activity_after",
     "group_metrics",
     "learner_cohort_in_scope",
     "learner_contacts",
@@ -118,6 +126,7 @@ __all__ = [
     "known_cohort_ids",
     "learner_cohort_ids",
     "learner_labels",
+    "inactive_learners_at",
     "learner_panel_add",
     "learner_privacy_hook_add",
     "learner_risk_snapshot",
@@ -127,6 +136,7 @@ __all__ = [
     "metrics",
     "pr_auc",
     "precision_recall",
+    "recent_cohort_ids",
     "risk_band_changes",
     "roc_auc",
     "score_matrix",

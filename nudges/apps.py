@@ -13,3 +13,9 @@ class NudgesConfig(AppConfig):
 
         registry.add_settings(tunables())
         registry.add_api_urls("nudges.api.urls")
+
+        import nudges.experiments_admin  # noqa: F401  (registers the flag and experiment admins)
+        from learners.contracts import activity_listener_add
+        from nudges.experiments import re_engagement_record
+
+        activity_listener_add(re_engagement_record)

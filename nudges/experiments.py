@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import DateTimeField, F, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
-from engagement.audit import audit_record
+from engagement.audit import audit_changes, audit_record
 from engagement.errors import ValidationFailed
 from nudges.models import (
     Experiment,
@@ -271,7 +271,7 @@ def experiment_promote(*, experiment: Experiment, variant_name: str, actor: Any)
             actor=actor,
             action="nudges.experiment_promote",
             target=experiment,
-            changes={"variant": variant.name, "prompt": variant.prompt},
+            changes=audit_changes({"variant": variant.name, "prompt": variant.prompt}),
         )
     return experiment
 

@@ -4,4 +4,5 @@ from django.urls import include, path
 
 urlpatterns: list = [
     path("", include("nudges.api.nudge_urls")),
+    path("", include("nudges.api.experiment_urls")),
 ]

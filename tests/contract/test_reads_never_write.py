@@ -32,6 +32,7 @@ from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
 from learners.services import coach_note_create
+from nudges.experiments import experiment_assign, experiment_create
 from tests.contract.schema import api_schema
 from tests.factories import (
     ActivityEventFactory,
@@ -87,6 +88,10 @@ def world() -> dict[str, Any]:
         payload={"to": "coach@example.org", "subject": "Hello", "body": "Hi."},
         idempotency_key="read-test",
     )
+    trial = experiment_create(
+        name="Trial", variants=[{"name": "A", "weight": 1}], holdout_share=0.5, actor=admin_user
+    )
+    experiment_assign(trial, [learner.pk, stale.pk], now=timezone.now())
     return {
         "user": admin_user,
         "learner": learner,
@@ -101,6 +106,7 @@ def world() -> dict[str, Any]:
             "learners": learner.pk,
             "users": admin_user.pk,
             "risk/models": RiskModel.objects.get(is_active=True).version,
+            "experiments": trial.pk,
         },
         "secret": key.secret,
         "route_ids": {

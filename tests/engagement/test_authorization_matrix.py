@@ -23,6 +23,7 @@ from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
 from learners.services import coach_note_create
+from nudges.experiments import experiment_create
 from tests.factories import (
     ActivityEventFactory,
     CohortAssignmentFactory,
@@ -138,6 +139,12 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("analytics-caseloads", "get"): STAFF_ONLY,
     ("analytics-attention", "get"): STAFF_ONLY,
     ("analytics-changes", "get"): STAFF_ONLY,
+    # Experiments: definitions and counted results, no one named; admins create and promote.
+    ("experiment-list", "get"): STAFF_ONLY,
+    ("experiment-list", "post"): ADMIN_ONLY,
+    ("experiment-detail", "get"): STAFF_ONLY,
+    ("experiment-results", "get"): STAFF_ONLY,
+    ("experiment-promote", "post"): ADMIN_ONLY,
     ("schema", "get"): OPEN,
     ("swagger-ui", "get"): OPEN,
     ("healthz", "get"): OPEN,
@@ -215,6 +222,12 @@ def world(db: Any) -> dict[str, Any]:
             payload={"to": "probe@example.org", "subject": "Probe", "body": "Probe"},
             idempotency_key="matrix.probe",
         ),
+        "experiment": experiment_create(
+            name="Matrix probe",
+            variants=[{"name": "A", "weight": 1}],
+            holdout_share=0.2,
+            actor=admin,
+        ),
         "principals": {
             "admin": admin,
             "coach_in": coach_in,
@@ -235,6 +248,7 @@ OBJECT_FOR_ROUTE = {
     "cohort": "cohort",
     "learner": "learner",
     "import-upload": "upload",
+    "experiment": "experiment",
 }
 
 

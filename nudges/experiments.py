@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce
 
 from engagement.audit import audit_changes, audit_record
 from engagement.errors import ValidationFailed
+from engagement.models import User
 from nudges.models import (
     Experiment,
     ExperimentAssignment,
@@ -66,7 +67,7 @@ def experiment_create(
             name=name.strip(),
             holdout_share=holdout_share,
             attribution_days=days,
-            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            created_by=actor if isinstance(actor, User) else None,
         )
         ExperimentVariant.objects.bulk_create(
             ExperimentVariant(

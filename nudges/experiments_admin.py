@@ -120,4 +120,4 @@ class ExperimentAssignmentAdmin(ReadOnlyAdmin):
         "re_engaged_at",
     )
     list_filter = ("experiment",)
-    list_select_related = ("experiment", "variant")
+    list_select_related = ("experiment", "variant", "learner")

@@ -20,8 +20,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DateTimeField, F, Min, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Case, DateTimeField, F, Min, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, Least
 
 from engagement.audit import audit_changes, audit_record
 from engagement.errors import ValidationFailed
@@ -210,18 +210,21 @@ def re_engagement_record(activity: Mapping[uuid.UUID, Sequence[datetime]]) -> No
         .only("id", "learner_id", "sent_at", "re_engaged_at")
         .order_by("id")
     )
-    changed = [
-        nudge
+    firsts = {
+        nudge.pk: first
         for nudge in nudges
         if nudge.sent_at is not None
-        and _mark(
-            nudge,
-            exposed=nudge.sent_at,
-            days=nudge.window or settings.NUDGE_ATTRIBUTION_DAYS,
-            times=times[nudge.learner_id],
+        and (
+            first := _first_after(
+                nudge,
+                exposed=nudge.sent_at,
+                days=nudge.window or settings.NUDGE_ATTRIBUTION_DAYS,
+                times=times[nudge.learner_id],
+            )
         )
-    ]
-    Nudge.objects.bulk_update(changed, ["re_engaged_at"])
+    }
+    if firsts:
+        Nudge.objects.filter(pk__in=firsts).update(re_engaged_at=_earliest(firsts))
     assignments = (
         ExperimentAssignment.objects.annotate(exposure=assignment_exposure())
         .filter(unmarked, learner_id__in=times, exposure__gte=since, exposure__lt=latest)
@@ -229,31 +232,50 @@ def re_engagement_record(activity: Mapping[uuid.UUID, Sequence[datetime]]) -> No
         .only("id", "learner_id", "exposed_at", "re_engaged_at", "experiment__attribution_days")
         .order_by("id")
     )
-    marked = []
+    exposures: dict[uuid.UUID, datetime] = {}
+    firsts = {}
     for assignment in assignments:
-        exposure = assignment.exposure
-        if _mark(
+        first = _first_after(
             assignment,
-            exposed=exposure,
+            exposed=assignment.exposure,
             days=assignment.experiment.attribution_days,
             times=times[assignment.learner_id],
-        ):
-            assignment.exposed_at = exposure
-            marked.append(assignment)
-    ExperimentAssignment.objects.bulk_update(marked, ["exposed_at", "re_engaged_at"])
+        )
+        if first:
+            firsts[assignment.pk] = first
+            exposures[assignment.pk] = assignment.exposure
+    if firsts:
+        ExperimentAssignment.objects.filter(pk__in=firsts).update(
+            re_engaged_at=_earliest(firsts),
+            exposed_at=Coalesce(F("exposed_at"), _by_id(exposures)),
+        )
 
 
-def _mark(
+def _first_after(
     row: Nudge | ExperimentAssignment, *, exposed: datetime, days: int, times: Sequence[datetime]
-) -> bool:
-    """Set ``row.re_engaged_at`` to the first time in ``(exposed, exposed + days]`` if it is
-    earlier than the one stored; whether it changed."""
+) -> datetime | None:
+    """The first of ``times`` in ``(exposed, exposed + days]`` if earlier than the row's
+    ``re_engaged_at``, else ``None`` (nothing to change)."""
     end = exposed + timedelta(days=days)
     first = next((time for time in times if exposed < time <= end), None)
     if first is None or (row.re_engaged_at is not None and row.re_engaged_at <= first):
-        return False
-    row.re_engaged_at = first
-    return True
+        return None
+    return first
+
+
+def _by_id(values: Mapping[uuid.UUID, datetime]) -> Case:
+    """Each row's own value, in one expression (one UPDATE for every row)."""
+    return Case(
+        *(When(pk=pk, then=Value(value)) for pk, value in values.items()),
+        output_field=DateTimeField(),
+    )
+
+
+def _earliest(firsts: Mapping[uuid.UUID, datetime]) -> Least:
+    """``re_engaged_at`` becomes the earlier of the stored time and the row's new one, in the
+    database: a concurrent batch that stored an earlier time meanwhile keeps it."""
+    new = _by_id(firsts)
+    return Least(Coalesce(F("re_engaged_at"), new), new)
 
 
 def experiment_promote(*, experiment: Experiment, variant_name: str, actor: Any) -> Experiment:

@@ -9,6 +9,9 @@ its query count does not grow with the number of learners, cohorts or coaches as
 Other apps add sections to the learner page with ``learner_panel_add`` (see
 ``learners.pages.panels``).
 
+Other apps hear of each batch of activity ingestion writes with ``activity_listener_add`` (see
+``learners.activity_listeners``): the nudges app marks re-engagement there.
+
 Other apps add actions on learners selected in the caseload table with
 ``bulk_action_register(BulkAction(...))`` from their ``AppConfig.ready()`` (the nudges app's
 "Start a campaign"): the handler receives only ids already checked to be in the caller's scope.
@@ -32,6 +35,7 @@ import numpy as np
 from django.utils import timezone
 
 from engagement.roles import sees_personal_data
+from learners.activity_listeners import Activity, ActivityListener, activity_listener_add
 from learners.analytics_selectors import (
     UNSCORED,
     alerts_waiting_count,
@@ -89,6 +93,8 @@ __all__ = [
     "EVENT_KIND_LABELS",
     "FEATURE_NAMES",
     "ApiKeyScope",
+    "Activity",
+    "ActivityListener",
     "AttentionLearner",
     "BandChange",
     "BandChanges",
@@ -106,6 +112,7 @@ __all__ = [
     "PrivacyHook",
     "RiskFactor",
     "RiskSnapshot",
+    "activity_listener_add",
     "alerts_waiting",
     "band_for",
     "brier",

@@ -25,6 +25,7 @@ from engagement.models import Job, Role, User
 from engagement.roles import role_of
 from engagement.services import model_update
 from learners import tasks  # its schedules call the request services below
+from learners.activity_listeners import activity_notify
 from learners.cache import learner_detail_forget, learners_data_changed
 from learners.ingestion.events import EventRecord, LearnerRef, parse_event
 from learners.ingestion.validation import Errors, learner_row
@@ -419,6 +420,7 @@ def _insert_new_events(rows: list[ActivityEvent]) -> set[uuid.UUID]:
     )
     if landed:
         learners_touch_activity(learner_ids=set(landed.values()))
+        activity_notify((row.learner_id, row.occurred_at) for row in rows if row.id in landed)
     return set(landed)
 
 

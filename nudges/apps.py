@@ -79,3 +79,9 @@ class NudgesConfig(AppConfig):
                 order=30,
             )
         )
+
+        import nudges.experiments_admin  # noqa: F401  (registers the flag and experiment admins)
+        from learners.contracts import activity_listener_add
+        from nudges.experiments import re_engagement_record
+
+        activity_listener_add(re_engagement_record)

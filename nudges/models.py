@@ -10,6 +10,7 @@ Learners and cohorts are referred to by foreign key only; this app reads them th
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from waffle.models import Switch
 
 from engagement.crypto import EncryptedTextField
 from engagement.ids import uuid7
@@ -372,3 +373,15 @@ class FeatureCohortLimit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.flag} in {self.cohort_id}"
+
+
+class FeatureFlag(Switch):
+    """A nudges feature flag (``nudges.flags``) as the admin shows it: the waffle switch, with
+    the cohorts it is limited to edited alongside."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "feature flag"
+
+    def __str__(self) -> str:
+        return str(self.name)

@@ -7,4 +7,5 @@ urlpatterns: list = [
     path("", include("nudges.api.nudge_urls")),
     path("", include("nudges.api.llm_urls")),
     path("", include("nudges.api.campaign_urls")),
+    path("", include("nudges.api.experiment_urls")),
 ]

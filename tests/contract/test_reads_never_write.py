@@ -36,6 +36,7 @@ from nudges.models import PromptTemplate
 from nudges.models import Nudge
 from nudges.campaigns import campaign_create
 from nudges.models import Campaign, Experiment, Nudge, PromptTemplate
+from nudges.experiments import experiment_assign, experiment_create
 from tests.contract.schema import api_schema
 from tests.factories import (
     ActivityEventFactory,
@@ -102,6 +103,10 @@ def world() -> dict[str, Any]:
     campaign = Campaign.objects.create(name="Read me", created_by=admin_user)
     experiment = Experiment.objects.create(name="Read me")
     prompt = PromptTemplate.objects.create(key="read", version=1, system_text="s", user_text="u")
+    trial = experiment_create(
+        name="Trial", variants=[{"name": "A", "weight": 1}], holdout_share=0.5, actor=admin_user
+    )
+    experiment_assign(trial, [learner.pk, stale.pk], now=timezone.now())
     return {
         "user": admin_user,
         "learner": learner,
@@ -119,6 +124,7 @@ def world() -> dict[str, Any]:
             "risk/models": RiskModel.objects.get(is_active=True).version,
             "prompts": PromptTemplate.objects.values_list("pk", flat=True).first(),
             "campaigns": campaign.pk,
+            "experiments": trial.pk,
         },
         "secret": key.secret,
         "route_ids": {

@@ -29,6 +29,7 @@ from nudges.models import PromptTemplate
 from nudges.delivery import click_url, open_url, unsubscribe_url
 from nudges.models import Nudge
 from nudges.campaigns import campaign_create
+from nudges.experiments import experiment_create
 from tests.factories import (
     ActivityEventFactory,
     CohortAssignmentFactory,
@@ -185,6 +186,12 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("campaign-detail", "get"): STAFF_OBJECT,
     ("campaign-preview", "post"): COACH_WRITE_OBJECT,
     ("campaign-run", "post"): COACH_WRITE_OBJECT,
+    # Experiments: definitions and counted results, no one named; admins create and promote.
+    ("experiment-list", "get"): STAFF_ONLY,
+    ("experiment-list", "post"): ADMIN_ONLY,
+    ("experiment-detail", "get"): STAFF_ONLY,
+    ("experiment-results", "get"): STAFF_ONLY,
+    ("experiment-promote", "post"): ADMIN_ONLY,
     ("schema", "get"): OPEN,
     ("swagger-ui", "get"): OPEN,
     ("healthz", "get"): OPEN,
@@ -276,6 +283,11 @@ def world(db: Any) -> dict[str, Any]:
         ),
         "campaign": campaign_create(
             actor=admin, name="Matrix probe", channel="email", cohort_ids=[cohort.pk]
+        "experiment": experiment_create(
+            name="Matrix probe",
+            variants=[{"name": "A", "weight": 1}],
+            holdout_share=0.2,
+            actor=admin,
         ),
         "principals": {
             "admin": admin,
@@ -300,6 +312,7 @@ OBJECT_FOR_ROUTE = {
     "prompt": "prompt",
     "nudge": "nudge",
     "campaign": "campaign",
+    "experiment": "experiment",
 }
 
 

@@ -1,0 +1,113 @@
+"""Reading experiments: the list, one experiment, and its results per arm.
+
+Results count learners, never name them: analysts see them like everyone else. A coach's
+results count only the learners of their cohorts (``learners.contracts.visible_cohort_ids``).
+"""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from engagement.ids import row_by_id
+from learners.contracts import visible_cohort_ids
+from nudges.experiment_stats import rate, two_proportion_test
+from nudges.experiments import HOLDOUT, assignment_exposure
+from nudges.models import Experiment, ExperimentAssignment, ExperimentVariant
+
+
+def experiment_list() -> QuerySet[Experiment]:
+    """Experiments, newest first, with their variants and prompt versions (two queries)."""
+    return Experiment.objects.select_related("winner").prefetch_related(
+        Prefetch("variants", queryset=ExperimentVariant.objects.select_related("prompt"))
+    )
+
+
+def experiment_get(*, experiment_id: uuid.UUID | str) -> Experiment:
+    return row_by_id(experiment_list(), experiment_id, missing="No experiment with this id.")
+
+
+@dataclass(frozen=True, slots=True)
+class ArmResult:
+    """One arm: learners assigned, exposed (``n``: sent its nudge; the holdout: all), those
+    who came back within the window, their rate, and, for a variant, the comparison with the
+    holdout (``None`` without a holdout or with an empty arm)."""
+
+    arm: str
+    variant_id: uuid.UUID | None
+    prompt_id: uuid.UUID | None
+    prompt_version: int | None
+    assigned: int
+    n: int
+    re_engaged: int
+    rate: float | None
+    difference: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ExperimentResults:
+    experiment_id: uuid.UUID
+    status: str
+    winner: str | None
+    attribution_days: int
+    arms: tuple[ArmResult, ...]
+
+
+def experiment_results(*, experiment: Experiment, actor: Any) -> ExperimentResults:
+    """Each arm's counts and its comparison with the holdout (two-proportion z-test): the
+    holdout first, then the variants by name; one counting query (two for a coach)."""
+    assignments = ExperimentAssignment.objects.filter(experiment=experiment)
+    cohorts = visible_cohort_ids(actor=actor)
+    if cohorts is not None:
+        assignments = assignments.filter(learner__cohort_id__in=cohorts)
+    counts = {
+        row["variant_id"]: row
+        for row in assignments.annotate(exposure=assignment_exposure())
+        .order_by()
+        .values("variant_id")
+        .annotate(
+            assigned=Count("id"),
+            n=Count("id", filter=Q(exposure__isnull=False)),
+            re_engaged=Count("id", filter=Q(re_engaged_at__isnull=False)),
+        )
+    }
+    empty = {"assigned": 0, "n": 0, "re_engaged": 0}
+    holdout = counts.get(None, empty)
+    variants = sorted(experiment.variants.all(), key=lambda variant: variant.name)
+    arms = [_arm(None, holdout, control=empty)] if experiment.holdout_share else []
+    arms += [_arm(variant, counts.get(variant.pk, empty), control=holdout) for variant in variants]
+    return ExperimentResults(
+        experiment_id=experiment.pk,
+        status=experiment.status,
+        winner=experiment.winner.name if experiment.winner else None,
+        attribution_days=experiment.attribution_days,
+        arms=tuple(arms),
+    )
+
+
+def _arm(
+    variant: ExperimentVariant | None, row: dict[str, int], *, control: dict[str, int]
+) -> ArmResult:
+    """An arm's result, compared with ``control`` (no one in it: no comparison)."""
+    comparison = two_proportion_test(
+        row["re_engaged"], row["n"], control["re_engaged"], control["n"]
+    )
+    prompt = variant.prompt if variant else None
+    return ArmResult(
+        arm=variant.name if variant else HOLDOUT,
+        variant_id=variant.pk if variant else None,
+        prompt_id=prompt.pk if prompt else None,
+        prompt_version=prompt.version if prompt else None,
+        assigned=row["assigned"],
+        n=row["n"],
+        re_engaged=row["re_engaged"],
+        rate=rate(row["re_engaged"], row["n"]),
+        difference=comparison.difference,
+        ci_low=comparison.ci_low,
+        ci_high=comparison.ci_high,
+        p_value=comparison.p_value,
+    )

@@ -47,21 +47,21 @@ from learners.analytics_selectors import (
 from learners.bulk_actions import BulkAction, BulkHandler, bulk_action_register
 from learners.cache import data_version
 from learners.models import EventKind, Learner, RiskAssessment, RiskBand
-from learners.nudge_generation import learner_cohort_in_scope
 from learners.nudge_contacts import LearnerContact, learner_contacts, learner_nudge_opt_out
+from learners.nudge_demo import (
+    InactiveLearner,
+    first_activity_after,
+    inactive_learners_at,
+    recent_cohort_ids,
+)
+from learners.nudge_generation import learner_cohort_in_scope
+from learners.nudge_pages import learner_labels, learner_visible
 from learners.nudge_privacy import PrivacyHook, learner_privacy_hook_add
 from learners.nudge_selection import (
     CampaignCandidate,
     campaign_candidates,
     known_cohort_ids,
     learner_cohort_ids,
-)
-from learners.nudge_pages import learner_labels, learner_visible
-from learners.nudge_demo import (
-    InactiveLearner,
-    first_activity_after,
-    inactive_learners_at,
-    recent_cohort_ids,
 )
 from learners.pages.panels import LearnerPanel, learner_panel_add
 from learners.risk.explanations import explained_factors
@@ -92,9 +92,9 @@ __all__ = [
     "EVENT_KINDS",
     "EVENT_KIND_LABELS",
     "FEATURE_NAMES",
-    "ApiKeyScope",
     "Activity",
     "ActivityListener",
+    "ApiKeyScope",
     "AttentionLearner",
     "BandChange",
     "BandChanges",
@@ -105,8 +105,8 @@ __all__ = [
     "CohortDay",
     "CohortSummary",
     "FeatureMatrix",
-    "LearnerContact",
     "InactiveLearner",
+    "LearnerContact",
     "LearnerPanel",
     "Lever",
     "PrivacyHook",
@@ -127,13 +127,13 @@ __all__ = [
     "feature_matrix",
     "first_activity_after",
     "group_metrics",
-    "learner_cohort_in_scope",
-    "learner_contacts",
-    "learner_nudge_opt_out",
+    "inactive_learners_at",
     "known_cohort_ids",
     "learner_cohort_ids",
+    "learner_cohort_in_scope",
+    "learner_contacts",
     "learner_labels",
-    "inactive_learners_at",
+    "learner_nudge_opt_out",
     "learner_panel_add",
     "learner_privacy_hook_add",
     "learner_risk_snapshot",

@@ -6,31 +6,38 @@ class NudgesConfig(AppConfig):
     verbose_name = "Nudges"
 
     def ready(self) -> None:
-        """Add the app's settings, API, pages, schedules, outbox channels, learner-page panel
-        and bulk action to the platform."""
+        """Add the app's settings, API, admin, delivery, schedules, privacy and activity hooks,
+        job kind and dashboard pages to the platform."""
+        import nudges.experiments_admin
+        import nudges.lifecycle_admin
+        import nudges.llm.admin
+        import nudges.prompt_admin  # noqa: F401  (the prompt admin)
         from engagement.registry import registry
+        from learners.contracts import (
+            PrivacyHook,
+            activity_listener_add,
+            learner_privacy_hook_add,
+        )
         from nudges import campaign_tasks
         from nudges.conf import tunables
-
-        registry.add_settings(tunables())
-        registry.add_api_urls("nudges.api.urls")
-        import nudges.llm.admin  # noqa: F401  (registers LLMCall in the Django admin)
-        import nudges.prompt_admin  # noqa: F401  (registers the prompt admin)
-
-        # lifecycle: delivery (outbox channels, the due-nudge schedule, the email links' pages),
-        # the admin of nudges, and the nudges' part in learners' exports and erasures.
-        import nudges.lifecycle_admin  # noqa: F401 - registers its admin classes
-        from learners.contracts import PrivacyHook, learner_privacy_hook_add
         from nudges.delivery import in_app_deliver, nudge_email_send
+        from nudges.experiments import re_engagement_record
         from nudges.privacy import EXPORT_KEY, nudges_erase, nudges_export
         from nudges.schedules import BEAT_SCHEDULE
 
+        registry.add_settings(tunables())
+        registry.add_api_urls("nudges.api.urls")
+        # Delivery: the outbox channels, the due-nudge schedule and the email links' pages.
         registry.add_outbox_channel("nudge_email", nudge_email_send)
         registry.add_outbox_channel("in_app", in_app_deliver)
         registry.add_beat_schedule(BEAT_SCHEDULE)
         registry.add_site_urls("nudges/", "nudges.public_urls")
+        # A learner's nudges go with their export and erasure; their activity marks re-engagement.
         learner_privacy_hook_add(
             PrivacyHook(key=EXPORT_KEY, export=nudges_export, erase=nudges_erase)
+        )
+        activity_listener_add(re_engagement_record)
+        # Campaign runs and automations.
         registry.add_job_kind(campaign_tasks.CAMPAIGN_RUN, campaign_tasks.CAMPAIGN_RUN_LABEL)
         registry.add_beat_schedule(campaign_tasks.BEAT_SCHEDULE)
         registry.add_schema_enum_names(
@@ -38,12 +45,13 @@ class NudgesConfig(AppConfig):
                 "CampaignApprovalEnum": "nudges.models.Campaign.Approval",
                 "CampaignScheduleEnum": "nudges.models.Campaign.Schedule",
             }
+        )
         self._add_pages()
 
     @staticmethod
     def _add_pages() -> None:
-        """The dashboard pages (pages area): routes, navigation, the learner-page panel and the
-        caseload's "Start a campaign"."""
+        """The dashboard pages: routes, navigation, the learner-page panel and the caseload's
+        "Start a campaign"."""
         from django.utils.translation import gettext_lazy as _
 
         from engagement.dashboard import NavEntry
@@ -79,9 +87,3 @@ class NudgesConfig(AppConfig):
                 order=30,
             )
         )
-
-        import nudges.experiments_admin  # noqa: F401  (registers the flag and experiment admins)
-        from learners.contracts import activity_listener_add
-        from nudges.experiments import re_engagement_record
-
-        activity_listener_add(re_engagement_record)

@@ -32,11 +32,9 @@ from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
 from learners.services import coach_note_create
-from nudges.models import PromptTemplate
-from nudges.models import Nudge
 from nudges.campaigns import campaign_create
-from nudges.models import Campaign, Experiment, Nudge, PromptTemplate
 from nudges.experiments import experiment_assign, experiment_create
+from nudges.models import Campaign, Experiment, Nudge, PromptTemplate
 from tests.contract.schema import api_schema
 from tests.factories import (
     ActivityEventFactory,

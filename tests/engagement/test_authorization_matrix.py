@@ -25,11 +25,10 @@ from learners.risk.feedback import risk_feedback_create
 from learners.risk.services import learners_rescore
 from learners.scopes import ApiKeyScope
 from learners.services import coach_note_create
-from nudges.models import PromptTemplate
-from nudges.delivery import click_url, open_url, unsubscribe_url
-from nudges.models import Nudge
 from nudges.campaigns import campaign_create
+from nudges.delivery import click_url, open_url, unsubscribe_url
 from nudges.experiments import experiment_create
+from nudges.models import Nudge, PromptTemplate
 from tests.factories import (
     ActivityEventFactory,
     CohortAssignmentFactory,
@@ -80,6 +79,7 @@ OWN_JOB = rule(
 STAFF_OR_KEY_READ = STAFF_READ_LIST
 ADMIN_ANALYST = rule(
     anonymous=401, admin=OK, coach_in=403, coach_out=403, analyst=OK, key_with=403, key_without=403
+)
 # Nudges: staff only (no key scope reads them), coaches within their cohorts.
 NUDGE_READ_OBJECT = rule(
     anonymous=401, admin=OK, coach_in=OK, coach_out=404, analyst=OK, key_with=403, key_without=403
@@ -93,6 +93,7 @@ INBOX_RECEIPT = rule(
     anonymous=401, admin=403, coach_in=403, coach_out=403, analyst=403, key_with=OK, key_without=OK
 )
 STAFF_OBJECT = rule(
+    anonymous=401, admin=OK, coach_in=OK, coach_out=404, analyst=OK, key_with=403, key_without=403
 )
 OPEN = dict.fromkeys(PRINCIPALS, PUBLIC)
 
@@ -283,6 +284,7 @@ def world(db: Any) -> dict[str, Any]:
         ),
         "campaign": campaign_create(
             actor=admin, name="Matrix probe", channel="email", cohort_ids=[cohort.pk]
+        ),
         "experiment": experiment_create(
             name="Matrix probe",
             variants=[{"name": "A", "weight": 1}],

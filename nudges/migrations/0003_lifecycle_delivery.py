@@ -7,7 +7,7 @@ import engagement.ids
 class Migration(migrations.Migration):
     dependencies = [
         ("learners", "0027_caseload_band_indexes"),
-        ("nudges", "0001_initial"),
+        ("nudges", "0002_generation_default_prompts"),
     ]
 
     operations = [

@@ -24,7 +24,7 @@ def delete_switches(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("nudges", "0001_initial"),
+        ("nudges", "0003_lifecycle_delivery"),
         ("waffle", "0004_update_everyone_nullbooleanfield"),
     ]
 

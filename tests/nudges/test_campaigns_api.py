@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from engagement.models import AuditEvent, Job, JobStatus, Role
-from nudges.models import Campaign, Experiment, Nudge, NudgeSource, NudgeStatus, PromptTemplate
+from nudges.models import Campaign, Experiment, Nudge, NudgeSource, NudgeStatus
 from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
 from tests.nudges import campaigns_fakes
 from tests.nudges.campaigns_factories import scored_learner
@@ -90,7 +90,7 @@ def test_bad_input_is_refused_naming_the_field(
 
 
 def test_a_prompt_key_and_an_experiment_together_are_refused(user: Any, cohort: Any) -> None:
-    PromptTemplate.objects.create(key="reengage", version=1, system_text="s", user_text="u")
+    # The shipped prompt (migration 0002) is the one named.
     experiment = Experiment.objects.create(name="Tone")
 
     response = _client(user).post(

@@ -21,7 +21,7 @@ NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 def prompt(version: int, *, active: bool = False) -> PromptTemplate:
     return PromptTemplate.objects.create(
-        key="reengage",
+        key="checkin",
         version=version,
         locale="en",
         system_text="You write short, kind messages.",

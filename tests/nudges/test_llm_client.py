@@ -83,7 +83,7 @@ def test_a_cache_hit_makes_no_second_call(fake_llm: FakeLLMServer) -> None:
 
 def test_the_cache_key_holds_model_prompt_version_and_messages(fake_llm: FakeLLMServer) -> None:
     prompt = PromptTemplate.objects.create(
-        key="reengage", version=1, system_text=SYSTEM, user_text=USER
+        key="checkin", version=1, system_text=SYSTEM, user_text=USER
     )
     llm_complete(_request())
     llm_complete(_request(model="gpt-4o"))

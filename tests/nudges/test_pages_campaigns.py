@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from engagement.models import Job
-from nudges.models import Campaign, Experiment, Nudge, NudgeSource, NudgeStatus, PromptTemplate
+from nudges.models import Campaign, Experiment, Nudge, NudgeSource, NudgeStatus
 from tests.nudges.pages_factories import (
     Calls,
     World,
@@ -117,7 +117,7 @@ def test_the_form_offers_only_the_coach_cohorts(world: World) -> None:
 def test_creating_calls_the_service_and_opens_the_campaign(
     world: World, services: dict[str, Calls]
 ) -> None:
-    PromptTemplate.objects.create(key="reengage", version=1, system_text="s", user_text="u")
+    # The shipped prompt (migration 0002) is the one named.
     response = client_for(world.coach).post(
         URL,
         {
@@ -161,7 +161,7 @@ def test_creating_calls_the_service_and_opens_the_campaign(
 def test_bad_input_comes_back_with_the_reason(
     world: World, services: dict[str, Calls], fields: dict[str, Any], problem: str
 ) -> None:
-    PromptTemplate.objects.create(key="reengage", version=1, system_text="s", user_text="u")
+    # The shipped prompt (migration 0002) is the one named.
     experiment = Experiment.objects.create(name="Tone")
     data = {"name": "Come back", "channel": "email", "approval": "review"} | fields
     if data.get("experiment") == "EXPERIMENT":

@@ -14,6 +14,7 @@ URL = "/dashboard/prompts/"
 
 @pytest.fixture
 def world(db: None) -> World:
+    PromptTemplate.objects.all().delete()  # the shipped versions; each test writes its own
     return make_world()
 
 

@@ -33,6 +33,7 @@ from nudges.models import (
     Nudge,
     PromptTemplate,
 )
+from nudges.prompts import prompt_activate
 
 #: The longest attribution window an experiment may have, in days; it also bounds how far back
 #: ingestion looks for nudges an event could re-engage.
@@ -286,7 +287,7 @@ def experiment_promote(*, experiment: Experiment, variant_name: str, actor: Any)
         raise ValidationFailed(detail={"variant": [f"No variant named '{variant_name}'."]})
     with transaction.atomic():
         if variant.prompt is not None:
-            _prompt_activate(variant.prompt)
+            prompt_activate(prompt=variant.prompt, actor=actor)
         experiment.winner = variant
         experiment.status = Experiment.Status.STOPPED
         experiment.save(update_fields=["winner", "status", "updated_at"])
@@ -297,13 +298,3 @@ def experiment_promote(*, experiment: Experiment, variant_name: str, actor: Any)
             changes=audit_changes({"variant": variant.name, "prompt": variant.prompt}),
         )
     return experiment
-
-
-def _prompt_activate(prompt: PromptTemplate) -> None:
-    """Make ``prompt`` the active version of its key and locale (the previous one first steps
-    down: one active version per key and locale)."""
-    PromptTemplate.objects.filter(key=prompt.key, locale=prompt.locale, is_active=True).exclude(
-        pk=prompt.pk
-    ).update(is_active=False)
-    PromptTemplate.objects.filter(pk=prompt.pk).update(is_active=True)
-    prompt.is_active = True

@@ -18,6 +18,9 @@ class NudgeSerializer(serializers.ModelSerializer[Nudge]):
         source="prompt.version", allow_null=True, read_only=True
     )
     variant = serializers.CharField(source="variant.name", allow_null=True, read_only=True)
+    # Null for analysts (see ``to_representation``), so the schema says so.
+    subject = serializers.CharField(allow_null=True, read_only=True)
+    body = serializers.CharField(allow_null=True, read_only=True)
 
     class Meta:
         model = Nudge

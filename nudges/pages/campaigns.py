@@ -2,8 +2,7 @@
 preview (the count and sample messages a run would make) and its run, followed on the job page;
 and the caseload's bulk action "Start a campaign" for the selected learners.
 
-Thin: writes go through :mod:`nudges.campaigns` (the API's services, imported where they are
-called), reads through
+Thin: writes go through :mod:`nudges.campaigns` (the API's services), reads through
 :mod:`nudges.page_selectors`. Coaches and admins create, preview and run; analysts read the
 list and the criteria (no learner is named on these pages).
 """
@@ -26,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from engagement.dashboard import page_user, paginate, staff_page
 from engagement.roles import ADMIN_COACH, role_of
 from learners import contracts
-from nudges import page_selectors
+from nudges import campaigns, page_selectors
 from nudges.models import Campaign, Channel, Experiment, PromptTemplate
 
 CAMPAIGNS_PER_PAGE = 25
@@ -129,9 +128,8 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     form = CampaignForm(request.POST, actor=request.user)
     if not form.is_valid():
         return _list(request, form, status=400)
-    from nudges.campaigns import campaign_create
 
-    campaign = campaign_create(actor=page_user(request), **form.service_arguments())
+    campaign = campaigns.campaign_create(actor=page_user(request), **form.service_arguments())
     messages.success(request, _("Campaign created: preview it, then run it."))
     return redirect("dashboard-campaign", campaign_id=campaign.pk)
 
@@ -158,9 +156,8 @@ def campaign_detail(request: HttpRequest, campaign_id: uuid.UUID) -> HttpRespons
 def campaign_preview_page(request: HttpRequest, campaign_id: uuid.UUID) -> HttpResponse:
     """A dry run: how many learners a run would select now, and sample messages (unsaved)."""
     campaign = page_selectors.campaign_page_get(actor=request.user, campaign_id=campaign_id)
-    from nudges.campaigns import campaign_preview
 
-    preview = campaign_preview(campaign=campaign, actor=page_user(request))
+    preview = campaigns.campaign_preview(campaign=campaign, actor=page_user(request))
     return _detail(request, campaign, preview=preview)
 
 
@@ -168,9 +165,8 @@ def campaign_preview_page(request: HttpRequest, campaign_id: uuid.UUID) -> HttpR
 def campaign_run_page(request: HttpRequest, campaign_id: uuid.UUID) -> HttpResponseRedirect:
     """Ask for a run on the workers and follow it on the job page."""
     campaign = page_selectors.campaign_page_get(actor=request.user, campaign_id=campaign_id)
-    from nudges.campaigns import campaign_run_request
 
-    job = campaign_run_request(campaign=campaign, requested_by=page_user(request))
+    job = campaigns.campaign_run_request(campaign=campaign, requested_by=page_user(request))
     messages.success(request, _("Running the campaign: follow it here."))
     return redirect("dashboard-job", job_id=job.pk)
 
@@ -181,9 +177,8 @@ def start_campaign(request: HttpRequest, learner_ids: Sequence[uuid.UUID]) -> Ht
     name = _("Selected learners, %(when)s") % {
         "when": date_format(timezone.localtime(), "DATETIME_FORMAT")
     }
-    from nudges.campaigns import campaign_create
 
-    campaign = campaign_create(
+    campaign = campaigns.campaign_create(
         actor=page_user(request),
         name=name,
         cohort_ids=[],

@@ -13,13 +13,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from engagement.dashboard import staff_page
+from nudges import experiment_selectors
 
 
 @staff_page()
 def experiment_detail(request: HttpRequest, experiment_id: uuid.UUID) -> HttpResponse:
     """The results table of one experiment."""
-    from nudges.experiment_selectors import experiment_get, experiment_results
 
-    experiment = experiment_get(experiment_id=experiment_id)
-    results = experiment_results(experiment=experiment, actor=request.user)
+    experiment = experiment_selectors.experiment_get(experiment_id=experiment_id)
+    results = experiment_selectors.experiment_results(experiment=experiment, actor=request.user)
     return render(request, "nudges/experiment.html", {"experiment": experiment, "results": results})

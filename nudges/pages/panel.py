@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import redirect
@@ -23,6 +22,7 @@ from engagement.errors import NotFound, ValidationFailed
 from engagement.roles import ADMIN_COACH, role_of, sees_personal_data
 from learners import contracts
 from nudges import generation, page_selectors
+from nudges.llm.client import llm_configured
 from nudges.models import Channel, NudgeSource
 
 
@@ -30,12 +30,6 @@ class DraftForm(forms.Form):
     channel = forms.ChoiceField(
         label=gettext_lazy("Channel"), choices=Channel.choices, initial=Channel.EMAIL
     )
-
-
-def llm_writes() -> bool:
-    """Whether drafts may come from the LLM: a key is configured (``OPENAI_API_KEY``); the
-    feature flag may still send a cohort to the template, which the draft then says."""
-    return bool(settings.OPENAI_API_KEY)
 
 
 def panel_context(request: HttpRequest, learner_id: uuid.UUID) -> Mapping[str, Any]:
@@ -46,7 +40,7 @@ def panel_context(request: HttpRequest, learner_id: uuid.UUID) -> Mapping[str, A
         "sees_text": sees_personal_data(request.user),
         "may_draft": role_of(request.user) in ADMIN_COACH,
         "form": DraftForm(),
-        "llm": llm_writes(),
+        "llm": llm_configured(),  # a cohort's flag may still choose the template
     }
 
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from engagement.dashboard import page_user, staff_page
 from engagement.roles import ADMIN, role_of
-from nudges import page_selectors
+from nudges import page_selectors, prompts
 
 
 @staff_page()
@@ -33,9 +33,8 @@ def prompt_list(request: HttpRequest) -> HttpResponse:
 @staff_page(ADMIN, methods=("POST",))
 def prompt_activate_page(request: HttpRequest, prompt_id: uuid.UUID) -> HttpResponseRedirect:
     """Make this version the active one of its key and locale (audited), then back to the list."""
-    from nudges.prompts import prompt_activate
 
     prompt = page_selectors.prompt_version_get(prompt_id=prompt_id)
-    prompt_activate(prompt=prompt, actor=page_user(request))
+    prompts.prompt_activate(prompt=prompt, actor=page_user(request))
     messages.success(request, _("%(prompt)s is active.") % {"prompt": prompt})
     return redirect("dashboard-prompts")

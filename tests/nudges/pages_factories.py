@@ -1,8 +1,7 @@
 """Data for the nudges page tests: two cohorts (the coach works with the first), a learner in
 each, staff of every role, and nudges written straight to the table."""
 
-import sys
-import types
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,12 +71,8 @@ class Calls:
 
 
 def service_module(monkeypatch: pytest.MonkeyPatch, name: str, **functions: Any) -> None:
-    """Serve ``functions`` as the module ``nudges.<name>`` for this test: the pages import the
-    campaign and prompt services where they call them."""
-    import nudges
-
-    module = types.ModuleType(f"nudges.{name}")
+    """Serve ``functions`` in place of those of the module ``nudges.<name>`` for this test (the
+    pages call the services through their module)."""
+    module = importlib.import_module(f"nudges.{name}")
     for function_name, function in functions.items():
-        setattr(module, function_name, function)
-    monkeypatch.setitem(sys.modules, f"nudges.{name}", module)
-    monkeypatch.setattr(nudges, name, module, raising=False)
+        monkeypatch.setattr(module, function_name, function)

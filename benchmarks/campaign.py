@@ -23,7 +23,6 @@ run's needs, so neither flatters nor throttles the figure. Drafts for review by 
 """
 
 import argparse
-import importlib
 import json
 import os
 import platform
@@ -150,10 +149,8 @@ def run_campaign_child(approval: str) -> None:
 
     from engagement.models import Role, User
     from learners.models import Cohort
+    from nudges import campaigns
     from nudges.models import LLMCall, Nudge
-
-    # The campaigns area's services (issue 13), looked up when the benchmark runs.
-    campaigns = importlib.import_module("nudges.campaigns")
 
     admin, _ = User.objects.get_or_create(
         username=BENCH_USER, defaults={"role": Role.ADMIN, "is_staff": True, "is_superuser": True}

@@ -35,6 +35,7 @@ from nudges.models import (
     PromptTemplate,
 )
 from nudges.prompts import DEFAULT_PROMPT_KEY, prompt_context, prompt_for, prompt_render
+from nudges.rendering import TemplateRefused
 
 #: ``fallback_reason`` when no LLM key is configured (also for ``LLMFailure("not_configured")``).
 NO_KEY = "no_key"
@@ -42,6 +43,8 @@ NO_KEY = "no_key"
 FLAG_OFF = "flag_off"
 #: ``fallback_reason`` when no active prompt has the key (in the learner's locale or English).
 NO_PROMPT = "no_prompt"
+#: ``fallback_reason`` when the prompt version's text cannot be rendered for this learner.
+PROMPT_REFUSED = "prompt_refused"
 
 NOT_SCORED = "Not scored yet: a nudge is written from the learner's risk factors."
 
@@ -228,7 +231,11 @@ def _written(learner: LearnerFacts, prompt: PromptTemplate | None) -> Draft:
     if skipped or prompt is None:
         return _template(learner.snapshot, skipped)
     try:
-        reply = llm_complete(_request(learner, prompt, purpose="nudge"))
+        request = _request(learner, prompt, purpose="nudge")
+    except TemplateRefused:  # a version written before the sandbox refused its text
+        return _template(learner.snapshot, PROMPT_REFUSED, prompt=prompt)
+    try:
+        reply = llm_complete(request)
     except LLMFailure as failure:
         return _template(
             learner.snapshot, _failure_reason(failure.reason), prompt=prompt, call=failure.call
@@ -280,7 +287,12 @@ def _preview_events(learner: LearnerFacts, prompt: PromptTemplate | None) -> Ite
     if skipped or prompt is None:
         yield _done(_template(learner.snapshot, skipped))
         return
-    for event in llm_stream(_request(learner, prompt, purpose="preview")):
+    try:
+        request = _request(learner, prompt, purpose="preview")
+    except TemplateRefused:
+        yield _done(_template(learner.snapshot, PROMPT_REFUSED, prompt=prompt))
+        return
+    for event in llm_stream(request):
         if event.kind == "delta":
             yield PreviewEvent("delta", {"text": event.text})
         elif event.kind == "done":

@@ -53,7 +53,18 @@ def safe_format(template: str, context: Mapping[str, str]) -> str:
 
 def template_check(template: str, allowed: Iterable[str]) -> None:
     """Refuse (``TemplateRefused``) a template that could not be rendered from a context with
-    exactly the ``allowed`` names."""
+    exactly the ``allowed`` names, whatever their values: a format specification or conversion
+    is refused as written, so one nested in it (``{first_name:{first_name}}``) cannot pass the
+    check empty and fail later on a learner's name."""
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError as exc:  # unbalanced braces
+        raise TemplateRefused(str(exc)) from exc
+    for _literal, name, format_spec, conversion in fields:
+        if name is not None and format_spec:
+            raise TemplateRefused("Placeholders take no format specification.")
+        if name is not None and conversion:
+            raise TemplateRefused("Placeholders take no conversion (!r, !s, !a).")
     safe_format(template, dict.fromkeys(allowed, ""))
 
 

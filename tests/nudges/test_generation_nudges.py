@@ -147,6 +147,32 @@ def test_without_a_key_the_template_says_no_key_and_the_llm_is_not_asked(
     assert llm.requests == []
 
 
+def test_a_stored_version_that_cannot_render_yields_the_template_and_a_stored_nudge(
+    llm: FakeLLM, user: Any
+) -> None:
+    # Written directly (as before the sandbox refused nested specifications): generation and the
+    # preview fall back instead of failing the request or a whole campaign.
+    PromptTemplate.objects.filter(key="reengage", locale="en").update(is_active=False)
+    PromptTemplate.objects.create(
+        key="reengage",
+        version=9,
+        locale="en",
+        system_text="Be kind.",
+        user_text="Hi {first_name:{first_name}}",
+        is_active=True,
+    )
+    learner = scored_learner()
+    nudge = _generate(learner, user)
+    assert (nudge.source, nudge.fallback_reason, nudge.status) == (
+        "template",
+        "prompt_refused",
+        "draft",
+    )
+    assert llm.requests == []
+    [done] = list(generation.nudge_preview(learner_id=learner.pk, actor=user))
+    assert (done.kind, done.data["fallback_reason"]) == ("done", "prompt_refused")
+
+
 def test_with_the_flag_off_for_the_cohort_the_template_says_flag_off(
     llm: FakeLLM, user: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

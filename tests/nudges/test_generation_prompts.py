@@ -19,7 +19,7 @@ from nudges.prompts import (
     prompt_render,
     prompt_version_create,
 )
-from nudges.rendering import TemplateRefused, language_of, safe_format
+from nudges.rendering import TemplateRefused, language_of, safe_format, template_check
 from tests.nudges.generation_factories import scored_learner
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("rules_model")]
@@ -92,6 +92,16 @@ def test_a_locale_without_a_prompt_falls_back_to_english_in_one_query() -> None:
 def test_rendering_reaches_no_attribute_index_or_unknown_name(template: str) -> None:
     with pytest.raises(TemplateRefused):
         safe_format(template, {"first_name": "Ada", "factors": "- x"})
+
+
+@pytest.mark.parametrize(
+    "template", ["Hi {first_name:{first_name}}", "Hi {first_name:{cohort}>5}", "{cohort!s}"]
+)
+def test_a_nested_specification_is_refused_when_written_not_when_rendered(template: str) -> None:
+    # Checked with empty values, "{first_name:{first_name}}" has an empty specification; with a
+    # learner's name it would have one: the check refuses it as written.
+    with pytest.raises(TemplateRefused):
+        template_check(template, ["first_name", "cohort"])
 
 
 def test_a_value_holding_braces_is_placed_as_text() -> None:

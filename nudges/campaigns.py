@@ -103,6 +103,11 @@ def _check_generation(*, prompt_key: str, experiment: Experiment | None) -> None
         raise _refused("experiment", "The experiment is stopped.")
 
 
+#: The longest "inactive for" or "not nudged for" a campaign may ask (ten years): a larger one
+#: overflows date arithmetic and reaches nobody anyway.
+MAX_CRITERION_DAYS = 3650
+
+
 @transaction.atomic
 def campaign_create(
     *,
@@ -123,6 +128,9 @@ def campaign_create(
 ) -> Campaign:
     """A campaign within the caller's cohorts, audited; ``ValidationFailed`` names the field
     that cannot be."""
+    for criterion, days in (("inactive_days", inactive_days), ("not_nudged_days", not_nudged_days)):
+        if days is not None and not 0 <= days <= MAX_CRITERION_DAYS:
+            raise _refused(criterion, f"Must be between 0 and {MAX_CRITERION_DAYS} days.")
     cohorts = _scoped_cohort_ids(actor=actor, cohort_ids=cohort_ids)
     learners = list(dict.fromkeys(learner_ids))
     _check_learners(actor=actor, learner_ids=learners, cohort_ids=cohort_ids)

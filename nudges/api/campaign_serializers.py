@@ -7,12 +7,11 @@ from rest_framework import serializers
 
 from engagement.api.fields import StrictBooleanField, TextField
 from nudges.api.serializers import NudgeSerializer
-from nudges.campaigns import PREVIEW_MAX, PREVIEW_SAMPLE
+from nudges.campaigns import MAX_CRITERION_DAYS, PREVIEW_MAX, PREVIEW_SAMPLE
 from nudges.models import Campaign, Category, Channel, Experiment, Nudge
 
 #: A minimum band admits itself and the bands above it.
 BANDS = ("low", "medium", "high")
-MAX_DAYS = 3650
 MAX_CHOSEN_LEARNERS = 10_000
 #: A nudge's fields that only a stored one has: a preview's sample leaves them out.
 STORED_ONLY = frozenset(
@@ -51,11 +50,11 @@ class CampaignInputSerializer(serializers.Serializer):
         choices=BANDS, required=False, allow_blank=True, default="", help_text="Lowest band."
     )
     inactive_days = serializers.IntegerField(
-        min_value=0, max_value=MAX_DAYS, required=False, allow_null=True, default=None
+        min_value=0, max_value=MAX_CRITERION_DAYS, required=False, allow_null=True, default=None
     )
     not_nudged_days = serializers.IntegerField(
         min_value=0,
-        max_value=MAX_DAYS,
+        max_value=MAX_CRITERION_DAYS,
         required=False,
         allow_null=True,
         default=None,

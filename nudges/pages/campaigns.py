@@ -52,10 +52,16 @@ class CampaignForm(forms.Form):
         label=gettext_lazy("Minimum risk band"), choices=MIN_BANDS, required=False
     )
     inactive_days = forms.IntegerField(
-        label=gettext_lazy("Inactive for at least (days)"), min_value=0, required=False
+        label=gettext_lazy("Inactive for at least (days)"),
+        min_value=0,
+        max_value=campaigns.MAX_CRITERION_DAYS,
+        required=False,
     )
     not_nudged_days = forms.IntegerField(
-        label=gettext_lazy("Not nudged for (days)"), min_value=0, required=False
+        label=gettext_lazy("Not nudged for (days)"),
+        min_value=0,
+        max_value=campaigns.MAX_CRITERION_DAYS,
+        required=False,
     )
     channel = forms.ChoiceField(label=gettext_lazy("Channel"), choices=Channel.choices)
     prompt_key = forms.ChoiceField(label=gettext_lazy("Prompt"), required=False)

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from engagement.errors import ValidationFailed
 from learners.models import LearnerStatus, RiskFeedback, RiskFeedbackKind
 from nudges.campaign_selectors import campaign_selection
 from nudges.campaigns import campaign_create, campaign_occurrence
@@ -37,6 +38,15 @@ def test_cohorts_band_and_inactivity_narrow_the_selection(user: Any) -> None:
     campaign = _campaign(user, cohort_ids=[cohort.pk], min_band="medium", inactive_days=7)
 
     assert _selected(campaign) == {high_idle.pk, medium_idle.pk}
+
+
+@pytest.mark.parametrize("criterion", ["inactive_days", "not_nudged_days"])
+def test_days_beyond_ten_years_are_refused_by_every_door(user: Any, criterion: str) -> None:
+    # A billion days passed the dashboard form once and overflowed date arithmetic at preview.
+    with pytest.raises(ValidationFailed) as refused:
+        _campaign(user, cohort_ids=[CohortFactory().pk], **{criterion: 1_000_000_000})
+    assert list(refused.value.detail) == [criterion]
+    assert not Campaign.objects.exists()
 
 
 def test_a_learner_never_active_counts_as_inactive_since_enrolment(user: Any) -> None:

@@ -155,6 +155,8 @@ def test_creating_calls_the_service_and_opens_the_campaign(
         ({"name": ""}, "This field is required."),
         ({"cohorts": [str(uuid.uuid4())]}, "Select a valid choice."),
         ({"inactive_days": "-1"}, "greater than or equal to 0"),
+        ({"inactive_days": "99999999999999999999"}, "less than or equal to 3650"),
+        ({"not_nudged_days": "1000000000"}, "less than or equal to 3650"),
         ({"prompt_key": "reengage", "experiment": "EXPERIMENT"}, "not both"),
     ],
 )

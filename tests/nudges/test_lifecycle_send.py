@@ -1,12 +1,14 @@
 """Approve, send, cancel and schedule: conditional transitions, the outbox, at-most-once."""
 
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 from smtplib import SMTPRecipientsRefused
 from typing import Any
 
 import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
+from django.core.management import call_command
 from django.utils import timezone
 
 from engagement.errors import Conflict, ValidationFailed
@@ -342,3 +344,25 @@ def test_a_learner_erased_before_delivery_gets_nothing(coach: Any) -> None:
     assert mail.outbox == []
     nudge.refresh_from_db()
     assert (nudge.status, nudge.body, nudge.delivered_at) == (NudgeStatus.CANCELLED, "", None)
+
+
+def test_the_command_sends_what_is_due_where_no_beat_runs(coach: Any) -> None:
+    hour_ago = timezone.now() - timedelta(hours=1)
+    due = nudge_send(
+        nudge=make_nudge(learner=LearnerFactory()),
+        actor=coach,
+        at=hour_ago,
+        now=hour_ago - timedelta(hours=1),
+    )
+    later = nudge_send(
+        nudge=make_nudge(learner=LearnerFactory()),
+        actor=coach,
+        at=timezone.now() + timedelta(days=1),
+    )
+    output = StringIO()
+    call_command("send_due_nudges", stdout=output)
+
+    assert output.getvalue() == "Due nudges: 1 sent, 0 scheduled again, 0 suppressed.\n"
+    due.refresh_from_db()
+    later.refresh_from_db()
+    assert (due.status, later.status) == (NudgeStatus.SENT, NudgeStatus.SCHEDULED)

@@ -33,6 +33,7 @@ from learners.contracts import known_cohort_ids, learner_cohort_ids, visible_coh
 from nudges import campaign_tasks, experiments, flags, generation, lifecycle
 from nudges.budget import LLMBudget
 from nudges.campaign_selectors import campaign_selection
+from nudges.experiment_selectors import experiment_list
 from nudges.models import (
     Campaign,
     Category,
@@ -135,6 +136,11 @@ def campaign_create(
     learners = list(dict.fromkeys(learner_ids))
     _check_learners(actor=actor, learner_ids=learners, cohort_ids=cohort_ids)
     _check_generation(prompt_key=prompt_key, experiment=experiment)
+    if (
+        experiment is not None
+        and not experiment_list(actor=actor).filter(pk=experiment.pk).exists()
+    ):
+        raise _refused("experiment", "No experiment with this id.")
     campaign = Campaign.objects.create(
         name=name,
         learner_ids=[str(learner_id) for learner_id in learners],

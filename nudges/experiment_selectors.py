@@ -14,18 +14,31 @@ from engagement.ids import row_by_id
 from learners.contracts import visible_cohort_ids
 from nudges.experiment_stats import rate, two_proportion_test
 from nudges.experiments import HOLDOUT, assignment_exposure
-from nudges.models import Experiment, ExperimentAssignment, ExperimentVariant
+from nudges.models import Campaign, Experiment, ExperimentAssignment, ExperimentVariant
 
 
-def experiment_list() -> QuerySet[Experiment]:
-    """Experiments, newest first, with their variants and prompt versions (two queries)."""
-    return Experiment.objects.select_related("winner").prefetch_related(
+def experiment_list(*, actor: Any) -> QuerySet[Experiment]:
+    """The experiments ``actor`` may see, newest first, with their variants and prompt versions
+    (two queries). A coach sees those not used by any campaign yet (to run one) and those a
+    campaign runs in one of their cohorts; an experiment only other cohorts run is not theirs."""
+    experiments = Experiment.objects.select_related("winner").prefetch_related(
         Prefetch("variants", queryset=ExperimentVariant.objects.select_related("prompt"))
+    )
+    cohort_ids = visible_cohort_ids(actor=actor)
+    if cohort_ids is None:
+        return experiments
+    used = Campaign.objects.filter(experiment__isnull=False)
+    return experiments.filter(
+        ~Q(pk__in=used.values("experiment_id"))
+        | Q(pk__in=used.filter(cohorts__in=cohort_ids).values("experiment_id"))
     )
 
 
-def experiment_get(*, experiment_id: uuid.UUID | str) -> Experiment:
-    return row_by_id(experiment_list(), experiment_id, missing="No experiment with this id.")
+def experiment_get(*, actor: Any, experiment_id: uuid.UUID | str) -> Experiment:
+    """One experiment ``actor`` may see (``NotFound`` otherwise, as for one that does not exist)."""
+    return row_by_id(
+        experiment_list(actor=actor), experiment_id, missing="No experiment with this id."
+    )
 
 
 @dataclass(frozen=True, slots=True)

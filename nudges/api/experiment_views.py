@@ -54,25 +54,31 @@ class ExperimentViewSet(viewsets.GenericViewSet):
     serializer_class = ExperimentOutputSerializer
 
     def get_queryset(self) -> QuerySet[Experiment]:
-        return experiment_list()
+        return experiment_list(actor=self.request.user)
 
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(self.get_serializer(experiment_get(experiment_id=pk)).data)
+        return Response(
+            self.get_serializer(experiment_get(actor=request.user, experiment_id=pk)).data
+        )
 
     def create(self, request: Request) -> Response:
         serializer = ExperimentInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         experiment = experiment_create(actor=audit_actor(request), **serializer.validated_data)
-        body = self.get_serializer(experiment_get(experiment_id=experiment.pk)).data
+        body = self.get_serializer(
+            experiment_get(actor=request.user, experiment_id=experiment.pk)
+        ).data
         return Response(body, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["get"])
     def results(self, request: Request, pk: str) -> Response:
-        found = experiment_results(experiment=experiment_get(experiment_id=pk), actor=request.user)
+        found = experiment_results(
+            experiment=experiment_get(actor=request.user, experiment_id=pk), actor=request.user
+        )
         return Response(ExperimentResultsSerializer(found).data)
 
     @action(detail=True, methods=["post"])
@@ -80,8 +86,12 @@ class ExperimentViewSet(viewsets.GenericViewSet):
         serializer = PromoteInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         experiment = experiment_promote(
-            experiment=experiment_get(experiment_id=pk),
+            experiment=experiment_get(actor=request.user, experiment_id=pk),
             variant_name=serializer.validated_data["variant"],
             actor=audit_actor(request),
         )
-        return Response(self.get_serializer(experiment_get(experiment_id=experiment.pk)).data)
+        return Response(
+            self.get_serializer(
+                experiment_get(actor=request.user, experiment_id=experiment.pk)
+            ).data
+        )

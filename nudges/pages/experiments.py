@@ -20,6 +20,8 @@ from nudges import experiment_selectors
 def experiment_detail(request: HttpRequest, experiment_id: uuid.UUID) -> HttpResponse:
     """The results table of one experiment."""
 
-    experiment = experiment_selectors.experiment_get(experiment_id=experiment_id)
+    experiment = experiment_selectors.experiment_get(
+        actor=request.user, experiment_id=experiment_id
+    )
     results = experiment_selectors.experiment_results(experiment=experiment, actor=request.user)
     return render(request, "nudges/experiment.html", {"experiment": experiment, "results": results})

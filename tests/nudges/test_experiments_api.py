@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from engagement.models import AuditEvent, Role
+from nudges.campaigns import campaign_create
 from nudges.experiment_stats import two_proportion_test
 from nudges.models import Experiment, ExperimentAssignment, PromptTemplate
 from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
@@ -187,6 +188,35 @@ def test_a_coach_counts_only_learners_of_their_cohorts() -> None:
     admin, _ = client_for(Role.ADMIN)
     arms = {arm["arm"]: arm for arm in admin.get(f"{URL}{trial.pk}/results/").json()["arms"]}
     assert (arms["A"]["n"], arms["A"]["re_engaged"]) == (8, 6)
+
+
+def test_a_coach_sees_no_experiment_only_other_cohorts_run_and_cannot_join_it() -> None:
+    mine, theirs = CohortFactory(), CohortFactory()
+    client, coach = client_for(Role.COACH)
+    CohortAssignmentFactory(user=coach, cohort=mine)
+    admin = UserFactory(role=Role.ADMIN)
+    elsewhere, shared, fresh = experiment(), experiment(), experiment()
+    for trial, cohort in ((elsewhere, theirs), (shared, theirs), (shared, mine)):
+        campaign_create(
+            actor=admin, name="Run", channel="email", cohort_ids=[cohort.pk], experiment=trial
+        )
+
+    listed = {row["id"] for row in client.get(URL).json()["results"]}
+    assert listed == {str(shared.pk), str(fresh.pk)}  # unused yet: free to run
+    assert client.get(f"{URL}{elsewhere.pk}/").status_code == 404
+    assert client.get(f"{URL}{elsewhere.pk}/results/").status_code == 404
+    refused = client.post(
+        "/api/v1/campaigns/",
+        {
+            "name": "Mine",
+            "cohorts": [str(mine.pk)],
+            "channel": "email",
+            "experiment": str(elsewhere.pk),
+        },
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert "experiment" in refused.json()
 
 
 def test_promote_activates_the_winner_prompt_and_stops_the_experiment() -> None:

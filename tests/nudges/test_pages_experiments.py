@@ -51,7 +51,7 @@ def _results(**kwargs: Any) -> SimpleNamespace:
 
 @pytest.fixture
 def selectors(monkeypatch: pytest.MonkeyPatch) -> dict[str, Calls]:
-    def get(*, experiment_id: Any) -> Experiment:
+    def get(*, actor: Any, experiment_id: Any) -> Experiment:
         try:
             return Experiment.objects.get(pk=experiment_id)
         except Experiment.DoesNotExist as exc:

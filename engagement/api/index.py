@@ -29,6 +29,7 @@ def _readable(path: str, role: str) -> bool:
     access = getattr(view_class, "access", None)
     return (
         answers_get
+        and getattr(view_class, "listed_in_index", True)
         and access is not None
         and access.allows_role(role=role, safe=True, action=action)
     )
@@ -41,7 +42,8 @@ def api_index(request: Request, *, exclude: str) -> dict[str, str]:
     than written down: it cannot drift from the routes. Only routes the caller can follow with
     ``GET`` are listed, as with DRF's API root: write-only routes (token, ingestion, training,
     rescoring) are documented in the schema, ``/api/schema/``, and routes the caller's role may
-    not read are left out.
+    not read are left out, as are routes that answer only with query parameters (a view sets
+    ``listed_in_index = False``).
     """
     role = role_of(request.user)
     api = next(

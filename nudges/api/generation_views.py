@@ -146,6 +146,7 @@ class NudgePreviewStreamView(APIView):
     """The nudge a learner would get, streamed as the LLM writes it; nothing is stored."""
 
     access = Access(read=ADMIN_COACH)
+    listed_in_index = False  # it needs ?learner=: nothing to follow without one
     renderer_classes = [JSONRenderer, EventStreamRenderer]
 
     @extend_schema(

@@ -24,7 +24,7 @@ from django.db.models import Case, DateTimeField, F, Min, OuterRef, Q, Subquery,
 from django.db.models.functions import Coalesce, Least
 
 from engagement.audit import audit_changes, audit_record
-from engagement.errors import ValidationFailed
+from engagement.errors import Conflict, ValidationFailed
 from engagement.models import User
 from nudges.models import (
     Experiment,
@@ -100,6 +100,8 @@ def _variant_prompts(variants: Sequence[Mapping[str, Any]]) -> dict[Any, PromptT
         problems.append("Give at least one variant.")
     if not all(names) or len(set(names)) != len(names):
         problems.append("Each variant needs a name of its own.")
+    if HOLDOUT in {name.lower() for name in names}:
+        problems.append(f"'{HOLDOUT}' names the arm that gets nothing; call the variant otherwise.")
     if any(not isinstance(v.get("weight"), int) or v["weight"] < 1 for v in variants):
         problems.append("Each weight must be a whole number of at least 1.")
     wanted = {variant["prompt"] for variant in variants if variant.get("prompt") is not None}
@@ -282,6 +284,8 @@ def _earliest(firsts: Mapping[uuid.UUID, datetime]) -> Least:
 def experiment_promote(*, experiment: Experiment, variant_name: str, actor: Any) -> Experiment:
     """Declare the variant the winner and stop the experiment: its prompt version becomes the
     active one of its key and locale (a template variant activates nothing). Audited."""
+    if experiment.status != Experiment.Status.RUNNING:
+        raise Conflict(detail={"status": ["The experiment is stopped: its winner is chosen."]})
     variant = experiment.variants.select_related("prompt").filter(name=variant_name).first()
     if variant is None:
         raise ValidationFailed(detail={"variant": [f"No variant named '{variant_name}'."]})

@@ -1,7 +1,7 @@
 """Experiments: create, list, detail, results per arm, promote the winner."""
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -43,7 +43,11 @@ from nudges.models import Experiment
     promote=extend_schema(
         summary="Promote the winner: activate its prompt version and stop the experiment",
         request=PromoteInputSerializer,
-        responses={200: ExperimentOutputSerializer, **ERRORS},
+        responses={
+            200: ExperimentOutputSerializer,
+            **ERRORS,
+            409: OpenApiResponse(description="The experiment is stopped: its winner is chosen."),
+        },
     ),
 )
 class ExperimentViewSet(viewsets.GenericViewSet):

@@ -246,6 +246,23 @@ def test_promoting_the_template_activates_no_prompt() -> None:
     assert Experiment.objects.get(pk=trial.pk).winner == trial.variants.get(name="B")
 
 
+def test_a_stopped_experiment_is_not_promoted_again_and_holdout_names_no_variant() -> None:
+    client, _ = client_for(Role.ADMIN)
+    trial = experiment()
+    winner = trial.variants.order_by("name").first()
+    assert client.post(f"{URL}{trial.pk}/promote/", {"variant": winner.name}).status_code == 200
+    again = client.post(f"{URL}{trial.pk}/promote/", {"variant": winner.name})
+    assert again.status_code == 409
+    assert "status" in again.json()
+    refused = client.post(
+        URL,
+        {"name": "Named arm", "variants": [{"name": "Holdout", "weight": 1}]},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert "holdout" in str(refused.json()["variants"])
+
+
 def test_promoting_an_unknown_variant_is_a_400() -> None:
     client, _ = client_for(Role.ADMIN)
     trial = experiment()

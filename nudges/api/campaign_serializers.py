@@ -94,6 +94,8 @@ class CampaignInputSerializer(serializers.Serializer):
 class CampaignOutputSerializer(serializers.ModelSerializer[Campaign]):
     cohorts = serializers.SerializerMethodField(help_text="Cohort ids; none: every cohort.")
     learner_ids = serializers.ListField(child=serializers.UUIDField(), read_only=True)
+    # Not the model's slug pattern: blank is an answer here (the experiment's or default prompt).
+    prompt_key = serializers.CharField(read_only=True)
     nudges = serializers.SerializerMethodField(
         help_text="The campaign's nudges by status (all its runs)."
     )

@@ -7,7 +7,6 @@ import django_filters
 from django.conf import settings
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
-from django_filters.constants import EMPTY_VALUES
 
 from engagement.crypto import keyed_hash, word_tokens
 from engagement.filters import PlainNumberFilter
@@ -28,16 +27,17 @@ class StableOrderingFilter(django_filters.OrderingFilter):
     """
 
     def filter(self, qs: QuerySet, value: list[str]) -> QuerySet:
-        if value in EMPTY_VALUES:
+        params = [param for param in value or () if param]  # "ordering=,," names no field
+        if not params:
             return qs
         ordering: list[Any] = []
-        for param in value:
+        for param in params:
             field = F(self.param_map[param.removeprefix("-")])
             descending = param.startswith("-")
             ordering.append(
                 field.desc(nulls_last=True) if descending else field.asc(nulls_first=True)
             )
-        ordering.append("-id" if value[-1].startswith("-") else "id")
+        ordering.append("-id" if params[-1].startswith("-") else "id")
         return qs.order_by(*ordering)
 
 

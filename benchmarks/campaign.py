@@ -49,7 +49,15 @@ def _env(options: argparse.Namespace) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": f"{SERVER}/{options.database}",
-        "DEBUG": "true",
+        # Production settings, as a worker runs: DEBUG off (no query log), structured logs at
+        # info, and throwaway keys fixed so that a kept database stays readable by the next run.
+        "DEBUG": "false",
+        "SECRET_KEY": "lep-campaign-benchmark-only-secret-key-not-used-anywhere-else",
+        "FIELD_ENCRYPTION_KEYS": "bGVwLWNhbXBhaWduLWJlbmNobWFyay1vbmx5LWtleTA=",
+        "FIELD_HASH_KEY": "lep-campaign-benchmark-only-hash-key",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "INFO",
         "SECURE_SSL_REDIRECT": "false",
         # As Celery workers are deployed (compose, Kubernetes): no pool, one connection per
         # thread, so 16 threads never wait for one of the pool's 10.

@@ -335,8 +335,24 @@ class _Workers(Generic[T, R]):
 
 
 def _concurrency() -> int:
-    """``CAMPAIGN_CONCURRENCY`` threads; one on SQLite, which allows one writer at a time."""
-    return 1 if connection.vendor == "sqlite" else settings.CAMPAIGN_CONCURRENCY
+    """The threads of a run on this process's database (see ``threads_for``)."""
+    return threads_for(
+        vendor=connection.vendor,
+        options=connection.settings_dict.get("OPTIONS", {}),
+        configured=settings.CAMPAIGN_CONCURRENCY,
+    )
+
+
+def threads_for(*, vendor: str, options: Mapping[str, Any], configured: int) -> int:
+    """``CAMPAIGN_CONCURRENCY`` threads; one on SQLite, which allows one writer at a time. With
+    the connection pool on, one fewer than its size at most: each thread holds a connection and
+    the job's own thread keeps one for its progress, so more threads would only wait for one."""
+    if vendor == "sqlite":
+        return 1
+    pool = options.get("pool")
+    if isinstance(pool, dict):
+        return max(1, min(configured, pool["max_size"] - 1))
+    return configured
 
 
 # The preview ---------------------------------------------------------------------------------

@@ -26,6 +26,9 @@ DJANGO_LOGGERS = {
     "django.server": "ERROR",
     "django.request": "ERROR",
 }
+# The HTTP clients log every request at info; ``nudges.llm.calls`` logs each LLM call once with its
+# outcome, attempts and latency, so only their warnings are kept.
+HTTP_CLIENT_LOGGERS = ("httpx", "httpx2")
 # django-redis (and django-prometheus' instrumented backend) log each cache error they ignore
 # there, at error level and half of them with a traceback: two to four lines per request for as
 # long as Redis is down. One warning a minute per process says the same.
@@ -55,6 +58,7 @@ LOGGING = {
             for name, level in DJANGO_LOGGERS.items()
         },
         CACHE_ERROR_LOGGER: {"filters": ["cache_outage"]},
+        **{name: {"level": "WARNING"} for name in HTTP_CLIENT_LOGGERS},
         **(
             {name: {"level": "ERROR"} for name in IN_PROCESS_TASK_LOGGERS}
             if CELERY_TASK_ALWAYS_EAGER

@@ -285,3 +285,20 @@ def test_an_inactive_campaign_does_not_run(user: Any, fakes: Fakes) -> None:
 
     with pytest.raises(Conflict):
         campaign_run_request(campaign=campaign, requested_by=user)
+
+
+@pytest.mark.parametrize(
+    ("vendor", "pool", "configured", "threads"),
+    [
+        ("sqlite", None, 16, 1),
+        ("postgresql", None, 16, 16),
+        ("postgresql", {"min_size": 2, "max_size": 10, "timeout": 10}, 16, 9),
+        ("postgresql", {"min_size": 2, "max_size": 10, "timeout": 10}, 4, 4),
+        ("postgresql", {"min_size": 1, "max_size": 1, "timeout": 10}, 16, 1),
+    ],
+)
+def test_the_threads_of_a_run_never_outnumber_the_connections_it_can_get(
+    vendor: str, pool: dict[str, int] | None, configured: int, threads: int
+) -> None:
+    options = {} if pool is None else {"pool": pool}
+    assert campaigns.threads_for(vendor=vendor, options=options, configured=configured) == threads

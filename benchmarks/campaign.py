@@ -7,7 +7,8 @@ the outbox when auto-approved). The LLM wait is the sum of the recorded calls' l
 
     share outside = 1 - LLM wait / (wall time x concurrency)
 
-and the ceiling the LLM alone allows is ``concurrency / mean latency`` nudges per second.
+and the ceiling the LLM alone allows is ``concurrency / mean latency`` nudges per second. The
+share of all CPUs that processes other than the run's own (and PostgreSQL) used is reported too.
 
 The script seeds a scratch PostgreSQL database with ``seed_demo`` (kept with ``--keep-db`` for
 repeated runs), marks every learner active and scores them, starts ``manage.py
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from ingest_throughput import OtherCpu
 from scratch_db import SERVER, admin_execute, scratch_arguments
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -262,11 +264,16 @@ def main() -> None:
         seeding = _prepare(options)
     server = _llm_server_start(options)
     try:
-        run = _run(options)
+        with OtherCpu() as other:
+            run = _run(options)
     finally:
         server.terminate()
         server.wait(timeout=10)
-    results = {**_figures(run, options), "seed_seconds": seeding and round(seeding, 1)}
+    results = {
+        **_figures(run, options),
+        "other_cpu_share": other.share,
+        "seed_seconds": seeding and round(seeding, 1),
+    }
     print(json.dumps(results, indent=2))
     if not options.keep_db:
         admin_execute(f"DROP DATABASE IF EXISTS {options.database} WITH (FORCE)")

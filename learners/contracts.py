@@ -54,7 +54,7 @@ from learners.nudge_demo import (
     inactive_learners_at,
     recent_cohort_ids,
 )
-from learners.nudge_generation import learner_cohort_in_scope
+from learners.nudge_generation import learner_cohort_in_scope, learner_cohorts_in_scope
 from learners.nudge_pages import learner_labels, learner_visible
 from learners.nudge_privacy import PrivacyHook, learner_privacy_hook_add
 from learners.nudge_selection import (
@@ -131,6 +131,7 @@ __all__ = [
     "known_cohort_ids",
     "learner_cohort_ids",
     "learner_cohort_in_scope",
+    "learner_cohorts_in_scope",
     "learner_contacts",
     "learner_labels",
     "learner_nudge_opt_out",

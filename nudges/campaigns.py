@@ -34,6 +34,7 @@ from nudges import campaign_tasks, experiments, flags, generation, lifecycle
 from nudges.budget import LLMBudget
 from nudges.campaign_selectors import campaign_selection
 from nudges.experiment_selectors import experiment_list
+from nudges.generation import LearnerFacts
 from nudges.models import (
     Campaign,
     Category,
@@ -44,6 +45,7 @@ from nudges.models import (
     NudgeStatus,
     PromptTemplate,
 )
+from nudges.prompts import prompt_for
 
 logger = logging.getLogger(__name__)
 
@@ -245,11 +247,23 @@ class _Writer:
     actor: Any
     budget: LLMBudget
     occurrence: str
+    prompts: dict[str, PromptTemplate | None] = field(default_factory=dict)
 
-    def draft(self, target: Target, *, campaign: Campaign | None) -> tuple[Nudge, bool]:
+    def draft(
+        self,
+        target: Target,
+        *,
+        campaign: Campaign | None,
+        facts: generation.LearnerFacts | None = None,
+    ) -> tuple[Nudge, bool]:
         """A new draft for ``target`` (``True``), or the one this occurrence already has
-        (``False``) when another run wrote it meanwhile."""
+        (``False``) when another run wrote it meanwhile. With the learner's ``facts`` read for
+        its chunk, the campaign's prompt is looked up once per locale, not once per learner."""
         variant = target.variant
+        use_template = variant is not None and variant.prompt_id is None
+        prompt = variant.prompt if variant else None
+        if prompt is None and facts is not None and not use_template:
+            prompt = self._prompt(facts.snapshot.locale)
         window = self.budget.acquire()
         try:
             nudge = generation.nudge_generate(
@@ -257,13 +271,14 @@ class _Writer:
                 channel=self.campaign.channel,
                 actor=self.actor,
                 prompt_key=self.campaign.prompt_key or None,
-                prompt=variant.prompt if variant else None,
-                use_template=variant is not None and variant.prompt_id is None,
+                prompt=prompt,
+                use_template=use_template,
                 category=self.campaign.category,
                 campaign=campaign,
                 occurrence=self.occurrence if campaign else "",
                 experiment=self.campaign.experiment if variant else None,
                 variant=variant,
+                facts=facts,
             )
         except IntegrityError:
             self.budget.release(window)
@@ -278,6 +293,13 @@ class _Writer:
             raise
         self.budget.settle(window, nudge)
         return nudge, True
+
+    def _prompt(self, locale: str) -> PromptTemplate | None:
+        """The campaign's prompt for a locale, as it was when first needed in this run."""
+        if locale not in self.prompts:
+            key = self.campaign.prompt_key or generation.DEFAULT_PROMPT_KEY
+            self.prompts[locale] = prompt_for(key, locale)
+        return self.prompts[locale]
 
 
 # Running on a few threads --------------------------------------------------------------------
@@ -483,23 +505,27 @@ def campaign_run(*, job: Job, on_progress: ProgressReporter) -> dict[str, Any]:
     budget = LLMBudget(stop=stop, waiting=waiting)
     writer = _Writer(campaign=campaign, actor=actor, budget=budget, occurrence=occurrence)
 
-    def nudge_one(item: tuple[Target, Nudge | None]) -> tuple[bool, str]:
-        target, nudge = item
+    def nudge_one(item: tuple[Target, Nudge | None, LearnerFacts | None]) -> tuple[bool, str]:
+        target, nudge, facts = item
         created = nudge is None
         if nudge is None:
-            nudge, created = writer.draft(target, campaign=campaign)
+            nudge, created = writer.draft(target, campaign=campaign, facts=facts)
         if target.cohort_id in auto and nudge.status in UNSENT:
             nudge = lifecycle.nudge_send(nudge=nudge, actor=actor)
         return created, nudge.status
 
     tally = _Tally()
-    workers: _Workers[tuple[Target, Nudge | None], tuple[bool, str]] = _Workers(
-        nudge_one, size=_concurrency(), stop=stop
+    workers: _Workers[tuple[Target, Nudge | None, LearnerFacts | None], tuple[bool, str]] = (
+        _Workers(nudge_one, size=_concurrency(), stop=stop)
     )
     try:
         for chunk in chunked(reached, CHUNK_SIZE):
             found = _existing_nudges(campaign, occurrence, [t.learner_id for t in chunk])
-            for outcome in workers.map([(t, found.get(t.learner_id)) for t in chunk]):
+            facts = generation.learner_facts(
+                actor=actor, learner_ids=[t.learner_id for t in chunk if t.learner_id not in found]
+            )
+            items = [(t, found.get(t.learner_id), facts.get(t.learner_id)) for t in chunk]
+            for outcome in workers.map(items):
                 tally.add(outcome)
             done += len(chunk)
             on_progress(done / len(reached))

@@ -9,7 +9,7 @@ kept on the nudge for review and never sent. The LLM wait happens outside any tr
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,13 @@ from django.db import IntegrityError, transaction
 from engagement.audit import audit_record
 from engagement.errors import ValidationFailed
 from engagement.models import User
-from learners.contracts import RiskSnapshot, learner_cohort_in_scope, learner_risk_snapshot
+from learners.contracts import (
+    RiskSnapshot,
+    learner_cohort_in_scope,
+    learner_cohorts_in_scope,
+    learner_risk_snapshot,
+    learner_risk_snapshots,
+)
 from nudges.fallback_templates import fallback_message
 from nudges.flags import LLM_GENERATION, flag_enabled
 from nudges.guardrails import guardrail_context, guardrail_failures
@@ -65,11 +71,38 @@ class Draft:
 
 @dataclass(frozen=True, slots=True)
 class LearnerFacts:
-    """What generation knows of a learner: their cohort, snapshot and safe context."""
+    """What generation knows of a learner: their cohort, snapshot and safe context, and whether
+    the ``nudges_llm_generation`` flag holds in their cohort."""
 
     cohort_id: uuid.UUID
     snapshot: RiskSnapshot
     context: dict[str, str]
+    llm_allowed: bool
+
+
+def learner_facts(*, actor: Any, learner_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, LearnerFacts]:
+    """The facts of the learners the caller may see that are scored (others absent), in a few
+    queries whatever their number plus one per cohort for its flag: a campaign reads a chunk's
+    at once and hands each to ``nudge_generate``."""
+    cohorts = learner_cohorts_in_scope(
+        actor=actor if isinstance(actor, User) else None, learner_ids=learner_ids
+    )
+    allowed = {
+        cohort_id: flag_enabled(LLM_GENERATION, cohort_id) for cohort_id in set(cohorts.values())
+    }
+    return {
+        learner_id: _facts(cohorts[learner_id], snapshot, llm_allowed=allowed[cohorts[learner_id]])
+        for learner_id, snapshot in learner_risk_snapshots(cohorts).items()
+    }
+
+
+def _facts(cohort_id: uuid.UUID, snapshot: RiskSnapshot, *, llm_allowed: bool) -> LearnerFacts:
+    return LearnerFacts(
+        cohort_id=cohort_id,
+        snapshot=snapshot,
+        context=prompt_context(snapshot),
+        llm_allowed=llm_allowed,
+    )
 
 
 def nudge_generate(
@@ -85,16 +118,21 @@ def nudge_generate(
     occurrence: str = "",
     experiment: Experiment | None = None,
     variant: ExperimentVariant | None = None,
+    facts: LearnerFacts | None = None,
 ) -> Nudge:
     """A stored draft nudge for the learner: LLM-written, or the template with its
     ``fallback_reason``. Never raises for an LLM fault. ``NotFound`` outside the caller's
     cohorts, ``ValidationFailed`` for a learner not scored yet. For a campaign, the nudge its
-    occurrence already made is returned rather than a second one."""
-    if campaign is not None:
-        existing = _campaign_nudge(campaign, learner_id, occurrence)
-        if existing is not None:
-            return existing
-    learner = _learner(actor=actor, learner_id=learner_id)
+    occurrence already made is returned rather than a second one. A caller that has read the
+    learner's ``facts`` (from ``learner_facts``, in scope and scored) passes them; a campaign
+    has then also looked for its occurrence's nudges, and the unique constraint catches a race."""
+    if facts is None:
+        if campaign is not None:
+            existing = _campaign_nudge(campaign, learner_id, occurrence)
+            if existing is not None:
+                return existing
+        facts = _learner(actor=actor, learner_id=learner_id)
+    learner = facts
     if use_template:
         draft = _template(learner.snapshot)
     else:
@@ -153,7 +191,7 @@ def _learner(*, actor: Any, learner_id: uuid.UUID) -> LearnerFacts:
     snapshot = learner_risk_snapshot(learner_id)
     if snapshot is None:
         raise ValidationFailed(NOT_SCORED, detail={"learner": [NOT_SCORED]})
-    return LearnerFacts(cohort_id=cohort_id, snapshot=snapshot, context=prompt_context(snapshot))
+    return _facts(cohort_id, snapshot, llm_allowed=flag_enabled(LLM_GENERATION, cohort_id))
 
 
 def _template(
@@ -184,7 +222,7 @@ def _llm_skipped(learner: LearnerFacts, prompt: PromptTemplate | None) -> str:
         return NO_PROMPT
     if not llm_configured():
         return NO_KEY
-    if not flag_enabled(LLM_GENERATION, learner.cohort_id):
+    if not learner.llm_allowed:
         return FLAG_OFF
     return ""
 

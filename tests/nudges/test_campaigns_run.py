@@ -8,6 +8,9 @@ use the real services wherever those are merged.
 from typing import Any
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from engagement.errors import Conflict
@@ -26,7 +29,7 @@ from nudges.models import (
     NudgeStatus,
 )
 from tests.factories import CohortFactory
-from tests.nudges import campaigns_fakes
+from tests.nudges import campaigns_fakes, generation_factories
 from tests.nudges.campaigns_factories import scored_learner
 from tests.nudges.campaigns_fakes import Fakes, install
 
@@ -94,9 +97,10 @@ def test_a_run_adds_one_query_per_learner_only_for_writing_its_nudge(
     Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, started_at=timezone.now())
     job.refresh_from_db()
 
-    # campaign, cohorts, candidates, nudges found, one INSERT per learner (the stand-in's
-    # nudge_generate), the campaign's last run
-    with django_assert_num_queries(5 + learners):
+    # campaign, cohorts, candidates, nudges found; for the chunk, the learners' cohorts in scope,
+    # the generation flag (switch, cohort limits) and their risk (learners, assessments); one
+    # INSERT per learner (the stand-in's nudge_generate); the campaign's last run
+    with django_assert_num_queries(10 + learners):
         campaigns.campaign_run(job=job, on_progress=lambda progress: None)
 
 
@@ -302,3 +306,27 @@ def test_the_threads_of_a_run_never_outnumber_the_connections_it_can_get(
 ) -> None:
     options = {} if pool is None else {"pool": pool}
     assert campaigns.threads_for(vendor=vendor, options=options, configured=configured) == threads
+
+
+def _queries_of_a_run(user: Any, learners: int) -> int:
+    cohort = CohortFactory()
+    for _ in range(learners):
+        generation_factories.scored_learner(cohort=cohort)
+    campaign = _campaign(user, cohort)
+    job = Job.objects.create(kind="nudges.campaign_run", params={"campaign_id": str(campaign.pk)})
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, started_at=timezone.now())
+    job.refresh_from_db()
+    cache.clear()  # each run reads the flags' switches afresh
+    with CaptureQueriesContext(connection) as queries:
+        campaigns.campaign_run(job=job, on_progress=lambda progress: None)
+    assert Nudge.objects.filter(campaign=campaign).count() == learners
+    return len(queries)
+
+
+def test_real_generation_reads_each_chunk_at_once_and_only_writes_per_learner(
+    user: Any, no_llm: None
+) -> None:
+    few, many = _queries_of_a_run(user, 3), _queries_of_a_run(user, 12)
+
+    # per learner: a savepoint, the nudge, its audit row, the savepoint's release
+    assert many - few == 4 * (12 - 3)

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from engagement.dashboard import page_user, staff_page
-from engagement.errors import NotFound, ValidationFailed
+from engagement.errors import ValidationFailed
 from engagement.roles import ADMIN_COACH, role_of, sees_personal_data
 from learners import contracts
 from nudges import generation, page_selectors
@@ -57,8 +57,7 @@ def _drafted_message(source: str, fallback_reason: str) -> str:
 @staff_page(ADMIN_COACH, methods=("POST",))
 def nudge_draft(request: HttpRequest, learner_id: uuid.UUID) -> HttpResponseRedirect:
     """Draft a nudge for the learner on the chosen channel and open it."""
-    if not contracts.learner_visible(actor=request.user, learner_id=learner_id):
-        raise NotFound(_("No learner with this id."))
+    contracts.learner_cohort_in_scope(actor=request.user, learner_id=learner_id)
     form = DraftForm(request.POST)
     if not form.is_valid():
         raise ValidationFailed(_("Choose a channel."), detail=dict(form.errors))

@@ -25,6 +25,21 @@ from nudges import generation, page_selectors
 from nudges.llm.client import llm_configured
 from nudges.models import Channel, NudgeSource
 
+#: Why the template wrote a previewed message (``fallback_reason``), said plainly; a guardrail's
+#: rejection (``guardrail:<rule>``) is said by the page with the checks that failed.
+PREVIEW_REASONS = {
+    "no_key": gettext_lazy("no LLM key is configured"),
+    "flag_off": gettext_lazy("LLM writing is switched off for this learner's cohort"),
+    "no_prompt": gettext_lazy("no active prompt applies"),
+    "prompt_refused": gettext_lazy("the active prompt cannot be filled in for this learner"),
+    "timeout": gettext_lazy("the LLM did not answer in time"),
+    "rate_limited": gettext_lazy("the LLM is refusing requests for now (rate limit)"),
+    "server_error": gettext_lazy("the LLM server failed"),
+    "invalid": gettext_lazy("the LLM's answer was not a usable message"),
+    "error": gettext_lazy("the LLM call failed"),
+    "circuit_open": gettext_lazy("the LLM is paused after repeated failures"),
+}
+
 
 class DraftForm(forms.Form):
     channel = forms.ChoiceField(
@@ -33,7 +48,8 @@ class DraftForm(forms.Form):
 
 
 def panel_context(request: HttpRequest, learner_id: uuid.UUID) -> Mapping[str, Any]:
-    """The learner's latest nudges (one query) and, for coaches and admins, the draft form."""
+    """The learner's latest nudges (one query) and, for coaches and admins, the draft form and
+    the preview (streamed by ``preview.js`` from the API's SSE endpoint; it stores no nudge)."""
     return {
         "learner_id": learner_id,
         "nudges": page_selectors.learner_nudges(learner_id=learner_id),
@@ -41,6 +57,7 @@ def panel_context(request: HttpRequest, learner_id: uuid.UUID) -> Mapping[str, A
         "may_draft": role_of(request.user) in ADMIN_COACH,
         "form": DraftForm(),
         "llm": llm_configured(),  # a cohort's flag may still choose the template
+        "preview_reasons": PREVIEW_REASONS,
     }
 
 

@@ -1,6 +1,7 @@
 """The learner's language: the prompt names it for any locale, and the templates and advice
 speak each shipped language (English for a language without templates)."""
 
+import re
 import string
 import uuid
 from datetime import UTC, datetime
@@ -16,6 +17,8 @@ from nudges.fallback_templates import (
     fallback_message,
     snapshot_group,
 )
+from nudges.guardrail_words import GREETINGS as NAMING_GREETINGS
+from nudges.guardrail_words import HONORIFICS, SHAMING
 from nudges.guardrails import guardrail_context, guardrail_failures
 from nudges.prompts import prompt_context, prompt_for, prompt_render
 from nudges.rendering import LANGUAGES, language_name, language_of
@@ -177,3 +180,34 @@ def test_every_factor_renders_in_every_shipped_language_and_passes_every_guardra
 
 def _placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+def _shaming(language: str) -> re.Pattern[str]:
+    return re.compile(rf"\b(?:{'|'.join(SHAMING[language])})\b", re.IGNORECASE | re.UNICODE)
+
+
+def test_the_guardrail_word_lists_cover_the_languages_beyond_english_and_french() -> None:
+    beyond = set(LANGUAGES) - {"en", "fr"}
+    assert set(SHAMING) == set(NAMING_GREETINGS) == set(HONORIFICS) == beyond
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("es", "Eres un vago y es una vergüenza. Última advertencia."),
+        ("de", "Du bist faul, das ist eine Schande. Letzte Warnung!"),
+        ("pl", "Jesteś leniwy, to wstyd. Ostatnie ostrzeżenie!"),
+    ],
+)
+def test_the_shaming_words_of_each_language_catch_shaming(language: str, text: str) -> None:
+    assert len(_shaming(language).findall(text)) == 3
+
+
+@pytest.mark.parametrize("language", sorted(SHAMING))
+def test_no_template_or_advice_uses_a_shaming_word_or_an_honorific(language: str) -> None:
+    honorific = re.compile(rf"\b(?:{'|'.join(HONORIFICS[language])})\.?\s+[A-ZÀ-Þ]")
+    texts = [*ADVICE[language].values(), *GREETINGS[language]]
+    texts += [text for pair in TEMPLATES[language].values() for text in pair]
+    for text in texts:
+        assert not _shaming(language).search(text), text
+        assert not honorific.search(text), text

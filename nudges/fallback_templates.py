@@ -201,7 +201,7 @@ TEMPLATES: Mapping[str, Mapping[str, tuple[str, str]]] = {
         "assessments": (
             "¿Te animas con el próximo cuestionario de {course}?",
             "{greeting}\n\nLos cuestionarios son una buena forma de comprobar lo que has "
-            "aprendido. Intenta el próximo de {course}, con el material del curso a mano.\n\nSi "
+            "aprendido. Prueba con el próximo de {course}, con el material del curso a mano.\n\nSi "
             "algún tema no te queda claro, responde a este mensaje: tu coach te ayudará con gusto.",
         ),
         "social": (

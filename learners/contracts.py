@@ -55,7 +55,7 @@ from learners.nudge_demo import (
     recent_cohort_ids,
 )
 from learners.nudge_generation import learner_cohort_in_scope, learner_cohorts_in_scope
-from learners.nudge_pages import learner_labels, learner_visible
+from learners.nudge_pages import learner_labels
 from learners.nudge_privacy import PrivacyHook, learner_privacy_hook_add
 from learners.nudge_selection import (
     CampaignCandidate,
@@ -139,7 +139,6 @@ __all__ = [
     "learner_privacy_hook_add",
     "learner_risk_snapshot",
     "learner_risk_snapshots",
-    "learner_visible",
     "learners_needing_attention",
     "metrics",
     "pr_auc",

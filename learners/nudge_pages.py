@@ -9,7 +9,7 @@ from typing import Any
 
 from engagement.roles import sees_personal_data
 from learners.models import Learner
-from learners.selectors import learner_label, learner_queryset
+from learners.selectors import learner_label
 
 
 def learner_labels(*, actor: Any, learner_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -19,9 +19,3 @@ def learner_labels(*, actor: Any, learner_ids: Iterable[uuid.UUID]) -> dict[uuid
     personal = sees_personal_data(actor)
     learners = Learner.objects.filter(pk__in=set(learner_ids)).only("pk", "name", "external_id")
     return {learner.pk: learner_label(learner, personal=personal) for learner in learners}
-
-
-def learner_visible(*, actor: Any, learner_id: uuid.UUID) -> bool:
-    """Whether the caller may see this learner (a coach: one of their cohorts); a page answers
-    404 otherwise, as for the learner page itself."""
-    return learner_queryset(actor=actor).filter(pk=learner_id).exists()

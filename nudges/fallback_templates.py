@@ -1,6 +1,8 @@
-"""The deterministic message for a learner's top risk factor, in English and French.
+"""The deterministic message for a learner's top risk factor, in the learner's language.
 
-Used when the LLM is not configured, switched off for the cohort, fails, or writes something a
+Shipped in English, French, Spanish, German and Polish (``nudges.rendering.LANGUAGES``); a
+learner whose language is none of them gets English. Spanish, German and Polish address the
+learner informally (tú, du, ty) and avoid forms that depend on the learner's gender. Used when the LLM is not configured, switched off for the cohort, fails, or writes something a
 guardrail rejects: the same learner always gets the same words. Each template passes every
 guardrail (tests hold them to it), names the learner by first name only and uses no number but
 the learner's own days away.
@@ -59,6 +61,33 @@ ADVICE: Mapping[str, Mapping[str, str]] = {
         "progress": "terminer la prochaine leçon",
         "start": "faire les premiers pas du cours cette semaine",
         "general": "prévoir la prochaine petite étape du cours",
+    },
+    "es": {
+        "inactive": "volver pronto para una sesión breve",
+        "slowing": "reservar un poco de tiempo fijo cada semana",
+        "assessments": "intentar el próximo cuestionario, con el material del curso a mano",
+        "social": "participar en un debate del foro del curso",
+        "progress": "completar la próxima lección",
+        "start": "dar los primeros pasos del curso esta semana",
+        "general": "planificar el próximo pequeño paso del curso",
+    },
+    "de": {
+        "inactive": "bald für eine kurze Lerneinheit zurückkommen",
+        "slowing": "jede Woche ein wenig feste Zeit einplanen",
+        "assessments": "das nächste Quiz angehen, mit den Kursunterlagen zur Hand",
+        "social": "sich an einer Diskussion im Kursforum beteiligen",
+        "progress": "die nächste Lektion abschließen",
+        "start": "diese Woche die ersten Schritte im Kurs machen",
+        "general": "den nächsten kleinen Schritt im Kurs planen",
+    },
+    "pl": {
+        "inactive": "wrócić wkrótce na krótką sesję nauki",
+        "slowing": "rezerwować co tydzień trochę stałego czasu na naukę",
+        "assessments": "spróbować rozwiązać kolejny quiz, mając materiały z kursu pod ręką",
+        "social": "dołączyć do dyskusji na forum kursu",
+        "progress": "ukończyć kolejną lekcję",
+        "start": "zrobić w tym tygodniu pierwsze kroki w kursie",
+        "general": "zaplanować kolejny mały krok w kursie",
     },
 }
 
@@ -156,12 +185,151 @@ TEMPLATES: Mapping[str, Mapping[str, tuple[str, str]]] = {
             "ce message : votre coach sera heureux de vous aider.",
         ),
     },
+    "es": {
+        "inactive": (
+            "Tu curso {course} te espera",
+            "{greeting}\n\nHan pasado {days} días desde tu última visita a {course}. Retomarlo "
+            "donde lo dejaste solo lleva unos minutos, y cada paso cuenta.\n\nSi algo te lo está "
+            "poniendo difícil, responde a este mensaje: tu coach te ayudará con gusto.",
+        ),
+        "slowing": (
+            "¿Un poco de tiempo para {course} esta semana?",
+            "{greeting}\n\nÚltimamente le dedicas algo menos de tiempo a {course}. Un rato breve "
+            "y regular en tu semana suele bastar para seguir adelante.\n\nSi algo ha cambiado, "
+            "responde a este mensaje: tu coach te ayudará con gusto.",
+        ),
+        "assessments": (
+            "¿Te animas con el próximo cuestionario de {course}?",
+            "{greeting}\n\nLos cuestionarios son una buena forma de comprobar lo que has "
+            "aprendido. Prueba con el próximo de {course}, con el material del curso a mano.\n\nSi "
+            "algún tema no te queda claro, responde a este mensaje: tu coach te ayudará con gusto.",
+        ),
+        "social": (
+            "Únete a la conversación en {course}",
+            "{greeting}\n\nOtras personas que estudian {course} están conversando en el foro del "
+            "curso. Hacer una pregunta o compartir una idea allí es una buena forma de mantener el "
+            "ritmo.\n\nTu coach también puede ayudarte: solo tienes que responder a este mensaje.",
+        ),
+        "progress": (
+            "Tu próxima lección de {course}",
+            "{greeting}\n\nLa próxima lección de {course} ya está lista para ti. Completarla es "
+            "una buena forma de ponerte al día con el plan del curso.\n\nSi necesitas ayuda para "
+            "organizar tu tiempo, responde a este mensaje: tu coach te ayudará con gusto.",
+        ),
+        "start": (
+            "Te damos la bienvenida a {course}",
+            "{greeting}\n\nLa primera semana de {course} es el mejor momento para encontrar tu "
+            "ritmo. Echa un primer vistazo a los materiales del curso cuando puedas.\n\nSi tienes "
+            "alguna pregunta, responde a este mensaje: tu coach te ayudará con gusto.",
+        ),
+        "general": (
+            "Sigue adelante con {course}",
+            "{greeting}\n\nNos encantaría que siguieras con {course}. El próximo pequeño paso te "
+            "espera en el curso.\n\nSi algo te lo está poniendo difícil, responde a este mensaje: "
+            "tu coach te ayudará con gusto.",
+        ),
+    },
+    # After "Hallo Ada," a German letter goes on in lower case (nouns keep their capital).
+    "de": {
+        "inactive": (
+            "Dein Kurs {course} wartet auf dich",
+            "{greeting}\n\ndein letzter Besuch in {course} ist {days} Tage her. Dort "
+            "weiterzumachen, wo du aufgehört hast, dauert nur ein paar Minuten, und jeder Schritt "
+            "zählt.\n\nWenn dich etwas aufhält, antworte einfach auf diese Nachricht. Dein Coach "
+            "hilft dir gern.",
+        ),
+        "slowing": (
+            "Diese Woche ein wenig Zeit für {course}?",
+            "{greeting}\n\nin letzter Zeit hast du etwas weniger für {course} gelernt. Oft reicht "
+            "schon ein kurzes, regelmäßiges Zeitfenster pro Woche, um dranzubleiben.\n\nWenn "
+            "sich etwas verändert hat, antworte einfach auf diese Nachricht. Dein Coach hilft dir "
+            "gern.",
+        ),
+        "assessments": (
+            "Bereit für das nächste Quiz in {course}?",
+            "{greeting}\n\nQuizze sind eine gute Möglichkeit, zu prüfen, was hängen geblieben "
+            "ist. Nimm dir das nächste Quiz in {course} vor, am besten mit den Kursunterlagen zur "
+            "Hand.\n\nWenn dir ein Thema unklar ist, antworte einfach auf diese Nachricht. Dein "
+            "Coach hilft dir gern.",
+        ),
+        "social": (
+            "Mach mit bei der Diskussion in {course}",
+            "{greeting}\n\nandere Teilnehmende in {course} tauschen sich im Kursforum aus. Dort "
+            "eine Frage zu stellen oder eine Idee zu teilen, hilft dir, am Ball zu bleiben.\n\n"
+            "Auch dein Coach hilft dir gern: Antworte einfach auf diese Nachricht.",
+        ),
+        "progress": (
+            "Deine nächste Lektion in {course}",
+            "{greeting}\n\ndie nächste Lektion in {course} wartet auf dich. Mit ihr holst du im "
+            "Kursplan wieder auf.\n\nWenn du Hilfe bei der Zeitplanung brauchst, antworte einfach "
+            "auf diese Nachricht. Dein Coach hilft dir gern.",
+        ),
+        "start": (
+            "Willkommen in {course}",
+            "{greeting}\n\ndie erste Woche in {course} ist die beste Zeit, deinen Rhythmus zu "
+            "finden. Wirf einen ersten Blick in die Kursunterlagen, sobald du kannst.\n\nWenn du "
+            "Fragen hast, antworte einfach auf diese Nachricht. Dein Coach hilft dir gern.",
+        ),
+        "general": (
+            "Mach weiter mit {course}",
+            "{greeting}\n\nwir würden uns freuen, wenn du mit {course} weitermachst. Der nächste "
+            "kleine Schritt wartet im Kurs auf dich.\n\nWenn dich etwas aufhält, antworte einfach "
+            "auf diese Nachricht. Dein Coach hilft dir gern.",
+        ),
+    },
+    "pl": {
+        "inactive": (
+            "Kurs {course} czeka na Ciebie",
+            "{greeting}\n\nOd Twojej ostatniej wizyty na kursie {course} minęło {days} dni. "
+            "Powrót do nauki zajmie tylko kilka minut, a każdy krok się liczy.\n\nJeśli coś stoi "
+            "na przeszkodzie, odpowiedz na tę wiadomość. Twój coach chętnie pomoże.",
+        ),
+        "slowing": (
+            "Trochę czasu na {course} w tym tygodniu?",
+            "{greeting}\n\nOstatnio poświęcasz na kurs {course} nieco mniej czasu. Często "
+            "wystarczy krótka, regularna chwila w tygodniu, żeby utrzymać tempo.\n\nJeśli coś się "
+            "zmieniło, odpowiedz na tę wiadomość. Twój coach chętnie pomoże.",
+        ),
+        "assessments": (
+            "Czas na kolejny quiz z {course}?",
+            "{greeting}\n\nQuizy to dobry sposób, by sprawdzić, co udało się zapamiętać. Spróbuj "
+            "rozwiązać kolejny quiz z {course}, mając pod ręką materiały z kursu.\n\nJeśli jakiś "
+            "temat jest niejasny, odpowiedz na tę wiadomość. Twój coach chętnie pomoże.",
+        ),
+        "social": (
+            "Dołącz do rozmowy na kursie {course}",
+            "{greeting}\n\nInne osoby z kursu {course} dyskutują na forum. Zadanie pytania albo "
+            "podzielenie się pomysłem to dobry sposób, żeby utrzymać rytm.\n\nTwój coach też "
+            "chętnie pomoże: wystarczy odpowiedzieć na tę wiadomość.",
+        ),
+        "progress": (
+            "Twoja kolejna lekcja na kursie {course}",
+            "{greeting}\n\nKolejna lekcja na kursie {course} już na Ciebie czeka. Jej ukończenie "
+            "pomoże Ci nadążyć za planem kursu.\n\nJeśli potrzebujesz pomocy w zaplanowaniu "
+            "czasu, odpowiedz na tę wiadomość. Twój coach chętnie pomoże.",
+        ),
+        "start": (
+            "Witamy na kursie {course}",
+            "{greeting}\n\nPierwszy tydzień kursu {course} to najlepszy moment, by złapać swój "
+            "rytm. Zajrzyj do materiałów kursu, kiedy tylko możesz.\n\nJeśli masz jakieś "
+            "pytania, odpowiedz na tę wiadomość. Twój coach chętnie pomoże.",
+        ),
+        "general": (
+            "Kontynuuj kurs {course}",
+            "{greeting}\n\nChętnie zobaczymy Twoje dalsze postępy na kursie {course}. Kolejny "
+            "mały krok już na Ciebie czeka.\n\nJeśli coś stoi na przeszkodzie, odpowiedz na tę "
+            "wiadomość. Twój coach chętnie pomoże.",
+        ),
+    },
 }
 
 #: The opening line by language: with the first name, and without (a learner with no name).
 GREETINGS: Mapping[str, tuple[str, str]] = {
     "en": ("Hi {name},", "Hello,"),
     "fr": ("Bonjour {name},", "Bonjour,"),
+    "es": ("Hola, {name}:", "Hola:"),
+    "de": ("Hallo {name},", "Hallo,"),
+    "pl": ("Cześć {name},", "Cześć,"),
 }
 
 

@@ -20,7 +20,14 @@ from engagement.models import User
 from learners.contracts import RiskSnapshot
 from nudges.fallback_templates import ADVICE, factor_group
 from nudges.models import PromptTemplate
-from nudges.rendering import LANGUAGES, TemplateRefused, language_of, safe_format, template_check
+from nudges.rendering import (
+    LANGUAGES,
+    TemplateRefused,
+    language_name,
+    language_of,
+    safe_format,
+    template_check,
+)
 
 #: The prompt a nudge uses when none is named.
 DEFAULT_PROMPT_KEY = "reengage"
@@ -38,9 +45,6 @@ CONTEXT_KEYS = (
     "language",
 )
 
-#: The language a prompt asks the LLM to write in, by shipped language.
-LANGUAGE_NAMES: Mapping[str, str] = {"en": "English", "fr": "French"}
-
 
 def prompt_context(snapshot: RiskSnapshot) -> dict[str, str]:
     """The learner's safe context, as strings: nothing else reaches a prompt (or the LLM)."""
@@ -55,7 +59,7 @@ def prompt_context(snapshot: RiskSnapshot) -> dict[str, str]:
         "factors": "\n".join(f"- {factor.explanation}" for factor in snapshot.top_factors),
         "best_lever": ADVICE[language][factor_group(lever, days_inactive=snapshot.days_inactive)],
         "locale": snapshot.locale,
-        "language": LANGUAGE_NAMES[language],
+        "language": language_name(snapshot.locale),
     }
 
 

@@ -10,8 +10,11 @@ import string
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-#: Locales the shipped prompts and templates are written in; any other falls back to the first.
-LANGUAGES = ("en", "fr")
+from django.conf.locale import LANG_INFO
+
+#: Languages the deterministic templates and the advice are written in
+#: (``nudges.fallback_templates``); a learner whose language is not among them gets the first.
+LANGUAGES = ("en", "fr", "es", "de", "pl")
 
 
 class TemplateRefused(ValueError):
@@ -69,6 +72,22 @@ def template_check(template: str, allowed: Iterable[str]) -> None:
 
 
 def language_of(locale: str) -> str:
-    """The shipped language for a learner's locale (``fr-CA`` → ``fr``; unknown → ``en``)."""
+    """The shipped template language for a learner's locale (``fr-CA`` → ``fr``; one without
+    templates, such as ``ja``, → ``en``)."""
     language = locale.replace("_", "-").split("-")[0].lower()
     return language if language in LANGUAGES else LANGUAGES[0]
+
+
+def language_name(locale: str) -> str:
+    """The English name of a learner's language, for any locale Django knows, so that a prompt
+    asks the LLM to write in it even where no template or prompt is shipped in it: ``es`` →
+    Spanish, ``pt-BR`` → Brazilian Portuguese, ``zh-Hant-TW`` → Traditional Chinese. A locale
+    Django does not know (or none) → the name of the template language it gets (English)."""
+    parts = locale.replace("_", "-").lower().split("-")
+    for length in range(len(parts), 0, -1):
+        info = LANG_INFO.get("-".join(parts[:length]))
+        if info is not None:
+            return str(
+                LANG_INFO[info["fallback"][0]]["name"] if "name" not in info else info["name"]
+            )
+    return str(LANG_INFO[language_of(locale)]["name"])

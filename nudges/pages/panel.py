@@ -18,12 +18,27 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from engagement.dashboard import page_user, staff_page
-from engagement.errors import NotFound, ValidationFailed
+from engagement.errors import ValidationFailed
 from engagement.roles import ADMIN_COACH, role_of, sees_personal_data
 from learners import contracts
 from nudges import generation, page_selectors
 from nudges.llm.client import llm_configured
 from nudges.models import Channel, NudgeSource
+
+#: Why the template wrote a previewed message (``fallback_reason``), said plainly; a guardrail's
+#: rejection (``guardrail:<rule>``) is said by the page with the checks that failed.
+PREVIEW_REASONS = {
+    "no_key": gettext_lazy("no LLM key is configured"),
+    "flag_off": gettext_lazy("LLM writing is switched off for this learner's cohort"),
+    "no_prompt": gettext_lazy("no active prompt applies"),
+    "prompt_refused": gettext_lazy("the active prompt cannot be filled in for this learner"),
+    "timeout": gettext_lazy("the LLM did not answer in time"),
+    "rate_limited": gettext_lazy("the LLM is refusing requests for now (rate limit)"),
+    "server_error": gettext_lazy("the LLM server failed"),
+    "invalid": gettext_lazy("the LLM's answer was not a usable message"),
+    "error": gettext_lazy("the LLM call failed"),
+    "circuit_open": gettext_lazy("the LLM is paused after repeated failures"),
+}
 
 
 class DraftForm(forms.Form):
@@ -33,7 +48,8 @@ class DraftForm(forms.Form):
 
 
 def panel_context(request: HttpRequest, learner_id: uuid.UUID) -> Mapping[str, Any]:
-    """The learner's latest nudges (one query) and, for coaches and admins, the draft form."""
+    """The learner's latest nudges (one query) and, for coaches and admins, the draft form and
+    the preview (streamed by ``preview.js`` from the API's SSE endpoint; it stores no nudge)."""
     return {
         "learner_id": learner_id,
         "nudges": page_selectors.learner_nudges(learner_id=learner_id),
@@ -41,6 +57,7 @@ def panel_context(request: HttpRequest, learner_id: uuid.UUID) -> Mapping[str, A
         "may_draft": role_of(request.user) in ADMIN_COACH,
         "form": DraftForm(),
         "llm": llm_configured(),  # a cohort's flag may still choose the template
+        "preview_reasons": PREVIEW_REASONS,
     }
 
 
@@ -57,8 +74,7 @@ def _drafted_message(source: str, fallback_reason: str) -> str:
 @staff_page(ADMIN_COACH, methods=("POST",))
 def nudge_draft(request: HttpRequest, learner_id: uuid.UUID) -> HttpResponseRedirect:
     """Draft a nudge for the learner on the chosen channel and open it."""
-    if not contracts.learner_visible(actor=request.user, learner_id=learner_id):
-        raise NotFound(_("No learner with this id."))
+    contracts.learner_cohort_in_scope(actor=request.user, learner_id=learner_id)
     form = DraftForm(request.POST)
     if not form.is_valid():
         raise ValidationFailed(_("Choose a channel."), detail=dict(form.errors))

@@ -50,8 +50,8 @@ from learners.models import EventKind, Learner, RiskAssessment, RiskBand
 from learners.nudge_contacts import LearnerContact, learner_contacts, learner_nudge_opt_out
 from learners.nudge_demo import (
     InactiveLearner,
-    first_activity_after,
     inactive_learners_at,
+    learner_activity,
     recent_cohort_ids,
 )
 from learners.nudge_generation import learner_cohort_in_scope, learner_cohorts_in_scope
@@ -125,10 +125,10 @@ __all__ = [
     "cohort_summaries",
     "data_version",
     "feature_matrix",
-    "first_activity_after",
     "group_metrics",
     "inactive_learners_at",
     "known_cohort_ids",
+    "learner_activity",
     "learner_cohort_ids",
     "learner_cohort_in_scope",
     "learner_cohorts_in_scope",

@@ -1,13 +1,16 @@
 """What the nudges demo (``manage.py seed_nudges_demo``) reads of learners: who a past campaign
-would have reached, and when each of them was next active. Exported by ``learners.contracts``."""
+would have reached, and their activity since, which the demo hands to the re-engagement
+listener as ingestion would have. Exported by ``learners.contracts``."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
 from django.db.models import Exists, OuterRef, Q
 
+from learners.activity_listeners import Activity
 from learners.models import ActivityEvent, Cohort, Learner
 
 
@@ -40,28 +43,23 @@ def inactive_learners_at(
     )
 
 
-def first_activity_after(
-    starts: Mapping[uuid.UUID, datetime], *, within: timedelta
-) -> dict[uuid.UUID, datetime]:
-    """Each learner's first activity strictly after their start and at most ``within`` later
-    (learners without one are absent); one query whatever the number of learners."""
-    if not starts:
-        return {}
+def learner_activity(
+    learner_ids: Collection[uuid.UUID], *, since: datetime, until: datetime
+) -> Activity:
+    """The stored activity of these learners in ``(since, until]``, each learner's times oldest
+    first (learners without any are absent): the shape ingestion hands activity listeners, so
+    that a listener (re-engagement) can be given activity written without it; one query."""
     events = (
         ActivityEvent.objects.filter(
-            learner_id__in=starts,
-            occurred_at__gt=min(starts.values()),
-            occurred_at__lte=max(starts.values()) + within,
+            learner_id__in=learner_ids, occurred_at__gt=since, occurred_at__lte=until
         )
         .order_by("learner_id", "occurred_at")
         .values_list("learner_id", "occurred_at")
     )
-    first: dict[uuid.UUID, datetime] = {}
+    times: dict[uuid.UUID, list[datetime]] = {}
     for learner_id, occurred_at in events.iterator():
-        start = starts[learner_id]
-        if learner_id not in first and start < occurred_at <= start + within:
-            first[learner_id] = occurred_at
-    return first
+        times.setdefault(learner_id, []).append(occurred_at)
+    return MappingProxyType({learner_id: tuple(stamps) for learner_id, stamps in times.items()})
 
 
 def recent_cohort_ids(count: int) -> tuple[uuid.UUID, ...]:

@@ -1,11 +1,14 @@
 """Demo nudges for ``make run`` (``manage.py seed_nudges_demo``): a campaign with an experiment
 that ran some days ago, so its results show at once, and drafts waiting for review.
 
-The campaign is history, so its rows are written directly (set-based ``bulk_create``), the way
-``seed_demo`` writes learners, not through the services, which act as of now. Who re-engaged
-is read from the seeded activity: each arm's rate is what the learners really did after the
-send, and the arms differ by chance only (seeded learners read no messages). Assignment draws
-from the seed, so the same population always gives the same rows.
+The campaign is history: the services that act as of a given time run as of the run
+(the experiment's deterministic assignment), the rest write its rows directly (set-based
+``bulk_create``), with the template's own text, the contact policy's rule names and the LLM
+price table's costs. Who re-engaged is the re-engagement listener's answer to the seeded
+activity since the run, replayed as ingestion would have handed it: each arm's rate is what the
+learners really did after the send, and the arms differ by chance only (seeded learners read no
+messages). Only the LLM's answers are made up: its text, one answer in twelve failing a
+guardrail, and tokens and latency drawn from the seed.
 """
 
 # Demo data, not security: a seeded, reproducible pseudo-random generator is the point here.
@@ -15,24 +18,26 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 
 from learners.contracts import (
     RiskSnapshot,
-    first_activity_after,
     inactive_learners_at,
+    learner_activity,
     learner_risk_snapshots,
     recent_cohort_ids,
 )
+from nudges.experiments import HOLDOUT, experiment_assign, experiment_create, re_engagement_record
+from nudges.fallback_templates import fallback_message
+from nudges.generation import NO_KEY
+from nudges.llm.calls import llm_cost
 from nudges.models import (
     Campaign,
     Channel,
     Experiment,
     ExperimentAssignment,
-    ExperimentVariant,
     LLMCall,
     LLMOutcome,
     Nudge,
@@ -40,6 +45,7 @@ from nudges.models import (
     NudgeStatus,
     PromptTemplate,
 )
+from nudges.policy import Rule
 
 CAMPAIGN_NAME = "Demo: win back learners inactive for a week"
 EXPERIMENT_NAME = "Demo: the LLM prompt against the template"
@@ -47,15 +53,13 @@ PROMPT_KEY = "reengage"
 RUN_DAYS_AGO = 10
 INACTIVE_DAYS = 7
 HOLDOUT_SHARE = 0.2
-LLM_ARM, TEMPLATE_ARM, HOLDOUT = "llm", "template", "holdout"
-# One LLM answer in this many breaks a guardrail and is replaced by the template.
+LLM_ARM, TEMPLATE_ARM = "llm", "template"
+# The first LLM answer and one in this many after it break a guardrail: the template replaces them.
 GUARDRAIL_FAILURE_ONE_IN = 12
 # Drafts waiting for review in the demo coach's cohorts (the two that started last).
 COACH_COHORTS = 2
 DRAFTS = 6
 SEND_INTERVAL = timedelta(milliseconds=400)
-MILLION = Decimal(1_000_000)
-COST_PLACES = Decimal("0.000001")
 
 # The prompt the data migration 0002 ships (same placeholders), written here only when missing.
 PROMPTS = {
@@ -78,35 +82,20 @@ PROMPTS = {
         "Rédigez le message en français (locale {locale}).",
     ),
 }
-# (subject, body) by locale and arm; learners of other locales get English.
-TEXTS = {
-    "en": {
-        LLM_ARM: (
-            "{first_name}, a short step back into {cohort}",
-            "Hi {first_name},\n\nIt has been a little while since your last session in "
-            "{cohort}. Picking up where you left off takes ten minutes: open the next lesson "
-            "and the rest follows.\n\nYour coach is here if anything is in the way.",
-        ),
-        TEMPLATE_ARM: (
-            "Your next lesson in {cohort} is ready",
-            "Hello {first_name},\n\nYou have not been active in {cohort} for a while. Your "
-            "next lesson is ready whenever you are.\n\nReply to this message if you need help.",
-        ),
-    },
-    "fr": {
-        LLM_ARM: (
-            "{first_name}, un petit pas pour revenir dans {cohort}",
-            "Bonjour {first_name},\n\nVotre dernière séance dans {cohort} date un peu. "
-            "Reprendre là où vous en étiez prend dix minutes : ouvrez la leçon suivante, la "
-            "suite viendra.\n\nVotre coach est là si quelque chose vous bloque.",
-        ),
-        TEMPLATE_ARM: (
-            "Votre prochaine leçon dans {cohort} vous attend",
-            "Bonjour {first_name},\n\nVous n'avez pas été actif dans {cohort} depuis un "
-            "moment. Votre prochaine leçon est prête quand vous l'êtes.\n\nRépondez à ce "
-            "message si vous avez besoin d'aide.",
-        ),
-    },
+# What the demo's LLM answered (subject, body) by locale; learners of other locales get English.
+LLM_TEXTS = {
+    "en": (
+        "{first_name}, a short step back into {cohort}",
+        "Hi {first_name},\n\nIt has been a little while since your last session in "
+        "{cohort}. Picking up where you left off takes ten minutes: open the next lesson "
+        "and the rest follows.\n\nYour coach is here if anything is in the way.",
+    ),
+    "fr": (
+        "{first_name}, un petit pas pour revenir dans {cohort}",
+        "Bonjour {first_name},\n\nVotre dernière séance dans {cohort} date un peu. "
+        "Reprendre là où vous en étiez prend dix minutes : ouvrez la leçon suivante, la "
+        "suite viendra.\n\nVotre coach est là si quelque chose vous bloque.",
+    ),
 }
 REJECTED_LINK = "\n\nBook a catch-up call here: https://calendar.example.net/coach"
 
@@ -122,12 +111,6 @@ class NudgesDemoSummary:
     re_engaged: int = 0
     llm_calls: int = 0
     skipped: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class _Arm:
-    name: str
-    variant: ExperimentVariant | None
 
 
 def nudges_demo_seed(*, now: datetime, seed: int = 42) -> NudgesDemoSummary:
@@ -149,7 +132,7 @@ def nudges_demo_seed(*, now: datetime, seed: int = 42) -> NudgesDemoSummary:
         snapshots = learner_risk_snapshots(member.learner_id for member in audience)
         if not snapshots:
             return summary
-        experiment, arms = _experiment_create(prompts["en"])
+        experiment = _experiment_create(prompts["en"])
         campaign = Campaign.objects.create(
             name=CAMPAIGN_NAME,
             inactive_days=INACTIVE_DAYS,
@@ -168,9 +151,9 @@ def nudges_demo_seed(*, now: datetime, seed: int = 42) -> NudgesDemoSummary:
             summary,
             rng=rng,
             run_at=run_at,
+            now=now,
             campaign=campaign,
             experiment=experiment,
-            arms=arms,
             prompts=prompts,
             snapshots=[snapshots[m.learner_id] for m in audience if m.learner_id in snapshots],
         )
@@ -199,31 +182,21 @@ def _prompts_ensure() -> int:
     return len(created)
 
 
-def _experiment_create(prompt: PromptTemplate) -> tuple[Experiment, list[_Arm]]:
-    experiment = Experiment.objects.create(
+def _experiment_create(prompt: PromptTemplate) -> Experiment:
+    """The LLM's prompt against the template, equally weighted, and the holdout."""
+    return experiment_create(
         name=EXPERIMENT_NAME,
+        variants=[
+            {"name": LLM_ARM, "weight": 1, "prompt": prompt.pk},
+            {"name": TEMPLATE_ARM, "weight": 1, "prompt": None},
+        ],
         holdout_share=HOLDOUT_SHARE,
-        attribution_days=settings.NUDGE_ATTRIBUTION_DAYS,
+        actor=None,
     )
-    variants = ExperimentVariant.objects.bulk_create(
-        [
-            ExperimentVariant(experiment=experiment, name=LLM_ARM, prompt=prompt),
-            ExperimentVariant(experiment=experiment, name=TEMPLATE_ARM),
-        ]
-    )
-    return experiment, [_Arm(variant.name, variant) for variant in variants]
 
 
-def _arm_draw(rng: random.Random, arms: list[_Arm]) -> _Arm:
-    """The holdout below its share, the (equally weighted) variants above it."""
-    draw = rng.random()
-    if draw < HOLDOUT_SHARE:
-        return _Arm(HOLDOUT, None)
-    return arms[int((draw - HOLDOUT_SHARE) / (1 - HOLDOUT_SHARE) * len(arms))]
-
-
-def _text(snapshot: RiskSnapshot, arm: str) -> tuple[str, str]:
-    subject, body = TEXTS.get(snapshot.locale, TEXTS["en"])[arm]
+def _llm_text(snapshot: RiskSnapshot) -> tuple[str, str]:
+    subject, body = LLM_TEXTS.get(snapshot.locale, LLM_TEXTS["en"])
     values = {"first_name": snapshot.first_name, "cohort": snapshot.cohort_name}
     return subject.format_map(values), body.format_map(values)
 
@@ -240,14 +213,12 @@ def _llm_call(rng: random.Random, prompt: PromptTemplate) -> LLMCall:
     """A recorded, successful call with the tokens and latency of a short nudge."""
     model = prompt.model or settings.OPENAI_MODEL
     tokens_in, tokens_out = rng.randint(380, 460), rng.randint(80, 140)
-    price_in, price_out = settings.LLM_PRICES.get(model, (Decimal(0), Decimal(0)))
-    cost = (tokens_in * price_in + tokens_out * price_out) / MILLION
     return LLMCall(
         prompt=prompt,
         model=model,
         tokens_in=tokens_in,
         tokens_out=tokens_out,
-        cost=cost.quantize(COST_PLACES),
+        cost=llm_cost(model, tokens_in, tokens_out),
         latency_ms=rng.randint(300, 900),
         attempts=1,
         outcome=LLMOutcome.OK,
@@ -259,77 +230,63 @@ def _campaign_write(
     *,
     rng: random.Random,
     run_at: datetime,
+    now: datetime,
     campaign: Campaign,
     experiment: Experiment,
-    arms: list[_Arm],
     prompts: dict[str, PromptTemplate],
     snapshots: list[RiskSnapshot],
 ) -> None:
-    """Assign every learner, send the arms' nudges (suppressing opted-out learners), and mark
-    who came back within the window after their send (after the assignment: the holdout)."""
-    assignments: list[ExperimentAssignment] = []
+    """Assign every learner as of the run, send the variants' nudges (suppressing opted-out
+    learners, as the contact policy does), then replay the activity since the run to the
+    re-engagement listener, which marks who came back within the window."""
+    arms = experiment_assign(experiment, (s.learner_id for s in snapshots), now=run_at)
     nudges: list[Nudge] = []
     calls: list[LLMCall] = []
     for position, snapshot in enumerate(snapshots):
-        arm = _arm_draw(rng, arms)
-        summary.arms[arm.name] += 1
-        assignment = ExperimentAssignment(
-            experiment=experiment,
-            learner_id=snapshot.learner_id,
-            variant=arm.variant,
-            assigned_at=run_at,
-            exposed_at=run_at if arm.variant is None else None,
-        )
-        assignments.append(assignment)
-        if arm.variant is None:
+        variant = arms[snapshot.learner_id]
+        summary.arms[HOLDOUT if variant is None else variant.name] += 1
+        if variant is None:
             continue
         nudge = Nudge(
             learner_id=snapshot.learner_id,
             channel=Channel.EMAIL,
             campaign=campaign,
             experiment=experiment,
-            variant=arm.variant,
+            variant=variant,
             source=NudgeSource.TEMPLATE,
             risk_snapshot=_risk_snapshot(snapshot),
             approved_at=run_at,
         )
-        nudge.subject, nudge.body = _text(snapshot, TEMPLATE_ARM)
-        if arm.name == LLM_ARM:
+        nudge.subject, nudge.body = fallback_message(snapshot)
+        if variant.prompt_id is not None:
             prompt = prompts.get(snapshot.locale, prompts["en"])
             call = _llm_call(rng, prompt)
-            calls.append(call)
             nudge.prompt, nudge.llm_call = prompt, call
-            subject, body = _text(snapshot, LLM_ARM)
-            if rng.randrange(GUARDRAIL_FAILURE_ONE_IN) == 0:
+            subject, body = _llm_text(snapshot)
+            if len(calls) % GUARDRAIL_FAILURE_ONE_IN == 0:
                 nudge.fallback_reason = "guardrail:link"
                 nudge.guardrail_failures = ["link"]
                 nudge.rejected_text = f"{subject}\n\n{body}{REJECTED_LINK}"
             else:
                 nudge.source, nudge.subject, nudge.body = NudgeSource.LLM, subject, body
+            calls.append(call)
         if snapshot.nudge_opt_out:
-            nudge.status, nudge.suppressed_rule = NudgeStatus.SUPPRESSED, "opt_out"
+            nudge.status, nudge.suppressed_rule = NudgeStatus.SUPPRESSED, Rule.OPTED_OUT
         else:
             nudge.status, nudge.sent_at = NudgeStatus.SENT, run_at + SEND_INTERVAL * position
-            assignment.exposed_at = nudge.sent_at
         summary.statuses[nudge.status] += 1
         nudges.append(nudge)
-    came_back = first_activity_after(
-        {a.learner_id: a.exposed_at for a in assignments if a.exposed_at is not None},
-        within=timedelta(days=experiment.attribution_days),
-    )
-    for assignment in assignments:
-        assignment.re_engaged_at = came_back.get(assignment.learner_id)
-    for nudge in nudges:
-        nudge.re_engaged_at = came_back.get(nudge.learner_id) if nudge.sent_at else None
     LLMCall.objects.bulk_create(calls)
-    ExperimentAssignment.objects.bulk_create(assignments)
     Nudge.objects.bulk_create(nudges)
     # Their creation and update times are those of the run, ten days ago.
     LLMCall.objects.filter(id__in=[call.id for call in calls]).update(created_at=run_at)
     Nudge.objects.filter(campaign=campaign).update(created_at=run_at, updated_at=run_at)
-    summary.learners = len(assignments)
+    re_engagement_record(learner_activity(arms, since=run_at, until=now))
+    summary.learners = len(arms)
     summary.llm_calls = len(calls)
-    summary.re_engaged = len(came_back)
+    summary.re_engaged = ExperimentAssignment.objects.filter(
+        experiment=experiment, re_engaged_at__isnull=False
+    ).count()
 
 
 def _drafts_write(summary: NudgesDemoSummary, *, now: datetime) -> None:
@@ -347,14 +304,14 @@ def _drafts_write(summary: NudgesDemoSummary, *, now: datetime) -> None:
     )[:DRAFTS]
     drafts: list[Nudge] = []
     for snapshot in chosen:
-        subject, body = _text(snapshot, TEMPLATE_ARM)
+        subject, body = fallback_message(snapshot)
         drafts.append(
             Nudge(
                 learner_id=snapshot.learner_id,
                 channel=Channel.IN_APP if len(drafts) % 2 else Channel.EMAIL,
                 status=NudgeStatus.DRAFT,
                 source=NudgeSource.TEMPLATE,
-                fallback_reason="" if settings.OPENAI_API_KEY else "no_key",
+                fallback_reason="" if settings.OPENAI_API_KEY else NO_KEY,
                 subject=subject,
                 body=body,
                 risk_snapshot=_risk_snapshot(snapshot),

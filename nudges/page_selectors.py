@@ -7,7 +7,7 @@ caller's scope are :class:`~engagement.errors.NotFound`, which the pages answer 
 """
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -68,9 +68,23 @@ def campaign_queryset(*, actor: Any) -> QuerySet[Campaign]:
             for status in (NudgeStatus.DRAFT, NudgeStatus.SENT, NudgeStatus.SUPPRESSED)
         },
     )
-    if role_of(actor) == Role.COACH:
-        campaigns = campaigns.filter(created_by=actor)
-    return campaigns.order_by("-created_at", "-id")
+    return _campaigns_in_scope(campaigns, actor=actor).order_by("-created_at", "-id")
+
+
+def _campaigns_in_scope(campaigns: QuerySet[Campaign], *, actor: Any) -> QuerySet[Campaign]:
+    return campaigns.filter(created_by=actor) if role_of(actor) == Role.COACH else campaigns
+
+
+def campaigns_openable(
+    *, actor: Any, campaign_ids: Collection[uuid.UUID | None]
+) -> frozenset[uuid.UUID]:
+    """Those of ``campaign_ids`` whose page the caller may open: a nudge links to its campaign
+    only then (a coach sees nudges of campaigns others ran); one query, none without ids."""
+    wanted = {campaign_id for campaign_id in campaign_ids if campaign_id is not None}
+    if not wanted:
+        return frozenset()
+    campaigns = _campaigns_in_scope(Campaign.objects.filter(pk__in=wanted), actor=actor)
+    return frozenset(campaigns.values_list("pk", flat=True))
 
 
 def campaign_page_get(*, actor: Any, campaign_id: uuid.UUID | str) -> Campaign:

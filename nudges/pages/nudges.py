@@ -71,6 +71,9 @@ def nudge_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "rows": [{"nudge": nudge, "label": labels.get(nudge.learner_id, "")} for nudge in rows],
+        "campaigns_open": page_selectors.campaigns_openable(
+            actor=request.user, campaign_ids={nudge.campaign_id for nudge in rows}
+        ),
     }
     return render(request, "nudges/nudges.html", context)
 
@@ -80,6 +83,9 @@ def _detail_context(request: HttpRequest, nudge: Nudge) -> dict[str, Any]:
     return {
         "nudge": nudge,
         "label": learner_labels(request, [nudge]).get(nudge.learner_id, ""),
+        "campaigns_open": page_selectors.campaigns_openable(
+            actor=request.user, campaign_ids={nudge.campaign_id}
+        ),
         "sees_text": sees_personal_data(request.user),
         "sees_rejected": role == Role.ADMIN,
         "may_act": role in ADMIN_COACH,

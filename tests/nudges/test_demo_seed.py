@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Sum
 
+from learners.contracts import learner_risk_snapshots
 from learners.models import Learner, LearnerStatus
 from learners.risk.services import learners_rescore
 from nudges.demo import (
@@ -18,6 +19,10 @@ from nudges.demo import (
     RUN_DAYS_AGO,
     nudges_demo_seed,
 )
+from nudges.experiment_selectors import experiment_results
+from nudges.experiments import arm_for, arm_position, assignment_exposure
+from nudges.fallback_templates import fallback_message
+from nudges.llm.calls import llm_cost
 from nudges.models import (
     Campaign,
     Experiment,
@@ -28,7 +33,8 @@ from nudges.models import (
     NudgeStatus,
     PromptTemplate,
 )
-from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory
+from nudges.policy import Rule
+from tests.factories import ActivityEventFactory, CohortFactory, LearnerFactory, UserFactory
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 RUN_AT = NOW - timedelta(days=RUN_DAYS_AGO)
@@ -65,7 +71,11 @@ def population(rules_model: Any) -> dict[str, Learner]:
 
 
 def _assignments() -> dict[Any, ExperimentAssignment]:
-    return {a.learner_id: a for a in ExperimentAssignment.objects.select_related("variant")}
+    """The assignments by learner, with ``exposure`` (the holdout's assignment, else the send)."""
+    assignments = ExperimentAssignment.objects.select_related("variant").annotate(
+        exposure=assignment_exposure()
+    )
+    return {assignment.learner_id: assignment for assignment in assignments}
 
 
 @pytest.mark.django_db
@@ -92,7 +102,7 @@ def test_the_campaign_reaches_those_inactive_then_and_results_follow_their_activ
             assert nudge.variant == assignment.variant
             assert nudge.experiment == campaign.experiment
             assert nudge.created_at == RUN_AT
-            assert nudge.sent_at == assignment.exposed_at
+            assert nudge.sent_at == assignment.exposure
     back = assignments[population["back"].pk]
     assert back.re_engaged_at == RUN_AT + timedelta(days=2)
     for name in ("late", "silent"):
@@ -104,10 +114,10 @@ def test_the_campaign_reaches_those_inactive_then_and_results_follow_their_activ
         suppressed = nudges[population["opted_out"].pk]
         assert (suppressed.status, suppressed.suppressed_rule) == (
             NudgeStatus.SUPPRESSED,
-            "opt_out",
+            Rule.OPTED_OUT,
         )
         assert suppressed.sent_at is None
-        assert (opted_out.exposed_at, opted_out.re_engaged_at) == (None, None)
+        assert (opted_out.exposure, opted_out.re_engaged_at) == (None, None)
     for nudge in nudges.values():
         assert nudge.re_engaged_at == assignments[nudge.learner_id].re_engaged_at
     assert (
@@ -143,6 +153,42 @@ def test_every_arm_is_used_llm_calls_cost_money_and_guardrail_fallbacks_keep_the
     assert not template_arm.filter(llm_call__isnull=False).exists()
     for nudge in Nudge.objects.filter(campaign__isnull=False):
         assert nudge.body.startswith(("Hello ", "Hi "))
+
+
+@pytest.mark.django_db
+def test_the_experiment_services_assign_write_cost_and_the_results_compare_with_the_holdout(
+    rules_model: Any,
+) -> None:
+    cohort = CohortFactory()
+    for position in range(60):
+        comes_back = (RUN_AT + timedelta(days=1),) if position % 2 else ()
+        _learner(cohort, BEFORE, *comes_back)
+    learners_rescore(as_of=NOW)
+    nudges_demo_seed(now=NOW, seed=1)
+    experiment = Experiment.objects.get()
+    variants = list(experiment.variants.all())
+    assignments = _assignments()
+    assert len(assignments) == 60
+    for learner_id, assignment in assignments.items():
+        assert assignment.variant == arm_for(
+            arm_position(experiment.pk, learner_id),
+            holdout_share=experiment.holdout_share,
+            variants=variants,
+        )
+        assert assignment.assigned_at == RUN_AT
+    snapshots = learner_risk_snapshots(assignments)
+    for nudge in Nudge.objects.filter(source=NudgeSource.TEMPLATE):
+        assert (nudge.subject, nudge.body) == fallback_message(snapshots[nudge.learner_id])
+    for call in LLMCall.objects.all():
+        assert call.cost == llm_cost(call.model, call.tokens_in, call.tokens_out)
+    results = experiment_results(experiment=experiment, actor=UserFactory())
+    assert [arm.arm for arm in results.arms] == ["holdout", "llm", "template"]
+    assert sum(arm.re_engaged for arm in results.arms) == 30
+    for arm in results.arms[1:]:
+        assert arm.n > 0
+        assert arm.difference is not None
+        assert arm.ci_low is not None and arm.ci_high is not None
+        assert arm.p_value is not None
 
 
 @pytest.mark.django_db
@@ -230,11 +276,12 @@ def test_seeding_takes_the_same_queries_for_any_number_of_learners(
         PromptTemplate.objects.create(
             key=PROMPT_KEY, locale=locale, version=1, system_text="s", user_text="u", is_active=True
         )
-    # Checked, prompts (2), the campaign's learners (3: ids, assessments, learners), experiment,
-    # variants, campaign, its cohorts, activity after the send, calls, assignments, nudges,
-    # their times (4), the coach's cohorts, the drafts' learners (3) and the drafts; SAVEPOINT
-    # and RELEASE.
-    with django_assert_num_queries(25):
+    # Checked, prompts (2), the campaign's learners (3: ids, assessments, learners), the
+    # experiment (6: its prompt, itself, variants, audit, SAVEPOINT, RELEASE), campaign, its
+    # cohorts, assignment (3), calls, nudges, their times (2), re-engagement (activity, then read
+    # and update nudges and assignments: 5), counted, the run's times (2), the coach's cohorts,
+    # the drafts' learners (3) and the drafts; SAVEPOINT and RELEASE.
+    with django_assert_num_queries(36):
         nudges_demo_seed(now=NOW, seed=1)
 
 

@@ -296,17 +296,29 @@ def test_the_preview_of_a_message_breaking_a_guardrail_ends_with_the_template(
     assert not Nudge.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("configure", "reason", "requests"),
+    [
+        ({"mode": "slow", "slow_seconds": 1.0}, "timeout", 2),
+        ({"mode": "rate_limited", "retry_after": "0.01"}, "rate_limited", 2),
+        ({"mode": "server_error"}, "server_error", 2),
+        ({"mode": "malformed"}, "invalid", 1),
+        ({"mode": "garbage"}, "invalid", 1),
+    ],
+)
 def test_a_preview_failing_on_the_server_says_why_then_shows_the_template(
-    fast: FakeLLMServer, auth_client: APIClient
+    fast: FakeLLMServer,
+    auth_client: APIClient,
+    configure: dict[str, Any],
+    reason: str,
+    requests: int,
 ) -> None:
-    fast.configure(mode="server_error")
+    fast.configure(**configure)
 
-    events = _events(auth_client, scored_learner())
+    *_, (error, why), (last, done) = _events(auth_client, scored_learner())
 
-    assert [kind for kind, _ in events] == ["error", "done"]
-    assert events[0][1] == {"reason": "server_error"}
-    assert (events[1][1]["source"], events[1][1]["fallback_reason"]) == (
-        "template",
-        "server_error",
-    )
-    assert len(fast.requests) == 2
+    assert (error, why, last) == ("error", {"reason": reason}, "done")
+    assert (done["source"], done["fallback_reason"]) == ("template", reason)
+    assert done["body"].startswith("Hi Ada,")
+    assert len(fast.requests) == requests
+    assert LLMCall.objects.get().outcome == reason

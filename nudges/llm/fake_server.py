@@ -10,7 +10,10 @@ or a ``script`` of modes consumed one per request before the default mode applie
 
 - ``normal``: a valid ``{"subject", "body"}`` answer after ``delay`` seconds;
 - ``slow``: the same after ``slow_seconds`` (longer than a client timeout in the tests);
-- ``rate_limited``: 429 with ``Retry-After: <retry_after>``;
+- ``rate_limited``: 429 with ``Retry-After: <retry_after>``; with ``enforce_retry_after``, a
+  request arriving before that wait is over is refused again, as a real rate limiter does
+  (recorded as mode ``too_early``, the script left as it was), so a test sees whether the
+  client honoured the header without timing it;
 - ``server_error``: 500;
 - ``malformed``: a 200 whose message content is not the JSON asked for;
 - ``garbage``: a 200 whose HTTP body is not JSON at all;
@@ -65,6 +68,9 @@ GUARDRAIL_MODES: dict[str, tuple[str, str]] = {
     "too_long": ("A very long reminder " * 10, "Hi there, keep going. " * 200),
 }
 
+#: The mode recorded for a request that came back before the ``Retry-After`` it was given.
+TOO_EARLY = "too_early"
+
 FAILURE_MODES = ("slow", "rate_limited", "server_error", "malformed", "garbage")
 MODES = ("normal", "custom", *FAILURE_MODES, *GUARDRAIL_MODES)
 
@@ -89,6 +95,8 @@ class FakeState:
     delay: float = 0.0
     slow_seconds: float = 3.0
     retry_after: str = "1"
+    enforce_retry_after: bool = False
+    blocked_until: float = 0.0
     subject: str = NORMAL_SUBJECT
     body: str = NORMAL_BODY
     script: list[str] = field(default_factory=list)
@@ -97,7 +105,10 @@ class FakeState:
 
     def next_mode(self, request: dict[str, Any]) -> str:
         with self.lock:
-            mode = self.script.pop(0) if self.script else self.mode
+            if self.enforce_retry_after and time.monotonic() < self.blocked_until:
+                mode = TOO_EARLY
+            else:
+                mode = self.script.pop(0) if self.script else self.mode
             self.requests.append({"at": time.monotonic(), "mode": mode, "json": request})
         return mode
 
@@ -139,7 +150,8 @@ class FakeLLMServer:
 
     def configure(self, **changes: Any) -> None:
         """Change the answer: ``mode``, ``delay``, ``slow_seconds``, ``retry_after``,
-        ``subject``, ``body`` or ``script`` (modes for the next requests, in order)."""
+        ``enforce_retry_after``, ``subject``, ``body`` or ``script`` (modes for the next
+        requests, in order)."""
         _configure(self.state, changes)
 
     def reset(self) -> None:
@@ -154,7 +166,16 @@ class FakeLLMServer:
 
 
 def _configure(state: FakeState, changes: dict[str, Any]) -> None:
-    allowed = {"mode", "delay", "slow_seconds", "retry_after", "subject", "body", "script"}
+    allowed = {
+        "mode",
+        "delay",
+        "slow_seconds",
+        "retry_after",
+        "enforce_retry_after",
+        "subject",
+        "body",
+        "script",
+    }
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"unknown settings: {', '.join(sorted(unknown))}")
@@ -169,13 +190,26 @@ def _configure(state: FakeState, changes: dict[str, Any]) -> None:
         for name in ("retry_after", "subject", "body"):
             if name in changes:
                 setattr(state, name, str(changes[name]))
+        if "enforce_retry_after" in changes:
+            state.enforce_retry_after = bool(changes["enforce_retry_after"])
 
 
 def _reset(state: FakeState) -> None:
     with state.lock:
         state.mode, state.delay, state.script = "normal", 0.0, []
         state.subject, state.body, state.retry_after = NORMAL_SUBJECT, NORMAL_BODY, "1"
+        state.enforce_retry_after, state.blocked_until = False, 0.0
         state.requests.clear()
+
+
+def _block(state: FakeState) -> None:
+    """Start the wait a 429 asks for (seconds only: an HTTP date starts none)."""
+    try:
+        wait = float(state.retry_after)
+    except ValueError:
+        return
+    with state.lock:
+        state.blocked_until = time.monotonic() + wait
 
 
 def _answer_text(state: FakeState, mode: str) -> str:
@@ -255,7 +289,9 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         mode = state.next_mode(request)
         time.sleep(state.slow_seconds if mode == "slow" else state.delay)
-        if mode == "rate_limited":
+        if mode in ("rate_limited", TOO_EARLY):
+            if mode == "rate_limited":
+                _block(state)
             self._json(
                 HTTPStatus.TOO_MANY_REQUESTS,
                 _error("Rate limit reached", "rate_limit_exceeded"),

@@ -1,58 +1,64 @@
 """Nudges in a real browser under the real CSP: a coach drafts a nudge from the learner page,
 approves it and sends it, and finds it sent in the learner's nudges.
 
-The writing and sending services stand in for nudges.generation and nudges.lifecycle here (they
-record what the pages asked and move the nudge as the services would), so the test follows the
-pages: forms, CSRF, redirects and messages.
+Nothing stands in: the learner is scored by the rules model, ``nudges.generation`` writes the
+draft from the template (no LLM key) and ``nudges.lifecycle`` sends it through the outbox.
 """
 
+import importlib
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.utils import timezone
 
-from nudges import generation, lifecycle
-from nudges.models import Nudge, NudgeSource, NudgeStatus
+from engagement.models import OutboxMessage
+from learners.contracts import learner_risk_snapshot
+from learners.risk.services import learners_rescore
+from nudges.fallback_templates import fallback_message
+from nudges.lifecycle import outbox_key
+from nudges.models import Nudge
 from tests.e2e.conftest import screenshot, sign_in
-from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
+from tests.factories import (
+    ActivityEventFactory,
+    CohortAssignmentFactory,
+    CohortFactory,
+    LearnerFactory,
+    UserFactory,
+)
 
-pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
-
-
-def _draft(*, learner_id: Any, channel: str, actor: Any) -> Nudge:
-    return Nudge.objects.create(
-        learner_id=learner_id,
-        channel=channel,
-        source=NudgeSource.TEMPLATE,
-        fallback_reason="no_key",
-        subject="Your course misses you, Dana",
-        body="Hello Dana, one short lesson today gets you back on track.",
-        created_by=actor,
-    )
+pytestmark = [
+    pytest.mark.django_db(transaction=True, databases="__all__"),
+    pytest.mark.usefixtures("rules_model"),
+]
 
 
-def _move(status: str) -> Any:
-    def answer(*, nudge: Nudge, actor: Any) -> Nudge:
-        now = timezone.now()
-        times = {"approved_at": now} if status == NudgeStatus.APPROVED else {"sent_at": now}
-        Nudge.objects.filter(pk=nudge.pk).update(status=status, **times)
-        nudge.refresh_from_db()
-        return nudge
-
-    return answer
+@pytest.fixture
+def shipped_prompts() -> None:
+    """The prompts a deployment has from its data migration: an earlier transactional test
+    flushed them (without a prompt, the draft would say ``no_prompt``, not ``no_key``)."""
+    migration = importlib.import_module("nudges.migrations.0002_generation_default_prompts")
+    migration.create_default_prompts(apps, None)
 
 
+@pytest.mark.usefixtures("shipped_prompts")
 def test_a_coach_drafts_approves_and_sends_a_nudge(
-    live_server: Any, page: Any, monkeypatch: pytest.MonkeyPatch, settings: Any
+    live_server: Any, page: Any, settings: Any
 ) -> None:
     settings.OPENAI_API_KEY = ""
-    monkeypatch.setattr(generation, "nudge_generate", _draft)
-    monkeypatch.setattr(lifecycle, "nudge_approve", _move(NudgeStatus.APPROVED))
-    monkeypatch.setattr(lifecycle, "nudge_send", _move(NudgeStatus.SENT))
+    # Sending must not depend on the hour the test runs at in the learner's time zone.
+    settings.NUDGE_QUIET_HOURS_START = settings.NUDGE_QUIET_HOURS_END = 0
     cohort = CohortFactory(name="Autumn intake")
     coach = UserFactory(username="coach-nudges", role="coach")
     CohortAssignmentFactory(user=coach, cohort=cohort)
-    learner = LearnerFactory(cohort=cohort, name="Drifting Dana")
+    last_seen = timezone.now() - timedelta(days=30)
+    learner = LearnerFactory(cohort=cohort, name="Dana Drift", last_active_at=last_seen)
+    ActivityEventFactory(learner=learner, occurred_at=last_seen)
+    learners_rescore(learner_ids=[learner.pk])
+    snapshot = learner_risk_snapshot(learner.pk)
+    assert snapshot is not None
+    subject, body = fallback_message(snapshot)
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
 
@@ -64,9 +70,11 @@ def test_a_coach_drafts_approves_and_sends_a_nudge(
     panel.locator("text=Draft a nudge").click()
     page.wait_for_selector(".message:has-text('no LLM key is configured')")
     nudge = Nudge.objects.get(learner=learner)
-    assert nudge.channel == "in_app"
+    assert (nudge.channel, nudge.source, nudge.fallback_reason) == ("in_app", "template", "no_key")
+    assert (nudge.subject, nudge.body) == (subject, body)
+    assert nudge.created_by == coach
     assert page.url == f"{live_server.url}/dashboard/nudges/{nudge.pk}/"
-    assert "one short lesson today" in page.locator("[data-field=body]").inner_text()
+    assert page.locator("[data-field=body]").inner_text().strip() == body.strip()
     screenshot(page, "dashboard-nudge-draft")
 
     page.click("button:has-text('Approve')")
@@ -76,6 +84,10 @@ def test_a_coach_drafts_approves_and_sends_a_nudge(
     page.wait_for_selector(".message:has-text('Sent.')")
     assert page.locator("[data-field=status]").inner_text() == "Sent"
     assert page.locator("button:has-text('Send')").count() == 0
+    nudge.refresh_from_db()
+    assert (nudge.status, nudge.approved_by) == ("sent", coach)
+    assert nudge.sent_at is not None
+    assert OutboxMessage.objects.filter(idempotency_key=outbox_key(nudge.pk)).count() == 1
 
     page.click("text=The learner")
     row = page.locator(f"#nudges [data-nudge='{nudge.pk}']")

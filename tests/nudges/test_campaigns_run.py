@@ -1,8 +1,8 @@
 """A campaign run: one nudge per selected learner, never two, whatever happens to the run.
 
 Generation, sending, assignment and flags are stand-ins (``campaigns_fakes``) that count every
-call; the two tests that ``install(..., only_missing=True)`` (preview equals run, run twice)
-use the real services wherever those are merged.
+call; ``test_campaigns_real_services`` runs campaigns on the real services (preview equals run,
+run twice, resumed run, holdout).
 """
 
 from typing import Any
@@ -15,10 +15,8 @@ from django.utils import timezone
 
 from engagement.errors import Conflict
 from engagement.models import AuditEvent, Job, JobStatus
-from learners.models import Learner
-from learners.risk.services import learners_rescore
 from nudges import campaigns
-from nudges.campaigns import campaign_create, campaign_preview, campaign_run_request
+from nudges.campaigns import campaign_create, campaign_run_request
 from nudges.flags import AUTO_APPROVAL
 from nudges.models import (
     Campaign,
@@ -31,7 +29,7 @@ from nudges.models import (
 from tests.factories import CohortFactory
 from tests.nudges import campaigns_fakes, generation_factories
 from tests.nudges.campaigns_factories import scored_learner
-from tests.nudges.campaigns_fakes import Fakes, install
+from tests.nudges.campaigns_fakes import Fakes
 
 pytestmark = pytest.mark.django_db
 
@@ -152,64 +150,6 @@ def test_an_experiment_holds_out_learners_and_tags_the_others_with_their_arm(
     assert {n.experiment_id for n in nudges} == {experiment.pk}
     assert _result(job)["holdout"] == len(holdout)
     assert _result(job)["selected"] == 40
-
-
-def _score_if_generating_for_real(fakes: Fakes, cohort: Any) -> None:
-    """The real ``nudge_generate`` writes from the learner's current assessment: score them."""
-    if "nudge_generate" not in fakes.replaced:
-        learners_rescore(cohort_id=cohort.pk)
-
-
-def test_the_preview_selects_exactly_what_the_run_then_nudges_and_stores_nothing(
-    user: Any, monkeypatch: pytest.MonkeyPatch, rules_model: Any
-) -> None:
-    fakes = install(monkeypatch, only_missing=True)
-    cohort = CohortFactory()
-    for band in ("high", "medium", "low") * 3:
-        scored_learner(cohort, band=band, inactive_days=30)
-    _score_if_generating_for_real(fakes, cohort)
-    expected = set(
-        Learner.objects.filter(risk_band__in=("medium", "high")).values_list("pk", flat=True)
-    )
-    experiment = Experiment.objects.create(name="Tone", holdout_share=0.25)
-    ExperimentVariant.objects.create(experiment=experiment, name="template")
-    campaign = _campaign(user, cohort, min_band="medium", experiment=experiment)
-
-    preview = campaign_preview(campaign=campaign, actor=user, sample=2)
-
-    assert preview.count == len(expected) > 0
-    assert (Nudge.objects.count(), ExperimentAssignment.objects.count()) == (0, 0)
-    assert len(preview.sample) == min(2, preview.count - preview.holdout)
-    assert all(draft.campaign_id == campaign.pk for draft in preview.sample)
-    job = _run(campaign, user)
-    assert _result(job)["selected"] == preview.count
-    assert _result(job)["holdout"] == preview.holdout
-    assigned = set(ExperimentAssignment.objects.values_list("learner_id", flat=True))
-    nudged = set(Nudge.objects.filter(campaign=campaign).values_list("learner_id", flat=True))
-    assert assigned == expected
-    assert len(nudged) == preview.count - preview.holdout
-
-
-def test_a_campaign_run_twice_writes_and_sends_nothing_twice(
-    user: Any, monkeypatch: pytest.MonkeyPatch, rules_model: Any
-) -> None:
-    fakes = install(monkeypatch, only_missing=True)
-    cohort = CohortFactory()
-    for _ in range(5):
-        scored_learner(cohort, inactive_days=30)
-    _score_if_generating_for_real(fakes, cohort)
-    campaign = _campaign(user, cohort, approval=Campaign.Approval.AUTO)
-
-    first = _run(campaign, user)
-    after_first = {n.pk: (n.status, n.sent_at) for n in Nudge.objects.all()}
-    second = _run(campaign, user)
-
-    assert first.pk != second.pk
-    assert (_result(first)["created"], _result(second)["created"]) == (5, 0)
-    assert _result(second)["existing"] == 5
-    assert {n.pk: (n.status, n.sent_at) for n in Nudge.objects.all()} == after_first
-    if "nudge_send" in fakes.replaced:
-        assert set(fakes.sent.values()) == {1}
 
 
 def _in_steps_of_two(

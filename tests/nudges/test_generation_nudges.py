@@ -1,8 +1,8 @@
 """nudge_generate: every request ends as a stored draft; the LLM's message when it may be sent,
 else the template of the learner's top factor saying why (unit tests of generation's own logic:
-the LLM client is replaced here; the real-server tests run it over HTTP)."""
+the LLM client is replaced here; ``test_generation_real_server`` runs each guardrail, each fault
+and the preview over HTTP against the local server)."""
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +11,7 @@ import pytest
 from engagement.errors import NotFound, ValidationFailed
 from engagement.models import AuditEvent, Role
 from nudges import generation
-from nudges.llm.client import LLMFailure, LLMReply, LLMRequest, StreamEvent
+from nudges.llm.client import LLMReply, LLMRequest, StreamEvent
 from nudges.models import Campaign, LLMCall, LLMOutcome, Nudge, PromptTemplate
 from nudges.prompts import prompt_version_create
 from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
@@ -24,20 +24,15 @@ GOOD_BODY = "Hi Ada,\n\nA short session this week would help you pick up where y
 
 
 class FakeLLM:
-    """Stands in for ``llm_complete``: records each request, answers or fails as told."""
+    """Stands in for ``llm_complete``: records each request and answers."""
 
-    def __init__(self, subject: str = GOOD_SUBJECT, body: str = GOOD_BODY) -> None:
-        self.subject, self.body = subject, body
-        self.failure: str | None = None
+    def __init__(self) -> None:
         self.requests: list[LLMRequest] = []
 
     def __call__(self, request: LLMRequest) -> LLMReply:
         self.requests.append(request)
-        if self.failure is not None:
-            call = LLMCall.objects.create(model=request.model, outcome=self.failure)
-            raise LLMFailure(self.failure, call)
         call = LLMCall.objects.create(model=request.model, outcome=LLMOutcome.OK)
-        return LLMReply(subject=self.subject, body=self.body, call=call)
+        return LLMReply(subject=GOOD_SUBJECT, body=GOOD_BODY, call=call)
 
 
 @pytest.fixture
@@ -86,55 +81,6 @@ def test_a_french_learner_gets_the_french_prompt(llm: FakeLLM, user: Any) -> Non
     nudge = _generate(scored_learner(locale="fr"), user)
     assert nudge.prompt is not None and nudge.prompt.locale == "fr"
     assert "Rédigez le message en français" in llm.requests[0].user
-
-
-@pytest.mark.parametrize(
-    ("subject", "body", "rule"),
-    [
-        (GOOD_SUBJECT, GOOD_BODY + " Mail me at coach@example.org.", "email"),
-        (GOOD_SUBJECT, GOOD_BODY + " Don't be lazy.", "tone"),
-        (GOOD_SUBJECT, GOOD_BODY + " It has been 3 days.", "number"),
-        (GOOD_SUBJECT, GOOD_BODY + " https://evil.example.com", "link"),
-    ],
-)
-def test_a_guardrail_failure_yields_the_template_keeping_the_rejected_text(
-    llm: FakeLLM, user: Any, subject: str, body: str, rule: str
-) -> None:
-    llm.subject, llm.body = subject, body
-
-    nudge = _generate(scored_learner(), user)
-
-    assert (nudge.source, nudge.fallback_reason) == ("template", f"guardrail:{rule}")
-    assert nudge.guardrail_failures == [rule]
-    assert nudge.rejected_text == f"{subject}\n\n{body}"
-    assert nudge.body.startswith("Hi Ada,")
-    assert body not in nudge.body
-    assert nudge.llm_call is not None
-
-
-@pytest.mark.parametrize(
-    ("failure", "reason"),
-    [
-        (LLMOutcome.TIMEOUT, "timeout"),
-        (LLMOutcome.RATE_LIMITED, "rate_limited"),
-        (LLMOutcome.SERVER_ERROR, "server_error"),
-        (LLMOutcome.INVALID, "invalid"),
-        (LLMOutcome.CIRCUIT_OPEN, "circuit_open"),
-        (LLMOutcome.ERROR, "error"),
-        ("not_configured", "no_key"),
-    ],
-)
-def test_any_llm_failure_yields_the_template_with_the_reason(
-    llm: FakeLLM, user: Any, failure: str, reason: str
-) -> None:
-    llm.failure = failure
-
-    nudge = _generate(scored_learner(), user)
-
-    assert (nudge.status, nudge.source, nudge.fallback_reason) == ("draft", "template", reason)
-    assert nudge.subject and nudge.body.startswith("Hi Ada,")
-    assert nudge.rejected_text == ""
-    assert nudge.llm_call is not None and nudge.llm_call.outcome == failure
 
 
 def test_without_a_key_the_template_says_no_key_and_the_llm_is_not_asked(
@@ -277,18 +223,6 @@ def test_an_unscored_learner_gets_no_nudge(llm: FakeLLM, user: Any) -> None:
     assert not Nudge.objects.exists()
 
 
-def test_the_preview_streams_the_llms_text_then_the_checked_message(
-    llm: FakeLLM, user: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    answer = json.dumps({"subject": GOOD_SUBJECT, "body": "Hi Ada, see you soon."})
-    _streaming(monkeypatch, ("delta", answer[:20]), ("delta", answer[20:]), ("done", answer))
-    events = list(generation.nudge_preview(learner_id=scored_learner().pk, actor=user))
-    assert [event.kind for event in events] == ["delta", "delta", "done"]
-    assert events[-1].data["source"] == "llm"
-    assert events[-1].data["body"] == "Hi Ada, see you soon."
-    assert not Nudge.objects.exists()
-
-
 def _streaming(monkeypatch: pytest.MonkeyPatch, *events: tuple[str, str]) -> None:
     def stream(request: LLMRequest) -> Iterator[StreamEvent]:
         assert request.purpose == "preview"
@@ -296,18 +230,6 @@ def _streaming(monkeypatch: pytest.MonkeyPatch, *events: tuple[str, str]) -> Non
             yield StreamEvent(kind, text)
 
     monkeypatch.setattr(generation, "llm_stream", stream)
-
-
-def test_the_preview_of_a_rejected_answer_ends_with_the_template(
-    llm: FakeLLM, user: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    answer = json.dumps({"subject": GOOD_SUBJECT, "body": "Hi Ada, you lazy learner."})
-    _streaming(monkeypatch, ("delta", answer), ("done", answer))
-    events = list(generation.nudge_preview(learner_id=scored_learner().pk, actor=user))
-    assert [event.kind for event in events] == ["delta", "done"]
-    assert events[-1].data["source"] == "template"
-    assert events[-1].data["fallback_reason"] == "guardrail:tone"
-    assert events[-1].data["guardrail_failures"] == ["tone"]
 
 
 @pytest.mark.parametrize(

@@ -342,3 +342,24 @@ def test_inbox_failures(world: dict[str, Any]) -> None:
     assert client_for(world["analyst"]).get(inbox(learner)).status_code == 403
     nudge.refresh_from_db()
     assert nudge.read_at is None
+
+
+def test_an_erased_learners_inbox_lists_nothing_and_takes_no_receipt(
+    world: dict[str, Any], settings: Any
+) -> None:
+    settings.NUDGE_MAX_PER_WEEK, settings.NUDGE_MIN_GAP_HOURS = 2, 0
+    learner = world["mine"]
+    read, unread = delivered_in_app(learner, "First"), delivered_in_app(learner, "Second")
+    reader = key_client("inbox:read")
+    assert reader.post(f"{inbox(learner)}{read.pk}/read/").status_code == 200
+
+    erased = client_for(world["admin"]).post(f"/api/v1/learners/{learner.pk}/erase/")
+
+    assert erased.status_code == 200
+    listed = reader.get(inbox(learner))
+    assert listed.status_code == 200 and listed.json()["results"] == []
+    for nudge in (read, unread):
+        assert reader.post(f"{inbox(learner)}{nudge.pk}/read/").status_code == 404
+    # The rows stay, emptied, for counts and rates.
+    rows = Nudge.objects.filter(pk__in=[read.pk, unread.pk])
+    assert set(rows.values_list("status", "body")) == {(NudgeStatus.SENT, "")}

@@ -32,7 +32,7 @@ from engagement.outbox import outbox_enqueue_many
 from learners.contracts import learner_contacts, visible_cohort_ids
 from nudges.guardrails import staff_text_failures
 from nudges.models import Category, Channel, Nudge, NudgeSource, NudgeStatus
-from nudges.policy import SEND_NOW, Decision, policy_decide
+from nudges.policy import SEND_NOW, Decision, policy_decide, policy_lock
 
 #: The outbox channel of each nudge channel (registered by ``nudges.apps``).
 OUTBOX_CHANNELS = {Channel.EMAIL: "nudge_email", Channel.IN_APP: "in_app"}
@@ -225,8 +225,10 @@ def nudges_send(
     by quiet hours) and ``suppressed``. Nudges no longer sendable (sent, cancelled, taken by
     another caller) are left alone and not counted.
 
-    The rows are locked first, so concurrent callers (PostgreSQL) judge the policy one after
-    the other; every transition is conditional on the status it leaves.
+    The rows are locked first, then their learners (:func:`~nudges.policy.policy_lock`), so
+    concurrent callers (PostgreSQL) judge the policy one after the other, whether they send the
+    same nudges or different nudges to the same learners; every transition is conditional on
+    the status it leaves.
     """
     now = now or timezone.now()
     nudges = list(
@@ -235,6 +237,7 @@ def nudges_send(
         .only("id", "learner_id", "channel", "category", "subject", "body", "created_at")
         .order_by("created_at", "id")
     )
+    policy_lock(nudge.learner_id for nudge in nudges)
     decisions = policy_decide(nudges, now=now)
     sendable = Nudge.objects.filter(status__in=SENDABLE)
     approval = _approval(actor, now)

@@ -137,3 +137,30 @@ def _names_someone_else(text: str, context: GuardrailContext) -> bool:
         if any(unknown(word) for word in surname.findall(text)):
             return True
     return any(unknown(first) and unknown(second) for first, second in _TWO_NAMES.findall(text))
+
+
+#: The rules staff-written text (a manual nudge) must pass: those that protect the learner
+#: whoever writes. ``other_name`` and ``number`` judge text against the learner's context to
+#: catch what a model makes up; staff name a tutor or a deadline from what they know.
+STAFF_RULES = ("length", "email", "phone", "link", "tone")
+_NO_CONTEXT = GuardrailContext(first_name="", numbers=frozenset(), words=frozenset())
+
+
+def staff_text_failures(*, subject: str, body: str) -> dict[str, list[str]]:
+    """The :data:`STAFF_RULES` each field breaks (``{"subject": [...], "body": [...]}``, fields
+    breaking none left out). ``length`` here is the same limit as for generated text; whether a
+    field may be empty is the caller's to say (an in-app message has no subject)."""
+    failures: dict[str, list[str]] = {}
+    fields = (
+        ("subject", subject, settings.NUDGE_MAX_SUBJECT_CHARS),
+        ("body", body, settings.NUDGE_MAX_BODY_CHARS),
+    )
+    for field, text, limit in fields:
+        # Checked as a body alone: the empty subject's "length" is not this field's failure.
+        checked = guardrail_failures(subject="", body=text, context=_NO_CONTEXT)
+        broken = [rule for rule in STAFF_RULES if rule != "length" and rule in checked]
+        if len(text) > limit:
+            broken.insert(0, "length")
+        if broken:
+            failures[field] = broken
+    return failures

@@ -29,9 +29,10 @@ from engagement.audit import Actor, audit_changes, audit_record, audit_record_ma
 from engagement.errors import Conflict, ValidationFailed
 from engagement.models import User
 from engagement.outbox import outbox_enqueue_many
-from learners.contracts import learner_contacts
+from learners.contracts import learner_contacts, visible_cohort_ids
+from nudges.guardrails import staff_text_failures
 from nudges.models import Category, Channel, Nudge, NudgeSource, NudgeStatus
-from nudges.policy import SEND_NOW, Decision, policy_decide
+from nudges.policy import SEND_NOW, Decision, policy_decide, policy_lock
 
 #: The outbox channel of each nudge channel (registered by ``nudges.apps``).
 OUTBOX_CHANNELS = {Channel.EMAIL: "nudge_email", Channel.IN_APP: "in_app"}
@@ -39,6 +40,8 @@ SENDABLE = (NudgeStatus.DRAFT, NudgeStatus.APPROVED, NudgeStatus.SCHEDULED)
 CANCELLABLE = SENDABLE
 #: Scheduled nudges sent per run of the beat task (the rest wait for the next minute).
 SEND_DUE_BATCH = 500
+#: The one answer for a learner unknown or outside the caller's cohorts.
+NO_LEARNER = "No learner with this id."
 
 
 def outbox_key(nudge_id: uuid.UUID | str) -> str:
@@ -57,6 +60,36 @@ def _refused(nudge: Nudge, verb: str, allowed: Iterable[str]) -> Conflict:
     )
 
 
+def _staff_rule_message(rule: str, limit: int) -> str:
+    """A guardrail a field of staff-written text broke, in plain words."""
+    domains = ", ".join(settings.NUDGE_ALLOWED_LINK_DOMAINS)
+    return {
+        "length": f"At most {limit} characters (the limit for every nudge).",
+        "email": "No email addresses: a nudge carries no contact details.",
+        "phone": "No phone numbers: a nudge carries no contact details.",
+        "link": (
+            f"Links only to {domains} (or their subdomains)."
+            if domains
+            else "No links: no website is allowed in nudges."
+        ),
+        "tone": 'No shaming or threatening words (such as "lazy", "or else", "last warning").',
+    }[rule]
+
+
+def _manual_text_errors(*, channel: str, subject: str, body: str) -> dict[str, list[str]]:
+    """Why staff-written text may not be a nudge, by field: an email needs a subject, every
+    nudge a body, and both pass the guardrails that apply to staff (``STAFF_RULES``)."""
+    errors: dict[str, list[str]] = {}
+    limits = {"subject": settings.NUDGE_MAX_SUBJECT_CHARS, "body": settings.NUDGE_MAX_BODY_CHARS}
+    for field, rules in staff_text_failures(subject=subject, body=body).items():
+        errors[field] = [_staff_rule_message(rule, limits[field]) for rule in rules]
+    if channel == Channel.EMAIL and not subject.strip():
+        errors.setdefault("subject", []).insert(0, "An email needs a subject.")
+    if not body.strip():
+        errors.setdefault("body", []).insert(0, "Write the message.")
+    return errors
+
+
 @transaction.atomic
 def nudge_create_manual(
     *,
@@ -67,20 +100,19 @@ def nudge_create_manual(
     actor: Actor,
     category: str = Category.REENGAGEMENT,
 ) -> Nudge:
-    """A draft nudge written by staff (``source=manual``), within the guardrails' lengths."""
-    errors: dict[str, list[str]] = {}
-    if len(subject) > settings.NUDGE_MAX_SUBJECT_CHARS:
-        errors["subject"] = [f"At most {settings.NUDGE_MAX_SUBJECT_CHARS} characters."]
-    if not body.strip():
-        errors["body"] = ["Write the message."]
-    elif len(body) > settings.NUDGE_MAX_BODY_CHARS:
-        errors["body"] = [f"At most {settings.NUDGE_MAX_BODY_CHARS} characters."]
-    if channel == Channel.EMAIL and not subject.strip():
-        errors["subject"] = ["An email needs a subject."]
+    """A draft nudge written by staff (``source=manual``) for a learner in the actor's cohorts,
+    held to the guardrails that protect learners from any text (``STAFF_RULES``).
+
+    ``ValidationFailed`` names each field and why; a learner unknown or outside the actor's
+    cohorts is the same ``{"learner": [...]}`` answer, so nothing is disclosed.
+    """
+    errors = _manual_text_errors(channel=channel, subject=subject, body=body)
+    contact = learner_contacts([learner_id]).get(learner_id)
+    cohorts = visible_cohort_ids(actor=actor)
+    if contact is None or (cohorts is not None and contact.cohort_id not in cohorts):
+        errors["learner"] = [NO_LEARNER]
     if errors:
         raise ValidationFailed(detail=errors)
-    if learner_id not in learner_contacts([learner_id]):
-        raise ValidationFailed(detail={"learner": ["No such learner."]})
     nudge = Nudge.objects.create(
         learner_id=learner_id,
         channel=channel,
@@ -193,8 +225,10 @@ def nudges_send(
     by quiet hours) and ``suppressed``. Nudges no longer sendable (sent, cancelled, taken by
     another caller) are left alone and not counted.
 
-    The rows are locked first, so concurrent callers (PostgreSQL) judge the policy one after
-    the other; every transition is conditional on the status it leaves.
+    The rows are locked first, then their learners (:func:`~nudges.policy.policy_lock`), so
+    concurrent callers (PostgreSQL) judge the policy one after the other, whether they send the
+    same nudges or different nudges to the same learners; every transition is conditional on
+    the status it leaves.
     """
     now = now or timezone.now()
     nudges = list(
@@ -203,6 +237,7 @@ def nudges_send(
         .only("id", "learner_id", "channel", "category", "subject", "body", "created_at")
         .order_by("created_at", "id")
     )
+    policy_lock(nudge.learner_id for nudge in nudges)
     decisions = policy_decide(nudges, now=now)
     sendable = Nudge.objects.filter(status__in=SENDABLE)
     approval = _approval(actor, now)

@@ -15,19 +15,23 @@ rules, in the order they are checked:
 
 Set-based: three queries whatever the number of nudges, and nudges of one batch count against
 each other (the second of two nudges for one learner meets the gap the first one leaves).
+Senders hold :func:`policy_lock` on the learners while they judge and send, so two senders to
+one learner (two different nudges) judge one after the other, the second seeing the first's.
 """
 
 import difflib
+import hashlib
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.db import connection
 
 from learners.contracts import LearnerContact, learner_contacts
 from nudges.models import Channel, ContactOptOut, Nudge, NudgeStatus
@@ -117,6 +121,30 @@ def quiet_hours_end(*, now: datetime, zone_name: str) -> datetime | None:
     wall = datetime.combine(day, time(end), tzinfo=zone)
     # A wall time in a gap (clocks jumping over it) maps past the gap once normalised.
     return wall.astimezone(UTC)
+
+
+def _lock_key(learner_id: uuid.UUID) -> int:
+    """A learner's advisory lock key: 64 bits of a hash personalised to this lock, so that no
+    other lock of the database (another app's, a v7 id's time bits) shares it by accident."""
+    digest = hashlib.blake2b(learner_id.bytes, digest_size=8, person=b"nudges.policy").digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def policy_lock(learner_ids: Iterable[uuid.UUID]) -> None:
+    """Hold each learner's policy lock until the current transaction ends: a second sender to
+    any of them waits here, then reads the history the first one committed.
+
+    PostgreSQL transaction-level advisory locks, in one query, taken in key order so that two
+    batches never wait on each other in a circle; other writers of the learner rows (ingestion,
+    scoring) are not held up. Nothing on SQLite (the embedded, single-process default), where
+    ``select_for_update`` is a no-op as well.
+    """
+    keys = sorted({_lock_key(learner_id) for learner_id in learner_ids})
+    if not keys or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        # unnest yields the sorted array in order, and each row's lock is taken as it is read.
+        cursor.execute("SELECT pg_advisory_xact_lock(key) FROM unnest(%s::bigint[]) AS key", [keys])
 
 
 def _history(learner_ids: set[uuid.UUID], *, now: datetime) -> dict[uuid.UUID, list[_Sent]]:

@@ -47,9 +47,11 @@ def learner_in_scope(*, actor: Any, learner_id: Any) -> uuid.UUID:
 
 
 def inbox_list(*, learner_id: uuid.UUID) -> QuerySet[Nudge]:
-    """The learner's in-app nudges delivered so far, newest first."""
+    """The learner's in-app nudges delivered so far, newest first; none once the learner is
+    erased (the rows stay, emptied, for counts and rates: they are no longer messages)."""
     return Nudge.objects.filter(
         learner_id=learner_id,
+        learner__erased_at__isnull=True,
         channel=Channel.IN_APP,
         status=NudgeStatus.SENT,
         delivered_at__isnull=False,

@@ -17,9 +17,11 @@ MAX_CHOSEN_LEARNERS = 10_000
 STORED_ONLY = frozenset(
     [
         "approved_at",
+        "clicked_at",
         "created_at",
         "error",
         "id",
+        "opened_at",
         "re_engaged_at",
         "read_at",
         "scheduled_for",

@@ -21,6 +21,17 @@ class NudgeSerializer(serializers.ModelSerializer[Nudge]):
     # Null for analysts (see ``to_representation``), so the schema says so.
     subject = serializers.CharField(allow_null=True, read_only=True)
     body = serializers.CharField(allow_null=True, read_only=True)
+    # Email tracking (opt-in per cohort): null when untracked, or not opened / clicked yet.
+    opened_at = serializers.DateTimeField(
+        allow_null=True,
+        read_only=True,
+        help_text="First open of the email (tracked cohorts only; null otherwise or not yet).",
+    )
+    clicked_at = serializers.DateTimeField(
+        allow_null=True,
+        read_only=True,
+        help_text="First click on a link of the email (tracked cohorts only; null otherwise).",
+    )
 
     class Meta:
         model = Nudge
@@ -45,6 +56,8 @@ class NudgeSerializer(serializers.ModelSerializer[Nudge]):
             "created_at",
             "sent_at",
             "read_at",
+            "opened_at",
+            "clicked_at",
             "re_engaged_at",
             "error",
         )

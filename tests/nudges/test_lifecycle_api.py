@@ -237,13 +237,48 @@ def test_a_coach_writes_a_manual_nudge_for_a_learner_of_theirs(world: dict[str, 
     assert response.json()["source"] == "manual" and response.json()["status"] == "draft"
 
 
-def test_a_manual_nudge_for_a_learner_outside_the_scope_is_404(world: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    "learner",
+    [123, "0190a000-0000-7000-8000-000000000000", "theirs"],
+    ids=["a number", "an unknown id", "outside the coach's cohorts"],
+)
+def test_a_manual_nudge_for_a_learner_the_coach_cannot_see_is_a_400(
+    world: dict[str, Any], learner: Any
+) -> None:
+    """A reference in the body is bad input, not a missing resource; one answer for unknown
+    and out-of-scope learners, so the coach learns nothing of other cohorts."""
+    if learner == "theirs":
+        learner = str(world["theirs"].pk)
+    response = client_for(world["coach"]).post(
+        URL, {"learner": learner, "channel": "in_app", "body": "Come!"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json() == {"learner": ["No learner with this id."]}
+    assert not Nudge.objects.filter(source=NudgeSource.MANUAL).exists()
+
+
+def test_a_manual_nudge_breaking_a_guardrail_is_a_400_naming_field_and_rule(
+    world: dict[str, Any], settings: Any
+) -> None:
+    settings.NUDGE_ALLOWED_LINK_DOMAINS = ["learn.example.org"]
     response = client_for(world["coach"]).post(
         URL,
-        {"learner": str(world["theirs"].pk), "channel": "in_app", "body": "Come!"},
+        {
+            "learner": str(world["mine"].pk),
+            "channel": "email",
+            "subject": "Call 06 12 34 56 78",
+            "body": "You are lazy: see https://elsewhere.example.com/",
+        },
         format="json",
     )
-    assert response.status_code == 404
+    assert response.status_code == 400
+    assert response.json() == {
+        "subject": ["No phone numbers: a nudge carries no contact details."],
+        "body": [
+            "Links only to learn.example.org (or their subdomains).",
+            'No shaming or threatening words (such as "lazy", "or else", "last warning").',
+        ],
+    }
     assert not Nudge.objects.filter(source=NudgeSource.MANUAL).exists()
 
 
@@ -342,3 +377,24 @@ def test_inbox_failures(world: dict[str, Any]) -> None:
     assert client_for(world["analyst"]).get(inbox(learner)).status_code == 403
     nudge.refresh_from_db()
     assert nudge.read_at is None
+
+
+def test_an_erased_learners_inbox_lists_nothing_and_takes_no_receipt(
+    world: dict[str, Any], settings: Any
+) -> None:
+    settings.NUDGE_MAX_PER_WEEK, settings.NUDGE_MIN_GAP_HOURS = 2, 0
+    learner = world["mine"]
+    read, unread = delivered_in_app(learner, "First"), delivered_in_app(learner, "Second")
+    reader = key_client("inbox:read")
+    assert reader.post(f"{inbox(learner)}{read.pk}/read/").status_code == 200
+
+    erased = client_for(world["admin"]).post(f"/api/v1/learners/{learner.pk}/erase/")
+
+    assert erased.status_code == 200
+    listed = reader.get(inbox(learner))
+    assert listed.status_code == 200 and listed.json()["results"] == []
+    for nudge in (read, unread):
+        assert reader.post(f"{inbox(learner)}{nudge.pk}/read/").status_code == 404
+    # The rows stay, emptied, for counts and rates.
+    rows = Nudge.objects.filter(pk__in=[read.pk, unread.pk])
+    assert set(rows.values_list("status", "body")) == {(NudgeStatus.SENT, "")}

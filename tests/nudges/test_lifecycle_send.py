@@ -1,5 +1,6 @@
 """Approve, send, cancel and schedule: conditional transitions, the outbox, at-most-once."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 from smtplib import SMTPRecipientsRefused
@@ -27,7 +28,7 @@ from nudges.lifecycle import (
 from nudges.models import Channel, Nudge, NudgeSource, NudgeStatus
 from nudges.privacy import nudges_erase
 from nudges.tasks import nudges_send_due_task
-from tests.factories import LearnerFactory, UserFactory
+from tests.factories import CohortAssignmentFactory, LearnerFactory, UserFactory
 from tests.nudges.lifecycle_factories import NOON, make_nudge, pin_policy
 
 pytestmark = pytest.mark.django_db
@@ -97,8 +98,18 @@ def test_a_stale_instance_cannot_move_a_nudge_another_caller_moved(coach: Any) -
 # Manual nudges -----------------------------------------------------------------------------------
 
 
-def test_staff_write_a_manual_draft(coach: Any) -> None:
+TONE = 'No shaming or threatening words (such as "lazy", "or else", "last warning").'
+
+
+@pytest.fixture
+def learner(coach: Any) -> Any:
+    """A learner in the coach's cohort."""
     learner = LearnerFactory()
+    CohortAssignmentFactory(user=coach, cohort=learner.cohort)
+    return learner
+
+
+def test_staff_write_a_manual_draft(coach: Any, learner: Any) -> None:
     nudge = nudge_create_manual(
         learner_id=learner.pk, channel=Channel.EMAIL, subject="Hi", body="See you!", actor=coach
     )
@@ -112,26 +123,102 @@ def test_staff_write_a_manual_draft(coach: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("fields", "field"),
+    ("fields", "errors"),
     [
-        ({"subject": "", "body": "Hello"}, "subject"),
-        ({"subject": "x" * 121, "body": "Hello"}, "subject"),
-        ({"subject": "Hi", "body": "  "}, "body"),
-        ({"subject": "Hi", "body": "x" * 1201}, "body"),
+        ({"subject": "", "body": "Hello"}, {"subject": ["An email needs a subject."]}),
+        ({"subject": "Hi", "body": "  "}, {"body": ["Write the message."]}),
+        (
+            {"subject": "x" * 121, "body": "x" * 1201},
+            {
+                "subject": ["At most 120 characters (the limit for every nudge)."],
+                "body": ["At most 1200 characters (the limit for every nudge)."],
+            },
+        ),
+        (
+            {"subject": "Hi", "body": "Write to me at coach@school.example."},
+            {"body": ["No email addresses: a nudge carries no contact details."]},
+        ),
+        (
+            {"subject": "Call +33 6 12 34 56 78", "body": "Hello"},
+            {"subject": ["No phone numbers: a nudge carries no contact details."]},
+        ),
+        (
+            {"subject": "Hi", "body": "See https://evil.example/x and https://learn.example.org/"},
+            {"body": ["Links only to learn.example.org (or their subdomains)."]},
+        ),
+        (
+            {"subject": "Last warning", "body": "Don't be lazy."},
+            {
+                "subject": [TONE],
+                "body": [TONE],
+            },
+        ),
     ],
 )
-def test_a_manual_nudge_is_checked(coach: Any, fields: dict[str, str], field: str) -> None:
+def test_a_manual_nudge_is_held_to_the_guardrails_staff_text_must_pass(
+    coach: Any, learner: Any, settings: Any, fields: dict[str, str], errors: dict[str, Any]
+) -> None:
+    settings.NUDGE_MAX_SUBJECT_CHARS, settings.NUDGE_MAX_BODY_CHARS = 120, 1200
+    settings.NUDGE_ALLOWED_LINK_DOMAINS = ["learn.example.org"]
     with pytest.raises(ValidationFailed) as refused:
-        nudge_create_manual(
-            learner_id=LearnerFactory().pk, channel=Channel.EMAIL, actor=coach, **fields
-        )
-    assert field in refused.value.detail
+        nudge_create_manual(learner_id=learner.pk, channel=Channel.EMAIL, actor=coach, **fields)
+    assert refused.value.detail == errors
     assert not Nudge.objects.exists()
 
 
-def test_an_in_app_nudge_needs_no_subject(coach: Any) -> None:
+def test_every_rule_a_field_breaks_is_named(coach: Any, learner: Any, settings: Any) -> None:
+    settings.NUDGE_ALLOWED_LINK_DOMAINS = []
+    with pytest.raises(ValidationFailed) as refused:
+        nudge_create_manual(
+            learner_id=learner.pk,
+            channel=Channel.IN_APP,
+            subject="",
+            body="Lazy again? Mail me@example.org or see www.example.org.",
+            actor=coach,
+        )
+    assert refused.value.detail == {
+        "body": [
+            "No email addresses: a nudge carries no contact details.",
+            "No links: no website is allowed in nudges.",
+            TONE,
+        ]
+    }
+
+
+def test_staff_may_name_people_and_numbers_the_learners_data_does_not_hold(
+    coach: Any, learner: Any, settings: Any
+) -> None:
+    """``other_name`` and ``number`` guard against what a model makes up, not staff's facts."""
+    settings.NUDGE_ALLOWED_LINK_DOMAINS = ["learn.example.org"]
     nudge = nudge_create_manual(
-        learner_id=LearnerFactory().pk, channel=Channel.IN_APP, subject="", body="Hi", actor=coach
+        learner_id=learner.pk,
+        channel=Channel.EMAIL,
+        subject="Your tutor Marie Curie",
+        body="Hello Sam, the 3 exercises of unit 12 are due on 15 May: "
+        "https://learn.example.org/unit/12",
+        actor=coach,
+    )
+    assert nudge.source == NudgeSource.MANUAL
+
+
+@pytest.mark.parametrize("case", ["unknown", "outside the cohorts"])
+def test_a_learner_unknown_or_outside_the_cohorts_is_one_answer(coach: Any, case: str) -> None:
+    learner_id = (
+        uuid.UUID("0190a000-0000-7000-8000-000000000000")
+        if case == "unknown"
+        else LearnerFactory().pk
+    )
+    with pytest.raises(ValidationFailed) as refused:
+        nudge_create_manual(
+            learner_id=learner_id, channel=Channel.IN_APP, subject="", body="Hi", actor=coach
+        )
+    assert refused.value.detail == {"learner": ["No learner with this id."]}
+    assert not Nudge.objects.exists()
+
+
+def test_an_in_app_nudge_needs_no_subject(coach: Any, learner: Any) -> None:
+    nudge = nudge_create_manual(
+        learner_id=learner.pk, channel=Channel.IN_APP, subject="", body="Hi", actor=coach
     )
     assert nudge.channel == Channel.IN_APP
 

@@ -2,7 +2,7 @@
 French (those two are written into ``nudges.guardrails`` itself).
 
 Data only, kept apart from the rules so that the language side can grow without touching them:
-``nudges.guardrails`` is to add each list to its rule (``tone``: shaming or threatening words;
+``nudges.guardrails`` adds each list to its rule (``tone``: shaming or threatening words;
 ``other_name``: greetings and honorifics that name someone). Each entry is a regular-expression
 alternative matched as a whole word, case-insensitively for ``SHAMING``, as written for the other
 two (a name follows them). ``tests/nudges/test_generation_languages.py`` holds the shipped
@@ -78,3 +78,7 @@ HONORIFICS: Mapping[str, tuple[str, ...]] = {
     "de": ("Herr", "Herrn", "Frau"),
     "pl": ("Pan", "Pani", "Panie", "Panią", "Pana", "Panu"),
 }
+
+#: Languages that capitalise every noun: two capitalised words side by side do not make a name
+#: there, so ``other_name`` relies on greetings, honorifics and the first name's surname alone.
+NOUNS_CAPITALISED = frozenset({"de"})

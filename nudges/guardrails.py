@@ -8,11 +8,12 @@ the order below, so a rejected nudge says why (``fallback_reason = "guardrail:<f
 - ``email`` and ``phone``: no contact details at all;
 - ``other_name``: no name but the learner's first name: a greeting or an honorific naming
   someone else, the first name followed by a surname, or a two-word name mid-sentence that the
-  learner's context does not contain;
+  learner's context does not contain (not in German, which capitalises every noun);
 - ``link``: links only to ``NUDGE_ALLOWED_LINK_DOMAINS`` (and their subdomains);
 - ``number``: every number appears in the learner's context (days inactive, progress, the
   factors' explanations, course code): anything else may contradict their data;
-- ``tone``: no shaming or threatening words (English and French lists below).
+- ``tone``: no shaming or threatening words (English and French lists below, Spanish, German
+  and Polish in ``nudges.guardrail_words``).
 """
 
 import re
@@ -22,14 +23,22 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from nudges.guardrail_words import GREETINGS, HONORIFICS, NOUNS_CAPITALISED, SHAMING
+from nudges.rendering import language_of
+
 RULES = ("length", "email", "phone", "other_name", "link", "number", "tone")
+
+
+def _in_every_language(words: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    return tuple(word for language in sorted(words) for word in words[language])
+
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\w.,])\+?\d[\d ().-]{5,}\d(?![\w])")
 _PHONE_DIGITS = 7
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"')]+", re.IGNORECASE)
 _BARE_DOMAIN = re.compile(
-    r"\b((?:[a-z0-9-]+\.)+(?:com|org|net|edu|gov|io|co|info|biz|me|ly|fr|uk|de|eu|be|ch|ca|app|"
+    r"\b((?:[a-z0-9-]+\.)+(?:com|org|net|edu|gov|io|co|info|biz|me|ly|fr|uk|de|eu|be|ch|ca|es|pl|at|app|"
     r"dev|ai))\b(?:/\S*)?",
     re.IGNORECASE,
 )
@@ -37,11 +46,14 @@ _HOST = re.compile(r"^(?:https?://)?([^/:?#]+)", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _WORD = r"[^\W\d_][\w'\u2019-]*"
 _CAPITALISED = r"[^\W\d_a-zà-ÿ][\w'\u2019-]*"
+_HONORIFICS = ("Mr", "Mrs", "Ms", "Miss", "Dr", "Prof", "Mme", "Mlle", "Madame", "Monsieur")
 _HONORIFIC = re.compile(
-    rf"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Mme|Mlle|Madame|Monsieur)\.?\s+{_CAPITALISED}", re.UNICODE
+    rf"\b(?:{'|'.join(_HONORIFICS + _in_every_language(HONORIFICS))})\.?\s+{_CAPITALISED}",
+    re.UNICODE,
 )
+_GREETINGS = ("Hi", "Hello", "Hey", "Dear", "Bonjour", "Salut", "Cher", "Chère", "Coucou")
 _GREETING = re.compile(
-    rf"(?:^|\n)\s*(?:Hi|Hello|Hey|Dear|Bonjour|Salut|Cher|Chère|Coucou) +({_CAPITALISED})",
+    rf"(?:^|\n)\s*(?:{'|'.join(_GREETINGS + _in_every_language(GREETINGS))}) +({_CAPITALISED})",
     re.UNICODE,
 )
 _TWO_NAMES = re.compile(rf"(?<=[\w,;:] )({_CAPITALISED}) +({_CAPITALISED})", re.UNICODE)
@@ -50,7 +62,7 @@ _SHAMING = re.compile(
     r"disappoint\w*|loser|failure|or else|last warning|final warning|expel\w*|kicked out|"
     r"you will fail|penalt\w*|consequences|paresseu\w*|honte\w*|honteu\w*|lamentable|"
     r"pathétique|nul|nulle|incapable|décevant\w*|déçu\w*|dernier avertissement|"
-    r"renvoy\w*|exclu\w*|sinon vous)\b",
+    rf"renvoy\w*|exclu\w*|sinon vous|{'|'.join(_in_every_language(SHAMING))})\b",
     re.IGNORECASE | re.UNICODE,
 )
 
@@ -62,6 +74,7 @@ class GuardrailContext:
     first_name: str
     numbers: frozenset[Decimal]
     words: frozenset[str]
+    language: str = ""
 
 
 def guardrail_context(context: Mapping[str, str]) -> GuardrailContext:
@@ -71,6 +84,7 @@ def guardrail_context(context: Mapping[str, str]) -> GuardrailContext:
         first_name=context.get("first_name", ""),
         numbers=frozenset(_numbers(text)),
         words=frozenset(word.lower() for word in re.findall(_WORD, text, re.UNICODE)),
+        language=language_of(context.get("locale", "")),
     )
 
 
@@ -136,6 +150,8 @@ def _names_someone_else(text: str, context: GuardrailContext) -> bool:
         surname = re.compile(rf"\b{re.escape(context.first_name)} +({_CAPITALISED})", re.UNICODE)
         if any(unknown(word) for word in surname.findall(text)):
             return True
+    if context.language in NOUNS_CAPITALISED:
+        return False  # two capitalised words side by side are ordinary there ("Sie Ihre Lektion")
     return any(unknown(first) and unknown(second) for first, second in _TWO_NAMES.findall(text))
 
 

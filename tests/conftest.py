@@ -6,6 +6,7 @@ configured backend, and tests marked ``celery`` (a real worker on a private Redi
 instead.
 """
 
+import importlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from celery.result import allow_join_result
+from django.apps import apps
 from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -119,6 +121,30 @@ def _fast_and_isolated(settings: Any) -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     cache.clear()
+
+
+#: Data migrations whose rows every database has from its first ``migrate``: the default prompts
+#: and the feature switches (on). A transactional test flushes every table when it ends, so the
+#: transactional tests after it would see none (a draft saying ``no_prompt``, every flag off).
+SHIPPED_ROWS = (
+    ("nudges.migrations.0002_generation_default_prompts", "create_default_prompts"),
+    ("nudges.migrations.0004_experiments_flags", "create_switches"),
+)
+
+
+@pytest.fixture(autouse=True)
+def _shipped_rows(request: pytest.FixtureRequest) -> None:
+    """A transactional test starts with the data migrations' rows, as a fresh database does
+    (each function is idempotent)."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction", False)) or bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    for module, function in SHIPPED_ROWS:
+        getattr(importlib.import_module(module), function)(apps, None)
 
 
 @pytest.fixture

@@ -5,12 +5,10 @@ Nothing stands in: the learner is scored by the rules model, ``nudges.generation
 draft from the template (no LLM key) and ``nudges.lifecycle`` sends it through the outbox.
 """
 
-import importlib
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.apps import apps
 from django.utils import timezone
 
 from engagement.models import OutboxMessage
@@ -34,15 +32,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def shipped_prompts() -> None:
-    """The prompts a deployment has from its data migration: an earlier transactional test
-    flushed them (without a prompt, the draft would say ``no_prompt``, not ``no_key``)."""
-    migration = importlib.import_module("nudges.migrations.0002_generation_default_prompts")
-    migration.create_default_prompts(apps, None)
-
-
-@pytest.mark.usefixtures("shipped_prompts")
 def test_a_coach_drafts_approves_and_sends_a_nudge(
     live_server: Any, page: Any, settings: Any
 ) -> None:

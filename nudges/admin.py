@@ -7,7 +7,7 @@ from django.http import HttpRequest
 from engagement.admin_bases import ReadOnlyAdmin
 from engagement.errors import ApplicationError
 from engagement.principals import acting_user
-from nudges.campaigns import campaign_run_request
+from nudges.campaigns import campaign_run_request, campaign_set_active
 from nudges.models import Campaign
 
 
@@ -18,7 +18,7 @@ class CampaignAdmin(ReadOnlyAdmin):
     list_display = ("name", "channel", "approval", "schedule", "is_active", "last_run_at")
     list_filter = ("approval", "schedule", "is_active", "channel")
     search_fields = ("name",)
-    actions = ["run"]
+    actions = ["run", "deactivate", "activate"]
 
     @admin.action(description="Run the selected campaigns now (background jobs)")
     def run(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
@@ -29,3 +29,19 @@ class CampaignAdmin(ReadOnlyAdmin):
                 messages.error(request, f"{campaign.name}: {exc.message}")
             else:
                 messages.success(request, f"{campaign.name}: job {job.pk} ({job.status}).")
+
+    @admin.action(description="Stop the selected campaigns (automations no longer run)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        self._set_active(request, queryset, active=False)
+
+    @admin.action(description="Start the selected campaigns again")
+    def activate(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
+        self._set_active(request, queryset, active=True)
+
+    def _set_active(
+        self, request: HttpRequest, queryset: QuerySet[Campaign], *, active: bool
+    ) -> None:
+        for campaign in queryset:
+            campaign_set_active(campaign=campaign, active=active, actor=acting_user(request))
+        verb = "started" if active else "stopped"
+        messages.success(request, f"{len(queryset)} campaign(s) {verb}.")

@@ -26,6 +26,10 @@ class NudgesConfig(AppConfig):
         from nudges.schedules import BEAT_SCHEDULE
 
         registry.add_settings(tunables())
+        # Each preview or draft may wait on the LLM and costs a call: fewer than other requests.
+        registry.add_throttle_rate(
+            "nudge_generation", variable="THROTTLE_NUDGE_GENERATION", default="30/min"
+        )
         registry.add_api_urls("nudges.api.urls")
         # Delivery: the outbox channels, the due-nudge schedule and the email links' pages.
         registry.add_outbox_channel("nudge_email", nudge_email_send)

@@ -209,11 +209,18 @@ def _cohorts_where(flag: str, cohort_ids: Iterable[uuid.UUID]) -> frozenset[uuid
     )
 
 
-def campaign_targets(campaign: Campaign, *, now: datetime, occurrence: str) -> list[Target]:
-    """The run's learners with their arms: the selection, in cohorts where automations hold
-    for an automation, each assigned an arm (stored once) when the campaign runs an experiment.
-    The preview calls this too (rolling the assignments back), so both select the same."""
+def campaign_targets(
+    campaign: Campaign, *, now: datetime, occurrence: str, actor: Any
+) -> list[Target]:
+    """The run's learners with their arms: the selection, within the cohorts the actor has now
+    (a coach who lost a cohort since creating the campaign no longer reaches it), in cohorts
+    where automations hold for an automation, each assigned an arm (stored once) when the
+    campaign runs an experiment. The preview calls this too (rolling the assignments back), so
+    both select the same."""
     candidates = campaign_selection(campaign, now=now, occurrence=occurrence)
+    scope = None if actor is None else visible_cohort_ids(actor=actor)
+    if scope is not None:
+        candidates = tuple(c for c in candidates if c.cohort_id in scope)
     if campaign.schedule:
         allowed = _cohorts_where(flags.AUTOMATIONS, (c.cohort_id for c in candidates))
         candidates = tuple(c for c in candidates if c.cohort_id in allowed)
@@ -407,7 +414,7 @@ def campaign_preview(
     try:
         with transaction.atomic():
             targets = campaign_targets(
-                campaign, now=now, occurrence=campaign_occurrence(campaign, now)
+                campaign, now=now, occurrence=campaign_occurrence(campaign, now), actor=actor
             )
             for target in [t for t in targets if not t.holdout][: min(sample, PREVIEW_MAX)]:
                 drafts.append(writer.draft(target, campaign=None)[0])
@@ -422,6 +429,21 @@ def campaign_preview(
         draft.campaign = campaign
     holdout = sum(target.holdout for target in targets)
     return CampaignPreview(count=len(targets), holdout=holdout, sample=tuple(drafts))
+
+
+def campaign_set_active(*, campaign: Campaign, active: bool, actor: Any) -> Campaign:
+    """Stop a campaign (an automation no longer runs on its schedule, and no one can run it) or
+    start it again; audited. A run already under way goes on: cancel its job to stop it."""
+    if campaign.is_active != active:
+        campaign.is_active = active
+        campaign.save(update_fields=["is_active", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="campaign.activate" if active else "campaign.deactivate",
+            target=campaign,
+            changes={"is_active": active},
+        )
+    return campaign
 
 
 # The run -------------------------------------------------------------------------------------
@@ -489,7 +511,7 @@ def campaign_run(*, job: Job, on_progress: ProgressReporter) -> dict[str, Any]:
     occurrence = str(job.params.get("occurrence", ""))
     now = job.started_at or timezone.now()
     actor = job.requested_by or campaign.created_by
-    targets = campaign_targets(campaign, now=now, occurrence=occurrence)
+    targets = campaign_targets(campaign, now=now, occurrence=occurrence, actor=actor)
     reached = [target for target in targets if not target.holdout]
     auto = (
         _cohorts_where(flags.AUTO_APPROVAL, (t.cohort_id for t in reached))

@@ -77,14 +77,17 @@ def _staff_rule_message(rule: str, limit: int) -> str:
 
 
 def _manual_text_errors(*, channel: str, subject: str, body: str) -> dict[str, list[str]]:
-    """Why staff-written text may not be a nudge, by field: an email needs a subject, every
-    nudge a body, and both pass the guardrails that apply to staff (``STAFF_RULES``)."""
+    """Why staff-written text may not be a nudge, by field: an email needs a subject (of one
+    line: a mail header), every nudge a body, and both pass the guardrails that apply to staff
+    (``STAFF_RULES``)."""
     errors: dict[str, list[str]] = {}
     limits = {"subject": settings.NUDGE_MAX_SUBJECT_CHARS, "body": settings.NUDGE_MAX_BODY_CHARS}
     for field, rules in staff_text_failures(subject=subject, body=body).items():
         errors[field] = [_staff_rule_message(rule, limits[field]) for rule in rules]
     if channel == Channel.EMAIL and not subject.strip():
         errors.setdefault("subject", []).insert(0, "An email needs a subject.")
+    if "\n" in subject or "\r" in subject:
+        errors.setdefault("subject", []).append("A subject is one line.")
     if not body.strip():
         errors.setdefault("body", []).insert(0, "Write the message.")
     return errors

@@ -51,6 +51,16 @@ INACTIVE = {409: OpenApiResponse(description="The campaign is inactive.")}
         request=None,
         responses={202: JobOutputSerializer, **INACTIVE, **ERRORS},
     ),
+    deactivate=extend_schema(
+        summary="Stop the campaign: it no longer runs, on its schedule or on request",
+        request=None,
+        responses={200: CampaignOutputSerializer, **ERRORS},
+    ),
+    activate=extend_schema(
+        summary="Start a stopped campaign again",
+        request=None,
+        responses={200: CampaignOutputSerializer, **ERRORS},
+    ),
 )
 class CampaignViewSet(viewsets.GenericViewSet):
     """Who to nudge, how, and whether staff review the drafts; analysts read the counts."""
@@ -100,3 +110,19 @@ class CampaignViewSet(viewsets.GenericViewSet):
             idempotency_key=request.headers.get("Idempotency-Key", ""),
         )
         return accepted_response(job, request)
+
+    @action(detail=True, methods=["post"])
+    def deactivate(self, request: Request, pk: str) -> Response:
+        return self._set_active(request, pk, active=False)
+
+    @action(detail=True, methods=["post"])
+    def activate(self, request: Request, pk: str) -> Response:
+        return self._set_active(request, pk, active=True)
+
+    def _set_active(self, request: Request, pk: str, *, active: bool) -> Response:
+        campaign = campaigns.campaign_set_active(
+            campaign=campaign_get(actor=request.user, campaign_id=pk),
+            active=active,
+            actor=audit_actor(request),
+        )
+        return Response(self._output([campaign])[0])

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from engagement.api.fields import TextField
 from nudges.experiments import MAX_ATTRIBUTION_DAYS
 from nudges.models import Experiment, ExperimentVariant
 
@@ -10,7 +11,7 @@ MAX_VARIANTS = 20
 
 
 class VariantInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=64)
+    name = TextField(max_length=64)
     weight = serializers.IntegerField(min_value=1, max_value=1000, default=1)
     prompt = serializers.UUIDField(
         allow_null=True, default=None, help_text="A prompt version's id; null: the template."
@@ -18,7 +19,7 @@ class VariantInputSerializer(serializers.Serializer):
 
 
 class ExperimentInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200)
+    name = TextField(max_length=200)
     holdout_share = serializers.FloatField(
         min_value=0, max_value=0.95, default=0.2, help_text="Share of learners who get nothing."
     )
@@ -34,7 +35,7 @@ class ExperimentInputSerializer(serializers.Serializer):
 
 
 class PromoteInputSerializer(serializers.Serializer):
-    variant = serializers.CharField(max_length=64, help_text="The winning variant's name.")
+    variant = TextField(max_length=64, help_text="The winning variant's name.")
 
 
 class VariantOutputSerializer(serializers.ModelSerializer[ExperimentVariant]):

@@ -2,14 +2,14 @@
 
 from rest_framework import serializers
 
+from engagement.api.fields import StrictBooleanField, TextField
 from nudges.models import Channel, PromptTemplate
 from nudges.prompts import prompt_key_exists
 
 
-class NudgeRequestSerializer(serializers.Serializer):
-    """``POST /learners/{id}/nudges/``: a draft for this learner on this channel."""
+class _PromptKeySerializer(serializers.Serializer):
+    """An optional ``prompt_key`` that an active prompt has (else the default prompt)."""
 
-    channel = serializers.ChoiceField(choices=Channel.choices)
     prompt_key = serializers.SlugField(max_length=64, required=False)
 
     def validate_prompt_key(self, value: str) -> str:
@@ -18,11 +18,16 @@ class NudgeRequestSerializer(serializers.Serializer):
         return value
 
 
-class NudgePreviewQuerySerializer(serializers.Serializer):
+class NudgeRequestSerializer(_PromptKeySerializer):
+    """``POST /learners/{id}/nudges/``: a draft for this learner on this channel."""
+
+    channel = serializers.ChoiceField(choices=Channel.choices)
+
+
+class NudgePreviewQuerySerializer(_PromptKeySerializer):
     """``GET /nudges/stream/?learner=&prompt_key=``."""
 
     learner = serializers.UUIDField()
-    prompt_key = serializers.SlugField(max_length=64, required=False)
 
 
 class PromptOutputSerializer(serializers.ModelSerializer[PromptTemplate]):
@@ -58,10 +63,10 @@ class PromptCreateSerializer(serializers.Serializer):
     locale = serializers.RegexField(
         r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$", max_length=16, default="en"
     )
-    system_text = serializers.CharField(max_length=20_000)
-    user_text = serializers.CharField(max_length=20_000)
-    model = serializers.CharField(max_length=100, required=False, default="", allow_blank=True)
+    system_text = TextField(max_length=20_000)
+    user_text = TextField(max_length=20_000)
+    model = TextField(max_length=100, required=False, default="", allow_blank=True)
     temperature = serializers.FloatField(min_value=0, max_value=2, default=0.4)
     max_tokens = serializers.IntegerField(min_value=1, max_value=4000, default=400)
-    notes = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
-    activate = serializers.BooleanField(default=False)
+    notes = TextField(max_length=2000, required=False, default="", allow_blank=True)
+    activate = StrictBooleanField(default=False)

@@ -36,6 +36,7 @@ class LearnerNudgeView(APIView):
     """A draft nudge for one learner, written now (LLM or template)."""
 
     access = Access(write=ADMIN_COACH)
+    throttle_scope = "nudge_generation"
 
     @extend_schema(
         summary="Write a draft nudge for this learner",
@@ -146,6 +147,7 @@ class NudgePreviewStreamView(APIView):
     """The nudge a learner would get, streamed as the LLM writes it; nothing is stored."""
 
     access = Access(read=ADMIN_COACH)
+    throttle_scope = "nudge_generation"
     listed_in_index = False  # it needs ?learner=: nothing to follow without one
     renderer_classes = [JSONRenderer, EventStreamRenderer]
 

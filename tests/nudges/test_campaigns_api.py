@@ -6,6 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from engagement.models import AuditEvent, Job, JobStatus, Role
+from nudges.campaigns import campaign_automations_run
 from nudges.models import Campaign, Experiment, Nudge, NudgeSource, NudgeStatus
 from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
 from tests.nudges import campaigns_fakes
@@ -241,3 +242,54 @@ def test_the_admin_lists_campaigns_and_runs_the_selected_ones(
     job = Job.objects.get(kind="nudges.campaign_run")
     assert (job.status, job.requested_by) == (JobStatus.SUCCEEDED, user)
     assert Nudge.objects.filter(campaign_id=campaign["id"]).count() == 1
+
+
+def test_a_coach_stops_an_automation_which_then_neither_runs_nor_is_scheduled(
+    user: Any, coach: Any, cohort: Any
+) -> None:
+    campaign = _client(coach).post(URL, _body(cohort, schedule="daily"), format="json").json()
+    client = _client(coach)
+
+    stopped = client.post(f"{URL}{campaign['id']}/deactivate/")
+
+    assert stopped.status_code == 200, stopped.json()
+    assert stopped.json()["is_active"] is False
+    assert client.post(f"{URL}{campaign['id']}/run/").status_code == 409
+    assert campaign_automations_run() == []
+    assert (
+        AuditEvent.objects.filter(action="campaign.deactivate", target_id=campaign["id"]).count()
+        == 1
+    )
+    assert client.post(f"{URL}{campaign['id']}/deactivate/").status_code == 200  # already stopped
+    assert AuditEvent.objects.filter(action="campaign.deactivate").count() == 1
+
+    started = client.post(f"{URL}{campaign['id']}/activate/")
+
+    assert (started.status_code, started.json()["is_active"]) == (200, True)
+    assert AuditEvent.objects.filter(action="campaign.activate", target_id=campaign["id"]).exists()
+
+
+def test_only_admins_and_coaches_in_scope_stop_a_campaign(
+    user: Any, coach: Any, cohort: Any
+) -> None:
+    outside = _client(user).post(URL, _body(CohortFactory()), format="json").json()
+    inside = _client(user).post(URL, _body(cohort), format="json").json()
+
+    assert _client(coach).post(f"{URL}{outside['id']}/deactivate/").status_code == 404
+    analyst = _client(UserFactory(role=Role.ANALYST))
+    assert analyst.post(f"{URL}{inside['id']}/deactivate/").status_code == 403
+    assert APIClient().post(f"{URL}{inside['id']}/deactivate/").status_code == 401
+    assert Campaign.objects.filter(is_active=True).count() == 2
+
+
+def test_the_admin_stops_and_starts_the_selected_campaigns(client: Any, cohort: Any) -> None:
+    user = UserFactory(role=Role.ADMIN)
+    campaign = _client(user).post(URL, _body(cohort), format="json").json()
+    client.force_login(user)
+
+    for action, active in (("deactivate", False), ("activate", True)):
+        response = client.post(
+            "/admin/nudges/campaign/", {"action": action, "_selected_action": [campaign["id"]]}
+        )
+        assert response.status_code == 302
+        assert Campaign.objects.get(pk=campaign["id"]).is_active is active

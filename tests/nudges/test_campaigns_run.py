@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from engagement.errors import Conflict
-from engagement.models import AuditEvent, Job, JobStatus
+from engagement.models import AuditEvent, Job, JobStatus, Role
 from nudges import campaigns
 from nudges.campaigns import campaign_create, campaign_run_request
 from nudges.flags import AUTO_APPROVAL
@@ -26,7 +26,7 @@ from nudges.models import (
     Nudge,
     NudgeStatus,
 )
-from tests.factories import CohortFactory
+from tests.factories import CohortAssignmentFactory, CohortFactory, UserFactory
 from tests.nudges import campaigns_fakes, generation_factories
 from tests.nudges.campaigns_factories import scored_learner
 from tests.nudges.campaigns_fakes import Fakes
@@ -270,3 +270,23 @@ def test_real_generation_reads_each_chunk_at_once_and_only_writes_per_learner(
 
     # per learner: a savepoint, the nudge, its audit row, the savepoint's release
     assert many - few == 4 * (12 - 3)
+
+
+def test_a_coach_who_lost_a_cohort_no_longer_reaches_its_learners(fakes: Fakes) -> None:
+    kept, lost = CohortFactory(), CohortFactory()
+    coach = UserFactory(role=Role.COACH)
+    CohortAssignmentFactory(user=coach, cohort=kept)
+    removed = CohortAssignmentFactory(user=coach, cohort=lost)
+    reached = scored_learner(kept)
+    scored_learner(lost)
+    campaign = campaign_create(
+        actor=coach, name="Both", channel="email", cohort_ids=[kept.pk, lost.pk]
+    )
+    removed.delete()
+
+    preview = campaigns.campaign_preview(campaign=campaign, actor=coach)
+    job = _run(campaign, coach)
+
+    assert preview.count == 1
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert [n.learner_id for n in Nudge.objects.filter(campaign=campaign)] == [reached.pk]

@@ -77,6 +77,8 @@ def test_an_admin_creates_an_experiment_audited() -> None:
         ({"holdout_share": "lots"}, "holdout_share"),
         ({"attribution_days": 0}, "attribution_days"),
         ({"name": ""}, "name"),
+        ({"name": 12345}, "name"),
+        ({"variants": [{"name": 1.5e300}]}, "variants"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(changes: dict[str, Any], field: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from engagement.api.throttling import ScopedClientRateThrottle
 from engagement.models import AuditEvent, Role
 from nudges import generation
 from nudges.models import Nudge, PromptTemplate
@@ -166,6 +167,9 @@ def test_an_admin_writes_a_version_and_rolls_back(auth_client: APIClient) -> Non
         ({"key": "k", "system_text": "S", "user_text": "U", "locale": "../x"}, "locale"),
         ({"key": "bad key", "system_text": "S", "user_text": "U"}, "key"),
         ({"system_text": "S", "user_text": "U"}, "key"),
+        ({"key": "k", "system_text": "S", "user_text": 12345}, "user_text"),
+        ({"key": "k", "system_text": "S", "user_text": "U", "notes": 1.5}, "notes"),
+        ({"key": "k", "system_text": "S", "user_text": "U", "activate": "yes"}, "activate"),
     ],
 )
 def test_a_bad_version_is_a_400_naming_the_field(
@@ -224,6 +228,11 @@ def test_the_preview_is_scoped_and_refuses_bad_input() -> None:
     outside = client.get("/api/v1/nudges/stream/", {"learner": str(theirs.pk)})
     assert outside.status_code == 404
     assert client.get("/api/v1/nudges/stream/", {"learner": "nope"}).status_code == 400
+    unknown_key = client.get(
+        "/api/v1/nudges/stream/", {"learner": str(mine.pk), "prompt_key": "nowhere"}
+    )
+    assert unknown_key.status_code == 400
+    assert list(unknown_key.json()) == ["prompt_key"]
     as_events = client.get(
         "/api/v1/nudges/stream/", {"learner": "nope"}, HTTP_ACCEPT="text/event-stream"
     )
@@ -231,3 +240,23 @@ def test_the_preview_is_scoped_and_refuses_bad_input() -> None:
     assert as_events.content.decode().startswith("event: error\ndata: {")
     analyst, _ = _client(Role.ANALYST)
     assert analyst.get("/api/v1/nudges/stream/", {"learner": str(theirs.pk)}).status_code == 403
+
+
+def test_previews_and_drafts_share_a_tighter_budget_per_user(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ScopedClientRateThrottle, "THROTTLE_RATES", {"nudge_generation": "2/min"})
+    client, coach = _client(Role.COACH)
+    learner = scored_learner(cohort=CohortFactory())
+    CohortAssignmentFactory(user=coach, cohort=learner.cohort)
+    stream = {"learner": str(learner.pk)}
+
+    assert client.get("/api/v1/nudges/stream/", stream).status_code == 200
+    drafted = client.post(f"/api/v1/learners/{learner.pk}/nudges/", {"channel": "email"})
+    assert drafted.status_code == 201
+    refused = client.get("/api/v1/nudges/stream/", stream)
+    assert refused.status_code == 429
+    assert "Retry-After" in refused
+    other, other_coach = _client(Role.COACH)
+    CohortAssignmentFactory(user=other_coach, cohort=learner.cohort)
+    assert other.get("/api/v1/nudges/stream/", stream).status_code == 200

@@ -291,6 +291,7 @@ def test_a_manual_nudge_breaking_a_guardrail_is_a_400_naming_field_and_rule(
         ({"channel": "email", "subject": "Hi", "body": 5}, "body"),
         ({"channel": "email", "subject": "Hi"}, "body"),
         ({"channel": "email", "subject": "", "body": "x"}, "subject"),
+        ({"channel": "email", "subject": "Hello\r\nBcc: x@evil.test", "body": "x"}, "subject"),
         ({"channel": "email", "subject": "Hi", "body": "x", "category": "spam"}, "category"),
     ],
 )

@@ -16,15 +16,17 @@ against a scikit-learn upgrade.
 
 from bisect import bisect_left
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
 from learners.risk.dataset import TrainingSet
 from learners.risk.directions import MONOTONE_DIRECTIONS
 from learners.risk.features import FEATURE_NAMES
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
 BOOSTING_OPTIONS: dict[str, Any] = {
     "learning_rate": 0.1,
@@ -39,8 +41,11 @@ BOOSTING_OPTIONS: dict[str, Any] = {
 }
 
 
-def fit_boosted(train: TrainingSet) -> HistGradientBoostingClassifier:
-    """The fitted estimator: one feature per tree, monotone where ``MONOTONE_DIRECTIONS`` says."""
+def fit_boosted(train: TrainingSet) -> "HistGradientBoostingClassifier":
+    """The fitted estimator: one feature per tree, monotone where ``MONOTONE_DIRECTIONS`` says.
+    scikit-learn is imported here, when a model is trained, not by every process that scores."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     estimator = HistGradientBoostingClassifier(
         interaction_cst="no_interactions",
         monotonic_cst=[MONOTONE_DIRECTIONS[name] for name in FEATURE_NAMES],
@@ -51,7 +56,7 @@ def fit_boosted(train: TrainingSet) -> HistGradientBoostingClassifier:
 
 
 def boosted_probabilities(
-    estimator: HistGradientBoostingClassifier, matrix: np.ndarray
+    estimator: "HistGradientBoostingClassifier", matrix: np.ndarray
 ) -> np.ndarray:
     """The estimator's own withdrawal probabilities (the yardstick the step functions match)."""
     with _one_thread():
@@ -73,7 +78,7 @@ def _leaf_value(nodes: np.ndarray, value: float) -> float:
 
 
 def _step_functions(
-    estimator: HistGradientBoostingClassifier,
+    estimator: "HistGradientBoostingClassifier",
 ) -> tuple[float, dict[str, tuple[list[float], np.ndarray]]]:
     """The trees' baseline (plus any tree that never split) and, per feature, the sorted edges
     with the summed tree values on each of the ``len(edges) + 1`` intervals."""
@@ -105,7 +110,7 @@ def _step_functions(
 
 
 def boosted_parameters(
-    estimator: HistGradientBoostingClassifier, train: TrainingSet
+    estimator: "HistGradientBoostingClassifier", train: TrainingSet
 ) -> dict[str, Any]:
     """``intercept`` and ``steps`` (per feature ``edges`` and centred ``contributions``)."""
     baseline, steps = _step_functions(estimator)

@@ -7,21 +7,23 @@ top-decile lift, and ``None`` (JSON null) wherever a measure is undefined rather
 
 import math
 from collections.abc import Mapping, Sequence
+from types import ModuleType
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import (
-    average_precision_score,
-    brier_score_loss,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-)
 
 from learners.risk.dataset import TrainingSet
 from learners.risk.model import model_scores
 
 CALIBRATION_BINS = 10
+
+
+def _sklearn_metrics() -> ModuleType:
+    """scikit-learn's measures, imported when first used: scikit-learn takes seconds to import,
+    which every process start (a command, a worker, the web server) would otherwise pay."""
+    from sklearn import metrics as sklearn_metrics
+
+    return sklearn_metrics
 
 
 def _number(value: float | None) -> float | None:
@@ -35,21 +37,21 @@ def roc_auc(outcomes: np.ndarray, scores: np.ndarray) -> float | None:
     """None when only one class is present: the AUC is undefined, not 0.5."""
     if len(np.unique(outcomes)) < 2:
         return None
-    return _number(roc_auc_score(outcomes, scores))
+    return _number(_sklearn_metrics().roc_auc_score(outcomes, scores))
 
 
 def pr_auc(outcomes: np.ndarray, scores: np.ndarray) -> float | None:
     """Average precision; None without any positive."""
     if not outcomes.any():
         return None
-    return _number(average_precision_score(outcomes, scores))
+    return _number(_sklearn_metrics().average_precision_score(outcomes, scores))
 
 
 def brier(outcomes: np.ndarray, scores: np.ndarray) -> float | None:
     """Mean squared distance of the scores from the outcomes; None for no rows."""
     if len(outcomes) == 0:
         return None
-    return _number(brier_score_loss(outcomes, scores))
+    return _number(_sklearn_metrics().brier_score_loss(outcomes, scores))
 
 
 def calibration(
@@ -81,8 +83,8 @@ def precision_recall(outcomes: np.ndarray, flagged: np.ndarray) -> dict[str, flo
     if len(outcomes) == 0:
         return {"precision": None, "recall": None, "share_flagged": None}
     return {
-        "precision": _number(precision_score(outcomes, flagged, zero_division=np.nan)),
-        "recall": _number(recall_score(outcomes, flagged, zero_division=np.nan)),
+        "precision": _number(_sklearn_metrics().precision_score(outcomes, flagged, zero_division=np.nan)),
+        "recall": _number(_sklearn_metrics().recall_score(outcomes, flagged, zero_division=np.nan)),
         "share_flagged": _number(flagged.mean()),
     }
 

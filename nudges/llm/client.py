@@ -27,16 +27,19 @@ import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx2
-import openai
 from django.conf import settings
 from django.core.cache import cache
 
 from nudges.llm.calls import llm_call_record
 from nudges.llm.circuit import circuit_failure, circuit_open, circuit_success
 from nudges.models import LLMCall, LLMOutcome
+
+if TYPE_CHECKING:
+    import openai
 
 T = TypeVar("T")
 
@@ -65,7 +68,20 @@ CIRCUIT_OUTCOMES = frozenset(
 )
 
 #: What a call may raise: the SDK's errors, the transport's mid-stream, a body that is not JSON.
-CALL_ERRORS = (openai.OpenAIError, httpx2.HTTPError, ValueError)
+
+
+def _openai() -> ModuleType:
+    """The SDK, imported when first used: its import takes about a second, which every process
+    (a command, a worker, the web server) would otherwise pay at start whether it asks the LLM
+    or not."""
+    import openai
+
+    return openai
+
+
+def _call_errors() -> tuple[type[BaseException], ...]:
+    """What a call may raise that ends as a recorded failure (or a retry)."""
+    return (_openai().OpenAIError, httpx2.HTTPError, ValueError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +225,7 @@ def _cached_or_refused(request: LLMRequest) -> LLMReply | None:
 
 
 def _read_stream(
-    request: LLMRequest, stream: openai.Stream[Any], attempts: int, started: float
+    request: LLMRequest, stream: "openai.Stream[Any]", attempts: int, started: float
 ) -> Generator[StreamEvent, None, tuple[str, int, int]]:
     """Relay the content as it comes; return it whole with the tokens the server counted. A
     reader that stops listening still leaves the call recorded."""
@@ -224,7 +240,7 @@ def _read_stream(
                     if choice.delta.content:
                         parts.append(choice.delta.content)
                         yield StreamEvent("delta", choice.delta.content)
-    except CALL_ERRORS as error:
+    except _call_errors() as error:
         raise _AttemptsFailed(_outcome_of(error), error, attempts) from error
     except GeneratorExit:
         _record(
@@ -336,7 +352,7 @@ def _with_retries(operation: Callable[[], T]) -> tuple[T, int]:
         attempt += 1
         try:
             return operation(), attempt
-        except CALL_ERRORS as error:
+        except _call_errors() as error:
             outcome = _outcome_of(error)
             failed = _AttemptsFailed(outcome, error, attempt)
             if not _retryable(error) or attempt > max_retries:
@@ -354,14 +370,15 @@ def _with_retries(operation: Callable[[], T]) -> tuple[T, int]:
 
 
 def _outcome_of(error: BaseException) -> str:
-    if isinstance(error, openai.APITimeoutError | httpx2.TimeoutException):
+    sdk = _openai()
+    if isinstance(error, sdk.APITimeoutError | httpx2.TimeoutException):
         return LLMOutcome.TIMEOUT
-    if isinstance(error, openai.RateLimitError):
+    if isinstance(error, sdk.RateLimitError):
         return LLMOutcome.RATE_LIMITED
-    if isinstance(error, openai.APIStatusError) and error.status_code >= 500:
+    if isinstance(error, sdk.APIStatusError) and error.status_code >= 500:
         return LLMOutcome.SERVER_ERROR
-    if isinstance(error, openai.APIResponseValidationError) or (
-        isinstance(error, ValueError) and not isinstance(error, openai.OpenAIError)
+    if isinstance(error, sdk.APIResponseValidationError) or (
+        isinstance(error, ValueError) and not isinstance(error, sdk.OpenAIError)
     ):
         return LLMOutcome.INVALID
     return LLMOutcome.ERROR
@@ -369,9 +386,10 @@ def _outcome_of(error: BaseException) -> str:
 
 def _retryable(error: BaseException) -> bool:
     """Timeouts, lost connections, 408, 409 (a lock), 429 and 5xx: worth asking again."""
-    if isinstance(error, openai.APIStatusError):
+    sdk = _openai()
+    if isinstance(error, sdk.APIStatusError):
         return error.status_code in (408, 409, 429) or error.status_code >= 500
-    return isinstance(error, openai.APIConnectionError)
+    return isinstance(error, sdk.APIConnectionError)
 
 
 def _failure(request: LLMRequest, failed: _AttemptsFailed, started: float) -> LLMFailure:
@@ -411,7 +429,7 @@ def _create_params(request: LLMRequest) -> dict[str, Any]:
     }
 
 
-def _sdk_client() -> openai.OpenAI:
+def _sdk_client() -> "openai.OpenAI":
     return _sdk_client_for(
         str(settings.OPENAI_API_KEY),
         str(settings.OPENAI_BASE_URL) or DEFAULT_BASE_URL,
@@ -420,10 +438,10 @@ def _sdk_client() -> openai.OpenAI:
 
 
 @functools.lru_cache(maxsize=8)
-def _sdk_client_for(api_key: str, base_url: str, timeout: float) -> openai.OpenAI:
+def _sdk_client_for(api_key: str, base_url: str, timeout: float) -> "openai.OpenAI":
     """One SDK client (and its connection pool) per configuration, shared by threads; its own
     retries are off: ours are the ones recorded."""
-    return openai.OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
+    return _openai().OpenAI(api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0)
 
 
 def _elapsed_ms(started: float) -> int:

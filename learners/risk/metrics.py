@@ -83,7 +83,9 @@ def precision_recall(outcomes: np.ndarray, flagged: np.ndarray) -> dict[str, flo
     if len(outcomes) == 0:
         return {"precision": None, "recall": None, "share_flagged": None}
     return {
-        "precision": _number(_sklearn_metrics().precision_score(outcomes, flagged, zero_division=np.nan)),
+        "precision": _number(
+            _sklearn_metrics().precision_score(outcomes, flagged, zero_division=np.nan)
+        ),
         "recall": _number(_sklearn_metrics().recall_score(outcomes, flagged, zero_division=np.nan)),
         "share_flagged": _number(flagged.mean()),
     }

@@ -3,7 +3,7 @@ preview (the count and sample messages a run would make) and its run, followed o
 and the caseload's bulk action "Start a campaign" for the selected learners.
 
 Thin: writes go through :mod:`nudges.campaigns` (the API's services), reads through
-:mod:`nudges.page_selectors`. Coaches and admins create, preview and run; analysts read the
+:mod:`nudges.selectors`. Coaches and admins create, preview and run; analysts read the
 list and the criteria (no learner is named on these pages).
 """
 
@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from engagement.dashboard import page_user, paginate, staff_page
 from engagement.roles import ADMIN_COACH, role_of
 from learners import contracts
-from nudges import campaigns, page_selectors
+from nudges import campaigns, selectors
 from nudges.models import Campaign, Channel, Experiment, PromptTemplate
 
 CAMPAIGNS_PER_PAGE = 25
@@ -117,9 +117,7 @@ class CampaignForm(forms.Form):
 
 
 def _list(request: HttpRequest, form: CampaignForm, *, status: int = 200) -> HttpResponse:
-    page = paginate(
-        request, page_selectors.campaign_queryset(actor=request.user), CAMPAIGNS_PER_PAGE
-    )
+    page = paginate(request, selectors.campaign_page_list(actor=request.user), CAMPAIGNS_PER_PAGE)
     context = {"page": page, "form": form, "may_act": role_of(request.user) in ADMIN_COACH}
     return render(request, "nudges/campaigns.html", context, status=status)
 
@@ -143,7 +141,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 def _detail(request: HttpRequest, campaign: Campaign, *, preview: Any = None) -> HttpResponse:
     context = {
         "campaign": campaign,
-        "cohort_names": page_selectors.campaign_cohort_names(campaign),
+        "cohort_names": selectors.campaign_cohort_names(campaign),
         "may_act": role_of(request.user) in ADMIN_COACH,
         "preview": preview,
     }
@@ -154,14 +152,14 @@ def _detail(request: HttpRequest, campaign: Campaign, *, preview: Any = None) ->
 def campaign_detail(request: HttpRequest, campaign_id: uuid.UUID) -> HttpResponse:
     """A campaign: its criteria, its nudges by status, and the preview and run buttons."""
     return _detail(
-        request, page_selectors.campaign_page_get(actor=request.user, campaign_id=campaign_id)
+        request, selectors.campaign_page_get(actor=request.user, campaign_id=campaign_id)
     )
 
 
 @staff_page(ADMIN_COACH, methods=("POST",))
 def campaign_preview_page(request: HttpRequest, campaign_id: uuid.UUID) -> HttpResponse:
     """A dry run: how many learners a run would select now, and sample messages (unsaved)."""
-    campaign = page_selectors.campaign_page_get(actor=request.user, campaign_id=campaign_id)
+    campaign = selectors.campaign_page_get(actor=request.user, campaign_id=campaign_id)
 
     preview = campaigns.campaign_preview(campaign=campaign, actor=page_user(request))
     return _detail(request, campaign, preview=preview)
@@ -170,7 +168,7 @@ def campaign_preview_page(request: HttpRequest, campaign_id: uuid.UUID) -> HttpR
 @staff_page(ADMIN_COACH, methods=("POST",))
 def campaign_run_page(request: HttpRequest, campaign_id: uuid.UUID) -> HttpResponseRedirect:
     """Ask for a run on the workers and follow it on the job page."""
-    campaign = page_selectors.campaign_page_get(actor=request.user, campaign_id=campaign_id)
+    campaign = selectors.campaign_page_get(actor=request.user, campaign_id=campaign_id)
 
     job = campaigns.campaign_run_request(campaign=campaign, requested_by=page_user(request))
     messages.success(request, _("Running the campaign: follow it here."))

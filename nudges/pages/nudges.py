@@ -1,7 +1,7 @@
 """``/dashboard/nudges/``: the caller's nudges (filtered, paginated) and one nudge with its
 text, why it came from the template, and the approve / send / cancel buttons.
 
-Thin: reads go through :mod:`nudges.page_selectors`, every action through
+Thin: reads go through :mod:`nudges.selectors`, every action through
 :mod:`nudges.lifecycle` (the API's services), so the contact policy and the audit apply whatever
 door a nudge leaves by. Analysts see the rows pseudonymised and never the text; the text a
 guardrail rejected is for admins only.
@@ -23,7 +23,7 @@ from engagement.errors import NotFound
 from engagement.models import Role
 from engagement.roles import ADMIN_COACH, role_of, sees_personal_data
 from learners import contracts
-from nudges import lifecycle, page_selectors
+from nudges import lifecycle, selectors
 from nudges.models import Channel, Nudge, NudgeSource, NudgeStatus
 
 NUDGES_PER_PAGE = 25
@@ -62,7 +62,7 @@ def nudge_list(request: HttpRequest) -> HttpResponse:
         return render(request, "nudges/nudges.html", {"form": form}, status=400)
     page = paginate(
         request,
-        page_selectors.nudge_page_list(actor=request.user, filters=form.cleaned_data),
+        selectors.nudge_page_list(actor=request.user, filters=form.cleaned_data),
         NUDGES_PER_PAGE,
     )
     rows = list(page.object_list)
@@ -71,7 +71,7 @@ def nudge_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "rows": [{"nudge": nudge, "label": labels.get(nudge.learner_id, "")} for nudge in rows],
-        "campaigns_open": page_selectors.campaigns_openable(
+        "campaigns_open": selectors.campaigns_openable(
             actor=request.user, campaign_ids={nudge.campaign_id for nudge in rows}
         ),
     }
@@ -83,7 +83,7 @@ def _detail_context(request: HttpRequest, nudge: Nudge) -> dict[str, Any]:
     return {
         "nudge": nudge,
         "label": learner_labels(request, [nudge]).get(nudge.learner_id, ""),
-        "campaigns_open": page_selectors.campaigns_openable(
+        "campaigns_open": selectors.campaigns_openable(
             actor=request.user, campaign_ids={nudge.campaign_id}
         ),
         "sees_text": sees_personal_data(request.user),
@@ -99,7 +99,7 @@ def _detail_context(request: HttpRequest, nudge: Nudge) -> dict[str, Any]:
 @staff_page()
 def nudge_detail(request: HttpRequest, nudge_id: uuid.UUID) -> HttpResponse:
     """One nudge: its text (not for analysts), its lifecycle and the actions it allows."""
-    nudge = page_selectors.nudge_page_get(actor=request.user, nudge_id=nudge_id)
+    nudge = selectors.nudge_get(actor=request.user, nudge_id=nudge_id)
     return render(request, "nudges/nudge.html", _detail_context(request, nudge))
 
 
@@ -131,7 +131,7 @@ def nudge_action(request: HttpRequest, nudge_id: uuid.UUID, action: str) -> Http
     act = ACTIONS.get(action)
     if act is None:
         raise NotFound(_("No such action."))
-    nudge = page_selectors.nudge_page_get(actor=request.user, nudge_id=nudge_id)
+    nudge = selectors.nudge_get(actor=request.user, nudge_id=nudge_id)
     done = act(nudge, page_user(request))
     outcome = OUTCOMES.get(NudgeStatus(done.status))
     if done.status == NudgeStatus.SUPPRESSED and done.suppressed_rule:

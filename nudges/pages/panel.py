@@ -21,7 +21,7 @@ from engagement.dashboard import page_user, staff_page
 from engagement.errors import ValidationFailed
 from engagement.roles import ADMIN_COACH, role_of, sees_personal_data
 from learners import contracts
-from nudges import generation, page_selectors
+from nudges import generation, selectors
 from nudges.llm.client import llm_configured
 from nudges.models import Channel, NudgeSource
 
@@ -52,7 +52,7 @@ def panel_context(request: HttpRequest, learner_id: uuid.UUID) -> Mapping[str, A
     the preview (streamed by ``preview.js`` from the API's SSE endpoint; it stores no nudge)."""
     return {
         "learner_id": learner_id,
-        "nudges": page_selectors.learner_nudges(learner_id=learner_id),
+        "nudges": selectors.learner_nudges(learner_id=learner_id),
         "sees_text": sees_personal_data(request.user),
         "may_draft": role_of(request.user) in ADMIN_COACH,
         "form": DraftForm(),

@@ -15,13 +15,13 @@ from django.utils.translation import gettext as _
 
 from engagement.dashboard import page_user, staff_page
 from engagement.roles import ADMIN, role_of
-from nudges import page_selectors, prompts
+from nudges import prompts, selectors
 
 
 @staff_page()
 def prompt_list(request: HttpRequest) -> HttpResponse:
     """The versions of each key and locale, newest first, the active one marked."""
-    versions = list(page_selectors.prompt_versions())
+    versions = list(selectors.prompt_versions())
     groups = [
         {"key": key, "locale": locale, "versions": list(rows)}
         for (key, locale), rows in groupby(versions, key=lambda prompt: (prompt.key, prompt.locale))
@@ -34,7 +34,7 @@ def prompt_list(request: HttpRequest) -> HttpResponse:
 def prompt_activate_page(request: HttpRequest, prompt_id: uuid.UUID) -> HttpResponseRedirect:
     """Make this version the active one of its key and locale (audited), then back to the list."""
 
-    prompt = page_selectors.prompt_version_get(prompt_id=prompt_id)
+    prompt = prompts.prompt_get(prompt_id)
     prompts.prompt_activate(prompt=prompt, actor=page_user(request))
     messages.success(request, _("%(prompt)s is active.") % {"prompt": prompt})
     return redirect("dashboard-prompts")

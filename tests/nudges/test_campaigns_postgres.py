@@ -114,7 +114,8 @@ def test_a_worker_killed_mid_campaign_loses_and_doubles_nothing(
     workers: list[subprocess.Popen[bytes]],
     tmp_path: Path,
 ) -> None:
-    learners = 30 * campaigns.CHUNK_SIZE
+    # Ten steps: the kill lands mid-run (progress is polled every 20 ms, a step takes far longer).
+    learners = 10 * campaigns.CHUNK_SIZE
     _learners(learners)
     campaign = campaign_create(
         actor=user, name="Crash", channel="in_app", approval=Campaign.Approval.AUTO

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from rest_framework.test import APIClient
 
 from engagement.models import Job
 from nudges.models import Campaign, Experiment, Nudge, NudgeSource, NudgeStatus
@@ -71,9 +72,11 @@ def services(monkeypatch: pytest.MonkeyPatch) -> dict[str, Calls]:
     return calls
 
 
-def _campaign(world: World, owner: Any, name: str = "Autumn push") -> Campaign:
+def _campaign(
+    world: World, owner: Any, name: str = "Autumn push", cohorts: list[Any] | None = None
+) -> Campaign:
     campaign = Campaign.objects.create(name=name, created_by=owner)
-    campaign.cohorts.set([world.mine])
+    campaign.cohorts.set([world.mine] if cohorts is None else cohorts)
     return campaign
 
 
@@ -84,9 +87,9 @@ def test_the_list_counts_each_campaign_nudges_in_constant_queries(
     nudge(world.learner, campaign=campaign, status=NudgeStatus.SENT)
     nudge(world.outsider, campaign=campaign)
     client = client_for(world.coach)
-    # session, user, count, page of campaigns with counts; the form's cohorts, prompt keys and
-    # experiments
-    with django_assert_num_queries(7) as few:
+    # session, user, the coach's cohorts, count, page of campaigns with counts; the form's
+    # cohorts, prompt keys and experiments
+    with django_assert_num_queries(8) as few:
         body = client.get(URL).content.decode()
     assert f'data-campaign="{campaign.pk}"' in body
     assert '<td class="number">2</td>' in body
@@ -97,15 +100,22 @@ def test_the_list_counts_each_campaign_nudges_in_constant_queries(
         assert client.get(URL).status_code == 200
 
 
-def test_a_coach_sees_the_campaigns_they_started(world: World) -> None:
+def test_a_coach_sees_the_campaigns_within_their_cohorts_as_in_the_api(world: World) -> None:
     mine = _campaign(world, world.coach)
-    theirs = _campaign(world, world.admin, name="Admin's")
-    body = client_for(world.coach).get(URL).content.decode()
+    for_them = _campaign(world, world.admin, name="Admin's, for the coach's cohort")
+    beyond = _campaign(world, world.admin, name="Beyond", cohorts=[world.mine, world.other])
+    coach = client_for(world.coach)
+    body = coach.get(URL).content.decode()
     assert f'data-campaign="{mine.pk}"' in body
-    assert f'data-campaign="{theirs.pk}"' not in body
-    assert client_for(world.coach).get(f"{URL}{theirs.pk}/").status_code == 404
+    assert f'data-campaign="{for_them.pk}"' in body
+    assert f'data-campaign="{beyond.pk}"' not in body
+    assert coach.get(f"{URL}{beyond.pk}/").status_code == 404
+    api = APIClient()
+    api.force_authenticate(world.coach)
+    listed = {row["id"] for row in api.get("/api/v1/campaigns/").json()["results"]}
+    assert listed == {str(mine.pk), str(for_them.pk)}
     admin_body = client_for(world.admin).get(URL).content.decode()
-    assert f'data-campaign="{theirs.pk}"' in admin_body
+    assert f'data-campaign="{beyond.pk}"' in admin_body
 
 
 def test_the_form_offers_only_the_coach_cohorts(world: World) -> None:
@@ -210,7 +220,7 @@ def test_running_asks_for_a_job_and_follows_it(world: World, services: dict[str,
 def test_a_coach_may_not_run_another_coach_campaign(
     world: World, services: dict[str, Calls]
 ) -> None:
-    campaign = _campaign(world, world.admin)
+    campaign = _campaign(world, world.admin, cohorts=[world.other])
     assert client_for(world.coach).post(f"{URL}{campaign.pk}/run/").status_code == 404
     assert services["campaign_run_request"].calls == []
 

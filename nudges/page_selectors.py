@@ -16,6 +16,7 @@ from engagement.ids import row_by_id
 from engagement.models import Role
 from engagement.roles import role_of
 from learners import contracts
+from nudges.campaign_selectors import campaign_list
 from nudges.models import (
     Campaign,
     Nudge,
@@ -59,8 +60,8 @@ def learner_nudges(*, learner_id: uuid.UUID) -> list[Nudge]:
 
 
 def campaign_queryset(*, actor: Any) -> QuerySet[Campaign]:
-    """The campaigns the caller may open (a coach: those they started), newest first, each
-    with its nudges counted by status in the same query."""
+    """The campaigns the caller may open (a coach: those they started within their cohorts),
+    newest first, each with its nudges counted by status in the same query."""
     campaigns = Campaign.objects.select_related("experiment").annotate(
         nudge_count=Count("nudges"),
         **{
@@ -69,7 +70,11 @@ def campaign_queryset(*, actor: Any) -> QuerySet[Campaign]:
         },
     )
     if role_of(actor) == Role.COACH:
-        campaigns = campaigns.filter(created_by=actor)
+        # Theirs, and within their cohorts as the API has it: a cohort taken from them since
+        # takes the campaign with it.
+        campaigns = campaigns.filter(
+            created_by=actor, pk__in=campaign_list(actor=actor).values("pk")
+        )
     return campaigns.order_by("-created_at", "-id")
 
 

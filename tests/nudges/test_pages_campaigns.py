@@ -84,9 +84,9 @@ def test_the_list_counts_each_campaign_nudges_in_constant_queries(
     nudge(world.learner, campaign=campaign, status=NudgeStatus.SENT)
     nudge(world.outsider, campaign=campaign)
     client = client_for(world.coach)
-    # session, user, count, page of campaigns with counts; the form's cohorts, prompt keys and
-    # experiments
-    with django_assert_num_queries(7) as few:
+    # session, user, the coach's cohorts, count, page of campaigns with counts; the form's
+    # cohorts, prompt keys and experiments
+    with django_assert_num_queries(8) as few:
         body = client.get(URL).content.decode()
     assert f'data-campaign="{campaign.pk}"' in body
     assert '<td class="number">2</td>' in body
@@ -106,6 +106,22 @@ def test_a_coach_sees_the_campaigns_they_started(world: World) -> None:
     assert client_for(world.coach).get(f"{URL}{theirs.pk}/").status_code == 404
     admin_body = client_for(world.admin).get(URL).content.decode()
     assert f'data-campaign="{theirs.pk}"' in admin_body
+
+
+@pytest.mark.parametrize("cohorts", ["mine and another", "every cohort"])
+def test_a_coach_campaign_reaching_beyond_their_cohorts_is_not_theirs(
+    world: World, services: dict[str, Calls], cohorts: str
+) -> None:
+    """As in the API: a campaign the coach started when they had another cohort (or every
+    cohort, as an admin) is 404 once it reaches learners outside their cohorts."""
+    campaign = _campaign(world, world.coach)
+    campaign.cohorts.set([world.mine, world.other] if cohorts == "mine and another" else [])
+    client = client_for(world.coach)
+    assert f'data-campaign="{campaign.pk}"' not in client.get(URL).content.decode()
+    assert client.get(f"{URL}{campaign.pk}/").status_code == 404
+    assert client.post(f"{URL}{campaign.pk}/preview/").status_code == 404
+    assert client.post(f"{URL}{campaign.pk}/run/").status_code == 404
+    assert services["campaign_preview"].calls == services["campaign_run_request"].calls == []
 
 
 def test_the_form_offers_only_the_coach_cohorts(world: World) -> None:

@@ -85,8 +85,8 @@ def test_the_list_counts_each_campaign_nudges_in_constant_queries(
     nudge(world.outsider, campaign=campaign)
     client = client_for(world.coach)
     # session, user, the coach's cohorts, count, page of campaigns with counts; the form's
-    # cohorts, prompt keys and experiments
-    with django_assert_num_queries(8) as few:
+    # cohorts, prompt keys, and experiments (the coach's cohorts again, for their scope)
+    with django_assert_num_queries(9) as few:
         body = client.get(URL).content.decode()
     assert f'data-campaign="{campaign.pk}"' in body
     assert '<td class="number">2</td>' in body
@@ -128,6 +128,16 @@ def test_the_form_offers_only_the_coach_cohorts(world: World) -> None:
     body = client_for(world.coach).get(URL).content.decode()
     assert f'value="{world.mine.pk}"' in body
     assert f'value="{world.other.pk}"' not in body
+
+
+def test_the_form_offers_only_the_experiments_the_coach_may_see(world: World) -> None:
+    free = Experiment.objects.create(name="Not used yet")
+    theirs = Experiment.objects.create(name="Another cohort's")
+    elsewhere = Campaign.objects.create(name="Elsewhere", channel="email", experiment=theirs)
+    elsewhere.cohorts.add(world.other.pk)
+    body = client_for(world.coach).get(URL).content.decode()
+    assert f'value="{free.pk}"' in body
+    assert f'value="{theirs.pk}"' not in body and "Another cohort&#x27;s" not in body
 
 
 def test_creating_calls_the_service_and_opens_the_campaign(

@@ -137,12 +137,13 @@ def campaign_create(
     cohorts = _scoped_cohort_ids(actor=actor, cohort_ids=cohort_ids)
     learners = list(dict.fromkeys(learner_ids))
     _check_learners(actor=actor, learner_ids=learners, cohort_ids=cohort_ids)
-    _check_generation(prompt_key=prompt_key, experiment=experiment)
+    # Scope first: an experiment the caller cannot see is refused as absent, whatever its status.
     if (
         experiment is not None
         and not experiment_list(actor=actor).filter(pk=experiment.pk).exists()
     ):
         raise _refused("experiment", "No experiment with this id.")
+    _check_generation(prompt_key=prompt_key, experiment=experiment)
     campaign = Campaign.objects.create(
         name=name,
         learner_ids=[str(learner_id) for learner_id in learners],

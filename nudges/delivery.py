@@ -178,7 +178,8 @@ def nudge_email(nudge: Nudge, contact: LearnerContact, *, tracked: bool) -> Emai
         )
     text = f"{body}\n\n{footer}\n"
     email = EmailMultiAlternatives(
-        subject=nudge.subject,
+        # One line: a header holds no line break, and Django refuses the email otherwise.
+        subject=" ".join(nudge.subject.split()),
         body=text,
         to=[contact.email],
         headers={

@@ -73,7 +73,11 @@ class CampaignInputSerializer(serializers.Serializer):
     )
     prompt_key = serializers.SlugField(max_length=64, required=False, allow_blank=True, default="")
     experiment = serializers.PrimaryKeyRelatedField(
-        queryset=Experiment.objects.all(), required=False, allow_null=True, default=None
+        queryset=Experiment.objects.all(),
+        required=False,
+        allow_null=True,
+        default=None,
+        error_messages={"does_not_exist": "No experiment with this id."},
     )
     approval = serializers.ChoiceField(
         choices=Campaign.Approval.choices, required=False, default=Campaign.Approval.REVIEW

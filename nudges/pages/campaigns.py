@@ -9,7 +9,7 @@ list and the criteria (no learner is named on these pages).
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -26,6 +26,7 @@ from engagement.dashboard import page_user, paginate, staff_page
 from engagement.roles import ADMIN_COACH, role_of
 from learners import contracts
 from nudges import campaigns, selectors
+from nudges.experiment_selectors import experiment_list
 from nudges.models import Campaign, Channel, Experiment, PromptTemplate
 
 CAMPAIGNS_PER_PAGE = 25
@@ -67,7 +68,7 @@ class CampaignForm(forms.Form):
     prompt_key = forms.ChoiceField(label=gettext_lazy("Prompt"), required=False)
     experiment = forms.ModelChoiceField(
         label=gettext_lazy("Experiment"),
-        queryset=Experiment.objects.filter(status=Experiment.Status.RUNNING).order_by("name"),
+        queryset=Experiment.objects.none(),  # the caller's, set in __init__
         required=False,
         empty_label=gettext_lazy("None"),
         help_text=gettext_lazy("Instead of a prompt: each learner gets their arm's message."),
@@ -87,6 +88,10 @@ class CampaignForm(forms.Form):
             (str(summary.cohort_id), summary.name)
             for summary in contracts.cohort_summaries(actor=actor)
         ]
+        # The running experiments the caller may see (the API's rule), not every one by name.
+        visible = experiment_list(actor=actor).values("pk")
+        running = Experiment.objects.filter(status=Experiment.Status.RUNNING, pk__in=visible)
+        cast(forms.ModelChoiceField, self.fields["experiment"]).queryset = running.order_by("name")
         keys = PromptTemplate.objects.order_by("key").values_list("key", flat=True).distinct()
         self.fields["prompt_key"].choices = [  # type: ignore[attr-defined]
             ("", _("The default")),

@@ -119,6 +119,26 @@ def test_a_coach_campaign_stays_within_the_coach_cohorts(coach: Any, cohort: Any
     assert list(chosen.json()) == ["learner_ids"]
 
 
+@pytest.mark.parametrize("status", [Experiment.Status.RUNNING, Experiment.Status.STOPPED, None])
+def test_an_experiment_a_coach_cannot_see_is_one_answer_whatever_it_is(
+    coach: Any, cohort: Any, status: str | None
+) -> None:
+    """Running, stopped or absent: a coach learns nothing of another cohort's experiment."""
+    unseen = "01890a5d-ac96-774b-bcce-b302099a8057"
+    if status is not None:
+        experiment = Experiment.objects.create(name="Theirs", status=status)
+        elsewhere = Campaign.objects.create(
+            name="Elsewhere", channel="email", experiment=experiment
+        )
+        elsewhere.cohorts.add(CohortFactory().pk)
+        unseen = str(experiment.pk)
+
+    response = _client(coach).post(URL, _body(cohort, experiment=unseen), format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"experiment": ["No experiment with this id."]}
+
+
 def test_coaches_see_only_campaigns_within_their_cohorts(
     user: Any, coach: Any, cohort: Any
 ) -> None:

@@ -82,6 +82,16 @@ def test_an_email_to_a_learner_whose_address_went_fails_and_is_retried() -> None
     assert nudge.status == NudgeStatus.SENT and nudge.delivered_at is None
 
 
+def test_a_subject_written_on_several_lines_is_mailed_on_one() -> None:
+    """A mail header holds no line break (Django refuses it); a subject an LLM or a person wrote
+    across lines is still delivered, on one line, instead of failing every attempt."""
+    nudge = send_and_deliver(make_nudge(subject="Back to it?\r\nBcc: x@example.net", body="Hi."))
+
+    (email,) = mail.outbox
+    assert email.subject == "Back to it? Bcc: x@example.net"
+    assert nudge.status == NudgeStatus.SENT and nudge.delivered_at is not None
+
+
 # Unsubscribe --------------------------------------------------------------------------------
 
 

@@ -88,8 +88,8 @@ def test_the_list_counts_each_campaign_nudges_in_constant_queries(
     nudge(world.outsider, campaign=campaign)
     client = client_for(world.coach)
     # session, user, the coach's cohorts, count, page of campaigns with counts; the form's
-    # cohorts, prompt keys and experiments
-    with django_assert_num_queries(8) as few:
+    # cohorts, prompt keys, and experiments (the coach's cohorts again, for their scope)
+    with django_assert_num_queries(9) as few:
         body = client.get(URL).content.decode()
     assert f'data-campaign="{campaign.pk}"' in body
     assert '<td class="number">2</td>' in body
@@ -118,10 +118,36 @@ def test_a_coach_sees_the_campaigns_within_their_cohorts_as_in_the_api(world: Wo
     assert f'data-campaign="{beyond.pk}"' in admin_body
 
 
+@pytest.mark.parametrize("cohorts", ["mine and another", "every cohort"])
+def test_a_coach_campaign_reaching_beyond_their_cohorts_is_not_theirs(
+    world: World, services: dict[str, Calls], cohorts: str
+) -> None:
+    """As in the API: a campaign the coach started when they had another cohort (or every
+    cohort, as an admin) is 404 once it reaches learners outside their cohorts."""
+    campaign = _campaign(world, world.coach)
+    campaign.cohorts.set([world.mine, world.other] if cohorts == "mine and another" else [])
+    client = client_for(world.coach)
+    assert f'data-campaign="{campaign.pk}"' not in client.get(URL).content.decode()
+    assert client.get(f"{URL}{campaign.pk}/").status_code == 404
+    assert client.post(f"{URL}{campaign.pk}/preview/").status_code == 404
+    assert client.post(f"{URL}{campaign.pk}/run/").status_code == 404
+    assert services["campaign_preview"].calls == services["campaign_run_request"].calls == []
+
+
 def test_the_form_offers_only_the_coach_cohorts(world: World) -> None:
     body = client_for(world.coach).get(URL).content.decode()
     assert f'value="{world.mine.pk}"' in body
     assert f'value="{world.other.pk}"' not in body
+
+
+def test_the_form_offers_only_the_experiments_the_coach_may_see(world: World) -> None:
+    free = Experiment.objects.create(name="Not used yet")
+    theirs = Experiment.objects.create(name="Another cohort's")
+    elsewhere = Campaign.objects.create(name="Elsewhere", channel="email", experiment=theirs)
+    elsewhere.cohorts.add(world.other.pk)
+    body = client_for(world.coach).get(URL).content.decode()
+    assert f'value="{free.pk}"' in body
+    assert f'value="{theirs.pk}"' not in body and "Another cohort&#x27;s" not in body
 
 
 def test_creating_calls_the_service_and_opens_the_campaign(

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.urls import get_resolver
 
 from engagement.errors import NotFound
 from nudges.campaigns import campaign_create
@@ -78,6 +79,9 @@ def selectors(monkeypatch: pytest.MonkeyPatch) -> dict[str, Calls]:
         except Experiment.DoesNotExist as exc:
             raise NotFound("No experiment with this id.") from exc
 
+    # Load every URL's views first: a module importing these functions by name (the API's)
+    # would otherwise bind the stand-ins for the rest of the session.
+    assert get_resolver().url_patterns
     calls = {"experiment_get": Calls(get), "experiment_results": Calls(_results)}
     service_module(monkeypatch, "experiment_selectors", **calls)
     return calls

@@ -74,6 +74,7 @@ class NudgesConfig(AppConfig):
         for key, label, url_name, order in (
             ("nudges", _("Nudges"), "dashboard-nudges", 40),
             ("campaigns", _("Campaigns"), "dashboard-campaigns", 42),
+            ("experiments", _("Experiments"), "dashboard-experiments", 43),
             ("prompts", _("Prompts"), "dashboard-prompts", 44),
         ):
             registry.add_dashboard_nav(

@@ -1,5 +1,8 @@
 """Demo nudges for ``make run`` (``manage.py seed_nudges_demo``): a campaign with an experiment
-that ran some days ago, so its results show at once, and drafts waiting for review.
+that ran some days ago, so its results show at once, drafts waiting for review, and a second,
+fresh experiment nobody is assigned to yet: a learner's first exposure is the one that counts,
+so a new campaign on the first experiment would add nothing to its results, while one on the
+pilot shows results once its learners come back.
 
 The campaign is history: the services that act as of a given time run as of the run
 (the experiment's deterministic assignment), the rest write its rows directly (set-based
@@ -49,6 +52,7 @@ from nudges.policy import Rule
 
 CAMPAIGN_NAME = "Demo: win back learners inactive for a week"
 EXPERIMENT_NAME = "Demo: the LLM prompt against the template"
+PILOT_NAME = "Pilot: prompt v1 vs template"
 PROMPT_KEY = "reengage"
 RUN_DAYS_AGO = 10
 INACTIVE_DAYS = 7
@@ -114,8 +118,8 @@ class NudgesDemoSummary:
 
 
 def nudges_demo_seed(*, now: datetime, seed: int = 42) -> NudgesDemoSummary:
-    """Write the demo's prompts (when missing), its past campaign with an experiment and a few
-    drafts, in one transaction and a constant number of queries. Nothing happens when the demo
+    """Write the demo's prompts (when missing), its past campaign with an experiment, a few
+    drafts and the fresh pilot experiment (running, unused), in one transaction and a constant number of queries. Nothing happens when the demo
     campaign exists, so it is safe on every start; with no scored learner inactive at the run
     only the prompts are written (a later start tries again)."""
     if Campaign.objects.filter(name=CAMPAIGN_NAME).exists():
@@ -161,6 +165,7 @@ def nudges_demo_seed(*, now: datetime, seed: int = 42) -> NudgesDemoSummary:
         Campaign.objects.filter(pk=campaign.pk).update(created_at=run_at, updated_at=run_at)
         Experiment.objects.filter(pk=experiment.pk).update(created_at=run_at, updated_at=run_at)
         _drafts_write(summary, now=now)
+        _experiment_create(prompts["en"], name=PILOT_NAME)
     return summary
 
 
@@ -182,10 +187,10 @@ def _prompts_ensure() -> int:
     return len(created)
 
 
-def _experiment_create(prompt: PromptTemplate) -> Experiment:
+def _experiment_create(prompt: PromptTemplate, *, name: str = EXPERIMENT_NAME) -> Experiment:
     """The LLM's prompt against the template, equally weighted, and the holdout."""
     return experiment_create(
-        name=EXPERIMENT_NAME,
+        name=name,
         variants=[
             {"name": LLM_ARM, "weight": 1, "prompt": prompt.pk},
             {"name": TEMPLATE_ARM, "weight": 1, "prompt": None},

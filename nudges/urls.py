@@ -29,10 +29,16 @@ urlpatterns = [
         campaigns.campaign_run_page,
         name="dashboard-campaign-run",
     ),
+    path("experiments/", experiments.experiment_list, name="dashboard-experiments"),
     path(
         "experiments/<uuid:experiment_id>/",
         experiments.experiment_detail,
         name="dashboard-experiment",
+    ),
+    path(
+        "experiments/<uuid:experiment_id>/promote/",
+        experiments.experiment_promote_page,
+        name="dashboard-experiment-promote",
     ),
     path("prompts/", prompts.prompt_list, name="dashboard-prompts"),
     path(

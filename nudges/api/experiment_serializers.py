@@ -78,8 +78,11 @@ class ArmResultSerializer(serializers.Serializer):
     re_engaged = serializers.IntegerField()
     rate = serializers.FloatField(allow_null=True)
     difference = serializers.FloatField(allow_null=True, help_text="Rate minus the holdout's.")
-    ci_low = serializers.FloatField(allow_null=True, help_text="95 % interval of the difference.")
-    ci_high = serializers.FloatField(allow_null=True)
+    ci_low = serializers.FloatField(
+        allow_null=True,
+        help_text="95 % interval of the difference (Newcombe's hybrid score interval), low end.",
+    )
+    ci_high = serializers.FloatField(allow_null=True, help_text="Its high end.")
     p_value = serializers.FloatField(allow_null=True, help_text="Two-proportion z-test.")
 
 

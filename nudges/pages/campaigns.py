@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from engagement.dashboard import page_user, paginate, staff_page
 from engagement.roles import ADMIN_COACH, role_of
 from learners import contracts
-from nudges import campaigns, selectors
+from nudges import campaigns, experiment_selectors, selectors
 from nudges.experiment_selectors import experiment_list
 from nudges.models import Campaign, Channel, Experiment, PromptTemplate
 
@@ -149,6 +149,11 @@ def _detail(request: HttpRequest, campaign: Campaign, *, preview: Any = None) ->
         "cohort_names": selectors.campaign_cohort_names(campaign),
         "may_act": role_of(request.user) in ADMIN_COACH,
         "preview": preview,
+        "template_only": campaign.experiment
+        and experiment_selectors.template_only_reason(
+            experiment=campaign.experiment,
+            cohort_ids=campaign.cohorts.values_list("pk", flat=True),
+        ),
     }
     return render(request, "nudges/campaign.html", context)
 

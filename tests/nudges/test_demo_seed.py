@@ -15,11 +15,13 @@ from learners.models import Learner, LearnerStatus
 from learners.risk.services import learners_rescore
 from nudges.demo import (
     CAMPAIGN_NAME,
+    EXPERIMENT_NAME,
+    PILOT_NAME,
     PROMPT_KEY,
     RUN_DAYS_AGO,
     nudges_demo_seed,
 )
-from nudges.experiment_selectors import experiment_results
+from nudges.experiment_selectors import experiment_list, experiment_results
 from nudges.experiments import arm_for, arm_position, assignment_exposure
 from nudges.fallback_templates import fallback_message
 from nudges.llm.calls import llm_cost
@@ -165,7 +167,7 @@ def test_the_experiment_services_assign_write_cost_and_the_results_compare_with_
         _learner(cohort, BEFORE, *comes_back)
     learners_rescore(as_of=NOW)
     nudges_demo_seed(now=NOW, seed=1)
-    experiment = Experiment.objects.get()
+    experiment = Experiment.objects.get(name=EXPERIMENT_NAME)
     variants = list(experiment.variants.all())
     assignments = _assignments()
     assert len(assignments) == 60
@@ -208,6 +210,21 @@ def test_drafts_wait_for_review_for_the_coach_s_inactive_learners(
 
 
 @pytest.mark.django_db
+def test_a_fresh_pilot_experiment_waits_for_a_coach_s_campaign(
+    population: dict[str, Learner],
+) -> None:
+    nudges_demo_seed(now=NOW, seed=3)
+    pilot = Experiment.objects.get(name=PILOT_NAME)
+    assert pilot.status == Experiment.Status.RUNNING and pilot.holdout_share > 0
+    assert not pilot.assignments.exists()
+    assert not Campaign.objects.filter(experiment=pilot).exists()
+    prompts = dict(pilot.variants.values_list("name", "prompt__version"))
+    assert prompts == {"llm": 1, "template": None}
+    coach = UserFactory(role="coach")
+    assert pilot in experiment_list(actor=coach)
+
+
+@pytest.mark.django_db
 def test_seeding_again_changes_nothing(population: dict[str, Learner]) -> None:
     nudges_demo_seed(now=NOW, seed=3)
     counts = (
@@ -242,7 +259,7 @@ def test_existing_prompts_are_kept_and_the_llm_arm_uses_the_active_one(
         ("en", 3),
         ("fr", 1),
     }
-    experiment = Experiment.objects.get()
+    experiment = Experiment.objects.get(name=EXPERIMENT_NAME)
     assert experiment.variants.get(name="llm").prompt == active
     assert experiment.variants.get(name="template").prompt is None
 
@@ -280,8 +297,9 @@ def test_seeding_takes_the_same_queries_for_any_number_of_learners(
     # experiment (6: its prompt, itself, variants, audit, SAVEPOINT, RELEASE), campaign, its
     # cohorts, assignment (3), calls, nudges, their times (2), re-engagement (activity, then read
     # and update nudges and assignments: 5), counted, the run's times (2), the coach's cohorts,
-    # the drafts' learners (3) and the drafts; SAVEPOINT and RELEASE.
-    with django_assert_num_queries(36):
+    # the drafts' learners (3), the drafts, the pilot experiment (6, as the first one);
+    # SAVEPOINT and RELEASE.
+    with django_assert_num_queries(42):
         nudges_demo_seed(now=NOW, seed=1)
 
 

@@ -8,14 +8,15 @@ from django.utils import timezone
 
 from engagement.commands import ApplicationCommand
 from engagement.wording import counted
-from nudges.demo import nudges_demo_seed
+from nudges.demo import PILOT_NAME, nudges_demo_seed
 
 
 class Command(ApplicationCommand):
     help = (
         "Seed the demo's nudges: the reengage prompts when missing, a campaign with an "
         "experiment that ran 10 days ago (sends and re-engagement read from the seeded "
-        "activity) and drafts waiting for review. Does nothing when the demo campaign exists."
+        "activity), drafts waiting for review and a fresh experiment for a new campaign. "
+        "Does nothing when the demo campaign exists."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -38,5 +39,6 @@ class Command(ApplicationCommand):
             f"{counted(summary.learners, 'learner', grouped=True)} assigned ({arms}), "
             f"nudges {statuses}, {summary.re_engaged:,} re-engaged, "
             f"{counted(summary.llm_calls, 'LLM call', grouped=True)}, "
-            f"{counted(summary.prompts, 'prompt')} added."
+            f"{counted(summary.prompts, 'prompt')} added. The fresh experiment "
+            f'"{PILOT_NAME}" waits for a campaign.'
         )

@@ -191,7 +191,8 @@ def test_the_preview_shows_the_count_and_samples(world: World, services: dict[st
     body = response.content.decode()
     assert '<strong data-count="preview">3</strong>' in body
     assert "Sample subject" in body and "Sample body" in body
-    assert "Template (no_key)" in body
+    assert 'data-reason="no_key">no LLM key is configured</span>' in body
+    assert "(no_key)" not in body
     assert "1 of them is held out by the experiment" in body
     [call] = services["campaign_preview"].calls
     assert call == {"campaign": campaign, "actor": world.coach}

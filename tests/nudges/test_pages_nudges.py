@@ -94,9 +94,23 @@ def test_the_detail_shows_the_text_and_why_the_template_wrote_it(world: World) -
     target = nudge(world.learner, fallback_reason="no_key")
     body = client_for(world.coach).get(_detail(target)).content.decode()
     assert "Hello Ann, your course misses you." in body
-    assert "No LLM key is configured: the template wrote it." in body
+    assert "no LLM key is configured" in body
+    assert "(no_key)" in body  # the code, for staff who need it
     for action in ("approve", "send", "cancel"):
         assert f'action="{_detail(target)}{action}/"' in body
+
+
+def test_every_fallback_reason_reads_in_words_on_the_list_and_the_detail(world: World) -> None:
+    target = nudge(world.learner, fallback_reason="guardrail:link", guardrail_failures=["link"])
+    client = client_for(world.coach)
+    detail = client.get(_detail(target)).content.decode()
+    assert "the LLM&#x27;s text linked to a site that is not allowed" in detail
+    assert '<li><span title="link">' in detail
+    listed = client.get(URL).content.decode()
+    assert (
+        '(<span title="guardrail:link" data-reason="guardrail:link">the LLM&#x27;s text linked'
+        in listed
+    )
 
 
 def test_guardrail_failures_are_shown_and_the_rejected_text_to_admins_only(world: World) -> None:

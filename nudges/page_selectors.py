@@ -65,7 +65,7 @@ def campaign_queryset(*, actor: Any) -> QuerySet[Campaign]:
         nudge_count=Count("nudges"),
         **{
             f"{status}_count": Count("nudges", filter=Q(nudges__status=status))
-            for status in (NudgeStatus.DRAFT, NudgeStatus.SENT, NudgeStatus.SUPPRESSED)
+            for status in NudgeStatus.values
         },
     )
     return _campaigns_in_scope(campaigns, actor=actor).order_by("-created_at", "-id")

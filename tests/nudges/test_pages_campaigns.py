@@ -9,6 +9,8 @@ import pytest
 
 from engagement.models import Job
 from nudges.models import Campaign, Experiment, Nudge, NudgeSource, NudgeStatus
+from nudges.pages.job_links import campaign_run_links
+from tests.factories import UserFactory
 from tests.nudges.pages_factories import (
     Calls,
     World,
@@ -278,3 +280,21 @@ def test_start_a_campaign_refuses_learners_outside_the_scope(
     )
     assert response.status_code == 400
     assert services["campaign_create"].calls == []
+
+
+def test_the_run_job_page_links_to_the_campaign_with_its_counts_in_words(world: World) -> None:
+    campaign = _campaign(world, world.coach)
+    job = Job.objects.create(
+        kind="nudges.campaign_run",
+        params={"campaign_id": str(campaign.pk)},
+        result={"selected": 80, "holdout": 22, "by_status": {"scheduled": 48, "sent": 10}},
+        requested_by=world.admin,
+    )
+    body = client_for(world.admin).get(f"/dashboard/jobs/{job.pk}/").content.decode()
+    assert (
+        f'<a href="{URL}{campaign.pk}/">Campaign “Autumn push”: 80 learners selected, 22 held'
+        " out; nudges: 48 scheduled, 10 sent</a>"
+    ) in body
+    others = UserFactory(username="other-coach", role="coach")
+    assert campaign_run_links(job.params, job.result, others) == []
+    assert campaign_run_links({"campaign_id": "nope"}, {}, world.admin) == []

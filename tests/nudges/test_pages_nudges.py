@@ -1,6 +1,7 @@
 """/dashboard/nudges/: the list (scope, filters, pseudonyms, constant queries) and one nudge
 (text by role, guardrail failures, approve / send / cancel through the lifecycle services)."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -213,3 +214,25 @@ def test_actions_are_for_coaches_and_admins_by_post(world: World) -> None:
     assert client_for(world.analyst).post(f"{_detail(target)}send/").status_code == 403
     assert client_for(world.coach).get(f"{_detail(target)}send/").status_code == 405
     assert client_for(world.coach).post(f"{_detail(target)}delete/").status_code == 404
+
+
+def test_a_send_deferred_by_quiet_hours_says_the_rule_and_the_time_in_the_viewer_zone(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = nudge(world.learner)
+    due = datetime(2026, 10, 15, 6, 0, tzinfo=UTC)
+
+    def deferred(*, nudge: Nudge, actor: Any) -> Nudge:
+        Nudge.objects.filter(pk=nudge.pk).update(status=NudgeStatus.SCHEDULED, scheduled_for=due)
+        return Nudge.objects.get(pk=nudge.pk)
+
+    monkeypatch.setattr(lifecycle, "nudge_send", deferred)
+    world.coach.timezone = "America/New_York"
+    world.coach.save()
+    client = client_for(world.coach)
+    response = client.post(f"{_detail(target)}send/", follow=True)
+    body = response.content.decode()
+    assert (
+        "Scheduled for 15 October 2026 02:00:00 EDT: it is the learner&#x27;s quiet hours" in body
+    )
+    assert "(contact policy rule quiet_hours)" in body

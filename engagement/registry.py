@@ -45,7 +45,7 @@ class LiveMapping(Mapping[str, Any]):
         return f"LiveMapping({self._table!r})"
 
 
-JobLinks = Callable[[Mapping[str, Any], Mapping[str, Any]], list[tuple[str, str]]]
+JobLinks = Callable[[Mapping[str, Any], Mapping[str, Any], Any], list[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -159,8 +159,8 @@ class Registry:
 
     def add_job_kind(self, kind: str, label: str, *, links: JobLinks | None = None) -> None:
         """A kind of background job (its task's Celery name) and the words the jobs pages show
-        for it; ``links(params, result)`` names the pages a job of this kind made or worked on,
-        as ``(text, url)`` pairs."""
+        for it; ``links(params, result, viewer)`` names the pages a job of this kind made or
+        worked on that the viewer may open, as ``(text, url)`` pairs."""
         self._registering("job kinds")
         self._add(self._job_kinds, kind, JobKind(kind, label, links), what="Job kind")
 

@@ -12,9 +12,10 @@ from engagement.registry import JobLinks
 
 
 def _model_version_link(
-    params: Mapping[str, Any], result: Mapping[str, Any]
+    params: Mapping[str, Any], result: Mapping[str, Any], viewer: Any
 ) -> list[tuple[str, str]]:
-    """The model version a training job made, once its result names it."""
+    """The model version a training job made, once its result names it (whoever may open the
+    job may open the model pages)."""
     version = result.get("version")
     if not isinstance(version, int) or isinstance(version, bool):
         return []
@@ -22,8 +23,11 @@ def _model_version_link(
     return [(text, reverse("dashboard-risk-model", kwargs={"version": version}))]
 
 
-def _upload_link(params: Mapping[str, Any], result: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The upload an import job reads (its page shows the counts and the refused rows)."""
+def _upload_link(
+    params: Mapping[str, Any], result: Mapping[str, Any], viewer: Any
+) -> list[tuple[str, str]]:
+    """The upload an import job reads (its page shows the counts and the refused rows); import
+    jobs are admins' and so is the upload page."""
     try:
         upload_id = uuid.UUID(str(params.get("upload_id")))
     except ValueError:

@@ -1,14 +1,27 @@
 """Admin pages of the nudges app: each area's admin, writes through its services only."""
 
+import waffle.admin  # noqa: F401  (registers waffle's models, unregistered below)
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from waffle import get_waffle_flag_model, get_waffle_sample_model, get_waffle_switch_model
 
 from engagement.admin_bases import ReadOnlyAdmin
 from engagement.errors import ApplicationError
 from engagement.principals import acting_user
 from nudges.campaigns import campaign_run_request, campaign_set_active
 from nudges.models import Campaign
+
+# Waffle's own admin would switch flags past ``nudges.flags.flag_update`` and its audit: the
+# nudges admin's feature flags are the one way (waffle's admin is imported first, so it is
+# registered whatever the order autodiscovery takes).
+for _waffle_model in (
+    get_waffle_flag_model(),
+    get_waffle_switch_model(),
+    get_waffle_sample_model(),
+):
+    if admin.site.is_registered(_waffle_model):
+        admin.site.unregister(_waffle_model)
 
 
 @admin.register(Campaign)

@@ -22,6 +22,7 @@ class NudgesConfig(AppConfig):
         from nudges.conf import tunables
         from nudges.delivery import in_app_deliver, nudge_email_send
         from nudges.experiments import re_engagement_record
+        from nudges.pages.job_links import campaign_run_links
         from nudges.privacy import EXPORT_KEY, nudges_erase, nudges_export
         from nudges.schedules import BEAT_SCHEDULE
 
@@ -42,7 +43,9 @@ class NudgesConfig(AppConfig):
         )
         activity_listener_add(re_engagement_record)
         # Campaign runs and automations.
-        registry.add_job_kind(campaign_tasks.CAMPAIGN_RUN, campaign_tasks.CAMPAIGN_RUN_LABEL)
+        registry.add_job_kind(
+            campaign_tasks.CAMPAIGN_RUN, campaign_tasks.CAMPAIGN_RUN_LABEL, links=campaign_run_links
+        )
         registry.add_beat_schedule(campaign_tasks.BEAT_SCHEDULE)
         registry.add_schema_enum_names(
             {

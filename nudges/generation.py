@@ -15,6 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from engagement.audit import audit_record
 from engagement.errors import ValidationFailed
@@ -51,6 +53,38 @@ FLAG_OFF = "flag_off"
 NO_PROMPT = "no_prompt"
 #: ``fallback_reason`` when the prompt version's text cannot be rendered for this learner.
 PROMPT_REFUSED = "prompt_refused"
+
+#: Prefix of the ``fallback_reason`` for LLM text a guardrail rejected: ``guardrail:<first rule>``.
+GUARDRAIL = "guardrail:"
+
+#: Every ``fallback_reason`` said in words (the pages show these, with the code for staff).
+FALLBACK_REASONS: dict[str, Promise] = {
+    NO_KEY: gettext_lazy("no LLM key is configured"),
+    FLAG_OFF: gettext_lazy("LLM writing is switched off for this learner's cohort"),
+    NO_PROMPT: gettext_lazy("no active prompt applies"),
+    PROMPT_REFUSED: gettext_lazy("the active prompt cannot be filled in for this learner"),
+    "timeout": gettext_lazy("the LLM did not answer in time"),
+    "rate_limited": gettext_lazy("the LLM is refusing requests for now (rate limit)"),
+    "server_error": gettext_lazy("the LLM server failed"),
+    "invalid": gettext_lazy("the LLM's answer was not a usable message"),
+    "error": gettext_lazy("the LLM call failed"),
+    "circuit_open": gettext_lazy("the LLM is paused after repeated failures"),
+    f"{GUARDRAIL}length": gettext_lazy("the LLM's text was empty or too long"),
+    f"{GUARDRAIL}email": gettext_lazy("the LLM's text contained an email address"),
+    f"{GUARDRAIL}phone": gettext_lazy("the LLM's text contained a phone number"),
+    f"{GUARDRAIL}other_name": gettext_lazy("the LLM's text named someone other than the learner"),
+    f"{GUARDRAIL}link": gettext_lazy("the LLM's text linked to a site that is not allowed"),
+    f"{GUARDRAIL}number": gettext_lazy("the LLM's text had a number not in the learner's data"),
+    f"{GUARDRAIL}tone": gettext_lazy("the LLM's text used shaming or threatening words"),
+}
+
+
+def fallback_reason_text(reason: str) -> str:
+    """Why the template wrote a nudge, in words; the code itself for a reason not known here
+    (an older row), so nothing is hidden."""
+    text = FALLBACK_REASONS.get(reason)
+    return str(text) if text is not None else reason
+
 
 NOT_SCORED = "Not scored yet: a nudge is written from the learner's risk factors."
 
@@ -216,6 +250,18 @@ def _template(
     )
 
 
+def llm_writer_reason(*, actor: Any, learner_id: uuid.UUID) -> str:
+    """Why a draft for this learner would come from the template before any LLM answer
+    (``no_key`` or ``flag_off``; ``""``: the LLM is asked): the decision ``nudge_generate``
+    takes, for a page to say beforehand. ``NotFound`` outside the caller's cohorts."""
+    if not llm_configured():
+        return NO_KEY
+    cohort_id = learner_cohort_in_scope(
+        actor=actor if isinstance(actor, User) else None, learner_id=learner_id
+    )
+    return "" if flag_enabled(LLM_GENERATION, cohort_id) else FLAG_OFF
+
+
 def _llm_skipped(learner: LearnerFacts, prompt: PromptTemplate | None) -> str:
     """Why the LLM is not asked at all (``""``: it is)."""
     if prompt is None:
@@ -255,7 +301,7 @@ def _checked(
     if failures:
         return _template(
             learner.snapshot,
-            f"guardrail:{failures[0]}",
+            f"{GUARDRAIL}{failures[0]}",
             prompt=prompt,
             call=call,
             rejected_text=f"{subject}\n\n{body}",

@@ -115,6 +115,8 @@ class LLMCall(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "LLM call"
+        verbose_name_plural = "LLM calls"
 
     def __str__(self) -> str:
         return f"{self.model} ({self.outcome})"

@@ -107,7 +107,7 @@ def campaign_page_list(*, actor: Any) -> QuerySet[Campaign]:
             nudge_count=Count("nudges"),
             **{
                 f"{status}_count": Count("nudges", filter=Q(nudges__status=status))
-                for status in (NudgeStatus.DRAFT, NudgeStatus.SENT, NudgeStatus.SUPPRESSED)
+                for status in NudgeStatus.values
             },
         )
         .order_by("-created_at", "-id")

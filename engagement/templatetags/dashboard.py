@@ -3,6 +3,8 @@
 - ``{{ band|band_badge }}``: a risk band as a coloured badge with its word ("Not scored" when empty).
 - ``{{ band|band_label }}``: the same word alone, translated, for running text.
 - ``{{ rate|percent }}`` / ``{{ rate|percent:1 }}``: a fraction (0.123) as a percentage ("12%").
+- ``{{ amount|dollars }}``: US dollars with cents ("$1.25"); below a cent up to four decimals
+  ("$0.003"), so a small cost does not read as nothing.
 - ``{{ when|relative_days }}``: a date or datetime as days from today in the viewer's zone.
 - ``{{ moment|when }}`` / ``{{ moment|day }}``: the dashboard's one date-time format ("2 Dec 2026
   10:53") and one date format ("2 Dec 2026"), in the viewer's zone, as ``<time>`` elements whose
@@ -14,6 +16,7 @@
 
 import math
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django import template
@@ -128,6 +131,25 @@ def when(value: date | datetime | None) -> SafeString | str:
 def day(value: date | datetime | None) -> SafeString | str:
     """A date, or the day of a moment in the viewer's zone, as "2 Dec 2026"."""
     return _time_element(value, DATE_FORMAT)
+
+
+@register.filter
+def dollars(value: Any) -> str:
+    """ "$1.25"; "$0.003" below a cent (four decimals at most, "< $0.0001" below that); "—" when
+    there is no number."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return "—"
+    if not amount.is_finite():
+        return "—"
+    if amount == 0 or abs(amount) >= Decimal("0.01"):
+        cents = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return f"${formats.number_format(cents, 2, force_grouping=True)}"
+    small = amount.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    if small == 0:
+        return "< $0.0001"
+    return f"${formats.number_format(small.normalize(), use_l10n=True)}"
 
 
 @register.filter

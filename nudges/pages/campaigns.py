@@ -27,9 +27,19 @@ from engagement.roles import ADMIN_COACH, role_of
 from learners import contracts
 from nudges import campaigns, experiment_selectors, selectors
 from nudges.experiment_selectors import experiment_list
-from nudges.models import Campaign, Channel, Experiment, PromptTemplate
+from nudges.models import Campaign, Channel, Experiment, NudgeStatus, PromptTemplate
 
 CAMPAIGNS_PER_PAGE = 25
+#: A campaign's nudges by status, in the words of its page (every status, so they add up).
+STATUS_WORDS = {
+    NudgeStatus.DRAFT: gettext_lazy("waiting for review"),
+    NudgeStatus.APPROVED: gettext_lazy("approved, not sent yet"),
+    NudgeStatus.SCHEDULED: gettext_lazy("scheduled"),
+    NudgeStatus.SENT: gettext_lazy("sent"),
+    NudgeStatus.FAILED: gettext_lazy("failed"),
+    NudgeStatus.CANCELLED: gettext_lazy("cancelled"),
+    NudgeStatus.SUPPRESSED: gettext_lazy("suppressed by the contact policy"),
+}
 #: The bands a campaign may start from, worst last (a minimum band of "medium" takes high too).
 MIN_BANDS = [
     ("", gettext_lazy("Any band")),
@@ -143,12 +153,24 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     return redirect("dashboard-campaign", campaign_id=campaign.pk)
 
 
+def _status_counts(campaign: Campaign) -> list[tuple[str, str, int]]:
+    """``(status, words, count)`` for each status the campaign has nudges in (the page's
+    queryset counted them), so the parts add up to its total."""
+    counts = (
+        (status, words, getattr(campaign, f"{status}_count"))
+        for status, words in STATUS_WORDS.items()
+    )
+    return [(status, str(words), count) for status, words, count in counts if count]
+
+
 def _detail(request: HttpRequest, campaign: Campaign, *, preview: Any = None) -> HttpResponse:
     context = {
         "campaign": campaign,
+        "status_counts": _status_counts(campaign),
         "cohort_names": selectors.campaign_cohort_names(campaign),
         "may_act": role_of(request.user) in ADMIN_COACH,
         "preview": preview,
+        "preview_messages": preview.count - preview.holdout if preview else 0,
         "template_only": campaign.experiment
         and experiment_selectors.template_only_reason(
             experiment=campaign.experiment,

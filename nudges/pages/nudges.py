@@ -22,6 +22,7 @@ from engagement.dashboard import page_user, paginate, staff_page
 from engagement.errors import NotFound
 from engagement.models import Role
 from engagement.roles import ADMIN_COACH, role_of, sees_personal_data
+from engagement.templatetags.dashboard import exact_time
 from learners import contracts
 from nudges import lifecycle, selectors
 from nudges.models import Channel, Nudge, NudgeSource, NudgeStatus
@@ -139,6 +140,16 @@ def nudge_action(request: HttpRequest, nudge_id: uuid.UUID, action: str) -> Http
             request,
             _("Not sent: the contact policy suppressed it (%(rule)s).")
             % {"rule": done.suppressed_rule},
+        )
+    elif done.status == NudgeStatus.SCHEDULED and done.scheduled_for:
+        # Sent from this page (no time asked for), only the quiet-hours rule defers a nudge.
+        messages.success(
+            request,
+            _(
+                "Scheduled for %(when)s: it is the learner's quiet hours (contact policy rule "
+                "quiet_hours), so it goes when they end."
+            )
+            % {"when": exact_time(done.scheduled_for)},
         )
     elif outcome is not None:
         messages.success(request, str(outcome))

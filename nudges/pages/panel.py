@@ -22,23 +22,7 @@ from engagement.errors import ValidationFailed
 from engagement.roles import ADMIN_COACH, role_of, sees_personal_data
 from learners import contracts
 from nudges import generation, selectors
-from nudges.llm.client import llm_configured
 from nudges.models import Channel, NudgeSource
-
-#: Why the template wrote a previewed message (``fallback_reason``), said plainly; a guardrail's
-#: rejection (``guardrail:<rule>``) is said by the page with the checks that failed.
-PREVIEW_REASONS = {
-    "no_key": gettext_lazy("no LLM key is configured"),
-    "flag_off": gettext_lazy("LLM writing is switched off for this learner's cohort"),
-    "no_prompt": gettext_lazy("no active prompt applies"),
-    "prompt_refused": gettext_lazy("the active prompt cannot be filled in for this learner"),
-    "timeout": gettext_lazy("the LLM did not answer in time"),
-    "rate_limited": gettext_lazy("the LLM is refusing requests for now (rate limit)"),
-    "server_error": gettext_lazy("the LLM server failed"),
-    "invalid": gettext_lazy("the LLM's answer was not a usable message"),
-    "error": gettext_lazy("the LLM call failed"),
-    "circuit_open": gettext_lazy("the LLM is paused after repeated failures"),
-}
 
 
 class DraftForm(forms.Form):
@@ -50,24 +34,27 @@ class DraftForm(forms.Form):
 def panel_context(request: HttpRequest, learner_id: uuid.UUID) -> Mapping[str, Any]:
     """The learner's latest nudges (one query) and, for coaches and admins, the draft form and
     the preview (streamed by ``preview.js`` from the API's SSE endpoint; it stores no nudge)."""
+    may_draft = role_of(request.user) in ADMIN_COACH
     return {
         "learner_id": learner_id,
         "nudges": selectors.learner_nudges(learner_id=learner_id),
         "sees_text": sees_personal_data(request.user),
-        "may_draft": role_of(request.user) in ADMIN_COACH,
+        "may_draft": may_draft,
         "form": DraftForm(),
-        "llm": llm_configured(),  # a cohort's flag may still choose the template
-        "preview_reasons": PREVIEW_REASONS,
+        "writer_reason": (
+            generation.llm_writer_reason(actor=page_user(request), learner_id=learner_id)
+            if may_draft
+            else ""
+        ),
+        "preview_reasons": generation.FALLBACK_REASONS,
     }
 
 
 def _drafted_message(source: str, fallback_reason: str) -> str:
     if source == NudgeSource.LLM:
         return _("Draft written by the LLM: read it, then approve and send it.")
-    if fallback_reason == "no_key":
-        return _("Draft written from the template: no LLM key is configured.")
     return _("Draft written from the template (%(reason)s): read it, then approve and send it.") % {
-        "reason": fallback_reason
+        "reason": generation.fallback_reason_text(fallback_reason)
     }
 
 

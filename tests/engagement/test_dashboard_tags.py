@@ -1,6 +1,7 @@
 """The dashboard's template helpers: band badges, percentages, relative days, pagination."""
 
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.paginator import Paginator
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from engagement.dashboard import CountlessPage, paginate, paginate_without_count
 from engagement.errors import ValidationFailed
-from engagement.templatetags.dashboard import band_badge, percent, relative_days
+from engagement.templatetags.dashboard import band_badge, dollars, percent, relative_days
 
 
 def render(source: str, **context: object) -> str:
@@ -50,6 +51,23 @@ def test_band_badge(band: str | None, html: str) -> None:
 )
 def test_percent(value: object, digits: int, text: str) -> None:
     assert percent(value, digits) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (Decimal("0.003"), "$0.003"),
+        (Decimal("0.00123456"), "$0.0012"),
+        (Decimal("0.00001"), "< $0.0001"),
+        (Decimal("0"), "$0.00"),
+        (Decimal("1.5"), "$1.50"),
+        (Decimal("1234.567"), "$1,234.57"),
+        (None, "—"),
+        ("abc", "—"),
+    ],
+)
+def test_dollars_keep_small_costs_visible(value: object, text: str) -> None:
+    assert dollars(value) == text
 
 
 def test_percent_in_a_template() -> None:

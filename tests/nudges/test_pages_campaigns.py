@@ -10,6 +10,8 @@ from rest_framework.test import APIClient
 
 from engagement.models import Job
 from nudges.models import Campaign, Experiment, Nudge, NudgeSource, NudgeStatus
+from nudges.pages.job_links import campaign_run_links
+from tests.factories import UserFactory
 from tests.nudges.pages_factories import (
     Calls,
     World,
@@ -227,10 +229,49 @@ def test_the_preview_shows_the_count_and_samples(world: World, services: dict[st
     body = response.content.decode()
     assert '<strong data-count="preview">3</strong>' in body
     assert "Sample subject" in body and "Sample body" in body
-    assert "Template (no_key)" in body
-    assert "1 of them is held out by the experiment" in body
+    assert 'data-reason="no_key">no LLM key is configured</span>' in body
+    assert "(no_key)" not in body
+    assert (
+        'A run now selects <strong data-count="preview">3</strong> learners:'
+        ' <strong data-count="messages">2</strong> would get a message,'
+        ' <strong data-count="holdout">1</strong> is held out'
+        " (the experiment's holdout)."
+    ) in body
+    assert "From the template: <span" in body
     [call] = services["campaign_preview"].calls
     assert call == {"campaign": campaign, "actor": world.coach}
+
+
+def test_the_preview_samples_say_their_arm(
+    world: World, services: dict[str, Calls], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    experiment = Experiment.objects.create(name="Tone test", created_by=world.admin)
+    arm = experiment.variants.create(name="friendly")
+    sample = Nudge(subject="S", body="B", source=NudgeSource.TEMPLATE, variant=arm)
+    preview = Calls(lambda **kwargs: SimpleNamespace(count=1, holdout=0, sample=(sample,)))
+    service_module(monkeypatch, "campaigns", campaign_preview=preview)
+    campaign = _campaign(world, world.coach)
+    body = client_for(world.coach).post(f"{URL}{campaign.pk}/preview/").content.decode()
+    assert 'A run now selects <strong data-count="preview">1</strong> learner, who would' in body
+    assert "Arm “friendly” (the template) · From the template</p>" in body
+
+
+def test_the_page_counts_every_status_and_says_the_band(world: World) -> None:
+    campaign = _campaign(world, world.coach)
+    campaign.min_band = "high"
+    campaign.save()
+    statuses = (NudgeStatus.SCHEDULED, NudgeStatus.SCHEDULED, NudgeStatus.SENT, "cancelled")
+    for run, status in enumerate(statuses):
+        nudge(world.learner, campaign=campaign, status=status, occurrence=f"run-{run}")
+    body = client_for(world.coach).get(f"{URL}{campaign.pk}/").content.decode()
+    assert (
+        '<span class="number" data-count="nudges">4</span> in all:'
+        ' <span class="number" data-count="scheduled">2</span> scheduled ·'
+        ' <span class="number" data-count="sent">1</span> sent ·'
+        ' <span class="number" data-count="cancelled">1</span> cancelled</p>'
+    ) in body
+    assert "waiting for review" not in body
+    assert "<dt>Minimum risk band</dt><dd>High</dd>" in body
 
 
 def test_running_asks_for_a_job_and_follows_it(world: World, services: dict[str, Calls]) -> None:
@@ -275,3 +316,21 @@ def test_start_a_campaign_refuses_learners_outside_the_scope(
     )
     assert response.status_code == 400
     assert services["campaign_create"].calls == []
+
+
+def test_the_run_job_page_links_to_the_campaign_with_its_counts_in_words(world: World) -> None:
+    campaign = _campaign(world, world.coach)
+    job = Job.objects.create(
+        kind="nudges.campaign_run",
+        params={"campaign_id": str(campaign.pk)},
+        result={"selected": 80, "holdout": 22, "by_status": {"scheduled": 48, "sent": 10}},
+        requested_by=world.admin,
+    )
+    body = client_for(world.admin).get(f"/dashboard/jobs/{job.pk}/").content.decode()
+    assert (
+        f'<a href="{URL}{campaign.pk}/">Campaign “Autumn push”: 80 learners selected, 22 held'
+        " out; nudges: 48 scheduled, 10 sent</a>"
+    ) in body
+    others = UserFactory(username="other-coach", role="coach")
+    assert campaign_run_links(job.params, job.result, others) == []
+    assert campaign_run_links({"campaign_id": "nope"}, {}, world.admin) == []

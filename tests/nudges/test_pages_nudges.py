@@ -1,6 +1,7 @@
 """/dashboard/nudges/: the list (scope, filters, pseudonyms, constant queries) and one nudge
 (text by role, guardrail failures, approve / send / cancel through the lifecycle services)."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -94,9 +95,23 @@ def test_the_detail_shows_the_text_and_why_the_template_wrote_it(world: World) -
     target = nudge(world.learner, fallback_reason="no_key")
     body = client_for(world.coach).get(_detail(target)).content.decode()
     assert "Hello Ann, your course misses you." in body
-    assert "No LLM key is configured: the template wrote it." in body
+    assert "no LLM key is configured" in body
+    assert "(no_key)" in body  # the code, for staff who need it
     for action in ("approve", "send", "cancel"):
         assert f'action="{_detail(target)}{action}/"' in body
+
+
+def test_every_fallback_reason_reads_in_words_on_the_list_and_the_detail(world: World) -> None:
+    target = nudge(world.learner, fallback_reason="guardrail:link", guardrail_failures=["link"])
+    client = client_for(world.coach)
+    detail = client.get(_detail(target)).content.decode()
+    assert "the LLM&#x27;s text linked to a site that is not allowed" in detail
+    assert '<li><span title="link">' in detail
+    listed = client.get(URL).content.decode()
+    assert (
+        '(<span title="guardrail:link" data-reason="guardrail:link">the LLM&#x27;s text linked'
+        in listed
+    )
 
 
 def test_guardrail_failures_are_shown_and_the_rejected_text_to_admins_only(world: World) -> None:
@@ -199,3 +214,25 @@ def test_actions_are_for_coaches_and_admins_by_post(world: World) -> None:
     assert client_for(world.analyst).post(f"{_detail(target)}send/").status_code == 403
     assert client_for(world.coach).get(f"{_detail(target)}send/").status_code == 405
     assert client_for(world.coach).post(f"{_detail(target)}delete/").status_code == 404
+
+
+def test_a_send_deferred_by_quiet_hours_says_the_rule_and_the_time_in_the_viewer_zone(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = nudge(world.learner)
+    due = datetime(2026, 10, 15, 6, 0, tzinfo=UTC)
+
+    def deferred(*, nudge: Nudge, actor: Any) -> Nudge:
+        Nudge.objects.filter(pk=nudge.pk).update(status=NudgeStatus.SCHEDULED, scheduled_for=due)
+        return Nudge.objects.get(pk=nudge.pk)
+
+    monkeypatch.setattr(lifecycle, "nudge_send", deferred)
+    world.coach.timezone = "America/New_York"
+    world.coach.save()
+    client = client_for(world.coach)
+    response = client.post(f"{_detail(target)}send/", follow=True)
+    body = response.content.decode()
+    assert (
+        "Scheduled for 15 October 2026 02:00:00 EDT: it is the learner&#x27;s quiet hours" in body
+    )
+    assert "(contact policy rule quiet_hours)" in body

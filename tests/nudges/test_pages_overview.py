@@ -99,3 +99,12 @@ def test_the_overview_shows_this_month_figures(world: World) -> None:
     admin = client_for(world.admin).get("/api/v1/analytics/overview/").json()
     assert admin["nudges_sent"]["value"] == 3
     assert admin["llm_cost_month"]["value"] == 2.5
+
+
+def test_a_cost_below_a_cent_does_not_read_as_nothing(world: World) -> None:
+    cache.clear()
+    now = timezone.now()
+    _sent(world.learner, now, call=_call("0.003", now))
+    body = client_for(world.coach).get("/dashboard/").content.decode()
+    tile = body.split('data-kpi="llm-cost"')[1].split("</li>")[0]
+    assert '<span class="kpi-value number">$0.003</span>' in tile

@@ -6,6 +6,7 @@ import pytest
 from django.test import RequestFactory
 
 from nudges import generation
+from nudges.flags import LLM_GENERATION, flag_update
 from nudges.models import Nudge, NudgeSource
 from nudges.pages.panel import panel_context
 from tests.nudges.pages_factories import Calls, World, client_for, make_world, nudge
@@ -36,12 +37,27 @@ def test_the_panel_lists_the_learner_nudges_and_offers_a_draft(world: World, set
     assert "A word for Ann" in body
     assert "Not this one" not in body
     assert f'action="{_draft_url(world.learner)}"' in body
-    assert 'data-writer="template"' in body
+    assert 'data-writer="no_key"' in body
     assert "No LLM key is configured: drafts come from the template." in body
 
 
 def test_with_a_key_the_panel_says_the_llm_writes(world: World, settings: Any) -> None:
     settings.OPENAI_API_KEY = "local"
+    body = client_for(world.coach).get(_page(world)).content.decode()
+    assert 'data-writer="llm"' in body
+    assert "The LLM writes the draft" in body
+
+
+def test_with_the_flag_limited_to_another_cohort_the_panel_says_the_template_writes(
+    world: World, settings: Any
+) -> None:
+    settings.OPENAI_API_KEY = "local"
+    flag_update(name=LLM_GENERATION, active=True, cohort_ids=[world.other.pk], actor=None)
+    body = client_for(world.coach).get(_page(world)).content.decode()
+    assert 'data-writer="flag_off"' in body
+    assert "LLM writing is switched off for this learner's cohort" in body
+    assert "The LLM writes the draft" not in body
+    flag_update(name=LLM_GENERATION, active=True, cohort_ids=[world.mine.pk], actor=None)
     body = client_for(world.coach).get(_page(world)).content.decode()
     assert 'data-writer="llm"' in body
 
@@ -75,9 +91,25 @@ def _generated(source: str, fallback_reason: str = "") -> Calls:
         (
             NudgeSource.TEMPLATE,
             "no_key",
-            "Draft written from the template: no LLM key is configured.",
+            "Draft written from the template (no LLM key is configured)",
         ),
-        (NudgeSource.TEMPLATE, "timeout", "Draft written from the template (timeout)"),
+        (
+            NudgeSource.TEMPLATE,
+            "flag_off",
+            "Draft written from the template (LLM writing is switched off for this learner&#x27;s"
+            " cohort)",
+        ),
+        (
+            NudgeSource.TEMPLATE,
+            "guardrail:link",
+            "Draft written from the template (the LLM&#x27;s text linked to a site that is not"
+            " allowed)",
+        ),
+        (
+            NudgeSource.TEMPLATE,
+            "timeout",
+            "Draft written from the template (the LLM did not answer in time)",
+        ),
         (NudgeSource.LLM, "", "Draft written by the LLM"),
     ],
 )

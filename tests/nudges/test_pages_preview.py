@@ -6,9 +6,9 @@ import re
 
 import pytest
 
+from nudges.generation import FALLBACK_REASONS
 from nudges.llm.fake_server import FakeLLMServer
 from nudges.models import LLMCall, Nudge
-from nudges.pages.panel import PREVIEW_REASONS
 from tests.nudges.generation_factories import scored_learner
 from tests.nudges.pages_factories import World, client_for, make_world
 
@@ -32,7 +32,7 @@ def test_coaches_get_the_preview_hidden_until_its_script_shows_it(world: World) 
         r'<script id="nudge-preview-reasons" type="application/json">(.*?)</script>', body
     )
     assert reasons is not None
-    assert json.loads(reasons[1]) == {key: str(text) for key, text in PREVIEW_REASONS.items()}
+    assert json.loads(reasons[1]) == {key: str(text) for key, text in FALLBACK_REASONS.items()}
 
 
 def test_analysts_get_no_preview(world: World) -> None:

@@ -29,6 +29,11 @@ urlpatterns = [
         campaigns.campaign_run_page,
         name="dashboard-campaign-run",
     ),
+    path(
+        "campaigns/<uuid:campaign_id>/active/",
+        campaigns.campaign_active_page,
+        name="dashboard-campaign-active",
+    ),
     path("experiments/", experiments.experiment_list, name="dashboard-experiments"),
     path(
         "experiments/<uuid:experiment_id>/",

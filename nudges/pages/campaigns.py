@@ -207,6 +207,21 @@ def campaign_run_page(request: HttpRequest, campaign_id: uuid.UUID) -> HttpRespo
     return redirect("dashboard-job", job_id=job.pk)
 
 
+@staff_page(ADMIN_COACH, methods=("POST",))
+def campaign_active_page(request: HttpRequest, campaign_id: uuid.UUID) -> HttpResponseRedirect:
+    """Stop the campaign (an automation no longer runs on its schedule) or start it again."""
+    campaign = selectors.campaign_page_get(actor=request.user, campaign_id=campaign_id)
+    active = request.POST.get("active") == "true"
+    campaigns.campaign_set_active(campaign=campaign, active=active, actor=page_user(request))
+    if active:
+        messages.success(request, _("The campaign runs again."))
+    else:
+        messages.success(
+            request, _("The campaign is stopped: it runs neither on request nor on its schedule.")
+        )
+    return redirect("dashboard-campaign", campaign_id=campaign.pk)
+
+
 def start_campaign(request: HttpRequest, learner_ids: Sequence[uuid.UUID]) -> HttpResponseBase:
     """The caseload's bulk action: a campaign for exactly the selected learners (in the
     caller's scope: the caseload checked them), opened to be previewed and run."""

@@ -187,6 +187,8 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("campaign-detail", "get"): STAFF_OBJECT,
     ("campaign-preview", "post"): COACH_WRITE_OBJECT,
     ("campaign-run", "post"): COACH_WRITE_OBJECT,
+    ("campaign-deactivate", "post"): COACH_WRITE_OBJECT,
+    ("campaign-activate", "post"): COACH_WRITE_OBJECT,
     # Experiments: definitions and counted results, no one named; admins create and promote.
     ("experiment-list", "get"): STAFF_ONLY,
     ("experiment-list", "post"): ADMIN_ONLY,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from engagement.models import Job
+from engagement.models import AuditEvent, Job, Role
 from nudges.models import Campaign, Experiment, Nudge, NudgeSource, NudgeStatus
 from nudges.pages.job_links import campaign_run_links
 from tests.factories import UserFactory
@@ -334,3 +334,30 @@ def test_the_run_job_page_links_to_the_campaign_with_its_counts_in_words(world: 
     others = UserFactory(username="other-coach", role="coach")
     assert campaign_run_links(job.params, job.result, others) == []
     assert campaign_run_links({"campaign_id": "nope"}, {}, world.admin) == []
+
+
+def test_a_coach_stops_a_campaign_and_starts_it_again(world: World) -> None:
+    campaign = _campaign(world, world.coach)
+    client = client_for(world.coach)
+    url = f"{URL}{campaign.pk}/"
+
+    stopped = client.post(f"{url}active/", {"active": "false"}, follow=True)
+
+    assert stopped.status_code == 200
+    body = stopped.content.decode()
+    assert 'data-field="stopped"' in body and 'data-action="start"' in body
+    assert 'data-action="stop"' not in body
+    assert not Campaign.objects.get(pk=campaign.pk).is_active
+    assert AuditEvent.objects.filter(action="campaign.deactivate").count() == 1
+    assert client.post(f"{url}active/", {"active": "true"}).status_code == 302
+    assert Campaign.objects.get(pk=campaign.pk).is_active
+    assert 'data-action="stop"' in client.get(url).content.decode()
+
+
+def test_stopping_is_for_coaches_in_scope_and_admins(world: World) -> None:
+    beyond = _campaign(world, world.admin, cohorts=[world.other])
+    assert client_for(world.coach).post(f"{URL}{beyond.pk}/active/").status_code == 404
+    analyst = client_for(UserFactory(role=Role.ANALYST))
+    assert analyst.post(f"{URL}{beyond.pk}/active/").status_code == 403
+    assert client_for(world.coach).get(f"{URL}{beyond.pk}/active/").status_code in (404, 405)
+    assert Campaign.objects.get(pk=beyond.pk).is_active

@@ -1,12 +1,19 @@
 """Factories for the experiments area's tests: experiments with their variants, and nudges
 already sent (the lifecycle that sends them is another area's)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from learners.models import Learner
 from nudges.experiments import experiment_create
-from nudges.models import Channel, Experiment, Nudge, NudgeSource, NudgeStatus
+from nudges.models import (
+    Channel,
+    Experiment,
+    ExperimentAssignment,
+    Nudge,
+    NudgeSource,
+    NudgeStatus,
+)
 
 
 def experiment(
@@ -36,4 +43,23 @@ def sent_nudge(learner: Learner, sent_at: datetime, **kwargs: Any) -> Nudge:
         status=NudgeStatus.SENT,
         sent_at=sent_at,
         **kwargs,
+    )
+
+
+def exposed(
+    trial: Experiment, learners: list[Any], arm: str | None, re_engaged: int, *, at: datetime
+) -> None:
+    """``learners`` in ``arm`` (``None``: the holdout), assigned and exposed ``at``, the first
+    ``re_engaged`` of them back a day later."""
+    variant = trial.variants.get(name=arm) if arm else None
+    ExperimentAssignment.objects.bulk_create(
+        ExperimentAssignment(
+            experiment=trial,
+            learner=learner,
+            variant=variant,
+            assigned_at=at,
+            exposed_at=at,
+            re_engaged_at=at + timedelta(days=1) if n < re_engaged else None,
+        )
+        for n, learner in enumerate(learners)
     )

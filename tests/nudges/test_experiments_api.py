@@ -1,7 +1,7 @@
 """``/api/v1/experiments/``: create, list, detail, results and promote; roles and scope."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,7 +12,7 @@ from nudges.campaigns import campaign_create
 from nudges.experiment_stats import two_proportion_test
 from nudges.models import Experiment, ExperimentAssignment, PromptTemplate
 from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
-from tests.nudges.experiments_factories import experiment
+from tests.nudges.experiments_factories import experiment, exposed
 
 pytestmark = pytest.mark.django_db
 
@@ -121,29 +121,12 @@ def test_the_list_is_paginated_in_constant_queries(django_assert_max_num_queries
     assert len(response.json()["results"]) == 6
 
 
-def _assign(trial: Experiment, learners: list[Any], arm: str | None, re_engaged: int) -> None:
-    """Place ``learners`` in ``arm`` (``None``: the holdout), exposed, ``re_engaged`` of them
-    back."""
-    variant = trial.variants.get(name=arm) if arm else None
-    ExperimentAssignment.objects.bulk_create(
-        ExperimentAssignment(
-            experiment=trial,
-            learner=learner,
-            variant=variant,
-            assigned_at=NOW,
-            exposed_at=NOW,
-            re_engaged_at=NOW + timedelta(days=1) if n < re_engaged else None,
-        )
-        for n, learner in enumerate(learners)
-    )
-
-
 def test_results_per_arm_against_the_holdout() -> None:
     client, _ = client_for(Role.ANALYST)
     trial = experiment(holdout_share=0.5)
-    _assign(trial, LearnerFactory.create_batch(20), None, 4)
-    _assign(trial, LearnerFactory.create_batch(20), "A", 10)
-    _assign(trial, LearnerFactory.create_batch(10), "B", 2)
+    exposed(trial, LearnerFactory.create_batch(20), None, 4, at=NOW)
+    exposed(trial, LearnerFactory.create_batch(20), "A", 10, at=NOW)
+    exposed(trial, LearnerFactory.create_batch(10), "B", 2, at=NOW)
     unexposed = LearnerFactory()
     ExperimentAssignment.objects.create(
         experiment=trial, learner=unexposed, variant=trial.variants.get(name="B"), assigned_at=NOW
@@ -172,7 +155,7 @@ def test_results_per_arm_against_the_holdout() -> None:
 
 def test_results_take_constant_queries(django_assert_max_num_queries: Any) -> None:
     trial = experiment(holdout_share=0.5)
-    _assign(trial, LearnerFactory.create_batch(30), "A", 10)
+    exposed(trial, LearnerFactory.create_batch(30), "A", 10, at=NOW)
     client, _ = client_for(Role.ANALYST)
     with django_assert_max_num_queries(4):
         assert client.get(f"{URL}{trial.pk}/results/").status_code == 200
@@ -183,8 +166,8 @@ def test_a_coach_counts_only_learners_of_their_cohorts() -> None:
     client, coach = client_for(Role.COACH)
     CohortAssignmentFactory(user=coach, cohort=cohort)
     trial = experiment(holdout_share=0.5)
-    _assign(trial, LearnerFactory.create_batch(3, cohort=cohort), "A", 1)
-    _assign(trial, LearnerFactory.create_batch(5), "A", 5)
+    exposed(trial, LearnerFactory.create_batch(3, cohort=cohort), "A", 1, at=NOW)
+    exposed(trial, LearnerFactory.create_batch(5), "A", 5, at=NOW)
     arms = {arm["arm"]: arm for arm in client.get(f"{URL}{trial.pk}/results/").json()["arms"]}
     assert (arms["A"]["n"], arms["A"]["re_engaged"]) == (3, 1)
     admin, _ = client_for(Role.ADMIN)

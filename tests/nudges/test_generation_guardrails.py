@@ -1,15 +1,13 @@
 """Guardrails: each rule with a message that breaks it, and the templates that pass them all."""
 
-import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from learners.contracts import Lever, RiskFactor, RiskSnapshot
 from nudges.fallback_templates import TEMPLATES, fallback_message
 from nudges.guardrails import RULES, GuardrailContext, guardrail_context, guardrail_failures
 from nudges.prompts import prompt_context
+from tests.nudges.generation_factories import risk_snapshot
 
 SUBJECT = "Your PY101 course is waiting for you"
 BODY = (
@@ -18,39 +16,9 @@ BODY = (
 )
 
 
-def _snapshot(
-    *, first_name: str = "Ada", locale: str = "en", factor: str = "days_inactive", days: float = 12
-) -> RiskSnapshot:
-    return RiskSnapshot(
-        learner_id=uuid.uuid4(),
-        first_name=first_name,
-        cohort_name="Spring 2026 Data Science",
-        course_code="PY101",
-        locale=locale,
-        timezone="Europe/Paris",
-        studying=True,
-        nudge_opt_out=False,
-        days_inactive=days,
-        progress=0.4,
-        score=0.8,
-        band="high",
-        scored_at=datetime(2026, 11, 1, tzinfo=UTC),
-        model_version=1,
-        top_factors=(
-            RiskFactor(
-                name=factor,
-                value=days,
-                contribution=1.2,
-                explanation=f"No activity for {days:.0f} days — cohort typical 2 days",
-            ),
-        ),
-        best_lever=Lever(factor="days_inactive", score_after=0.5, reduction=0.3),
-    )
-
-
 @pytest.fixture
 def context() -> GuardrailContext:
-    return guardrail_context(prompt_context(_snapshot()))
+    return guardrail_context(prompt_context(risk_snapshot(lever="days_inactive")))
 
 
 def test_a_message_within_every_rule_passes(context: GuardrailContext) -> None:
@@ -129,22 +97,32 @@ def test_a_message_breaking_several_rules_names_each(context: GuardrailContext) 
 def test_the_word_rules_know_every_template_language(
     locale: str, first_name: str, body: str, rule: str
 ) -> None:
-    context = guardrail_context(prompt_context(_snapshot(first_name=first_name, locale=locale)))
+    context = guardrail_context(
+        prompt_context(risk_snapshot(lever="days_inactive", first_name=first_name, locale=locale))
+    )
     assert guardrail_failures(subject="PY101", body=body, context=context) == [rule]
 
 
 def test_two_capitalised_words_are_a_name_except_where_every_noun_is_capitalised() -> None:
     body = "Hallo Jonas, heute wartet deine Lektion Datenanalyse Grundlagen auf dich."
     for locale, failures in (("de", []), ("en", ["other_name"])):
-        context = guardrail_context(prompt_context(_snapshot(first_name="Jonas", locale=locale)))
+        context = guardrail_context(
+            prompt_context(risk_snapshot(lever="days_inactive", first_name="Jonas", locale=locale))
+        )
         assert guardrail_failures(subject="PY101", body=body, context=context) == failures
 
 
 def test_templates_are_deterministic_per_factor_in_the_learners_language() -> None:
-    english = fallback_message(_snapshot(locale="en", factor="assessment_mean"))
-    assert english == fallback_message(_snapshot(locale="en", factor="assessment_mean"))
+    english = fallback_message(
+        risk_snapshot(lever="days_inactive", locale="en", factor="assessment_mean")
+    )
+    assert english == fallback_message(
+        risk_snapshot(lever="days_inactive", locale="en", factor="assessment_mean")
+    )
     assert english[0] == "Ready for the next quiz in PY101?"
-    french = fallback_message(_snapshot(locale="fr-BE", factor="days_inactive", days=12))
+    french = fallback_message(
+        risk_snapshot(lever="days_inactive", locale="fr-BE", factor="days_inactive", days=12)
+    )
     assert french[0] == "Votre cours PY101 vous attend"
     assert french[1].startswith("Bonjour Ada,\n\nCela fait 12 jours")
     assert set(TEMPLATES["en"]) == set(TEMPLATES["fr"])

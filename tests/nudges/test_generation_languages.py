@@ -3,12 +3,10 @@ speak each shipped language (English for a language without templates)."""
 
 import re
 import string
-import uuid
-from datetime import UTC, datetime
 
 import pytest
 
-from learners.contracts import Lever, RiskFactor, RiskSnapshot, learner_risk_snapshot
+from learners.contracts import learner_risk_snapshot
 from nudges.fallback_templates import (
     ADVICE,
     FACTOR_GROUPS,
@@ -22,40 +20,10 @@ from nudges.guardrail_words import HONORIFICS, SHAMING
 from nudges.guardrails import guardrail_context, guardrail_failures
 from nudges.prompts import prompt_context, prompt_for, prompt_render
 from nudges.rendering import LANGUAGES, language_name, language_of
-from tests.nudges.generation_factories import scored_learner
+from tests.nudges.generation_factories import risk_snapshot, scored_learner
 
 GROUPS = sorted({*FACTOR_GROUPS.values(), "general"})
 FACTORS = sorted({*FACTOR_GROUPS, "unknown_factor"})
-
-
-def _snapshot(
-    *, locale: str, factor: str = "days_inactive", first_name: str = "Ada", days: float = 12
-) -> RiskSnapshot:
-    return RiskSnapshot(
-        learner_id=uuid.uuid4(),
-        first_name=first_name,
-        cohort_name="Spring 2026 Data Science",
-        course_code="PY101",
-        locale=locale,
-        timezone="Europe/Warsaw",
-        studying=True,
-        nudge_opt_out=False,
-        days_inactive=days,
-        progress=0.4,
-        score=0.8,
-        band="high",
-        scored_at=datetime(2026, 11, 1, tzinfo=UTC),
-        model_version=1,
-        top_factors=(
-            RiskFactor(
-                name=factor,
-                value=days,
-                contribution=1.2,
-                explanation=f"No activity for {days:.0f} days — cohort typical 2 days",
-            ),
-        ),
-        best_lever=Lever(factor=factor, score_after=0.5, reduction=0.3),
-    )
 
 
 @pytest.mark.parametrize(
@@ -162,7 +130,7 @@ def test_every_factor_renders_in_every_shipped_language_and_passes_every_guardra
     language: str, factor: str, first_name: str
 ) -> None:
     for days in (0.4, 12):
-        snapshot = _snapshot(locale=language, factor=factor, first_name=first_name, days=days)
+        snapshot = risk_snapshot(locale=language, factor=factor, first_name=first_name, days=days)
         subject, body = fallback_message(snapshot)
         context = prompt_context(snapshot)
 

@@ -3,7 +3,7 @@ results table from nudges.experiment_selectors, the links to its campaigns, prom
 and the warning when an LLM arm is written by the template."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,9 +13,9 @@ from django.urls import get_resolver
 from engagement.errors import NotFound
 from nudges.campaigns import campaign_create
 from nudges.flags import LLM_GENERATION, flag_update
-from nudges.models import Experiment, ExperimentAssignment, PromptTemplate
+from nudges.models import Experiment, PromptTemplate
 from tests.factories import LearnerFactory
-from tests.nudges.experiments_factories import experiment
+from tests.nudges.experiments_factories import experiment, exposed
 from tests.nudges.pages_factories import Calls, World, client_for, make_world, service_module
 
 pytestmark = pytest.mark.django_db
@@ -122,22 +122,6 @@ def _prompt() -> PromptTemplate:
     )
 
 
-def _exposed(trial: Experiment, learners: list[Any], arm: str | None, re_engaged: int) -> None:
-    """``learners`` in ``arm`` (``None``: the holdout), exposed, ``re_engaged`` of them back."""
-    variant = trial.variants.get(name=arm) if arm else None
-    ExperimentAssignment.objects.bulk_create(
-        ExperimentAssignment(
-            experiment=trial,
-            learner=learner,
-            variant=variant,
-            assigned_at=NOW,
-            exposed_at=NOW,
-            re_engaged_at=NOW + timedelta(days=1) if n < re_engaged else None,
-        )
-        for n, learner in enumerate(learners)
-    )
-
-
 def _row(body: str, marker: str) -> str:
     return body.split(marker)[1].split("</tr>")[0]
 
@@ -146,9 +130,9 @@ def test_the_list_shows_each_experiment_with_its_headline_in_constant_queries(
     world: World, django_assert_max_num_queries: Any
 ) -> None:
     trial = experiment(name="Warm or plain", holdout_share=0.5)
-    _exposed(trial, LearnerFactory.create_batch(20, cohort=world.mine), None, 2)
-    _exposed(trial, LearnerFactory.create_batch(20, cohort=world.mine), "A", 12)
-    _exposed(trial, LearnerFactory.create_batch(20, cohort=world.mine), "B", 4)
+    exposed(trial, LearnerFactory.create_batch(20, cohort=world.mine), None, 2, at=NOW)
+    exposed(trial, LearnerFactory.create_batch(20, cohort=world.mine), "A", 12, at=NOW)
+    exposed(trial, LearnerFactory.create_batch(20, cohort=world.mine), "B", 4, at=NOW)
     fresh = experiment(name="Pilot", prompts={"A": _prompt().pk})
     client = client_for(world.analyst)
     client.get("/dashboard/experiments/")  # sessions and the like, once

@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import connection
+from django.utils.translation import gettext_lazy
 
 from learners.contracts import LearnerContact, learner_contacts
 from nudges.models import Channel, ContactOptOut, Nudge, NudgeStatus
@@ -50,6 +51,27 @@ class Rule(StrEnum):
     MIN_GAP = "min_gap"
     DUPLICATE = "duplicate"
     QUIET_HOURS = "quiet_hours"
+
+
+#: Each rule as the pages say it: what held the nudge back.
+RULE_WORDS = {
+    Rule.FINISHED: gettext_lazy("the learner has finished their course"),
+    Rule.OPTED_OUT: gettext_lazy("the learner opted out of nudges"),
+    Rule.CATEGORY_OPT_OUT: gettext_lazy("the learner opted out of this kind of nudge"),
+    Rule.NO_ADDRESS: gettext_lazy("the learner has no address for this channel"),
+    Rule.WEEKLY_LIMIT: gettext_lazy("the learner had as many nudges as a week allows"),
+    Rule.MIN_GAP: gettext_lazy("the learner was nudged too recently (the minimum gap)"),
+    Rule.DUPLICATE: gettext_lazy("the learner recently got a message almost the same"),
+    Rule.QUIET_HOURS: gettext_lazy("it is the learner's quiet hours"),
+}
+
+
+def rule_text(rule: str) -> str:
+    """A rule in words; a code no rule has (an older one) as it is."""
+    try:
+        return str(RULE_WORDS[Rule(rule)])
+    except ValueError:
+        return rule
 
 
 @dataclass(frozen=True, slots=True)

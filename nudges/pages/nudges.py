@@ -26,6 +26,7 @@ from engagement.templatetags.dashboard import exact_time
 from learners import contracts
 from nudges import lifecycle, selectors
 from nudges.models import Channel, Nudge, NudgeSource, NudgeStatus
+from nudges.policy import rule_text
 
 NUDGES_PER_PAGE = 25
 
@@ -138,8 +139,8 @@ def nudge_action(request: HttpRequest, nudge_id: uuid.UUID, action: str) -> Http
     if done.status == NudgeStatus.SUPPRESSED and done.suppressed_rule:
         messages.warning(
             request,
-            _("Not sent: the contact policy suppressed it (%(rule)s).")
-            % {"rule": done.suppressed_rule},
+            _("Not sent: the contact policy held it back: %(why)s (rule %(rule)s).")
+            % {"why": rule_text(done.suppressed_rule), "rule": done.suppressed_rule},
         )
     elif done.status == NudgeStatus.SCHEDULED and done.scheduled_for:
         # Sent from this page (no time asked for), only the quiet-hours rule defers a nudge.

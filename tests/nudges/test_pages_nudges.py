@@ -10,6 +10,7 @@ from django.test import Client
 from engagement.errors import Conflict
 from nudges import lifecycle
 from nudges.models import Nudge, NudgeSource, NudgeStatus
+from nudges.policy import Rule, rule_text
 from tests.nudges.pages_factories import Calls, World, client_for, make_world, nudge
 
 pytestmark = pytest.mark.django_db
@@ -189,12 +190,21 @@ def test_a_suppressed_send_says_which_rule(world: World, monkeypatch: pytest.Mon
     monkeypatch.setattr(
         lifecycle,
         "nudge_send",
-        Calls(_transition(NudgeStatus.SUPPRESSED, suppressed_rule="max_per_week")),
+        Calls(_transition(NudgeStatus.SUPPRESSED, suppressed_rule="min_gap")),
     )
     client = client_for(world.coach)
     client.post(f"{_detail(target)}send/")
     body = client.get(_detail(target)).content.decode()
-    assert "the contact policy suppressed it (max_per_week)" in body
+    words = "the learner was nudged too recently (the minimum gap)"
+    assert f"the contact policy held it back: {words} (rule min_gap)" in body
+    assert f'<span title="min_gap" data-rule="min_gap">{words}</span>' in body
+    listed = client.get(URL).content.decode()
+    assert f'<span title="min_gap" data-rule="min_gap">{words}</span>' in listed
+
+
+def test_every_policy_rule_reads_in_words_and_an_unknown_code_as_it_is() -> None:
+    assert all(rule_text(rule) != rule for rule in Rule)
+    assert rule_text("max_per_week") == "max_per_week"
 
 
 def test_a_refused_transition_is_a_409_page(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,6 +6,7 @@ from nudges.pages import campaigns, experiments, nudges, panel, prompts
 
 urlpatterns = [
     path("nudges/", nudges.nudge_list, name="dashboard-nudges"),
+    path("nudges/send/", nudges.nudges_send_page, name="dashboard-nudges-send"),
     path("nudges/<uuid:nudge_id>/", nudges.nudge_detail, name="dashboard-nudge"),
     path(
         "nudges/<uuid:nudge_id>/<slug:action>/",

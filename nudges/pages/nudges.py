@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from engagement.dashboard import page_user, paginate, staff_page
-from engagement.errors import NotFound
+from engagement.errors import NotFound, ValidationFailed
 from engagement.models import Role
 from engagement.roles import ADMIN_COACH, role_of, sees_personal_data
 from engagement.templatetags.dashboard import exact_time
@@ -72,12 +72,48 @@ def nudge_list(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "page": page,
+        "may_send": role_of(request.user) in ADMIN_COACH,
+        "sendable": lifecycle.SENDABLE,
         "rows": [{"nudge": nudge, "label": labels.get(nudge.learner_id, "")} for nudge in rows],
         "campaigns_open": selectors.campaigns_openable(
             actor=request.user, campaign_ids={nudge.campaign_id for nudge in rows}
         ),
     }
     return render(request, "nudges/nudges.html", context)
+
+
+#: The most nudges one "Approve and send" takes: a page of the list.
+BULK_SEND_MAX = NUDGES_PER_PAGE
+
+
+@staff_page(ADMIN_COACH, methods=("POST",))
+def nudges_send_page(request: HttpRequest) -> HttpResponseRedirect:
+    """Approve and send the selected drafts at once (``lifecycle.nudges_send``, set-based), as
+    far as the contact policy allows; nudges outside the caller's scope are not touched."""
+    try:
+        wanted = {uuid.UUID(value) for value in request.POST.getlist("nudge")}
+    except ValueError:
+        raise ValidationFailed(_("Select nudges from the list.")) from None
+    if len(wanted) > BULK_SEND_MAX:
+        raise ValidationFailed(_("Select at most %(max)d nudges.") % {"max": BULK_SEND_MAX})
+    ids = list(
+        selectors.nudge_queryset(actor=request.user)
+        .filter(pk__in=wanted)
+        .values_list("pk", flat=True)
+    )
+    if not ids:
+        messages.warning(request, _("Select the drafts to send."))
+        return redirect("dashboard-nudges")
+    done = lifecycle.nudges_send(nudge_ids=ids, actor=page_user(request))
+    messages.success(
+        request,
+        _(
+            "%(sent)d sent, %(scheduled)d scheduled for the end of the learner's quiet hours, "
+            "%(suppressed)d held back by the contact policy."
+        )
+        % done,
+    )
+    return redirect("dashboard-nudges")
 
 
 def _detail_context(request: HttpRequest, nudge: Nudge) -> dict[str, Any]:

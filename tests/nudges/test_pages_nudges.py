@@ -246,3 +246,41 @@ def test_a_send_deferred_by_quiet_hours_says_the_rule_and_the_time_in_the_viewer
         "Scheduled for 15 October 2026 02:00:00 EDT: it is the learner&#x27;s quiet hours" in body
     )
     assert "(contact policy rule quiet_hours)" in body
+
+
+def test_a_coach_approves_and_sends_the_selected_drafts_of_their_learners_only(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("nudges.policy.quiet_hours_end", lambda **_: None)
+    first, second = nudge(world.learner), nudge(world.learner, body="Another message entirely.")
+    theirs = nudge(world.outsider)
+    client = client_for(world.coach)
+    listed = client.get(URL).content.decode()
+    assert f'name="nudge" value="{first.pk}"' in listed
+    assert 'data-action="send-selected"' in listed
+
+    response = client.post(
+        f"{URL}send/", {"nudge": [str(first.pk), str(second.pk), str(theirs.pk)]}, follow=True
+    )
+
+    assert response.status_code == 200
+    statuses = {n.pk: n.status for n in Nudge.objects.all()}
+    assert statuses[theirs.pk] == NudgeStatus.DRAFT
+    assert statuses[first.pk] == NudgeStatus.SENT
+    # the second, the same day to the same learner, falls to the minimum gap
+    assert statuses[second.pk] == NudgeStatus.SUPPRESSED
+    body = response.content.decode()
+    assert "1 sent, 0 scheduled for the end of the learner&#x27;s quiet hours, 1 held back" in body
+
+
+def test_bulk_sending_refuses_bad_input_and_other_roles(world: World) -> None:
+    draft = nudge(world.learner)
+    coach = client_for(world.coach)
+    assert coach.post(f"{URL}send/", {"nudge": ["not-a-uuid"]}).status_code == 400
+    nothing = coach.post(f"{URL}send/", {}, follow=True)
+    assert "Select the drafts to send." in nothing.content.decode()
+    assert coach.get(f"{URL}send/").status_code == 405
+    analyst = client_for(world.analyst)
+    assert analyst.post(f"{URL}send/", {"nudge": [str(draft.pk)]}).status_code == 403
+    assert 'name="nudge"' not in analyst.get(URL).content.decode()
+    assert Nudge.objects.get(pk=draft.pk).status == NudgeStatus.DRAFT

@@ -2,7 +2,7 @@
 
 An app registers a :class:`LearnerPanel` from its ``AppConfig.ready()`` through
 ``learners.contracts.learner_panel_add``; the page renders each panel the viewer's role may see,
-after its own sections, with the template and the context the panel's function returns for the
+after its own sections and before the activity timeline (which runs long), with the template and the context the panel's function returns for the
 viewer and the learner. The function gets the learner's id only (scope was checked by the page)
 and must keep its own query count constant; it must return no personal data to a viewer who
 may not see it (``engagement.roles.sees_personal_data``).

@@ -166,3 +166,8 @@ def test_the_panel_reads_one_query_however_many_nudges(
         nudge(world.learner)
     with django_assert_num_queries(1):
         assert len(panel_context(request, world.learner.pk)["nudges"]) == 10
+
+
+def test_the_nudges_section_comes_before_the_long_activity_timeline(world: World) -> None:
+    body = client_for(world.coach).get(f"/dashboard/learners/{world.learner.pk}/").content.decode()
+    assert body.index('id="nudges-heading"') < body.index('id="timeline-heading"')

@@ -38,8 +38,8 @@ def _run_summary(result: Mapping[str, Any]) -> str:
 def campaign_run_links(
     params: Mapping[str, Any], result: Mapping[str, Any], viewer: Any
 ) -> list[tuple[str, str]]:
-    """The run's campaign page, when the viewer may open it (a coach: campaigns they started),
-    with the run's counts in words once it has finished."""
+    """The run's campaign page, when the viewer may open it (a coach: campaigns within their
+    cohorts), with the run's counts in words once it has finished."""
     try:
         campaign_id = uuid.UUID(str(params.get("campaign_id")))
     except ValueError:

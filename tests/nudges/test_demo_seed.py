@@ -279,7 +279,9 @@ def test_without_scored_learners_only_the_prompts_are_written_and_a_later_run_se
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("learners", [12, 36])
+# Sizes whose nudges fit one INSERT on SQLite (Django splits a bulk insert past 999 parameters,
+# which at 36 learners depended on how many the hash held out).
+@pytest.mark.parametrize("learners", [10, 20])
 def test_seeding_takes_the_same_queries_for_any_number_of_learners(
     rules_model: Any, django_assert_num_queries: Any, learners: int
 ) -> None:

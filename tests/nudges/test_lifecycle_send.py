@@ -433,7 +433,11 @@ def test_a_learner_erased_before_delivery_gets_nothing(coach: Any) -> None:
     assert (nudge.status, nudge.body, nudge.delivered_at) == (NudgeStatus.CANCELLED, "", None)
 
 
-def test_the_command_sends_what_is_due_where_no_beat_runs(coach: Any) -> None:
+def test_the_command_sends_what_is_due_where_no_beat_runs(
+    coach: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The command judges the policy at the real time: no learner's quiet hours may defer it.
+    monkeypatch.setattr("nudges.policy.quiet_hours_end", lambda **_: None)
     hour_ago = timezone.now() - timedelta(hours=1)
     due = nudge_send(
         nudge=make_nudge(learner=LearnerFactory()),

@@ -24,10 +24,11 @@ def _run_summary(result: Mapping[str, Any]) -> str:
         parts.append(gettext("%(count)d held out") % {"count": result["holdout"]})
     labels = dict(NudgeStatus.choices)
     by_status = result.get("by_status") or {}
+    # In the statuses' own order: PostgreSQL's jsonb does not keep the result's key order.
     statuses = ", ".join(
-        f"{count} {str(labels.get(status, status)).lower()}"
-        for status, count in by_status.items()
-        if count
+        f"{by_status[status]} {str(label).lower()}"
+        for status, label in labels.items()
+        if by_status.get(status)
     )
     text = ", ".join(parts)
     if statuses:

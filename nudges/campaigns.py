@@ -15,7 +15,7 @@ import queue
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -203,13 +203,6 @@ class Target:
     holdout: bool = False
 
 
-def _cohorts_where(flag: str, cohort_ids: Iterable[uuid.UUID]) -> frozenset[uuid.UUID]:
-    """The cohorts where a feature flag holds, asked once per cohort (never per learner)."""
-    return frozenset(
-        cohort_id for cohort_id in set(cohort_ids) if flags.flag_enabled(flag, cohort_id)
-    )
-
-
 def campaign_targets(
     campaign: Campaign, *, now: datetime, occurrence: str, actor: Any
 ) -> list[Target]:
@@ -223,7 +216,7 @@ def campaign_targets(
     if scope is not None:
         candidates = tuple(c for c in candidates if c.cohort_id in scope)
     if campaign.schedule:
-        allowed = _cohorts_where(flags.AUTOMATIONS, (c.cohort_id for c in candidates))
+        allowed = flags.cohorts_where(flags.AUTOMATIONS, (c.cohort_id for c in candidates))
         candidates = tuple(c for c in candidates if c.cohort_id in allowed)
     experiment = campaign.experiment
     if experiment is None or not candidates:
@@ -515,7 +508,7 @@ def campaign_run(*, job: Job, on_progress: ProgressReporter) -> dict[str, Any]:
     targets = campaign_targets(campaign, now=now, occurrence=occurrence, actor=actor)
     reached = [target for target in targets if not target.holdout]
     auto = (
-        _cohorts_where(flags.AUTO_APPROVAL, (t.cohort_id for t in reached))
+        flags.cohorts_where(flags.AUTO_APPROVAL, (t.cohort_id for t in reached))
         if campaign.approval == Campaign.Approval.AUTO
         else frozenset()
     )

@@ -29,7 +29,7 @@ from learners.contracts import (
     learner_risk_snapshots,
 )
 from nudges.fallback_templates import fallback_message
-from nudges.flags import LLM_GENERATION, flag_enabled
+from nudges.flags import LLM_GENERATION, cohorts_where, flag_enabled
 from nudges.guardrails import guardrail_context, guardrail_failures
 from nudges.llm.client import LLMFailure, LLMRequest, llm_complete, llm_configured, llm_stream
 from nudges.models import (
@@ -116,16 +116,16 @@ class LearnerFacts:
 
 def learner_facts(*, actor: Any, learner_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, LearnerFacts]:
     """The facts of the learners the caller may see that are scored (others absent), in a few
-    queries whatever their number plus one per cohort for its flag: a campaign reads a chunk's
-    at once and hands each to ``nudge_generate``."""
+    queries whatever their number: a campaign reads a chunk's at once and hands each to
+    ``nudge_generate``."""
     cohorts = learner_cohorts_in_scope(
         actor=actor if isinstance(actor, User) else None, learner_ids=learner_ids
     )
-    allowed = {
-        cohort_id: flag_enabled(LLM_GENERATION, cohort_id) for cohort_id in set(cohorts.values())
-    }
+    allowed = cohorts_where(LLM_GENERATION, cohorts.values())
     return {
-        learner_id: _facts(cohorts[learner_id], snapshot, llm_allowed=allowed[cohorts[learner_id]])
+        learner_id: _facts(
+            cohorts[learner_id], snapshot, llm_allowed=cohorts[learner_id] in allowed
+        )
         for learner_id, snapshot in learner_risk_snapshots(cohorts).items()
     }
 

@@ -102,6 +102,11 @@ class Fakes:
         cohorts = self.flag_cohorts.get(name)
         return cohorts is None or cohort_id is None or cohort_id in cohorts
 
+    def cohorts_where(self, name: str, cohort_ids: Iterable[uuid.UUID]) -> frozenset[uuid.UUID]:
+        return frozenset(
+            cohort_id for cohort_id in cohort_ids if self.flag_enabled(name, cohort_id)
+        )
+
 
 def _unimplemented(function: Callable[..., Any]) -> bool:
     return "raise NotImplementedError" in inspect.getsource(function)
@@ -114,6 +119,7 @@ def install(monkeypatch: pytest.MonkeyPatch, *, only_missing: bool = False) -> F
         (lifecycle, "nudge_send"),
         (experiments, "experiment_assign"),
         (flags, "flag_enabled"),
+        (flags, "cohorts_where"),
     ):
         if only_missing and not _unimplemented(getattr(module, name)):
             continue

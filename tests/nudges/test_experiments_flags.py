@@ -4,6 +4,8 @@ cohorts, and switched through one audited service (also from the admin)."""
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from engagement.errors import ValidationFailed
@@ -13,6 +15,7 @@ from nudges.flags import (
     AUTOMATIONS,
     FLAGS,
     LLM_GENERATION,
+    cohorts_where,
     flag_cohorts,
     flag_enabled,
     flag_update,
@@ -47,6 +50,21 @@ def test_limited_to_cohorts_holds_only_there() -> None:
     assert not flag_enabled(LLM_GENERATION, other.pk)
     assert not flag_enabled(LLM_GENERATION)
     assert flag_cohorts(LLM_GENERATION) == {pilot.pk}
+
+
+def test_cohorts_where_answers_for_many_cohorts_in_the_same_queries_as_for_one() -> None:
+    pilot, other, third = CohortFactory(), CohortFactory(), CohortFactory()
+    everywhere = [pilot.pk, other.pk, third.pk]
+    flag_update(name=LLM_GENERATION, active=True, cohort_ids=[pilot.pk, third.pk], actor=None)
+    cohorts_where(LLM_GENERATION, [])  # waffle caches the switch on its first read
+    with CaptureQueriesContext(connection) as one:
+        assert cohorts_where(LLM_GENERATION, [other.pk]) == frozenset()
+    with CaptureQueriesContext(connection) as three:
+        assert cohorts_where(LLM_GENERATION, everywhere) == {pilot.pk, third.pk}
+    assert len(three) == len(one)
+    assert cohorts_where(AUTO_APPROVAL, everywhere) == set(everywhere)
+    flag_update(name=AUTOMATIONS, active=False, cohort_ids=[], actor=None)
+    assert cohorts_where(AUTOMATIONS, everywhere) == frozenset()
 
     flag_update(name=LLM_GENERATION, active=True, cohort_ids=[], actor=None)
     assert flag_enabled(LLM_GENERATION, other.pk)

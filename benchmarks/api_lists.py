@@ -71,7 +71,12 @@ FIELD_KEYS = {
 #: Every throttle a staff workload meets (engagement/apps.py, learners/apps.py), raised by its
 #: environment variable. A one-second window keeps the per-user history as short as the
 #: production default (1,200/min) allows, although one client sends hundreds a second.
-THROTTLE_VARIABLES = ("THROTTLE_PRINCIPAL", "THROTTLE_ANONYMOUS", "THROTTLE_LOGIN", "THROTTLE_INGEST")
+THROTTLE_VARIABLES = (
+    "THROTTLE_PRINCIPAL",
+    "THROTTLE_ANONYMOUS",
+    "THROTTLE_LOGIN",
+    "THROTTLE_INGEST",
+)
 THROTTLE_RATE = "1000000/s"
 CACHED_LEARNERS = 5
 UNCACHED_LEARNERS = 20_000
@@ -134,7 +139,9 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
         **FIELD_KEYS,
         "DEBUG": "false",
         "DJANGO_SETTINGS_MODULE": "bench_settings",
-        "PYTHONPATH": os.pathsep.join(filter(None, (str(BENCHMARKS), os.environ.get("PYTHONPATH")))),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, (str(BENCHMARKS), os.environ.get("PYTHONPATH")))
+        ),
         "SECRET_KEY": "lep-api-lists-benchmark-only-secret-key-not-used-anywhere-else",
         "ALLOWED_HOSTS": f"{HOST},localhost",
         # Plain HTTP on loopback, as `make prod-smoke` runs it (the proxy terminates TLS).
@@ -201,8 +208,12 @@ def scope(args: argparse.Namespace) -> dict[str, Any]:
         "high_risk": counts[2],
         "coach_learners": counts[3],
         "coach_cohorts": coach_cohorts,
-        "cohorts": [row[0] for row in fetch(args, "SELECT id::text FROM learners_cohort ORDER BY 1")],
-        "learner_ids": [row[0] for row in fetch(args, "SELECT id::text FROM learners_learner ORDER BY 1")],
+        "cohorts": [
+            row[0] for row in fetch(args, "SELECT id::text FROM learners_cohort ORDER BY 1")
+        ],
+        "learner_ids": [
+            row[0] for row in fetch(args, "SELECT id::text FROM learners_learner ORDER BY 1")
+        ],
     }
 
 
@@ -432,7 +443,9 @@ def print_report(results: dict[str, Any]) -> None:
             f"{'' if share is None else f'{share:.1%}':>7} {figure['other_cpu']:>6.0%} "
             f"{figure['client_cpu']:>6.0%}  {verdict}"
         )
-    lines.append(f"  targets: p95 < {TARGET_P95_MS:.0f} ms and >= {TARGET_SHARE:.0%} of the bare view")
+    lines.append(
+        f"  targets: p95 < {TARGET_P95_MS:.0f} ms and >= {TARGET_SHARE:.0%} of the bare view"
+    )
     lines.append("=" * 104)
     print("\n".join(lines))
 

@@ -9,9 +9,10 @@ readers 15 (lists 6 : detail 5 : risk 4), dashboard readers 3, ingesters 2; read
 or coaches (3 cohorts) at random.
 
 ``LEP_BENCH_DATA`` names a JSON file: ``{"password": ..., "admin": username, "coach":
-username, "learner_ids": [...], "coach_learner_ids": [...]}`` (``mixed_load.py`` writes it).
-Each process signs in once per role (a JWT, and a session through the sign-in page) and shares
-them between its users: signing in hashes a password, which would otherwise dominate.
+username, "learner_ids": [...], "coach_learner_ids": [...]}`` and optionally ``"tokens"`` and
+``"sessions"`` (JWT access tokens and session ids by role); ``mixed_load.py`` writes it. Without
+them each process signs in once per role (a JWT, and a session through the sign-in page) and
+shares them between its users: signing in hashes a password, which would otherwise dominate.
 
     .venv/bin/locust -f benchmarks/locustfile.py --host http://127.0.0.1:8000 --headless \
         -u 100 -r 100 -t 60s
@@ -28,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import gevent
 import requests
 from gevent.lock import Semaphore
 from locust import FastHttpUser, constant_throughput, task
@@ -51,8 +53,9 @@ SOURCE = "bench-mixed"
 TIMEOUT = 60.0
 
 _signing_in = Semaphore()
-_tokens: dict[str, str] = {}
-_sessions: dict[str, str] = {}
+# Signed in by the driver (mixed_load.py) when it gives them, else on first use.
+_tokens: dict[str, str] = dict(DATA.get("tokens", {}))
+_sessions: dict[str, str] = dict(DATA.get("sessions", {}))
 
 
 def jwt(host: str, role: str) -> str:
@@ -95,13 +98,24 @@ def session_id(host: str, role: str) -> str:
         return _sessions[role]
 
 
-class StaffUser(FastHttpUser):
-    """An admin or a coach; a learner is picked from those the role may see."""
+class PacedUser(FastHttpUser):
+    """At most ``USER_RATE`` requests a second, the first after a random part of one period:
+    users started together would otherwise all send at once, a burst no steady rate has."""
 
     abstract = True
     wait_time = constant_throughput(USER_RATE)
 
     def on_start(self) -> None:
+        gevent.sleep(random.uniform(0, 1 / USER_RATE))
+
+
+class StaffUser(PacedUser):
+    """An admin or a coach; a learner is picked from those the role may see."""
+
+    abstract = True
+
+    def on_start(self) -> None:
+        super().on_start()
         self.role = random.choice(("admin", "coach"))
         self.learners: list[str] = DATA[
             "coach_learner_ids" if self.role == "coach" else "learner_ids"
@@ -166,13 +180,13 @@ class DashboardReader(StaffUser):
         )
 
 
-class Ingester(FastHttpUser):
+class Ingester(PacedUser):
     """An LMS feed posting small batches of new events (each a new idempotency key)."""
 
     weight = 2
-    wait_time = constant_throughput(USER_RATE)
 
     def on_start(self) -> None:
+        super().on_start()
         self.headers = {"Authorization": f"Bearer {jwt(self.host or '', 'admin')}"}
 
     @task

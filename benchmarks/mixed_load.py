@@ -33,8 +33,8 @@ from typing import Any
 
 import psycopg
 import redis
-from api_lists import BIN, ROOT, common_arguments, fetch, prepare, scope, serving
-from dashboard import ADMIN, COACH, PASSWORD, machine
+from api_lists import BIN, ROOT, common_arguments, fetch, prepare, scope, serving, token
+from dashboard import ADMIN, COACH, PASSWORD, machine, sign_in
 from ingest_throughput import OtherCpu
 from scratch_db import SERVER, admin_execute
 
@@ -44,8 +44,9 @@ SAMPLE_LEARNERS = 5_000
 SUSTAINED_SHARE = 0.95
 
 
-def data_file(args: argparse.Namespace, data: dict[str, Any], workdir: Path) -> Path:
-    """What locustfile.py reads: users, and a seeded sample of learners per role."""
+def data_file(args: argparse.Namespace, data: dict[str, Any], base: str, workdir: Path) -> Path:
+    """What locustfile.py reads: users signed in (a JWT and a session each, so that no step
+    spends its time hashing passwords), and a seeded sample of learners per role."""
     rng = random.Random(args.seed)
     coach_learners = [
         row[0]
@@ -62,6 +63,11 @@ def data_file(args: argparse.Namespace, data: dict[str, Any], workdir: Path) -> 
                 "password": PASSWORD,
                 "admin": ADMIN,
                 "coach": COACH,
+                "tokens": {"admin": token(base, ADMIN), "coach": token(base, COACH)},
+                "sessions": {
+                    role: sign_in(base, username).cookies["sessionid"]
+                    for role, username in (("admin", ADMIN), ("coach", COACH))
+                },
                 "learner_ids": rng.sample(
                     data["learner_ids"], min(SAMPLE_LEARNERS, len(data["learner_ids"]))
                 ),
@@ -204,12 +210,12 @@ def parse_args() -> argparse.Namespace:
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     steps = prepare(args)
     data = scope(args)
-    data_path = data_file(args, data, workdir)
     cache = redis.Redis.from_url(args.redis_url)
     cache.flushdb()
     figures: list[dict[str, Any]] = []
     try:
         with OtherCpu() as other, serving(args, workdir) as base:
+            data_path = data_file(args, data, base, workdir)
             for rate in args.rate_steps:
                 print(f"  {rate:g} req/s offered ...", flush=True)
                 figures.append(step(args, base, rate, data_path, workdir))

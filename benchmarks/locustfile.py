@@ -3,7 +3,7 @@ dashboard pages (session sign-in) and small event batches (admin JWT).
 
 Issue 14 asks for the highest request rate this mix sustains with p95 < 200 ms and no errors;
 ``mixed_load.py`` steps the rate and reads locust's figures. Every user sends at most
-``LEP_BENCH_USER_RATE`` requests per second (``constant_throughput``), so the offered load is
+``LEP_BENCH_USER_RATE`` requests per second (paced, see ``PacedUser``), so the offered load is
 that times the number of users, as long as the server keeps up. Users per kind (weights): API
 readers 15 (lists 6 : detail 5 : risk 4), dashboard readers 3, ingesters 2; readers are admins
 or coaches (3 cohorts) at random.
@@ -24,6 +24,7 @@ import json
 import os
 import random
 import re
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import Any
 import gevent
 import requests
 from gevent.lock import Semaphore
-from locust import FastHttpUser, constant_throughput, task
+from locust import FastHttpUser, task
 
 DATA: dict[str, Any] = json.loads(Path(os.environ["LEP_BENCH_DATA"]).read_text())
 USER_RATE = float(os.environ.get("LEP_BENCH_USER_RATE", "1"))
@@ -99,14 +100,21 @@ def session_id(host: str, role: str) -> str:
 
 
 class PacedUser(FastHttpUser):
-    """At most ``USER_RATE`` requests a second, the first after a random part of one period:
-    users started together would otherwise all send at once, a burst no steady rate has."""
+    """One request every ``1 / USER_RATE`` seconds, the first after a random part of one period:
+    users started together would otherwise all send at once, a burst no steady rate has (and
+    locust's ``constant_throughput`` sends a user's second request right after its first). A
+    user that falls behind sends at once and paces from then on, never in a burst."""
 
     abstract = True
-    wait_time = constant_throughput(USER_RATE)
 
     def on_start(self) -> None:
-        gevent.sleep(random.uniform(0, 1 / USER_RATE))
+        self.next_at = time.monotonic() + random.uniform(0, 1 / USER_RATE)
+        gevent.sleep(self.next_at - time.monotonic())
+
+    def wait_time(self) -> float:
+        now = time.monotonic()
+        self.next_at = max(self.next_at + 1 / USER_RATE, now)
+        return self.next_at - now
 
 
 class StaffUser(PacedUser):

@@ -1,5 +1,6 @@
 """Input serializers validate requests; output serializers shape responses. Never both."""
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db.models import QuerySet
@@ -188,6 +189,45 @@ class LearnerOutputSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
         personal_fields = ("source", "external_id", "name", "email")
+
+
+#: DRF's own representation of a date-time (ISO 8601 in the current time zone, "Z" for UTC),
+#: for the list rows that skip the serializer.
+_DATETIME = serializers.DateTimeField()
+_DATETIMES = (
+    "enrolled_at",
+    "finished_at",
+    "last_active_at",
+    "risk_scored_at",
+    "created_at",
+    "updated_at",
+)
+
+
+def learner_row_columns(*, personal: bool) -> list[str]:
+    """What :func:`learner_rows` reads of each learner (a ``values()`` list): the personal
+    columns only for callers who see personal data, so nothing else is read or decrypted."""
+    hidden = () if personal else LearnerOutputSerializer.Meta.personal_fields
+    shown = [name for name in LearnerOutputSerializer.Meta.fields if name not in hidden]
+    return [("cohort__name" if name == "cohort_name" else name) for name in shown]
+
+
+def learner_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """List rows as :class:`LearnerOutputSerializer` renders them, from ``values()`` rows read
+    with :func:`learner_row_columns`: a page of plain dicts costs a tenth of a serializer's
+    (tests hold the two outputs equal)."""
+    rendered = []
+    for row in rows:
+        item = dict(row)
+        item["id"] = str(item["id"])
+        item["cohort"] = str(item["cohort"])
+        item["cohort_name"] = item.pop("cohort__name")
+        item["risk_band"] = item["risk_band"] or None
+        for name in _DATETIMES:
+            if item[name] is not None:
+                item[name] = _DATETIME.to_representation(item[name])
+        rendered.append(item)
+    return rendered
 
 
 class ActivityEventOutputSerializer(serializers.ModelSerializer):

@@ -17,13 +17,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engagement.api.pagination import TimeCursorPagination
+from engagement.api.pagination import (
+    CappedCountPagination,
+    PageNumberPagination,
+    TimeCursorPagination,
+)
 from engagement.api.permissions import Access, staff_user
 from engagement.api.personal_data import shown_to
 from engagement.api.responses import ERRORS
 from engagement.errors import ValidationFailed
 from engagement.principals import audit_actor
-from engagement.roles import ADMIN, ADMIN_COACH, STAFF
+from engagement.roles import ADMIN, ADMIN_COACH, STAFF, sees_personal_data
 from engagement.wording import counted
 from learners import privacy, selectors, services
 from learners.api.serializers import (
@@ -41,6 +45,8 @@ from learners.api.serializers import (
     RiskDetailSerializer,
     RiskFeedbackInputSerializer,
     RiskFeedbackOutputSerializer,
+    learner_row_columns,
+    learner_rows,
 )
 from learners.filters import LearnerFilter
 from learners.models import Cohort, Learner
@@ -208,6 +214,7 @@ class LearnerViewSet(viewsets.GenericViewSet):
     serializer_class = LearnerOutputSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = LearnerFilter
+    pagination_class = CappedCountPagination
 
     def get_queryset(self) -> QuerySet[Learner]:
         return selectors.learner_queryset(actor=self.request.user)
@@ -216,10 +223,13 @@ class LearnerViewSet(viewsets.GenericViewSet):
         return {"cohorts": selectors.cohort_list(actor=self.request.user)}
 
     def list(self, request: Request) -> Response:
+        columns = learner_row_columns(personal=sees_personal_data(request.user))
         page = self.paginate_queryset(
-            selectors.learner_list(actor=request.user, filters=request.query_params)
+            selectors.learner_list(actor=request.user, filters=request.query_params).values(
+                *columns
+            )
         )
-        rows = LearnerOutputSerializer(page, many=True).data
+        rows = learner_rows(page)
         return self.get_paginated_response(shown_to(request.user, rows, LearnerOutputSerializer))
 
     def retrieve(self, request: Request, pk: str) -> Response:
@@ -278,7 +288,13 @@ class LearnerViewSet(viewsets.GenericViewSet):
         detail = risk_selectors.learner_risk(learner=learner)
         return Response(shown_to(request.user, detail, RiskDetailSerializer))
 
-    @action(detail=True, methods=["get"], url_path="risk/history", filter_backends=[])
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="risk/history",
+        filter_backends=[],
+        pagination_class=PageNumberPagination,
+    )
     def risk_history(self, request: Request, pk: str) -> Response:
         learner = selectors.learner_get(actor=request.user, learner_id=pk)
         page = self.paginate_queryset(risk_selectors.learner_risk_history(learner=learner))
@@ -297,7 +313,12 @@ class LearnerViewSet(viewsets.GenericViewSet):
         )
         return Response(RiskFeedbackOutputSerializer(feedback).data, status=status.HTTP_201_CREATED)
 
-    @action(detail=True, methods=["get", "post"], filter_backends=[])
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        filter_backends=[],
+        pagination_class=PageNumberPagination,
+    )
     def notes(self, request: Request, pk: str) -> Response:
         learner = selectors.learner_get(actor=request.user, learner_id=pk)
         if request.method == "POST":

@@ -45,7 +45,7 @@ from learners.api.serializers import (
     RiskDetailSerializer,
     RiskFeedbackInputSerializer,
     RiskFeedbackOutputSerializer,
-    learner_row_columns,
+    learner_row_values,
     learner_rows,
 )
 from learners.filters import LearnerFilter
@@ -223,11 +223,9 @@ class LearnerViewSet(viewsets.GenericViewSet):
         return {"cohorts": selectors.cohort_list(actor=self.request.user)}
 
     def list(self, request: Request) -> Response:
-        columns = learner_row_columns(personal=sees_personal_data(request.user))
+        learners = selectors.learner_list(actor=request.user, filters=request.query_params)
         page = self.paginate_queryset(
-            selectors.learner_list(actor=request.user, filters=request.query_params).values(
-                *columns
-            )
+            learner_row_values(learners, personal=sees_personal_data(request.user))
         )
         rows = learner_rows(page)
         return self.get_paginated_response(shown_to(request.user, rows, LearnerOutputSerializer))

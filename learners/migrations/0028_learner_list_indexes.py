@@ -48,6 +48,4 @@ class Migration(migrations.Migration):
         ("learners", "0027_caseload_band_indexes"),
     ]
 
-    operations = [
-        migrations.RunPython(create_indexes, partial(caseload.drop_indexes, INDEXES))
-    ]
+    operations = [migrations.RunPython(create_indexes, partial(caseload.drop_indexes, INDEXES))]

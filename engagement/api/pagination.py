@@ -3,7 +3,7 @@
 import hashlib
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.core.cache import cache
 from django.db.models import QuerySet
@@ -42,7 +42,8 @@ class CappedCountPagination(PageNumberPagination):
         self, queryset: QuerySet, request: Request, view: Any = None
     ) -> list[Any]:
         self.request = request
-        size = self.get_page_size(request)
+        self.url = request.build_absolute_uri()
+        size = cast(int, self.get_page_size(request))  # page_size is set: never None here
         requested = request.query_params.get(self.page_query_param) or 1
         total: tuple[int, bool] | None = None
         if requested in self.last_page_strings:
@@ -110,17 +111,14 @@ class CappedCountPagination(PageNumberPagination):
     def get_next_link(self) -> str | None:
         if not self.has_next:
             return None
-        return replace_query_param(
-            self.request.build_absolute_uri(), self.page_query_param, self.number + 1
-        )
+        return replace_query_param(self.url, self.page_query_param, self.number + 1)
 
     def get_previous_link(self) -> str | None:
         if self.number == 1:
             return None
-        url = self.request.build_absolute_uri()
         if self.number == 2:
-            return remove_query_param(url, self.page_query_param)
-        return replace_query_param(url, self.page_query_param, self.number - 1)
+            return remove_query_param(self.url, self.page_query_param)
+        return replace_query_param(self.url, self.page_query_param, self.number - 1)
 
 
 def _count_key(queryset: QuerySet) -> str:

@@ -12,7 +12,6 @@ output of the serializer itself and on a cached dict the serializer documents al
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from rest_framework.fields import Field
@@ -46,11 +45,15 @@ def _plan(shape: Field | None) -> _Plan | None:
     return _Plan(hidden=personal_fields(shape), nested=nested)
 
 
-@cache
+_PLANS: dict[type[BaseSerializer], _Plan | None] = {}
+
+
 def _plan_of(serializer_class: type[BaseSerializer]) -> _Plan | None:
     """One plan per output serializer, built once per process: building a serializer's fields
     costs more than dropping the fields of a whole page."""
-    return _plan(serializer_class())
+    if serializer_class not in _PLANS:
+        _PLANS[serializer_class] = _plan(serializer_class())
+    return _PLANS[serializer_class]
 
 
 def _apply(data: Any, plan: _Plan | None) -> Any:

@@ -1,6 +1,6 @@
 """Cohort, learner and activity endpoints. They dispatch to selectors and services only."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
@@ -227,7 +227,7 @@ class LearnerViewSet(viewsets.GenericViewSet):
         page = self.paginate_queryset(
             learner_row_values(learners, personal=sees_personal_data(request.user))
         )
-        rows = learner_rows(page)
+        rows = learner_rows(cast(list[dict[str, Any]], page))
         return self.get_paginated_response(shown_to(request.user, rows, LearnerOutputSerializer))
 
     def retrieve(self, request: Request, pk: str) -> Response:

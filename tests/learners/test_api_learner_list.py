@@ -4,7 +4,7 @@ queries it runs (the same at any list length) and what pseudonymised callers get
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.core.cache import cache
@@ -50,20 +50,26 @@ def _varied_learners() -> list[Learner]:
     never active, no name."""
     now = timezone.now()
     return [
-        LearnerFactory(
-            risk_score=0.83,
-            risk_band=RiskBand.HIGH,
-            risk_scored_at=now - timedelta(hours=2),
-            last_active_at=now - timedelta(days=3),
+        cast(
+            Learner,
+            LearnerFactory(
+                risk_score=0.83,
+                risk_band=RiskBand.HIGH,
+                risk_scored_at=now - timedelta(hours=2),
+                last_active_at=now - timedelta(days=3),
+            ),
         ),
-        LearnerFactory(name="", email=""),
-        LearnerFactory(
-            status=LearnerStatus.COMPLETED,
-            finished_at=datetime(2026, 11, 30, 17, 0, tzinfo=UTC),
-            risk_score=0.1,
-            risk_band=RiskBand.LOW,
-            risk_scored_at=now,
-            progress=1.0,
+        cast(Learner, LearnerFactory(name="", email="")),
+        cast(
+            Learner,
+            LearnerFactory(
+                status=LearnerStatus.COMPLETED,
+                finished_at=datetime(2026, 11, 30, 17, 0, tzinfo=UTC),
+                risk_score=0.1,
+                risk_band=RiskBand.LOW,
+                risk_scored_at=now,
+                progress=1.0,
+            ),
         ),
     ]
 

@@ -56,7 +56,7 @@ class CappedCountPagination(PageNumberPagination):
         if number < 1:
             raise NotFound(self.invalid_page_message)
         offset = (number - 1) * size
-        rows = list(queryset[offset : offset + size + 1])
+        rows = self.page_rows(queryset, offset, offset + size + 1)
         self.has_next = len(rows) > size
         rows = rows[:size]
         if not rows and number > 1:
@@ -66,6 +66,10 @@ class CappedCountPagination(PageNumberPagination):
         self.number = number
         self.total = total or self._count(queryset)
         return rows
+
+    def page_rows(self, queryset: QuerySet, start: int, stop: int) -> list[Any]:
+        """Rows ``start:stop`` of ``queryset``; a list may read them its own way."""
+        return list(queryset[start:stop])
 
     def _count(self, queryset: QuerySet) -> tuple[int, bool]:
         """The total and whether it is exact (see the class docstring)."""

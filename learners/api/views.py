@@ -122,6 +122,14 @@ class CohortViewSet(viewsets.GenericViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class LearnerPagination(CappedCountPagination):
+    """A coach's page is read cohort by cohort (see ``selectors.learner_page``)."""
+
+    def page_rows(self, queryset: QuerySet, start: int, stop: int) -> list[Any]:
+        actor = cast(Request, self.request).user  # set by paginate_queryset
+        return selectors.learner_page(queryset, actor=actor, start=start, stop=stop)
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List learners", responses={200: LearnerOutputSerializer(many=True), **ERRORS}
@@ -214,7 +222,7 @@ class LearnerViewSet(viewsets.GenericViewSet):
     serializer_class = LearnerOutputSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = LearnerFilter
-    pagination_class = CappedCountPagination
+    pagination_class = LearnerPagination
 
     def get_queryset(self) -> QuerySet[Learner]:
         return selectors.learner_queryset(actor=self.request.user)

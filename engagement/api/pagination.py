@@ -13,6 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+#: SQL's BIGINT: the largest ``OFFSET`` or ``LIMIT`` a database takes (pages past it do not exist).
+LARGEST_OFFSET = 2**63 - 1
+
 
 class PageNumberPagination(pagination.PageNumberPagination):
     """Numbered pages; clients choose ``page_size`` up to 200."""
@@ -53,9 +56,9 @@ class CappedCountPagination(PageNumberPagination):
             number = int(requested)
         except (TypeError, ValueError) as exc:
             raise NotFound(self.invalid_page_message) from exc
-        if number < 1:
-            raise NotFound(self.invalid_page_message)
         offset = (number - 1) * size
+        if number < 1 or offset + size + 1 > LARGEST_OFFSET:
+            raise NotFound(self.invalid_page_message)
         rows = self.page_rows(queryset, offset, offset + size + 1)
         self.has_next = len(rows) > size
         rows = rows[:size]

@@ -35,7 +35,7 @@ class CappedCountPagination(PageNumberPagination):
     is an exact count cached for :attr:`count_cache_seconds` and ``count_exact`` is false: it may
     lag rows added or removed since. The cache is shared by every caller who runs the same query
     (the key is the query itself, scope included), and while it holds a count no count runs at
-    all. ``next`` and ``previous`` are always exact; ``page=last`` goes by ``count``.
+    all. ``next`` and ``previous`` are always exact; ``page=last`` counts exactly.
     """
 
     exact_up_to = 1_000
@@ -49,8 +49,8 @@ class CappedCountPagination(PageNumberPagination):
         size = cast(int, self.get_page_size(request))  # page_size is set: never None here
         requested = request.query_params.get(self.page_query_param) or 1
         total: tuple[int, bool] | None = None
-        if requested in self.last_page_strings:
-            total = self._count(queryset)
+        if requested in self.last_page_strings:  # rare: worth an exact count, never stale
+            total = (queryset.order_by().values("pk").count(), True)
             requested = max(1, math.ceil(total[0] / size))
         try:
             number = int(requested)

@@ -188,6 +188,8 @@ def test_past_the_cap_the_count_is_cached_and_says_so() -> None:
     assert body["next"] is not None
     last = client.get(URL, {"page_size": 2, "page": 4}).json()
     assert (last["count"], last["count_exact"], last["next"]) == (7, True, None)
+    last = client.get(URL, {"page_size": 2, "page": "last"}).json()  # counted, never stale
+    assert (last["count"], last["count_exact"], len(last["results"])) == (7, True, 1)
     cache.clear()
     assert client.get(URL, {"page_size": 2}).json()["count"] == 7
 

@@ -225,8 +225,7 @@ def learner_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     rendered = []
     for row in rows:
         item = dict(row)
-        item["id"] = str(item["id"])
-        item["cohort"] = str(item["cohort"])
+        item["id"] = str(item["id"])  # the cohort stays a UUID, as a related field leaves it
         item["risk_band"] = item["risk_band"] or None
         for name in _DATETIMES:
             if item[name] is not None:

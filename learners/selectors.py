@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connections
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext, ngettext
 
@@ -20,6 +21,7 @@ from engagement.ids import row_by_id
 from engagement.metrics import cache_lookup_count
 from engagement.models import Role
 from engagement.roles import role_of, sees_personal_data
+from learners.assignments import assigned_cohort_ids
 from learners.cache import LEARNER_DETAIL_USE, learner_detail_key
 from learners.filters import PERSONAL_FILTERS, LearnerFilter, high_risk_without_action_q
 from learners.models import (
@@ -79,6 +81,26 @@ def learner_list(*, actor: Any, filters: Mapping[str, Any] | None = None) -> Que
     return filtered(LearnerFilter, learner_queryset(actor=actor), filters).using(
         replica_read_alias()
     )
+
+
+def learner_page(learners: QuerySet, *, actor: Any, start: int, stop: int) -> list[Any]:
+    """Rows ``start:stop`` of ``learners`` (a :func:`learner_list`, rows or values), in its order.
+
+    A coach's learners are a few cohorts among many: read through the whole order and filtered
+    by cohort, a page took 60 ms at 100,000 learners when their cohorts sat at the far end of
+    that order. On PostgreSQL each of the coach's cohorts gives its first ``stop`` rows instead,
+    from the index of that order led by the cohort (migration ``0028_learner_list_indexes``),
+    and the page is cut from those (one more query: the cohort ids). The global first ``stop``
+    rows are among them, so the page is the same; SQLite, which allows no ``LIMIT`` inside a
+    ``UNION``, reads the page directly.
+    """
+    if role_of(actor) != Role.COACH or connections[learners.db].vendor != "postgresql":
+        return list(learners[start:stop])
+    cohort_ids = list(assigned_cohort_ids(user=actor).values_list("cohort_id", flat=True))
+    if len(cohort_ids) < 2:
+        return list(learners[start:stop])
+    heads = [learners.filter(cohort_id=cohort_id).values("pk")[:stop] for cohort_id in cohort_ids]
+    return list(learners.filter(pk__in=heads[0].union(*heads[1:], all=True))[start:stop])
 
 
 def learner_get(*, actor: Any, learner_id: uuid.UUID | str) -> Learner:

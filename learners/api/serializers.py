@@ -1,8 +1,10 @@
 """Input serializers validate requests; output serializers shape responses. Never both."""
 
+from collections.abc import Iterable, Mapping
+from datetime import datetime, tzinfo
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -188,6 +190,55 @@ class LearnerOutputSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
         personal_fields = ("source", "external_id", "name", "email")
+
+
+_DATETIMES = (
+    "enrolled_at",
+    "finished_at",
+    "last_active_at",
+    "risk_scored_at",
+    "created_at",
+    "updated_at",
+)
+
+
+def learner_row_values(learners: QuerySet[Learner], *, personal: bool) -> QuerySet[Learner]:
+    """``learners`` as the ``values()`` rows :func:`learner_rows` renders. Personal columns are
+    read only for callers who see personal data, so nothing else is read or decrypted. The
+    cohort's name is a subquery rather than a join, so that counting these rows reads the
+    learners alone."""
+    hidden = () if personal else LearnerOutputSerializer.Meta.personal_fields
+    columns = [
+        name
+        for name in LearnerOutputSerializer.Meta.fields
+        if name not in hidden and name != "cohort_name"
+    ]
+    cohort_name = Cohort.objects.filter(pk=OuterRef("cohort_id")).order_by().values("name")
+    return learners.values(*columns, cohort_name=Subquery(cohort_name))
+
+
+def learner_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """List rows as :class:`LearnerOutputSerializer` renders them, from the rows of
+    :func:`learner_row_values`: a page of plain dicts costs a fraction of a serializer's (tests
+    hold the two outputs equal)."""
+    zone = timezone.get_current_timezone()
+    rendered = []
+    for row in rows:
+        item = dict(row)
+        item["id"] = str(item["id"])  # the cohort stays a UUID, as a related field leaves it
+        item["risk_band"] = item["risk_band"] or None
+        for name in _DATETIMES:
+            if item[name] is not None:
+                item[name] = _datetime_text(item[name], zone)
+        rendered.append(item)
+    return rendered
+
+
+def _datetime_text(value: datetime, zone: tzinfo) -> str:
+    """A date-time as DRF's ``DateTimeField`` writes it (ISO 8601 in the current time zone,
+    "Z" for UTC) at a quarter of its cost."""
+    text = value.astimezone(zone).isoformat()
+    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
 
 
 class ActivityEventOutputSerializer(serializers.ModelSerializer):

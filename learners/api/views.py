@@ -1,6 +1,6 @@
 """Cohort, learner and activity endpoints. They dispatch to selectors and services only."""
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import QuerySet
 from django_filters.rest_framework import DjangoFilterBackend
@@ -17,13 +17,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engagement.api.pagination import TimeCursorPagination
+from engagement.api.pagination import (
+    CappedCountPagination,
+    PageNumberPagination,
+    TimeCursorPagination,
+)
 from engagement.api.permissions import Access, staff_user
 from engagement.api.personal_data import shown_to
 from engagement.api.responses import ERRORS
 from engagement.errors import ValidationFailed
 from engagement.principals import audit_actor
-from engagement.roles import ADMIN, ADMIN_COACH, STAFF
+from engagement.roles import ADMIN, ADMIN_COACH, STAFF, sees_personal_data
 from engagement.wording import counted
 from learners import privacy, selectors, services
 from learners.api.serializers import (
@@ -41,6 +45,8 @@ from learners.api.serializers import (
     RiskDetailSerializer,
     RiskFeedbackInputSerializer,
     RiskFeedbackOutputSerializer,
+    learner_row_values,
+    learner_rows,
 )
 from learners.filters import LearnerFilter
 from learners.models import Cohort, Learner
@@ -114,6 +120,14 @@ class CohortViewSet(viewsets.GenericViewSet):
             cohort=selectors.cohort_get(actor=request.user, cohort_id=pk),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LearnerPagination(CappedCountPagination):
+    """A coach's page is read cohort by cohort (see ``selectors.learner_page``)."""
+
+    def page_rows(self, queryset: QuerySet, start: int, stop: int) -> list[Any]:
+        actor = cast(Request, self.request).user  # set by paginate_queryset
+        return selectors.learner_page(queryset, actor=actor, start=start, stop=stop)
 
 
 @extend_schema_view(
@@ -208,6 +222,7 @@ class LearnerViewSet(viewsets.GenericViewSet):
     serializer_class = LearnerOutputSerializer
     filter_backends = [DjangoFilterBackend]
     filterset_class = LearnerFilter
+    pagination_class = LearnerPagination
 
     def get_queryset(self) -> QuerySet[Learner]:
         return selectors.learner_queryset(actor=self.request.user)
@@ -216,10 +231,11 @@ class LearnerViewSet(viewsets.GenericViewSet):
         return {"cohorts": selectors.cohort_list(actor=self.request.user)}
 
     def list(self, request: Request) -> Response:
+        learners = selectors.learner_list(actor=request.user, filters=request.query_params)
         page = self.paginate_queryset(
-            selectors.learner_list(actor=request.user, filters=request.query_params)
+            learner_row_values(learners, personal=sees_personal_data(request.user))
         )
-        rows = LearnerOutputSerializer(page, many=True).data
+        rows = learner_rows(cast(list[dict[str, Any]], page))
         return self.get_paginated_response(shown_to(request.user, rows, LearnerOutputSerializer))
 
     def retrieve(self, request: Request, pk: str) -> Response:
@@ -278,7 +294,13 @@ class LearnerViewSet(viewsets.GenericViewSet):
         detail = risk_selectors.learner_risk(learner=learner)
         return Response(shown_to(request.user, detail, RiskDetailSerializer))
 
-    @action(detail=True, methods=["get"], url_path="risk/history", filter_backends=[])
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="risk/history",
+        filter_backends=[],
+        pagination_class=PageNumberPagination,
+    )
     def risk_history(self, request: Request, pk: str) -> Response:
         learner = selectors.learner_get(actor=request.user, learner_id=pk)
         page = self.paginate_queryset(risk_selectors.learner_risk_history(learner=learner))
@@ -297,7 +319,12 @@ class LearnerViewSet(viewsets.GenericViewSet):
         )
         return Response(RiskFeedbackOutputSerializer(feedback).data, status=status.HTTP_201_CREATED)
 
-    @action(detail=True, methods=["get", "post"], filter_backends=[])
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        filter_backends=[],
+        pagination_class=PageNumberPagination,
+    )
     def notes(self, request: Request, pk: str) -> Response:
         learner = selectors.learner_get(actor=request.user, learner_id=pk)
         if request.method == "POST":

@@ -74,6 +74,10 @@ def _count_in_cache(backend: BaseCache, key: str, *, duration: int) -> int:
 class FixedWindowThrottle(SimpleRateThrottle):
     """DRF's rate throttle counting per fixed window instead of keeping every timestamp."""
 
+    num_requests: int
+    duration: int
+    now: float
+
     def allow_request(self, request: Request, view: Any) -> bool:
         if self.rate is None:
             return True

@@ -48,11 +48,7 @@ def _stored_counters(backend: str, pattern: str) -> dict[str, int]:
         redis = get_redis_connection("default")
         return {key.decode(): int(redis.get(key)) for key in redis.keys(f"*{pattern}*")}
     local = caches["default"]
-    return {
-        key: local.get(key.split(":", 2)[-1])
-        for key in local._cache  # type: ignore[attr-defined]
-        if pattern in key
-    }
+    return {key: local.get(key.split(":", 2)[-1]) for key in local._cache if pattern in key}
 
 
 @pytest.mark.django_db

@@ -11,7 +11,7 @@ per request, with DEBUG off, on PostgreSQL and Redis:
    Redis-command count, then ``--requests`` requests timed in CPU seconds of this process
    (``time.process_time``: contention from other processes does not enter it);
 4. with ``--profile PATH``, a cProfile of that path's loop in CPU time, cumulative, to
-   ``--profile-out``.
+   ``--profile-out`` (and the raw statistics beside it, ``.prof``, for pstats or snakeviz).
 
 ``/healthz`` is the floor: the same middleware, no DRF. Only 127.0.0.1 is used; only the
 scratch database and the Redis db given are created and flushed (``--keep-db`` keeps the
@@ -200,6 +200,7 @@ def main() -> None:
             )
         results[name]["other_cpu_share"] = other.share
         if profile is not None:
+            profile.dump_stats(args.profile_out.with_suffix(".prof"))
             with args.profile_out.open("w") as out:
                 pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(80)
         print(name, results[name], flush=True)

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from engagement.accounts import user_deactivate
+from engagement.auth_tokens import token_user_remember
 from engagement.models import Role, User
 from tests.factories import UserFactory
 
@@ -58,6 +59,18 @@ def test_a_deactivation_applies_to_the_next_request(api_client: APIClient) -> No
     _signed_in(api_client, user)
     assert api_client.get("/api/v1/cohorts/").status_code == 200
     user_deactivate(actor=None, user=user)
+    assert api_client.get("/api/v1/cohorts/").status_code == 401
+
+
+def test_a_user_cached_while_its_change_commits_is_dropped_at_commit(
+    api_client: APIClient, django_capture_on_commit_callbacks: Any
+) -> None:
+    user = UserFactory(role="coach")
+    _signed_in(api_client, user)
+    before_the_change = User.objects.get(pk=user.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        user_deactivate(actor=None, user=user)
+        token_user_remember(before_the_change)  # a request that read the row before the commit
     assert api_client.get("/api/v1/cohorts/").status_code == 401
 
 

@@ -5,10 +5,10 @@ there, so its ``jti`` is kept in the shared cache until the token would have exp
 
 The user an access token names is kept in the cache too, for ``JWT_USER_CACHE_SECONDS``, so that
 a request reads its revocation and its user in one cache round trip instead of a cache read and
-a query. Every save or deletion of a user drops the entry (:mod:`engagement.receivers`), so a
-deactivation or a new role applies to the next request; only a write that bypasses signals
-(``QuerySet.update``, ``bulk_update``) or races with a request's caching waits for the entry to
-expire.
+a query. Every save or deletion of a user drops the entry, and again when it commits
+(:mod:`engagement.receivers`), so a deactivation or a new role applies to the next request; only
+a write that bypasses signals (``QuerySet.update``, ``bulk_update``), or a request that read the
+old row before the commit and caches it after, waits for the entry to expire.
 """
 
 from datetime import UTC, datetime

@@ -13,7 +13,8 @@ per request, with DEBUG off, on PostgreSQL and Redis:
 4. with ``--profile PATH``, a cProfile of that path's loop in CPU time, cumulative, to
    ``--profile-out`` (and the raw statistics beside it, ``.prof``, for pstats or snakeviz).
 
-``/healthz`` is the floor: the same middleware, no DRF. Only 127.0.0.1 is used; only the
+``/bare`` is a bare Django view (no middleware, 25 rows of one table as JSON, as in the issue's
+comparison) and ``/healthz`` the floor of this stack: the same middleware, no DRF. Only 127.0.0.1 is used; only the
 scratch database and the Redis db given are created and flushed (``--keep-db`` keeps the
 database).
 
@@ -32,7 +33,7 @@ import pstats
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,29 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/4"
 PASSWORD = "lep-overhead-benchmark-password-3"  # noqa: S105 - a throwaway user in a scratch database
 ADMIN = "overhead-admin"
+
+
+def bare_view(request: Any) -> Any:
+    """A bare Django view, as in the issue's comparison: 25 rows of one table as JSON."""
+    from django.http import JsonResponse
+
+    from learners.models import Learner
+
+    rows = Learner.objects.order_by("id").values("id", "external_id", "status")[:25]
+    return JsonResponse({"results": [{**row, "id": str(row["id"])} for row in rows]})
+
+
+def _urlpatterns() -> list[Any]:
+    from django.urls import path
+
+    return [path("bare", bare_view)]
+
+
+def __getattr__(name: str) -> Any:
+    """``urlpatterns`` for the bare view, built only when Django reads them (after setup)."""
+    if name == "urlpatterns":
+        return _urlpatterns()
+    raise AttributeError(name)
 
 
 def _environment(database: str, redis_url: str) -> None:
@@ -158,7 +182,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
-    parser.add_argument("--profile", choices=["healthz", "detail", "cohorts"])
+    parser.add_argument("--profile", choices=["bare", "healthz", "detail", "cohorts"])
     parser.add_argument("--profile-out", type=Path, default=Path("request_overhead_profile.txt"))
     parser.add_argument("--json-out", type=Path)
     scratch_arguments(parser, default="h_overhead_bench")
@@ -175,7 +199,7 @@ def main() -> None:
 
     from django.core.cache import cache
     from django.db import connections
-    from django.test import Client
+    from django.test import Client, override_settings
 
     # The request log is part of the cost; its lines go nowhere so the terminal stays readable.
     discarded = open(os.devnull, "w")  # noqa: SIM115 - open until the process ends
@@ -186,6 +210,7 @@ def main() -> None:
     access, learner = _prepare()
     client = Client(HTTP_AUTHORIZATION=f"Bearer {access}")
     paths = {
+        "bare": "/bare",
         "healthz": "/healthz",
         "detail": f"/api/v1/learners/{learner}/",
         "cohorts": "/api/v1/cohorts/",
@@ -194,10 +219,16 @@ def main() -> None:
     for name, path in paths.items():
         # CPU time per function: waits on PostgreSQL and Redis show as round trips, not here.
         profile = cProfile.Profile(time.process_time) if args.profile == name else None
-        with OtherCpu() as other:
-            results[name] = _measure(
-                functools.partial(client.get, path), requests=args.requests, profile=profile
-            )
+        # The bare view: no middleware, this module's URLconf, a client built under them.
+        bare = name == "bare"
+        with (
+            override_settings(MIDDLEWARE=[], ROOT_URLCONF="request_overhead")
+            if bare
+            else nullcontext()
+        ):
+            get = functools.partial((Client() if bare else client).get, path)
+            with OtherCpu() as other:
+                results[name] = _measure(get, requests=args.requests, profile=profile)
         results[name]["other_cpu_share"] = other.share
         if profile is not None:
             profile.dump_stats(args.profile_out.with_suffix(".prof"))

@@ -2,11 +2,19 @@
 
 Refresh tokens go to simplejwt's blacklist (database). An access token cannot be blacklisted
 there, so its ``jti`` is kept in the shared cache until the token would have expired anyway.
+
+The user an access token names is kept in the cache too, for ``JWT_USER_CACHE_SECONDS``, so that
+a request reads its revocation and its user in one cache round trip instead of a cache read and
+a query. Every save or deletion of a user drops the entry, and again when it commits
+(:mod:`engagement.receivers`), so a deactivation or a new role applies to the next request; only
+a write that bypasses signals (``QuerySet.update``, ``bulk_update``), or a request that read the
+old row before the commit and caches it after, waits for the entry to expire.
 """
 
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from rest_framework_simplejwt.exceptions import TokenError
@@ -23,8 +31,31 @@ def _revoked_key(jti: str) -> str:
     return f"jwt-revoked:{jti}"
 
 
-def access_token_is_revoked(*, jti: str) -> bool:
-    return bool(jti) and cache.get(_revoked_key(jti)) is not None
+def _user_key(user_id: str) -> str:
+    return f"jwt-user:{user_id}"
+
+
+def access_token_state(*, jti: str, user_id: str) -> tuple[bool, User | None]:
+    """Whether the access token ``jti`` is revoked, and its user if the cache holds it: one round
+    trip. The user is ``None`` when not cached (or caching is off): read it, then
+    :func:`token_user_remember` it."""
+    keys = [_revoked_key(jti)] if jti else []
+    if settings.JWT_USER_CACHE_SECONDS:
+        keys.append(_user_key(user_id))
+    found = cache.get_many(keys) if keys else {}
+    user = found.get(_user_key(user_id))
+    return bool(jti) and _revoked_key(jti) in found, user if isinstance(user, User) else None
+
+
+def token_user_remember(user: User) -> None:
+    """Keep an active user that a token named for the next requests (when caching is on)."""
+    if settings.JWT_USER_CACHE_SECONDS and user.is_active:
+        cache.set(_user_key(str(user.pk)), user, timeout=settings.JWT_USER_CACHE_SECONDS)
+
+
+def token_user_forget(user_id: Any) -> None:
+    """Drop a cached user: the next request reads it again (a save or deletion changed it)."""
+    cache.delete(_user_key(str(user_id)))
 
 
 def _revoke_access(token: Token) -> None:

@@ -7,11 +7,12 @@ from typing import Any
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 
 from engagement.api_keys import KEY_PREFIX, api_key_authenticate
-from engagement.auth_tokens import access_token_is_revoked
-from engagement.models import ApiKey
+from engagement.auth_tokens import access_token_state, token_user_remember
+from engagement.models import ApiKey, User
 from engagement.principals import ApiKeyUser
 
 
@@ -58,12 +59,34 @@ class ApiKeyBasicAuthentication(authentication.BaseAuthentication):
 
 
 class RevocableJWTAuthentication(JWTAuthentication):
-    """simplejwt's authentication, also refusing access tokens revoked by a logout."""
+    """simplejwt's authentication, also refusing access tokens revoked by a logout.
+
+    The revocation and the token's user are read from the cache in one round trip; a user not
+    cached is read from the database as simplejwt does, then cached (see
+    :mod:`engagement.auth_tokens` for how long and why a change is still seen at once).
+    DRF makes one instance per request, so the user read with the revocation is this request's.
+    """
+
+    _cached_user: User | None = None
 
     def get_validated_token(self, raw_token: bytes) -> Token:
         token = super().get_validated_token(raw_token)
-        if access_token_is_revoked(jti=str(token.get("jti", ""))):
+        revoked, self._cached_user = access_token_state(
+            jti=str(token.get("jti", "")), user_id=str(token.get(api_settings.USER_ID_CLAIM, ""))
+        )
+        if revoked:
             raise exceptions.AuthenticationFailed(
                 "This token has been revoked.", code="token_revoked"
             )
         return token
+
+    def get_user(self, validated_token: Token) -> Any:
+        cached = self._cached_user
+        if cached is not None and str(cached.pk) == str(
+            validated_token.get(api_settings.USER_ID_CLAIM)
+        ):
+            return cached
+        user = super().get_user(validated_token)
+        if isinstance(user, User):
+            token_user_remember(user)
+        return user

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from engagement.registry import registry
 from engagement.settings.base import env
+from engagement.settings.cache import CACHES
 from engagement.settings.security import SECRET_KEY
 
 REST_FRAMEWORK = {
@@ -46,6 +47,13 @@ SIMPLE_JWT = {
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
     "ALGORITHM": "HS256",
 }
+# How long the user an access token names stays cached (engagement/auth_tokens.py); 0 turns it
+# off. Off by default on a per-process cache, which one process's save cannot clear for another.
+JWT_USER_CACHE_SECONDS = env.int(
+    "JWT_USER_CACHE_SECONDS",
+    default=0 if CACHES["default"]["BACKEND"].endswith("LocMemCache") else 30,
+    minimum=0,
+)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Learner Engagement Platform API",

@@ -165,6 +165,7 @@ PRODUCTION = {
     ("variable", "value", "expected"),
     [
         ("JWT_ACCESS_MINUTES", "abc", "must be a whole number"),
+        ("JWT_USER_CACHE_SECONDS", "-1", "must be a whole number of at least 0"),
         ("TRUSTED_PROXY_COUNT", "1.5", "must be a whole number"),
         ("TRUSTED_PROXY_COUNT", "-1", "must be a whole number of at least 0"),
         ("RISK_SELF_PACED_DAYS", "0", "must be a whole number of at least 1"),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+import numpy as np
 from django.conf import settings
 from django.db.models import (
     Aggregate,
@@ -520,6 +521,197 @@ def model_inputs(raw: RawFacts, norms: CohortNorms, learner_id: uuid.UUID) -> Le
         values=values,
         raw=facts,
         little_data=little_data,
+    )
+
+
+def _log1p_counts(counts: Sequence[int]) -> np.ndarray:
+    """``math.log1p`` of each count, looked up: NumPy's ``log1p`` differs by an ulp now and then."""
+    table = np.array([math.log1p(count) for count in range(max(counts, default=0) + 1)])
+    return table[np.asarray(counts, dtype=np.int64)]
+
+
+def _log_ratios(recent: np.ndarray, earlier: np.ndarray) -> np.ndarray:
+    """``_log_ratio`` of each pair, clipped to ±3: NumPy's arithmetic, ``math.log``."""
+    ratios = (recent / 7 + 0.1) / (earlier / 21 + 0.1)
+    logs = np.array([math.log(ratio) for ratio in ratios.tolist()], dtype=float)
+    return np.maximum(np.minimum(logs, 3.0), -3.0)
+
+
+def _rounded(values: Iterable[float | None], digits: int) -> list[Any]:
+    return [None if value is None else round(value, digits) for value in values]
+
+
+@dataclass(frozen=True)
+class FeatureRows:
+    """``model_inputs`` for many learners at once: row ``i`` of each field is learner ``i``.
+
+    The batch rescore's features, equal to ``model_inputs`` to the last bit (a test holds them to
+    it): the same operations per element, and ``math``'s functions where NumPy's differ.
+    """
+
+    learner_ids: Sequence[uuid.UUID]
+    cohort_ids: Sequence[uuid.UUID]
+    as_of: Sequence[datetime]
+    matrix: np.ndarray  # (learners, FEATURE_NAMES)
+    facts: dict[str, list[Any]]  # ``LearnerFeatures.raw``, one list per fact, in its order
+    little_data: np.ndarray  # bool
+    actual_progress: np.ndarray  # unrounded, as the current risk stores it
+
+    def __len__(self) -> int:
+        return len(self.learner_ids)
+
+    def features(self, row: int) -> LearnerFeatures:
+        """One learner's, as ``model_inputs`` gives them."""
+        return LearnerFeatures(
+            learner_id=self.learner_ids[row],
+            cohort_id=self.cohort_ids[row],
+            as_of=self.as_of[row],
+            values=dict(zip(FEATURE_NAMES, self.matrix[row].tolist(), strict=True)),
+            raw={name: column[row] for name, column in self.facts.items()},
+            little_data=bool(self.little_data[row]),
+        )
+
+
+def _json_numbers(values: Iterable[Any]) -> list[str]:
+    """Each number as ``json.dumps`` writes it (``repr``), None as ``null``."""
+    return ["null" if value is None else repr(value) for value in values]
+
+
+def features_json(rows: FeatureRows) -> list[str]:
+    """Each row's stored features (``values``, ``raw``, ``little_data``) as the JSON text
+    ``json.dumps`` writes for them: numbers formatted column by column, one template per row."""
+    keys = [f'"{name}": %s' for name in FEATURE_NAMES]
+    facts = [f'"{name}": %s' for name in rows.facts]
+    template = (
+        '{"values": {' + ", ".join(keys) + '}, "raw": {' + ", ".join(facts) + "}, "
+        '"little_data": %s}'
+    )
+    columns = [
+        *(map(repr, column) for column in rows.matrix.T.tolist()),
+        *map(_json_numbers, rows.facts.values()),
+        ["true" if little else "false" for little in rows.little_data.tolist()],
+    ]
+    return [template % row for row in zip(*columns, strict=True)]
+
+
+def _typical(norms: CohortNorms) -> tuple[Any, ...]:
+    """A cohort's facts in ``LearnerFeatures.raw``: typical days inactive, active days in 14,
+    assessment, events and active days since enrolment."""
+    return (
+        round(norms.median_days_inactive, 1),
+        norms.median_active_days_14,
+        None if norms.mean_assessment is None else round(norms.mean_assessment, 3),
+        round(math.expm1(norms.median_events_log), 1),
+        round(math.expm1(norms.median_active_days_log), 1),
+    )
+
+
+def model_input_rows(
+    raws: Sequence[RawFacts],
+    norms: Mapping[uuid.UUID, CohortNorms],
+    learner_ids: Sequence[uuid.UUID],
+) -> FeatureRows:
+    """``model_inputs`` for each of ``raws`` (of learner ``learner_ids[i]``), column by column."""
+    raw = RawFacts._make(
+        map(list, zip(*raws, strict=True)) if raws else ([],) * len(RawFacts._fields)
+    )
+    peers = [norms[cohort_id] for cohort_id in raw.cohort_id]
+    course = np.array([norm.course_lessons for norm in peers], dtype=float)
+    actual_progress = np.where(
+        course > 0,
+        np.minimum(np.array(raw.lessons, dtype=float) / np.maximum(course, 1.0), 1.0),
+        0.0,
+    )
+    tenure = np.array(raw.tenure_days, dtype=float)
+    little_data = tenure < NEW_LEARNER_DAYS
+    means = [
+        norm.mean_assessment if mean is None else mean
+        for mean, norm in zip(raw.assessment_mean_30, peers, strict=True)
+    ]
+    elapsed = np.maximum(tenure, 1.0)
+    events_log = _log1p_counts(raw.enrolled_events)
+    active_days_log = _log1p_counts(raw.enrolled_active_days)
+    enrolled_active_days = np.array(raw.enrolled_active_days, dtype=float)
+    typical_active_14 = np.array([norm.median_active_days_14 for norm in peers], dtype=float)
+    kind_totals = (
+        [list(column) for column in zip(*raw.kind_totals, strict=True)]
+        if raws
+        else [[] for _ in KIND_TOTALS]
+    )
+    columns = [
+        np.minimum(np.array(raw.days_inactive, dtype=float), INACTIVITY_CAP_DAYS),
+        np.minimum(
+            np.array(raw.active_days_14, dtype=float) / np.maximum(typical_active_14, 1.0), 3.0
+        ),
+        _log_ratios(np.array(raw.events_7, dtype=float), np.array(raw.events_prev_21, dtype=float)),
+        np.array([0.7 if mean is None else mean for mean in means], dtype=float),
+        np.minimum(np.array(raw.assessment_count_30, dtype=float), 10.0),
+        _log_ratios(
+            np.array(raw.seconds_7, dtype=float) / 3600,
+            np.array(raw.seconds_prev_21, dtype=float) / 3600,
+        ),
+        _log1p_counts(raw.forum_posts_30),
+        np.array(raw.expected_progress, dtype=float) - actual_progress,
+        np.where(little_data, 1.0, 0.0),
+        events_log,
+        events_log - np.array([norm.median_events_log for norm in peers], dtype=float),
+        active_days_log,
+        active_days_log - np.array([norm.median_active_days_log for norm in peers], dtype=float),
+        np.minimum(enrolled_active_days / elapsed, 1.0),
+        _log1p_counts(raw.first_week_events),
+        np.minimum(np.array(raw.span_days, dtype=float) / elapsed, 1.0),
+        *map(_log1p_counts, kind_totals),
+    ]
+    typical = {cohort_id: _typical(norm) for cohort_id, norm in norms.items()}
+    (
+        typical_days_inactive,
+        typical_active_days_14,
+        typical_assessment,
+        typical_events,
+        typical_active_days,
+    ) = (
+        (list(column) for column in zip(*map(typical.__getitem__, raw.cohort_id), strict=True))
+        if raws
+        else ([],) * 5
+    )
+    tenure_days = _rounded(raw.tenure_days, 1)
+    facts = {
+        "days_inactive": _rounded(raw.days_inactive, 1),
+        "typical_days_inactive": typical_days_inactive,
+        "active_days_14": raw.active_days_14,
+        "typical_active_days_14": typical_active_days_14,
+        "events_7": raw.events_7,
+        "events_prev_21": raw.events_prev_21,
+        "assessment_mean_30": _rounded(raw.assessment_mean_30, 3),
+        "typical_assessment": typical_assessment,
+        "assessment_count_30": raw.assessment_count_30,
+        "hours_7": [round(seconds / 3600, 2) for seconds in raw.seconds_7],
+        "hours_prev_21": [round(seconds / 3600, 2) for seconds in raw.seconds_prev_21],
+        "forum_posts_30": raw.forum_posts_30,
+        "expected_progress": _rounded(raw.expected_progress, 3),
+        "actual_progress": _rounded(actual_progress.tolist(), 3),
+        "tenure_days": tenure_days,
+        "events_total": raw.enrolled_events,
+        "typical_events_total": typical_events,
+        "active_days_total": raw.enrolled_active_days,
+        "typical_active_days_total": typical_active_days,
+        "elapsed_days": tenure_days,
+        "days_since_last_event": _rounded(raw.days_since_last_event, 1),
+        "first_week_events": raw.first_week_events,
+        "activity_span_days": _rounded(raw.span_days, 1),
+        **{
+            kind_total_fact(name): totals
+            for name, totals in zip(KIND_TOTALS, kind_totals, strict=True)
+        },
+    }
+    return FeatureRows(
+        learner_ids=learner_ids,
+        cohort_ids=raw.cohort_id,
+        as_of=raw.as_of,
+        matrix=np.column_stack(columns) if raws else np.zeros((0, len(FEATURE_NAMES))),
+        facts=facts,
+        little_data=little_data,
+        actual_progress=actual_progress,
     )
 
 

@@ -182,6 +182,36 @@ class Scores:
         )
 
 
+def rounded(values: np.ndarray, digits: int) -> np.ndarray:
+    """``round(value, digits) + 0.0`` of each value (no ``-0.0``), to the last bit.
+
+    NumPy rounds ``value * 10**digits``, and that product can land on the other side of a half
+    from the exact one: the few values that close to a half are rounded by Python.
+    """
+    scale = 10.0**digits
+    scaled = values * scale
+    result = np.round(scaled) / scale
+    near = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) <= 1e-9 * np.maximum(np.abs(scaled), 1.0)
+    result[near] = [round(value, digits) for value in values[near].tolist()]
+    return result + 0.0
+
+
+def factors_json(scored: Scores) -> list[str]:
+    """Each row's factors as stored (``Factor.as_dict``, largest push first), as the JSON text
+    ``json.dumps`` writes for them: built column by column, not as dicts per learner."""
+    values, contributions = rounded(scored.values, 4), rounded(scored.contributions, 4)
+    texts = np.empty(values.shape, dtype=object)
+    for column, name in enumerate(scored.names):
+        texts[:, column] = [
+            f'{{"factor": "{name}", "value": {value!r}, "contribution": {contribution!r}}}'
+            for value, contribution in zip(
+                values[:, column].tolist(), contributions[:, column].tolist(), strict=True
+            )
+        ]
+    ordered = np.take_along_axis(texts, scored.order, axis=1)
+    return ["[" + ", ".join(row) + "]" for row in ordered.tolist()]
+
+
 def _contribution_columns(
     kind: str, parameters: Mapping[str, Any], names: tuple[str, ...], values: np.ndarray
 ) -> np.ndarray:

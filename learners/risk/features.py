@@ -555,7 +555,6 @@ class FeatureRows:
     matrix: np.ndarray  # (learners, FEATURE_NAMES)
     facts: dict[str, list[Any]]  # ``LearnerFeatures.raw``, one list per fact, in its order
     little_data: np.ndarray  # bool
-    actual_progress: np.ndarray  # unrounded, as the current risk stores it
 
     def __len__(self) -> int:
         return len(self.learner_ids)
@@ -711,7 +710,6 @@ def model_input_rows(
         matrix=np.column_stack(columns) if raws else np.zeros((0, len(FEATURE_NAMES))),
         facts=facts,
         little_data=little_data,
-        actual_progress=actual_progress,
     )
 
 

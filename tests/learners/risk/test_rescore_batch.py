@@ -49,8 +49,10 @@ def _population(size: int, seed: int) -> list[Any]:
 @pytest.mark.parametrize("name", MODELS)
 def test_the_batch_stores_what_each_learners_own_scoring_gives(name: str) -> None:
     RiskModel.objects.update(is_active=False)
-    kind, parameters = name.split()[0], MODELS[name]
-    RiskModel.objects.create(version=9, kind=kind, parameters=parameters, is_active=True)
+    kind = name.split()[0]
+    model = RiskModel.objects.create(version=9, kind=kind, parameters=MODELS[name], is_active=True)
+    model.refresh_from_db()  # as scoring reads it (PostgreSQL's jsonb orders the keys its way)
+    parameters = model.parameters
     learners = _population(12, seed=len(name))
     as_of = timezone.now()
     summary = learners_rescore(as_of=as_of, chunk_size=5)

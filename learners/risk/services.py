@@ -66,7 +66,6 @@ from learners.risk.dataset import DEFAULT_CUTOFF_DAYS, ProgressCallback, time_sp
 from learners.risk.features import (
     AT_FINISH,
     CohortNorms,
-    FeatureRows,
     RawFacts,
     When,
     cohort_norms,
@@ -77,7 +76,7 @@ from learners.risk.features import (
 )
 from learners.risk.kind_selection import fit_best_kind
 from learners.risk.metrics import evaluate
-from learners.risk.model import Scores, factors_json, score_rows
+from learners.risk.model import factors_json, score_rows
 from learners.selectors import risk_model_active
 
 CHUNK_SIZE = 2000
@@ -197,16 +196,15 @@ def _norms(raws: dict[uuid.UUID, Any], group: _Group) -> dict[uuid.UUID, CohortN
 
 @dataclass(frozen=True)
 class _Scored:
-    """A chunk of learners scored, ready to write: row ``i`` of each is learner ``i``."""
+    """A chunk of learners scored, ready to write (row ``i`` of each is learner ``i``): built on
+    the scoring thread, so that the writing thread mostly waits for the database."""
 
-    rows: FeatureRows
-    scores: Scores
-    factors: list[str]  # JSON text, as stored
-    features: list[str]  # JSON text, as stored
-
-    @property
-    def learner_ids(self) -> Sequence[uuid.UUID]:
-        return self.rows.learner_ids
+    learner_ids: list[uuid.UUID]
+    as_of: Sequence[datetime]
+    scores: list[float]
+    bands: list[str]
+    progress: list[float]  # ``actual_progress`` as the features store it
+    assessments: list[tuple[Any, ...]]  # the values of ``ASSESSMENT_COLUMNS``
 
 
 def _scored(
@@ -215,26 +213,25 @@ def _scored(
     norms: dict[uuid.UUID, CohortNorms],
     model: RiskModel,
 ) -> _Scored:
-    """Features, scores and the stored JSON of a chunk, column by column (NumPy)."""
+    """Features, scores and the stored JSON of a chunk, column by column (NumPy). Factors carry
+    numbers, worded on read."""
     rows = model_input_rows([raws[learner_id] for learner_id in learner_ids], norms, learner_ids)
-    scores = score_rows(rows.matrix, kind=model.kind, parameters=model.parameters)
-    return _Scored(rows, scores, factors_json(scores), features_json(rows))
-
-
-def _assessment_rows(scored: _Scored) -> list[tuple[Any, ...]]:
-    """The values of ``ASSESSMENT_COLUMNS``, factors and features as their JSON text; factors
-    carry numbers, worded on read."""
-    return list(
+    scored = score_rows(rows.matrix, kind=model.kind, parameters=model.parameters)
+    scores, bands = scored.scores.tolist(), scored.bands.tolist()
+    assessments = list(
         zip(
-            (uuid7() for _ in scored.learner_ids),
-            scored.learner_ids,
-            scored.rows.as_of,
-            scored.scores.scores.tolist(),
-            scored.scores.bands.tolist(),
-            scored.factors,
-            scored.features,
+            (uuid7() for _ in learner_ids),
+            learner_ids,
+            rows.as_of,
+            scores,
+            bands,
+            factors_json(scored),
+            features_json(rows),
             strict=True,
         )
+    )
+    return _Scored(
+        learner_ids, rows.as_of, scores, bands, rows.facts["actual_progress"], assessments
     )
 
 
@@ -358,11 +355,9 @@ def _write_chunk(
 ) -> None:
     """Store a chunk in one transaction: its assessments, the current risk where they become
     current, the alerts of learners who entered the high band; then count it in ``summary``."""
-    chunk = list(scored.learner_ids)
-    scores, bands = scored.scores.scores.tolist(), scored.scores.bands.tolist()
-    as_of, progress = scored.rows.as_of, scored.rows.facts["actual_progress"]
+    chunk, scores, bands, as_of = scored.learner_ids, scored.scores, scored.bands, scored.as_of
     with transaction.atomic():
-        created = _insert_assessments(_assessment_rows(scored), model=model, now=timezone.now())
+        created = _insert_assessments(scored.assessments, model=model, now=timezone.now())
         state = {
             learner_id: rest
             for learner_id, *rest in Learner.objects.filter(id__in=chunk).values_list(
@@ -388,7 +383,8 @@ def _write_chunk(
         ]
         fresh_since = min(started, group.when) if isinstance(group.when, datetime) else started
         _update_current_risk(
-            list(zip(chunk, scores, bands, as_of, progress, strict=True)), fresh_since=fresh_since
+            list(zip(chunk, scores, bands, as_of, scored.progress, strict=True)),
+            fresh_since=fresh_since,
         )
         RiskAlert.objects.bulk_create(entered, ignore_conflicts=True)
     learner_detail_forget(chunk)

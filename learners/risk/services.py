@@ -43,7 +43,7 @@ from psycopg.errors import UniqueViolation
 from engagement.audit import Actor, audit_record
 from engagement.bulk import copy_rows
 from engagement.errors import Conflict
-from engagement.ids import row_by_id, uuid7
+from engagement.ids import row_by_id, uuid7_hex_batch
 from engagement.input_bounds import future_problem
 from engagement.iterables import chunked
 from engagement.metrics import cache_lookup_count
@@ -204,7 +204,7 @@ class _Scored:
     scores: list[float]
     bands: list[str]
     progress: list[float]  # ``actual_progress`` as the features store it
-    assessments: list[tuple[Any, ...]]  # the values of ``ASSESSMENT_COLUMNS``
+    assessments: list[tuple[Any, ...]]  # the values of ``ASSESSMENT_COLUMNS`` (ids as hex)
 
 
 def _scored(
@@ -220,7 +220,7 @@ def _scored(
     scores, bands = scored.scores.tolist(), scored.bands.tolist()
     assessments = list(
         zip(
-            (uuid7() for _ in learner_ids),
+            uuid7_hex_batch(len(learner_ids)),
             learner_ids,
             rows.as_of,
             scores,
@@ -256,7 +256,7 @@ def _insert_assessments(rows: list[tuple[Any, ...]], *, model: RiskModel, now: d
     RiskAssessment.objects.bulk_create(
         [
             RiskAssessment(
-                id=pk,
+                id=uuid.UUID(pk),
                 learner_id=learner_id,
                 as_of=as_of,
                 score=score,
@@ -271,7 +271,7 @@ def _insert_assessments(rows: list[tuple[Any, ...]], *, model: RiskModel, now: d
         ignore_conflicts=True,
         batch_size=1000,
     )
-    return RiskAssessment.objects.filter(id__in=[row[0] for row in rows]).count()
+    return RiskAssessment.objects.filter(id__in=[uuid.UUID(row[0]) for row in rows]).count()
 
 
 def _becomes_current(

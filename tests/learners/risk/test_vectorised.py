@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from engagement.ids import uuid7, uuid7_hex_batch
 from learners.risk.features import (
     FEATURE_NAMES,
     KIND_TOTALS,
@@ -187,3 +188,10 @@ def test_stored_json_is_what_json_dumps_writes(name: str) -> None:
         assert features[row] == json.dumps(stored)
         result = score_values(kind=kind, parameters=MODELS[name], values=one.values)
         assert factors[row] == json.dumps([factor.as_dict() for factor in result.factors])
+
+
+def test_ids_made_at_once_are_distinct_time_ordered_uuid7s() -> None:
+    before = uuid.UUID(int=uuid7().int)
+    ids = [uuid.UUID(text) for text in uuid7_hex_batch(5000)]
+    assert len(set(ids)) == 5000 and {(i.version, i.variant) for i in ids} == {(7, uuid.RFC_4122)}
+    assert min(ids).int >> 80 >= before.int >> 80  # the same or a later millisecond

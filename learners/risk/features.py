@@ -12,8 +12,8 @@ import statistics
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 from django.conf import settings
@@ -23,6 +23,7 @@ from django.db.models import (
     DateTimeField,
     ExpressionWrapper,
     F,
+    Func,
     IntegerField,
     Max,
     Min,
@@ -248,6 +249,37 @@ def _days_counted(value: int | str | None, expression: Any, connection: Any) -> 
     return value
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Microseconds(Func):
+    """A time read as microseconds since 1970 on PostgreSQL, and turned back into the same aware
+    datetime here: psycopg parses integers in C, while Django's loader for ``timestamptz`` is
+    Python (about 5 µs a value, and a full rescore reads 300,000). Other databases read the time
+    as it is."""
+
+    arity = 1
+    output_field = DateTimeField()
+
+    def as_sql(self, compiler: SQLCompiler, connection: Any, **extra: Any) -> Any:  # type: ignore[override]
+        return compiler.compile(self.get_source_expressions()[0])
+
+    def as_postgresql(self, compiler: SQLCompiler, connection: Any, **extra: Any) -> Any:
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"(EXTRACT(EPOCH FROM {sql}) * 1000000)::bigint", params
+
+    @property
+    def convert_value(self) -> Any:
+        return _from_microseconds
+
+
+def _from_microseconds(value: Any, expression: Any, connection: Any) -> datetime | None:
+    """The datetime of PostgreSQL's microseconds; another database's datetime as it is."""
+    if isinstance(value, int):
+        return EPOCH + timedelta(microseconds=value)
+    return cast(datetime | None, value)
+
+
 def _event_aggregates(
     learners: QuerySet[Learner], anchor: Anchor, periods: int
 ) -> dict[uuid.UUID, dict[str, Any]]:
@@ -276,7 +308,7 @@ def _event_aggregates(
         learner_id__in=learners.order_by().values("id"), occurred_at__lt=anchor
     ).order_by()
     rows = events.values("learner_id").annotate(
-        last_at=Max("occurred_at"),
+        last_at=Microseconds(Max("occurred_at")),
         events_total=Count("id"),
         events_7=Count("id", filter=last_week),
         events_prev_21=Count("id", filter=three_weeks_before),
@@ -292,7 +324,7 @@ def _event_aggregates(
         enrolled_events=Count("id", filter=enrolled),
         enrolled_active_days=ActiveDaysCount(anchor, enrolled, periods),
         first_week_events=Count("id", filter=first_week),
-        first_enrolled_at=Min("occurred_at", filter=enrolled),
+        first_enrolled_at=Microseconds(Min("occurred_at", filter=enrolled)),
         **kind_totals,
     )
     with large_aggregate(work_mem=settings.RISK_AGGREGATE_WORK_MEM):
@@ -300,10 +332,23 @@ def _event_aggregates(
 
 
 def _learner_facts(learners: QuerySet[Learner]) -> dict[uuid.UUID, dict[str, Any]]:
-    rows = learners.order_by().values(
-        "id", "cohort_id", "enrolled_at", "finished_at", "cohort__starts_on", "cohort__ends_on"
+    rows = learners.order_by().values_list(
+        "id",
+        "cohort_id",
+        "cohort__starts_on",
+        "cohort__ends_on",
+        Microseconds("enrolled_at"),
+        Microseconds("finished_at"),
     )
-    return {row["id"]: dict(row) for row in rows}
+    names = (
+        "id",
+        "cohort_id",
+        "cohort__starts_on",
+        "cohort__ends_on",
+        "enrolled_at",
+        "finished_at",
+    )
+    return {row[0]: dict(zip(names, row, strict=True)) for row in rows}
 
 
 def _raw(facts: Mapping[str, Any], events: Mapping[str, Any] | None, as_of: datetime) -> RawFacts:

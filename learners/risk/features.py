@@ -17,6 +17,7 @@ from typing import Any, NamedTuple, cast
 
 import numpy as np
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     Aggregate,
     Count,
@@ -35,7 +36,7 @@ from django.db.models import (
 from django.db.models.sql.compiler import SQLCompiler
 
 from engagement.large_queries import large_aggregate
-from learners.models import ActivityEvent, EventKind, Learner
+from learners.models import ActivityEvent, Cohort, EventKind, Learner
 
 ASSESSMENT_KINDS = (
     EventKind.ASSESSMENT_SUBMITTED,
@@ -463,14 +464,17 @@ def course_lessons(cohort_ids: Iterable[uuid.UUID], when: When) -> dict[uuid.UUI
             occurred_at__lt=_anchor(when),
         )
         .order_by()
-        .values("learner_id", "learner__cohort_id")
+        .values("learner_id", cohort=F("learner__cohort_id"))
         .annotate(lessons=Count("id"))
     )
-    totals: dict[uuid.UUID, int] = {}
-    for row in per_learner:
-        cohort_id = row["learner__cohort_id"]
-        totals[cohort_id] = max(totals.get(cohort_id, 0), row["lessons"])
-    return totals
+    # The most per cohort in SQL: one row per cohort back, not one per learner. Only the
+    # compiled queryset and fixed names are interpolated.
+    inner, params = per_learner.query.sql_with_params()
+    sql = f"SELECT cohort, MAX(lessons) FROM ({inner}) AS per_learner GROUP BY cohort"  # noqa: S608  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return {Cohort._meta.pk.to_python(cohort): lessons for cohort, lessons in rows}
 
 
 def raw_features(*, learners: QuerySet[Learner], when: When) -> dict[uuid.UUID, RawFacts]:
@@ -656,7 +660,8 @@ def model_input_rows(
     learner_ids: Sequence[uuid.UUID],
 ) -> FeatureRows:
     """``model_inputs`` for each of ``raws`` (of learner ``learner_ids[i]``), column by column."""
-    raw = RawFacts._make(
+    # Each field a list, one item per learner (a RawFacts of columns).
+    raw: Any = RawFacts._make(
         map(list, zip(*raws, strict=True)) if raws else ([],) * len(RawFacts._fields)
     )
     peers = [norms[cohort_id] for cohort_id in raw.cohort_id]

@@ -354,15 +354,27 @@ def _write_chunk(
     started: datetime,
 ) -> None:
     """Store a chunk in one transaction: its assessments, the current risk where they become
-    current, the alerts of learners who entered the high band; then count it in ``summary``."""
+    current, the alerts of learners who entered the high band; then count it in ``summary``.
+
+    On PostgreSQL a chunk committed on its own does not wait for its WAL to reach the disk
+    (``synchronous_commit`` off for that transaction only): a crash may lose the last chunks
+    committed, never part of one, and a re-run writes them again (idempotent); the job's result,
+    committed afterwards as usual, waits for all of it. A caller's own transaction is left as it
+    is.
+    """
     chunk, scores, bands, as_of = scored.learner_ids, scored.scores, scored.bands, scored.as_of
+    own_transaction = not connection.in_atomic_block
     with transaction.atomic():
+        if own_transaction and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
         created = _insert_assessments(scored.assessments, model=model, now=timezone.now())
-        state = {
-            learner_id: rest
-            for learner_id, *rest in Learner.objects.filter(id__in=chunk).values_list(
-                "id", "status", "risk_band", "risk_scored_at", "finished_at"
-            )
+        # Per learner: status, band, scored at, finished at.
+        state: dict[uuid.UUID, tuple[str, str, datetime | None, datetime | None]] = {
+            learner_id: (status, band, scored_at, finished_at)
+            for learner_id, status, band, scored_at, finished_at in Learner.objects.filter(
+                id__in=chunk
+            ).values_list("id", "status", "risk_band", "risk_scored_at", "finished_at")
         }
         current = [
             learner_id in state

@@ -17,7 +17,7 @@ is at the bottom.
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -33,7 +33,9 @@ from learners.risk.boosted import (
 from learners.risk.dataset import TrainingSet
 from learners.risk.directions import MONOTONE_DIRECTIONS
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures
-from learners.risk.logistic import LogisticFit, fit_signed_logistic
+
+if TYPE_CHECKING:
+    from learners.risk.logistic import LogisticFit
 
 RULES_PARAMETERS: dict[str, Any] = {
     # Engagement since enrolment first, as on real course data (docs/risk.md, "Why these rules
@@ -329,8 +331,12 @@ def both_outcomes_check(train: TrainingSet) -> None:
         raise ValidationFailed(message, detail={"detail": message})
 
 
-def fit_logistic(train: TrainingSet) -> LogisticFit:
-    """The sign-constrained fit (``learners.risk.logistic``) on the train rows."""
+def fit_logistic(train: TrainingSet) -> "LogisticFit":
+    """The sign-constrained fit (``learners.risk.logistic``) on the train rows. SciPy is imported
+    here, when a model is trained, not by every process that scores (about 0.9 s of a rescore's
+    start)."""
+    from learners.risk.logistic import fit_signed_logistic
+
     both_outcomes_check(train)
     directions = [MONOTONE_DIRECTIONS[name] for name in FEATURE_NAMES]
     return fit_signed_logistic(train.matrix(), train.outcomes(), directions)

@@ -13,9 +13,11 @@ run as of a time before a learner's current assessment) adds history only: it le
 risk as it is and raises no alert.
 
 A run reads features in two statements per group (studying, finished), whatever the number of
-learners, then writes in chunks: one COPY (or INSERT) of assessments, idempotent per learner,
-model version and ``as_of``; one read of the current risk; one UPDATE of the denormalised current
-risk, where the new assessment becomes current. Learners still studying who enter the high band
+learners, then scores them a chunk at a time with NumPy (``model_input_rows``, ``score_rows``)
+and writes each chunk while the next one is scored (``ChunkWriter``), in one transaction per
+chunk: one COPY (or INSERT) of assessments, idempotent per learner, model version and ``as_of``;
+one read of the current risk; one UPDATE of the denormalised current risk, where the new
+assessment becomes current. Learners still studying who enter the high band
 with it are queued for the coaches' daily digest; only learners studying count in the run's
 bands (finished learners are a count of their own).
 

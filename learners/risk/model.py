@@ -188,12 +188,14 @@ def rounded(values: np.ndarray, digits: int) -> np.ndarray:
     """``round(value, digits) + 0.0`` of each value (no ``-0.0``), to the last bit.
 
     NumPy rounds ``value * 10**digits``, and that product can land on the other side of a half
-    from the exact one: the few values that close to a half are rounded by Python.
+    from the exact one: the few values that close to a half, and any too large for the product
+    to hold its fraction, are rounded by Python.
     """
     scale = 10.0**digits
     scaled = values * scale
     result = np.round(scaled) / scale
     near = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) <= 1e-9 * np.maximum(np.abs(scaled), 1.0)
+    near |= np.abs(scaled) >= 2.0**52
     result[near] = [round(value, digits) for value in values[near].tolist()]
     return result + 0.0
 

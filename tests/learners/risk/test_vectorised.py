@@ -167,7 +167,11 @@ def test_rounding_at_once_equals_pythons_round() -> None:
         rng.integers(-(10**6), 10**6, size=20000) + 0.5
     ) / 10**4  # about a half: the hard ones
     values = np.concatenate(
-        [rng.normal(0, 3, size=20000), halves, [0.0, -0.0, -0.00004, 0.00005, -0.00005, 2.5e-5]]
+        [
+            rng.normal(0, 3, size=20000),
+            halves,
+            [0.0, -0.0, -0.00004, 0.00005, -0.00005, 2.5e-5, 1e13 + 0.5, -3.3e15, 1e300],
+        ]
     )
     assert rounded(values, 4).tolist() == [round(value, 4) + 0.0 for value in values.tolist()]
     assert str(rounded(np.array([-0.00001]), 4)[0]) == "0.0"

@@ -1,9 +1,12 @@
 """Time-ordered UUIDv7 identifiers, generated in Python so bulk inserts know their keys, and
 the one way to look a row up by an id that came from outside (a URL, a command argument)."""
 
+import os
+import time
 import uuid
 from typing import Any, TypeVar
 
+import numpy as np
 import uuid6
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Model, QuerySet
@@ -26,6 +29,18 @@ def uuid7_from(timestamp_ms: int, random_bits: int) -> uuid.UUID:
     value |= 0b10 << 62
     value |= random_bits & ((1 << 62) - 1)
     return uuid.UUID(int=value)
+
+
+def uuid7_hex_batch(count: int) -> list[str]:
+    """``count`` new UUIDv7s of this millisecond as 32 hex digits (PostgreSQL's ``uuid`` input
+    and COPY take them as they are), made at once: one by one, ``uuid7`` takes about 0.4 s per
+    100,000 rows of a bulk write."""
+    raw = np.frombuffer(os.urandom(16 * count), dtype=np.uint8).reshape(count, 16).copy()
+    raw[:, :6] = np.frombuffer((time.time_ns() // 1_000_000).to_bytes(6, "big"), dtype=np.uint8)
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x70  # version 7
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = raw.tobytes().hex()
+    return [text[start : start + 32] for start in range(0, 32 * count, 32)]
 
 
 def row_by_id(queryset: QuerySet[RowT], object_id: Any, *, missing: str) -> RowT:

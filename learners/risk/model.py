@@ -17,7 +17,7 @@ is at the bottom.
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -33,7 +33,9 @@ from learners.risk.boosted import (
 from learners.risk.dataset import TrainingSet
 from learners.risk.directions import MONOTONE_DIRECTIONS
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures
-from learners.risk.logistic import LogisticFit, fit_signed_logistic
+
+if TYPE_CHECKING:
+    from learners.risk.logistic import LogisticFit
 
 RULES_PARAMETERS: dict[str, Any] = {
     # Engagement since enrolment first, as on real course data (docs/risk.md, "Why these rules
@@ -144,6 +146,140 @@ def score(features: LearnerFeatures, *, kind: str, parameters: Mapping[str, Any]
     return score_values(kind=kind, parameters=parameters, values=features.values)
 
 
+@dataclass(frozen=True)
+class Scores:
+    """``score_values`` for many learners at once (row ``i`` is learner ``i``), as arrays.
+
+    Equal to the per-learner function to the last bit (a test holds them to it): the same
+    operations in the same order per element, contributions summed column by column in the
+    model's feature order, and the sigmoid through ``math``, whose ``exp`` NumPy's differs from
+    by an ulp now and then.
+    """
+
+    names: tuple[str, ...]  # the model's features (``model_features``), the columns below
+    values: np.ndarray  # (learners, features)
+    contributions: np.ndarray  # (learners, features)
+    order: np.ndarray  # per row, column indices with the largest push towards risk first
+    logits: np.ndarray
+    scores: np.ndarray
+    bands: np.ndarray  # "low", "medium" or "high"
+    intercept: float
+
+    def score(self, row: int) -> Score:
+        """One row as ``score_values`` gives it."""
+        factors = tuple(
+            Factor(self.names[column], float(self.values[row, column]), float(contribution))
+            for column, contribution in zip(
+                self.order[row].tolist(),
+                self.contributions[row, self.order[row]].tolist(),
+                strict=True,
+            )
+        )
+        return Score(
+            float(self.scores[row]),
+            float(self.logits[row]),
+            self.intercept,
+            str(self.bands[row]),
+            factors,
+        )
+
+
+def rounded(values: np.ndarray, digits: int) -> np.ndarray:
+    """``round(value, digits) + 0.0`` of each value (no ``-0.0``), to the last bit.
+
+    NumPy rounds ``value * 10**digits``, and that product can land on the other side of a half
+    from the exact one: the few values that close to a half, and any too large for the product
+    to hold its fraction, are rounded by Python.
+    """
+    scale = 10.0**digits
+    scaled = values * scale
+    result = np.round(scaled) / scale
+    near = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) <= 1e-9 * np.maximum(np.abs(scaled), 1.0)
+    near |= np.abs(scaled) >= 2.0**52
+    result[near] = [round(value, digits) for value in values[near].tolist()]
+    return result + 0.0
+
+
+def factors_json(scored: Scores) -> list[str]:
+    """Each row's factors as stored (``Factor.as_dict``, largest push first), as the JSON text
+    ``json.dumps`` writes for them: built column by column, not as dicts per learner."""
+    values, contributions = rounded(scored.values, 4), rounded(scored.contributions, 4)
+    texts = np.empty(values.shape, dtype=object)
+    for column, name in enumerate(scored.names):
+        texts[:, column] = [
+            f'{{"factor": "{name}", "value": {value!r}, "contribution": {contribution!r}}}'
+            for value, contribution in zip(
+                values[:, column].tolist(), contributions[:, column].tolist(), strict=True
+            )
+        ]
+    ordered = np.take_along_axis(texts, scored.order, axis=1)
+    return ["[" + ", ".join(row) + "]" for row in ordered.tolist()]
+
+
+def _contribution_columns(
+    kind: str, parameters: Mapping[str, Any], names: tuple[str, ...], values: np.ndarray
+) -> np.ndarray:
+    """``_contributions`` for every row of ``values`` (columns in ``names`` order)."""
+    if kind == "boosted":
+        contributions = np.zeros(values.shape)
+        for column, name in enumerate(names):
+            step = parameters["steps"][name]
+            # ``searchsorted(side="left")`` is ``bisect_left``, element by element.
+            at = np.searchsorted(np.asarray(step["edges"], dtype=float), values[:, column])
+            contributions[:, column] = np.asarray(step["contributions"], dtype=float)[at]
+        return contributions
+    if kind == "rules":
+        weights = np.array([parameters["weights"][name] for name in names], dtype=float)
+        centres = np.array([parameters["centres"][name] for name in names], dtype=float)
+        return weights * (values - centres)
+    coefficients = np.array([parameters["coefficients"][name] for name in names], dtype=float)
+    means = np.array([parameters["means"][name] for name in names], dtype=float)
+    stds = np.array([parameters["stds"][name] for name in names], dtype=float)
+    return coefficients * (values - means) / stds
+
+
+def bands_for(scores: np.ndarray, thresholds: Mapping[str, float]) -> np.ndarray:
+    """``band_for`` for each score."""
+    return np.where(
+        scores >= thresholds["high"],
+        "high",
+        np.where(scores >= thresholds["medium"], "medium", "low"),
+    )
+
+
+def score_rows(
+    matrix: np.ndarray,
+    *,
+    kind: str,
+    parameters: Mapping[str, Any],
+    columns: tuple[str, ...] = FEATURE_NAMES,
+) -> Scores:
+    """``score_values`` for each row of ``matrix``, whose columns are the features ``columns``
+    (by default ``FEATURE_NAMES``, in order)."""
+    names = model_features(kind, parameters)
+    position = {name: index for index, name in enumerate(columns)}
+    values = np.asarray(matrix, dtype=float).reshape(-1, len(columns))[
+        :, [position[name] for name in names]
+    ]
+    contributions = _contribution_columns(kind, parameters, names, values)
+    total = np.zeros(len(values))
+    for column in range(len(names)):  # in order, as ``sum`` adds them
+        total += contributions[:, column]
+    intercept = float(parameters["intercept"])
+    logits = intercept + total
+    scores = np.array([sigmoid(logit) for logit in logits.tolist()], dtype=float)
+    return Scores(
+        names=names,
+        values=values,
+        contributions=contributions,
+        order=np.argsort(-contributions, axis=1, kind="stable"),
+        logits=logits,
+        scores=scores,
+        bands=bands_for(scores, parameters["thresholds"]),
+        intercept=intercept,
+    )
+
+
 def _more(count: int) -> Callable[[float], float]:
     """A lever for a ``log1p`` total: ``count`` more of it."""
     return lambda value: math.log1p(math.expm1(value) + count)
@@ -197,8 +333,12 @@ def both_outcomes_check(train: TrainingSet) -> None:
         raise ValidationFailed(message, detail={"detail": message})
 
 
-def fit_logistic(train: TrainingSet) -> LogisticFit:
-    """The sign-constrained fit (``learners.risk.logistic``) on the train rows."""
+def fit_logistic(train: TrainingSet) -> "LogisticFit":
+    """The sign-constrained fit (``learners.risk.logistic``) on the train rows. SciPy is imported
+    here, when a model is trained, not by every process that scores (about 0.9 s of a rescore's
+    start)."""
+    from learners.risk.logistic import fit_signed_logistic
+
     both_outcomes_check(train)
     directions = [MONOTONE_DIRECTIONS[name] for name in FEATURE_NAMES]
     return fit_signed_logistic(train.matrix(), train.outcomes(), directions)
@@ -261,17 +401,11 @@ def _bands(
 def score_matrix(
     matrix: np.ndarray, *, kind: str, parameters: Mapping[str, Any]
 ) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Scores and bands for a feature matrix (columns in ``FEATURE_NAMES`` order), row by row
-    through ``score_values``: what-if and backtests get exactly what live scoring gives."""
-    scored = [
-        score_values(
-            kind=kind, parameters=parameters, values=dict(zip(FEATURE_NAMES, row, strict=True))
-        )
-        for row in matrix.tolist()
-    ]
-    return np.array([result.score for result in scored], dtype=float), tuple(
-        result.band for result in scored
-    )
+    """Scores and bands for a feature matrix (columns in ``FEATURE_NAMES`` order), equal to
+    ``score_values`` row by row (``score_rows``): what-if and backtests get exactly what live
+    scoring gives."""
+    scored = score_rows(matrix, kind=kind, parameters=parameters)
+    return scored.scores, tuple(scored.bands.tolist())
 
 
 def model_scores(parameters: Mapping[str, Any], kind: str, data: TrainingSet) -> np.ndarray:

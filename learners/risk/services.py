@@ -13,9 +13,11 @@ run as of a time before a learner's current assessment) adds history only: it le
 risk as it is and raises no alert.
 
 A run reads features in two statements per group (studying, finished), whatever the number of
-learners, then writes in chunks: one COPY (or INSERT) of assessments, idempotent per learner,
-model version and ``as_of``; one read of the current risk; one UPDATE of the denormalised current
-risk, where the new assessment becomes current. Learners still studying who enter the high band
+learners, then scores them a chunk at a time with NumPy (``model_input_rows``, ``score_rows``)
+and writes each chunk while the next one is scored (``ChunkWriter``), in one transaction per
+chunk: one COPY (or INSERT) of assessments, idempotent per learner, model version and ``as_of``;
+one read of the current risk; one UPDATE of the denormalised current risk, where the new
+assessment becomes current. Learners still studying who enter the high band
 with it are queued for the coaches' daily digest; only learners studying count in the run's
 bands (finished learners are a count of their own).
 
@@ -30,6 +32,7 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.core.cache import cache
@@ -42,7 +45,7 @@ from psycopg.errors import UniqueViolation
 from engagement.audit import Actor, audit_record
 from engagement.bulk import copy_rows
 from engagement.errors import Conflict
-from engagement.ids import row_by_id, uuid7
+from engagement.ids import row_by_id, uuid7_hex_batch
 from engagement.input_bounds import future_problem
 from engagement.iterables import chunked
 from engagement.metrics import cache_lookup_count
@@ -60,20 +63,22 @@ from learners.models import (
 )
 from learners.risk.bands import configured_policy
 from learners.risk.baselines import baselines_on
+from learners.risk.chunk_writer import ChunkWriter
 from learners.risk.dataset import DEFAULT_CUTOFF_DAYS, ProgressCallback, time_split, training_set
 from learners.risk.features import (
     AT_FINISH,
     CohortNorms,
-    LearnerFeatures,
+    RawFacts,
     When,
     cohort_norms,
     course_lessons,
-    model_inputs,
+    features_json,
+    model_input_rows,
     raw_features,
 )
 from learners.risk.kind_selection import fit_best_kind
 from learners.risk.metrics import evaluate
-from learners.risk.model import Score, score
+from learners.risk.model import factors_json, score_rows
 from learners.selectors import risk_model_active
 
 CHUNK_SIZE = 2000
@@ -191,22 +196,44 @@ def _norms(raws: dict[uuid.UUID, Any], group: _Group) -> dict[uuid.UUID, CohortN
     return norms
 
 
-def _assessment_row(
-    learner_id: uuid.UUID, features: LearnerFeatures, result: Score
-) -> tuple[Any, ...]:
-    """The values of ``ASSESSMENT_COLUMNS``; factors carry numbers, worded on read."""
-    return (
-        uuid7(),
-        learner_id,
-        features.as_of,
-        result.score,
-        result.band,
-        [factor.as_dict() for factor in result.factors],
-        {
-            "values": dict(features.values),
-            "raw": dict(features.raw),
-            "little_data": features.little_data,
-        },
+@dataclass(frozen=True)
+class _Scored:
+    """A chunk of learners scored, ready to write (row ``i`` of each is learner ``i``): built on
+    the scoring thread, so that the writing thread mostly waits for the database."""
+
+    learner_ids: list[uuid.UUID]
+    as_of: Sequence[datetime]
+    scores: list[float]
+    bands: list[str]
+    progress: list[float]  # ``actual_progress`` as the features store it
+    assessments: list[tuple[Any, ...]]  # the values of ``ASSESSMENT_COLUMNS`` (ids as hex)
+
+
+def _scored(
+    learner_ids: list[uuid.UUID],
+    raws: dict[uuid.UUID, RawFacts],
+    norms: dict[uuid.UUID, CohortNorms],
+    model: RiskModel,
+) -> _Scored:
+    """Features, scores and the stored JSON of a chunk, column by column (NumPy). Factors carry
+    numbers, worded on read."""
+    rows = model_input_rows([raws[learner_id] for learner_id in learner_ids], norms, learner_ids)
+    scored = score_rows(rows.matrix, kind=model.kind, parameters=model.parameters)
+    scores, bands = scored.scores.tolist(), scored.bands.tolist()
+    assessments = list(
+        zip(
+            uuid7_hex_batch(len(learner_ids)),
+            learner_ids,
+            rows.as_of,
+            scores,
+            bands,
+            factors_json(scored),
+            features_json(rows),
+            strict=True,
+        )
+    )
+    return _Scored(
+        learner_ids, rows.as_of, scores, bands, rows.facts["actual_progress"], assessments
     )
 
 
@@ -221,10 +248,7 @@ def _insert_assessments(rows: list[tuple[Any, ...]], *, model: RiskModel, now: d
             with transaction.atomic():
                 copy_rows(
                     RiskAssessment,
-                    (
-                        (*head, json.dumps(factors), json.dumps(features))
-                        for *head, factors, features in rows
-                    ),
+                    rows,
                     ASSESSMENT_COLUMNS,
                     {"model_id": model.pk, "computed_at": now},
                 )
@@ -234,14 +258,22 @@ def _insert_assessments(rows: list[tuple[Any, ...]], *, model: RiskModel, now: d
     RiskAssessment.objects.bulk_create(
         [
             RiskAssessment(
-                **dict(zip(ASSESSMENT_COLUMNS, row, strict=True)), model=model, computed_at=now
+                id=uuid.UUID(pk),
+                learner_id=learner_id,
+                as_of=as_of,
+                score=score,
+                band=band,
+                factors=json.loads(factors),
+                features=json.loads(features),
+                model=model,
+                computed_at=now,
             )
-            for row in rows
+            for pk, learner_id, as_of, score, band, factors, features in rows
         ],
         ignore_conflicts=True,
         batch_size=1000,
     )
-    return RiskAssessment.objects.filter(id__in=[row[0] for row in rows]).count()
+    return RiskAssessment.objects.filter(id__in=[uuid.UUID(row[0]) for row in rows]).count()
 
 
 def _becomes_current(
@@ -254,7 +286,7 @@ def _becomes_current(
 
 
 def _update_current_risk(
-    rows: Sequence[tuple[uuid.UUID, LearnerFeatures, Score]], *, fresh_since: datetime
+    rows: Sequence[tuple[uuid.UUID, float, str, datetime, float]], *, fresh_since: datetime
 ) -> None:
     """One UPDATE for the chunk: joined to arrays on PostgreSQL, to ``VALUES`` elsewhere.
 
@@ -293,14 +325,14 @@ def _update_current_risk(
     if connection.vendor == "postgresql":
         arrays = "%s::uuid[], %s::float8[], %s::varchar[], %s::timestamptz[], %s::float8[]"
         sql = f"{assign} FROM unnest({arrays}) AS {columns} {join}"
-        params: list[Any] = [fresh_since, *map(list, zip(*_update_values(rows), strict=True))]
+        params: list[Any] = [fresh_since, *map(list, zip(*rows, strict=True))]
     else:
         values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
         sql = f"WITH {columns} AS (VALUES {values}) {assign} FROM v {join}"
         pk, as_of = Learner._meta.pk, Learner._meta.get_field("risk_scored_at")
         params = [
             prepared
-            for learner_id, score, band, when, progress in _update_values(rows)
+            for learner_id, score, band, when, progress in rows
             for prepared in (
                 pk.get_db_prep_value(learner_id, connection),
                 score,
@@ -315,76 +347,69 @@ def _update_current_risk(
         cursor.execute(sql, params)
 
 
-def _update_values(
-    rows: Sequence[tuple[uuid.UUID, LearnerFeatures, Score]],
-) -> list[tuple[uuid.UUID, float, str, datetime, float]]:
-    return [
-        (lid, result.score, result.band, features.as_of, features.raw["actual_progress"])
-        for lid, features, result in rows
-    ]
-
-
 def _write_chunk(
-    scored: dict[uuid.UUID, tuple[LearnerFeatures, Score]],
+    scored: _Scored,
     *,
     model: RiskModel,
     group: _Group,
     summary: RescoreSummary,
     started: datetime,
 ) -> None:
-    chunk = list(scored)
-    rows = [
-        _assessment_row(learner_id, features, result)
-        for learner_id, (features, result) in scored.items()
-    ]
+    """Store a chunk in one transaction: its assessments, the current risk where they become
+    current, the alerts of learners who entered the high band; then count it in ``summary``.
+
+    On PostgreSQL a chunk committed on its own does not wait for its WAL to reach the disk
+    (``synchronous_commit`` off for that transaction only): a crash may lose the last chunks
+    committed, never part of one, and a re-run writes them again (idempotent); the job's result,
+    committed afterwards as usual, waits for all of it. A caller's own transaction is left as it
+    is.
+    """
+    chunk, scores, bands, as_of = scored.learner_ids, scored.scores, scored.bands, scored.as_of
+    own_transaction = not connection.in_atomic_block
     with transaction.atomic():
-        created = _insert_assessments(rows, model=model, now=timezone.now())
-        state = {
-            row.id: row
-            for row in Learner.objects.filter(id__in=chunk).only(
-                "id", "status", "risk_band", "risk_scored_at", "finished_at"
-            )
+        if own_transaction and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        created = _insert_assessments(scored.assessments, model=model, now=timezone.now())
+        # Per learner: status, band, scored at, finished at.
+        state: dict[uuid.UUID, tuple[str, str, datetime | None, datetime | None]] = {
+            learner_id: (status, band, scored_at, finished_at)
+            for learner_id, status, band, scored_at, finished_at in Learner.objects.filter(
+                id__in=chunk
+            ).values_list("id", "status", "risk_band", "risk_scored_at", "finished_at")
         }
-        current = {
-            learner_id
-            for learner_id, (features, _) in scored.items()
-            if learner_id in state
-            and _becomes_current(
-                features.as_of, state[learner_id].risk_scored_at, state[learner_id].finished_at
-            )
-        }
+        current = [
+            learner_id in state
+            and _becomes_current(when, state[learner_id][2], state[learner_id][3])
+            for learner_id, when in zip(chunk, as_of, strict=True)
+        ]
         # A backfill scores as studying some who have finished since: no alert, no count.
-        studying = {
-            learner_id
-            for learner_id, learner in state.items()
-            if group.studying and learner.status in STUDYING_STATUSES
-        }
-        studying_and_current = studying & current  # once: not once per learner
+        studying = [
+            group.studying and learner_id in state and state[learner_id][0] in STUDYING_STATUSES
+            for learner_id in chunk
+        ]
         entered = [
-            (learner_id, features, result)
-            for learner_id, (features, result) in scored.items()
-            if learner_id in studying_and_current
-            and result.band == "high"
-            and state[learner_id].risk_band != "high"
+            RiskAlert(learner_id=learner_id, score=score, as_of=when)
+            for learner_id, score, band, when, is_studying, is_current in zip(
+                chunk, scores, bands, as_of, studying, current, strict=True
+            )
+            if is_studying and is_current and band == "high" and state[learner_id][1] != "high"
         ]
         fresh_since = min(started, group.when) if isinstance(group.when, datetime) else started
-        _update_current_risk([(lid, *scored[lid]) for lid in chunk], fresh_since=fresh_since)
-        RiskAlert.objects.bulk_create(
-            [
-                RiskAlert(learner_id=lid, score=result.score, as_of=features.as_of)
-                for lid, features, result in entered
-            ],
-            ignore_conflicts=True,
+        _update_current_risk(
+            list(zip(chunk, scores, bands, as_of, scored.progress, strict=True)),
+            fresh_since=fresh_since,
         )
+        RiskAlert.objects.bulk_create(entered, ignore_conflicts=True)
     learner_detail_forget(chunk)
     learners_data_changed()
     summary.entered_high += len(entered)
     summary.assessments_created += created
-    summary.finished += len(chunk) - len(studying)
-    summary.history_only += len(chunk) - len(current)
-    for learner_id in studying:
-        band = scored[learner_id][1].band
-        summary.bands[band] = summary.bands.get(band, 0) + 1
+    summary.finished += len(chunk) - sum(studying)
+    summary.history_only += len(chunk) - sum(current)
+    for band, is_studying in zip(bands, studying, strict=True):
+        if is_studying:
+            summary.bands[band] = summary.bands.get(band, 0) + 1
 
 
 def rescore_as_of_check(
@@ -441,22 +466,27 @@ def learners_rescore(
     groups = _groups(model, as_of, scope, whole=learner_ids is None and not stale_only)
     prepared = [(group, *_raws_and_norms(group)) for group in groups]
     total = sum(len(raws) for _, raws, _ in prepared)
-    for group, raws, norms in prepared:
-        for chunk in chunked(sorted(raws), chunk_size):
-            scored = {}
-            for learner_id in chunk:
-                raw = raws[learner_id]
-                features = model_inputs(raw, norms[raw.cohort_id], learner_id)
-                result = score(features, kind=model.kind, parameters=model.parameters)
-                scored[learner_id] = (features, result)
-            _write_chunk(scored, model=model, group=group, summary=summary, started=started)
-            summary.learners += len(chunk)
-            if on_progress is not None:
-                on_progress(summary.learners / total)
+
+    def written(size: int) -> None:
+        summary.learners += size
+        if on_progress is not None:
+            on_progress(summary.learners / total)
+
+    # Each chunk is written while the next one is scored (``ChunkWriter``).
+    with ChunkWriter(written) as writer:
+        for group, raws, norms in prepared:
+            for chunk in chunked(sorted(raws), chunk_size):
+                scored = _scored(chunk, raws, norms, model)
+                write = partial(
+                    _write_chunk, scored, model=model, group=group, summary=summary, started=started
+                )
+                writer.submit(write, len(chunk))
     return summary
 
 
-def _raws_and_norms(group: _Group) -> tuple[dict[uuid.UUID, Any], dict[uuid.UUID, CohortNorms]]:
+def _raws_and_norms(
+    group: _Group,
+) -> tuple[dict[uuid.UUID, RawFacts], dict[uuid.UUID, CohortNorms]]:
     raws = raw_features(learners=group.learners, when=group.when)
     return raws, (_norms(raws, group) if raws else {})
 

@@ -24,11 +24,7 @@ FILL = importlib.import_module("learners.migrations.0025_risk_band_change")
 
 def _score(learner: Learner, as_of: datetime, band: str, score: float = 0.5) -> None:
     """What a rescore writes for one learner: its current-risk UPDATE, with a stand-in score."""
-    features = SimpleNamespace(as_of=as_of, raw={"actual_progress": 0.1})
-    _update_current_risk(
-        [(learner.pk, features, SimpleNamespace(score=score, band=band))],  # type: ignore[list-item]
-        fresh_since=as_of,
-    )
+    _update_current_risk([(learner.pk, score, band, as_of, 0.1)], fresh_since=as_of)
 
 
 def _change(learner: Learner) -> tuple[str, str, datetime | None]:

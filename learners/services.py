@@ -27,7 +27,13 @@ from learners import tasks  # its schedules call the request services below
 from learners.activity_listeners import activity_notify
 from learners.cache import learner_detail_forget, learners_data_changed
 from learners.ingestion.events import EventRecord, LearnerRef, parse_event
-from learners.ingestion.storage import EventRow, activity_events_insert, learners_activity_raise
+from learners.ingestion.storage import (
+    EventRow,
+    activity_events_insert,
+    learners_activity_raise,
+    learners_by_key,
+    learners_existing,
+)
 from learners.ingestion.validation import Errors, learner_row
 from learners.models import (
     COACH_NOTE_MAX_LENGTH,
@@ -305,16 +311,11 @@ def _resolve_learners(refs: Iterable[LearnerRef]) -> dict[LearnerRef, uuid.UUID]
     by_external = {(ref.source, ref.external_id) for ref in refs if not ref.learner_id}
     found: dict[LearnerRef, uuid.UUID] = {}
     if by_id:
-        for learner_id in Learner.objects.filter(id__in=by_id).values_list("id", flat=True):
+        for learner_id in learners_existing(by_id):
             found[LearnerRef(learner_id=learner_id)] = learner_id
     if by_external:
-        rows = Learner.objects.filter(
-            source__in={source for source, _ in by_external},
-            external_id__in={external_id for _, external_id in by_external},
-        ).values_list("id", "source", "external_id")
-        for learner_id, source, external_id in rows:
-            if (source, external_id) in by_external:
-                found[LearnerRef(source=source, external_id=external_id)] = learner_id
+        for (source, external_id), learner_id in learners_by_key(by_external).items():
+            found[LearnerRef(source=source, external_id=external_id)] = learner_id
     return found
 
 

@@ -11,7 +11,7 @@ give the same rows, the same skipped conflicts and the same learner updates.
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -83,6 +83,49 @@ WHERE learners_learner.id = latest.id
     AND (NOT learners_learner.risk_stale OR learners_learner.last_active_at IS NULL
         OR learners_learner.last_active_at < latest.at)
 """
+
+
+# Learners named in a batch, found with one array (or JSON) parameter rather than thousands of
+# placeholders for Django to build and psycopg to split.
+POSTGRES_LEARNERS_BY_ID = "SELECT id FROM learners_learner WHERE id = ANY(%s::uuid[])"
+SQLITE_LEARNERS_BY_ID = (
+    "SELECT id FROM learners_learner WHERE id IN (SELECT value FROM json_each(%s))"
+)
+POSTGRES_LEARNERS_BY_KEY = """
+SELECT learner.id, learner.source, learner.external_id
+FROM learners_learner AS learner
+JOIN unnest(%s::text[], %s::text[]) AS wanted (source, external_id)
+    ON learner.source = wanted.source AND learner.external_id = wanted.external_id
+"""
+SQLITE_LEARNERS_BY_KEY = """
+SELECT learner.id, learner.source, learner.external_id
+FROM learners_learner AS learner
+JOIN (
+    SELECT json_extract(value, '$[0]') AS source, json_extract(value, '$[1]') AS external_id
+    FROM json_each(%s)
+) AS wanted ON learner.source = wanted.source AND learner.external_id = wanted.external_id
+"""
+
+
+def learners_existing(ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these learner ids exist, in one query."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(POSTGRES_LEARNERS_BY_ID, [list(ids)])
+            return {learner_id for (learner_id,) in cursor.fetchall()}
+        cursor.execute(SQLITE_LEARNERS_BY_ID, [json.dumps([learner_id.hex for learner_id in ids])])
+        return {uuid.UUID(learner_id) for (learner_id,) in cursor.fetchall()}
+
+
+def learners_by_key(keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
+    """The ids of the learners with these ``(source, external_id)``, in one query."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            sources, external_ids = zip(*keys, strict=True)
+            cursor.execute(POSTGRES_LEARNERS_BY_KEY, [list(sources), list(external_ids)])
+            return {(source, key): learner_id for learner_id, source, key in cursor.fetchall()}
+        cursor.execute(SQLITE_LEARNERS_BY_KEY, [json.dumps(list(keys))])
+        return {(source, key): uuid.UUID(learner_id) for learner_id, source, key in cursor}
 
 
 def activity_events_insert(rows: Sequence[EventRow]) -> set[uuid.UUID]:

@@ -1,6 +1,8 @@
 """Every write to cohorts, learners and activity: the API, admin and commands all call these."""
 
 import logging
+import os
+import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from django.utils import timezone
 from engagement.audit import Actor, audit_changes, audit_record, audit_record_many
 from engagement.crypto import keyed_hash, word_tokens
 from engagement.errors import Conflict, ValidationFailed
-from engagement.ids import uuid7
+from engagement.ids import uuid7, uuid7_from
 from engagement.input_bounds import text_problem
 from engagement.iterables import chunked
 from engagement.jobs import job_enqueue
@@ -342,9 +344,10 @@ def events_store(
     report = report or IngestReport()
     learners = _resolve_learners({record.learner for _, record in records})
     ingested_at = timezone.now()
+    ids = _event_ids(len(records))
     rows: list[tuple[int, EventRow]] = []
     seen: set[tuple[str, str]] = set()
-    for index, record in records:
+    for (index, record), event_id in zip(records, ids, strict=True):
         learner_id = learners.get(record.learner)
         if learner_id is None:
             report.rejected.append({"index": index, "errors": _unknown_learner(record.learner)})
@@ -354,7 +357,7 @@ def events_store(
             report.duplicates += 1
             continue
         seen.add(key)
-        rows.append((index, _event_row(record, learner_id, ingested_at)))
+        rows.append((index, _event_row(record, event_id, learner_id, ingested_at)))
     if rows:
         _account_insert(rows, report)
     return report
@@ -391,9 +394,22 @@ def _stored_event_keys(keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
     return {key for key in rows if key in keys}
 
 
-def _event_row(record: EventRecord, learner_id: uuid.UUID, ingested_at: datetime) -> EventRow:
+def _event_ids(count: int) -> list[uuid.UUID]:
+    """``count`` new UUIDv7s sharing this millisecond, from one read of the system's randomness
+    (half the cost of generating each on its own, which a 5,000-event batch notices)."""
+    now_ms = time.time_ns() // 1_000_000
+    randomness = os.urandom(10 * count)
+    return [
+        uuid7_from(now_ms, int.from_bytes(randomness[start : start + 10]))
+        for start in range(0, 10 * count, 10)
+    ]
+
+
+def _event_row(
+    record: EventRecord, event_id: uuid.UUID, learner_id: uuid.UUID, ingested_at: datetime
+) -> EventRow:
     return EventRow(
-        id=uuid7(),
+        id=event_id,
         learner_id=learner_id,
         kind=record.kind,
         occurred_at=record.occurred_at,

@@ -114,6 +114,15 @@ def test_ingest_is_idempotent_and_updates_last_active() -> None:
 
 
 @pytest.mark.django_db
+def test_events_get_distinct_uuid7_ids_from_python() -> None:
+    learner = LearnerFactory()
+    events_ingest(items=[event(learner.id, n) for n in range(1, 200)], now=NOW)
+    ids = list(ActivityEvent.objects.values_list("id", flat=True))
+    assert len(set(ids)) == 199
+    assert {event_id.version for event_id in ids} == {7}
+
+
+@pytest.mark.django_db
 def test_older_events_do_not_move_last_active_back() -> None:
     learner = LearnerFactory()
     events_ingest(items=[event(learner.id, 1)], now=NOW)

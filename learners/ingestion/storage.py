@@ -6,16 +6,20 @@ PostgreSQL streams the rows with COPY into a temporary staging table and moves t
 Django to build and psycopg to interpolate. SQLite (the embedded default) gets the same rows as
 one JSON parameter read with ``json_each``, so it too runs one statement per batch (Django's
 ``bulk_create`` would split 5,000 rows into dozens under SQLite's 999-parameter limit). Both
-give the same rows, the same skipped conflicts and the same learner updates.
+give the same rows, the same skipped conflicts and the same learner updates. Each statement
+goes where the router sends its model, and the writes mark the unit of work as having written
+as an ORM write would (docs/adr/0007-read-replica-and-degraded-cache.md).
 """
 
 import json
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from django.db import connection, transaction
+from django.db import connections, router, transaction
+
+from learners.models import ActivityEvent, Learner
 
 
 class EventRow(NamedTuple):
@@ -109,6 +113,7 @@ JOIN (
 
 def learners_existing(ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
     """Which of these learner ids exist, in one query."""
+    connection = connections[router.db_for_read(Learner)]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(POSTGRES_LEARNERS_BY_ID, [list(ids)])
@@ -119,6 +124,7 @@ def learners_existing(ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
 
 def learners_by_key(keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], uuid.UUID]:
     """The ids of the learners with these ``(source, external_id)``, in one query."""
+    connection = connections[router.db_for_read(Learner)]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             sources, external_ids = zip(*keys, strict=True)
@@ -131,7 +137,9 @@ def learners_by_key(keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], 
 def activity_events_insert(rows: Sequence[EventRow]) -> set[uuid.UUID]:
     """Insert the rows in their order in one transaction, skipping those that conflict (SQLite
     also skips rows that fail a check); returns the ids of the rows that landed."""
-    with transaction.atomic(), connection.cursor() as cursor:
+    alias = router.db_for_write(ActivityEvent)
+    connection = connections[alias]
+    with transaction.atomic(using=alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(POSTGRES_STAGING)
             with (
@@ -142,13 +150,15 @@ def activity_events_insert(rows: Sequence[EventRow]) -> set[uuid.UUID]:
                     copy.write_row((*row[:-2], json.dumps(row.metadata), row.ingested_at))
             cursor.execute(POSTGRES_INSERT)
             return {landed for (landed,) in cursor.fetchall()}
-        cursor.execute(SQLITE_INSERT, [json.dumps([_sqlite_values(row) for row in rows])])
+        adapt = connection.ops.adapt_datetimefield_value
+        cursor.execute(SQLITE_INSERT, [json.dumps([_sqlite_values(row, adapt) for row in rows])])
         return {uuid.UUID(landed) for (landed,) in cursor.fetchall()}
 
 
 def learners_activity_raise(latest: Mapping[uuid.UUID, datetime], *, now: datetime) -> None:
     """``last_active_at = max(last_active_at, latest[id])`` and ``risk_stale`` on, written only
     where either changes (then ``updated_at = now``), in one statement."""
+    connection = connections[router.db_for_write(Learner)]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(POSTGRES_RAISE, [list(latest), list(latest.values()), now])
@@ -158,11 +168,10 @@ def learners_activity_raise(latest: Mapping[uuid.UUID, datetime], *, now: dateti
         cursor.execute(SQLITE_RAISE, [adapt(now), json.dumps(pairs)])
 
 
-def _sqlite_values(row: EventRow) -> tuple[Any, ...]:
-    """The row as Django stores it on SQLite: UUIDs as hex, date-times as UTC text, and the
-    metadata as JSON text (checked by the column's JSON_VALID constraint, as ``bulk_create``'s
-    rows are)."""
-    adapt = connection.ops.adapt_datetimefield_value
+def _sqlite_values(row: EventRow, adapt: Callable[[datetime], Any]) -> tuple[Any, ...]:
+    """The row as Django stores it on SQLite: UUIDs as hex, date-times as UTC text (``adapt``),
+    and the metadata as JSON text (checked by the column's JSON_VALID constraint, as
+    ``bulk_create``'s rows are)."""
     return (
         row.id.hex,
         row.learner_id.hex,

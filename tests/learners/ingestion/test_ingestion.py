@@ -2,12 +2,15 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import Max
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
+from engagement.db_routing import REPLICA_DB_ALIAS, replica_read_alias, unit_of_work
+from engagement.ids import uuid7
 from learners.ingestion.events import LearnerRef, parse_event
+from learners.ingestion.storage import EventRow, activity_events_insert, learners_activity_raise
 from learners.models import ActivityEvent, Learner
 from learners.services import events_ingest, learners_touch_activity
 from tests.factories import ActivityEventFactory, LearnerFactory
@@ -318,3 +321,19 @@ def test_api_refuses_bodies_over_the_upload_limit(auth_client: APIClient, settin
     response = auth_client.post(URL, [event(n=n) for n in range(5)], format="json")
     assert response.status_code == 413
     assert "larger than 100 bytes" in response.data["detail"]
+
+
+@pytest.mark.django_db(transaction=True, databases=[DEFAULT_DB_ALIAS, REPLICA_DB_ALIAS])
+def test_the_raw_sql_writes_count_as_writes_for_the_read_replica() -> None:
+    """Reads later in the same unit of work stay on the primary, as after an ORM write."""
+    learner = LearnerFactory()
+    row = EventRow(uuid7(), learner.id, "login", NOW, None, None, "lms", "w-1", {}, NOW)
+    with unit_of_work():
+        assert replica_read_alias() == REPLICA_DB_ALIAS
+        assert activity_events_insert([row]) == {row.id}
+        assert replica_read_alias() == DEFAULT_DB_ALIAS
+    with unit_of_work():
+        learners_activity_raise({learner.id: NOW}, now=NOW)
+        assert replica_read_alias() == DEFAULT_DB_ALIAS
+    learner.refresh_from_db()
+    assert learner.last_active_at == NOW

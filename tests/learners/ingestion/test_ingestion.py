@@ -219,6 +219,17 @@ def test_last_active_and_risk_stale_match_a_full_recomputation() -> None:
 
 
 @pytest.mark.django_db
+def test_sub_second_times_compare_as_times() -> None:
+    """SQLite keeps date-times as text, with the fraction only when there is one."""
+    learner = LearnerFactory()
+    at = NOW - timedelta(hours=1)
+    for n, when in enumerate((at + timedelta(seconds=0.5), at + timedelta(seconds=1), at)):
+        events_ingest(items=[event(learner.id, occurred_at=when.isoformat(), n=n)], now=NOW)
+    learner.refresh_from_db()
+    assert learner.last_active_at == at + timedelta(seconds=1)
+
+
+@pytest.mark.django_db
 def test_resending_a_batch_changes_nothing() -> None:
     learners = LearnerFactory.create_batch(5)
     batch = [event(learners[n % 5].id, n, source_event_id=f"r-{n}") for n in range(1, 60)]

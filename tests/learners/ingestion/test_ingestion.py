@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from engagement.db_routing import REPLICA_DB_ALIAS, replica_read_alias, unit_of_work
 from engagement.ids import uuid7
+from engagement.input_bounds import check_json
 from learners.ingestion.events import LearnerRef, parse_event
 from learners.ingestion.storage import EventRow, activity_events_insert, learners_activity_raise
 from learners.models import ActivityEvent, Learner
@@ -86,6 +87,37 @@ def test_parse_reports_each_bad_field(overrides: dict, field: str) -> None:
     )
     assert record is None
     assert field in errors
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"note": "a\x00b"},
+        {"a\x00": "x"},
+        {"note": "\ud800"},
+        {"\udfff": 1},
+        {"n": float("inf")},
+        {"n": float("nan")},
+        {"ok": 1, "tags": ["a", "\x00"]},
+    ],
+)
+def test_parse_refuses_flat_and_nested_metadata_as_check_json_words_it(metadata: dict) -> None:
+    with pytest.raises(ValueError, match="metadata") as expected:
+        check_json(metadata, name="metadata", max_depth=10)
+    _, errors = parse_event(
+        event("0190a5f2-0000-7000-8000-000000000000", metadata=metadata), now=NOW
+    )
+    assert errors == {"metadata": [str(expected.value)]}
+
+
+def test_parse_keeps_flat_valid_metadata() -> None:
+    metadata = {"device": "web", "n": 3, "x": 0.5, "flag": True, "none": None, "é": "ü"}
+    record, errors = parse_event(
+        event("0190a5f2-0000-7000-8000-000000000000", metadata=metadata), now=NOW
+    )
+    assert errors == {}
+    assert record is not None
+    assert record.metadata == metadata
 
 
 def test_parse_needs_some_learner_reference_and_an_object() -> None:

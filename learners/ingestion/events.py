@@ -109,10 +109,26 @@ def _parse_metadata(value: Any) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise ValueError("Must be a JSON object.")
-    check_json(value, name="metadata", max_depth=MAX_METADATA_DEPTH)
+    if not _flat_and_valid(value):  # the usual flat object needs no walk with paths
+        check_json(value, name="metadata", max_depth=MAX_METADATA_DEPTH)
     if len(json.dumps(value, separators=(",", ":"))) > MAX_METADATA_BYTES:
         raise ValueError(f"At most {MAX_METADATA_BYTES} bytes as compact JSON.")
     return value
+
+
+def _flat_and_valid(value: dict[str, Any]) -> bool:
+    """Whether ``check_json`` would certainly pass ``value``: one level of valid text keys and
+    scalar values (valid text, finite numbers, booleans, null). False means "walk it": the walk
+    decides, and words any refusal."""
+    for key, child in value.items():
+        if not isinstance(key, str) or text_problem(key) or isinstance(child, dict | list):
+            return False
+        if isinstance(child, str):
+            if text_problem(child):
+                return False
+        elif isinstance(child, float) and not math.isfinite(child):
+            return False
+    return True
 
 
 def _parse_learner(item: Mapping[str, Any], source: str | None) -> LearnerRef:

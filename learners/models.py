@@ -225,8 +225,6 @@ class Learner(BaseModel):
         ]
         indexes = [
             models.Index(fields=["cohort", "status"], name="learner_cohort_status"),
-            models.Index(fields=["risk_score"], name="learner_risk_score"),
-            models.Index(fields=["last_active_at"], name="learner_last_active"),
             models.Index(fields=["email_hash"], name="learner_email_hash"),
             # "Since yesterday": studying learners whose band changed lately, a range read.
             models.Index(
@@ -235,7 +233,9 @@ class Learner(BaseModel):
                 name="learner_studying_band_changed",
             ),
             # The caseload table's orders have partial indexes of their own, written in SQL by
-            # migration 0024_caseload_indexes (SQLite cannot declare NULLS FIRST in an index).
+            # migration 0024_caseload_indexes (SQLite cannot declare NULLS FIRST in an index),
+            # and the API's orders over every learner theirs (0028_learner_list_indexes), which
+            # also serve ranges of risk_score and last_active_at.
         ]
 
     def __str__(self) -> str:

@@ -25,6 +25,7 @@ from django.db.models.functions import Coalesce, Least
 
 from engagement.audit import audit_changes, audit_record
 from engagement.errors import Conflict, ValidationFailed
+from engagement.id_sets import id_subquery
 from engagement.models import User
 from nudges.models import (
     Experiment,
@@ -207,8 +208,11 @@ def re_engagement_record(activity: Mapping[uuid.UUID, Sequence[datetime]]) -> No
     latest = max(stamps[-1] for stamps in times.values())
     since = earliest - timedelta(days=max(MAX_ATTRIBUTION_DAYS, settings.NUDGE_ATTRIBUTION_DAYS))
     unmarked = Q(re_engaged_at__isnull=True) | Q(re_engaged_at__gt=earliest)
+    learners = id_subquery(times)
     nudges = (
-        Nudge.objects.filter(unmarked, learner_id__in=times, sent_at__gte=since, sent_at__lt=latest)
+        Nudge.objects.filter(
+            unmarked, learner_id__in=learners, sent_at__gte=since, sent_at__lt=latest
+        )
         .annotate(window=F("experiment__attribution_days"))
         .only("id", "learner_id", "sent_at", "re_engaged_at")
         .order_by("id")
@@ -230,7 +234,7 @@ def re_engagement_record(activity: Mapping[uuid.UUID, Sequence[datetime]]) -> No
         Nudge.objects.filter(pk__in=firsts).update(re_engaged_at=_earliest(firsts))
     assignments = (
         ExperimentAssignment.objects.annotate(exposure=assignment_exposure())
-        .filter(unmarked, learner_id__in=times, exposure__gte=since, exposure__lt=latest)
+        .filter(unmarked, learner_id__in=learners, exposure__gte=since, exposure__lt=latest)
         .select_related("experiment")
         .only("id", "learner_id", "exposed_at", "re_engaged_at", "experiment__attribution_days")
         .order_by("id")

@@ -36,7 +36,6 @@ import re
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,7 +49,7 @@ import requests
 from dashboard import ADMIN, COACH, COACH_COHORTS, PASSWORD, USERS_SNIPPET, machine, wait_ready
 from ingest_throughput import OtherCpu, free_port, gunicorn_stop
 from rescore import _env, _manage, _prepare
-from scratch_db import SERVER, admin_execute, scratch_arguments
+from scratch_db import SERVER, run_and_report, scratch_arguments
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARKS = ROOT / "benchmarks"
@@ -506,16 +505,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    args = parse_args()
-    try:
-        with tempfile.TemporaryDirectory(prefix="lep-api-lists-") as workdir:
-            results = run(args, Path(workdir))
-    finally:
-        if not args.keep_db:
-            admin_execute(f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)")
-    print_report(results)
-    if args.json_out:
-        args.json_out.write_text(json.dumps(results, indent=2) + "\n")
+    run_and_report(parse_args(), prefix="lep-api-lists-", run=run, report=print_report)
 
 
 if __name__ == "__main__":

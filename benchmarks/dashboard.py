@@ -38,7 +38,6 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -59,6 +58,7 @@ from ingest_throughput import (
     gunicorn_stop,
     memory_gib,
 )
+from scratch_db import admin_execute, run_and_report
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -136,11 +136,6 @@ def manage(args: argparse.Namespace, *command: str) -> tuple[float, str]:
     started = time.perf_counter()
     stdout = python(args, ["manage.py", *command], f"manage.py {command[0]} failed")
     return time.perf_counter() - started, stdout
-
-
-def admin_execute(statement: str) -> None:
-    with psycopg.connect(f"{SERVER_URL}/postgres", autocommit=True) as connection:
-        connection.execute(statement)
 
 
 def fetch(args: argparse.Namespace, query: str, params: tuple[Any, ...] = ()) -> list[Any]:
@@ -687,18 +682,7 @@ def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--count-queries-child":
         count_queries_child(json.loads(sys.argv[2]))
         return
-    args = parse_args()
-    try:
-        with tempfile.TemporaryDirectory(prefix="lep-dashboard-bench-") as workdir:
-            results = run(args, Path(workdir))
-    finally:
-        if not args.keep_db:
-            admin_execute(f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)")
-    if results is None:
-        return
-    print_report(results)
-    if args.json_out:
-        args.json_out.write_text(json.dumps(results, indent=2) + "\n")
+    run_and_report(parse_args(), prefix="lep-dashboard-bench-", run=run, report=print_report)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,6 @@ import re
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ import redis
 from api_lists import BIN, ROOT, common_arguments, fetch, prepare, scope, serving, token
 from dashboard import ADMIN, COACH, PASSWORD, machine, sign_in
 from ingest_throughput import OtherCpu
-from scratch_db import SERVER, admin_execute
+from scratch_db import SERVER, run_and_report
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 RATES = "5,10,20,40,80,120,160,240,320,400,500,640,800"
@@ -241,16 +240,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 
 def main() -> None:
-    args = parse_args()
-    try:
-        with tempfile.TemporaryDirectory(prefix="lep-mixed-") as workdir:
-            results = run(args, Path(workdir))
-    finally:
-        if not args.keep_db:
-            admin_execute(f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)")
-    print_report(results)
-    if args.json_out:
-        args.json_out.write_text(json.dumps(results, indent=2) + "\n")
+    run_and_report(parse_args(), prefix="lep-mixed-", run=run, report=print_report)
 
 
 if __name__ == "__main__":

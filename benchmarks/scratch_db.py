@@ -2,6 +2,11 @@
 127.0.0.1 only. Only the scratch database is ever created and dropped."""
 
 import argparse
+import json
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -25,3 +30,26 @@ def admin_execute(sql: str) -> None:
     """One statement on the server's ``postgres`` database (create or drop the scratch one)."""
     with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as connection:
         connection.execute(sql)
+
+
+def run_and_report(
+    args: argparse.Namespace,
+    *,
+    prefix: str,
+    run: Callable[[argparse.Namespace, Path], dict[str, Any] | None],
+    report: Callable[[dict[str, Any]], None],
+) -> None:
+    """Run a benchmark in a temporary working directory, drop its scratch database afterwards
+    (even when it failed) unless ``--keep-db``, then print its results and write them to
+    ``--json-out``. A run that returns ``None`` (set-up only) reports nothing."""
+    try:
+        with tempfile.TemporaryDirectory(prefix=prefix) as workdir:
+            results = run(args, Path(workdir))
+    finally:
+        if not args.keep_db:
+            admin_execute(f"DROP DATABASE IF EXISTS {args.database} WITH (FORCE)")
+    if results is None:
+        return
+    report(results)
+    if args.json_out:
+        args.json_out.write_text(json.dumps(results, indent=2) + "\n")

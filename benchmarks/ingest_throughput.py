@@ -4,7 +4,7 @@ Three figures: learners imported per second (``manage.py import_learners``), act
 accepted per second through ``POST /api/v1/events/`` served by gunicorn, and activity rows
 imported per second (``manage.py import_activity``). Input data is generated (seeded, so runs
 are repeatable) and written or serialised before any clock starts. Only 127.0.0.1 is used, and
-only the scratch database ``lep_bench`` is created and dropped.
+only the scratch database (``--database``, default ``lep_bench``) is created and dropped.
 
 Run from the project root (see benchmarks/README.md for what each figure means)::
 
@@ -47,6 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
 SERVER_URL = f"postgres://postgres@{HOST}:5432"
+# The scratch database: ``--database`` sets it once, before anything connects (engineers sharing
+# one server each use their own).
 DATABASE = "lep_bench"
 SOURCE = "bench-lms"
 BATCH_SIZE = 5000
@@ -621,7 +623,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=0, help="client threads (default: workers)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json-out", type=Path, help="also write the results as JSON here")
-    parser.add_argument("--keep-db", action="store_true", help=f"keep the {DATABASE} database")
+    parser.add_argument("--keep-db", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--database", default=DATABASE, help="the scratch database (dropped unless --keep-db)"
+    )
     args = parser.parse_args()
     args.clients = args.clients or args.workers
     if min(args.learners, args.api_events, args.csv_rows, args.workers, args.clients) < 1:
@@ -652,7 +657,9 @@ def run(args: argparse.Namespace, workdir: Path) -> Results:
 
 
 def main() -> None:
+    global DATABASE  # set once from the command line, before any connection
     args = parse_args()
+    DATABASE = args.database
     try:
         with tempfile.TemporaryDirectory(prefix="lep-bench-") as workdir:
             results = run(args, Path(workdir))

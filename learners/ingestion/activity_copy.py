@@ -16,7 +16,7 @@ Two database sessions take alternate slices, so that both cores work; each slice
 own, as the Python path commits chunk by chunk. Each slice is checked (UTF-8, no NUL, readable
 CSV) before it is handed on, so a malformed file stops where it is malformed: the slices before
 stay imported and nothing after is (the documented behaviour of every import; re-importing the
-corrected file adds nothing twice). Event ids are UUIDv7 built in SQL (see the ADR in docs/).
+corrected file adds nothing twice). Event ids are UUIDv7 built in SQL (docs/adr/0010-activity-import-ids-in-sql.md).
 """
 
 import codecs

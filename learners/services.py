@@ -11,7 +11,6 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from engagement.audit import Actor, audit_changes, audit_record, audit_record_many
@@ -28,6 +27,7 @@ from learners import tasks  # its schedules call the request services below
 from learners.activity_listeners import activity_notify
 from learners.cache import learner_detail_forget, learners_data_changed
 from learners.ingestion.events import EventRecord, LearnerRef, parse_event
+from learners.ingestion.storage import EventRow, activity_events_insert, learners_activity_raise
 from learners.ingestion.validation import Errors, learner_row
 from learners.models import (
     COACH_NOTE_MAX_LENGTH,
@@ -335,12 +335,13 @@ def events_store(
 
     New ``(source, source_event_id)`` pairs are inserted, pairs already stored (or repeated
     within the batch) count as duplicates, rows the database skips for another reason are
-    rejected, and each touched learner's ``last_active_at`` is recomputed in one UPDATE. Safe
-    against concurrent batches that overlap.
+    rejected, and each touched learner's ``last_active_at`` moves to its newest new event.
+    Safe against concurrent batches that overlap.
     """
     report = report or IngestReport()
     learners = _resolve_learners({record.learner for _, record in records})
-    rows: list[tuple[int, ActivityEvent]] = []
+    ingested_at = timezone.now()
+    rows: list[tuple[int, EventRow]] = []
     seen: set[tuple[str, str]] = set()
     for index, record in records:
         learner_id = learners.get(record.learner)
@@ -352,13 +353,13 @@ def events_store(
             report.duplicates += 1
             continue
         seen.add(key)
-        rows.append((index, _event_row(record, learner_id)))
+        rows.append((index, _event_row(record, learner_id, ingested_at)))
     if rows:
         _account_insert(rows, report)
     return report
 
 
-def _account_insert(rows: list[tuple[int, ActivityEvent]], report: IngestReport) -> None:
+def _account_insert(rows: list[tuple[int, EventRow]], report: IngestReport) -> None:
     """Insert the rows and count each exactly: landed, already stored (a duplicate), or refused.
 
     A row that neither landed nor has its ``(source, source_event_id)`` stored was skipped by the
@@ -389,8 +390,8 @@ def _stored_event_keys(keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
     return {key for key in rows if key in keys}
 
 
-def _event_row(record: EventRecord, learner_id: uuid.UUID) -> ActivityEvent:
-    return ActivityEvent(
+def _event_row(record: EventRecord, learner_id: uuid.UUID, ingested_at: datetime) -> EventRow:
+    return EventRow(
         id=uuid7(),
         learner_id=learner_id,
         kind=record.kind,
@@ -400,50 +401,44 @@ def _event_row(record: EventRecord, learner_id: uuid.UUID) -> ActivityEvent:
         source=record.source,
         source_event_id=record.source_event_id,
         metadata=record.metadata,
+        ingested_at=ingested_at,
     )
 
 
-def _insert_new_events(rows: list[ActivityEvent]) -> set[uuid.UUID]:
+def _insert_new_events(rows: list[EventRow]) -> set[uuid.UUID]:
     """Insert, skipping conflicts; returns the ids (generated here) of the rows that landed.
 
     Rows go in sorted by their unique key so that concurrent overlapping batches take row
-    locks in the same order and cannot deadlock. ``last_active_at`` is recomputed after the
-    insert has committed, in its own short statement.
+    locks in the same order and cannot deadlock. The touched learners are updated after the
+    insert has committed, in a short statement of their own, so the insert never waits on a
+    learner row and a learner row is never held for the length of an insert.
     """
     rows.sort(key=lambda row: (row.source, row.source_event_id))
-    with transaction.atomic():
-        ActivityEvent.objects.bulk_create(rows, ignore_conflicts=True)
-    landed = dict(
-        ActivityEvent.objects.filter(id__in=[row.id for row in rows]).values_list(
-            "id", "learner_id"
-        )
-    )
+    landed = activity_events_insert(rows)
     if landed:
-        learners_touch_activity(learner_ids=set(landed.values()))
-        activity_notify((row.learner_id, row.occurred_at) for row in rows if row.id in landed)
-    return set(landed)
+        new = [row for row in rows if row.id in landed]
+        latest: dict[uuid.UUID, datetime] = {}
+        for row in new:
+            if row.learner_id not in latest or latest[row.learner_id] < row.occurred_at:
+                latest[row.learner_id] = row.occurred_at
+        learners_touch_activity(latest=latest)
+        activity_notify((row.learner_id, row.occurred_at) for row in new)
+    return landed
 
 
-def learners_touch_activity(*, learner_ids: Iterable[uuid.UUID]) -> None:
-    """Recompute ``last_active_at`` from stored events and mark the learners for rescoring.
+def learners_touch_activity(*, latest: Mapping[uuid.UUID, datetime]) -> None:
+    """Move each learner's ``last_active_at`` up to the newest of their just-stored events and
+    mark them for rescoring; ``latest`` maps learner id to that newest ``occurred_at``.
 
-    The rows are locked in id order first, so concurrent batches that share learners queue
-    instead of deadlocking; the newest event comes from the ``(learner, occurred_at)`` index
-    (ORDER BY ... LIMIT 1) rather than from aggregating each learner's whole history.
+    Call it once the events have committed. The end state is that of recomputing
+    ``last_active_at`` from every stored event (events only ever arrive, so the maximum only
+    grows), without reading any history. Only rows that change are locked and written, in id
+    order, so concurrent batches that share learners queue instead of deadlocking.
     """
-    ids = sorted(set(learner_ids))
-    latest = (
-        ActivityEvent.objects.filter(learner_id=OuterRef("pk"))
-        .order_by("-occurred_at")
-        .values("occurred_at")[:1]
-    )
-    with transaction.atomic():
-        locked = Learner.objects.filter(id__in=ids).order_by("id").select_for_update(no_key=True)
-        list(locked.values_list("id", flat=True))
-        Learner.objects.filter(id__in=ids).update(
-            last_active_at=Subquery(latest), risk_stale=True, updated_at=timezone.now()
-        )
-    learner_detail_forget(ids)
+    if not latest:
+        return
+    learners_activity_raise(latest, now=timezone.now())
+    learner_detail_forget(latest)
     tasks.rescore_stale_soon()
 
 

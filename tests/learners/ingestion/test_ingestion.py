@@ -1,13 +1,15 @@
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import Max
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from learners.ingestion.events import LearnerRef, parse_event
-from learners.models import ActivityEvent
-from learners.services import events_ingest
+from learners.models import ActivityEvent, Learner
+from learners.services import events_ingest, learners_touch_activity
 from tests.factories import ActivityEventFactory, LearnerFactory
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -143,18 +145,96 @@ def test_mixed_batch_reports_each_rejected_item() -> None:
 
 
 @pytest.mark.django_db
-def test_insert_query_count_is_constant_in_rows() -> None:
-    learners = LearnerFactory.create_batch(3)
+def test_insert_query_count_is_constant_in_rows_and_learners() -> None:
+    """1,500 rows are past SQLite's 999 parameters: one statement still carries them all."""
+    learners = LearnerFactory.create_batch(40)
 
     def batch(size: int, prefix: str) -> list[dict]:
-        return [event(learners[n % 3].id, n, source_event_id=f"{prefix}-{n}") for n in range(size)]
+        return [
+            event(learners[n % len(learners)].id, n % 500, source_event_id=f"{prefix}-{n}")
+            for n in range(size)
+        ]
 
     with CaptureQueriesContext(connection) as small:
         events_ingest(items=batch(6, "a"), now=NOW)
     with CaptureQueriesContext(connection) as large:
-        events_ingest(items=batch(90, "b"), now=NOW)
+        events_ingest(items=batch(1500, "b"), now=NOW)
+    with CaptureQueriesContext(connection) as resent:
+        again = events_ingest(items=batch(1500, "b"), now=NOW)
     assert len(small) == len(large)
-    assert ActivityEvent.objects.count() == 96
+    assert len(resent) <= len(large)
+    assert (again.accepted, again.duplicates) == (0, 1500)
+    assert ActivityEvent.objects.count() == 1506
+
+
+def _learner_state() -> dict:
+    return {
+        row["id"]: row
+        for row in Learner.objects.values("id", "last_active_at", "risk_stale", "updated_at")
+    }
+
+
+@pytest.mark.django_db
+def test_last_active_and_risk_stale_match_a_full_recomputation() -> None:
+    """Batches in any time order, with duplicates and repeats, leave exactly what recomputing
+    from every stored event gives; learners without events are left alone."""
+    learners = LearnerFactory.create_batch(12)
+    Learner.objects.update(risk_stale=False)
+    rng = random.Random(7)
+    batches = [
+        [
+            event(
+                rng.choice(learners[:9]).id,
+                rng.randrange(1, 2000),
+                source_event_id=f"e-{rng.randrange(600)}",
+            )
+            for _ in range(150)
+        ]
+        for _ in range(6)
+    ]
+    for batch in batches:
+        events_ingest(items=batch, now=NOW)
+    newest = dict(
+        ActivityEvent.objects.values("learner_id")
+        .annotate(newest=Max("occurred_at"))
+        .values_list("learner_id", "newest")
+    )
+    state = _learner_state()
+    assert {learner_id for learner_id, row in state.items() if row["risk_stale"]} == set(newest)
+    assert {learner_id: row["last_active_at"] for learner_id, row in state.items()} == {
+        learner.id: newest.get(learner.id) for learner in learners
+    }
+
+
+@pytest.mark.django_db
+def test_resending_a_batch_changes_nothing() -> None:
+    learners = LearnerFactory.create_batch(5)
+    batch = [event(learners[n % 5].id, n, source_event_id=f"r-{n}") for n in range(1, 60)]
+    events_ingest(items=batch, now=NOW)
+    Learner.objects.filter(id=learners[0].id).update(risk_stale=False)  # rescored meanwhile
+    before = _learner_state()
+    again = events_ingest(items=batch, now=NOW)
+    assert (again.accepted, again.duplicates, again.rejected) == (0, 59, [])
+    assert _learner_state() == before
+    assert ActivityEvent.objects.count() == 59
+
+
+@pytest.mark.django_db
+def test_touch_writes_only_learners_it_changes() -> None:
+    """Stale already, with a newer last activity: neither rewritten nor moved back."""
+    quiet, stale, rescored = LearnerFactory.create_batch(3)
+    Learner.objects.filter(id=stale.id).update(last_active_at=NOW, risk_stale=True)
+    Learner.objects.filter(id=rescored.id).update(last_active_at=NOW, risk_stale=False)
+    before = _learner_state()
+    earlier = NOW - timedelta(days=2)
+    learners_touch_activity(latest={quiet.id: earlier, stale.id: earlier, rescored.id: earlier})
+    after = _learner_state()
+    assert after[stale.id] == before[stale.id]
+    assert (after[quiet.id]["last_active_at"], after[quiet.id]["risk_stale"]) == (earlier, True)
+    assert after[quiet.id]["updated_at"] > before[quiet.id]["updated_at"]
+    assert (after[rescored.id]["last_active_at"], after[rescored.id]["risk_stale"]) == (NOW, True)
+    learners_touch_activity(latest={})
+    assert _learner_state() == after
 
 
 # POST /api/v1/events/ ------------------------------------------------------------------------------

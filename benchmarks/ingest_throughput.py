@@ -191,10 +191,14 @@ class OtherCpu:
 
     interval = 0.5
 
-    def __init__(self) -> None:
+    def __init__(self, database: str | None = None) -> None:
         self.baseline: dict[int, int] = {}
         self.latest: dict[int, tuple[int, str, int]] = {}
         self.share = 0.0
+        # With ``database``: CPU seconds of the server side (our child processes and the
+        # PostgreSQL backends serving that database), which contention disturbs less than rates.
+        self.database = database
+        self.server_seconds = 0.0
         self._started = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -218,10 +222,26 @@ class OtherCpu:
         )
         capacity = seconds * os.sysconf("SC_CLK_TCK") * len(os.sched_getaffinity(0))
         self.share = round(used / capacity, 2)
+        if self.database:
+            server = sum(
+                jiffies - self.baseline.get(pid, 0)
+                for pid, (_, name, jiffies) in self.latest.items()
+                if (name != "postgres" and pid != os.getpid() and self._ours(pid))
+                or (name == "postgres" and self._serves(pid))
+            )
+            self.server_seconds = round(server / os.sysconf("SC_CLK_TCK"), 2)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             self.latest.update(process_table())
+
+    def _serves(self, pid: int) -> bool:
+        """A PostgreSQL backend connected to our database (its title names the database)."""
+        try:
+            title = (Path("/proc") / str(pid) / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:  # ended meanwhile: its CPU is lost to this measure
+            return False
+        return f" {self.database} " in title
 
     def _ours(self, pid: int) -> bool:
         """This process or a descendant (gunicorn and its workers, manage.py commands)."""
@@ -359,7 +379,7 @@ def wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None
             )
             if answer.status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # workers still starting
             pass
         time.sleep(0.5)
     sys.exit(f"gunicorn did not become healthy:\n{log.read_text(errors='replace')}")
@@ -462,7 +482,7 @@ def api_phase(args: argparse.Namespace, bodies: list[bytes], workdir: Path) -> d
         wait_healthy(base, process, log)
         token = obtain_token(base)
         url = f"{base}/api/v1/events/"
-        with OtherCpu() as other:
+        with OtherCpu(DATABASE) as other:
             seconds, answers = post_all(url, token, bodies, args.clients)
         sizes = [min(BATCH_SIZE, args.api_events - i * BATCH_SIZE) for i in range(len(bodies))]
         failures = check_answers(answers, sizes) or check_idempotent(
@@ -478,6 +498,8 @@ def api_phase(args: argparse.Namespace, bodies: list[bytes], workdir: Path) -> d
         "seconds": round(seconds, 3),
         "events_per_s": round(args.api_events / seconds),
         "other_cpu": other.share,
+        "server_cpu_seconds": other.server_seconds,
+        "server_cpu_us_per_event": round(other.server_seconds * 1e6 / args.api_events, 1),
         "idempotent_resend": {"status": 200, "accepted": 0, "duplicates": sizes[0]},
     }
 
@@ -607,6 +629,8 @@ def print_results(results: Results) -> None:
             target=TARGET_CSV_ROWS_PER_S,
         ),
         "-" * 78,
+        f"  API server CPU {figures['api']['server_cpu_us_per_event']} µs per event "
+        "(gunicorn workers and the database's PostgreSQL backends)",
         f"  re-sent batch {figures['api']['idempotent_resend']}",
         f"  database      {results.checks}",
         f"  commands      {figures['csv_learners']['command_output']}",

@@ -143,6 +143,9 @@ def django_env() -> dict[str, str]:
         "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
         "FIELD_ENCRYPTION_KEYS": FIELD_ENCRYPTION_KEY,
         "FIELD_HASH_KEY": "lep-benchmark-only-hash-key",
+        # Background tasks are queued, as a deployment hands them to Celery workers: without a
+        # broker they would run eagerly inside the request (each batch rescoring its learners).
+        "CELERY_TASK_ALWAYS_EAGER": "false",
     }
 
 

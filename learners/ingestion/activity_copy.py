@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import IO, Any
 
@@ -67,6 +67,7 @@ _TIMESTAMP = (
     "[T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9]([.][0-9]{1,6})?)?"
     "(Z|[+-](0[0-9]|1[0-3]):[0-5][0-9])?$"
 )
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _OFFSET = "(Z|[+-][0-9][0-9]:[0-9][0-9])$"
 _WHOLE = "^[0-9]{1,10}$"
 _SCORE = "^([01]([.][0-9]{1,17})?|[.][0-9]{1,17})$"
@@ -83,7 +84,8 @@ def _identifier(cell: str, limit: int) -> str:
 
 def _slice_sql(staging: str, column: Mapping[str, str]) -> str:
     """One statement per slice: check, join the learners, insert. It returns the landed events'
-    learners and times (part 0), the flagged rows' positions and cells (part 1) and how many rows
+    learners and times (part 0; microseconds since the epoch, which cost a fraction of what
+    decoding timestamps does), the flagged rows' positions and cells (part 1) and how many rows
     passed (part 2)."""
     cells = ", ".join(f"{column[name]} AS {name}" for name in ACTIVITY_COLUMNS)
     return f"""
@@ -126,14 +128,15 @@ WITH checked AS (
     DELETE FROM {staging}
 )
 SELECT 0 AS part, NULL::bigint AS number, learner_id,
-       array_agg(occurred_at ORDER BY occurred_at) AS times, NULL::text[] AS cells
+       array_agg((extract(epoch FROM occurred_at) * 1000000)::bigint ORDER BY occurred_at) AS times,
+       NULL::text[] AS cells
     FROM landed GROUP BY learner_id
 UNION ALL
-SELECT 1, n - (SELECT min(n) FROM typed), NULL::uuid, NULL::timestamptz[],
+SELECT 1, n - (SELECT min(n) FROM typed), NULL::uuid, NULL::bigint[],
        ARRAY[{", ".join(ACTIVITY_COLUMNS)}]
     FROM typed WHERE NOT EXISTS (SELECT 1 FROM good WHERE good.n = typed.n)
 UNION ALL
-SELECT 2, count(*), NULL::uuid, NULL::timestamptz[], NULL::text[] FROM good
+SELECT 2, count(*), NULL::uuid, NULL::bigint[], NULL::text[] FROM good
 """  # noqa: S608 - table and column names of ours; every value is a parameter
 
 
@@ -253,7 +256,7 @@ class _SliceImporter:
         passed = 0
         for part, number, learner_id, times, cells in results:
             if part == 0:
-                landed[learner_id] = times
+                landed[learner_id] = [_EPOCH + timedelta(microseconds=stamp) for stamp in times]
             elif part == 1:
                 row = dict(zip(ACTIVITY_COLUMNS, (cell or "" for cell in cells), strict=True))
                 flagged.append((piece.first_line + number, row))
@@ -262,7 +265,9 @@ class _SliceImporter:
         report = IngestReport(accepted=sum(len(times) for times in landed.values()))
         report.duplicates = passed - report.accepted
         if landed:
-            learners_touch_activity(learner_ids=landed)
+            learners_touch_activity(
+                latest={learner: times[-1] for learner, times in landed.items()}
+            )
             activity_notify(
                 (learner_id, stamp) for learner_id, times in landed.items() for stamp in times
             )

@@ -55,6 +55,10 @@ from learners.services import (
 
 #: Database sessions importing slices side by side (PostgreSQL, outside a transaction).
 SESSIONS = 2
+#: Lines per slice. The slice's Python work (the learners' update, the activity listeners)
+#: grows with the distinct learners in it, so larger slices cost less per row: 20,000 took a
+#: quarter less Python CPU per row than 5,000 with 20,000 learners. A slice is a few MB.
+SLICE_LINES = 20_000
 #: Columns ``parse_event`` would read besides the CSV format's: a file naming one goes through
 #: the Python path whole.
 PYTHON_ONLY_COLUMNS = frozenset({"learner_id", "learner_source", "metadata"})
@@ -346,13 +350,14 @@ def _header(handle: IO[bytes]) -> list[str]:
 
 
 def activity_import(
-    *, handle: IO[bytes], via: str, chunk_size: int = IMPORT_CHUNK_SIZE
+    *, handle: IO[bytes], via: str, chunk_size: int | None = None
 ) -> Iterator[IngestReport]:
     """Import an activity CSV file (seekable bytes, header first); one report per slice, in
     file order, rejected rows carrying their line number as ``index``.
 
     Raises what the Python path raises (``CsvRefused`` for a header that lacks a column,
     ``UnicodeDecodeError`` or ``csv.Error`` part-way), after reporting the slices before.
+    ``chunk_size`` defaults to ``SLICE_LINES`` set-based and ``IMPORT_CHUNK_SIZE`` in Python.
     """
     start = handle.tell()
     header = _header(handle)
@@ -366,9 +371,11 @@ def activity_import(
     if not set_based:
         handle.seek(start)
         rows = text_rows(handle, required=ACTIVITY_COLUMNS)
-        return events_import(rows=rows, via=via, chunk_size=chunk_size, now=now)
+        return events_import(
+            rows=rows, via=via, chunk_size=chunk_size or IMPORT_CHUNK_SIZE, now=now
+        )
     importer = _SliceImporter(header, via=via, now=now)
-    pieces = _slices(handle, header, chunk_size)
+    pieces = _slices(handle, header, chunk_size or SLICE_LINES)
     if connection.in_atomic_block or SESSIONS < 2:
         return (importer.run(piece) for piece in pieces)
     return _in_sessions(pieces, importer, SESSIONS)

@@ -178,13 +178,19 @@ def _parse(
 
 
 def _slices(handle: IO[bytes], header: Sequence[str], chunk_size: int) -> Iterator[_Slice]:
-    """Cut the file after its header into slices of ``chunk_size`` lines (a slice holding an odd
-    number of quotes grows until it ends outside a quoted cell), each checked before it is
-    handed on."""
+    """Cut the file after its header into slices of ``chunk_size`` lines, each checked before it
+    is handed on. A slice holding an odd number of quotes grows until it ends outside a quoted
+    cell, or until the open cell is past the CSV field limit (Python's reader then refuses it,
+    as it would reading the file whole): memory stays bounded."""
     next_line = 2
     while lines := list(islice(handle, chunk_size)):
         data = b"".join(lines)
-        while data.count(b'"') % 2 and (more := list(islice(handle, chunk_size))):
+        limit = len(data) + csv.field_size_limit() * 4  # UTF-8: up to 4 bytes a character
+        while (
+            data.count(b'"') % 2
+            and len(data) <= limit
+            and (more := list(islice(handle, chunk_size)))
+        ):
             data += b"".join(more)
         piece = _Slice(data, next_line)
         if _plain(data):

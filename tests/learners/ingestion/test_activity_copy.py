@@ -241,3 +241,21 @@ def test_two_sessions_on_alternate_slices_import_each_row_once_in_file_order(
     assert (again.accepted, again.duplicates) == (0, 120 - len(rejected))
     newest = datetime(2026, 3, 3, 10, 59, tzinfo=UTC)
     assert Learner.objects.aggregate(newest=Max("last_active_at"))["newest"] == newest
+
+
+@pytest.mark.usefixtures("learners")
+def test_a_quote_that_never_closes_ends_the_import_as_the_python_path_does() -> None:
+    text = HEADER + "\n".join([*ROWS[:3], 'a1,lms,login,"2026-03-03T10:00:00Z,,,o1', *ROWS[3:6]])
+
+    def outcome(importer: Any) -> tuple[str, int]:
+        _forget()
+        try:
+            total = csv_import(io.BytesIO(text.encode()), importer=importer, on_report=print)
+        except CsvRefused as exc:
+            return str(exc), ActivityEvent.objects.count()
+        return repr(
+            (total.accepted, total.duplicates, total.rejected)
+        ), ActivityEvent.objects.count()
+
+    python = outcome(lambda handle: events_import(rows=text_rows(handle, required=[]), via="t"))
+    assert outcome(lambda handle: activity_import(handle=handle, via="t")) == python

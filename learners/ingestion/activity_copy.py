@@ -32,7 +32,7 @@ from itertools import islice
 from typing import IO, Any
 
 import psycopg
-from django.db import DatabaseError, connection, connections, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.utils import timezone
 
 from engagement.input_bounds import EARLIEST, FUTURE_TOLERANCE, LATEST, MAX_INTEGER
@@ -43,6 +43,7 @@ from learners.ingestion.csv import (
     text_rows,
 )
 from learners.ingestion.events import EVENT_KINDS, MAX_ID_LENGTH, MAX_SOURCE_LENGTH
+from learners.models import ActivityEvent
 from learners.monitoring import ingestion_count
 from learners.services import (
     IMPORT_CHUNK_SIZE,
@@ -209,8 +210,9 @@ def _slices(handle: IO[bytes], header: Sequence[str], chunk_size: int) -> Iterat
 class _SliceImporter:
     """Imports slices on the calling thread's connection (one database session each)."""
 
-    def __init__(self, header: Sequence[str], *, via: str, now: datetime) -> None:
+    def __init__(self, header: Sequence[str], *, alias: str, via: str, now: datetime) -> None:
         self.header = list(header)
+        self.alias = alias
         self.via = via
         self.now = now
         names = [f"c{index}" for index in range(len(header))]
@@ -240,7 +242,7 @@ class _SliceImporter:
         a date that does not exist."""
         millis = int(time.time() * 1000).to_bytes(8, "big")[2:]
         try:
-            with transaction.atomic(), connection.cursor() as cursor:
+            with transaction.atomic(using=self.alias), connections[self.alias].cursor() as cursor:
                 cursor.execute(self.create)
                 with cursor.cursor.copy(self.copy) as copy:
                     copy.write(piece.data)
@@ -369,8 +371,9 @@ def activity_import(
     """
     start = handle.tell()
     header = _header(handle)
+    alias = router.db_for_write(ActivityEvent)  # marks the unit of work as written, as the ORM does
     set_based = (
-        connection.vendor == "postgresql"
+        connections[alias].vendor == "postgresql"
         and not missing_columns_message(header, ACTIVITY_COLUMNS)
         and len(set(header)) == len(header)
         and not PYTHON_ONLY_COLUMNS & set(header)
@@ -382,8 +385,8 @@ def activity_import(
         return events_import(
             rows=rows, via=via, chunk_size=chunk_size or IMPORT_CHUNK_SIZE, now=now
         )
-    importer = _SliceImporter(header, via=via, now=now)
+    importer = _SliceImporter(header, alias=alias, via=via, now=now)
     pieces = _slices(handle, header, chunk_size or SLICE_LINES)
-    if connection.in_atomic_block or SESSIONS < 2:
+    if connections[alias].in_atomic_block or SESSIONS < 2:
         return (importer.run(piece) for piece in pieces)
     return _in_sessions(pieces, importer, SESSIONS)

@@ -64,19 +64,22 @@ SLICE_LINES = 20_000
 #: the Python path whole.
 PYTHON_ONLY_COLUMNS = frozenset({"learner_id", "learner_source", "metadata"})
 
-# What the SQL vouches for; anything else is left to ``parse_event``. ASCII digits, ``T`` or a
-# space, at most six fractional digits (Python truncates beyond, PostgreSQL rounds), ``Z`` or
-# ``±hh:mm``; no hour 24 and no second 60, which PostgreSQL would roll over where Python refuses
-# them. Out-of-range months, days, minutes or offsets make PostgreSQL's cast fail, and the
-# slice goes through Python whole; the years are bounded after the cast. Without an offset the
-# cast reads UTC: Django's connections run with ``TimeZone`` UTC (``USE_TZ``).
-_TIMESTAMP = (
-    "^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-9]{2}"
-    "(:[0-5][0-9]([.][0-9]{1,6})?)?(Z|[+-][0-9]{2}:[0-9]{2})?$"
+# What the SQL vouches for; anything else is left to ``parse_event``. A date-time has one of
+# these shapes once its digits are written 0: ``T`` or a space, at most six fractional digits
+# (Python truncates beyond, PostgreSQL rounds), ``Z`` or ``±hh:mm``; and neither hour 24 nor
+# second 60, which PostgreSQL would roll over where Python refuses them. Out-of-range months,
+# days, minutes or offsets make PostgreSQL's cast fail, and the slice goes through Python whole;
+# the years are bounded after the cast. Without an offset the cast reads UTC: Django's
+# connections run with ``TimeZone`` UTC (``USE_TZ``). Shapes and character sets rather than
+# regular expressions: the patterns cost PostgreSQL 12 µs a row, a third of the statement.
+_TIMESTAMP_SHAPES = sorted(
+    f"0000-00-00{separator}00:00{seconds}{offset}"
+    for separator in "T "
+    for seconds in ("", ":00", *(":00." + "0" * digits for digits in range(1, 7)))
+    for offset in ("", "Z", "+00:00", "-00:00")
 )
+_DIGITS = "0123456789"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_WHOLE = "^[0-9]{1,10}$"
-_SCORE = "^([01]([.][0-9]{1,17})?|[.][0-9]{1,17})$"
 
 
 def _identifier(cell: str, limit: int) -> str:
@@ -101,9 +104,11 @@ WITH checked AS (
         AND {_identifier("c.source_event_id", MAX_ID_LENGTH)}
         AND {_identifier("c.learner_external_id", MAX_ID_LENGTH)}
         AND c.kind = ANY(%(kinds)s)
-        AND c.occurred_at ~ '{_TIMESTAMP}'
-        AND (c.duration_seconds IS NULL OR c.duration_seconds ~ '{_WHOLE}')
-        AND (c.score IS NULL OR c.score ~ '{_SCORE}') AS plain
+        AND translate(c.occurred_at, '{_DIGITS[1:]}', '{"0" * 9}') = ANY(%(shapes)s)
+        AND substr(c.occurred_at, 12, 2) <> '24' AND substr(c.occurred_at, 18, 2) <> '60'
+        AND (c.duration_seconds IS NULL OR (char_length(c.duration_seconds) <= 10
+                                            AND ltrim(c.duration_seconds, '{_DIGITS}') = ''))
+        AND (c.score IS NULL OR ltrim(c.score, '{_DIGITS}.') = '') AS plain
     FROM (SELECT n, {cells} FROM {staging}) AS c
     LEFT JOIN learners_learner l ON l.source = c.source AND l.external_id = c.learner_external_id
 ), typed AS (
@@ -125,7 +130,7 @@ WITH checked AS (
            %(now)s
     FROM (
         SELECT good.*, overlay(uuid_send(gen_random_uuid()) PLACING %(millis)s FROM 1 FOR 6) AS b
-        FROM good ORDER BY source, source_event_id, n
+        FROM good ORDER BY source COLLATE "C", source_event_id COLLATE "C", n
     ) AS ordered
     ON CONFLICT (source, source_event_id) DO NOTHING
     RETURNING learner_id, occurred_at
@@ -250,6 +255,7 @@ class _SliceImporter:
                     self.sql,
                     {
                         "kinds": sorted(EVENT_KINDS),
+                        "shapes": _TIMESTAMP_SHAPES,
                         "earliest": EARLIEST,
                         "latest": LATEST,
                         "newest": self.now + FUTURE_TOLERANCE,

@@ -146,10 +146,11 @@ def test_a_slice_postgresql_cannot_read_goes_through_python_whole() -> None:
         "a2,lms,login,2026-13-01T10:00:00Z,,,e22",  # no such month
         "a2,lms,login,2026-03-01T10:00:00+16:00,,,e23",  # Python takes offsets below 24 hours
         "a2,lms,login,2026-03-01T10:00:00+01:75,,,e24",  # offset minutes beyond 59
+        "a2,lms,assessment_passed,2026-03-01T10:00:00Z,,1.2.3,e26",  # not a number
     ]
     text = HEADER + "\n".join([*ROWS[:3], *unreadable, *ROWS[3:6]])
     report = _compare(text + "\n", 2)
-    assert [row["index"] for row in report.rejected] == [5, 6, 7, 9]
+    assert [row["index"] for row in report.rejected] == [5, 6, 7, 9, 10]
 
 
 @pytest.mark.usefixtures("learners")

@@ -3,7 +3,8 @@
 The upload is checked (size, UTF-8, a CSV header naming every required column, at least one
 row), stored in the database so that any Celery worker can read it, and imported by a
 ``learners.import`` job through the same loop the ``import_learners`` and ``import_activity``
-commands use (:func:`learners.ingestion.csv.csv_import`). The importers are idempotent (learners
+commands use (:func:`learners.ingestion.csv.csv_import`, activity through
+:func:`learners.ingestion.activity_copy.activity_import`). The importers are idempotent (learners
 upsert on ``(source, external_id)``, events on ``(source, source_event_id)``), so a job that is
 run again after its worker died adds nothing twice.
 
@@ -20,7 +21,7 @@ import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from django.conf import settings
 from django.db import transaction
@@ -34,6 +35,7 @@ from engagement.models import JOB_ACTIVE_STATUSES, Job, User
 from engagement.spreadsheets import csv_line
 from engagement.wording import counted
 from learners import services, tasks
+from learners.ingestion.activity_copy import activity_import
 from learners.ingestion.csv import (
     ACTIVITY_BLANK_COLUMNS,
     ACTIVITY_COLUMNS,
@@ -44,6 +46,7 @@ from learners.ingestion.csv import (
     csv_import,
     missing_columns_message,
     rejected_reasons,
+    text_rows,
 )
 from learners.models import ImportKind, ImportUpload
 from learners.services import IngestReport
@@ -59,8 +62,9 @@ MULTIPART_SLACK_BYTES = 64 * 1024
 
 @dataclass(frozen=True)
 class ImportFormat:
-    """What a kind of file must hold, and the importer its rows go through: the header names
-    every one of ``columns`` (those in ``blank`` may have empty cells) and may name ``optional``."""
+    """What a kind of file must hold, and the importer it goes through (called with the file's
+    ``handle`` and ``via``): the header names every one of ``columns`` (those in ``blank`` may
+    have empty cells) and may name ``optional``."""
 
     columns: tuple[str, ...]
     optional: tuple[str, ...]
@@ -68,18 +72,22 @@ class ImportFormat:
     blank: tuple[str, ...] = ()
 
 
+def _learners_file_import(*, handle: IO[bytes], **kwargs: Any) -> Iterator[IngestReport]:
+    return services.learners_import(rows=text_rows(handle, required=LEARNER_COLUMNS), **kwargs)
+
+
 FORMATS: dict[str, ImportFormat] = {
     ImportKind.LEARNERS: ImportFormat(
         columns=LEARNER_COLUMNS,
         optional=("finished_at",),
         blank=LEARNER_BLANK_COLUMNS,
-        importer=services.learners_import,
+        importer=_learners_file_import,
     ),
     ImportKind.ACTIVITY: ImportFormat(
         columns=ACTIVITY_COLUMNS,
         optional=(),
         blank=ACTIVITY_BLANK_COLUMNS,
-        importer=services.events_import,
+        importer=activity_import,
     ),
 }
 
@@ -247,7 +255,6 @@ def import_upload_run(*, job: Job, report_progress: ProgressReporter) -> dict[st
         raise ValidationFailed(
             _("The file was cleared before it could be imported; upload it again.")
         )
-    handle = io.TextIOWrapper(io.BytesIO(content), encoding="utf-8-sig", newline="")
     # Rows below the header; a quoted value spanning lines makes this a slight over-estimate.
     total_rows = max(content.count(b"\n") + (not content.endswith(b"\n")) - 1, 1)
     done = 0
@@ -259,11 +266,11 @@ def import_upload_run(*, job: Job, report_progress: ProgressReporter) -> dict[st
 
     format_ = FORMATS[upload.kind]
 
-    def importer(**kwargs: Any) -> Iterator[IngestReport]:
-        return format_.importer(via=VIA, **kwargs)
+    def importer(handle: IO[bytes]) -> Iterator[IngestReport]:
+        return format_.importer(handle=handle, via=VIA)
 
     try:
-        total = csv_import(handle, required=format_.columns, importer=importer, on_report=on_report)
+        total = csv_import(io.BytesIO(content), importer=importer, on_report=on_report)
     except CsvRefused as exc:  # the same file would fail again (its content goes at the end)
         raise ValidationFailed(str(exc)) from exc
     upload.accepted = total.accepted

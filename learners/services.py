@@ -491,32 +491,39 @@ def events_import(
     rows: Iterable[tuple[int, Mapping[str, str]]],
     via: str,
     chunk_size: int = IMPORT_CHUNK_SIZE,
+    now: datetime | None = None,
 ) -> Iterator[IngestReport]:
     """Import activity rows ``(line_number, row)`` chunk by chunk; yields one report per chunk.
 
     Rejected entries carry the line number as ``index``. Columns follow the public CSV format
     (``learner_external_id, source, kind, occurred_at, duration_seconds, score, source_event_id``).
     Events are not audited one by one (as on the API); each chunk leaves one ``events.import``
-    event with its counts and ``via`` naming the door.
+    event with its counts and ``via`` naming the door. The Python path: PostgreSQL imports files
+    set-based (``learners.ingestion.activity_copy``) and sends here what it cannot vouch for.
     """
-    now = timezone.now()
+    now = now or timezone.now()
     for chunk in chunked(rows, chunk_size):
         items = [{**row, "learner_source": row.get("source")} for _, row in chunk]
         report = events_ingest(items=items, door="csv", now=now)
         for rejected in report.rejected:
             rejected["index"] = chunk[rejected["index"]][0]
-        audit_record(
-            actor=None,
-            action="events.import",
-            target_type=ActivityEvent._meta.label_lower,
-            changes={
-                "via": via,
-                "accepted": report.accepted,
-                "duplicates": report.duplicates,
-                "rejected": len(report.rejected),
-            },
-        )
+        events_import_record(report, via=via)
         yield report
+
+
+def events_import_record(report: IngestReport, *, via: str) -> None:
+    """Leave the ``events.import`` audit event of one imported chunk (its counts, its door)."""
+    audit_record(
+        actor=None,
+        action="events.import",
+        target_type=ActivityEvent._meta.label_lower,
+        changes={
+            "via": via,
+            "accepted": report.accepted,
+            "duplicates": report.duplicates,
+            "rejected": len(report.rejected),
+        },
+    )
 
 
 def _cohorts_for(

@@ -1,17 +1,19 @@
 """Streaming CSV reading shared by every door of the CSV imports (commands and uploads).
 
-:func:`csv_import` is the one loop: it streams a text handle through an importer
-(``learners_import`` or ``events_import``) chunk by chunk, handing each chunk's report to the
-caller. The commands print refused lines as they come (:func:`run_csv_import`); an uploaded
-file's job records them (``learners.imports``).
+:func:`csv_import` is the one loop: it streams a file's bytes through an importer (the learners
+rows through ``learners_import``, activity files through
+``learners.ingestion.activity_copy.activity_import``) chunk by chunk, handing each chunk's report
+to the caller. The commands print refused lines as they come (:func:`run_csv_import`); an
+uploaded file's job records them (``learners.imports``).
 """
 
 import csv
+import io
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
@@ -38,6 +40,8 @@ ACTIVITY_COLUMNS = (
 ACTIVITY_BLANK_COLUMNS = ("duration_seconds", "score")
 
 Importer = Callable[..., Iterator[IngestReport]]
+#: Reads a whole file (bytes, header first) and yields one report per chunk.
+FileImporter = Callable[[IO[bytes]], Iterator[IngestReport]]
 
 
 class CsvRefused(ValueError):
@@ -69,11 +73,17 @@ def csv_rows(handle: TextIO, *, required: Iterable[str]) -> Iterator[tuple[int, 
         yield reader.line_num, row
 
 
+def text_rows(
+    handle: IO[bytes], *, required: Iterable[str]
+) -> Iterator[tuple[int, Mapping[str, str]]]:
+    """:func:`csv_rows` of a file's bytes read as UTF-8 (a leading byte-order mark dropped)."""
+    return csv_rows(io.TextIOWrapper(handle, encoding="utf-8-sig", newline=""), required=required)
+
+
 def csv_import(
-    handle: TextIO,
+    handle: IO[bytes],
     *,
-    required: Iterable[str],
-    importer: Importer,
+    importer: FileImporter,
     on_report: Callable[[IngestReport], Any],
 ) -> IngestReport:
     """Stream ``handle`` through ``importer``, calling ``on_report`` after each chunk; returns
@@ -85,7 +95,7 @@ def csv_import(
     """
     total = IngestReport()
     try:
-        for report in importer(rows=csv_rows(handle, required=required)):
+        for report in importer(handle):
             on_report(report)
             total.merge(report)
     except UnicodeDecodeError as exc:
@@ -104,8 +114,7 @@ def csv_import(
 def run_csv_import(
     *,
     path: str,
-    required: Iterable[str],
-    importer: Importer,
+    importer: FileImporter,
     write: Callable[[str], Any],
     progress: bool,
 ) -> IngestReport:
@@ -116,7 +125,7 @@ def run_csv_import(
     if not file.is_file():
         raise CommandError(f"Not a regular file: {path}")
     with (
-        file.open(newline="", encoding="utf-8-sig") as handle,
+        file.open("rb") as handle,
         tqdm(unit=" rows", disable=not progress, desc=file.name) as bar,
     ):
 
@@ -126,7 +135,7 @@ def run_csv_import(
             bar.update(report.accepted + report.duplicates + len(report.rejected))
 
         try:
-            return csv_import(handle, required=required, importer=importer, on_report=on_report)
+            return csv_import(handle, importer=importer, on_report=on_report)
         except CsvRefused as exc:
             raise CommandError(f"{path}: {exc}") from exc
 
@@ -142,6 +151,10 @@ class CsvImportCommand(ApplicationCommand):
     def import_rows(self, **kwargs: Any) -> Iterator[IngestReport]:
         raise NotImplementedError
 
+    def import_file(self, handle: IO[bytes]) -> Iterator[IngestReport]:
+        """The file's reports, chunk by chunk; by default its rows go through ``import_rows``."""
+        return self.import_rows(rows=text_rows(handle, required=self.columns))
+
     def summary(self, report: IngestReport, seconds: float) -> str:
         raise NotImplementedError
 
@@ -149,8 +162,7 @@ class CsvImportCommand(ApplicationCommand):
         started = time.monotonic()
         report = run_csv_import(
             path=options["file"],
-            required=self.columns,
-            importer=self.import_rows,
+            importer=self.import_file,
             write=self.stderr.write,
             progress=sys.stderr.isatty(),
         )

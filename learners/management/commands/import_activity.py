@@ -1,11 +1,12 @@
 """``manage.py import_activity FILE.csv``: idempotent bulk import of activity events."""
 
 from collections.abc import Iterator
-from typing import Any
+from typing import IO
 
 from engagement.wording import counted
+from learners.ingestion.activity_copy import activity_import
 from learners.ingestion.csv import ACTIVITY_COLUMNS, CsvImportCommand
-from learners.services import IngestReport, events_import
+from learners.services import IngestReport
 
 
 class Command(CsvImportCommand):
@@ -14,8 +15,8 @@ class Command(CsvImportCommand):
     )
     columns = ACTIVITY_COLUMNS
 
-    def import_rows(self, **kwargs: Any) -> Iterator[IngestReport]:
-        return events_import(via="import_activity", **kwargs)
+    def import_file(self, handle: IO[bytes]) -> Iterator[IngestReport]:
+        return activity_import(handle=handle, via="import_activity")
 
     def summary(self, report: IngestReport, seconds: float) -> str:
         rows = report.accepted + report.duplicates + len(report.rejected)

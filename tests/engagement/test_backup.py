@@ -32,7 +32,18 @@ def _contents(cursor: Any, tables: list[str]) -> dict[str, Any]:
 
 def _live_contents() -> dict[str, Any]:
     with connection.cursor() as cursor:
-        return _contents(cursor, connection.introspection.table_names(cursor))
+        temporary = _temporary_tables(cursor)
+        tables = connection.introspection.table_names(cursor)
+        return _contents(cursor, [table for table in tables if table not in temporary])
+
+
+def _temporary_tables(cursor: Any) -> set[str]:
+    """The session's own temporary tables (ingestion's staging tables on PostgreSQL, kept empty
+    between batches), which belong to no backup."""
+    if connection.vendor != "postgresql":
+        return set()
+    cursor.execute("SELECT relname FROM pg_class WHERE relpersistence = 't'")
+    return {name for (name,) in cursor.fetchall()}
 
 
 @pytest.fixture

@@ -147,7 +147,7 @@ SELECT 1, n - (SELECT min(n) FROM typed), NULL::uuid, NULL::bigint[],
     FROM typed WHERE NOT EXISTS (SELECT 1 FROM good WHERE good.n = typed.n)
 UNION ALL
 SELECT 2, count(*), NULL::uuid, NULL::bigint[], NULL::text[] FROM good
-"""  # noqa: S608 - table and column names of ours; every value is a parameter
+"""  # noqa: S608  # nosec B608 - table and column names of ours; every value is a parameter
 
 
 class _Slice:

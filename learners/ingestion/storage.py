@@ -46,7 +46,7 @@ POSTGRES_STAGING = (
 )
 # Sorted by the unique key, so overlapping concurrent batches take its index locks in one order.
 POSTGRES_INSERT = (
-    f"WITH staged AS (DELETE FROM {STAGING} RETURNING {COLUMNS}) "  # noqa: S608 - constant names
+    f"WITH staged AS (DELETE FROM {STAGING} RETURNING {COLUMNS}) "  # noqa: S608  # nosec B608 - constant names
     f"INSERT INTO learners_activityevent ({COLUMNS}) SELECT {COLUMNS} FROM staged "
     "ORDER BY source, source_event_id ON CONFLICT DO NOTHING RETURNING id"
 )

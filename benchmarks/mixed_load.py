@@ -22,7 +22,6 @@ import csv
 import json
 import os
 import random
-import re
 import resource
 import subprocess
 import sys
@@ -201,8 +200,6 @@ def parse_args() -> argparse.Namespace:
     args.rate_steps = [float(rate) for rate in args.rates.split(",") if rate.strip()]
     if min(args.learners, args.workers, args.users, args.step_seconds) < 1 or not args.rate_steps:
         parser.error("learners, workers, users, step seconds and rates must be positive")
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", args.database):
-        parser.error("--database: lower-case letters, digits and _")
     return args
 
 

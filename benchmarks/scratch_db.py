@@ -3,6 +3,7 @@
 
 import argparse
 import json
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,13 @@ from typing import Any
 import psycopg
 
 SERVER = "postgres://postgres@127.0.0.1:5432"
+
+
+def _database_name(value: str) -> str:
+    """A name safe to write into ``CREATE`` and ``DROP DATABASE`` as it is."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", value):
+        raise argparse.ArgumentTypeError("lower-case letters, digits and _")
+    return value
 
 
 def scratch_arguments(parser: argparse.ArgumentParser, *, default: str) -> None:
@@ -22,7 +30,10 @@ def scratch_arguments(parser: argparse.ArgumentParser, *, default: str) -> None:
         "--reuse-db", action="store_true", help="Use the database a --keep-db run left."
     )
     parser.add_argument(
-        "--database", default=default, help="The scratch database (dropped unless --keep-db)."
+        "--database",
+        default=default,
+        type=_database_name,
+        help="The scratch database (dropped unless --keep-db): lower-case letters, digits and _.",
     )
 
 

@@ -9,9 +9,11 @@ write of learners, risk, coach marks, cohorts and assignments, so an acknowledge
 the figures at once); and the time slot of ``ANALYTICS_CACHE_SECONDS`` it was computed in, which
 bounds what no version tracks (activity events until their rescore, the clock).
 
-Only figures are cached, never rows that name learners (the "needs attention" and "since
-yesterday" lists, see ``analytics.selectors``): those are indexed reads of a few rows, cheap
-enough to read per request, and a name then never outlives the access or the row it came from.
+Only figures and ids are cached, never rows that name learners: the "needs attention" and "in
+the last 24 hours" lists cache which learners they show (the costly part: a count and a sort over
+every learner in scope) and read those rows per request by primary key, through the caller's
+scope and the list's own filter again, so a name never outlives the access or the row it came
+from and no name sits in the cache.
 """
 
 import hashlib

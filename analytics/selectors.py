@@ -311,18 +311,32 @@ def caseloads(*, actor: Any, now: datetime | None = None) -> tuple[CoachCaseload
 def needing_attention(
     *, actor: Any, now: datetime | None = None
 ) -> tuple[contracts.AttentionLearner, ...]:
-    """The caller's top high-risk learners nobody has acted on (pseudonyms for analysts). Rows
-    that name learners are read per request, not cached (see ``analytics.cache``)."""
-    return contracts.learners_needing_attention(actor=actor, now=_now(now), limit=ATTENTION_ROWS)
+    """The caller's top high-risk learners nobody has acted on (pseudonyms for analysts). Which
+    learners is cached like a figure; their rows are read per request by primary key (see
+    ``analytics.cache``)."""
+    now = _now(now)
+    learner_ids = cached(
+        "attention-ids",
+        actor=actor,
+        now=now,
+        compute=lambda: contracts.attention_learner_ids(actor=actor, now=now, limit=ATTENTION_ROWS),
+    )
+    return contracts.learners_needing_attention(actor=actor, learner_ids=learner_ids, now=now)
 
 
 def last_24_hours(*, actor: Any, now: datetime | None = None) -> contracts.BandChanges:
-    """Who entered and who left the high band in the last 24 hours: indexed reads, per request
-    like the needs-attention rows (they name learners)."""
+    """Who entered and who left the high band in the last 24 hours: the counts and which
+    learners are cached like figures, the rows read per request by primary key."""
     now = _now(now)
-    return contracts.risk_band_changes(
-        actor=actor, since=now - timedelta(hours=24), now=now, limit=ATTENTION_ROWS
+    picked = cached(
+        "band-change-ids",
+        actor=actor,
+        now=now,
+        compute=lambda: contracts.risk_band_change_ids(
+            actor=actor, since=now - timedelta(hours=24), limit=ATTENTION_ROWS
+        ),
     )
+    return contracts.risk_band_changes(actor=actor, picked=picked, now=now)
 
 
 def cohort_cards(

@@ -133,18 +133,28 @@ def cohort_coach_ids(*, actor: Any) -> dict[Any, list[Any]]:
     return coaches
 
 
-def needing_attention(*, actor: Any, now: datetime, limit: int) -> list[dict[str, Any]]:
-    """The caller's studying high-risk learners with no coach mark within
-    ``RISK_FEEDBACK_QUIET_DAYS``, riskiest first, with their top factor and since when they are
-    high (``risk_band_changed_at``, kept by scoring): two queries."""
-    learners = list(
+def needing_attention_ids(*, actor: Any, now: datetime, limit: int) -> list[Any]:
+    """Ids of the caller's studying high-risk learners with no coach mark within
+    ``RISK_FEEDBACK_QUIET_DAYS``, riskiest first (one query): the costly part of the
+    needs-attention list, plain data a caller may cache."""
+    return list(
         learner_queryset(actor=actor)
         .filter(high_risk_without_action_q(now))
-        .order_by("-risk_score", "id")[:limit]
+        .order_by("-risk_score", "id")
+        .values_list("id", flat=True)[:limit]
     )
-    assessments = current_assessments(learner_ids=[learner.pk for learner in learners])
+
+
+def needing_attention(*, actor: Any, now: datetime, learner_ids: list[Any]) -> list[dict[str, Any]]:
+    """The learners ``learner_ids`` names (from :func:`needing_attention_ids`) that are still the
+    caller's and still need attention, in that order, with their top factor and since when they
+    are high (``risk_band_changed_at``, kept by scoring): two queries by primary key."""
+    found = in_bulk_ordered(
+        learner_queryset(actor=actor).filter(high_risk_without_action_q(now)), learner_ids
+    )
+    assessments = current_assessments(learner_ids=[learner.pk for learner in found])
     rows = []
-    for learner in learners:
+    for learner in found:
         assessment = assessments.get(learner.pk)
         factors = (
             explained_factors(
@@ -163,6 +173,15 @@ def needing_attention(*, actor: Any, now: datetime, limit: int) -> list[dict[str
             }
         )
     return rows
+
+
+def in_bulk_ordered(learners: QuerySet[Learner], learner_ids: list[Any]) -> list[Learner]:
+    """The learners of ``learners`` among ``learner_ids``, in that order (one query); ids the
+    queryset no longer holds are left out."""
+    if not learner_ids:
+        return []
+    found = learners.in_bulk(learner_ids)
+    return [found[learner_id] for learner_id in learner_ids if learner_id in found]
 
 
 def band_changes(*, actor: Any, since: datetime) -> QuerySet[Learner]:
@@ -186,17 +205,36 @@ BECAME_HIGH = Q(risk_band=RiskBand.HIGH)
 RECOVERED = Q(risk_band_previous=RiskBand.HIGH)
 
 
-def band_change_rows(*, actor: Any, since: datetime, limit: int) -> dict[str, Any]:
+def band_change_ids(*, actor: Any, since: datetime, limit: int) -> dict[str, Any]:
     """Counts of studying learners who entered and who left the high band since ``since``, and
-    the top rows of each (riskiest new ones; most improved recovered ones): three queries."""
+    the ids of the top rows of each (riskiest new ones; most improved recovered ones): three
+    queries, plain data a caller may cache."""
     changes = band_changes(actor=actor, since=since)
     counts = changes.aggregate(
         became_high=Count("id", filter=BECAME_HIGH), recovered=Count("id", filter=RECOVERED)
     )
     return {
         **counts,
-        "became_high_rows": list(changes.filter(BECAME_HIGH).order_by("-risk_score", "id")[:limit]),
-        "recovered_rows": list(
-            changes.filter(RECOVERED).order_by(F("risk_score").asc(nulls_last=True), "id")[:limit]
+        "became_high_ids": list(
+            changes.filter(BECAME_HIGH)
+            .order_by("-risk_score", "id")
+            .values_list("id", flat=True)[:limit]
         ),
+        "recovered_ids": list(
+            changes.filter(RECOVERED)
+            .order_by(F("risk_score").asc(nulls_last=True), "id")
+            .values_list("id", flat=True)[:limit]
+        ),
+    }
+
+
+def band_change_rows(*, actor: Any, since: datetime, picked: dict[str, Any]) -> dict[str, Any]:
+    """The learners ``picked`` (from :func:`band_change_ids`) names that are still the caller's
+    and changed band since ``since``, in its order, annotated as :func:`band_changes` does:
+    one query by primary key for both lists."""
+    changes = band_changes(actor=actor, since=since)
+    found = changes.in_bulk([*picked["became_high_ids"], *picked["recovered_ids"]])
+    return {
+        key: [found[learner_id] for learner_id in picked[f"{key}_ids"] if learner_id in found]
+        for key in ("became_high", "recovered")
     }

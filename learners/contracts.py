@@ -39,10 +39,12 @@ from learners.activity_listeners import Activity, ActivityListener, activity_lis
 from learners.analytics_selectors import (
     UNSCORED,
     alerts_waiting_count,
+    band_change_ids,
     band_change_rows,
     cohort_coach_ids,
     cohort_day_counts,
     needing_attention,
+    needing_attention_ids,
 )
 from learners.bulk_actions import BulkAction, BulkHandler, bulk_action_register
 from learners.cache import data_version
@@ -97,6 +99,7 @@ __all__ = [
     "ApiKeyScope",
     "AttentionLearner",
     "BandChange",
+    "BandChangeIds",
     "BandChanges",
     "BulkAction",
     "BulkHandler",
@@ -114,6 +117,7 @@ __all__ = [
     "RiskSnapshot",
     "activity_listener_add",
     "alerts_waiting",
+    "attention_learner_ids",
     "band_for",
     "brier",
     "bulk_action_register",
@@ -144,6 +148,7 @@ __all__ = [
     "pr_auc",
     "precision_recall",
     "recent_cohort_ids",
+    "risk_band_change_ids",
     "risk_band_changes",
     "roc_auc",
     "score_matrix",
@@ -476,11 +481,21 @@ class AttentionLearner:
     high_since: datetime | None
 
 
-def learners_needing_attention(
+def attention_learner_ids(
     *, actor: Any, now: datetime | None = None, limit: int = 10
+) -> tuple[uuid.UUID, ...]:
+    """Ids of the caller's high-risk learners nobody has acted on, riskiest first (one query):
+    no personal data, so a consumer may cache them and read the rows with
+    :func:`learners_needing_attention`."""
+    return tuple(needing_attention_ids(actor=actor, now=now or timezone.now(), limit=limit))
+
+
+def learners_needing_attention(
+    *, actor: Any, learner_ids: Sequence[uuid.UUID], now: datetime | None = None
 ) -> tuple[AttentionLearner, ...]:
-    """The caller's high-risk learners nobody has acted on, riskiest first (two queries)."""
-    rows = needing_attention(actor=actor, now=now or timezone.now(), limit=limit)
+    """The learners of ``learner_ids`` (from :func:`attention_learner_ids`) still in the
+    caller's scope and still needing attention, in that order (two queries by primary key)."""
+    rows = needing_attention(actor=actor, now=now or timezone.now(), learner_ids=list(learner_ids))
     personal = sees_personal_data(actor)
     return tuple(
         AttentionLearner(
@@ -522,14 +537,41 @@ class BandChanges:
     recovered_rows: tuple[BandChange, ...]
 
 
-def risk_band_changes(
-    *, actor: Any, since: datetime, now: datetime | None = None, limit: int = 10
-) -> BandChanges:
+@dataclass(frozen=True, slots=True)
+class BandChangeIds:
+    """The figures of :class:`BandChanges` and the ids of its top rows: no personal data, so a
+    consumer may cache it and read the rows with :func:`risk_band_changes`."""
+
+    since: datetime
+    became_high: int
+    recovered: int
+    became_high_ids: tuple[uuid.UUID, ...]
+    recovered_ids: tuple[uuid.UUID, ...]
+
+
+def risk_band_change_ids(*, actor: Any, since: datetime, limit: int = 10) -> BandChangeIds:
     """Who entered and who left the high band among the caller's studying learners since
-    ``since``: those whose current band began after it (``risk_band_changed_at``, kept by
-    scoring), and into or out of high; ``now`` dates the answer. Three indexed queries."""
-    now = now or timezone.now()
-    found = band_change_rows(actor=actor, since=since, limit=limit)
+    ``since`` (those whose current band began after it, ``risk_band_changed_at``, into or out of
+    high), counted, with the ids of the riskiest new ones and the most improved recovered ones:
+    three indexed queries."""
+    found = band_change_ids(actor=actor, since=since, limit=limit)
+    return BandChangeIds(
+        since=since,
+        became_high=found["became_high"],
+        recovered=found["recovered"],
+        became_high_ids=tuple(found["became_high_ids"]),
+        recovered_ids=tuple(found["recovered_ids"]),
+    )
+
+
+def risk_band_changes(*, actor: Any, picked: BandChangeIds, now: datetime) -> BandChanges:
+    """``picked``'s figures and the rows it names that are still in the caller's scope and still
+    changed since then, in its order; ``now`` dates the answer. One query by primary key."""
+    found = band_change_rows(
+        actor=actor,
+        since=picked.since,
+        picked={"became_high_ids": picked.became_high_ids, "recovered_ids": picked.recovered_ids},
+    )
     personal = sees_personal_data(actor)
 
     def changes(learners: Sequence[Learner]) -> tuple[BandChange, ...]:
@@ -546,10 +588,10 @@ def risk_band_changes(
         )
 
     return BandChanges(
-        since=since,
+        since=picked.since,
         now=now,
-        became_high=found["became_high"],
-        recovered=found["recovered"],
-        became_high_rows=changes(found["became_high_rows"]),
-        recovered_rows=changes(found["recovered_rows"]),
+        became_high=picked.became_high,
+        recovered=picked.recovered,
+        became_high_rows=changes(found["became_high"]),
+        recovered_rows=changes(found["recovered"]),
     )

@@ -198,11 +198,11 @@ def test_needing_attention_takes_the_same_queries_whatever_the_data(
 ) -> None:
     settings.ANALYTICS_CACHE_SECONDS = 0
     _high(world)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         selectors.needing_attention(actor=world["admin"], now=NOW)
     for _ in range(12):
         _high(world)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         selectors.needing_attention(actor=world["admin"], now=NOW)
 
 
@@ -260,8 +260,11 @@ def test_changes_and_cohort_cards_take_the_same_queries_whatever_the_data(
     for _ in range(1 + extra):
         _high(world)
         _high(world, world["other"])
+        newly = LearnerFactory(cohort=world["cohort"], enrolled_at=world["enrolled"])
+        assess(newly, world["model"], NOW - timedelta(days=2), "low", 0.2)
+        assess(newly, world["model"], NOW - timedelta(hours=1), "high", 0.9, current=True)
     snapshots_write(NOW.date(), now=NOW)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):  # two counts, the two lists' ids, their rows
         selectors.last_24_hours(actor=world["admin"], now=NOW)
     with django_assert_num_queries(4):  # summaries, coaches, their names, the snapshots
         selectors.cohort_cards(actor=world["admin"], now=NOW)
@@ -280,6 +283,38 @@ def test_an_acknowledged_learner_leaves_the_figures_at_once(
     assert selectors.needing_attention(actor=world["coach"], now=NOW) == ()
     [after] = selectors.caseloads(actor=world["admin"], now=NOW)
     assert after.high_risk_without_action == 0
+
+
+def test_the_lists_cache_which_learners_and_read_their_rows_per_request(
+    world: dict[str, Any], settings: Any, django_assert_num_queries: Any
+) -> None:
+    """The costly picks are cached like figures; the rows come from the database each time,
+    so no name sits in the cache and a learner gone since is gone from the list."""
+    settings.ANALYTICS_CACHE_SECONDS = 600
+    kept = _high(world, name=f"Kept {MARKER}")
+    gone = _high(world, name=f"Gone {MARKER}", score=0.95)
+    admin = world["admin"]
+    newly = LearnerFactory(cohort=world["cohort"], enrolled_at=world["enrolled"])
+    assess(newly, world["model"], NOW - timedelta(days=2), "low", 0.2)
+    assess(newly, world["model"], NOW - timedelta(hours=1), "high", 0.5, current=True)
+    assert selectors.last_24_hours(actor=admin, now=NOW).became_high == 1
+    assert [row.learner_id for row in selectors.needing_attention(actor=admin, now=NOW)] == [
+        gone.pk,
+        kept.pk,
+        newly.pk,
+    ]
+    with django_assert_num_queries(2):  # the rows and their assessments; the picks are cached
+        selectors.needing_attention(actor=admin, now=NOW)
+    with django_assert_num_queries(1):
+        selectors.last_24_hours(actor=admin, now=NOW)
+    keys = list(cache._cache)
+    assert any(":attention-ids:" in key for key in keys)
+    assert MARKER not in repr([cache.get(key.split(":", 2)[-1]) for key in keys])
+    type(gone).objects.filter(pk=gone.pk).delete()  # no service: the cached ids still name it
+    assert [row.learner_id for row in selectors.needing_attention(actor=admin, now=NOW)] == [
+        kept.pk,
+        newly.pk,
+    ]
 
 
 def test_a_coach_removed_from_a_cohort_stops_seeing_it_at_once(

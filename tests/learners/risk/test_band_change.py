@@ -10,7 +10,13 @@ from typing import Any, cast
 import pytest
 from django.db import connection
 
-from learners.analytics_selectors import band_change_rows, cohort_day_counts, needing_attention
+from learners.analytics_selectors import (
+    band_change_ids,
+    band_change_rows,
+    cohort_day_counts,
+    needing_attention,
+    needing_attention_ids,
+)
 from learners.cache import data_version
 from learners.models import Cohort, Learner, RiskAssessment, RiskModel
 from learners.risk.services import _update_current_risk, learners_rescore
@@ -102,13 +108,15 @@ def test_since_yesterday_reads_the_last_change_in_the_window() -> None:
     _score(long_ago, NOW - timedelta(hours=25), "high")
     finished = _learner(status="withdrawn", finished_at=NOW - timedelta(days=1))
     _score(finished, NOW - timedelta(hours=3), "high")
-    found = band_change_rows(actor=UserFactory(role="admin"), since=since, limit=10)
-    assert (found["became_high"], found["recovered"]) == (2, 1)
-    assert [(row.pk, row.band_before) for row in found["became_high_rows"]] == [
+    admin = UserFactory(role="admin")
+    picked = band_change_ids(actor=admin, since=since, limit=10)
+    assert (picked["became_high"], picked["recovered"]) == (2, 1)
+    found = band_change_rows(actor=admin, since=since, picked=picked)
+    assert [(row.pk, row.band_before) for row in found["became_high"]] == [
         (newly.pk, "medium"),
         (first.pk, None),
     ]
-    assert [(row.pk, row.band_before, row.band_now) for row in found["recovered_rows"]] == [
+    assert [(row.pk, row.band_before, row.band_now) for row in found["recovered"]] == [
         (recovered.pk, "high", "low")
     ]
 
@@ -122,10 +130,15 @@ def test_band_changes_and_attention_take_the_same_queries_whatever_the_data(
         _score(learner, NOW - timedelta(days=2), "low")
         _score(learner, NOW - timedelta(hours=2), "high", 0.9)
     admin = UserFactory(role="admin")
+    since = NOW - timedelta(hours=24)
     with django_assert_num_queries(3):
-        band_change_rows(actor=admin, since=NOW - timedelta(hours=24), limit=10)
+        picked = band_change_ids(actor=admin, since=since, limit=10)
+    with django_assert_num_queries(1):
+        band_change_rows(actor=admin, since=since, picked=picked)
+    with django_assert_num_queries(1):
+        learner_ids = needing_attention_ids(actor=admin, now=NOW, limit=10)
     with django_assert_num_queries(2):
-        rows = needing_attention(actor=admin, now=NOW, limit=10)
+        rows = needing_attention(actor=admin, now=NOW, learner_ids=learner_ids)
     assert {row["high_since"] for row in rows} == {NOW - timedelta(hours=2)}
 
 

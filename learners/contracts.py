@@ -48,7 +48,7 @@ from learners.analytics_selectors import (
 )
 from learners.bulk_actions import BulkAction, BulkHandler, bulk_action_register
 from learners.cache import data_version
-from learners.models import EventKind, Learner, RiskAssessment, RiskBand
+from learners.models import EventKind, Learner, RiskAssessment, RiskBand, RiskModel
 from learners.nudge_contacts import LearnerContact, learner_contacts, learner_nudge_opt_out
 from learners.nudge_demo import (
     InactiveLearner,
@@ -112,6 +112,7 @@ __all__ = [
     "LearnerContact",
     "LearnerPanel",
     "Lever",
+    "ModelSpec",
     "PrivacyHook",
     "RiskFactor",
     "RiskSnapshot",
@@ -150,6 +151,7 @@ __all__ = [
     "recent_cohort_ids",
     "risk_band_change_ids",
     "risk_band_changes",
+    "risk_model_spec",
     "roc_auc",
     "score_matrix",
     "top_decile_lift",
@@ -312,6 +314,41 @@ def feature_matrix(
     ).reshape(len(ids), len(FEATURE_NAMES))
     values.flags.writeable = False
     return FeatureMatrix(as_of=as_of, learner_ids=ids, feature_names=FEATURE_NAMES, values=values)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    """A stored risk model as the pure model function takes it: ``score_matrix(matrix,
+    kind=spec.kind, parameters=spec.parameters)`` scores exactly as live scoring with it does."""
+
+    version: int
+    kind: str
+    parameters: Mapping[str, Any]
+    is_active: bool
+
+    @property
+    def thresholds(self) -> Mapping[str, float]:
+        """The band thresholds (``medium``, ``high``) the model bands its scores with."""
+        return MappingProxyType(dict(self.parameters["thresholds"]))
+
+
+def risk_model_spec(*, version: int | None = None) -> ModelSpec | None:
+    """The risk model of that version, or the active one when ``version`` is ``None``; ``None``
+    when there is no such model (one query)."""
+    models = (
+        RiskModel.objects.filter(version=version)
+        if version
+        else RiskModel.objects.filter(is_active=True)
+    )
+    model = models.only("version", "kind", "parameters", "is_active").first()
+    if model is None:
+        return None
+    return ModelSpec(
+        version=model.version,
+        kind=model.kind,
+        parameters=MappingProxyType(dict(model.parameters)),
+        is_active=model.is_active,
+    )
 
 
 # For analytics: cohorts and caseloads, counted in the database -------------------------------

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "learners",
     "analytics",
     "nudges",
+    "simulation",
 ]
 
 MIDDLEWARE = [

@@ -205,6 +205,16 @@ def test_scoring_a_matrix_gives_what_live_scoring_gives() -> None:
     assert contracts.metrics(outcomes, scores, scores >= 0.6, {})["n"] == 5
 
 
+def test_a_model_spec_is_the_active_model_or_the_version_asked_for() -> None:
+    active = contracts.risk_model_spec()
+    assert active is not None and active.is_active
+    assert contracts.risk_model_spec(version=active.version) == active
+    assert set(active.thresholds) == {"medium", "high"}
+    assert contracts.risk_model_spec(version=active.version + 100) is None
+    with pytest.raises(TypeError):
+        active.parameters["intercept"] = 0  # type: ignore[index]
+
+
 # For analytics ---------------------------------------------------------------------------------
 
 

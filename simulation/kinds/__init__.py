@@ -1,0 +1,7 @@
+"""The simulation kinds, by name (see ``simulation.kinds.base``)."""
+
+from simulation.kinds.base import SimulationKind
+
+_ALL: tuple[SimulationKind, ...] = ()
+
+KINDS: dict[str, SimulationKind] = {kind.name: kind for kind in _ALL}

@@ -66,7 +66,7 @@ lint: setup
 
 # bandit fails on medium or high findings; pip-audit checks the pinned dependencies.
 security: setup
-	$(BIN)/bandit -q -r engagement learners analytics nudges -x '*/migrations/*' --severity-level medium
+	$(BIN)/bandit -q -r engagement learners analytics nudges simulation -x '*/migrations/*' --severity-level medium
 	.ci/pip-audit
 
 # Fuzz every API operation against /api/schema/ on a throwaway live server (see .ci/schemathesis).

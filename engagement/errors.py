@@ -30,3 +30,10 @@ class NotFound(ApplicationError):
 class Conflict(ApplicationError):
     status_code = 409
     default_message = "The request conflicts with the current state."
+
+
+class Forbidden(ApplicationError):
+    """The caller may see the object but not do this to it."""
+
+    status_code = 403
+    default_message = "You may not do this."

@@ -46,8 +46,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from celery import Task
 from celery.exceptions import Retry, SoftTimeLimitExceeded
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -73,6 +74,8 @@ ERROR_MAX_LENGTH = 500
 OWN_JOBS_ROLES = frozenset({Role.COACH.value, Role.ANALYST.value})
 # Why a job ends when its task asked for a retry that nothing will run (eager or in process).
 RETRY_NOT_SCHEDULED = "The job hit a temporary error; try again later."
+#: The first back-off of a job's retry after database trouble; each retry doubles it.
+RETRY_BASE_SECONDS = 30
 
 JobId = uuid.UUID | str
 ProgressReporter = Callable[[float], None]
@@ -133,8 +136,13 @@ def job_enqueue(
     requested_by: User | None = None,
     idempotency_key: str = "",
     in_process: bool = False,
+    prepare: Callable[[Job], None] | None = None,
 ) -> Job:
     """Create a queued job of ``task``'s kind (its Celery name) and hand it to ``task``.
+
+    ``prepare(job)`` writes the rows the task reads (a simulation's, say) in the job's own
+    transaction, so they exist whenever the task runs, in process or after commit; it is not
+    called for an existing job returned for a repeated ``idempotency_key``.
 
     The task gets the job id once the current transaction commits; with ``in_process`` it runs
     right away in this process instead (a command waiting for the result), so the returned job
@@ -158,6 +166,8 @@ def job_enqueue(
             job = Job.objects.create(
                 kind=kind, params=params, requested_by=requested_by, idempotency_key=idempotency_key
             )
+            if prepare is not None:
+                prepare(job)
     except IntegrityError:
         existing = (
             Job.objects.filter(kind=kind, idempotency_key=idempotency_key).first()
@@ -316,6 +326,35 @@ def job_run(job_id: JobId, work: JobWork) -> Job | None:
         _job_observe(job.kind, outcome, time.monotonic() - started)
     job.refresh_from_db()
     return job
+
+
+def job_task_options(name: str, *, retries: int, minutes: int) -> dict[str, Any]:
+    """Celery options of a job's task (``@app.task(**job_task_options(...))``): acknowledged once
+    run and given back when the worker is lost (the runner makes a re-run safe), ``retries`` on
+    database trouble, a soft time limit of ``minutes`` and the hard one a minute later."""
+    return {
+        "name": name,
+        "bind": True,
+        "acks_late": True,
+        "reject_on_worker_lost": True,
+        "max_retries": retries,
+        "soft_time_limit": minutes * 60,
+        "time_limit": (minutes + 1) * 60,
+    }
+
+
+def job_run_retrying(task: Task, job_id: JobId, work: JobWork) -> Job | None:
+    """:func:`job_run` for a bound task: transient database trouble backs off
+    (``RETRY_BASE_SECONDS``, doubling) and runs the job again (it goes back to queued)."""
+
+    def guarded(job: Job, report_progress: ProgressReporter) -> Mapping[str, Any] | None:
+        try:
+            return work(job, report_progress)
+        except OperationalError as exc:
+            countdown = RETRY_BASE_SECONDS * 2**task.request.retries
+            raise task.retry(exc=exc, countdown=countdown) from exc
+
+    return job_run(job_id, guarded)
 
 
 def _job_observe(kind: str, outcome: str, seconds: float) -> None:

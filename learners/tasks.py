@@ -8,24 +8,22 @@ with redelivery after a crash is safe.
 """
 
 import logging
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from celery import Task
 from celery.exceptions import Retry
 from django.core.cache import cache
-from django.db import OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from engagement.celery import app
-from engagement.jobs import Job, ProgressReporter, job_run
+from engagement.jobs import Job, ProgressReporter, job_run_retrying, job_task_options
 from learners import services  # its request services send this module's tasks
 from learners.monitoring import rescore_duration
 from learners.risk.feedback import risk_digest_send
 from learners.risk.services import ActivationRefused, learners_rescore, risk_model_train
 
-RETRY_BASE_SECONDS = 30
 # Set while a stale-only rescore is queued and not yet started: further batches need no other.
 STALE_RESCORE_PENDING_KEY = "learners:rescore-stale:pending"
 STALE_RESCORE_PENDING_SECONDS = 600
@@ -33,36 +31,7 @@ STALE_RESCORE_PENDING_SECONDS = 600
 logger = logging.getLogger(__name__)
 
 
-def _job_task(name: str, *, retries: int, minutes: int) -> dict[str, Any]:
-    """Celery options of a job's task: acknowledged once run and given back when the worker is
-    lost (the job runner makes a re-run safe), ``retries`` on database trouble, and a soft time
-    limit of ``minutes`` with the hard one a minute later."""
-    return {
-        "name": name,
-        "bind": True,
-        "acks_late": True,
-        "reject_on_worker_lost": True,
-        "max_retries": retries,
-        "soft_time_limit": minutes * 60,
-        "time_limit": (minutes + 1) * 60,
-    }
-
-
-def _run_retrying(task: Task, job_id: str, work: Callable[..., dict[str, Any]]) -> None:
-    """Run the job; transient database trouble backs off and runs it again (it goes back to
-    queued)."""
-
-    def guarded(job: Job, report_progress: ProgressReporter) -> dict[str, Any]:
-        try:
-            return work(job, report_progress)
-        except OperationalError as exc:
-            countdown = RETRY_BASE_SECONDS * 2**task.request.retries
-            raise task.retry(exc=exc, countdown=countdown) from exc
-
-    job_run(job_id, guarded)
-
-
-@app.task(**_job_task("learners.rescore", retries=3, minutes=30))
+@app.task(**job_task_options("learners.rescore", retries=3, minutes=30))
 def learners_rescore_task(self: Task, job_id: str) -> None:
     def work(job: Job, report_progress: ProgressReporter) -> dict[str, Any]:
         as_of = job.params.get("as_of")
@@ -79,7 +48,7 @@ def learners_rescore_task(self: Task, job_id: str) -> None:
             )
         return summary.as_dict()
 
-    _run_retrying(self, job_id, work)
+    job_run_retrying(self, job_id, work)
 
 
 def _rescore_scope(params: dict[str, Any]) -> str:
@@ -89,7 +58,7 @@ def _rescore_scope(params: dict[str, Any]) -> str:
     return "cohort" if params.get("cohort_id") else "all"
 
 
-@app.task(**_job_task("learners.train_risk_model", retries=2, minutes=60))
+@app.task(**job_task_options("learners.train_risk_model", retries=2, minutes=60))
 def risk_model_train_task(self: Task, job_id: str) -> None:
     def work(job: Job, report_progress: ProgressReporter) -> dict[str, Any]:
         refusal: dict[str, Any] = {}
@@ -116,10 +85,10 @@ def risk_model_train_task(self: Task, job_id: str) -> None:
             **({"activation_refused": refusal} if refusal else {}),
         }
 
-    _run_retrying(self, job_id, work)
+    job_run_retrying(self, job_id, work)
 
 
-@app.task(**_job_task("learners.import", retries=3, minutes=30))
+@app.task(**job_task_options("learners.import", retries=3, minutes=30))
 def import_upload_task(self: Task, job_id: str) -> None:
     """Import an uploaded CSV file (``learners.imports``); a redelivery re-runs it without
     duplicates. The file's content goes once the job has ended, whatever the outcome."""
@@ -128,7 +97,7 @@ def import_upload_task(self: Task, job_id: str) -> None:
     from learners.imports import import_upload_job_ended, import_upload_run
 
     try:
-        _run_retrying(
+        job_run_retrying(
             self,
             job_id,
             lambda job, report_progress: import_upload_run(

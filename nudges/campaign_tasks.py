@@ -9,18 +9,16 @@ from typing import Any
 
 from celery import Task
 from celery.schedules import crontab
-from django.db import OperationalError
 from django.utils.translation import gettext_lazy
 
 from engagement.celery import app
-from engagement.jobs import Job, ProgressReporter, job_run
+from engagement.jobs import job_run_retrying, job_task_options
 from nudges import campaigns  # its request service sends the run task below
 
 CAMPAIGN_RUN = "nudges.campaign_run"
 CAMPAIGN_AUTOMATIONS = "nudges.campaign_automations"
 #: The run's kind as the jobs pages name it.
 CAMPAIGN_RUN_LABEL: Any = gettext_lazy("Nudge campaign run")
-RETRY_BASE_SECONDS = 30
 RUN_MINUTES = 60
 
 BEAT_SCHEDULE = {
@@ -29,26 +27,14 @@ BEAT_SCHEDULE = {
 }
 
 
-@app.task(
-    name=CAMPAIGN_RUN,
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    max_retries=3,
-    soft_time_limit=RUN_MINUTES * 60,
-    time_limit=(RUN_MINUTES + 1) * 60,
-)
+@app.task(**job_task_options(CAMPAIGN_RUN, retries=3, minutes=RUN_MINUTES))
 def campaign_run_task(self: Task, job_id: str) -> None:
     """Database trouble backs off and runs the job again (it goes back to queued)."""
-
-    def work(job: Job, report_progress: ProgressReporter) -> dict[str, Any]:
-        try:
-            return campaigns.campaign_run(job=job, on_progress=report_progress)
-        except OperationalError as exc:
-            countdown = RETRY_BASE_SECONDS * 2**self.request.retries
-            raise self.retry(exc=exc, countdown=countdown) from exc
-
-    job_run(job_id, work)
+    job_run_retrying(
+        self,
+        job_id,
+        lambda job, report_progress: campaigns.campaign_run(job=job, on_progress=report_progress),
+    )
 
 
 @app.task(name=CAMPAIGN_AUTOMATIONS, acks_late=True, soft_time_limit=60, time_limit=90)

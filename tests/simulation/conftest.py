@@ -1,0 +1,63 @@
+"""A small kind for testing the simulation machinery (request, run, cancel, results, compare)
+apart from any real kind's maths: it counts the studying learners it may read and draws one
+number from the run's seed."""
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import pytest
+from rest_framework import serializers
+
+from simulation.kinds import KINDS
+from simulation.kinds.base import CohortField, RunContext, SimulationKind, SimulationParams
+
+COUNTING = "what_if"  # a real kind name, so the model's choices and the API's enum accept it
+#: Called with the run's context before each progress report (a test cancels the run there).
+BEFORE_PROGRESS: list[Callable[[RunContext], None]] = []
+
+
+class CountingParams(SimulationParams):
+    cohort = CohortField(required=False)
+    steps = serializers.IntegerField(min_value=1, max_value=10, default=2)
+
+
+def _counting_run(params: Mapping[str, Any], context: RunContext) -> dict[str, Any]:
+    from learners.models import Learner  # the test kind reads directly; real kinds use contracts
+
+    learners = Learner.objects.filter(status__in=("active", "paused"))
+    if context.cohort_ids is not None:
+        learners = learners.filter(cohort_id__in=context.cohort_ids)
+    if params.get("cohort"):
+        learners = learners.filter(cohort_id=params["cohort"])
+    ids = sorted(str(pk) for pk in learners.values_list("pk", flat=True))
+    for step in range(params["steps"]):
+        for hook in BEFORE_PROGRESS:
+            hook(context)
+        context.progress((step + 1) / params["steps"])
+    draw = float(np.random.default_rng(context.seed).random())
+    return {
+        "learners": len(ids),
+        "draw": draw,
+        "model_version": context.model_version,
+        "rows": [{"learner_id": learner_id, "score": 0.5} for learner_id in ids],
+    }
+
+
+def _counting_headline(results: Mapping[str, Any]) -> dict[str, float | int | None]:
+    return {"learners": results["learners"], "draw": results["draw"]}
+
+
+@pytest.fixture
+def counting_kind(monkeypatch: pytest.MonkeyPatch) -> Iterator[SimulationKind]:
+    kind = SimulationKind(
+        name=COUNTING,
+        label="Counting",
+        params=CountingParams,
+        run=_counting_run,
+        headline=_counting_headline,
+        learner_keys=("rows",),
+    )
+    monkeypatch.setitem(KINDS, COUNTING, kind)
+    yield kind
+    BEFORE_PROGRESS.clear()

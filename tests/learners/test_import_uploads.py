@@ -281,7 +281,7 @@ def test_a_run_given_back_for_a_retry_keeps_its_file(
         Job.objects.filter(pk=job_id).update(status=JobStatus.SUCCEEDED)  # even so: not emptied
         raise Retry("database trouble")
 
-    monkeypatch.setattr(tasks, "_run_retrying", retried)
+    monkeypatch.setattr(tasks, "job_run_retrying", retried)
     with pytest.raises(Retry):
         import_upload_task(str(upload.job_id))
     upload.refresh_from_db()

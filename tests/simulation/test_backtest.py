@@ -12,7 +12,7 @@ September (flagged from 28 September on: a false alarm).
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.db import connection
@@ -56,11 +56,14 @@ def _daily_events(learner: Learner, first: datetime, last: datetime) -> None:
 
 
 def _learner(cohort: Any, status: str, finished_at: datetime | None, last: datetime) -> Learner:
-    learner = LearnerFactory(
-        cohort=cohort,
-        status=status,
-        enrolled_at=_at(9, 7, 9),
-        finished_at=finished_at,
+    learner = cast(
+        Learner,
+        LearnerFactory(
+            cohort=cohort,
+            status=status,
+            enrolled_at=_at(9, 7, 9),
+            finished_at=finished_at,
+        ),
     )
     _daily_events(learner, _at(9, 7, 10), last)
     return learner

@@ -9,7 +9,7 @@ idle 20, 13 and 9 days withdrew; the others completed.
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.db import connection
@@ -44,11 +44,14 @@ LEARNERS = ((20, True), (13, True), (11, False), (9, True), (5, False), (1, Fals
 
 
 def _learner(cohort: Cohort, idle_days: float, withdrew: bool) -> Learner:
-    learner = LearnerFactory(
-        cohort=cohort,
-        status=LearnerStatus.WITHDRAWN if withdrew else LearnerStatus.COMPLETED,
-        enrolled_at=ENROLLED,
-        finished_at=datetime(2026, 11, 1, tzinfo=UTC),
+    learner = cast(
+        Learner,
+        LearnerFactory(
+            cohort=cohort,
+            status=LearnerStatus.WITHDRAWN if withdrew else LearnerStatus.COMPLETED,
+            enrolled_at=ENROLLED,
+            finished_at=datetime(2026, 11, 1, tzinfo=UTC),
+        ),
     )
     ActivityEventFactory(learner=learner, occurred_at=CUTOFF - timedelta(days=idle_days))
     return learner
@@ -63,7 +66,7 @@ def idleness_model() -> RiskModel:
 
 @pytest.fixture
 def cohort(idleness_model: RiskModel) -> Cohort:
-    finished = CohortFactory(starts_on=date(2026, 9, 7), ends_on=date(2026, 11, 15))
+    finished = cast(Cohort, CohortFactory(starts_on=date(2026, 9, 7), ends_on=date(2026, 11, 15)))
     for idle_days, withdrew in LEARNERS:
         _learner(finished, idle_days, withdrew)
     # Not judged: still studying, or enrolled less than the cutoff before now.

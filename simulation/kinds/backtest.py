@@ -4,7 +4,7 @@ Scores each cohort's learners as of the end of every week of its run (UTC) with 
 version, on point-in-time features, and judges the high band against who withdrew later. A
 cohort's run goes from its ``starts_on`` to the end of its ``ends_on`` (self-paced: to its last
 learner's finish), never past the run's ``now``; learners still studying at its end count as not
-withdrawn. Reads: four queries, then the feature matrix's few per cohort and week.
+withdrawn. Reads: three queries, then the feature matrix's (five) per cohort and week with learners.
 """
 
 from collections.abc import Mapping

@@ -11,10 +11,12 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
+import numpy as np
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from learners import contracts
 from learners.models import Cohort, Learner, LearnerStatus, RiskAssessment, RiskModel
 from simulation.kinds import KINDS
 from simulation.kinds.base import RunContext
@@ -267,3 +269,14 @@ def test_a_cohort_outside_the_coach_scope_is_no_such_cohort() -> None:
 
     assert not serializer.is_valid()
     assert serializer.errors == {"cohorts": ["No such cohort."]}
+
+
+def test_the_capacity_cut_never_splits_ties() -> None:
+    outcomes = np.array([1, 0, 1, 0])
+
+    within = contracts.capacity_cut(outcomes, np.array([0.9, 0.8, 0.8, 0.1]), capacity=2)
+    tied = contracts.capacity_cut(outcomes, np.array([0.9, 0.9, 0.9, 0.1]), capacity=2)
+
+    assert (within.threshold, within.flagged, within.fits) == (pytest.approx(0.85), 1, True)
+    assert (within.precision, within.recall) == (1.0, 0.5)
+    assert (tied.flagged, tied.fits) == (3, False)

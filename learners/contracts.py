@@ -66,6 +66,7 @@ from learners.nudge_selection import (
     learner_cohort_ids,
 )
 from learners.pages.panels import LearnerPanel, learner_panel_add
+from learners.risk.dataset import DEFAULT_CUTOFF_DAYS, MAX_CUTOFF_DAYS, MIN_CUTOFF_DAYS
 from learners.risk.explanations import explained_factors
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
 from learners.risk.metrics import (
@@ -79,6 +80,17 @@ from learners.risk.metrics import (
     top_decile_lift,
 )
 from learners.risk.model import band_for, best_lever, score_matrix
+from learners.risk.outcomes import (
+    CapacityCut,
+    CohortRun,
+    CutoffOutcomes,
+    LearnerOutcomes,
+    capacity_cut,
+    cohort_runs,
+    cutoff_outcomes,
+    finished_cohort_ids,
+    learner_outcomes,
+)
 from learners.risk.selectors import current_assessments
 from learners.scopes import ApiKeyScope
 from learners.scoping import sees_every_cohort
@@ -91,9 +103,12 @@ from learners.selectors import (
 
 __all__ = [
     "BANDS",
+    "DEFAULT_CUTOFF_DAYS",
     "EVENT_KINDS",
     "EVENT_KIND_LABELS",
     "FEATURE_NAMES",
+    "MAX_CUTOFF_DAYS",
+    "MIN_CUTOFF_DAYS",
     "Activity",
     "ActivityListener",
     "ApiKeyScope",
@@ -104,12 +119,16 @@ __all__ = [
     "BulkAction",
     "BulkHandler",
     "CampaignCandidate",
+    "CapacityCut",
     "Caseload",
     "CohortDay",
+    "CohortRun",
     "CohortSummary",
+    "CutoffOutcomes",
     "FeatureMatrix",
     "InactiveLearner",
     "LearnerContact",
+    "LearnerOutcomes",
     "LearnerPanel",
     "Lever",
     "ModelSpec",
@@ -124,12 +143,16 @@ __all__ = [
     "bulk_action_register",
     "calibration",
     "campaign_candidates",
+    "capacity_cut",
     "caseloads",
     "cohort_coaches",
     "cohort_days",
+    "cohort_runs",
     "cohort_summaries",
+    "cutoff_outcomes",
     "data_version",
     "feature_matrix",
+    "finished_cohort_ids",
     "group_metrics",
     "inactive_learners_at",
     "known_cohort_ids",
@@ -140,6 +163,7 @@ __all__ = [
     "learner_contacts",
     "learner_labels",
     "learner_nudge_opt_out",
+    "learner_outcomes",
     "learner_panel_add",
     "learner_privacy_hook_add",
     "learner_risk_snapshot",

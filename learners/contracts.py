@@ -68,6 +68,7 @@ from learners.nudge_selection import (
 from learners.pages.panels import LearnerPanel, learner_panel_add
 from learners.risk.explanations import explained_factors
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
+from learners.risk.live_scores import LiveScores, live_scores, risk_bands_at
 from learners.risk.metrics import (
     brier,
     calibration,
@@ -112,6 +113,7 @@ __all__ = [
     "LearnerContact",
     "LearnerPanel",
     "Lever",
+    "LiveScores",
     "ModelSpec",
     "PrivacyHook",
     "RiskFactor",
@@ -145,12 +147,14 @@ __all__ = [
     "learner_risk_snapshot",
     "learner_risk_snapshots",
     "learners_needing_attention",
+    "live_scores",
     "metrics",
     "pr_auc",
     "precision_recall",
     "recent_cohort_ids",
     "risk_band_change_ids",
     "risk_band_changes",
+    "risk_bands_at",
     "risk_model_spec",
     "roc_auc",
     "score_matrix",

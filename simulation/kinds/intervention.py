@@ -116,6 +116,7 @@ def _pair(values: np.ndarray) -> list[float]:
 
 
 def run(params: Mapping[str, Any], context: RunContext) -> dict[str, Any]:
+    """Plan every rule over the same uplift draws and compare them (module docstring)."""
     cohort_ids = _cohorts(params, context)
     live = learners.live_scores(cohort_ids=cohort_ids)
     figures = uplift_figures(params.get("uplift"), cohort_ids=cohort_ids)
@@ -207,11 +208,14 @@ def _rule_results(
 
 
 def headline(results: Mapping[str, Any]) -> dict[str, float | int | None]:
-    """Expected re-engaged per rule (``None`` for a rule not run) and the best rule's margin."""
+    """Expected re-engaged per rule (``None`` for a rule not run), the best rule's expectation
+    and its margin over the runner-up (the best rule's name is ``results["best_rule"]``: a
+    headline holds numbers only)."""
     figures: dict[str, float | int | None] = {
         f"expected_{rule}": results["rules"][rule]["expected"] if rule in results["rules"] else None
         for rule in engine.RULES
     }
+    figures["best_expected"] = results["rules"][results["best_rule"]]["expected"]
     figures["best_margin"] = results["best_margin"]
     return figures
 

@@ -183,6 +183,7 @@ def test_expectations_per_rule_match_a_hand_count(rules_model: RiskModel) -> Non
         "expected_highest_risk": pytest.approx(0.25),
         "expected_middle_band": pytest.approx(0.30),
         "expected_highest_uplift": pytest.approx(0.35),
+        "best_expected": pytest.approx(0.35),
         "best_margin": pytest.approx(0.05),
     }
 

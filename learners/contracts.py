@@ -69,6 +69,7 @@ from learners.pages.panels import LearnerPanel, learner_panel_add
 from learners.risk.dataset import DEFAULT_CUTOFF_DAYS, MAX_CUTOFF_DAYS, MIN_CUTOFF_DAYS
 from learners.risk.explanations import explained_factors
 from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
+from learners.risk.live_scores import LiveScores, live_scores, risk_bands_at
 from learners.risk.metrics import (
     brier,
     calibration,
@@ -131,6 +132,7 @@ __all__ = [
     "LearnerOutcomes",
     "LearnerPanel",
     "Lever",
+    "LiveScores",
     "ModelSpec",
     "PrivacyHook",
     "RiskFactor",
@@ -169,12 +171,14 @@ __all__ = [
     "learner_risk_snapshot",
     "learner_risk_snapshots",
     "learners_needing_attention",
+    "live_scores",
     "metrics",
     "pr_auc",
     "precision_recall",
     "recent_cohort_ids",
     "risk_band_change_ids",
     "risk_band_changes",
+    "risk_bands_at",
     "risk_model_spec",
     "roc_auc",
     "score_matrix",

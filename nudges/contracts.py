@@ -13,8 +13,9 @@ from decimal import Decimal
 from django.db.models import Count, Q, Sum
 
 from nudges.models import LLMCall, Nudge
+from nudges.uplift import BandUplift, measured_uplift
 
-__all__ = ["NudgeFigures", "nudge_figures"]
+__all__ = ["BandUplift", "NudgeFigures", "measured_uplift", "nudge_figures"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,8 +31,9 @@ class RunContext:
     """What one run may use besides its params.
 
     ``cohort_ids`` are the cohorts the requester may see when the run starts (``None``: every
-    cohort); a kind reads no learner outside them. ``rng`` is seeded with the run's seed: every
-    random draw comes from it, so a run with the same params and seed gives the same results.
+    cohort); a kind reads no learner outside them. Every random draw comes from
+    ``numpy.random.default_rng(seed)``, so a run with the same params and seed gives the same
+    results.
     ``progress`` takes a fraction from 0 to 1 and raises ``engagement.jobs.JobCancelled`` once the
     run was cancelled: call it between chunks of work.
     """

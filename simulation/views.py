@@ -86,7 +86,7 @@ def simulation_list_page(request: HttpRequest) -> HttpResponse:
     except ValidationFailed as exc:
         form.add_service_errors(exc.detail)
         return _list(request, form, status=400)
-    messages.success(request, _("Simulation queued: its results show here when it has finished."))
+    messages.success(request, _("Simulation requested: follow its progress here."))
     return redirect("dashboard-simulation", simulation_id=simulation.pk)
 
 

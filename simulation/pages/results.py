@@ -7,6 +7,7 @@ viewers who may open it; analysts never get such rows (``simulation_results`` dr
 """
 
 import json
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 
 from engagement.charts import Series, bar_chart, format_number, line_chart
+from learners.contracts import BANDS
 
 #: At most this many rows of one table are shown (a what-if can list thousands of learners).
 TABLE_ROWS = 200
@@ -23,6 +25,9 @@ TABLE_ROWS = 200
 X_KEYS = ("week", "weeks", "threshold", "bin", "step", "day", "x")
 LINE_TONES = ("accent", "high", "medium", "low", "muted")
 MAX_BARS = 30
+#: Bands from least to most at risk: mappings keyed by band show in this order (PostgreSQL's
+#: jsonb does not keep a mapping's key order).
+BAND_ORDER = tuple(reversed(BANDS))
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,13 @@ def _columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     return names
 
 
+def _learner_url(learner_id: Any) -> str:
+    try:
+        return reverse("dashboard-learner", args=[uuid.UUID(str(learner_id))])
+    except ValueError:
+        return ""
+
+
 def rows_table(rows: Sequence[Mapping[str, Any]], *, caption: str, learner_links: bool) -> Table:
     """Rows of dicts as a table; a learner row's ``label`` links to the learner's page."""
     columns = _columns(rows)
@@ -112,19 +124,31 @@ def rows_table(rows: Sequence[Mapping[str, Any]], *, caption: str, learner_links
         cells = []
         for column in columns:
             cell = show_value(row.get(column))
-            if column == "label" and learner_links and row.get("learner_id"):
-                cell = Cell(cell.text, reverse("dashboard-learner", args=[row["learner_id"]]))
+            if column == "label" and learner_links:
+                cell = Cell(cell.text, _learner_url(row.get("learner_id")))
             cells.append(cell)
         shown.append(cells)
     return Table(caption, [title(column) for column in columns], shown, len(rows))
 
 
+def in_band_order(keys: Sequence[Any]) -> list[Any]:
+    """``keys`` from low to high band when each names a band, else as they are."""
+    if keys and all(str(key) in BAND_ORDER for key in keys):
+        return sorted(keys, key=lambda key: BAND_ORDER.index(str(key)))
+    return list(keys)
+
+
+def _row_name(key: Any) -> str:
+    """A row's key as shown: a band in words, anything else (a cohort id, a name) as it is."""
+    return title(key) if str(key) in BAND_ORDER else str(key)
+
+
 def _matrix_table(value: Mapping[str, Mapping[str, Any]], *, caption: str) -> Table:
     """A mapping of mappings (per cohort, from band → to band) as one row per outer key."""
-    inner = list(dict.fromkeys(str(key) for row in value.values() for key in row))
+    inner = in_band_order(list(dict.fromkeys(str(key) for row in value.values() for key in row)))
     rows = [
-        [Cell(str(outer)), *(show_value(row.get(name)) for name in inner)]
-        for outer, row in list(value.items())[:TABLE_ROWS]
+        [Cell(_row_name(outer)), *(show_value(value[outer].get(name)) for name in inner)]
+        for outer in in_band_order(list(value))[:TABLE_ROWS]
     ]
     return Table(caption, ["", *(title(name) for name in inner)], rows, len(value))
 
@@ -223,7 +247,7 @@ def series_chart(label: str, value: Any) -> SafeString | None:
         return _rows_chart(label, value)
     if not isinstance(value, Mapping) or not value:
         return None
-    items = list(value.items())
+    items = [(key, value[key]) for key in in_band_order(list(value))]
     if len(items) <= MAX_BARS and all(is_number(v) for _, v in items):
         return bar_chart([(title(k), float(v)) for k, v in items], title=label)
     if all(_numbers(v) for _, v in items):
@@ -236,7 +260,7 @@ def series_chart(label: str, value: Any) -> SafeString | None:
         bars = [
             (f"{title(outer)} → {title(inner)}", float(count))
             for outer, row in items
-            for inner, count in row.items()
+            for inner, count in ((key, row[key]) for key in in_band_order(list(row)))
         ]
         return bar_chart(bars, title=label) if 0 < len(bars) <= MAX_BARS else None
     return None

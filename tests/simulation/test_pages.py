@@ -1,6 +1,7 @@
 """The simulation dashboard pages: the runs list and "New simulation" form, one run with its
 results, cancelling, comparing, and the jobs pages' link; each page for each role."""
 
+import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ from engagement.models import JobStatus
 from simulation.kinds import KINDS
 from simulation.kinds.base import SimulationKind, SimulationParams
 from simulation.models import Simulation
+from simulation.pages.results import TABLE_ROWS, Cell, section
 from simulation.services import simulation_request
 from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
 from tests.simulation.conftest import COUNTING
@@ -332,3 +334,36 @@ def test_the_changes_inputs_make_the_what_if_changes_list(
         {"kind": "thresholds", "medium": 0.3, "high": 0.6},
     ]
     assert simulation.results == {"changes": 3}
+
+
+def test_the_generic_renderer_reads_each_kinds_shapes() -> None:
+    rules = section(
+        "rules",
+        [
+            {"rule": "highest_risk", "expected": 10.5, "low": 8, "high": 13},
+            {"rule": "highest_uplift", "expected": 14.0, "low": 11, "high": 17},
+        ],
+        learner_links=False,
+    )
+    assert rules.chart is not None and "highest_uplift: 14" in rules.chart
+    assert rules.tables[0].columns == ["Rule", "Expected", "Low", "High"]
+    percentiles = section(
+        "high_risk", {"p95": [5, 7], "p5": [1, 2], "p50": [3, 4]}, learner_links=False
+    )
+    assert percentiles.chart is not None and percentiles.chart.count("chart-series") == 3
+    bands = section("band_changes", {"high": {"low": 1}, "low": {"high": 2}}, learner_links=False)
+    assert [row[0].text for row in bands.tables[0].rows] == ["Low", "High"]
+    many = section(
+        "learners",
+        [
+            {"learner_id": str(uuid.UUID(int=n)), "label": f"L{n}", "score": 0.5}
+            for n in range(TABLE_ROWS + 5)
+        ],
+        learner_links=True,
+    )
+    table = many.tables[0]
+    assert many.chart is None and table.truncated and table.total == TABLE_ROWS + 5
+    assert table.columns == ["Label", "Score"]
+    assert table.rows[1][0].url == reverse("dashboard-learner", args=[uuid.UUID(int=1)])
+    odd = section("rows", [{"learner_id": "x", "label": "L"}], learner_links=True)
+    assert odd.tables[0].rows[0][0] == Cell("L")

@@ -127,17 +127,17 @@ def simulation_detail(request: HttpRequest, simulation_id: uuid.UUID) -> HttpRes
     """One run: its state (live while queued or running), params, and results."""
     simulation = selectors.simulation_get(actor=request.user, simulation_id=simulation_id)
     results = selectors.simulation_results(actor=request.user, simulation=simulation)
-    kind = KINDS[simulation.kind]
+    kind = KINDS.get(simulation.kind)  # a kind no longer installed still shows its params
     sections = (
         result_sections(results, learner_links=role_of(request.user) in ADMIN_COACH)
         if results is not None
         else []
     )
-    headline = kind.headline(simulation.results) if simulation.results is not None else {}
+    headline = kind.headline(simulation.results) if kind and simulation.results is not None else {}
     context = {
         "simulation": simulation,
         "job": simulation.job,
-        "kind": kind,
+        "kind_label": kind.label if kind else simulation.get_kind_display(),
         "active": simulation.job.status in JOB_ACTIVE_STATUSES,
         "may_cancel": _may_cancel(request, simulation),
         "params": _param_rows(simulation, _cohort_names(request.user)),

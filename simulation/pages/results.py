@@ -153,6 +153,23 @@ def _matrix_table(value: Mapping[str, Mapping[str, Any]], *, caption: str) -> Ta
     return Table(caption, ["", *(title(name) for name in inner)], rows, len(value))
 
 
+def _parallel_lists(value: Mapping[str, Any]) -> bool:
+    """Lists of numbers of one length under each key (before and after, percentiles)."""
+    lengths = {len(item) if _numbers(item) else -1 for item in value.values()}
+    return bool(value) and len(lengths) == 1 and -1 not in lengths
+
+
+def _columns_table(value: Mapping[str, list[Any]], *, caption: str) -> Table:
+    """Parallel lists as columns, one row per position (numbered from 1)."""
+    names = in_band_order(list(value))
+    length = len(value[names[0]])
+    rows = [
+        [Cell(str(n + 1), number=True), *(show_value(value[name][n]) for name in names)]
+        for n in range(min(length, TABLE_ROWS))
+    ]
+    return Table(caption, ["#", *(title(name) for name in names)], rows, length)
+
+
 def section(key: str, value: Any, *, learner_links: bool) -> Section:
     """One result key as a section (its chart too, when the value is a series)."""
     chart = series_chart(title(key), value)
@@ -166,7 +183,9 @@ def section(key: str, value: Any, *, learner_links: bool) -> Section:
     if not isinstance(value, Mapping):
         return Section(key, title(key), figures=[(title(key), show_value(value))], chart=chart)
     figures, tables = [], []
-    if (
+    if _parallel_lists(value):
+        tables.append(_columns_table(value, caption=title(key)))
+    elif (
         value
         and all(isinstance(inner, Mapping) for inner in value.values())
         and all(_is_scalar(item) for inner in value.values() for item in inner.values())
@@ -240,7 +259,8 @@ def _number_or_none(value: Any) -> float | None:
 
 def series_chart(label: str, value: Any) -> SafeString | None:
     """A chart of ``value`` when it is a series: rows along an axis, a few named counts,
-    parallel lists of numbers (before and after, percentiles per week), counts from → to."""
+    parallel lists of numbers (before and after, percentiles per week), counts from band → to
+    band."""
     if _numbers(value):
         return _lines(label, [Series(label, list(enumerate(value, start=1)))])
     if _is_rows(value) and len(value) >= 2:
@@ -250,17 +270,23 @@ def series_chart(label: str, value: Any) -> SafeString | None:
     items = [(key, value[key]) for key in in_band_order(list(value))]
     if len(items) <= MAX_BARS and all(is_number(v) for _, v in items):
         return bar_chart([(title(k), float(v)) for k, v in items], title=label)
-    if all(_numbers(v) for _, v in items):
+    if _parallel_lists(value):
         series = [
             Series(title(name), list(enumerate(values, start=1)), tone)
             for (name, values), tone in zip(items, LINE_TONES, strict=False)
         ]
         return _lines(label, series)
-    if all(isinstance(v, Mapping) and all(is_number(i) for i in v.values()) for _, v in items):
+    if all(
+        str(outer) in BAND_ORDER
+        and isinstance(row, Mapping)
+        and all(str(inner) in BAND_ORDER and is_number(count) for inner, count in row.items())
+        for outer, row in items
+    ):
         bars = [
             (f"{title(outer)} → {title(inner)}", float(count))
             for outer, row in items
             for inner, count in ((key, row[key]) for key in in_band_order(list(row)))
+            if inner != outer  # staying in a band is no change: the table has those
         ]
         return bar_chart(bars, title=label) if 0 < len(bars) <= MAX_BARS else None
     return None

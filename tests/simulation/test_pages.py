@@ -211,7 +211,9 @@ def test_the_results_render_tables_definition_lists_and_charts(
     assert sections["weeks"].chart is not None and sections["distribution"].chart is not None
     assert sections["band_changes"].tables[0].columns == ["", "Medium", "High"]
     body = page.content.decode()
-    assert body.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 4
+    assert sections["distribution"].tables[0].columns == ["#", "Before", "After"]
+    assert sections["per_cohort"].chart is None  # figures of different kinds: a table only
+    assert body.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 3
     assert "Low → Medium" in body and "0.125" in body and 'class="kpi-value number"' in body
 
 

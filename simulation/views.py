@@ -29,7 +29,7 @@ from simulation.forms import SimulationForm
 from simulation.kinds import KINDS
 from simulation.kinds.base import SimulationKind
 from simulation.models import Simulation
-from simulation.pages.results import Cell, result_sections, show_value, title
+from simulation.pages.results import Cell, Reader, result_sections, show_value, title
 
 RUNS_PER_PAGE = 25
 #: The compare picker offers at most this many of the caller's runs of one kind, newest first.
@@ -128,8 +128,14 @@ def simulation_detail(request: HttpRequest, simulation_id: uuid.UUID) -> HttpRes
     simulation = selectors.simulation_get(actor=request.user, simulation_id=simulation_id)
     results = selectors.simulation_results(actor=request.user, simulation=simulation)
     kind = KINDS.get(simulation.kind)  # a kind no longer installed still shows its params
+    cohort_names = _cohort_names(request.user)
     sections = (
-        result_sections(results, learner_links=role_of(request.user) in ADMIN_COACH)
+        result_sections(
+            results,
+            reader=Reader(
+                learner_links=role_of(request.user) in ADMIN_COACH, cohort_names=cohort_names
+            ),
+        )
         if results is not None
         else []
     )
@@ -140,7 +146,7 @@ def simulation_detail(request: HttpRequest, simulation_id: uuid.UUID) -> HttpRes
         "kind_label": kind.label if kind else simulation.get_kind_display(),
         "active": simulation.job.status in JOB_ACTIVE_STATUSES,
         "may_cancel": _may_cancel(request, simulation),
-        "params": _param_rows(simulation, _cohort_names(request.user)),
+        "params": _param_rows(simulation, cohort_names),
         "headline": [(title(name), show_value(value)) for name, value in headline.items()],
         "sections": sections,
         "by_key": {section.key: section for section in sections},

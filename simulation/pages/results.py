@@ -31,6 +31,22 @@ BAND_ORDER = tuple(reversed(BANDS))
 
 
 @dataclass(frozen=True)
+class Reader:
+    """What the viewer may follow and read by name: learner pages (coaches and admins) and the
+    names of the cohorts they see (results hold cohort ids)."""
+
+    learner_links: bool = False
+    cohort_names: Mapping[str, str] = field(default_factory=dict)
+
+    def cohort(self, value: Any) -> str | None:
+        return self.cohort_names.get(str(value))
+
+
+#: Row columns that hold a cohort id, shown by the cohort's name.
+COHORT_COLUMNS = frozenset({"cohort", "cohort_id"})
+
+
+@dataclass(frozen=True)
 class Cell:
     text: str
     url: str = ""
@@ -116,15 +132,18 @@ def _learner_url(learner_id: Any) -> str:
         return ""
 
 
-def rows_table(rows: Sequence[Mapping[str, Any]], *, caption: str, learner_links: bool) -> Table:
-    """Rows of dicts as a table; a learner row's ``label`` links to the learner's page."""
+def rows_table(rows: Sequence[Mapping[str, Any]], *, caption: str, reader: Reader) -> Table:
+    """Rows of dicts as a table; a learner row's ``label`` links to the learner's page, a
+    cohort id shows as the cohort's name."""
     columns = _columns(rows)
     shown = []
     for row in rows[:TABLE_ROWS]:
         cells = []
         for column in columns:
             cell = show_value(row.get(column))
-            if column == "label" and learner_links:
+            if column in COHORT_COLUMNS and (name := reader.cohort(row.get(column))):
+                cell = Cell(name)
+            if column == "label" and reader.learner_links:
                 cell = Cell(cell.text, _learner_url(row.get("learner_id")))
             cells.append(cell)
         shown.append(cells)
@@ -138,16 +157,16 @@ def in_band_order(keys: Sequence[Any]) -> list[Any]:
     return list(keys)
 
 
-def _row_name(key: Any) -> str:
-    """A row's key as shown: a band in words, anything else (a cohort id, a name) as it is."""
-    return title(key) if str(key) in BAND_ORDER else str(key)
+def _row_name(key: Any, reader: Reader) -> str:
+    """A row's key as shown: a band in words, a cohort id as its name, else as it is."""
+    return title(key) if str(key) in BAND_ORDER else reader.cohort(key) or str(key)
 
 
-def _matrix_table(value: Mapping[str, Mapping[str, Any]], *, caption: str) -> Table:
+def _matrix_table(value: Mapping[str, Mapping[str, Any]], *, caption: str, reader: Reader) -> Table:
     """A mapping of mappings (per cohort, from band → to band) as one row per outer key."""
     inner = in_band_order(list(dict.fromkeys(str(key) for row in value.values() for key in row)))
     rows = [
-        [Cell(_row_name(outer)), *(show_value(value[outer].get(name)) for name in inner)]
+        [Cell(_row_name(outer, reader)), *(show_value(value[outer].get(name)) for name in inner)]
         for outer in in_band_order(list(value))[:TABLE_ROWS]
     ]
     return Table(caption, ["", *(title(name) for name in inner)], rows, len(value))
@@ -170,11 +189,11 @@ def _columns_table(value: Mapping[str, list[Any]], *, caption: str) -> Table:
     return Table(caption, ["#", *(title(name) for name in names)], rows, length)
 
 
-def section(key: str, value: Any, *, learner_links: bool) -> Section:
+def section(key: str, value: Any, *, reader: Reader) -> Section:
     """One result key as a section (its chart too, when the value is a series)."""
-    chart = series_chart(title(key), value)
+    chart = series_chart(title(key), value, reader)
     if _is_rows(value):
-        table = rows_table(value, caption=title(key), learner_links=learner_links)
+        table = rows_table(value, caption=title(key), reader=reader)
         return Section(key, title(key), tables=[table], chart=chart)
     if isinstance(value, list):
         return Section(
@@ -190,21 +209,23 @@ def section(key: str, value: Any, *, learner_links: bool) -> Section:
         and all(isinstance(inner, Mapping) for inner in value.values())
         and all(_is_scalar(item) for inner in value.values() for item in inner.values())
     ):
-        tables.append(_matrix_table(value, caption=title(key)))
+        tables.append(_matrix_table(value, caption=title(key), reader=reader))
     else:
         for name, inner in value.items():
             if _is_rows(inner):
-                tables.append(rows_table(inner, caption=title(name), learner_links=learner_links))
+                tables.append(rows_table(inner, caption=title(name), reader=reader))
             elif isinstance(inner, Mapping) and all(_is_scalar(i) for i in inner.values()):
-                tables.append(_matrix_table({title(name): inner}, caption=title(name)))
+                tables.append(
+                    _matrix_table({title(name): inner}, caption=title(name), reader=reader)
+                )
             else:
                 figures.append((title(name), show_value(inner)))
     return Section(key, title(key), figures=figures, tables=tables, chart=chart)
 
 
-def result_sections(results: Mapping[str, Any], *, learner_links: bool) -> list[Section]:
+def result_sections(results: Mapping[str, Any], *, reader: Reader) -> list[Section]:
     """A section per result key, in the results' order (a scalar's is one figure)."""
-    return [section(key, value, learner_links=learner_links) for key, value in results.items()]
+    return [section(key, value, reader=reader) for key, value in results.items()]
 
 
 # --- charts ----------------------------------------------------------------------------------
@@ -223,7 +244,7 @@ def _lines(label: str, series: list[Series]) -> SafeString:
     return line_chart(series, title=label, y_max=_y_max(values))
 
 
-def _rows_chart(label: str, rows: Sequence[Mapping[str, Any]]) -> SafeString | None:
+def _rows_chart(label: str, rows: Sequence[Mapping[str, Any]], reader: Reader) -> SafeString | None:
     """Rows along an axis (``week``, ``threshold``...) as lines, one per numeric column; rows
     named by a text column as bars of their first number. Learner rows are not charted."""
     if any("learner_id" in row for row in rows):
@@ -247,7 +268,10 @@ def _rows_chart(label: str, rows: Sequence[Mapping[str, Any]]) -> SafeString | N
         return None
     value_key = numeric[0]
     bars = [
-        (" → ".join(str(row.get(name)) for name in names), float(row.get(value_key) or 0))
+        (
+            " → ".join(reader.cohort(row.get(name)) or str(row.get(name)) for name in names),
+            float(row.get(value_key) or 0),
+        )
         for row in rows
     ]
     return bar_chart(bars, title=f"{label}: {title(value_key)}")
@@ -257,14 +281,14 @@ def _number_or_none(value: Any) -> float | None:
     return float(value) if is_number(value) else None
 
 
-def series_chart(label: str, value: Any) -> SafeString | None:
+def series_chart(label: str, value: Any, reader: Reader) -> SafeString | None:
     """A chart of ``value`` when it is a series: rows along an axis, a few named counts,
     parallel lists of numbers (before and after, percentiles per week), counts from band → to
     band."""
     if _numbers(value):
         return _lines(label, [Series(label, list(enumerate(value, start=1)))])
     if _is_rows(value) and len(value) >= 2:
-        return _rows_chart(label, value)
+        return _rows_chart(label, value, reader)
     if not isinstance(value, Mapping) or not value:
         return None
     items = [(key, value[key]) for key in in_band_order(list(value))]

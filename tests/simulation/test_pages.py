@@ -15,7 +15,7 @@ from engagement.models import JobStatus
 from simulation.kinds import KINDS
 from simulation.kinds.base import SimulationKind, SimulationParams
 from simulation.models import Simulation
-from simulation.pages.results import TABLE_ROWS, Cell, section
+from simulation.pages.results import TABLE_ROWS, Cell, Reader, section
 from simulation.services import simulation_request
 from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
 from tests.simulation.conftest import COUNTING
@@ -202,7 +202,11 @@ def test_the_results_render_tables_definition_lists_and_charts(
                 {"week": 2, "precision": 0.75, "recall": 0.5},
             ],
             "band_changes": {"low": {"medium": 3, "high": 1}, "medium": {"high": 2}},
-            "per_cohort": {"Mine": {"learners": 2, "mean_change": 0.125}},
+            "per_cohort": {str(world["mine"].pk): {"learners": 2, "mean_change": 0.125}},
+            "cohorts": [
+                {"cohort_id": str(world["mine"].pk), "learners": 2},
+                {"cohort_id": str(world["other"].pk), "learners": 1},
+            ],
             "distribution": {"before": [1, 4, 2], "after": [2, 3, 2]},
         }
     )
@@ -213,7 +217,10 @@ def test_the_results_render_tables_definition_lists_and_charts(
     body = page.content.decode()
     assert sections["distribution"].tables[0].columns == ["#", "Before", "After"]
     assert sections["per_cohort"].chart is None  # figures of different kinds: a table only
-    assert body.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 3
+    assert sections["per_cohort"].tables[0].rows[0][0].text == "Mine"  # cohorts by name
+    assert sections["cohorts"].tables[0].rows[0][0].text == "Mine"
+    assert 'data-label="Mine"' in str(sections["cohorts"].chart)
+    assert body.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 4
     assert "Low → Medium" in body and "0.125" in body and 'class="kpi-value number"' in body
 
 
@@ -345,15 +352,15 @@ def test_the_generic_renderer_reads_each_kinds_shapes() -> None:
             {"rule": "highest_risk", "expected": 10.5, "low": 8, "high": 13},
             {"rule": "highest_uplift", "expected": 14.0, "low": 11, "high": 17},
         ],
-        learner_links=False,
+        reader=Reader(),
     )
     assert rules.chart is not None and "highest_uplift: 14" in rules.chart
     assert rules.tables[0].columns == ["Rule", "Expected", "Low", "High"]
     percentiles = section(
-        "high_risk", {"p95": [5, 7], "p5": [1, 2], "p50": [3, 4]}, learner_links=False
+        "high_risk", {"p95": [5, 7], "p5": [1, 2], "p50": [3, 4]}, reader=Reader()
     )
     assert percentiles.chart is not None and percentiles.chart.count("chart-series") == 3
-    bands = section("band_changes", {"high": {"low": 1}, "low": {"high": 2}}, learner_links=False)
+    bands = section("band_changes", {"high": {"low": 1}, "low": {"high": 2}}, reader=Reader())
     assert [row[0].text for row in bands.tables[0].rows] == ["Low", "High"]
     many = section(
         "learners",
@@ -361,11 +368,11 @@ def test_the_generic_renderer_reads_each_kinds_shapes() -> None:
             {"learner_id": str(uuid.UUID(int=n)), "label": f"L{n}", "score": 0.5}
             for n in range(TABLE_ROWS + 5)
         ],
-        learner_links=True,
+        reader=Reader(learner_links=True),
     )
     table = many.tables[0]
     assert many.chart is None and table.truncated and table.total == TABLE_ROWS + 5
     assert table.columns == ["Label", "Score"]
     assert table.rows[1][0].url == reverse("dashboard-learner", args=[uuid.UUID(int=1)])
-    odd = section("rows", [{"learner_id": "x", "label": "L"}], learner_links=True)
+    odd = section("rows", [{"learner_id": "x", "label": "L"}], reader=Reader(learner_links=True))
     assert odd.tables[0].rows[0][0] == Cell("L")

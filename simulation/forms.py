@@ -15,6 +15,7 @@ from django import forms
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from learners import contracts
 from simulation.kinds.base import CohortField, CohortsField, SimulationKind
@@ -80,7 +81,21 @@ def _cohort_choices(actor: Any) -> list[tuple[str, str]]:
 
 
 def form_field(field: serializers.Field, cohorts: list[tuple[str, str]]) -> forms.Field:
-    """The form field for one serializer field (a JSON box for a structure no input fits)."""
+    """The form field for one serializer field, its default shown as the input's placeholder
+    (left empty, the kind's default applies)."""
+    made = _input(field, cohorts)
+    default = field.default
+    if (
+        default is not empty
+        and not callable(default)
+        and not isinstance(made, forms.ChoiceField | forms.BooleanField)
+    ):
+        made.widget.attrs.setdefault("placeholder", str(default))
+    return made
+
+
+def _input(field: serializers.Field, cohorts: list[tuple[str, str]]) -> forms.Field:
+    """The input that fits the serializer field (a JSON box for a structure none fits)."""
     common: dict[str, Any] = {
         "label": field.label or str(field.field_name).replace("_", " ").capitalize(),
         "required": False,
@@ -98,9 +113,10 @@ def form_field(field: serializers.Field, cohorts: list[tuple[str, str]]) -> form
         return forms.IntegerField(**_bounds(field), **common)
     if isinstance(field, serializers.FloatField | serializers.DecimalField):
         return forms.FloatField(**_bounds(field), **common)
-    if isinstance(field, serializers.MultipleChoiceField):
+    choices = _list_choices(field)
+    if choices is not None:
         return forms.MultipleChoiceField(
-            choices=[(str(value), label) for value, label in field.choices.items()],
+            choices=[(str(value), label) for value, label in choices.items()],
             widget=forms.CheckboxSelectMultiple,
             **common,
         )
@@ -110,6 +126,17 @@ def form_field(field: serializers.Field, cohorts: list[tuple[str, str]]) -> form
     if isinstance(field, serializers.CharField | serializers.UUIDField | serializers.DateField):
         return forms.CharField(**common)
     return forms.JSONField(**common)
+
+
+def _list_choices(field: serializers.Field) -> dict[Any, Any] | None:
+    """The options of a field that takes several of them (a multiple choice, or a list of
+    choices such as targeting rules), else ``None``."""
+    if isinstance(field, serializers.MultipleChoiceField):
+        return dict(field.choices)
+    child = getattr(field, "child", None)
+    if isinstance(field, serializers.ListField) and isinstance(child, serializers.ChoiceField):
+        return dict(child.choices)
+    return None
 
 
 class SimulationForm(forms.Form):

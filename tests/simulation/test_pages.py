@@ -94,6 +94,7 @@ def test_the_form_offers_the_kinds_params_and_only_the_callers_cohorts(
     form = page.context["form"]
     assert {"name", "cohort", "steps", "seed", "model_version"} <= set(form.fields)
     assert [label for _, label in form.fields["cohort"].choices] == ["Choose a cohort", "Mine"]
+    assert form.fields["steps"].widget.attrs["placeholder"] == "2"  # the kind's default
     assert 'name="steps"' in page.content.decode() and "Other cohort" not in page.content.decode()
 
 
@@ -293,6 +294,9 @@ def test_the_job_page_links_to_the_run(client: Any, world: dict[str, Any]) -> No
 class ChangesParams(SimulationParams):
     band = serializers.ChoiceField(choices=["low", "medium", "high"], required=False)
     changes = serializers.ListField(child=serializers.DictField(), required=False)
+    rules = serializers.ListField(
+        child=serializers.ChoiceField(choices=["highest_risk", "highest_uplift"]), required=False
+    )
 
 
 def _record_changes(params: Mapping[str, Any], context: Any) -> dict[str, Any]:
@@ -320,6 +324,7 @@ def test_the_changes_inputs_make_the_what_if_changes_list(
     client = _signed_in(client, world["admin"])
     form_page = client.get(reverse(LIST)).content.decode()
     assert 'name="changes-activity_pct"' in form_page and 'name="band"' in form_page
+    assert 'type="checkbox" name="rules" value="highest_uplift"' in form_page
     half_thresholds = client.post(reverse(LIST), {"kind": COUNTING, "changes-medium": "0.3"})
     assert half_thresholds.status_code == 400
     assert "Give both thresholds, or neither." in half_thresholds.content.decode()
@@ -333,10 +338,12 @@ def test_the_changes_inputs_make_the_what_if_changes_list(
                 "changes-no_activity_days": "14",
                 "changes-medium": "0.3",
                 "changes-high": "0.6",
+                "rules": ["highest_uplift"],
             },
         )
     simulation = Simulation.objects.get()
     assert simulation.params["band"] == "high"
+    assert simulation.params["rules"] == ["highest_uplift"]
     assert simulation.params["changes"] == [
         {"kind": "activity_pct", "value": -50.0},
         {"kind": "no_activity_days", "value": 14},

@@ -283,6 +283,22 @@ def test_the_list_takes_the_same_queries_for_few_runs_or_many(
     assert counts[0] == counts[1]
 
 
+def test_a_runs_page_takes_the_same_queries_for_few_learner_rows_or_many(
+    client: Any, world: dict[str, Any]
+) -> None:
+    few = _run(world["admin"])
+    for _ in range(10):
+        LearnerFactory(cohort=world["mine"])
+    many = _run(world["admin"])
+    client = _signed_in(client, world["admin"])
+    counts = []
+    for simulation in (few, many):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(_detail(simulation)).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
 def test_the_job_page_links_to_the_run(client: Any, world: dict[str, Any]) -> None:
     simulation = _run(world["coach"])
     job_page = _signed_in(client, world["coach"]).get(

@@ -7,6 +7,7 @@ viewers who may open it; analysts never get such rows (``simulation_results`` dr
 """
 
 import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,9 +26,11 @@ TABLE_ROWS = 200
 X_KEYS = ("week", "weeks", "threshold", "bin", "step", "day", "x")
 LINE_TONES = ("accent", "high", "medium", "low", "muted")
 MAX_BARS = 30
-#: Bands from least to most at risk: mappings keyed by band show in this order (PostgreSQL's
-#: jsonb does not keep a mapping's key order).
+#: Mappings keyed by bands (least to most at risk), before/after or percentiles show in that
+#: order: PostgreSQL's jsonb does not keep a mapping's key order.
 BAND_ORDER = tuple(reversed(BANDS))
+BEFORE_AFTER = ("before", "after")
+PERCENTILE = re.compile(r"p[0-9]+(\.[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,21 @@ class Reader:
         return self.cohort_names.get(str(value))
 
 
+#: Row columns that name a row, shown first in this order.
+LEAD_COLUMNS = (
+    "label",
+    "cohort",
+    "cohort_id",
+    "name",
+    "rule",
+    "kind",
+    "band",
+    "from",
+    "to",
+    *X_KEYS,
+)
+#: A bar of a named row shows the first of these the row has (else its first number).
+BAR_VALUES = ("expected", "count", "value", "mean", "learners")
 #: Row columns that hold a cohort id, shown by the cohort's name.
 COHORT_COLUMNS = frozenset({"cohort", "cohort_id"})
 
@@ -117,12 +135,13 @@ def _is_rows(value: Any) -> bool:
 
 
 def _columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The rows' columns, those that name a row first (PostgreSQL's jsonb sorts keys by
+    length, so the stored order is not the kind's)."""
     names = list(dict.fromkeys(str(key) for row in rows for key in row))
     if "label" in names and "learner_id" in names:
         names.remove("learner_id")
-        names.remove("label")
-        names.insert(0, "label")
-    return names
+    lead = [name for name in LEAD_COLUMNS if name in names]
+    return [*lead, *(name for name in names if name not in lead)]
 
 
 def _learner_url(learner_id: Any) -> str:
@@ -150,10 +169,15 @@ def rows_table(rows: Sequence[Mapping[str, Any]], *, caption: str, reader: Reade
     return Table(caption, [title(column) for column in columns], shown, len(rows))
 
 
-def in_band_order(keys: Sequence[Any]) -> list[Any]:
-    """``keys`` from low to high band when each names a band, else as they are."""
-    if keys and all(str(key) in BAND_ORDER for key in keys):
-        return sorted(keys, key=lambda key: BAND_ORDER.index(str(key)))
+def in_reading_order(keys: Sequence[Any]) -> list[Any]:
+    """``keys`` in the order a reader expects when they are all bands (low to high), ``before``
+    and ``after``, or percentiles (``p5``, ``p50``, ``p95``); else as they are."""
+    names = [str(key) for key in keys]
+    for order in (BAND_ORDER, BEFORE_AFTER):
+        if names and all(name in order for name in names):
+            return sorted(keys, key=lambda key: order.index(str(key)))
+    if names and all(PERCENTILE.fullmatch(name) for name in names):
+        return sorted(keys, key=lambda key: float(str(key)[1:]))
     return list(keys)
 
 
@@ -164,10 +188,10 @@ def _row_name(key: Any, reader: Reader) -> str:
 
 def _matrix_table(value: Mapping[str, Mapping[str, Any]], *, caption: str, reader: Reader) -> Table:
     """A mapping of mappings (per cohort, from band → to band) as one row per outer key."""
-    inner = in_band_order(list(dict.fromkeys(str(key) for row in value.values() for key in row)))
+    inner = in_reading_order(list(dict.fromkeys(str(key) for row in value.values() for key in row)))
     rows = [
         [Cell(_row_name(outer, reader)), *(show_value(value[outer].get(name)) for name in inner)]
-        for outer in in_band_order(list(value))[:TABLE_ROWS]
+        for outer in in_reading_order(list(value))[:TABLE_ROWS]
     ]
     return Table(caption, ["", *(title(name) for name in inner)], rows, len(value))
 
@@ -180,7 +204,7 @@ def _parallel_lists(value: Mapping[str, Any]) -> bool:
 
 def _columns_table(value: Mapping[str, list[Any]], *, caption: str) -> Table:
     """Parallel lists as columns, one row per position (numbered from 1)."""
-    names = in_band_order(list(value))
+    names = in_reading_order(list(value))
     length = len(value[names[0]])
     rows = [
         [Cell(str(n + 1), number=True), *(show_value(value[name][n]) for name in names)]
@@ -263,10 +287,10 @@ def _rows_chart(label: str, rows: Sequence[Mapping[str, Any]], reader: Reader) -
             for column, tone in zip(columns, LINE_TONES, strict=False)
         ]
         return _lines(label, series) if series else None
-    names = [key for key, value in first.items() if isinstance(value, str)]
+    names = [key for key in _columns([first]) if isinstance(first.get(key), str)]
     if not names or not numeric or len(rows) > MAX_BARS:
         return None
-    value_key = numeric[0]
+    value_key = next((key for key in BAR_VALUES if key in numeric), numeric[0])
     bars = [
         (
             " → ".join(reader.cohort(row.get(name)) or str(row.get(name)) for name in names),
@@ -291,7 +315,7 @@ def series_chart(label: str, value: Any, reader: Reader) -> SafeString | None:
         return _rows_chart(label, value, reader)
     if not isinstance(value, Mapping) or not value:
         return None
-    items = [(key, value[key]) for key in in_band_order(list(value))]
+    items = [(key, value[key]) for key in in_reading_order(list(value))]
     if len(items) <= MAX_BARS and all(is_number(v) for _, v in items):
         return bar_chart([(title(k), float(v)) for k, v in items], title=label)
     if _parallel_lists(value):
@@ -309,7 +333,7 @@ def series_chart(label: str, value: Any, reader: Reader) -> SafeString | None:
         bars = [
             (f"{title(outer)} → {title(inner)}", float(count))
             for outer, row in items
-            for inner, count in ((key, row[key]) for key in in_band_order(list(row)))
+            for inner, count in ((key, row[key]) for key in in_reading_order(list(row)))
             if inner != outer  # staying in a band is no change: the table has those
         ]
         return bar_chart(bars, title=label) if 0 < len(bars) <= MAX_BARS else None

@@ -372,17 +372,19 @@ def test_the_generic_renderer_reads_each_kinds_shapes() -> None:
     rules = section(
         "rules",
         [
-            {"rule": "highest_risk", "expected": 10.5, "low": 8, "high": 13},
-            {"rule": "highest_uplift", "expected": 14.0, "low": 11, "high": 17},
+            # as PostgreSQL's jsonb gives them back: keys by length
+            {"low": 8, "high": 13, "rule": "highest_risk", "expected": 10.5},
+            {"low": 11, "high": 17, "rule": "highest_uplift", "expected": 14.0},
         ],
         reader=Reader(),
     )
     assert rules.chart is not None and "highest_uplift: 14" in rules.chart
-    assert rules.tables[0].columns == ["Rule", "Expected", "Low", "High"]
+    assert rules.tables[0].columns == ["Rule", "Low", "High", "Expected"]
     percentiles = section(
         "high_risk", {"p95": [5, 7], "p5": [1, 2], "p50": [3, 4]}, reader=Reader()
     )
     assert percentiles.chart is not None and percentiles.chart.count("chart-series") == 3
+    assert percentiles.tables[0].columns == ["#", "P5", "P50", "P95"]
     bands = section("band_changes", {"high": {"low": 1}, "low": {"high": 2}}, reader=Reader())
     assert [row[0].text for row in bands.tables[0].rows] == ["Low", "High"]
     many = section(

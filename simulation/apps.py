@@ -6,8 +6,21 @@ class SimulationConfig(AppConfig):
     verbose_name = "Simulation"
 
     def ready(self) -> None:
-        """Add the simulation job kind to the platform."""
+        """Add the simulation job kind and the dashboard pages to the platform."""
+        from django.utils.translation import gettext_lazy as _
+
+        from engagement.dashboard import NavEntry
         from engagement.registry import registry
+        from simulation.pages.job_links import simulation_run_links
         from simulation.tasks import SIMULATION_RUN, SIMULATION_RUN_LABEL
 
-        registry.add_job_kind(SIMULATION_RUN, SIMULATION_RUN_LABEL)
+        registry.add_job_kind(SIMULATION_RUN, SIMULATION_RUN_LABEL, links=simulation_run_links)
+        registry.add_site_urls("dashboard/", "simulation.urls")
+        registry.add_dashboard_nav(
+            NavEntry(
+                key="simulations",
+                label=_("Simulations"),
+                url_name="dashboard-simulations",
+                order=55,
+            )
+        )

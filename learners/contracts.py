@@ -78,7 +78,17 @@ from learners.risk.metrics import (
     roc_auc,
     top_decile_lift,
 )
-from learners.risk.model import band_for, best_lever, score_matrix
+from learners.risk.model import band_for, bands_for, best_lever, score_matrix
+from learners.risk.raw_columns import (
+    CohortInfo,
+    LiveColumns,
+    ProjectionStart,
+    RawColumns,
+    RecentActivity,
+    approximate_scores,
+    live_raw_columns,
+    projection_start,
+)
 from learners.risk.selectors import current_assessments
 from learners.scopes import ApiKeyScope
 from learners.scoping import sees_every_cohort
@@ -106,20 +116,27 @@ __all__ = [
     "CampaignCandidate",
     "Caseload",
     "CohortDay",
+    "CohortInfo",
     "CohortSummary",
     "FeatureMatrix",
     "InactiveLearner",
     "LearnerContact",
     "LearnerPanel",
     "Lever",
+    "LiveColumns",
     "ModelSpec",
     "PrivacyHook",
+    "ProjectionStart",
+    "RawColumns",
+    "RecentActivity",
     "RiskFactor",
     "RiskSnapshot",
     "activity_listener_add",
     "alerts_waiting",
+    "approximate_scores",
     "attention_learner_ids",
     "band_for",
+    "bands_for",
     "brier",
     "bulk_action_register",
     "calibration",
@@ -145,9 +162,11 @@ __all__ = [
     "learner_risk_snapshot",
     "learner_risk_snapshots",
     "learners_needing_attention",
+    "live_raw_columns",
     "metrics",
     "pr_auc",
     "precision_recall",
+    "projection_start",
     "recent_cohort_ids",
     "risk_band_change_ids",
     "risk_band_changes",

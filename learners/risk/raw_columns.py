@@ -55,7 +55,7 @@ class RawColumns:
     ``kind_totals`` a (learners, ``KIND_TOTALS``) array; ``cohort_id`` and ``as_of`` tuples."""
 
     learner_ids: tuple[uuid.UUID, ...]
-    facts: RawFacts
+    facts: Any  # a ``RawFacts`` of columns
     peers: PeerColumns
     norms: Mapping[uuid.UUID, CohortNorms]
 
@@ -111,7 +111,7 @@ def raw_columns_of(
             "first_week_events",
         )
     }
-    facts = RawFacts(
+    columns: dict[str, Any] = dict(
         cohort_id=tuple(fields.cohort_id),
         as_of=tuple(fields.as_of),
         days_inactive=_read_only(fields.days_inactive),
@@ -125,6 +125,7 @@ def raw_columns_of(
         ).reshape(len(rows), len(KIND_TOTALS)),
         **integers,
     )
+    facts: Any = RawFacts(**columns)
     peers = PeerColumns.of([norms[cohort_id] for cohort_id in facts.cohort_id])
     return RawColumns(ids, facts, peers, MappingProxyType(dict(norms)))
 

@@ -38,15 +38,18 @@ def build_world(per_cohort: int = 8, seed: int = 1, *, logistic: bool = False) -
     """Two cohorts (one scheduled, one self-paced) of learners with random activity before
     ``NOW`` (and some after it), all scored as of ``NOW``; one learner more not scored yet."""
     if logistic:
+        latest = RiskModel.objects.order_by("-version").values_list("version", flat=True).first()
         RiskModel.objects.update(is_active=False)
-        RiskModel.objects.create(version=2, kind="logistic", parameters=LOGISTIC, is_active=True)
+        RiskModel.objects.create(
+            version=(latest or 0) + 1, kind="logistic", parameters=LOGISTIC, is_active=True
+        )
     rng = np.random.default_rng(seed)
-    cohorts = [
+    cohorts: list[Any] = [
         CohortFactory(starts_on=date(2026, 9, 1), ends_on=date(2026, 12, 20)),
         CohortFactory(starts_on=date(2026, 9, 1), ends_on=None),
     ]
     kinds = EventKind.values
-    events = []
+    events: list[ActivityEvent] = []
     for cohort in cohorts:
         for _ in range(per_cohort):
             learner = LearnerFactory(

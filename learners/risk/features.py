@@ -710,7 +710,14 @@ def actual_progress_of(lessons: Any, course_lessons: np.ndarray) -> np.ndarray:
 
 
 def model_input_matrix(raw: Any, peers: PeerColumns, *, exact: bool = True) -> np.ndarray:
-    """The model inputs (columns in ``FEATURE_NAMES`` order) of ``raw``, a ``RawFacts`` of
+    """``model_input_columns`` as one (learners, ``FEATURE_NAMES``) matrix."""
+    return np.column_stack(model_input_columns(raw, peers, exact=exact)).reshape(
+        len(raw.tenure_days), len(FEATURE_NAMES)
+    )
+
+
+def model_input_columns(raw: Any, peers: PeerColumns, *, exact: bool = True) -> list[np.ndarray]:
+    """The model inputs (one column each, in ``FEATURE_NAMES`` order) of ``raw``, a ``RawFacts`` of
     columns (one item per learner; ``kind_totals`` one column per ``KIND_TOTALS`` name; NaN for
     a missing assessment mean).
 
@@ -726,37 +733,35 @@ def model_input_matrix(raw: Any, peers: PeerColumns, *, exact: bool = True) -> n
     active_days_log = log1p(raw.enrolled_active_days)
     means = np.asarray(raw.assessment_mean_30, dtype=float)
     means = np.where(np.isnan(means), peers.mean_assessment, means)
-    return np.column_stack(
-        [
-            np.minimum(np.asarray(raw.days_inactive, dtype=float), INACTIVITY_CAP_DAYS),
-            np.minimum(
-                np.asarray(raw.active_days_14, dtype=float)
-                / np.maximum(peers.median_active_days_14, 1.0),
-                3.0,
-            ),
-            log_ratios(
-                np.asarray(raw.events_7, dtype=float), np.asarray(raw.events_prev_21, dtype=float)
-            ),
-            np.where(np.isnan(means), 0.7, means),
-            np.minimum(np.asarray(raw.assessment_count_30, dtype=float), 10.0),
-            log_ratios(
-                np.asarray(raw.seconds_7, dtype=float) / 3600,
-                np.asarray(raw.seconds_prev_21, dtype=float) / 3600,
-            ),
-            log1p(raw.forum_posts_30),
-            np.asarray(raw.expected_progress, dtype=float)
-            - actual_progress_of(raw.lessons, peers.course_lessons),
-            np.where(tenure < NEW_LEARNER_DAYS, 1.0, 0.0),
-            events_log,
-            events_log - peers.median_events_log,
-            active_days_log,
-            active_days_log - peers.median_active_days_log,
-            np.minimum(np.asarray(raw.enrolled_active_days, dtype=float) / elapsed, 1.0),
-            log1p(raw.first_week_events),
-            np.minimum(np.asarray(raw.span_days, dtype=float) / elapsed, 1.0),
-            *map(log1p, raw.kind_totals),
-        ]
-    ).reshape(len(tenure), len(FEATURE_NAMES))
+    return [
+        np.minimum(np.asarray(raw.days_inactive, dtype=float), INACTIVITY_CAP_DAYS),
+        np.minimum(
+            np.asarray(raw.active_days_14, dtype=float)
+            / np.maximum(peers.median_active_days_14, 1.0),
+            3.0,
+        ),
+        log_ratios(
+            np.asarray(raw.events_7, dtype=float), np.asarray(raw.events_prev_21, dtype=float)
+        ),
+        np.where(np.isnan(means), 0.7, means),
+        np.minimum(np.asarray(raw.assessment_count_30, dtype=float), 10.0),
+        log_ratios(
+            np.asarray(raw.seconds_7, dtype=float) / 3600,
+            np.asarray(raw.seconds_prev_21, dtype=float) / 3600,
+        ),
+        log1p(raw.forum_posts_30),
+        np.asarray(raw.expected_progress, dtype=float)
+        - actual_progress_of(raw.lessons, peers.course_lessons),
+        np.where(tenure < NEW_LEARNER_DAYS, 1.0, 0.0),
+        events_log,
+        events_log - peers.median_events_log,
+        active_days_log,
+        active_days_log - peers.median_active_days_log,
+        np.minimum(np.asarray(raw.enrolled_active_days, dtype=float) / elapsed, 1.0),
+        log1p(raw.first_week_events),
+        np.minimum(np.asarray(raw.span_days, dtype=float) / elapsed, 1.0),
+        *map(log1p, raw.kind_totals),
+    ]
 
 
 def model_input_rows(

@@ -98,14 +98,12 @@ class RawColumns:
                 for field in fields(PeerColumns)
             }
         )
-        raw = RawFacts(
-            cohort_id=(),  # type: ignore[arg-type]  # columns; the inputs need neither
-            as_of=(),  # type: ignore[arg-type]
-            **{name: facts[name] for name in RawFacts._fields if name not in NOT_NUMERIC},
-        )
-        inputs = model_input_columns(
-            raw._replace(kind_totals=list(np.asarray(facts["kind_totals"]).T)), peers, exact=False
-        )
+        columns: dict[str, Any] = {
+            name: facts[name] for name in RawFacts._fields if name not in NOT_NUMERIC
+        }
+        # The inputs need neither cohort nor time; totals go one column per kind.
+        columns.update(cohort_id=(), as_of=(), kind_totals=list(np.asarray(facts["kind_totals"]).T))
+        inputs = model_input_columns(RawFacts(**columns), peers, exact=False)
         return _approximate_scores(inputs, kind=kind, parameters=parameters)
 
 

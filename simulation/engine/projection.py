@@ -69,6 +69,11 @@ def _rows(values: np.ndarray, runs: int) -> np.ndarray:
     return np.repeat(np.asarray(values, dtype=float), runs, axis=0)
 
 
+def _total(weeks: list[np.ndarray]) -> np.ndarray:
+    """A window's count: the sum of its weeks."""
+    return np.add.reduce(weeks)
+
+
 class _Chunk:
     """The facts of a chunk of learners in every run, rolled a week at a time."""
 
@@ -144,7 +149,7 @@ class _Chunk:
         self.assessed = [scored, *self.assessed[:3]]
         self.score_sums = [scored * self.score_mean, *self.score_sums[:3]]
         self.forum = [events * self.forum_share, *self.forum[:3]]
-        count, score_sum = sum(self.assessed), sum(self.score_sums)
+        count, score_sum = _total(self.assessed), _total(self.score_sums)
         facts["events_7"] = events
         facts["events_prev_21"] = self.events[1] + self.events[2] + self.events[3]
         facts["seconds_7"] = self.seconds[0]
@@ -154,7 +159,7 @@ class _Chunk:
         facts["assessment_mean_30"] = np.divide(
             score_sum, count, out=np.full(size, np.nan), where=count > 0
         )
-        facts["forum_posts_30"] = sum(self.forum)
+        facts["forum_posts_30"] = _total(self.forum)
         return facts
 
 

@@ -61,12 +61,12 @@ def start_of(data: contracts.ProjectionStart) -> Start:
         },
         weekly={group: np.asarray(counts[group], dtype=float) * per_week for group in GROUPS},
         seconds_per_event=np.divide(
-            recent.seconds, on_task, out=np.zeros(len(on_task)), where=on_task > 0
+            recent.seconds, on_task, out=np.zeros(len(data.columns)), where=on_task > 0
         ),
         score_mean=np.divide(
             recent.score_sum,
             recent.scored_assessments,
-            out=np.full(len(on_task), np.nan),
+            out=np.full(len(data.columns), np.nan),
             where=recent.scored_assessments > 0,
         ),
         progress_per_week=np.asarray(recent.progress_per_day) * WEEK,

@@ -196,8 +196,8 @@ class LiveColumns:
 
 def live_raw_columns(*, cohort_ids: Iterable[uuid.UUID] | None, idle_days: int = 0) -> LiveColumns:
     """The studying learners of ``cohort_ids`` (``None``: every cohort) as their live risk was
-    taken; learners not scored yet are left out and counted. Seven queries (nine with
-    ``idle_days``), whatever the number of learners."""
+    taken; learners not scored yet are left out and counted. A fixed number of queries
+    (two more with ``idle_days``), whatever the number of learners."""
     studying = _studying(cohort_ids)
     scored = studying.filter(risk_scored_at__isnull=False)
     live = {
@@ -206,7 +206,12 @@ def live_raw_columns(*, cohort_ids: Iterable[uuid.UUID] | None, idle_days: int =
             "id", "risk_score", "risk_band"
         )
     }
-    raws = raw_features(learners=scored, when=AT_LIVE_SCORE)
+    # Learners scored by one run share its time: read as of it, as that run did (a fixed time
+    # is a literal bound for the aggregate, not a join to each event's learner).
+    times = list(scored.order_by().values_list("risk_scored_at", flat=True).distinct()[:2])
+    one_time = times[0] if len(times) == 1 else None
+    when: When = AT_LIVE_SCORE if one_time is None else one_time
+    raws = raw_features(learners=scored, when=when)
     cohort_set = {raw.cohort_id for raw in raws.values()}
     # Whole cohorts scored together share one time: their course's lessons as known then.
     latest = max((raw.as_of for raw in raws.values()), default=None)
@@ -217,8 +222,10 @@ def live_raw_columns(*, cohort_ids: Iterable[uuid.UUID] | None, idle_days: int =
     if idle_days:
         later = raw_features(
             learners=scored,
-            when=PerLearner("risk_scored_at", idle_days),
-            events_before=AT_LIVE_SCORE,
+            when=PerLearner("risk_scored_at", idle_days)
+            if one_time is None
+            else one_time + timedelta(days=idle_days),
+            events_before=when,
         )
         idle = raw_columns_of(later, norms, columns.learner_ids)
     return LiveColumns(

@@ -187,3 +187,22 @@ def test_approximate_scores_are_the_models_within_ulps() -> None:
     assert np.allclose(
         approximate_scores(matrix, kind="logistic", parameters=LOGISTIC), exact, rtol=0, atol=1e-12
     )
+
+
+@pytest.mark.django_db
+def test_learners_scored_at_different_times_are_read_each_as_of_their_own() -> None:
+    build_world(seed=5)
+    earlier = Learner.objects.filter(risk_scored_at=NOW).order_by("id").first()
+    assert earlier is not None
+    Learner.objects.filter(pk=earlier.pk).update(risk_scored_at=NOW - timedelta(days=3))
+    data = live_raw_columns(cohort_ids=None, idle_days=2)
+    row = data.live.learner_ids.index(earlier.pk)
+    assert data.live.facts.as_of[row] == NOW - timedelta(days=3)
+    own = raw_features(learners=Learner.objects.filter(pk=earlier.pk), when=NOW - timedelta(days=3))
+    assert data.live.facts.events_7[row] == own[earlier.pk].events_7
+    assert data.live.facts.days_inactive[row] == own[earlier.pk].days_inactive
+    assert data.idle is not None
+    assert data.idle.facts.as_of[row] == NOW - timedelta(days=1)
+    assert {data.live.facts.as_of[other] for other in range(len(data.live)) if other != row} == {
+        NOW
+    }

@@ -71,7 +71,10 @@ def _rows(values: np.ndarray, runs: int) -> np.ndarray:
 
 def _total(weeks: list[np.ndarray]) -> np.ndarray:
     """A window's count: the sum of its weeks."""
-    return np.add.reduce(weeks)
+    total = weeks[0] + weeks[1]
+    for week in weeks[2:]:
+        total += week
+    return total
 
 
 class _Chunk:

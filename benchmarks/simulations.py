@@ -10,7 +10,7 @@ projection. Each is timed from the call to its results, split at its first progr
 (the reads before it, the maths after). The projection starts at the latest live assessment's
 time, so the recent activity it reads is the seeded one. Only 127.0.0.1 is used.
 
-    .venv/bin/python benchmarks/simulation.py [--learners 100000] [--runs 200] [--weeks 8]
+    .venv/bin/python benchmarks/simulations.py [--learners 100000] [--runs 200] [--weeks 8]
         [--keep-db] [--reuse-db] [--database NAME] [--json-out FILE]
 """
 

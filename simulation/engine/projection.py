@@ -23,8 +23,9 @@ from simulation.engine.what_if import HISTOGRAM_BINS, histogram
 
 WEEK = 7.0
 PERCENTILES = (5, 25, 50, 75, 95)
-#: Rows (learner x run) scored at once: bounds memory at a few hundred MB.
+#: Rows (learner x run) rolled and scored at once: small enough for the arrays to stay in cache.
 CHUNK_ROWS = 50_000
+PROGRESS_STEP = 0.01
 
 #: Draw groups: the event kinds drawn together, and the per-kind total (column of
 #: ``kind_totals``, in ``features.KIND_TOTALS`` order) they add to (``None``: none).
@@ -191,6 +192,7 @@ def project(
     medium = np.zeros((runs, weeks), dtype=np.int64)
     final = np.zeros(HISTOGRAM_BINS)
     per_chunk = max(CHUNK_ROWS // runs, 1)
+    reported = 0.0
     chunks = range(0, len(start), per_chunk)
     for done, first in enumerate(chunks):
         chunk = _Chunk(start, np.arange(first, min(first + per_chunk, len(start))), runs)
@@ -200,7 +202,10 @@ def project(
             medium[:, week] += (
                 (scores >= thresholds["medium"]) & (scores < thresholds["high"])
             ).sum(axis=0)
-            progress((done * weeks + week + 1) / (len(chunks) * weeks))
+            fraction = (done * weeks + week + 1) / (len(chunks) * weeks)
+            if fraction - reported >= PROGRESS_STEP or fraction == 1.0:
+                progress(fraction)  # a hundred reports at most: each may write the job
+                reported = fraction
         final += histogram(scores.ravel())
     return {
         "per_week": [

@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from simulation.engine import projection
 from simulation.engine.projection import GROUPS, TOTAL_COLUMNS, Start, project
 
 THRESHOLDS = {"medium": 0.4, "high": 0.5}
@@ -120,3 +121,18 @@ def test_facts_roll_forward_a_week_at_a_time() -> None:
     )
     assert np.array_equal(second["events_prev_21"][busy], first["events_7"][busy])
     assert np.array_equal(second["kind_totals"][busy, 0], second["enrolled_events"][busy])
+
+
+def test_progress_is_reported_a_hundred_times_at_most(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(projection, "CHUNK_ROWS", 10)  # 2 learners of 5 runs a chunk: 50 chunks
+    seen: list[float] = []
+    project(
+        start([1.0] * 100),
+        weeks=4,
+        runs=5,
+        rng=np.random.default_rng(3),
+        score=by_days_inactive,
+        thresholds=THRESHOLDS,
+        progress=seen.append,
+    )
+    assert 90 <= len(seen) <= 101 and seen == sorted(seen) and seen[-1] == 1.0

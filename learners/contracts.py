@@ -80,7 +80,7 @@ from learners.risk.metrics import (
     roc_auc,
     top_decile_lift,
 )
-from learners.risk.model import band_for, best_lever, score_matrix
+from learners.risk.model import band_for, bands_for, best_lever, score_matrix
 from learners.risk.outcomes import (
     CapacityCut,
     CohortRun,
@@ -91,6 +91,16 @@ from learners.risk.outcomes import (
     cutoff_outcomes,
     finished_cohort_ids,
     learner_outcomes,
+)
+from learners.risk.raw_columns import (
+    CohortInfo,
+    LiveColumns,
+    ProjectionStart,
+    RawColumns,
+    RecentActivity,
+    approximate_scores,
+    live_raw_columns,
+    projection_start,
 )
 from learners.risk.selectors import current_assessments
 from learners.scopes import ApiKeyScope
@@ -123,6 +133,7 @@ __all__ = [
     "CapacityCut",
     "Caseload",
     "CohortDay",
+    "CohortInfo",
     "CohortRun",
     "CohortSummary",
     "CutoffOutcomes",
@@ -132,15 +143,21 @@ __all__ = [
     "LearnerOutcomes",
     "LearnerPanel",
     "Lever",
+    "LiveColumns",
     "LiveScores",
     "ModelSpec",
     "PrivacyHook",
+    "ProjectionStart",
+    "RawColumns",
+    "RecentActivity",
     "RiskFactor",
     "RiskSnapshot",
     "activity_listener_add",
     "alerts_waiting",
+    "approximate_scores",
     "attention_learner_ids",
     "band_for",
+    "bands_for",
     "brier",
     "bulk_action_register",
     "calibration",
@@ -171,10 +188,12 @@ __all__ = [
     "learner_risk_snapshot",
     "learner_risk_snapshots",
     "learners_needing_attention",
+    "live_raw_columns",
     "live_scores",
     "metrics",
     "pr_auc",
     "precision_recall",
+    "projection_start",
     "recent_cohort_ids",
     "risk_band_change_ids",
     "risk_band_changes",

@@ -282,10 +282,11 @@ def _from_microseconds(value: Any, expression: Any, connection: Any) -> datetime
 
 
 def _event_aggregates(
-    learners: QuerySet[Learner], anchor: Anchor, periods: int
+    learners: QuerySet[Learner], anchor: Anchor, periods: int, before: Anchor | None = None
 ) -> dict[uuid.UUID, dict[str, Any]]:
-    """One GROUP BY over the scope's events before each learner's ``anchor`` time; ``periods``
-    is the most 24-hour periods since a learner's enrolment."""
+    """One GROUP BY over the scope's events before each learner's ``before`` time (by default
+    ``anchor``, the time windows are counted back from); ``periods`` is the most 24-hour periods
+    since a learner's enrolment."""
     assessed = Q(
         kind__in=ASSESSMENT_KINDS, score__isnull=False, occurred_at__gte=_since(anchor, 30)
     )
@@ -306,7 +307,8 @@ def _event_aggregates(
         for name, kinds in KIND_TOTALS.items()
     }
     events = ActivityEvent.objects.filter(
-        learner_id__in=learners.order_by().values("id"), occurred_at__lt=anchor
+        learner_id__in=learners.order_by().values("id"),
+        occurred_at__lt=anchor if before is None else before,
     ).order_by()
     rows = events.values("learner_id").annotate(
         last_at=Microseconds(Max("occurred_at")),
@@ -340,6 +342,7 @@ def _learner_facts(learners: QuerySet[Learner]) -> dict[uuid.UUID, dict[str, Any
         "cohort__ends_on",
         Microseconds("enrolled_at"),
         Microseconds("finished_at"),
+        Microseconds("risk_scored_at"),
     )
     names = (
         "id",
@@ -348,6 +351,7 @@ def _learner_facts(learners: QuerySet[Learner]) -> dict[uuid.UUID, dict[str, Any
         "cohort__ends_on",
         "enrolled_at",
         "finished_at",
+        "risk_scored_at",  # a what-if takes the live facts as of it
     )
     return {row[0]: dict(zip(names, row, strict=True)) for row in rows}
 
@@ -477,8 +481,11 @@ def course_lessons(cohort_ids: Iterable[uuid.UUID], when: When) -> dict[uuid.UUI
     return {Cohort._meta.pk.to_python(cohort): lessons for cohort, lessons in rows}
 
 
-def raw_features(*, learners: QuerySet[Learner], when: When) -> dict[uuid.UUID, RawFacts]:
-    """Raw facts for a scope, as of one time or a time of each learner's own."""
+def raw_features(
+    *, learners: QuerySet[Learner], when: When, events_before: When | None = None
+) -> dict[uuid.UUID, RawFacts]:
+    """Raw facts for a scope, as of one time or a time of each learner's own; of the events
+    before ``events_before`` only when given (a what-if of days without activity)."""
     facts = _learner_facts(learners)
     as_of = {
         lid: when if isinstance(when, datetime) else when.of(fact) for lid, fact in facts.items()
@@ -490,7 +497,9 @@ def raw_features(*, learners: QuerySet[Learner], when: When) -> dict[uuid.UUID, 
         ),
         default=1,
     )
-    events = _event_aggregates(learners, _anchor(when), periods)
+    events = _event_aggregates(
+        learners, _anchor(when), periods, None if events_before is None else _anchor(events_before)
+    )
     return {lid: _raw(fact, events.get(lid), as_of[lid]) for lid, fact in facts.items()}
 
 
@@ -586,6 +595,11 @@ def _log_ratios(recent: np.ndarray, earlier: np.ndarray) -> np.ndarray:
     return np.maximum(np.minimum(logs, 3.0), -3.0)
 
 
+def _numpy_log_ratios(recent: np.ndarray, earlier: np.ndarray) -> np.ndarray:
+    """``_log_ratios`` through NumPy's ``log``."""
+    return np.clip(np.log((recent / 7 + 0.1) / (earlier / 21 + 0.1)), -3.0, 3.0)
+
+
 def _rounded(values: Iterable[float | None], digits: int) -> list[Any]:
     return [None if value is None else round(value, digits) for value in values]
 
@@ -654,6 +668,102 @@ def _typical(norms: CohortNorms) -> tuple[Any, ...]:
     )
 
 
+@dataclass(frozen=True)
+class PeerColumns:
+    """Each learner's cohort norms as columns (row ``i``: the norms of learner ``i``'s cohort);
+    a cohort without assessments has a NaN ``mean_assessment``."""
+
+    course_lessons: np.ndarray
+    mean_assessment: np.ndarray
+    median_active_days_14: np.ndarray
+    median_events_log: np.ndarray
+    median_active_days_log: np.ndarray
+
+    @classmethod
+    def of(cls, peers: Sequence[CohortNorms]) -> "PeerColumns":
+        return cls(
+            course_lessons=np.array([norm.course_lessons for norm in peers], dtype=float),
+            mean_assessment=np.array(
+                [
+                    math.nan if norm.mean_assessment is None else norm.mean_assessment
+                    for norm in peers
+                ],
+                dtype=float,
+            ),
+            median_active_days_14=np.array(
+                [norm.median_active_days_14 for norm in peers], dtype=float
+            ),
+            median_events_log=np.array([norm.median_events_log for norm in peers], dtype=float),
+            median_active_days_log=np.array(
+                [norm.median_active_days_log for norm in peers], dtype=float
+            ),
+        )
+
+
+def actual_progress_of(lessons: Any, course_lessons: np.ndarray) -> np.ndarray:
+    """Lessons completed as a share of the course's (0 where the course has none known)."""
+    return np.where(
+        course_lessons > 0,
+        np.minimum(np.asarray(lessons, dtype=float) / np.maximum(course_lessons, 1.0), 1.0),
+        0.0,
+    )
+
+
+def model_input_matrix(raw: Any, peers: PeerColumns, *, exact: bool = True) -> np.ndarray:
+    """``model_input_columns`` as one (learners, ``FEATURE_NAMES``) matrix."""
+    return np.column_stack(model_input_columns(raw, peers, exact=exact)).reshape(
+        len(raw.tenure_days), len(FEATURE_NAMES)
+    )
+
+
+def model_input_columns(raw: Any, peers: PeerColumns, *, exact: bool = True) -> list[np.ndarray]:
+    """The model inputs (one column each, in ``FEATURE_NAMES`` order) of ``raw``, a ``RawFacts`` of
+    columns (one item per learner; ``kind_totals`` one column per ``KIND_TOTALS`` name; NaN for
+    a missing assessment mean).
+
+    ``exact`` gives ``model_inputs`` to the last bit (``math``'s logs, counts as integers);
+    otherwise NumPy's logs take any numbers, fractional counts too, many times faster: what a
+    simulation of many runs uses, where an ulp does not matter.
+    """
+    log1p = _log1p_counts if exact else np.log1p
+    log_ratios = _log_ratios if exact else _numpy_log_ratios
+    tenure = np.asarray(raw.tenure_days, dtype=float)
+    elapsed = np.maximum(tenure, 1.0)
+    events_log = log1p(raw.enrolled_events)
+    active_days_log = log1p(raw.enrolled_active_days)
+    means = np.asarray(raw.assessment_mean_30, dtype=float)
+    means = np.where(np.isnan(means), peers.mean_assessment, means)
+    return [
+        np.minimum(np.asarray(raw.days_inactive, dtype=float), INACTIVITY_CAP_DAYS),
+        np.minimum(
+            np.asarray(raw.active_days_14, dtype=float)
+            / np.maximum(peers.median_active_days_14, 1.0),
+            3.0,
+        ),
+        log_ratios(
+            np.asarray(raw.events_7, dtype=float), np.asarray(raw.events_prev_21, dtype=float)
+        ),
+        np.where(np.isnan(means), 0.7, means),
+        np.minimum(np.asarray(raw.assessment_count_30, dtype=float), 10.0),
+        log_ratios(
+            np.asarray(raw.seconds_7, dtype=float) / 3600,
+            np.asarray(raw.seconds_prev_21, dtype=float) / 3600,
+        ),
+        log1p(raw.forum_posts_30),
+        np.asarray(raw.expected_progress, dtype=float)
+        - actual_progress_of(raw.lessons, peers.course_lessons),
+        np.where(tenure < NEW_LEARNER_DAYS, 1.0, 0.0),
+        events_log,
+        events_log - peers.median_events_log,
+        active_days_log,
+        active_days_log - peers.median_active_days_log,
+        np.minimum(np.asarray(raw.enrolled_active_days, dtype=float) / elapsed, 1.0),
+        log1p(raw.first_week_events),
+        np.minimum(np.asarray(raw.span_days, dtype=float) / elapsed, 1.0),
+        *map(log1p, raw.kind_totals),
+    ]
+
+
 def model_input_rows(
     raws: Sequence[RawFacts],
     norms: Mapping[uuid.UUID, CohortNorms],
@@ -664,53 +774,23 @@ def model_input_rows(
     raw: Any = RawFacts._make(
         map(list, zip(*raws, strict=True)) if raws else ([],) * len(RawFacts._fields)
     )
-    peers = [norms[cohort_id] for cohort_id in raw.cohort_id]
-    course = np.array([norm.course_lessons for norm in peers], dtype=float)
-    actual_progress = np.where(
-        course > 0,
-        np.minimum(np.array(raw.lessons, dtype=float) / np.maximum(course, 1.0), 1.0),
-        0.0,
-    )
-    tenure = np.array(raw.tenure_days, dtype=float)
-    little_data = tenure < NEW_LEARNER_DAYS
-    means = [
-        norm.mean_assessment if mean is None else mean
-        for mean, norm in zip(raw.assessment_mean_30, peers, strict=True)
-    ]
-    elapsed = np.maximum(tenure, 1.0)
-    events_log = _log1p_counts(raw.enrolled_events)
-    active_days_log = _log1p_counts(raw.enrolled_active_days)
-    enrolled_active_days = np.array(raw.enrolled_active_days, dtype=float)
-    typical_active_14 = np.array([norm.median_active_days_14 for norm in peers], dtype=float)
+    peers = PeerColumns.of([norms[cohort_id] for cohort_id in raw.cohort_id])
     kind_totals = (
         [list(column) for column in zip(*raw.kind_totals, strict=True)]
         if raws
         else [[] for _ in KIND_TOTALS]
     )
-    columns = [
-        np.minimum(np.array(raw.days_inactive, dtype=float), INACTIVITY_CAP_DAYS),
-        np.minimum(
-            np.array(raw.active_days_14, dtype=float) / np.maximum(typical_active_14, 1.0), 3.0
+    matrix = model_input_matrix(
+        raw._replace(
+            assessment_mean_30=[
+                math.nan if mean is None else mean for mean in raw.assessment_mean_30
+            ],
+            kind_totals=kind_totals,
         ),
-        _log_ratios(np.array(raw.events_7, dtype=float), np.array(raw.events_prev_21, dtype=float)),
-        np.array([0.7 if mean is None else mean for mean in means], dtype=float),
-        np.minimum(np.array(raw.assessment_count_30, dtype=float), 10.0),
-        _log_ratios(
-            np.array(raw.seconds_7, dtype=float) / 3600,
-            np.array(raw.seconds_prev_21, dtype=float) / 3600,
-        ),
-        _log1p_counts(raw.forum_posts_30),
-        np.array(raw.expected_progress, dtype=float) - actual_progress,
-        np.where(little_data, 1.0, 0.0),
-        events_log,
-        events_log - np.array([norm.median_events_log for norm in peers], dtype=float),
-        active_days_log,
-        active_days_log - np.array([norm.median_active_days_log for norm in peers], dtype=float),
-        np.minimum(enrolled_active_days / elapsed, 1.0),
-        _log1p_counts(raw.first_week_events),
-        np.minimum(np.array(raw.span_days, dtype=float) / elapsed, 1.0),
-        *map(_log1p_counts, kind_totals),
-    ]
+        peers,
+    )
+    actual_progress = actual_progress_of(raw.lessons, peers.course_lessons)
+    little_data = np.array(raw.tenure_days, dtype=float) < NEW_LEARNER_DAYS
     typical = {cohort_id: _typical(norm) for cohort_id, norm in norms.items()}
     (
         typical_days_inactive,
@@ -757,7 +837,7 @@ def model_input_rows(
         learner_ids=learner_ids,
         cohort_ids=raw.cohort_id,
         as_of=raw.as_of,
-        matrix=np.column_stack(columns) if raws else np.zeros((0, len(FEATURE_NAMES))),
+        matrix=matrix,
         facts=facts,
         little_data=little_data,
     )

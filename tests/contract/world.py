@@ -16,6 +16,7 @@ from learners.services import coach_note_create
 from nudges.campaigns import campaign_create
 from nudges.experiments import experiment_assign, experiment_create
 from nudges.models import Campaign, Experiment, Nudge, PromptTemplate
+from simulation.models import Simulation
 from tests.factories import ActivityEventFactory, LearnerFactory, UserFactory
 
 
@@ -58,6 +59,14 @@ def build_world(tag: str = "") -> dict[str, Any]:
         name="Trial", variants=[{"name": "A", "weight": 1}], holdout_share=0.5, actor=admin_user
     )
     experiment_assign(trial, [learner.pk, stale.pk], now=timezone.now())
+    simulation = Simulation.objects.create(
+        kind="what_if",
+        params={"seed": 1},
+        seed=1,
+        model_version=1,
+        job=Job.objects.create(kind="simulation.run", params={}, requested_by=admin_user),
+        requested_by=admin_user,
+    )
     return {
         "user": admin_user,
         "learner": learner,
@@ -76,6 +85,7 @@ def build_world(tag: str = "") -> dict[str, Any]:
             "prompts": prompt.pk,
             "campaigns": campaign.pk,
             "experiments": trial.pk,
+            "simulations": simulation.pk,
         },
         "secret": key.secret,
         "route_ids": {

@@ -3,12 +3,14 @@ may, cancel one, and compare two. Staff only: API keys are refused."""
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 
 from engagement.api.permissions import Access, staff_user
 from engagement.api.responses import ERRORS
@@ -34,7 +36,8 @@ from simulation.services import simulation_cancel, simulation_request
 FINISHED = {409: OpenApiResponse(description="The run has already finished.")}
 
 
-def _query(serializer_class: type[Any], request: Request) -> dict[str, Any]:
+def _query(serializer_class: type[Serializer[Any]], request: Request) -> dict[str, Any]:
+    """The query parameters, validated: a 400 names each one refused."""
     query = serializer_class(data=request.query_params)
     query.is_valid(raise_exception=True)
     return dict(query.validated_data)
@@ -91,7 +94,7 @@ class SimulationViewSet(viewsets.GenericViewSet):
         """Requests are throttled on their own scope; reads only by the caller's overall rate."""
         return THROTTLE_SCOPE if getattr(self, "action", None) == "create" else None
 
-    def get_queryset(self) -> Any:
+    def get_queryset(self) -> QuerySet[Simulation]:
         return simulation_list(actor=self.request.user)
 
     def _detail(self, request: Request, simulation: Simulation) -> Any:

@@ -1,6 +1,7 @@
 """``/api/v1/simulations/``: request, list, detail, cancel and compare, by role and scope, with
 the small test kind of ``conftest`` (each real kind's params have their own tests)."""
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from engagement.api.throttling import ScopedClientRateThrottle
 from engagement.api_keys import api_key_create
 from engagement.models import AuditEvent, Job, JobStatus, Role
 from engagement.registry import registry
+from simulation.kinds import KINDS
 from simulation.models import Simulation
 from tests.contract.schema import assert_documented
 from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
@@ -405,3 +407,37 @@ def test_requests_have_their_own_budget_and_reads_do_not_spend_it(
     assert "Retry-After" in refused
     assert client.get(URL).status_code == 200
     assert _client(world["other_coach"]).post(URL, body, format="json").status_code == 202
+
+
+def test_compare_refuses_runs_of_two_kinds(
+    world: dict[str, Any],
+    django_capture_on_commit_callbacks: Any,
+    counting_kind: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(KINDS, "backtest", dataclasses.replace(counting_kind, name="backtest"))
+    a = _run(world["admin"], django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        b = _client(world["admin"]).post(URL, {"kind": "backtest"}, format="json").json()
+
+    response = _client(world["admin"]).get(f"{URL}compare/", {"a": a["id"], "b": b["id"]})
+
+    assert b["kind"] == "backtest"
+    assert response.status_code == 400
+    assert response.json() == {"b": ["Compare two runs of the same kind."]}
+
+
+def test_a_run_reads_in_the_same_queries_whatever_its_rows(
+    world: dict[str, Any],
+    django_capture_on_commit_callbacks: Any,
+    django_assert_num_queries: Any,
+) -> None:
+    client = _client(world["coach"])
+    few = _run(world["coach"], django_capture_on_commit_callbacks)
+    LearnerFactory.create_batch(6, cohort=world["mine"])
+    many = _run(world["coach"], django_capture_on_commit_callbacks)
+    # the run with its job; the rows' learners in scope; their labels
+    for run, rows in ((few, 2), (many, 8)):
+        with django_assert_num_queries(3):
+            body = client.get(f"{URL}{run['id']}/").json()
+        assert len(body["results"]["rows"]) == rows

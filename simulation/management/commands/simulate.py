@@ -20,11 +20,15 @@ from simulation.services import simulation_request
 def _params(text: str) -> dict[str, Any]:
     """``--params`` as a JSON object within the platform's input bounds."""
     try:
-        params = check_json(json.loads(text), name="--params")
+        parsed = json.loads(text)
     except RecursionError as exc:
         raise CommandError("--params: arrays and objects nest too deeply.") from exc
-    except ValueError as exc:  # json.JSONDecodeError included
-        raise CommandError(f"--params: {exc}") from exc
+    except ValueError as exc:  # json.JSONDecodeError, or an integer too long to read
+        raise CommandError(f"--params: not JSON ({exc}).") from exc
+    try:
+        params = check_json(parsed, name="--params")
+    except ValueError as exc:  # the message names the place
+        raise CommandError(str(exc)) from exc
     if not isinstance(params, dict):
         raise CommandError("--params: must be a JSON object.")
     return params

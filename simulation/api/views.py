@@ -11,6 +11,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
+from rest_framework.views import APIView
 
 from engagement.api.permissions import Access, staff_user
 from engagement.api.responses import ERRORS
@@ -72,11 +73,6 @@ def _query(serializer_class: type[Serializer[Any]], request: Request) -> dict[st
         request=None,
         responses={200: SimulationDetailSerializer, **FINISHED, **ERRORS},
     ),
-    compare=extend_schema(
-        summary="Two runs of one kind side by side: differing params and headline figures",
-        parameters=[SimulationCompareQuerySerializer],
-        responses={200: SimulationCompareSerializer, **ERRORS},
-    ),
 )
 class SimulationViewSet(viewsets.GenericViewSet):
     """Backtests, what-ifs, projections, intervention plans and threshold tuning: never a
@@ -86,7 +82,7 @@ class SimulationViewSet(viewsets.GenericViewSet):
     access = Access(read=STAFF, write=STAFF)
     serializer_class = SimulationSerializer
     filter_backends: list[Any] = []
-    # Ids only, so that ``simulations/compare/`` is not taken for a run.
+    # Ids only, so that ``simulations/compare/`` (SimulationCompareView) is not taken for a run.
     lookup_value_regex = "[0-9a-fA-F-]+"
 
     @property
@@ -139,8 +135,19 @@ class SimulationViewSet(viewsets.GenericViewSet):
         )
         return Response(self._detail(request, simulation))
 
-    @action(detail=False, methods=["get"])
-    def compare(self, request: Request) -> Response:
+
+class SimulationCompareView(APIView):
+    """Two runs side by side; who may see which runs is the list's rule."""
+
+    access = Access(read=STAFF)
+    listed_in_index = False  # it needs ?a=&b=: nothing to follow without them
+
+    @extend_schema(
+        summary="Two runs of one kind side by side: differing params and headline figures",
+        parameters=[SimulationCompareQuerySerializer],
+        responses={200: SimulationCompareSerializer, **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
         query = _query(SimulationCompareQuerySerializer, request)
         compared = simulation_compare(actor=request.user, a=query["a"], b=query["b"])
         body = SimulationCompareSerializer(compared, context={"request": request}).data

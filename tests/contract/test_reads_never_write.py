@@ -36,8 +36,11 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-#: Read routes that need a query parameter: its name and the resource of ``ids`` that fills it.
-QUERIES = {"/api/v1/nudges/stream/": ("learner", "learners")}
+#: Read routes that need query parameters: each one's name and the resource of ``ids`` that fills it.
+QUERIES = {
+    "/api/v1/nudges/stream/": (("learner", "learners"),),
+    "/api/v1/simulations/compare/": (("a", "simulations"), ("b", "simulations")),
+}
 
 WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
 REQUEST_TABLES = {AuditEvent._meta.db_table, "django_session"}
@@ -74,7 +77,11 @@ def api_read_paths(ids: dict[str, Any]) -> Iterator[str]:
         resource = path.removeprefix("/api/v1/").split("/{")[0]
         query = QUERIES.get(path)
         filled = re.sub(r"\{\w+\}", str(ids.get(resource, "")), path)
-        yield filled if query is None else f"{filled}?{query[0]}={ids[query[1]]}"
+        yield (
+            filled
+            if query is None
+            else f"{filled}?" + "&".join(f"{name}={ids[resource]}" for name, resource in query)
+        )
 
 
 def test_every_api_read_route_is_covered(world: dict[str, Any]) -> None:

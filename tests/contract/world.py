@@ -85,6 +85,7 @@ def build_world(tag: str = "") -> dict[str, Any]:
             "prompts": prompt.pk,
             "campaigns": campaign.pk,
             "experiments": trial.pk,
+            "simulations": simulation.pk,
         },
         "secret": key.secret,
         "route_ids": {

@@ -29,6 +29,7 @@ from nudges.campaigns import campaign_create
 from nudges.delivery import click_url, open_url, unsubscribe_url
 from nudges.experiments import experiment_create
 from nudges.models import Nudge, PromptTemplate
+from simulation.models import Simulation
 from tests.factories import (
     ActivityEventFactory,
     CohortAssignmentFactory,
@@ -195,6 +196,13 @@ MATRIX: dict[tuple[str, str], dict[str, Any]] = {
     ("experiment-detail", "get"): STAFF_ONLY,
     ("experiment-results", "get"): STAFF_ONLY,
     ("experiment-promote", "post"): ADMIN_ONLY,
+    # Simulations: staff only; coaches see their own runs (the probe run is coach_in's), and
+    # only the requester or an admin cancels one.
+    ("simulation-list", "get"): STAFF_ONLY,
+    ("simulation-list", "post"): STAFF_ONLY,
+    ("simulation-detail", "get"): STAFF_OBJECT,
+    ("simulation-cancel", "post"): COACH_WRITE_OBJECT,
+    ("simulation-compare", "get"): STAFF_ONLY,
     ("schema", "get"): OPEN,
     ("swagger-ui", "get"): OPEN,
     ("healthz", "get"): OPEN,
@@ -284,6 +292,14 @@ def world(db: Any) -> dict[str, Any]:
             payload={"to": "probe@example.org", "subject": "Probe", "body": "Probe"},
             idempotency_key="matrix.probe",
         ),
+        "simulation": Simulation.objects.create(
+            kind="what_if",
+            params={},
+            seed=1,
+            model_version=1,
+            job=Job.objects.create(kind="simulation.run", requested_by=coach_in),
+            requested_by=coach_in,
+        ),
         "campaign": campaign_create(
             actor=admin, name="Matrix probe", channel="email", cohort_ids=[cohort.pk]
         ),
@@ -317,6 +333,7 @@ OBJECT_FOR_ROUTE = {
     "nudge": "nudge",
     "campaign": "campaign",
     "experiment": "experiment",
+    "simulation": "simulation",
 }
 
 
@@ -339,7 +356,7 @@ def _url(name: str, world: dict[str, Any]) -> str:
         return urlsplit(links[name](world["nudge"])).path
     if name == "learner-note":
         return reverse(name, kwargs={"pk": world["learner"].pk, "note_id": world["note"].pk})
-    if name == "nudge-stream":  # a list-level route despite its "nudge-" name
+    if name in ("nudge-stream", "simulation-compare"):  # list-level routes despite their names
         return reverse(name)
     for basename, key in OBJECT_FOR_ROUTE.items():
         if name.startswith(f"{basename}-") and not name.endswith("-list"):

@@ -32,6 +32,7 @@ from simulation.pages.featured import featured_sections
 from simulation.pages.results import (
     Cell,
     Reader,
+    headline_title,
     result_sections,
     show_figure,
     show_value,
@@ -148,7 +149,9 @@ def simulation_detail(request: HttpRequest, simulation_id: uuid.UUID) -> HttpRes
         "active": simulation.job.status in JOB_ACTIVE_STATUSES,
         "may_cancel": _may_cancel(request, simulation),
         "params": _param_rows(simulation, cohort_names),
-        "headline": [(title(name), show_figure(name, value)) for name, value in headline.items()],
+        "headline": [
+            (headline_title(name), show_figure(name, value)) for name, value in headline.items()
+        ],
         "featured": featured,
         "sections": sections,
         "others": _same_kind_runs(request, simulation),

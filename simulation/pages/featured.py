@@ -9,12 +9,14 @@ results have no learner rows; an older run may lack a key), so a page never fail
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from engagement.charts import Series, bar_chart, line_chart
 from simulation.pages.results import (
     BAND_ORDER,
+    TABLE_ROWS,
     Cell,
     Reader,
     Section,
@@ -53,14 +55,18 @@ def _band_rows(results: Mapping[str, Any], before: str, after: str) -> Table | N
             show_value((new.get(band) or 0) - (old.get(band) or 0)),
         ]
         for band in reversed(BAND_ORDER)
+        if band in old or band in new
     ]
-    return Table(_("Learners per band"), ["", _("Before"), _("After"), _("Change")], rows, 3)
+    return Table(
+        _("Learners per band"), ["", _("Before"), _("After"), _("Change")], rows, len(rows)
+    )
 
 
 def _band_matrix(pairs: Sequence[Mapping[str, Any]]) -> Table:
     """Counts from each band (rows) to each band (columns); the diagonal stayed put."""
-    bands = list(reversed(BAND_ORDER))
     counts = {(str(row.get("from")), str(row.get("to"))): row.get("learners") for row in pairs}
+    named = {band for pair in counts for band in pair}
+    bands = [band for band in reversed(BAND_ORDER) if band in named]
     rows = [
         [Cell(_("from %(band)s") % {"band": title(old)})]
         + [show_value(counts.get((old, new), 0)) for new in bands]
@@ -70,17 +76,20 @@ def _band_matrix(pairs: Sequence[Mapping[str, Any]]) -> Table:
     return Table(_("Band changes (from → to)"), columns, rows, len(rows))
 
 
-def _distribution_chart(distribution: Mapping[str, Any]) -> SafeString | None:
+def _distribution_chart(
+    distribution: Mapping[str, Any], labels: tuple[str, str] | None = None
+) -> SafeString | None:
     edges, before, after = (distribution.get(key) for key in ("edges", "before", "after"))
     if not (isinstance(edges, list) and isinstance(before, list) and isinstance(after, list)):
         return None
     if len(edges) != len(before) + 1 or len(before) != len(after):
         return None
+    first, second = labels or (_("Before"), _("After"))
     mids = [(float(edges[i]) + float(edges[i + 1])) / 2 for i in range(len(before))]
     return line_chart(
         [
-            Series(_("Before"), list(zip(mids, before, strict=True)), "muted"),
-            Series(_("After"), list(zip(mids, after, strict=True)), "accent"),
+            Series(first, list(zip(mids, before, strict=True)), "muted"),
+            Series(second, list(zip(mids, after, strict=True)), "accent"),
         ],
         title=_("Learners by risk score, before and after"),
         y_label=_("learners"),
@@ -98,7 +107,12 @@ def _what_if(results: Mapping[str, Any], reader: Reader) -> list[Section]:
     pairs = results.get("band_changes")
     if bands is not None and isinstance(pairs, list) and is_rows(pairs):
         tables = [bands, _band_matrix(pairs)]
-        sections.append(Section("band_changes", _("How bands change"), figures, tables))
+        items = (
+            [_("No learner's score moved: the change reaches nothing this model version reads.")]
+            if results.get("max_abs_score_change") == 0
+            else []
+        )
+        sections.append(Section("band_changes", _("How bands change"), figures, tables, items))
     distribution = results.get("distribution")
     if isinstance(distribution, Mapping) and (chart := _distribution_chart(distribution)):
         sections.append(Section("distribution", _("Shift of the score distribution"), chart=chart))
@@ -168,8 +182,14 @@ def _backtest(results: Mapping[str, Any], reader: Reader) -> list[Section]:
         if isinstance(counts, Mapping) and counts:
             ordered = sorted(counts.items(), key=lambda item: int(item[0]))
             chart = bar_chart(
-                [(_("%(n)s wk ahead") % {"n": weeks}, float(n)) for weeks, n in ordered],
+                [(str(weeks), float(n)) for weeks, n in ordered],
                 title=_("Withdrawals flagged, by weeks ahead of withdrawing"),
+            )
+            chart = _captioned(
+                chart,
+                _(
+                    "Withdrawals by how many weeks ahead the high band flagged them (0: the week they left)"
+                ),
             )
         sections.append(
             Section(
@@ -210,19 +230,43 @@ def _weekly_quality(weeks: Sequence[Mapping[str, Any]], reader: Reader) -> Secti
                 ("recall", _("Recall"), "high"),
             )
         ]
-        charts.append(
-            line_chart(
-                series,
-                title=_("%(cohort)s: precision and recall by week") % {"cohort": name},
-                y_max=1.0,
-            )
-        )
-    table = rows_table(weeks, caption=_("Week by week"), reader=reader)
+        label = _("%(cohort)s: precision and recall by week") % {"cohort": name}
+        charts.append(_captioned(line_chart(series, title=label, y_max=1.0), label))
+    table = _weeks_table(weeks, reader)
     return Section(
         "weeks",
         _("Precision and recall of the high band, week by week"),
         tables=[table],
         chart=SafeString("".join(charts)),
+    )
+
+
+def _weeks_table(weeks: Sequence[Mapping[str, Any]], reader: Reader) -> Table:
+    """A backtest's weekly rows, the band counts spread into columns and dates as dates."""
+    columns = [_("Cohort"), _("Week"), _("As of"), _("Learners"), _("High"), _("Medium")]
+    columns += [_("Mean score"), _("Precision"), _("Recall"), _("Flagged"), _("Withdrew later")]
+    rows = [
+        [
+            Cell(reader.cohort(row.get("cohort_id")) or str(row.get("cohort_id"))),
+            show_value(row.get("week")),
+            Cell(str(row.get("as_of") or "")[:10]),
+            show_value(row.get("learners")),
+            *(show_value((row.get("bands") or {}).get(band)) for band in ("high", "medium")),
+            show_value(row.get("mean_score")),
+            show_figure("precision", row.get("precision")),
+            show_figure("recall", row.get("recall")),
+            show_value(row.get("flagged")),
+            show_value(row.get("withdrew_later")),
+        ]
+        for row in weeks[:TABLE_ROWS]
+    ]
+    return Table(_("Week by week"), columns, rows, len(weeks))
+
+
+def _captioned(chart: SafeString, caption: str) -> SafeString:
+    """A chart with its title shown above it (several charts share a section)."""
+    return format_html(
+        '<figure class="chart-figure"><figcaption>{}</figcaption>{}</figure>', caption, chart
     )
 
 
@@ -276,7 +320,24 @@ def _projection(results: Mapping[str, Any], reader: Reader) -> list[Section]:
         for row in rows
     ]
     table = Table(_("High-risk learners per week"), columns, table_rows, len(table_rows))
-    return [Section("per_week", _("High-risk learners, week by week"), tables=[table], chart=chart)]
+    sections = [
+        Section("per_week", _("High-risk learners, week by week"), tables=[table], chart=chart)
+    ]
+    start = results.get("start")
+    if isinstance(start, Mapping):
+        shift = _distribution_chart(
+            {
+                "edges": results.get("distribution_edges"),
+                "before": start.get("distribution"),
+                "after": results.get("final_distribution"),
+            },
+            labels=(_("Now"), _("At the end (mean of the runs)")),
+        )
+        if shift is not None:
+            sections.append(
+                Section("final_distribution", _("Risk scores now and at the end"), chart=shift)
+            )
+    return sections
 
 
 def _interval(pair: Any, key: str = "") -> str:
@@ -319,20 +380,16 @@ def _intervention(results: Mapping[str, Any], reader: Reader) -> list[Section]:
                     Cell(_interval(plan.get("behind_best_interval"))),
                 ]
             )
-        chart = bar_chart(
-            bars,
-            title=_("Expected learners re-engaged per rule, with the 95% interval"),
-            stacked={
-                _("up to the interval's low end"): lows,
-                _("up to the expected number"): middles,
-                _("up to the interval's high end"): highs,
-            },
-            tones={
-                _("up to the interval's low end"): "muted",
-                _("up to the expected number"): "accent",
-                _("up to the interval's high end"): "low",
-            },
-        )
+        chart = _rule_weeks_chart(rules)
+        if min(lows, default=0) >= 0:
+            chart = _interval_bars(bars, lows, middles, highs) + chart
+        else:
+            figures.append(
+                (
+                    _("Intervals"),
+                    Cell(_("some go below zero (a negative uplift): see the table")),
+                )
+            )
         columns = [
             _("Targeting rule"),
             _("Expected re-engaged"),
@@ -355,6 +412,43 @@ def _intervention(results: Mapping[str, Any], reader: Reader) -> list[Section]:
             _learner_rows("picked", _("Learners picked in the first week"), named, reader)
         )
     return sections
+
+
+def _interval_bars(
+    bars: list[tuple[str, float]], lows: list[float], middles: list[float], highs: list[float]
+) -> SafeString:
+    """Each rule's bar up to its interval's high end, the expected number marked inside."""
+    names = (
+        _("up to the interval's low end"),
+        _("up to the expected number"),
+        _("up to the interval's high end"),
+    )
+    label = _("Expected learners re-engaged per rule, with the 95% interval")
+    chart = bar_chart(
+        bars,
+        title=label,
+        stacked=dict(zip(names, (lows, middles, highs), strict=True)),
+        tones=dict(zip(names, ("muted", "accent", "low"), strict=True)),
+    )
+    return _captioned(chart, label)
+
+
+def _rule_weeks_chart(rules: Mapping[str, Any]) -> SafeString:
+    """Expected learners re-engaged each week, one line per rule."""
+    series = [
+        Series(
+            rule_name(rule),
+            [
+                (float(week["week"]), _number(week.get("expected")))
+                for week in plan.get("weeks") or []
+                if is_number(week.get("week"))
+            ],
+            tone,
+        )
+        for (rule, plan), tone in zip(rules.items(), ("accent", "high", "medium"), strict=False)
+    ]
+    label = _("Expected learners re-engaged each week, per rule")
+    return _captioned(line_chart(series, title=label, y_label=_("learners")), label)
 
 
 def _uplift_table(uplift: Mapping[str, Any]) -> Table:
@@ -500,7 +594,13 @@ FEATURED: Mapping[str, tuple[Builder, Mapping[str, frozenset[str]]]] = {
             "withdrawals": frozenset({"withdrawals"}),
         },
     ),
-    "projection": (_projection, {"per_week": frozenset({"per_week"})}),
+    "projection": (
+        _projection,
+        {
+            "per_week": frozenset({"per_week"}),
+            "final_distribution": frozenset({"final_distribution", "distribution_edges", "start"}),
+        },
+    ),
     "intervention": (
         _intervention,
         {

@@ -11,7 +11,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.urls import reverse
 from django.utils.safestring import SafeString
@@ -102,7 +102,6 @@ class Section:
 
 #: Result keys whose plain spelling would puzzle a reader, in words.
 LABELS = {
-    "learners": "Learners simulated",
     "max_abs_score_change": "Biggest score change",
     "high_before": "High risk before",
     "high_after": "High risk after",
@@ -116,6 +115,8 @@ LABELS = {
     "mean_precision": "Mean weekly precision",
     "high_start": "High risk now",
     "high_final_mean": "High risk at the end (mean)",
+    "high_final_p5": "High risk at the end, 5th percentile",
+    "high_final_p95": "High risk at the end, 95th percentile",
     "high_precision": "Precision of the high band",
     "high_recall": "Recall of the high band",
     "suggested_threshold": "Suggested threshold",
@@ -154,6 +155,15 @@ def title(key: Any) -> str:
     return text[:1].upper() + text[1:]
 
 
+#: Headline keys read differently from the same key in a table.
+HEADLINE_LABELS = {"learners": "Learners simulated"}
+
+
+def headline_title(key: Any) -> str:
+    """A headline figure's name (``learners`` is how many the run covered)."""
+    return gettext(HEADLINE_LABELS[str(key)]) if str(key) in HEADLINE_LABELS else title(key)
+
+
 def show_figure(key: Any, value: Any) -> Cell:
     """A named figure: a share as a percentage, anything else as ``show_value``."""
     if str(key) in SHARES and is_number(value):
@@ -185,7 +195,7 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def is_rows(value: Any) -> bool:
+def is_rows(value: Any) -> TypeGuard[list[Mapping[str, Any]]]:
     return isinstance(value, list) and bool(value) and all(isinstance(r, Mapping) for r in value)
 
 

@@ -343,9 +343,10 @@ def test_the_changes_inputs_make_the_what_if_changes_list(
     client: Any, world: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     client = _signed_in(client, world["admin"])
-    form_page = client.get(reverse(LIST)).content.decode()
+    form_page = client.get(reverse(LIST), {"kind": COUNTING}).content.decode()
     assert 'name="changes-activity_pct"' in form_page and 'name="band"' in form_page
-    assert 'type="checkbox" name="rules" value="highest_uplift"' in form_page
+    rules_page = client.get(reverse(LIST), {"kind": "intervention"}).content.decode()
+    assert 'type="checkbox" name="rules" value="highest_uplift"' in rules_page
     half_thresholds = client.post(reverse(LIST), {"kind": COUNTING, "changes-medium": "0.3"})
     assert half_thresholds.status_code == 400
     assert "Give both thresholds, or neither." in half_thresholds.content.decode()

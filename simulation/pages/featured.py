@@ -202,7 +202,12 @@ def _backtest(results: Mapping[str, Any], reader: Reader) -> list[Section]:
     withdrawals = results.get("withdrawals")
     if isinstance(withdrawals, list) and (not withdrawals or is_rows(withdrawals)):
         sections.append(
-            _learner_rows("withdrawals", _("Learners who withdrew"), withdrawals, reader)
+            _learner_rows(
+                "withdrawals",
+                _("Each withdrawal and how early it was flagged"),
+                withdrawals,
+                reader,
+            )
         )
     return sections
 

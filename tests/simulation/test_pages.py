@@ -573,3 +573,23 @@ def test_each_kinds_page_leads_with_its_questions_answers(
     analyst = _signed_in(client, world["analyst"]).get(_detail(simulation))
     assert [section.key for section in analyst.context["featured"]] == keys
     assert "Ann Lee" not in analyst.content.decode()
+
+
+def test_a_refused_change_shows_on_the_input_that_made_it(
+    client: Any, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simulation.kinds import what_if
+
+    monkeypatch.setitem(KINDS, "what_if", what_if.KIND)
+    client = _signed_in(client, world["admin"])
+    page = client.post(
+        reverse(LIST),
+        {"kind": "what_if", "changes-no_activity_days": "3", "changes-assessment_points": "900"},
+    )
+    assert page.status_code == 400
+    changes = page.context["form"].changes_form
+    assert changes.errors == {"assessment_points": ["Must be from -100 to 100."]}
+    thresholds = client.post(
+        reverse(LIST), {"kind": "what_if", "changes-medium": "0.9", "changes-high": "0.2"}
+    )
+    assert "high" in thresholds.context["form"].changes_form.errors

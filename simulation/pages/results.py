@@ -102,6 +102,8 @@ class Section:
 
 #: Result keys whose plain spelling would puzzle a reader, in words.
 LABELS = {
+    "label": "Learner",
+    "cohort_id": "Cohort",
     "max_abs_score_change": "Biggest score change",
     "high_before": "High risk before",
     "high_after": "High risk after",

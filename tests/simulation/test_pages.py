@@ -403,7 +403,7 @@ def test_the_generic_renderer_reads_each_kinds_shapes() -> None:
     )
     table = many.tables[0]
     assert many.chart is None and table.truncated and table.total == TABLE_ROWS + 5
-    assert table.columns == ["Label", "Score"]
+    assert table.columns == ["Learner", "Score"]
     assert table.rows[1][0].url == reverse("dashboard-learner", args=[uuid.UUID(int=1)])
     odd = section("rows", [{"learner_id": "x", "label": "L"}], reader=Reader(learner_links=True))
     assert odd.tables[0].rows[0][0] == Cell("L")

@@ -9,7 +9,7 @@ results have no learner rows; an older run may lack a key), so a page never fail
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
@@ -242,7 +242,7 @@ def _weekly_quality(weeks: Sequence[Mapping[str, Any]], reader: Reader) -> Secti
         "weeks",
         _("Precision and recall of the high band, week by week"),
         tables=[table],
-        chart=SafeString("".join(charts)),
+        chart=_joined(charts),
     )
 
 
@@ -266,6 +266,11 @@ def _weeks_table(weeks: Sequence[Mapping[str, Any]], reader: Reader) -> Table:
         for row in weeks[:TABLE_ROWS]
     ]
     return Table(_("Week by week"), columns, rows, len(weeks))
+
+
+def _joined(charts: Sequence[SafeString]) -> SafeString:
+    """Several charts in one section, one after the other."""
+    return format_html_join("", "{}", ((chart,) for chart in charts))
 
 
 def _captioned(chart: SafeString, caption: str) -> SafeString:
@@ -554,7 +559,7 @@ def _thresholds(results: Mapping[str, Any], reader: Reader) -> list[Section]:
                 _("Thresholds against coach capacity"),
                 figures,
                 tables,
-                chart=SafeString("".join(charts)) if charts else None,
+                chart=_joined(charts) if charts else None,
             )
         )
     return sections

@@ -52,6 +52,30 @@ class ChangesForm(forms.Form):
             raise forms.ValidationError(gettext("Give both thresholds, or neither."))
         return cleaned
 
+    def add_change_errors(self, reasons: Any) -> None:
+        """The service's errors per change (by position in ``changes()``, each naming the
+        change's key) on the input that made that change."""
+        per_change = dict(enumerate(reasons)) if isinstance(reasons, list) else reasons
+        if not isinstance(per_change, Mapping):
+            self.add_error(None, _messages(reasons))
+            return
+        made = self.changes()
+        fields = dict((kind, name) for name, kind in VALUE_CHANGES)
+        for index, why in per_change.items():
+            if not why:
+                continue
+            position = int(index) if str(index).isdigit() else -1
+            kind = made[position]["kind"] if 0 <= position < len(made) else None
+            if kind in fields:
+                self.add_error(
+                    fields[kind], _messages(list(why.values()) if isinstance(why, Mapping) else why)
+                )
+            elif kind == "thresholds" and isinstance(why, Mapping):
+                for key, text in why.items():
+                    self.add_error(key if key in ("medium", "high") else None, _messages(text))
+            else:
+                self.add_error(None, _messages(why))
+
     def changes(self) -> list[dict[str, Any]]:
         """The cleaned inputs as the what-if's ``changes`` list (the API's shape)."""
         data = self.cleaned_data
@@ -187,7 +211,7 @@ class SimulationForm(forms.Form):
             return
         for name, reasons in params.items():
             if name == CHANGES and self.changes_form is not None:
-                self.changes_form.add_error(None, _messages(reasons))
+                self.changes_form.add_change_errors(reasons)
             elif name in self.fields:
                 self.add_error(name, _messages(reasons))
             else:

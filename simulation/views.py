@@ -15,7 +15,6 @@ from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.template.loader import select_template
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -29,7 +28,16 @@ from simulation.forms import SimulationForm
 from simulation.kinds import KINDS
 from simulation.kinds.base import SimulationKind
 from simulation.models import Simulation
-from simulation.pages.results import Cell, Reader, result_sections, show_value, title
+from simulation.pages.featured import featured_sections
+from simulation.pages.results import (
+    Cell,
+    Reader,
+    headline_title,
+    result_sections,
+    show_figure,
+    show_value,
+    title,
+)
 
 RUNS_PER_PAGE = 25
 #: The compare picker offers at most this many of the caller's runs of one kind, newest first.
@@ -129,16 +137,10 @@ def simulation_detail(request: HttpRequest, simulation_id: uuid.UUID) -> HttpRes
     results = selectors.simulation_results(actor=request.user, simulation=simulation)
     kind = KINDS.get(simulation.kind)  # a kind no longer installed still shows its params
     cohort_names = _cohort_names(request.user)
-    sections = (
-        result_sections(
-            results,
-            reader=Reader(
-                learner_links=role_of(request.user) in ADMIN_COACH, cohort_names=cohort_names
-            ),
-        )
-        if results is not None
-        else []
-    )
+    reader = Reader(learner_links=role_of(request.user) in ADMIN_COACH, cohort_names=cohort_names)
+    featured, shown = featured_sections(simulation.kind, results or {}, reader=reader)
+    rest = {key: value for key, value in (results or {}).items() if key not in shown}
+    sections = result_sections(rest, reader=reader) if results is not None else []
     headline = kind.headline(simulation.results) if kind and simulation.results is not None else {}
     context = {
         "simulation": simulation,
@@ -147,12 +149,11 @@ def simulation_detail(request: HttpRequest, simulation_id: uuid.UUID) -> HttpRes
         "active": simulation.job.status in JOB_ACTIVE_STATUSES,
         "may_cancel": _may_cancel(request, simulation),
         "params": _param_rows(simulation, cohort_names),
-        "headline": [(title(name), show_value(value)) for name, value in headline.items()],
+        "headline": [
+            (headline_title(name), show_figure(name, value)) for name, value in headline.items()
+        ],
+        "featured": featured,
         "sections": sections,
-        "by_key": {section.key: section for section in sections},
-        "results_template": select_template(
-            [f"simulation/results/{simulation.kind}.html", "simulation/results/_generic.html"]
-        ),
         "others": _same_kind_runs(request, simulation),
         "status_labels": dict(JobStatus.choices),
     }

@@ -11,7 +11,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.urls import reverse
 from django.utils.safestring import SafeString
@@ -100,10 +100,77 @@ class Section:
         return not (self.tables or self.items or self.chart) and len(self.figures) == 1
 
 
+#: Result keys whose plain spelling would puzzle a reader, in words.
+LABELS = {
+    "label": "Learner",
+    "cohort_id": "Cohort",
+    "max_abs_score_change": "Biggest score change",
+    "high_before": "High risk before",
+    "high_after": "High risk after",
+    "crossings": "Learners crossing bands",
+    "crossings_total": "Learners crossing bands",
+    "unscored": "Learners without a score",
+    "withdrawn": "Learners who withdrew",
+    "caught_share": "Withdrawals flagged in time",
+    "never_flagged_share": "Withdrawals never flagged",
+    "mean_lead_weeks": "Mean lead, weeks",
+    "mean_precision": "Mean weekly precision",
+    "high_start": "High risk now",
+    "high_final_mean": "High risk at the end (mean)",
+    "high_final_p5": "High risk at the end, 5th percentile",
+    "high_final_p95": "High risk at the end, 95th percentile",
+    "high_precision": "Precision of the high band",
+    "high_recall": "Recall of the high band",
+    "suggested_threshold": "Suggested threshold",
+    "within_capacity": "Within capacity",
+    "withdrew_later": "Withdrew later",
+    "lead_weeks": "Lead, weeks",
+    "first_flagged_at": "First flagged",
+    "withdrew_at": "Withdrew",
+    "as_of": "As of",
+    "best_margin": "Ahead of the next best rule by",
+    "opted_out": "Opted out of nudges",
+    "budget": "Nudges per week",
+    "draws": "Uplift draws",
+    "cutoff_days": "Outcome cut-off, days",
+}
+#: Result keys that hold shares (0..1), shown as percentages.
+SHARES = frozenset(
+    {
+        "caught_share",
+        "never_flagged_share",
+        "precision",
+        "recall",
+        "mean_precision",
+        "high_precision",
+        "high_recall",
+        "uplift",
+    }
+)
+
+
 def title(key: Any) -> str:
-    """A result key as words (``band_changes`` → "Band changes")."""
+    """A result key as words (``band_changes`` → "Band changes"; known keys as ``LABELS``)."""
+    if str(key) in LABELS:
+        return gettext(LABELS[str(key)])
     text = str(key).replace("_", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+#: Headline keys read differently from the same key in a table.
+HEADLINE_LABELS = {"learners": "Learners simulated"}
+
+
+def headline_title(key: Any) -> str:
+    """A headline figure's name (``learners`` is how many the run covered)."""
+    return gettext(HEADLINE_LABELS[str(key)]) if str(key) in HEADLINE_LABELS else title(key)
+
+
+def show_figure(key: Any, value: Any) -> Cell:
+    """A named figure: a share as a percentage, anything else as ``show_value``."""
+    if str(key) in SHARES and is_number(value):
+        return Cell(f"{value * 100:.1f}".rstrip("0").rstrip(".") + " %", number=True)
+    return show_value(value)
 
 
 def is_number(value: Any) -> bool:
@@ -130,7 +197,7 @@ def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def _is_rows(value: Any) -> bool:
+def is_rows(value: Any) -> TypeGuard[list[Mapping[str, Any]]]:
     return isinstance(value, list) and bool(value) and all(isinstance(r, Mapping) for r in value)
 
 
@@ -159,7 +226,7 @@ def rows_table(rows: Sequence[Mapping[str, Any]], *, caption: str, reader: Reade
     for row in rows[:TABLE_ROWS]:
         cells = []
         for column in columns:
-            cell = show_value(row.get(column))
+            cell = show_figure(column, row.get(column))
             if column in COHORT_COLUMNS and (name := reader.cohort(row.get(column))):
                 cell = Cell(name)
             if column == "label" and reader.learner_links:
@@ -216,7 +283,7 @@ def _columns_table(value: Mapping[str, list[Any]], *, caption: str) -> Table:
 def section(key: str, value: Any, *, reader: Reader) -> Section:
     """One result key as a section (its chart too, when the value is a series)."""
     chart = series_chart(title(key), value, reader)
-    if _is_rows(value):
+    if is_rows(value):
         table = rows_table(value, caption=title(key), reader=reader)
         return Section(key, title(key), tables=[table], chart=chart)
     if isinstance(value, list):
@@ -236,7 +303,7 @@ def section(key: str, value: Any, *, reader: Reader) -> Section:
         tables.append(_matrix_table(value, caption=title(key), reader=reader))
     else:
         for name, inner in value.items():
-            if _is_rows(inner):
+            if is_rows(inner):
                 tables.append(rows_table(inner, caption=title(name), reader=reader))
             elif isinstance(inner, Mapping) and all(_is_scalar(i) for i in inner.values()):
                 tables.append(
@@ -311,7 +378,7 @@ def series_chart(label: str, value: Any, reader: Reader) -> SafeString | None:
     band."""
     if _numbers(value):
         return _lines(label, [Series(label, list(enumerate(value, start=1)))])
-    if _is_rows(value) and len(value) >= 2:
+    if is_rows(value) and len(value) >= 2:
         return _rows_chart(label, value, reader)
     if not isinstance(value, Mapping) or not value:
         return None

@@ -16,8 +16,28 @@ pytestmark = [
 ]
 
 
+#: A threshold tuning run's results, as the kind writes them.
+THRESHOLDS = {
+    "model_version": 1,
+    "cutoff_days": 28,
+    "capacity": 2,
+    "cohorts": [],
+    "learners": 4,
+    "withdrawn": 2,
+    "table": [
+        {"threshold": t, "flagged": f, "precision": p, "recall": r, "within_capacity": f <= 2}
+        for t, f, p, r in ((0.25, 4, 0.5, 1.0), (0.5, 2, 1.0, 1.0), (0.75, 1, 1.0, 0.5))
+    ],
+    "current": {
+        "medium": {"threshold": 0.5, "flagged": 2, "precision": 1.0, "recall": 1.0},
+        "high": {"threshold": 0.75, "flagged": 1, "precision": 1.0, "recall": 0.5},
+    },
+    "suggested": {"threshold": 0.5, "flagged": 2, "precision": 1.0, "recall": 1.0},
+}
+
+
 def _run_from_the_form(page: Any, base_url: str, name: str, seed: str) -> None:
-    page.goto(f"{base_url}/dashboard/simulations/")
+    page.goto(f"{base_url}/dashboard/simulations/?kind=what_if")  # the test kind's name
     page.get_by_label("Name").fill(name)
     page.get_by_label("Cohort").select_option(label="Spring")
     page.get_by_label("Seed").fill(seed)
@@ -39,6 +59,8 @@ def test_admin_runs_a_simulation_reads_it_and_compares_two_runs(
     sign_in(page, live_server.url, "lead-e2e")
     page.click("nav a:has-text('Simulations')")
     page.wait_for_url(f"{live_server.url}/dashboard/simulations/")
+    page.get_by_label("Kind").select_option(label="Counting")
+    page.click("text=Show its parameters")
     page.get_by_label("Model version").fill("999")  # refused by the service, on its field
     page.click("form.simulation-form button[type=submit]")
     page.wait_for_selector("[data-field=model_version] .field-error")
@@ -68,4 +90,14 @@ def test_admin_runs_a_simulation_reads_it_and_compares_two_runs(
     page.click("text=All simulations")
     assert page.locator("table.simulations tbody tr").count() == Simulation.objects.count() == 2
     screenshot(page, "simulations-list")
+
+    # A threshold tuning run's page leads with its charts and the thresholds in words.
+    first = Simulation.objects.get(name="First look")
+    Simulation.objects.filter(pk=first.pk).update(kind="thresholds", results=THRESHOLDS)
+    page.goto(f"{live_server.url}/dashboard/simulations/{first.pk}/")
+    featured = page.locator(".featured-results")
+    assert featured.locator("svg.chart").count() == 2
+    assert "Suggested threshold for the capacity" in featured.inner_text()
+    featured.scroll_into_view_if_needed()
+    assert screenshot(page, "simulation-thresholds").stat().st_size > 20_000
     assert not [text for text in console if "Content Security Policy" in text]

@@ -50,6 +50,11 @@ def _signed_in(client: Any, user: Any) -> Any:
     return client
 
 
+def _by_key(response: Any) -> dict[str, Any]:
+    """A run page's result sections, featured or generic, by key."""
+    return {s.key: s for s in [*response.context["featured"], *response.context["sections"]]}
+
+
 def _detail(simulation: Simulation) -> str:
     return reverse("dashboard-simulation", args=[simulation.pk])
 
@@ -186,7 +191,7 @@ def test_learner_rows_are_labelled_and_linked_for_staff_and_absent_for_analysts(
     assert reverse("dashboard-learner", args=[ann.pk]) in admin_page
     analyst = _signed_in(client, world["analyst"]).get(_detail(simulation))
     body = analyst.content.decode()
-    assert "rows" not in analyst.context["by_key"]
+    assert "rows" not in _by_key(analyst)
     assert "Ann Lee" not in body and str(ann.pk) not in body
     assert "Draw" in body and "Learners" in body  # the aggregates and the headline
 
@@ -212,7 +217,7 @@ def test_the_results_render_tables_definition_lists_and_charts(
         }
     )
     page = _signed_in(client, world["admin"]).get(_detail(simulation))
-    sections = page.context["by_key"]
+    sections = _by_key(page)
     assert sections["weeks"].chart is not None and sections["distribution"].chart is not None
     assert sections["band_changes"].tables[0].columns == ["", "Medium", "High"]
     body = page.content.decode()
@@ -222,7 +227,7 @@ def test_the_results_render_tables_definition_lists_and_charts(
     assert sections["cohorts"].tables[0].rows[0][0].text == "Mine"
     assert 'data-label="Mine"' in str(sections["cohorts"].chart)
     assert body.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart"') == 4
-    assert "Low → Medium" in body and "0.125" in body and 'class="kpi-value number"' in body
+    assert "Low → Medium" in body and "0.125" in body
 
 
 def test_compare_shows_two_runs_side_by_side(client: Any, world: dict[str, Any]) -> None:
@@ -338,9 +343,10 @@ def test_the_changes_inputs_make_the_what_if_changes_list(
     client: Any, world: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     client = _signed_in(client, world["admin"])
-    form_page = client.get(reverse(LIST)).content.decode()
+    form_page = client.get(reverse(LIST), {"kind": COUNTING}).content.decode()
     assert 'name="changes-activity_pct"' in form_page and 'name="band"' in form_page
-    assert 'type="checkbox" name="rules" value="highest_uplift"' in form_page
+    rules_page = client.get(reverse(LIST), {"kind": "intervention"}).content.decode()
+    assert 'type="checkbox" name="rules" value="highest_uplift"' in rules_page
     half_thresholds = client.post(reverse(LIST), {"kind": COUNTING, "changes-medium": "0.3"})
     assert half_thresholds.status_code == 400
     assert "Give both thresholds, or neither." in half_thresholds.content.decode()
@@ -397,7 +403,193 @@ def test_the_generic_renderer_reads_each_kinds_shapes() -> None:
     )
     table = many.tables[0]
     assert many.chart is None and table.truncated and table.total == TABLE_ROWS + 5
-    assert table.columns == ["Label", "Score"]
+    assert table.columns == ["Learner", "Score"]
     assert table.rows[1][0].url == reverse("dashboard-learner", args=[uuid.UUID(int=1)])
     odd = section("rows", [{"learner_id": "x", "label": "L"}], reader=Reader(learner_links=True))
     assert odd.tables[0].rows[0][0] == Cell("L")
+
+
+def _kind_results(world: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each kind's results in the shapes the kinds write (a few rows each)."""
+    mine, ann = str(world["mine"].pk), str(world["ann"].pk)
+    bands = {"high": 1, "medium": 1, "low": 0, "unscored": 0}
+    week = {"cohort_id": mine, "as_of": "2026-04-14T00:00:00+00:00", "bands": bands}
+    plan = {"picked_by_band": {"high": 10}, "nudged": 10, "behind_best_interval": [0.5, 2.5]}
+    return {
+        "what_if": {
+            "learners": 2,
+            "max_abs_score_change": 0.25,
+            "mean_score_before": 0.5,
+            "mean_score_after": 0.625,
+            "bands_before": {"high": 0, "medium": 1, "low": 1},
+            "bands_after": {"high": 1, "medium": 1, "low": 0},
+            "band_changes": [
+                {"from": old, "to": new, "learners": int(old != new)}
+                for old, new in (("low", "medium"), ("medium", "high"), ("high", "high"))
+            ],
+            "band_changes_by_pair": {"low→medium": 1, "medium→high": 1},
+            "distribution": {"edges": [0.0, 0.5, 1.0], "before": [1, 1], "after": [0, 2]},
+            "cohorts": [
+                {
+                    "cohort_id": mine,
+                    "cohort": "Mine",
+                    "learners": 2,
+                    "mean_score_before": 0.5,
+                    "mean_score_after": 0.625,
+                    "bands_before": {"high": 0, "medium": 1},
+                    "bands_after": {"high": 1, "medium": 1},
+                }
+            ],
+            "crossings_total": 2,
+            "crossings": [{"learner_id": ann, "cohort_id": mine, "from": "low", "to": "medium"}],
+            "unscored": 0,
+            "model_version": 1,
+        },
+        "backtest": {
+            "model_version": 1,
+            "learners": 2,
+            "withdrawn": 1,
+            "weeks": [
+                {**week, "week": n, "mean_score": 0.5, "precision": p, "recall": r}
+                | {"flagged": 1, "withdrew_later": 1, "learners": 2}
+                for n, p, r in ((1, 0.5, 0.25), (2, 1.0, 0.5))
+            ],
+            "lead_time": {
+                "counts": {"2": 1, "10": 3},
+                "mean": 8.0,
+                "median": 10.0,
+                "caught_share": 0.75,
+                "never_flagged_share": 0.25,
+            },
+            "withdrawals": [{"learner_id": ann, "cohort_id": mine, "lead_weeks": 2}],
+        },
+        "projection": {
+            "learners": 2,
+            "weeks": 2,
+            "runs": 10,
+            "seed": 1,
+            "model_version": 1,
+            "thresholds": {"medium": 0.5, "high": 0.75},
+            "start": {"bands": bands, "distribution": [1, 1]},
+            "distribution_edges": [0.0, 0.5, 1.0],
+            "per_week": [
+                {
+                    "week": n,
+                    "high": {"mean": n + 0.5, "p5": n - 1, "p25": n, "p50": n, "p75": n + 1}
+                    | {"p95": n + 2},
+                    "medium": {"mean": 1.0, "p5": 0, "p25": 1, "p50": 1, "p75": 1, "p95": 2},
+                }
+                for n in (1, 2)
+            ],
+            "final_distribution": [0.5, 1.5],
+        },
+        "intervention": {
+            "learners": 2,
+            "opted_out": 0,
+            "budget": 10,
+            "weeks": 2,
+            "draws": 100,
+            "uplift": {
+                "high": {"value": 0.04, "low": 0.01, "high": 0.07, "source": "assumed", "n": 0},
+                "medium": {"value": 0.1, "low": 0.05, "high": 0.15, "source": "measured"}
+                | {"n": 40},
+            },
+            "rules": {
+                "highest_risk": {**plan, "expected": 1.5, "interval": [1.0, 2.0]}
+                | {"behind_best": 1.5, "weeks": [{"week": 1, "expected": 0.75}]},
+                "highest_uplift": {**plan, "expected": 3.0, "interval": [2.0, 4.0]}
+                | {"behind_best": 0.0, "weeks": [{"week": 1, "expected": 1.5}]},
+            },
+            "best_rule": "highest_uplift",
+            "best_margin": 1.5,
+            "picked": [{"rule": "highest_uplift", "learner_id": ann, "cohort_id": mine}],
+        },
+        "thresholds": {
+            "model_version": 1,
+            "cutoff_days": 28,
+            "capacity": 1,
+            "cohorts": [mine],
+            "learners": 2,
+            "withdrawn": 1,
+            "table": [
+                {"threshold": t, "flagged": f, "precision": p, "recall": 1.0}
+                | {"within_capacity": f <= 1}
+                for t, f, p in ((0.25, 2, 0.5), (0.75, 1, 1.0))
+            ],
+            "current": {
+                band: {"threshold": t, "flagged": 1, "precision": 1.0, "recall": 1.0}
+                for band, t in (("medium", 0.5), ("high", 0.75))
+            },
+            "suggested": {"threshold": 0.75, "flagged": 1, "precision": 1.0, "recall": 1.0},
+        },
+    }
+
+
+#: Per kind: the sections shown first, and words each page must say.
+FEATURED_PAGES = {
+    "what_if": (
+        ["band_changes", "distribution", "cohorts"],
+        ["Band changes (from → to)", "Shift of the score distribution", "Biggest score change"],
+    ),
+    "backtest": (
+        ["lead_time", "weeks"],
+        ["Withdrawals flagged in time", "75 %", "Mine: precision and recall by week"],
+    ),
+    "projection": (
+        ["per_week", "final_distribution"],
+        ["High-risk learners per week: percentiles over the runs", "95th percentile"],
+    ),
+    "intervention": (
+        ["rules", "uplift"],
+        ["Highest expected uplift", "assumed: no experiment has measured it yet", "2 to 4"],
+    ),
+    "thresholds": (
+        ["table"],
+        ["Suggested threshold for the capacity", "Coach capacity", "Precision and recall by"],
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(FEATURED_PAGES))
+def test_each_kinds_page_leads_with_its_questions_answers(
+    client: Any, world: dict[str, Any], kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simulation.kinds import what_if
+
+    monkeypatch.setitem(KINDS, "what_if", what_if.KIND)
+    simulation = _run(world["admin"])
+    results = _kind_results(world)[kind]
+    Simulation.objects.filter(pk=simulation.pk).update(kind=kind, results=results)
+    keys, words = FEATURED_PAGES[kind]
+    admin = _signed_in(client, world["admin"]).get(_detail(simulation))
+    featured = [section.key for section in admin.context["featured"]]
+    learner_key = {"what_if": "crossings", "backtest": "withdrawals", "intervention": "picked"}
+    assert featured == keys + ([learner_key[kind]] if kind in learner_key else [])
+    body = admin.content.decode()
+    assert all(word in body for word in words), [w for w in words if w not in body]
+    assert "<svg" in body and ("Ann Lee" in body) == (kind in learner_key)
+    generic = {section.key for section in admin.context["sections"]}
+    assert not generic & set(keys)  # each result key shown once
+    analyst = _signed_in(client, world["analyst"]).get(_detail(simulation))
+    assert [section.key for section in analyst.context["featured"]] == keys
+    assert "Ann Lee" not in analyst.content.decode()
+
+
+def test_a_refused_change_shows_on_the_input_that_made_it(
+    client: Any, world: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from simulation.kinds import what_if
+
+    monkeypatch.setitem(KINDS, "what_if", what_if.KIND)
+    client = _signed_in(client, world["admin"])
+    page = client.post(
+        reverse(LIST),
+        {"kind": "what_if", "changes-no_activity_days": "3", "changes-assessment_points": "900"},
+    )
+    assert page.status_code == 400
+    changes = page.context["form"].changes_form
+    assert changes.errors == {"assessment_points": ["Must be from -100 to 100."]}
+    thresholds = client.post(
+        reverse(LIST), {"kind": "what_if", "changes-medium": "0.9", "changes-high": "0.2"}
+    )
+    assert "high" in thresholds.context["form"].changes_form.errors

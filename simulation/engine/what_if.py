@@ -14,7 +14,9 @@ HISTOGRAM_BINS = 10
 CROSSINGS_SHOWN = 200
 ACTIVE_DAYS_WINDOW = 14
 
-#: The recent windows an activity change scales: counts and time on task.
+#: The counts an activity change scales: the recent windows (counts, time on task, active days,
+#: forum posts) and the totals since enrolment (events, active days, events of each kind), so that
+#: a model reading either sees the change.
 ACTIVITY_FACTS = (
     "events_7",
     "events_prev_21",
@@ -22,18 +24,26 @@ ACTIVITY_FACTS = (
     "seconds_prev_21",
     "active_days_14",
     "forum_posts_30",
+    "events_total",
+    "enrolled_events",
+    "enrolled_active_days",
+    "kind_totals",
 )
 
 
 def scaled_activity(facts: Mapping[str, np.ndarray], percent: float) -> dict[str, np.ndarray]:
-    """The recent windows' counts and seconds times ``1 + percent / 100``, rounded to whole
-    events (half to even); active days stay within their 14-day window."""
+    """Every activity count (see ``ACTIVITY_FACTS``) times ``1 + percent / 100``, rounded to whole
+    events (half to even): "what if these learners had been this much more or less active". Active
+    days stay within their window (14 days; since enrolment, the days enrolled); days inactive,
+    the first week and assessments are left as they were."""
     factor = 1.0 + percent / 100.0
     scaled = {
         name: np.rint(np.asarray(facts[name], dtype=float) * factor).astype(np.int64)
         for name in ACTIVITY_FACTS
     }
     scaled["active_days_14"] = np.minimum(scaled["active_days_14"], ACTIVE_DAYS_WINDOW)
+    enrolled_days = np.floor(np.asarray(facts["tenure_days"], dtype=float)).astype(np.int64) + 1
+    scaled["enrolled_active_days"] = np.minimum(scaled["enrolled_active_days"], enrolled_days)
     return scaled
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from engagement.jobs import JobCancelled
 from learners.models import Learner, RiskAssessment, RiskModel
+from simulation.engine import what_if as what_if_engine
 from simulation.kinds.base import RunContext
 from simulation.kinds.what_if import KIND, simulate
 from tests.factories import CohortAssignmentFactory, CohortFactory, UserFactory
@@ -79,6 +80,29 @@ def test_changes_move_the_facts_they_name() -> None:
     raised = simulate(params({"changes": [{"kind": "assessment_points", "value": 100}]}), context())
     has_mean = ~np.isnan(base.assessment_mean_30)
     assert has_mean.any() and not np.array_equal(raised.after, raised.before)
+
+
+@pytest.mark.django_db
+def test_less_activity_moves_a_model_that_reads_totals_since_enrolment() -> None:
+    """The active rules model reads events and active days since enrolment, against peers: an
+    activity change must reach those too, not only the recent windows."""
+    build_world(per_cohort=10, seed=5)
+    halved = simulate(params({"changes": [{"kind": "activity_pct", "value": -50}]}), context())
+    assert (halved.after != halved.before).any() and halved.after.mean() > halved.before.mean()
+
+
+def test_an_activity_change_scales_every_count_within_its_window() -> None:
+    facts = {
+        name: np.array([10, 3]) for name in what_if_engine.ACTIVITY_FACTS if name != "kind_totals"
+    }
+    facts["kind_totals"] = np.array([[4, 6], [1, 2]])
+    facts["tenure_days"] = np.array([30.5, 5.2])
+    scaled = what_if_engine.scaled_activity(facts, 100)
+    assert scaled["events_total"].tolist() == [20, 6]
+    assert scaled["kind_totals"].tolist() == [[8, 12], [2, 4]]
+    assert scaled["active_days_14"].tolist() == [14, 6]
+    assert scaled["enrolled_active_days"].tolist() == [20, 6]
+    assert what_if_engine.scaled_activity(facts, -100)["enrolled_events"].tolist() == [0, 0]
 
 
 @pytest.mark.django_db

@@ -31,6 +31,10 @@ from simulation.kinds.base import CohortField, RunContext, SimulationKind, Simul
 #: least in the low one (whose learners mostly come back anyway). An assumption, labelled so in
 #: the results, until an experiment with a holdout measures the band.
 ASSUMED_UPLIFT: Mapping[str, float] = MappingProxyType({"low": 0.02, "medium": 0.06, "high": 0.04})
+#: Learners each arm (nudged, holdout) of a band needs before its measured uplift is used: fewer
+#: give an estimate too noisy to rank rules by, so the band falls back to the assumption, and the
+#: results say how many were measured.
+MIN_MEASURED_PER_ARM = 30
 #: Monte Carlo draws behind every interval.
 DRAWS = 2000
 #: Rows of the first week's picks kept per rule.
@@ -85,8 +89,19 @@ def _cohorts(params: Mapping[str, Any], context: RunContext) -> frozenset[Any] |
     return frozenset({cohort})
 
 
-def _figure(value: float, low: float, high: float, source: str, n: int) -> dict[str, Any]:
-    return {"value": value, "low": low, "high": high, "source": source, "n": n}
+def _figure(
+    value: float, low: float, high: float, source: str, n: int, measured_n: int = 0
+) -> dict[str, Any]:
+    """One band's uplift: ``n`` learners behind a measured figure; ``measured_n`` those an
+    experiment had measured when too few to use (the figure is then assumed)."""
+    return {
+        "value": value,
+        "low": low,
+        "high": high,
+        "source": source,
+        "n": n,
+        "measured_n": measured_n,
+    }
 
 
 def uplift_figures(
@@ -102,11 +117,16 @@ def uplift_figures(
     figures = {}
     for band in engine.BANDS:
         found = measured[band]
-        if found.uplift is None or found.ci_low is None or found.ci_high is None:
+        n = found.nudged + found.holdout
+        if (
+            found.uplift is None
+            or found.ci_low is None
+            or found.ci_high is None
+            or min(found.nudged, found.holdout) < MIN_MEASURED_PER_ARM
+        ):
             assumed = ASSUMED_UPLIFT[band]
-            figures[band] = _figure(assumed, assumed, assumed, ASSUMED, 0)
+            figures[band] = _figure(assumed, assumed, assumed, ASSUMED, 0, measured_n=n)
         else:
-            n = found.nudged + found.holdout
             figures[band] = _figure(found.uplift, found.ci_low, found.ci_high, MEASURED, n)
     return figures
 

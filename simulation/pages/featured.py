@@ -468,11 +468,14 @@ def _uplift_table(uplift: Mapping[str, Any]) -> Table:
         if not isinstance(figure, Mapping):
             continue
         measured = figure.get("source") == "measured"
-        source = (
-            _("measured in nudge experiments (%(n)s learners)") % {"n": figure.get("n")}
-            if measured
-            else _("assumed: no experiment has measured it yet")
-        )
+        if measured:
+            source = _("measured in nudge experiments (%(n)s learners)") % {"n": figure.get("n")}
+        elif figure.get("measured_n"):
+            source = _("assumed: experiments measured only %(n)s learners, too few to rely on") % {
+                "n": figure.get("measured_n")
+            }
+        else:
+            source = _("assumed: no experiment has measured it yet")
         rows.append(
             [
                 Cell(title(band)),

@@ -12,7 +12,7 @@ from engagement.models import Role, User
 from learners.models import Cohort, Learner, LearnerStatus, RiskAssessment, RiskModel
 from nudges.experiment_stats import two_proportion_test
 from nudges.models import ExperimentAssignment, Nudge
-from simulation.kinds import KINDS
+from simulation.kinds import KINDS, intervention
 from simulation.kinds.base import RunContext
 from simulation.kinds.intervention import ASSUMED_UPLIFT, KIND
 from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
@@ -160,6 +160,7 @@ def test_expectations_per_rule_match_a_hand_count(rules_model: RiskModel) -> Non
         "high": 0.10,
         "source": "assumed",
         "n": 0,
+        "measured_n": 0,
     }
     ten = world["ten"]
     first_week = {
@@ -203,7 +204,24 @@ def test_only_the_runs_cohorts_are_read(rules_model: RiskModel) -> None:
     assert KIND.headline(mine)["expected_middle_band"] is None
 
 
-def test_measured_uplift_is_used_where_a_holdout_measured_it(rules_model: RiskModel) -> None:
+def test_measured_uplift_on_too_few_learners_is_left_for_the_assumption(
+    rules_model: RiskModel,
+) -> None:
+    world = _world()
+    _measured_high(world["cohort"])  # ten learners in each arm, fewer than the minimum
+    params = _params({"cohort": str(world["cohort"].pk), "budget": 2, "weeks": 2})
+    high = KIND.run(params, _context())["uplift"]["high"]
+    assert (high["source"], high["value"], high["measured_n"]) == (
+        "assumed",
+        ASSUMED_UPLIFT["high"],
+        20,
+    )
+
+
+def test_measured_uplift_is_used_where_a_holdout_measured_it(
+    rules_model: RiskModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(intervention, "MIN_MEASURED_PER_ARM", 10)
     world = _world()
     _measured_high(world["cohort"])
     params = _params({"cohort": str(world["cohort"].pk), "budget": 2, "weeks": 2})

@@ -1,6 +1,6 @@
-"""A small kind for testing the simulation machinery (request, run, cancel, results, compare)
-apart from any real kind's maths: it counts the studying learners it may read and draws one
-number from the run's seed."""
+"""Shared by the simulation tests: a small kind for testing the machinery (request, run, cancel,
+results, compare) apart from any real kind's maths, which counts the studying learners it may
+read and draws one number from the run's seed; and a model scoring idleness alone."""
 
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from rest_framework import serializers
 
+from learners.models import RiskModel
 from simulation.kinds import KINDS
 from simulation.kinds.base import CohortField, RunContext, SimulationKind, SimulationParams
 
@@ -46,6 +47,26 @@ def _counting_run(params: Mapping[str, Any], context: RunContext) -> dict[str, A
 
 def _counting_headline(results: Mapping[str, Any]) -> dict[str, float | int | None]:
     return {"learners": results["learners"], "draw": results["draw"]}
+
+
+#: A rules model that scores idleness alone, sigmoid(days inactive - 10): medium from 10 idle days,
+#: high from about 11.1; backtests and threshold tuning on hand-built learners whose bands are
+#: known from their idle days.
+IDLENESS_MODEL_VERSION = 90
+IDLENESS_MODEL = {
+    "intercept": 0.0,
+    "centres": {"days_inactive": 10.0},
+    "weights": {"days_inactive": 1.0},
+    "thresholds": {"medium": 0.5, "high": 0.75},
+}
+
+
+@pytest.fixture
+def idleness_model() -> RiskModel:
+    """The idleness model, stored (not active)."""
+    return RiskModel.objects.create(
+        version=IDLENESS_MODEL_VERSION, kind="rules", parameters=IDLENESS_MODEL, is_active=False
+    )
 
 
 @pytest.fixture

@@ -30,16 +30,10 @@ from tests.factories import (
     LearnerFactory,
     UserFactory,
 )
+from tests.simulation.conftest import IDLENESS_MODEL_VERSION
 
 pytestmark = pytest.mark.django_db
 
-MODEL_VERSION = 90
-IDLENESS_MODEL = {
-    "intercept": 0.0,
-    "centres": {"days_inactive": 10.0},
-    "weights": {"days_inactive": 1.0},
-    "thresholds": {"medium": 0.5, "high": 0.75},
-}
 START = date(2026, 9, 7)
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -70,13 +64,6 @@ def _learner(cohort: Any, status: str, finished_at: datetime | None, last: datet
 
 
 @pytest.fixture
-def idleness_model() -> RiskModel:
-    return RiskModel.objects.create(
-        version=MODEL_VERSION, kind="rules", parameters=IDLENESS_MODEL, is_active=False
-    )
-
-
-@pytest.fixture
 def world(idleness_model: RiskModel) -> dict[str, Any]:
     cohort = CohortFactory(starts_on=START, ends_on=date(2026, 11, 1))
     withdrawn, completed = LearnerStatus.WITHDRAWN, LearnerStatus.COMPLETED
@@ -99,7 +86,7 @@ def _context(
         actor=None,
         cohort_ids=cohort_ids,
         seed=7,
-        model_version=MODEL_VERSION,
+        model_version=IDLENESS_MODEL_VERSION,
         now=NOW,
         progress=progress or (lambda done: None),
     )

@@ -28,16 +28,10 @@ from tests.factories import (
     LearnerFactory,
     UserFactory,
 )
+from tests.simulation.conftest import IDLENESS_MODEL_VERSION
 
 pytestmark = pytest.mark.django_db
 
-MODEL_VERSION = 91
-IDLENESS_MODEL = {
-    "intercept": 0.0,
-    "centres": {"days_inactive": 10.0},
-    "weights": {"days_inactive": 1.0},
-    "thresholds": {"medium": 0.5, "high": 0.75},
-}
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 ENROLLED = datetime(2026, 9, 7, 9, tzinfo=UTC)
 CUTOFF = ENROLLED + timedelta(days=28)
@@ -57,13 +51,6 @@ def _learner(cohort: Cohort, idle_days: float, withdrew: bool) -> Learner:
     )
     ActivityEventFactory(learner=learner, occurred_at=CUTOFF - timedelta(days=idle_days))
     return learner
-
-
-@pytest.fixture
-def idleness_model() -> RiskModel:
-    return RiskModel.objects.create(
-        version=MODEL_VERSION, kind="rules", parameters=IDLENESS_MODEL, is_active=False
-    )
 
 
 @pytest.fixture
@@ -91,7 +78,7 @@ def _context(
         actor=None,
         cohort_ids=cohort_ids,
         seed=3,
-        model_version=MODEL_VERSION,
+        model_version=IDLENESS_MODEL_VERSION,
         now=NOW,
         progress=progress or (lambda done: None),
     )

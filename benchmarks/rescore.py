@@ -34,7 +34,7 @@ from pathlib import Path
 
 import psycopg
 from ingest_throughput import OtherCpu
-from scratch_db import SERVER, admin_execute, scratch_arguments
+from scratch_db import SERVER, admin_execute, scalars, scratch_arguments
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "lep_rescore_bench"  # the scratch database unless --database names another
@@ -132,8 +132,7 @@ def _counts(database: str) -> dict[str, int]:
         "events": "SELECT count(*) FROM learners_activityevent",
         "scored": "SELECT count(*) FROM learners_learner WHERE risk_score IS NOT NULL",
     }
-    with psycopg.connect(f"{SERVER}/{database}") as connection:
-        return {name: connection.execute(sql).fetchall()[0][0] for name, sql in queries.items()}
+    return scalars(database, queries)
 
 
 def main() -> None:

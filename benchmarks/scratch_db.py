@@ -43,6 +43,12 @@ def admin_execute(sql: str) -> None:
         connection.execute(sql)
 
 
+def scalars(database: str, queries: dict[str, str]) -> dict[str, Any]:
+    """Each named query's one value, read from the scratch database (row counts, say)."""
+    with psycopg.connect(f"{SERVER}/{database}") as connection:
+        return {name: connection.execute(sql).fetchall()[0][0] for name, sql in queries.items()}
+
+
 def run_and_report(
     args: argparse.Namespace,
     *,

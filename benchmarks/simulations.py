@@ -27,10 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from ingest_throughput import OtherCpu
 from rescore import _env, _manage, _prepare
-from scratch_db import SERVER, admin_execute, scratch_arguments
+from scratch_db import admin_execute, scalars, scratch_arguments
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "lep_simulation_bench"
@@ -113,8 +112,7 @@ def _facts(database: str) -> dict[str, Any]:
         "events": "SELECT count(*) FROM learners_activityevent",
         "latest_score": "SELECT max(risk_scored_at) FROM learners_learner",
     }
-    with psycopg.connect(f"{SERVER}/{database}") as connection:
-        return {name: connection.execute(sql).fetchall()[0][0] for name, sql in queries.items()}
+    return scalars(database, queries)
 
 
 def main() -> None:

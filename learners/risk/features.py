@@ -22,8 +22,10 @@ from django.db.models import (
     Aggregate,
     Count,
     DateTimeField,
+    DecimalField,
     ExpressionWrapper,
     F,
+    FloatField,
     Func,
     IntegerField,
     Max,
@@ -33,6 +35,7 @@ from django.db.models import (
     Sum,
     Value,
 )
+from django.db.models.functions import Cast
 from django.db.models.sql.compiler import SQLCompiler
 
 from engagement.large_queries import large_aggregate
@@ -281,6 +284,10 @@ def _from_microseconds(value: Any, expression: Any, connection: Any) -> datetime
     return cast(datetime | None, value)
 
 
+#: An event's score (0 to 1) as a decimal, for sums that do not depend on the order of rows.
+EXACT_SCORE: "DecimalField[Any, Any]" = DecimalField(max_digits=20, decimal_places=15)
+
+
 def _event_aggregates(
     learners: QuerySet[Learner], anchor: Anchor, periods: int, before: Anchor | None = None
 ) -> dict[uuid.UUID, dict[str, Any]]:
@@ -318,7 +325,9 @@ def _event_aggregates(
         active_days_14=ActiveDaysMask(anchor, 14),
         seconds_7=Sum("duration_seconds", filter=last_week & on_task),
         seconds_prev_21=Sum("duration_seconds", filter=three_weeks_before & on_task),
-        assessment_sum_30=Sum("score", filter=assessed),
+        # Summed as exact decimals: a sum of floats depends on the order the rows arrive in,
+        # which differs between query plans, and a what-if must give a live score back exactly.
+        assessment_sum_30=Cast(Sum(Cast("score", EXACT_SCORE), filter=assessed), FloatField()),
         assessment_count_30=Count("id", filter=assessed),
         forum_posts_30=Count(
             "id", filter=Q(kind=EventKind.FORUM_POST, occurred_at__gte=_since(anchor, 30))

@@ -2,7 +2,9 @@
 results, compare) apart from any real kind's maths, which counts the studying learners it may
 read and draws one number from the run's seed; and a model scoring idleness alone."""
 
+import uuid
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -59,6 +61,26 @@ IDLENESS_MODEL = {
     "weights": {"days_inactive": 1.0},
     "thresholds": {"medium": 0.5, "high": 0.75},
 }
+
+
+def run_context(
+    *,
+    now: datetime,
+    seed: int,
+    model_version: int = IDLENESS_MODEL_VERSION,
+    cohort_ids: frozenset[uuid.UUID] | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> RunContext:
+    """A run's context for calling a kind directly, as the run service builds it."""
+    return RunContext(
+        simulation_id=uuid.uuid4(),
+        actor=None,
+        cohort_ids=cohort_ids,
+        seed=seed,
+        model_version=model_version,
+        now=now,
+        progress=progress or (lambda done: None),
+    )
 
 
 @pytest.fixture

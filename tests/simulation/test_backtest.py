@@ -30,7 +30,7 @@ from tests.factories import (
     LearnerFactory,
     UserFactory,
 )
-from tests.simulation.conftest import IDLENESS_MODEL_VERSION
+from tests.simulation.conftest import run_context
 
 pytestmark = pytest.mark.django_db
 
@@ -81,15 +81,7 @@ def _context(
     cohort_ids: frozenset[uuid.UUID] | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> RunContext:
-    return RunContext(
-        simulation_id=uuid.uuid4(),
-        actor=None,
-        cohort_ids=cohort_ids,
-        seed=7,
-        model_version=IDLENESS_MODEL_VERSION,
-        now=NOW,
-        progress=progress or (lambda done: None),
-    )
+    return run_context(now=NOW, seed=7, cohort_ids=cohort_ids, progress=progress)
 
 
 def _params(cohort_ids: list[uuid.UUID], actor: Any = None) -> dict[str, Any]:

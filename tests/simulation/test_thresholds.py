@@ -28,7 +28,7 @@ from tests.factories import (
     LearnerFactory,
     UserFactory,
 )
-from tests.simulation.conftest import IDLENESS_MODEL_VERSION
+from tests.simulation.conftest import run_context
 
 pytestmark = pytest.mark.django_db
 
@@ -73,15 +73,7 @@ def _context(
     cohort_ids: frozenset[uuid.UUID] | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> RunContext:
-    return RunContext(
-        simulation_id=uuid.uuid4(),
-        actor=None,
-        cohort_ids=cohort_ids,
-        seed=3,
-        model_version=IDLENESS_MODEL_VERSION,
-        now=NOW,
-        progress=progress or (lambda done: None),
-    )
+    return run_context(now=NOW, seed=3, cohort_ids=cohort_ids, progress=progress)
 
 
 def _params(data: dict[str, Any], actor: Any = None) -> dict[str, Any]:

@@ -5,10 +5,11 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from learners.models import Learner
 from learners.risk.services import learners_rescore
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import PASSWORD, screenshot
 from tests.factories import ActivityEventFactory, LearnerFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
@@ -21,11 +22,16 @@ def _csp_violations(page: Any) -> list[str]:
 
 
 def _admin_login(page: Any, base_url: str, username: str) -> None:
-    """Sign in through the admin's own form (the factories' users share one password)."""
+    """Sign in through the admin's own form and wait for its answer to load.
+
+    The next step reads the answer (or navigates away), so it must not start while the POST
+    is still in flight: a check made then sees the form before the error note arrives.
+    """
     page.goto(f"{base_url}/admin/")
     page.fill("#id_username", username)
-    page.fill("#id_password", "a-Strong-pass-123")
-    page.click("input[type=submit]")
+    page.fill("#id_password", PASSWORD)
+    with page.expect_navigation():
+        page.click("input[type=submit]")
 
 
 def test_swagger_ui_renders_every_endpoint_without_csp_violations(
@@ -83,4 +89,4 @@ def test_coach_cannot_enter_admin(live_server: Any, page: Any) -> None:
     UserFactory(username="coachy", role="coach")
     _admin_login(page, live_server.url, "coachy")
     assert "/admin/login/" in page.url
-    assert page.locator(".errornote").count() == 1
+    expect(page.locator(".errornote")).to_have_count(1)

@@ -288,12 +288,13 @@ def _from_microseconds(value: Any, expression: Any, connection: Any) -> datetime
 EXACT_SCORE: "DecimalField[Any, Any]" = DecimalField(max_digits=20, decimal_places=15)
 
 
-def _event_aggregates(
-    learners: QuerySet[Learner], anchor: Anchor, periods: int, before: Anchor | None = None
-) -> dict[uuid.UUID, dict[str, Any]]:
-    """One GROUP BY over the scope's events before each learner's ``before`` time (by default
-    ``anchor``, the time windows are counted back from); ``periods`` is the most 24-hour periods
-    since a learner's enrolment."""
+#: The prefix of the facts counted back from a second, later anchor in the same pass.
+LATER = "later__"
+
+
+def _windows(anchor: Anchor) -> dict[str, Any]:
+    """The event facts whose windows are counted back from ``anchor`` (the rest do not move
+    with it: totals, lessons, the first week, active days since enrolment)."""
     assessed = Q(
         kind__in=ASSESSMENT_KINDS, score__isnull=False, occurred_at__gte=_since(anchor, 30)
     )
@@ -302,6 +303,29 @@ def _event_aggregates(
     # Time on task leaves out `other` events: what an unknown verb's duration covers (a whole
     # session already counted piece by piece, say) is unknown.
     on_task = ~Q(kind=EventKind.OTHER)
+    return {
+        "events_7": Count("id", filter=last_week),
+        "events_prev_21": Count("id", filter=three_weeks_before),
+        "active_days_14": ActiveDaysMask(anchor, 14),
+        "seconds_7": Sum("duration_seconds", filter=last_week & on_task),
+        "seconds_prev_21": Sum("duration_seconds", filter=three_weeks_before & on_task),
+        # Summed as exact decimals: a sum of floats depends on the order the rows arrive in,
+        # which differs between query plans, and a what-if must give a live score back exactly.
+        "assessment_sum_30": Cast(Sum(Cast("score", EXACT_SCORE), filter=assessed), FloatField()),
+        "assessment_count_30": Count("id", filter=assessed),
+        "forum_posts_30": Count(
+            "id", filter=Q(kind=EventKind.FORUM_POST, occurred_at__gte=_since(anchor, 30))
+        ),
+    }
+
+
+def _event_aggregates(
+    learners: QuerySet[Learner], anchor: Anchor, periods: int, later: Anchor | None = None
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """One GROUP BY over the scope's events before each learner's ``anchor`` (the time windows
+    are counted back from); ``periods`` is the most 24-hour periods since a learner's enrolment.
+    With ``later``, the windowed facts counted back from it too (``LATER`` + name), of the same
+    events: one pass over them instead of two."""
     enrolled = Q(occurred_at__gte=F("learner__enrolled_at"))
     first_week = enrolled & Q(
         occurred_at__lt=ExpressionWrapper(
@@ -313,34 +337,37 @@ def _event_aggregates(
         f"kind_{name}": Count("id", filter=enrolled & Q(kind__in=kinds))
         for name, kinds in KIND_TOTALS.items()
     }
+    later_windows = (
+        {} if later is None else {LATER + name: value for name, value in _windows(later).items()}
+    )
     events = ActivityEvent.objects.filter(
-        learner_id__in=learners.order_by().values("id"),
-        occurred_at__lt=anchor if before is None else before,
+        learner_id__in=learners.order_by().values("id"), occurred_at__lt=anchor
     ).order_by()
     rows = events.values("learner_id").annotate(
         last_at=Microseconds(Max("occurred_at")),
         events_total=Count("id"),
-        events_7=Count("id", filter=last_week),
-        events_prev_21=Count("id", filter=three_weeks_before),
-        active_days_14=ActiveDaysMask(anchor, 14),
-        seconds_7=Sum("duration_seconds", filter=last_week & on_task),
-        seconds_prev_21=Sum("duration_seconds", filter=three_weeks_before & on_task),
-        # Summed as exact decimals: a sum of floats depends on the order the rows arrive in,
-        # which differs between query plans, and a what-if must give a live score back exactly.
-        assessment_sum_30=Cast(Sum(Cast("score", EXACT_SCORE), filter=assessed), FloatField()),
-        assessment_count_30=Count("id", filter=assessed),
-        forum_posts_30=Count(
-            "id", filter=Q(kind=EventKind.FORUM_POST, occurred_at__gte=_since(anchor, 30))
-        ),
+        **_windows(anchor),
         lessons=Count("id", filter=Q(kind=EventKind.LESSON_COMPLETED)),
         enrolled_events=Count("id", filter=enrolled),
+        # A count of distinct days: the same from any anchor whole days away.
         enrolled_active_days=ActiveDaysCount(anchor, enrolled, periods),
         first_week_events=Count("id", filter=first_week),
         first_enrolled_at=Microseconds(Min("occurred_at", filter=enrolled)),
         **kind_totals,
+        **later_windows,
     )
     with large_aggregate(work_mem=settings.RISK_AGGREGATE_WORK_MEM):
         return {row.pop("learner_id"): row for row in rows}
+
+
+def _later_events(events: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """An aggregate row's facts as counted back from its later anchor."""
+    if events is None:
+        return None
+    return {
+        **events,
+        **{name[len(LATER) :]: value for name, value in events.items() if name.startswith(LATER)},
+    }
 
 
 def _learner_facts(learners: QuerySet[Learner]) -> dict[uuid.UUID, dict[str, Any]]:
@@ -490,11 +517,17 @@ def course_lessons(cohort_ids: Iterable[uuid.UUID], when: When) -> dict[uuid.UUI
     return {Cohort._meta.pk.to_python(cohort): lessons for cohort, lessons in rows}
 
 
-def raw_features(
-    *, learners: QuerySet[Learner], when: When, events_before: When | None = None
-) -> dict[uuid.UUID, RawFacts]:
-    """Raw facts for a scope, as of one time or a time of each learner's own; of the events
-    before ``events_before`` only when given (a what-if of days without activity)."""
+def _later(when: When, days: int) -> When:
+    if isinstance(when, datetime):
+        return when + timedelta(days=days)
+    return PerLearner(when.field, when.days + days)
+
+
+def _raw_features(
+    learners: QuerySet[Learner], when: When, idle_days: int = 0
+) -> tuple[dict[uuid.UUID, RawFacts], dict[uuid.UUID, RawFacts]]:
+    """Raw facts as of ``when`` and, with ``idle_days``, that many days later from the same
+    events (otherwise no later facts)."""
     facts = _learner_facts(learners)
     as_of = {
         lid: when if isinstance(when, datetime) else when.of(fact) for lid, fact in facts.items()
@@ -506,10 +539,32 @@ def raw_features(
         ),
         default=1,
     )
-    events = _event_aggregates(
-        learners, _anchor(when), periods, None if events_before is None else _anchor(events_before)
-    )
-    return {lid: _raw(fact, events.get(lid), as_of[lid]) for lid, fact in facts.items()}
+    later = _anchor(_later(when, idle_days)) if idle_days else None
+    events = _event_aggregates(learners, _anchor(when), periods, later)
+    raws = {lid: _raw(fact, events.get(lid), as_of[lid]) for lid, fact in facts.items()}
+    if later is None:
+        return raws, {}
+    idle = timedelta(days=idle_days)
+    return raws, {
+        lid: _raw(fact, _later_events(events.get(lid)), as_of[lid] + idle)
+        for lid, fact in facts.items()
+    }
+
+
+def raw_features(*, learners: QuerySet[Learner], when: When) -> dict[uuid.UUID, RawFacts]:
+    """Raw facts for a scope, as of one time or a time of each learner's own."""
+    return _raw_features(learners, when)[0]
+
+
+def raw_features_and_idle(
+    *, learners: QuerySet[Learner], when: When, idle_days: int
+) -> tuple[dict[uuid.UUID, RawFacts], dict[uuid.UUID, RawFacts]]:
+    """``raw_features`` as of ``when``, and as of ``idle_days`` later had the learners done
+    nothing meanwhile (the events before ``when`` only), from one pass over the events: a
+    what-if of days without activity."""
+    if idle_days < 1:
+        raise ValueError("idle_days must be at least 1.")
+    return _raw_features(learners, when, idle_days)
 
 
 def model_inputs(raw: RawFacts, norms: CohortNorms, learner_id: uuid.UUID) -> LearnerFeatures:

@@ -34,6 +34,7 @@ from learners.risk.features import (
     model_input_columns,
     model_input_matrix,
     raw_features,
+    raw_features_and_idle,
 )
 from learners.risk.model import _contribution_columns, model_features
 
@@ -196,8 +197,9 @@ class LiveColumns:
 
 def live_raw_columns(*, cohort_ids: Iterable[uuid.UUID] | None, idle_days: int = 0) -> LiveColumns:
     """The studying learners of ``cohort_ids`` (``None``: every cohort) as their live risk was
-    taken; learners not scored yet are left out and counted. A fixed number of queries
-    (two more with ``idle_days``), whatever the number of learners."""
+    taken; learners not scored yet are left out and counted. A fixed number of queries, the
+    same with ``idle_days`` (one pass over the events reads both), whatever the number of
+    learners."""
     studying = _studying(cohort_ids)
     scored = studying.filter(risk_scored_at__isnull=False)
     live = {
@@ -211,23 +213,17 @@ def live_raw_columns(*, cohort_ids: Iterable[uuid.UUID] | None, idle_days: int =
     times = list(scored.order_by().values_list("risk_scored_at", flat=True).distinct()[:2])
     one_time = times[0] if len(times) == 1 else None
     when: When = AT_LIVE_SCORE if one_time is None else one_time
-    raws = raw_features(learners=scored, when=when)
+    if idle_days:
+        raws, later = raw_features_and_idle(learners=scored, when=when, idle_days=idle_days)
+    else:
+        raws, later = raw_features(learners=scored, when=when), {}
     cohort_set = {raw.cohort_id for raw in raws.values()}
     # Whole cohorts scored together share one time: their course's lessons as known then.
     latest = max((raw.as_of for raw in raws.values()), default=None)
     lessons = course_lessons(cohort_set, latest) if latest is not None else {}
     norms = cohort_norms(raws.values(), lessons)
     columns = raw_columns_of(raws, norms, live)
-    idle = None
-    if idle_days:
-        later = raw_features(
-            learners=scored,
-            when=PerLearner("risk_scored_at", idle_days)
-            if one_time is None
-            else one_time + timedelta(days=idle_days),
-            events_before=when,
-        )
-        idle = raw_columns_of(later, norms, columns.learner_ids)
+    idle = raw_columns_of(later, norms, columns.learner_ids) if idle_days else None
     return LiveColumns(
         live=columns,
         idle=idle,

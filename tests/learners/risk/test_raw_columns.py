@@ -154,6 +154,18 @@ def test_live_columns_read_in_a_fixed_number_of_queries(idle_days: int) -> None:
 
 
 @pytest.mark.django_db
+def test_days_without_activity_cost_no_query_more() -> None:
+    """Both sets of facts come from one pass over the events."""
+    build_world(per_cohort=4, seed=7)
+    counts = []
+    for idle_days in (0, 9):
+        with CaptureQueriesContext(connection) as queries:
+            live_raw_columns(cohort_ids=None, idle_days=idle_days)
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+@pytest.mark.django_db
 def test_projection_start_reads_in_a_fixed_number_of_queries() -> None:
     first, second = query_counts(lambda: projection_start(cohort_ids=None, as_of=NOW))
     assert first == second

@@ -23,6 +23,7 @@ from engagement.environment import Environment
 
 if TYPE_CHECKING:
     from engagement.dashboard import NavEntry
+    from engagement.models import Job
     from engagement.user_scopes import UserScopeProvider
 
 
@@ -45,7 +46,8 @@ class LiveMapping(Mapping[str, Any]):
         return f"LiveMapping({self._table!r})"
 
 
-JobLinks = Callable[[Mapping[str, Any], Mapping[str, Any], Any], list[tuple[str, str]]]
+#: ``links(job, viewer)``: the ``(text, url)`` pairs of the pages a job made or worked on.
+JobLinks = Callable[["Job", Any], list[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -159,8 +161,8 @@ class Registry:
 
     def add_job_kind(self, kind: str, label: str, *, links: JobLinks | None = None) -> None:
         """A kind of background job (its task's Celery name) and the words the jobs pages show
-        for it; ``links(params, result, viewer)`` names the pages a job of this kind made or
-        worked on that the viewer may open, as ``(text, url)`` pairs."""
+        for it; ``links(job, viewer)`` names the pages a job of this kind made or worked on
+        that the viewer may open, as ``(text, url)`` pairs."""
         self._registering("job kinds")
         self._add(self._job_kinds, kind, JobKind(kind, label, links), what="Job kind")
 

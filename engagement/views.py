@@ -110,9 +110,7 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     """One job: what it was asked, how far it got, its outcome; live while queued or running."""
     job: Job = jobs.job_get(actor=request.user, job_id=job_id)
     kind = registry.job_kinds().get(job.kind)
-    links = (
-        kind.links(job.params or {}, job.result or {}, request.user) if kind and kind.links else []
-    )
+    links = kind.links(job, request.user) if kind and kind.links else []
     context = {
         "job": job,
         "links": links,

@@ -8,6 +8,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext, ngettext
 
+from engagement.models import Job
 from nudges import selectors
 from nudges.models import Campaign, NudgeStatus
 
@@ -36,19 +37,17 @@ def _run_summary(result: Mapping[str, Any]) -> str:
     return text
 
 
-def campaign_run_links(
-    params: Mapping[str, Any], result: Mapping[str, Any], viewer: Any
-) -> list[tuple[str, str]]:
+def campaign_run_links(job: Job, viewer: Any) -> list[tuple[str, str]]:
     """The run's campaign page, when the viewer may open it (a coach: campaigns within their
     cohorts), with the run's counts in words once it has finished."""
     try:
-        campaign_id = uuid.UUID(str(params.get("campaign_id")))
+        campaign_id = uuid.UUID(str((job.params or {}).get("campaign_id")))
     except ValueError:
         return []
     if campaign_id not in selectors.campaigns_openable(actor=viewer, campaign_ids=[campaign_id]):
         return []
     name = Campaign.objects.filter(pk=campaign_id).values_list("name", flat=True).first() or ""
-    summary = _run_summary(result)
+    summary = _run_summary(job.result or {})
     text = gettext("Campaign “%(name)s”") % {"name": name}
     return [
         (

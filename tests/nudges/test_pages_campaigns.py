@@ -332,8 +332,8 @@ def test_the_run_job_page_links_to_the_campaign_with_its_counts_in_words(world: 
         " out; nudges: 48 scheduled, 10 sent</a>"
     ) in body
     others = UserFactory(username="other-coach", role="coach")
-    assert campaign_run_links(job.params, job.result, others) == []
-    assert campaign_run_links({"campaign_id": "nope"}, {}, world.admin) == []
+    assert campaign_run_links(job, others) == []
+    assert campaign_run_links(Job(params={"campaign_id": "nope"}), world.admin) == []
 
 
 def test_a_coach_stops_a_campaign_and_starts_it_again(world: World) -> None:

@@ -11,10 +11,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework import serializers
 
-from engagement.models import JobStatus
+from engagement.models import Job, JobStatus
 from simulation.kinds import KINDS
 from simulation.kinds.base import SimulationKind, SimulationParams
 from simulation.models import Simulation
+from simulation.pages.job_links import simulation_run_links
 from simulation.pages.results import TABLE_ROWS, Cell, Reader, section
 from simulation.services import simulation_request
 from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
@@ -304,12 +305,26 @@ def test_a_runs_page_takes_the_same_queries_for_few_learner_rows_or_many(
     assert counts[0] == counts[1]
 
 
-def test_the_job_page_links_to_the_run(client: Any, world: dict[str, Any]) -> None:
+def test_the_job_page_links_to_the_run_while_it_runs_and_after(
+    client: Any, world: dict[str, Any]
+) -> None:
     simulation = _run(world["coach"])
-    job_page = _signed_in(client, world["coach"]).get(
-        reverse("dashboard-job", args=[simulation.job_id])
-    )
-    assert _detail(simulation) in job_page.content.decode()
+    job_page = reverse("dashboard-job", args=[simulation.job_id])
+    signed_in = _signed_in(client, world["coach"])
+    assert _detail(simulation) in signed_in.get(job_page).content.decode()
+    Job.objects.filter(pk=simulation.job_id).update(status=JobStatus.RUNNING, result=None)
+    assert _detail(simulation) in signed_in.get(job_page).content.decode()
+
+
+def test_the_job_link_is_only_for_who_may_open_the_run(world: dict[str, Any]) -> None:
+    simulation = _run(world["coach"])
+    job = Job.objects.get(pk=simulation.job_id)
+    other_coach = UserFactory(role="coach")
+    assert simulation_run_links(job, other_coach) == []
+    assert simulation_run_links(job, world["analyst"]) == [
+        ("The simulation and its results", _detail(simulation))
+    ]
+    assert simulation_run_links(Job(kind="simulation.run"), world["admin"]) == []
 
 
 class ChangesParams(SimulationParams):

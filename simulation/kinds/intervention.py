@@ -6,16 +6,18 @@ back fewer than nudging those the nudge moves most: the results put the rules si
 with the best one and each rule's shortfall against it.
 
 Learners are the studying, scored learners of the run's cohorts who may be nudged (those who
-opted out are left out), with their live score and band as scoring stored them: the plan is
-about today's learners, so it does not rescore them (``model_version`` is recorded with the
-run, like every kind's). Uplift per band is, in this order: the ``uplift`` param (assumed, taken
+opted out are left out). With the active model, each has their live score and band as scoring
+stored them; with another ``model_version``, that model's score and band of the same live facts
+(the what-if's base, rescored exactly as live scoring would), so "highest risk" means highest by
+the model asked for. Uplift per band is, in this order: the ``uplift`` param (assumed, taken
 as exact); else the uplift measured by the nudges app's experiments in those cohorts (with its
 interval); else, for a band without a holdout to compare with, :data:`ASSUMED_UPLIFT`. Each
-figure in the results says which (``source``). Three queries at most, whatever the number of
+figure in the results says which (``source``). A fixed number of queries, whatever the number of
 learners.
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -25,6 +27,7 @@ from rest_framework import serializers
 from learners import contracts as learners
 from nudges import contracts as nudges
 from simulation.engine import intervention as engine
+from simulation.kinds import what_if
 from simulation.kinds.base import CohortField, RunContext, SimulationKind, SimulationParams
 
 #: Uplift assumed for a band without a measurement: a few points, most in the middle band,
@@ -135,15 +138,54 @@ def _pair(values: np.ndarray) -> list[float]:
     return [round(float(value), 6) for value in values]
 
 
+@dataclass(frozen=True)
+class Scored:
+    """The learners a plan may pick (rows of ``live``), with their score and band index by the
+    run's model, and whether those were rescored (``False``: the live ones)."""
+
+    live: learners.LiveScores
+    rows: np.ndarray
+    scores: np.ndarray
+    bands: np.ndarray
+    rescored: bool
+
+
+def _scored(
+    params: Mapping[str, Any], context: RunContext, cohort_ids: frozenset[Any] | None
+) -> Scored:
+    """Today's learners who may be nudged, scored by the run's model (module docstring)."""
+    live = learners.live_scores(cohort_ids=cohort_ids)
+    spec = learners.risk_model_spec(version=context.model_version)
+    if spec is None or spec.is_active:
+        rows = np.flatnonzero(~live.nudge_opt_out)
+        bands = np.array([engine.BANDS.index(live.bands[i]) for i in rows], dtype=np.int64)
+        return Scored(live, rows, live.scores[rows], bands, rescored=False)
+    # The what-if's base with no change: the live facts, scored by this model.
+    other = what_if.simulate(
+        {"cohort": params.get("cohort"), "changes": []},
+        replace(context, progress=lambda fraction: context.progress(0.2 * fraction)),
+    )
+    position = {learner_id: row for row, learner_id in enumerate(other.learner_ids)}
+    rows = np.array(
+        [
+            row
+            for row, learner_id in enumerate(live.learner_ids)
+            if not live.nudge_opt_out[row] and learner_id in position
+        ],
+        dtype=np.int64,
+    )
+    picked = [position[live.learner_ids[row]] for row in rows]
+    bands = np.array([engine.BANDS.index(band) for band in other.bands_after[picked]], np.int64)
+    return Scored(live, rows, other.after[picked], bands, rescored=True)
+
+
 def run(params: Mapping[str, Any], context: RunContext) -> dict[str, Any]:
     """Plan every rule over the same uplift draws and compare them (module docstring)."""
     cohort_ids = _cohorts(params, context)
-    live = learners.live_scores(cohort_ids=cohort_ids)
+    scored = _scored(params, context, cohort_ids)
+    live, keep, scores, bands = scored.live, scored.rows, scored.scores, scored.bands
     figures = uplift_figures(params.get("uplift"), cohort_ids=cohort_ids)
     context.progress(0.2)
-    keep = np.flatnonzero(~live.nudge_opt_out)
-    scores = live.scores[keep]
-    bands = np.array([engine.BANDS.index(live.bands[i]) for i in keep], dtype=np.int64)
     uplift = engine.Uplift(
         value=np.array([figures[band]["value"] for band in engine.BANDS]),
         low=np.array([figures[band]["low"] for band in engine.BANDS]),
@@ -170,6 +212,7 @@ def run(params: Mapping[str, Any], context: RunContext) -> dict[str, Any]:
     return {
         "learners": len(keep),
         "opted_out": int(live.nudge_opt_out.sum()),
+        "rescored": scored.rescored,
         "budget": params["budget"],
         "weeks": params["weeks"],
         "draws": DRAWS,

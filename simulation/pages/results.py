@@ -130,6 +130,7 @@ LABELS = {
     "as_of": "As of",
     "best_margin": "Ahead of the next best rule by",
     "opted_out": "Opted out of nudges",
+    "rescored": "Scored by a model other than the live one",
     "budget": "Nudges per week",
     "draws": "Uplift draws",
     "cutoff_days": "Outcome cut-off, days",

@@ -15,7 +15,9 @@ from nudges.models import ExperimentAssignment, Nudge
 from simulation.kinds import KINDS, intervention
 from simulation.kinds.base import RunContext
 from simulation.kinds.intervention import ASSUMED_UPLIFT, KIND
+from simulation.kinds.what_if import simulate as simulate_what_if
 from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
+from tests.learners.risk.test_raw_columns import build_world, query_counts
 from tests.nudges.experiments_factories import experiment, exposed, sent_nudge
 
 pytestmark = pytest.mark.django_db
@@ -106,14 +108,17 @@ def _params(data: dict[str, Any], actor: User | None = None) -> dict[str, Any]:
 
 
 def _context(
-    seed: int = 7, cohort_ids: frozenset[uuid.UUID] | None = None, progress: Any = None
+    seed: int = 7,
+    cohort_ids: frozenset[uuid.UUID] | None = None,
+    progress: Any = None,
+    model_version: int = 1,
 ) -> RunContext:
     return RunContext(
         simulation_id=uuid.uuid4(),
         actor=None,
         cohort_ids=cohort_ids,
         seed=seed,
-        model_version=1,
+        model_version=model_version,
         now=NOW,
         progress=progress or (lambda fraction: None),
     )
@@ -269,7 +274,8 @@ def test_a_fixed_number_of_queries_and_no_live_row_changed(
 
     before = live()
     progress: list[float] = []
-    with django_assert_num_queries(3):
+    # The live scores, the model, and the measured uplift (assignments, then bands at exposure).
+    with django_assert_num_queries(4):
         results = KIND.run(params, _context(progress=progress.append))
     assert live() == before
     assert results["learners"] == 10 * size + 1
@@ -318,3 +324,36 @@ def test_a_cohort_outside_the_coachs_scope_is_no_such_cohort() -> None:
     assert not params.is_valid()
     assert params.errors == {"cohort": ["No such cohort."]}
     assert _params({"budget": 5, "cohort": str(mine.pk)}, actor=coach)["cohort"] == mine.pk
+
+
+def test_another_model_version_plans_with_that_models_scores(idleness_model: RiskModel) -> None:
+    """The active model plans with the live scores; another version rescores the same live
+    facts (as a what-if with no change does) and ranks and bands by them."""
+    build_world(per_cohort=10, logistic=True)
+    params = _params({"budget": 5, "weeks": 1, "rules": ["highest_risk"], "uplift": UPLIFT})
+
+    def top_five(version: int) -> tuple[dict[str, Any], list[float], dict[uuid.UUID, float]]:
+        results = KIND.run(params, _context(model_version=version))
+        base = simulate_what_if({"changes": []}, _context(model_version=version))
+        scores = dict(zip(base.learner_ids, base.after.tolist(), strict=True))
+        picked = [(uuid.UUID(row["learner_id"]), row["score"]) for row in results["picked"]]
+        assert [score for _, score in picked] == [scores[learner_id] for learner_id, _ in picked]
+        assert [score for _, score in picked] == sorted(scores.values(), reverse=True)[:5]
+        return results, [score for _, score in picked], scores
+
+    live, live_top, live_scores = top_five(RiskModel.objects.get(is_active=True).version)
+    stored = dict(Learner.objects.filter(id__in=live_scores).values_list("id", "risk_score"))
+    assert live["rescored"] is False and live_scores == stored
+    other, other_top, _ = top_five(idleness_model.version)
+    assert other["rescored"] is True and other["learners"] == live["learners"]
+    assert other_top != live_top
+
+
+def test_rescoring_with_another_model_takes_a_fixed_number_of_queries(
+    idleness_model: RiskModel,
+) -> None:
+    params = _params({"budget": 5, "weeks": 1, "uplift": UPLIFT})
+    first, second = query_counts(
+        lambda: KIND.run(params, _context(model_version=idleness_model.version))
+    )
+    assert first == second

@@ -152,6 +152,7 @@ def test_a_queued_run_refreshes_and_its_requester_cancels_it(
     client = _signed_in(client, world["coach"])
     page = client.get(_detail(queued)).content.decode()
     assert "data-job-poll" in page and "dashboard/jobs.js" in page
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in page
     assert reverse("dashboard-simulation-cancel", args=[queued.pk]) in page
     assert client.get(reverse("dashboard-simulation-cancel", args=[queued.pk])).status_code == 405
     response = client.post(reverse("dashboard-simulation-cancel", args=[queued.pk]))

@@ -68,7 +68,7 @@ from learners.nudge_selection import (
 from learners.pages.panels import LearnerPanel, learner_panel_add
 from learners.risk.dataset import DEFAULT_CUTOFF_DAYS, MAX_CUTOFF_DAYS, MIN_CUTOFF_DAYS
 from learners.risk.explanations import explained_factors
-from learners.risk.features import FEATURE_NAMES, LearnerFeatures, features_for
+from learners.risk.features import FEATURE_NAMES, LearnerFeatures
 from learners.risk.live_scores import LiveScores, live_scores, risk_bands_at
 from learners.risk.metrics import (
     brier,
@@ -99,6 +99,7 @@ from learners.risk.raw_columns import (
     RawColumns,
     RecentActivity,
     approximate_scores,
+    features_as_of,
     live_raw_columns,
     projection_start,
 )
@@ -353,12 +354,7 @@ def feature_matrix(
             .order_by("id")
             .values_list("id", flat=True)
         )
-    features = features_for(learner_ids=learner_ids, as_of=as_of)
-    ids = tuple(learner_id for learner_id in dict.fromkeys(learner_ids) if learner_id in features)
-    values = np.array(
-        [[features[learner_id].values[name] for name in FEATURE_NAMES] for learner_id in ids],
-        dtype=float,
-    ).reshape(len(ids), len(FEATURE_NAMES))
+    ids, values = features_as_of(learner_ids, as_of)
     values.flags.writeable = False
     return FeatureMatrix(as_of=as_of, learner_ids=ids, feature_names=FEATURE_NAMES, values=values)
 

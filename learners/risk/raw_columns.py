@@ -9,7 +9,7 @@ Every read here is a fixed number of queries, whatever the number of learners.
 """
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -157,6 +157,21 @@ def raw_columns_of(
     facts: Any = RawFacts(**columns)
     peers = PeerColumns.of([norms[cohort_id] for cohort_id in facts.cohort_id])
     return RawColumns(ids, facts, peers, MappingProxyType(dict(norms)))
+
+
+def features_as_of(
+    learner_ids: Sequence[uuid.UUID], as_of: datetime
+) -> tuple[tuple[uuid.UUID, ...], np.ndarray]:
+    """The model inputs of ``learner_ids`` as of ``as_of`` (events strictly before it), normed
+    against each other: the ids that have facts, in the order given, and their matrix (columns
+    in ``FEATURE_NAMES`` order), live scoring's to the last bit but built column by column. A
+    fixed number of queries, whatever the number of learners."""
+    raws = raw_features(learners=Learner.objects.filter(id__in=learner_ids), when=as_of)
+    if not raws:
+        return (), np.zeros((0, len(FEATURE_NAMES)))
+    lessons = course_lessons({raw.cohort_id for raw in raws.values()}, as_of)
+    columns = raw_columns_of(raws, cohort_norms(raws.values(), lessons), dict.fromkeys(learner_ids))
+    return columns.learner_ids, columns.matrix()
 
 
 def _studying(cohort_ids: Iterable[uuid.UUID] | None) -> QuerySet[Learner]:

@@ -20,6 +20,7 @@ corrected file adds nothing twice). Event ids are UUIDv7 built in SQL
 """
 
 import codecs
+import contextvars
 import csv
 import io
 import queue
@@ -326,7 +327,11 @@ def _in_sessions(
     """The slices' reports in file order, imported by ``sessions`` threads taking turns. When the
     file turns out malformed, the slices already handed on finish and are reported first."""
     queues: list[Work] = [queue.Queue(maxsize=1) for _ in range(sessions)]
-    threads = [threading.Thread(target=_worker, args=(importer, work)) for work in queues]
+    # Each in a copy of this context: an import's deferred rescore request reaches them.
+    threads = [
+        threading.Thread(target=contextvars.copy_context().run, args=(_worker, importer, work))
+        for work in queues
+    ]
     for thread in threads:
         thread.start()
     pending: list[Future[IngestReport]] = []

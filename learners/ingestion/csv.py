@@ -19,6 +19,7 @@ from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
 from engagement.commands import ApplicationCommand
+from learners import tasks
 from learners.services import IngestReport
 
 #: The columns every learners file has (``finished_at`` is optional).
@@ -87,7 +88,7 @@ def csv_import(
     on_report: Callable[[IngestReport], Any],
 ) -> IngestReport:
     """Stream ``handle`` through ``importer``, calling ``on_report`` after each chunk; returns
-    the totals.
+    the totals. The learners it touched are rescored once, when it ends.
 
     Raises :class:`CsvRefused` when the header lacks a required column, or when the text turns
     out not to be UTF-8 or not CSV part-way (the chunks before stay imported: the importers are
@@ -95,9 +96,10 @@ def csv_import(
     """
     total = IngestReport()
     try:
-        for report in importer(handle):
-            on_report(report)
-            total.merge(report)
+        with tasks.one_stale_rescore_after():
+            for report in importer(handle):
+                on_report(report)
+                total.merge(report)
     except UnicodeDecodeError as exc:
         done = total.accepted + total.duplicates + len(total.rejected)
         raise CsvRefused(

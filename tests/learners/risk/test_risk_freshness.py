@@ -1,5 +1,6 @@
 """Reading risk never writes; new and changed learners are scored by background work instead."""
 
+import io
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -14,6 +15,8 @@ from rest_framework.test import APIClient
 
 from engagement.models import Job
 from learners import tasks
+from learners.ingestion.activity_copy import activity_import
+from learners.ingestion.csv import csv_import
 from learners.models import Learner, RiskAssessment
 from learners.risk import services as risk_services
 from learners.risk.services import learners_rescore
@@ -24,6 +27,9 @@ pytestmark = pytest.mark.django_db
 
 Capture = Callable[..., Any]
 WRITES = ("INSERT", "UPDATE", "DELETE")
+ACTIVITY_HEADER = (
+    "learner_external_id,source,kind,occurred_at,duration_seconds,score,source_event_id\n"
+)
 
 
 def _event(learner: Learner, event_id: str) -> dict[str, Any]:
@@ -179,6 +185,64 @@ def test_a_burst_of_batches_queues_one_rescore_until_it_starts(
     with django_capture_on_commit_callbacks(execute=True):
         events_ingest(items=[_event(learners[1], "b3")])
     assert len(sent) == 2
+
+
+def _run_now(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Rescore jobs run as soon as they are queued, as eager tasks do; their ids, in order."""
+    ran: list[str] = []
+
+    def run(job_id: str) -> None:
+        ran.append(job_id)
+        tasks.learners_rescore_task.apply(args=[job_id])
+
+    monkeypatch.setattr(tasks.learners_rescore_task, "delay", run)
+    return ran
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_import_rescores_once_when_it_ends_not_once_a_chunk(
+    monkeypatch: pytest.MonkeyPatch, rules_model: Any
+) -> None:
+    """Each chunk commits for real (no test transaction around them), as in production."""
+    ran = _run_now(monkeypatch)
+    LearnerFactory(external_id="a1")
+    LearnerFactory(external_id="a2")
+    learners_rescore()
+    rows = "".join(
+        f"a{1 + n % 2},lms,login,{(timezone.now() - timedelta(hours=n)).isoformat()},,,r{n}\n"
+        for n in range(6)
+    )
+    total = csv_import(
+        io.BytesIO((ACTIVITY_HEADER + rows).encode()),
+        importer=lambda handle: activity_import(handle=handle, via="test", chunk_size=2),
+        on_report=lambda report: None,
+    )
+    assert total.accepted == 6
+    assert len(ran) == 1
+    assert not Learner.objects.filter(risk_stale=True).exists()
+
+
+def test_a_deferred_rescore_is_asked_for_once_however_the_block_ends(
+    django_capture_on_commit_callbacks: Capture,
+) -> None:
+    with (
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+        tasks.one_stale_rescore_after(),
+    ):
+        pass
+    assert callbacks == []
+    with (
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+        pytest.raises(RuntimeError),
+        tasks.one_stale_rescore_after(),
+    ):
+        tasks.rescore_stale_soon()
+        tasks.rescore_stale_soon()
+        raise RuntimeError("the file turned out malformed")
+    assert len(callbacks) == 1
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        tasks.rescore_stale_soon()  # outside the block: asked for at once again
+    assert len(callbacks) == 1
 
 
 def test_nothing_is_queued_when_the_transaction_rolls_back(

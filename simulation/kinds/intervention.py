@@ -156,7 +156,9 @@ def _scored(
     """Today's learners who may be nudged, scored by the run's model (module docstring)."""
     live = learners.live_scores(cohort_ids=cohort_ids)
     spec = learners.risk_model_spec(version=context.model_version)
-    if spec is None or spec.is_active:
+    if spec is None:
+        raise ValueError(f"No risk model version {context.model_version}.")
+    if spec.is_active:
         rows = np.flatnonzero(~live.nudge_opt_out)
         bands = np.array([engine.BANDS.index(live.bands[i]) for i in rows], dtype=np.int64)
         return Scored(live, rows, live.scores[rows], bands, rescored=False)

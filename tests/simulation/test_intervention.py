@@ -357,3 +357,9 @@ def test_rescoring_with_another_model_takes_a_fixed_number_of_queries(
         lambda: KIND.run(params, _context(model_version=idleness_model.version))
     )
     assert first == second
+
+
+def test_a_model_version_that_is_gone_fails_the_run(rules_model: RiskModel) -> None:
+    params = _params({"budget": 5})
+    with pytest.raises(ValueError, match="No risk model version 99"):
+        KIND.run(params, _context(model_version=99))

@@ -19,6 +19,7 @@ from simulation.kinds.what_if import simulate as simulate_what_if
 from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
 from tests.learners.risk.test_raw_columns import build_world, query_counts
 from tests.nudges.experiments_factories import experiment, exposed, sent_nudge
+from tests.simulation.conftest import run_context
 
 pytestmark = pytest.mark.django_db
 
@@ -113,14 +114,8 @@ def _context(
     progress: Any = None,
     model_version: int = 1,
 ) -> RunContext:
-    return RunContext(
-        simulation_id=uuid.uuid4(),
-        actor=None,
-        cohort_ids=cohort_ids,
-        seed=seed,
-        model_version=model_version,
-        now=NOW,
-        progress=progress or (lambda fraction: None),
+    return run_context(
+        now=NOW, seed=seed, model_version=model_version, cohort_ids=cohort_ids, progress=progress
     )
 
 

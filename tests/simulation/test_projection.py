@@ -14,6 +14,7 @@ from simulation.kinds.base import RunContext
 from simulation.kinds.projection import KIND
 from tests.factories import CohortFactory, LearnerFactory, UserFactory
 from tests.learners.risk.test_raw_columns import NOW, build_world, query_counts
+from tests.simulation.conftest import run_context
 from tests.simulation.test_what_if import live_state
 
 #: High after a week without events, never after a week with some; never medium.
@@ -32,14 +33,8 @@ def context(
     progress: Callable[[float], None] | None = None,
 ) -> RunContext:
     model = RiskModel.objects.get(is_active=True)
-    return RunContext(
-        simulation_id=uuid.uuid4(),
-        actor=None,
-        cohort_ids=cohort_ids,
-        seed=seed,
-        model_version=model.version,
-        now=NOW,
-        progress=progress or (lambda fraction: None),
+    return run_context(
+        now=NOW, seed=seed, model_version=model.version, cohort_ids=cohort_ids, progress=progress
     )
 
 

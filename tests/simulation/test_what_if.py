@@ -14,6 +14,7 @@ from simulation.kinds.base import RunContext
 from simulation.kinds.what_if import KIND, simulate
 from tests.factories import CohortAssignmentFactory, CohortFactory, UserFactory
 from tests.learners.risk.test_raw_columns import NOW, build_world, query_counts
+from tests.simulation.conftest import run_context
 
 
 def context(
@@ -22,14 +23,8 @@ def context(
     progress: Callable[[float], None] | None = None,
 ) -> RunContext:
     model = RiskModel.objects.get(is_active=True)
-    return RunContext(
-        simulation_id=uuid.uuid4(),
-        actor=None,
-        cohort_ids=cohort_ids,
-        seed=0,
-        model_version=model.version,
-        now=NOW,
-        progress=progress or (lambda fraction: None),
+    return run_context(
+        now=NOW, seed=0, model_version=model.version, cohort_ids=cohort_ids, progress=progress
     )
 
 

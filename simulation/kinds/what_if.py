@@ -148,7 +148,8 @@ def simulate(params: Mapping[str, Any], context: RunContext) -> WhatIf:
             )
         )
     before = _scores(data.live.matrix()[rows], spec, context, 0.3)
-    after = _scores(changed.matrix()[rows], spec, context, 0.6)
+    # No fact changed (none asked, or only thresholds): the same matrix, the same scores.
+    after = before if changed is data.live else _scores(changed.matrix()[rows], spec, context, 0.6)
     thresholds = changes.get(THRESHOLDS, spec.thresholds)
     selected = np.flatnonzero(rows).tolist()
     return WhatIf(

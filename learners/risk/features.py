@@ -828,16 +828,20 @@ def model_input_columns(raw: Any, peers: PeerColumns, *, exact: bool = True) -> 
     ]
 
 
+def fact_lists(raws: Sequence[RawFacts]) -> Any:
+    """``raws`` turned into a ``RawFacts`` of lists: each field a list, one item per learner."""
+    return RawFacts._make(
+        map(list, zip(*raws, strict=True)) if raws else ([],) * len(RawFacts._fields)
+    )
+
+
 def model_input_rows(
     raws: Sequence[RawFacts],
     norms: Mapping[uuid.UUID, CohortNorms],
     learner_ids: Sequence[uuid.UUID],
 ) -> FeatureRows:
     """``model_inputs`` for each of ``raws`` (of learner ``learner_ids[i]``), column by column."""
-    # Each field a list, one item per learner (a RawFacts of columns).
-    raw: Any = RawFacts._make(
-        map(list, zip(*raws, strict=True)) if raws else ([],) * len(RawFacts._fields)
-    )
+    raw = fact_lists(raws)
     peers = PeerColumns.of([norms[cohort_id] for cohort_id in raw.cohort_id])
     kind_totals = (
         [list(column) for column in zip(*raw.kind_totals, strict=True)]

@@ -31,6 +31,7 @@ from learners.risk.features import (
     When,
     cohort_norms,
     course_lessons,
+    fact_lists,
     model_input_columns,
     model_input_matrix,
     raw_features,
@@ -120,9 +121,7 @@ def raw_columns_of(
     """``raws`` (of the learners ``learner_ids``, in that order) as columns, normed by ``norms``."""
     ids = tuple(learner_id for learner_id in learner_ids if learner_id in raws)
     rows = [raws[learner_id] for learner_id in ids]
-    fields: Any = RawFacts._make(
-        map(list, zip(*rows, strict=True)) if rows else ([],) * len(RawFacts._fields)
-    )
+    fields = fact_lists(rows)
     integers = {
         name: _read_only(getattr(fields, name), np.int64)
         for name in (

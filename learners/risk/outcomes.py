@@ -21,7 +21,8 @@ from learners.models import (
 )
 from learners.risk.bands import BandPolicy, band_choice
 from learners.risk.dataset import FEATURE_CHUNK_SIZE, OUTCOMES, cohort_chunks, cutoff_days_check
-from learners.risk.features import FEATURE_NAMES, features_for
+from learners.risk.features import FEATURE_NAMES, PerLearner
+from learners.risk.raw_columns import features_as_of
 
 
 def _read_only(values: np.ndarray) -> np.ndarray:
@@ -154,20 +155,18 @@ def cutoff_outcomes(
         .order_by("cohort__starts_on", "cohort_id", "enrolled_at", "id")
         .values_list("id", "cohort_id", "status")
     )
-    rows: list[list[float]] = []
+    at_cutoff = PerLearner("enrolled_at", cutoff_days)
+    blocks: list[np.ndarray] = [np.zeros((0, len(FEATURE_NAMES)))]
+    done = 0
     for chunk in cohort_chunks(learners, FEATURE_CHUNK_SIZE):
-        features = features_for(
-            learner_ids=[learner[0] for learner in chunk], cutoff_days=cutoff_days
-        )
-        rows.extend(
-            [features[learner[0]].values[name] for name in FEATURE_NAMES] for learner in chunk
-        )
+        blocks.append(features_as_of([learner[0] for learner in chunk], at_cutoff)[1])
+        done += len(chunk)
         if on_progress is not None:
-            on_progress(len(rows) / len(learners))
+            on_progress(done / len(learners))
     return CutoffOutcomes(
         cutoff_days=cutoff_days,
         learner_ids=tuple(learner[0] for learner in learners),
-        values=_read_only(np.array(rows, dtype=float).reshape(len(rows), len(FEATURE_NAMES))),
+        values=_read_only(np.vstack(blocks)),
         outcomes=_read_only(
             np.array([OUTCOMES[LearnerStatus(learner[2])] for learner in learners], dtype=int)
         ),

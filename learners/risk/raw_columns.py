@@ -159,16 +159,17 @@ def raw_columns_of(
 
 
 def features_as_of(
-    learner_ids: Sequence[uuid.UUID], as_of: datetime
+    learner_ids: Sequence[uuid.UUID], when: When
 ) -> tuple[tuple[uuid.UUID, ...], np.ndarray]:
-    """The model inputs of ``learner_ids`` as of ``as_of`` (events strictly before it), normed
-    against each other: the ids that have facts, in the order given, and their matrix (columns
-    in ``FEATURE_NAMES`` order), live scoring's to the last bit but built column by column. A
-    fixed number of queries, whatever the number of learners."""
-    raws = raw_features(learners=Learner.objects.filter(id__in=learner_ids), when=as_of)
+    """The model inputs of ``learner_ids`` as of ``when`` (one time, or a time of each
+    learner's own; events strictly before it), normed against each other: the ids that have
+    facts, in the order given, and their matrix (columns in ``FEATURE_NAMES`` order), what
+    ``features_for`` gives to the last bit but built column by column. A fixed number of
+    queries, whatever the number of learners."""
+    raws = raw_features(learners=Learner.objects.filter(id__in=learner_ids), when=when)
     if not raws:
         return (), np.zeros((0, len(FEATURE_NAMES)))
-    lessons = course_lessons({raw.cohort_id for raw in raws.values()}, as_of)
+    lessons = course_lessons({raw.cohort_id for raw in raws.values()}, when)
     columns = raw_columns_of(raws, cohort_norms(raws.values(), lessons), dict.fromkeys(learner_ids))
     return columns.learner_ids, columns.matrix()
 

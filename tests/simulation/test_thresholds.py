@@ -18,6 +18,7 @@ from django.test.utils import CaptureQueriesContext
 
 from learners import contracts
 from learners.models import Cohort, Learner, LearnerStatus, RiskAssessment, RiskModel
+from learners.risk.features import FEATURE_NAMES, features_for
 from simulation.kinds import KINDS
 from simulation.kinds.base import RunContext
 from simulation.kinds.thresholds import KIND
@@ -146,6 +147,28 @@ def test_without_capacity_nothing_is_suggested(cohort: Cohort) -> None:
     assert results["suggested"] is None
     assert {row["within_capacity"] for row in results["table"]} == {None}
     assert KIND.headline(results)["suggested_threshold"] is None
+
+
+def test_the_learners_at_their_cutoff_are_training_features_to_the_last_bit(
+    cohort: Cohort,
+) -> None:
+    """Built column by column, the features are those ``features_for`` gives each learner."""
+    rng = np.random.default_rng(4)
+    kinds = ["content_view", "assessment_submitted", "forum_post", "lesson_completed", "login"]
+    for learner in Learner.objects.filter(cohort=cohort):
+        for _ in range(12):
+            ActivityEventFactory(
+                learner=learner,
+                kind=kinds[int(rng.integers(len(kinds)))],
+                occurred_at=ENROLLED + timedelta(hours=float(rng.uniform(1, 40 * 24))),
+                duration_seconds=int(rng.integers(10, 3000)),
+                score=float(rng.uniform(0, 1)),
+            )
+    outcomes = contracts.cutoff_outcomes(cohort_ids=[cohort.pk], cutoff_days=28, now=NOW)
+    expected = features_for(learner_ids=list(outcomes.learner_ids), cutoff_days=28)
+    assert len(outcomes.learner_ids) == 6
+    for row, learner_id in zip(outcomes.values.tolist(), outcomes.learner_ids, strict=True):
+        assert row == [expected[learner_id].values[name] for name in FEATURE_NAMES]
 
 
 def test_the_cutoff_changes_what_the_learners_look_like(cohort: Cohort) -> None:

@@ -14,6 +14,7 @@ from rest_framework import serializers
 from learners.models import RiskModel
 from simulation.kinds import KINDS
 from simulation.kinds.base import CohortField, RunContext, SimulationKind, SimulationParams
+from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
 
 COUNTING = "what_if"  # a real kind name, so the model's choices and the API's enum accept it
 #: Called with the run's context before each progress report (a test cancels the run there).
@@ -81,6 +82,25 @@ def run_context(
         now=now,
         progress=progress or (lambda done: None),
     )
+
+
+@pytest.fixture
+def world() -> dict[str, Any]:
+    """Two cohorts, a coach of the first, an admin and an analyst; two named learners in the
+    coach's cohort and three in the other."""
+    mine, other = CohortFactory(name="Mine"), CohortFactory(name="Other")
+    coach = UserFactory(role="coach")
+    CohortAssignmentFactory(user=coach, cohort=mine)
+    return {
+        "mine": mine,
+        "other": other,
+        "coach": coach,
+        "other_coach": UserFactory(role="coach"),
+        "admin": UserFactory(role="admin"),
+        "analyst": UserFactory(role="analyst"),
+        "learners": [LearnerFactory(cohort=mine, name="Ann Lee") for _ in range(2)]
+        + [LearnerFactory(cohort=other) for _ in range(3)],
+    }
 
 
 @pytest.fixture

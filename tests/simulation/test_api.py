@@ -9,35 +9,18 @@ from rest_framework.test import APIClient
 
 from engagement.api.throttling import ScopedClientRateThrottle
 from engagement.api_keys import api_key_create
-from engagement.models import AuditEvent, Job, JobStatus, Role
+from engagement.models import AuditEvent, Job, JobStatus
 from engagement.registry import registry
 from simulation.kinds import KINDS
 from simulation.models import Simulation
 from tests.contract.schema import assert_documented
-from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
+from tests.factories import LearnerFactory
 from tests.simulation.conftest import COUNTING
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("counting_kind")]
 
 URL = "/api/v1/simulations/"
 UNSEEN = "01890a5d-ac96-774b-bcce-b302099a8057"
-
-
-@pytest.fixture
-def world() -> dict[str, Any]:
-    mine, other = CohortFactory(name="Mine"), CohortFactory(name="Other")
-    coach = UserFactory(role=Role.COACH)
-    CohortAssignmentFactory(user=coach, cohort=mine)
-    return {
-        "mine": mine,
-        "other": other,
-        "coach": coach,
-        "other_coach": UserFactory(role=Role.COACH),
-        "admin": UserFactory(role=Role.ADMIN),
-        "analyst": UserFactory(role=Role.ANALYST),
-        "learners": [LearnerFactory(cohort=mine) for _ in range(2)]
-        + [LearnerFactory(cohort=other) for _ in range(3)],
-    }
 
 
 def _client(user: Any) -> APIClient:

@@ -14,26 +14,10 @@ from simulation.kinds.base import RunContext
 from simulation.models import Simulation
 from simulation.services import json_ready, simulation_cancel, simulation_request
 from simulation.tasks import simulation_run_task
-from tests.factories import CohortAssignmentFactory, CohortFactory, LearnerFactory, UserFactory
+from tests.factories import LearnerFactory, UserFactory
 from tests.simulation.conftest import BEFORE_PROGRESS, COUNTING
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("counting_kind")]
-
-
-@pytest.fixture
-def world() -> dict[str, Any]:
-    mine, other = CohortFactory(name="Mine"), CohortFactory(name="Other")
-    coach = UserFactory(role="coach")
-    CohortAssignmentFactory(user=coach, cohort=mine)
-    return {
-        "mine": mine,
-        "other": other,
-        "coach": coach,
-        "admin": UserFactory(role="admin"),
-        "analyst": UserFactory(role="analyst"),
-        "learners": [LearnerFactory(cohort=mine, name="Ann Lee") for _ in range(2)]
-        + [LearnerFactory(cohort=other) for _ in range(3)],
-    }
 
 
 def _run(actor: Any, **params: Any) -> Simulation:
